@@ -1,0 +1,118 @@
+// A charrnn model file: a safetensors file with every parameter under its
+// PyTorch state_dict name (so torch's load_state_dict(strict=True) takes it as
+// is), and the vocabulary and architecture as JSON strings in its metadata.
+// Platform-neutral: no Node imports.
+import { z } from 'zod';
+import { CharrnnError } from '../errors.js';
+import type { FloatArray, Kernels } from '../kernels/kernels.js';
+import { Vocabulary } from '../text/vocabulary.js';
+import { CharRNN } from './charrnn.js';
+import type { ModelConfig } from './config.js';
+import { parameterSpecs } from './parameters.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+
+export const MODEL_FORMAT = 'charrnn/1';
+
+const RESERVED_KEYS = ['format', 'vocab', 'config'] as const;
+
+const configSchema = z.strictObject({
+  cell: z.enum(['lstm', 'gru', 'rnn']),
+  layers: z.number().int().min(1),
+  hidden: z.number().int().min(1),
+  emb: z.number().int().min(1),
+  vocabSize: z.number().int().min(1),
+  dropout: z.number().min(0).lt(1),
+});
+
+const vocabSchema = z.array(z.string()).min(1);
+
+/** The model's weights, vocabulary, config and `extra` metadata as one file. */
+export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, extra: Record<string, string> = {}): Uint8Array {
+  const c = model.config;
+  if (vocab.size !== c.vocabSize) throw new Error(`vocabulary has ${vocab.size} characters, the model ${c.vocabSize}`);
+  for (const k of RESERVED_KEYS) if (Object.hasOwn(extra, k)) throw new Error(`metadata key ${k} is reserved`);
+  // A fixed key order, so that the same model always gives the same bytes.
+  const config: ModelConfig = { cell: c.cell, layers: c.layers, hidden: c.hidden, emb: c.emb, vocabSize: c.vocabSize, dropout: c.dropout };
+  const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
+  return encodeSafetensors(tensors, {
+    format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config), ...extra,
+  });
+}
+
+export interface DecodedModel {
+  config: ModelConfig;
+  vocab: Vocabulary;
+  /** Every parameter by PyTorch name, each checked against the config's shapes. */
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** Reads and checks a model file; a CharrnnError naming `source` says what is wrong. */
+export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const fail = (why: string): never => {
+    throw new CharrnnError(`${source} is not a usable charrnn model: ${why}.`);
+  };
+  const format = metadata.format;
+  if (format === undefined) fail('its metadata has no "format" entry (is it a charrnn model file?)');
+  if (format !== MODEL_FORMAT) fail(`it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT}`);
+
+  const config = parseJsonEntry(metadata, 'config', configSchema, fail);
+  const chars = parseJsonEntry(metadata, 'vocab', vocabSchema, fail);
+  let vocab: Vocabulary;
+  try {
+    vocab = new Vocabulary(chars);
+  } catch (e) {
+    if (!(e instanceof CharrnnError)) throw e;
+    return fail(`its vocabulary is invalid (${e.message.replace(/\.$/, '')})`);
+  }
+  if (vocab.size !== config.vocabSize) {
+    fail(`its vocabulary has ${vocab.size} characters but its config says ${config.vocabSize}`);
+  }
+
+  const specs = parameterSpecs(config);
+  for (const s of specs) {
+    const t = tensors.get(s.name);
+    if (!t) fail(`tensor ${s.name} is missing`);
+    else if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      fail(`tensor ${s.name} has shape [${t.shape.join(', ')}] but the config needs [${s.shape.join(', ')}]`);
+    }
+  }
+  const expected = new Set(specs.map(s => s.name));
+  for (const name of tensors.keys()) if (!expected.has(name)) fail(`it has a tensor ${name} that this model has no use for`);
+  return { config, vocab, tensors, metadata };
+}
+
+/** Reads a model file into a model on the given backend. */
+export function loadModel<F extends FloatArray>(bytes: Uint8Array, source: string, kernels: Kernels<F>): {
+  model: CharRNN<F>; vocab: Vocabulary; metadata: Record<string, string>;
+} {
+  const { config, vocab, tensors, metadata } = decodeModel(bytes, source);
+  const model = new CharRNN(config, kernels);
+  for (const s of model.params.specs) {
+    const t = tensors.get(s.name);
+    if (!t) throw new Error(`decodeModel let ${s.name} through missing`);
+    model.params.get(s.name).set(t.data);
+  }
+  return { model, vocab, metadata };
+}
+
+function parseJsonEntry<S extends z.ZodType>(
+  metadata: Record<string, string>, key: string, schema: S, fail: (why: string) => never,
+): z.infer<S> {
+  const raw = metadata[key];
+  if (raw === undefined) fail(`its metadata has no "${key}" entry`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    fail(`its "${key}" metadata is not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? `${key}.${issue.path.join('.')}` : key;
+    fail(`its ${where} is invalid (${issue.message.replace(/\.$/, '')})`);
+  }
+  return parsed.data as z.infer<S>;
+}
