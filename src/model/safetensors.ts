@@ -137,8 +137,9 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
     const n = (s.end - s.begin) / 4;
     let data: Float32Array;
     if (LITTLE_ENDIAN) {
-      // slice copies into a fresh buffer, which is aligned whatever the offset in the file.
-      data = new Float32Array(bytes.slice(dataStart + s.begin, dataStart + s.end).buffer);
+      // Uint8Array's slice copies into a fresh, aligned buffer whatever the offset in the
+      // file (called through the prototype: a Node Buffer's own slice returns a view).
+      data = new Float32Array(Uint8Array.prototype.slice.call(bytes, dataStart + s.begin, dataStart + s.end).buffer);
     } else {
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + s.begin + 4 * i, true);

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { evalCommand } from './eval.js';
+import { fail } from './run.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
+
+const program = new Command('charrnn')
+  .description('character-level recurrent language models: train on any text, then generate more of it')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) });
+
+for (const make of [trainCommand, sampleCommand, evalCommand]) {
+  program.addCommand(make().exitOverride()
+    .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) }));
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  fail(e);
+}

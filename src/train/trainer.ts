@@ -1,0 +1,93 @@
+import { evaluationChunks, StreamBatcher } from '../data/streams.js';
+import type { FloatArray } from '../kernels/kernels.js';
+import type { CharRNN, ModelState } from '../model/charrnn.js';
+import { clipGradNorm, decayedLearningRate, Optimizer, type OptimizerConfig } from './optimizer.js';
+
+export type TokenIds = Uint16Array | Uint32Array;
+
+export interface TrainingConfig {
+  /** Streams per batch (B). */
+  batch: number;
+  /** Time steps per chunk (T), the truncated-BPTT length. */
+  seq: number;
+  /** Global gradient-norm limit (0: no clipping). */
+  clip: number;
+  optimizer: OptimizerConfig;
+  /** Multiply the learning rate by lrDecay every lrDecayEvery steps (1 / 0: constant). */
+  lrDecay: number;
+  lrDecayEvery: number;
+}
+
+export interface StepResult {
+  /** 1-based count of optimizer steps done. */
+  step: number;
+  /** Mean cross-entropy of the chunk, nats per character, before the update. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  lr: number;
+  /** Passes over the training split, fractional. */
+  epoch: number;
+}
+
+/**
+ * One model, one training split, one optimizer: each `step` feeds the next chunk
+ * of B streams (state carried from the chunk before, reset when the streams wrap),
+ * backpropagates through it, clips and updates. Platform-neutral: the loop that
+ * calls it decides about time, files and progress.
+ */
+export class Trainer<F extends FloatArray> {
+  readonly batcher: StreamBatcher;
+  readonly optimizer: Optimizer<F>;
+  readonly state: ModelState<F>;
+  private readonly x: Int32Array;
+  private readonly y: Int32Array;
+
+  constructor(readonly model: CharRNN<F>, train: TokenIds, readonly config: TrainingConfig) {
+    this.batcher = new StreamBatcher(train, config.batch, config.seq);
+    this.optimizer = new Optimizer(model.kernels, model.params, config.optimizer);
+    this.state = model.newState(config.batch);
+    this.x = new Int32Array(config.batch * config.seq);
+    this.y = new Int32Array(config.batch * config.seq);
+  }
+
+  get steps(): number {
+    return this.optimizer.steps;
+  }
+
+  step(): StepResult {
+    const { model, config } = this;
+    const { reset } = this.batcher.next(this.x, this.y);
+    if (reset) zeroState(this.state);
+    model.params.zeroGrad();
+    model.forward(this.x, config.seq, config.batch, this.state, { train: true });
+    const loss = model.backward(this.y);
+    const gradNorm = clipGradNorm(model.kernels, model.params.grad, model.params.size, config.clip);
+    const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
+    this.optimizer.step(lr);
+    return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch };
+  }
+}
+
+export function zeroState<F extends FloatArray>(state: ModelState<F>): void {
+  for (const l of state.layers) {
+    l.h.fill(0);
+    l.c?.fill(0);
+  }
+}
+
+/**
+ * Mean cross-entropy (nats per character) over a whole split, fed as B streams
+ * with the state carried from chunk to chunk, as the benchmark protocol defines it.
+ */
+export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number): number {
+  const state = model.newState(batch);
+  let total = 0;
+  let count = 0;
+  for (const chunk of evaluationChunks(data, batch, seq)) {
+    model.forward(chunk.x, chunk.T, batch, state);
+    total += model.loss(chunk.y);
+    count += chunk.T * batch;
+  }
+  return count > 0 ? total / count : NaN;
+}
