@@ -1,0 +1,22 @@
+// charrnn's library API: platform-neutral (no Node imports), so the same code
+// runs in Node and in a browser. Node-only helpers (files, corpora, the native
+// backend) live under src/node.
+export { CharrnnError } from './errors.js';
+export { Vocabulary } from './text/vocabulary.js';
+export { decodeText } from './text/utf8.js';
+export { splitCorpus } from './data/split.js';
+export { StreamBatcher, evaluationChunks } from './data/streams.js';
+export type { CellType, FloatArray, Kernels } from './kernels/kernels.js';
+export { referenceKernels } from './kernels/reference/index.js';
+export { CharRNN, type ModelState, type ForwardOptions } from './model/charrnn.js';
+export { DEFAULT_MODEL, type ModelConfig } from './model/config.js';
+export { Parameters, parameterSpecs, type ParameterSpec } from './model/parameters.js';
+export { encodeSafetensors, decodeSafetensors } from './model/safetensors.js';
+export { MODEL_FORMAT, encodeModel, decodeModel, loadModel } from './model/model-file.js';
+export { Optimizer, clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, type OptimizerConfig, type OptimizerName } from './train/optimizer.js';
+export { Trainer, validationLoss, type TrainingConfig, type StepResult } from './train/trainer.js';
+export { runTraining, type RunLimits, type RunHooks, type RunSummary, type ProgressReport, type ValidationReport } from './train/loop.js';
+export { scoreText, type TextScore } from './train/evaluate.js';
+export { generate, sample, type SampleOptions } from './sample/sampler.js';
+export type { SamplingRule } from './sample/choose.js';
+export { Random } from './util/random.js';
