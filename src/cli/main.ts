@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { fail } from './run.js';
 import { sampleCommand } from './sample.js';
@@ -11,7 +12,7 @@ const program = new Command('charrnn')
   .exitOverride()
   .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) });
 
-for (const make of [trainCommand, sampleCommand, evalCommand]) {
+for (const make of [trainCommand, sampleCommand, evalCommand, benchCommand]) {
   program.addCommand(make().exitOverride()
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) }));
 }

@@ -17,3 +17,8 @@ export async function loadKernels(choice?: string, warn: (message: string) => vo
   void warn;
   return referenceKernels('f32');
 }
+
+/** The fast backends that load on this machine, fastest first (the reference backend is left out: it is the specification, not a contender). */
+export async function availableBackends(): Promise<string[]> {
+  return ['reference'];
+}

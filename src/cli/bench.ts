@@ -1,0 +1,146 @@
+import { Command, Option } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_CONFIGS, BENCH_EMB, runProtocol, type BenchConfig } from '../bench/protocol.js';
+import { CharrnnError } from '../errors.js';
+import { availableBackends, loadKernels } from '../node/backend.js';
+import { readBytes } from '../node/files.js';
+import { decodeText } from '../text/utf8.js';
+import { positiveInt, seedValue } from './options.js';
+import { action } from './run.js';
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const defaultText = resolve(packageRoot, '../shared/data/tinyshakespeare.txt');
+const defaultTorchRef = resolve(packageRoot, '../shared/bench/torch_ref.py');
+const torchGenerate = resolve(packageRoot, 'tools/torch_generate.py');
+
+interface BenchFlags {
+  config: string;
+  all?: boolean;
+  backend?: string;
+  steps: number;
+  generate: number;
+  text: string;
+  vsPytorch?: string | boolean;
+  validate?: boolean;
+  json?: boolean;
+  seed: number;
+  child?: boolean;
+}
+
+interface Row {
+  config: string;
+  backend: string;
+  train_chars_per_s: number;
+  generate_chars_per_s: number;
+  peak_rss_bytes: number;
+  val_loss?: number;
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('measure training and generation speed by the benchmark protocol (../shared/bench/PROTOCOL.md), optionally beside PyTorch')
+    .addOption(new Option('--config <name>', 'protocol configuration').choices(Object.keys(BENCH_CONFIGS)).default('small'))
+    .option('--all', 'every configuration, on every backend that loads here (each in its own process)')
+    .option('--backend <name>', 'auto, native, wasm or reference (with --all: only this one)')
+    .option('--steps <n>', 'training steps (the first 3 are not timed)', positiveInt, 60)
+    .option('--generate <n>', 'characters to generate for the generation figure', positiveInt, 2000)
+    .option('--text <path>', 'corpus', defaultText)
+    .option('--vs-pytorch [path]', 'also run the PyTorch reference trainer (torch_ref.py) on the same work and print the ratios')
+    .option('--validate', 'also report the validation loss after training')
+    .option('--seed <n>', 'random seed', seedValue, 1)
+    .option('--json', 'one JSON object per line')
+    .addOption(new Option('--child').hideHelp())
+    .action(action(bench));
+}
+
+async function bench(flags: BenchFlags): Promise<void> {
+  if (flags.child) return benchInProcess(flags);
+  if (!existsSync(flags.text)) throw new CharrnnError(`The benchmark corpus ${flags.text} does not exist; give one with --text.`);
+  const configs = flags.all ? Object.keys(BENCH_CONFIGS) : [flags.config];
+  const backends = flags.all && !flags.backend ? await availableBackends() : [flags.backend ?? process.env.CHARRNN_BACKEND ?? 'auto'];
+  const torchRef = flags.vsPytorch === undefined ? null : typeof flags.vsPytorch === 'string' ? flags.vsPytorch : defaultTorchRef;
+  const out = (line: string): void => { process.stdout.write(line + '\n'); };
+  for (const name of configs) {
+    const config = BENCH_CONFIGS[name];
+    const torch = torchRef ? runPytorch(torchRef, name, config, flags) : null;
+    if (torch) {
+      if (flags.json) out(JSON.stringify({ config: name, backend: 'pytorch', ...torch }));
+      else out(formatRow({ config: name, backend: 'pytorch', ...torch }));
+    }
+    for (const backend of backends) {
+      const row = runChild(name, backend, flags);
+      const ratios = torch ? {
+        train_vs_pytorch: round(row.train_chars_per_s / torch.train_chars_per_s, 2),
+        generate_vs_pytorch: round(row.generate_chars_per_s / torch.generate_chars_per_s, 2),
+        rss_vs_pytorch: round(row.peak_rss_bytes / torch.peak_rss_bytes, 2),
+      } : {};
+      if (flags.json) out(JSON.stringify({ ...row, ...ratios }));
+      else out(formatRow(row) + (torch ? `   x${ratios.train_vs_pytorch} train, x${ratios.generate_vs_pytorch} generate, x${ratios.rss_vs_pytorch} RSS vs PyTorch` : ''));
+    }
+  }
+}
+
+/** One configuration on one backend, in this process (so its peak RSS is this run's alone). */
+async function benchInProcess(flags: BenchFlags): Promise<void> {
+  const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
+  const text = decodeText(readBytes(flags.text), flags.text);
+  const r = runProtocol(text, BENCH_CONFIGS[flags.config], kernels, {
+    steps: flags.steps, generateChars: flags.generate, validate: flags.validate ?? false, seed: flags.seed, now: () => performance.now(),
+  });
+  const row: Row = {
+    config: flags.config, backend: kernels.name,
+    train_chars_per_s: Math.round(r.train_chars_per_s), generate_chars_per_s: Math.round(r.generate_chars_per_s),
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, ...(r.val_loss === undefined ? {} : { val_loss: round(r.val_loss, 4) }),
+  };
+  process.stdout.write(JSON.stringify(row) + '\n');
+}
+
+function runChild(config: string, backend: string, flags: BenchFlags): Row {
+  const args = [process.argv[1], 'bench', '--child', '--config', config, '--backend', backend, '--steps', String(flags.steps),
+    '--generate', String(flags.generate), '--text', flags.text, '--seed', String(flags.seed), ...(flags.validate ? ['--validate'] : [])];
+  const r = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = r.stdout?.trim().split('\n').pop();
+  if (r.status !== 0 || !line) throw new CharrnnError(`The ${config} benchmark on the ${backend} backend failed (exit ${r.status}).`);
+  return JSON.parse(line) as Row;
+}
+
+function python(): string {
+  return process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+/** torch_ref.py for training (its own JSON result line), tools/torch_generate.py for generation; peak RSS from the child's rusage. */
+function runPytorch(torchRef: string, name: string, c: BenchConfig, flags: BenchFlags): Omit<Row, 'config' | 'backend'> {
+  if (!existsSync(torchRef)) throw new CharrnnError(`The PyTorch reference ${torchRef} does not exist; give its path to --vs-pytorch.`);
+  const withRss = (script: string, args: string[]): Record<string, number> => {
+    // runpy runs the script as __main__ inside a process that then reports its own peak RSS.
+    const wrapper = 'import json,resource,runpy,sys; sys.argv=sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__"); ' +
+      'print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))';
+    const r = spawnSync(python(), ['-c', wrapper, script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new CharrnnError(`The PyTorch run of ${script} failed (exit ${r.status}); is PyTorch installed for ${python()}?`);
+    const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, number>);
+    return Object.assign({}, ...lines.filter(l => 'result' in l || 'generate_chars_per_s' in l || 'peak_rss_bytes' in l));
+  };
+  const model = ['--cell', c.cell, '--layers', String(c.layers), '--hidden', String(c.hidden), '--emb', String(BENCH_EMB)];
+  const train = withRss(torchRef, ['--text', flags.text, ...model, '--batch', String(c.batch), '--seq', String(c.seq),
+    '--steps', String(flags.steps), ...(flags.validate ? [] : ['--no-val'])]);
+  const gen = withRss(torchGenerate, ['--text', flags.text, ...model, '--chars', String(flags.generate)]);
+  void name;
+  return {
+    train_chars_per_s: train.chars_per_s, generate_chars_per_s: gen.generate_chars_per_s, peak_rss_bytes: train.peak_rss_bytes,
+    ...(train.val_loss === undefined ? {} : { val_loss: train.val_loss }),
+  };
+}
+
+function formatRow(r: Row): string {
+  const n = (v: number): string => Math.round(v).toLocaleString('en').padStart(8);
+  return `${r.config.padEnd(10)} ${r.backend.padEnd(10)} train ${n(r.train_chars_per_s)} chars/s   generate ${n(r.generate_chars_per_s)} chars/s   ` +
+    `peak RSS ${(r.peak_rss_bytes / 2 ** 20).toFixed(0).padStart(5)} MiB${r.val_loss === undefined ? '' : `   val ${r.val_loss.toFixed(4)}`}`;
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
