@@ -50,7 +50,8 @@ def tensor(t):
 
 def dumps(obj, depth=0):
     """JSON with one line per tensor: readable diffs, still small."""
-    if isinstance(obj, dict) and "data" not in obj and obj and depth < 3:
+    is_tensor = isinstance(obj, dict) and set(obj) == {"shape", "data"}
+    if isinstance(obj, dict) and not is_tensor and obj and depth < 3:
         pad = " " * (depth + 1)
         items = [f"{pad}{json.dumps(k)}: {dumps(v, depth + 1)}" for k, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}" + ("\n" if depth == 0 else "")
