@@ -127,15 +127,16 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     const loss = k.softmaxCrossEntropy(this.logits, t32, rows, vocabSize, dLogits, 1 / rows);
     const L = this.layers.length;
     const top = dropout > 0 ? (this.dropped[L - 1].subarray(0, rows * hidden) as F) : outputs[L - 1];
-    let dh = this.gradA.subarray(0, rows * hidden) as F;
-    let spare = this.gradB;
+    // Two whole buffers in turn: the gradient at a layer's output, and at its input.
+    let [current, spare] = [this.gradA, this.gradB];
+    let dh = current.subarray(0, rows * hidden) as F;
     this.output.backward(dLogits, top, rows, dh);
     for (let l = L - 1; l >= 0; l--) {
       if (dropout > 0) this.dropouts[l].backward(dh, dh, rows * hidden);
       const inWidth = l === 0 ? emb : hidden;
       const dx = spare.subarray(0, rows * inWidth) as F;
       this.layers[l].backward(dh, dx);
-      spare = dh;
+      [current, spare] = [spare, current];
       dh = dx;
     }
     this.embedding.backward(dh, this.inputIds, rows);
