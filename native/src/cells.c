@@ -1,0 +1,160 @@
+// LSTM, GRU and tanh-RNN over a whole chunk, as src/kernels/reference/{lstm,gru,rnn}.ts:
+// the input projections of all T steps as one matmul, the recurrence step by step,
+// the weight gradients as matmuls after the loop.
+//
+// The recurrence runs as one pool job. Each thread owns a fixed range of hidden
+// units (whole GEMM_NR-column panels) and, for those units, computes every gate's
+// columns of the recurrent matmul and the elementwise cell update. Within a step
+// a thread only reads the gate columns it wrote itself, so the only cross-thread
+// dependency is the full h_{t-1} (forward) or the full dgates_t (backward):
+// one barrier per step.
+#include "charrnn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+
+int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
+
+static inline int panels_of(int n) { return (n + GEMM_NR - 1) / GEMM_NR; }
+
+/* Below this many multiply-adds per step the recurrence runs on one thread. */
+#define CELL_PARALLEL_MIN (32 * 1024)
+
+typedef struct {
+  ctx_t *ctx;
+  const cell_args_t *a;
+  float *pw;   /* packed W_hh: forward G regions of op(B) = W_hh,g^T [H, H]; backward op(B) = W_hh [G, H] */
+  size_t pw_gate; /* floats per gate region (forward) */
+  float *hh;   /* GRU forward: W_hh h + b_hh of one step, [B, G] */
+} rec_job_t;
+
+static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
+  const double work = (double)a->B * a->H * a->H * cell_gates(a->cell);
+  return work < CELL_PARALLEL_MIN ? 1 : ctx->threads;
+}
+
+static void forward_job(void *arg, int tid, int n) {
+  rec_job_t *job = arg;
+  const cell_args_t *a = job->a;
+  const int T = a->T, B = a->B, H = a->H, G = cell_gates(a->cell) * H, NG = cell_gates(a->cell);
+  int p0, p1;
+  split_range(panels_of(H), n, tid, &p0, &p1);
+  const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
+  float *pa = job->ctx->pack_a[tid];
+  /* Each thread packs only the panels it will use. */
+  for (int g = 0; g < NG; g++)
+    gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p0, p1);
+  for (int t = 0; t < T; t++) {
+    if (t > 0 && n > 1) pool_barrier(job->ctx->pool); /* h_{t-1} complete */
+    if (j0 >= j1) continue;
+    const float *hp = t == 0 ? a->h0 : a->h + (size_t)(t - 1) * B * H; /* [B, H] */
+    float *gt = a->gates + (size_t)t * B * G;                          /* [B, G] */
+    float *ht = a->h + (size_t)t * B * H;
+    if (a->cell == CELL_GRU) {
+      for (int g = 0; g < NG; g++)
+        gemm_part(hp, 0, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, 0, B, p0, p1, 0, a->bhh + g * H, pa);
+      float *aux = a->aux + (size_t)t * B * H;
+      for (int b = 0; b < B; b++)
+        gru_forward_row(gt + (size_t)b * G, job->hh + (size_t)b * G, hp + (size_t)b * H, aux + (size_t)b * H,
+                        ht + (size_t)b * H, H, j0, j1);
+    } else {
+      for (int g = 0; g < NG; g++)
+        gemm_part(hp, 0, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, 0, B, p0, p1, 1, NULL, pa);
+      if (a->cell == CELL_LSTM) {
+        const float *cp = t == 0 ? a->c0 : a->aux + (size_t)(t - 1) * B * H;
+        float *ct = a->aux + (size_t)t * B * H;
+        for (int b = 0; b < B; b++)
+          lstm_forward_row(gt + (size_t)b * G, cp + (size_t)b * H, ct + (size_t)b * H, ht + (size_t)b * H, H, j0, j1);
+      } else {
+        for (int b = 0; b < B; b++) rnn_forward_row(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
+      }
+    }
+  }
+}
+
+void cell_forward(ctx_t *ctx, const cell_args_t *a) {
+  const int T = a->T, B = a->B, I = a->I, H = a->H, NG = cell_gates(a->cell), G = NG * H;
+  if (T <= 0 || B <= 0) return;
+  /* GRU keeps b_hh apart (it sits inside r * (W_hn h + b_hn)); the others fold both biases into the projection. */
+  float *bias = malloc((size_t)G * sizeof(float));
+  for (int k = 0; k < G; k++) bias[k] = a->cell == CELL_GRU ? a->bih[k] : a->bih[k] + a->bhh[k];
+  gemm(ctx, a->gates, a->x, a->wih, T * B, G, I, 0, 1, 0, bias);
+  free(bias);
+
+  rec_job_t job = {ctx, a, NULL, 0, NULL};
+  job.pw_gate = gemm_packed_b_size(H, H);
+  const size_t hh = a->cell == CELL_GRU ? (size_t)B * G : 0;
+  job.pw = ctx_workspace(ctx, job.pw_gate * NG + hh + GEMM_NR);
+  job.hh = job.pw + job.pw_gate * NG;
+  if (rec_threads(ctx, a) == 1) forward_job(&job, 0, 1);
+  else pool_run(ctx->pool, forward_job, &job);
+}
+
+static void backward_job(void *arg, int tid, int n) {
+  rec_job_t *job = arg;
+  const cell_args_t *a = job->a;
+  const int T = a->T, B = a->B, H = a->H, G = cell_gates(a->cell) * H;
+  int p0, p1;
+  split_range(panels_of(H), n, tid, &p0, &p1);
+  const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
+  float *pa = job->ctx->pack_a[tid];
+  gemm_pack_b(job->pw, a->whh, 0, G, H, p0, p1); /* op(B) = W_hh [G, H] */
+  float *dhn = a->dhNext, *dcn = a->dcNext;       /* [B, H] */
+  for (int b = 0; b < B; b++)
+    for (int j = j0; j < j1; j++) {
+      dhn[b * H + j] = a->dhT ? a->dhT[b * H + j] : 0.0f;
+      if (a->cell == CELL_LSTM) dcn[b * H + j] = a->dcT ? a->dcT[b * H + j] : 0.0f;
+    }
+  /* The gradient that reaches h_{t-1} through W_hh: dgates_t for LSTM and RNN, the hidden-side one for GRU. */
+  float *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates;
+  for (int t = T - 1; t >= 0; t--) {
+    const size_t s = (size_t)t * B * H, r = (size_t)t * B * G;
+    if (j0 < j1) {
+      if (a->cell == CELL_LSTM) {
+        const float *cp = t == 0 ? a->c0 : a->aux + s - (size_t)B * H;
+        for (int b = 0; b < B; b++)
+          lstm_backward_row(a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H,
+                            a->dh + s + (size_t)b * H, dhn + (size_t)b * H, dcn + (size_t)b * H,
+                            a->dgates + r + (size_t)b * G, H, j0, j1);
+      } else if (a->cell == CELL_GRU) {
+        const float *hp = t == 0 ? a->h0 : a->h + s - (size_t)B * H;
+        for (int b = 0; b < B; b++)
+          gru_backward_row(a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H,
+                           a->dh + s + (size_t)b * H, dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
+                           a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
+      } else {
+        for (int b = 0; b < B; b++)
+          rnn_backward_row(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H, dhn + (size_t)b * H,
+                           a->dgates + r + (size_t)b * G, j0, j1);
+      }
+    }
+    if (n > 1) pool_barrier(job->ctx->pool); /* dgates_t complete */
+    /* dh_{t-1} = dgh_t · W_hh ([B, G] x [G, H]); GRU adds onto the direct path z * dh already in dhNext. */
+    gemm_part(dgh + r, 0, B, G, job->pw, H, dhn, H, 0, B, p0, p1, a->cell == CELL_GRU, NULL, pa);
+  }
+  for (int b = 0; b < B; b++)
+    for (int j = j0; j < j1; j++) {
+      if (a->dh0) a->dh0[b * H + j] = dhn[b * H + j];
+      if (a->dc0 && a->cell == CELL_LSTM) a->dc0[b * H + j] = dcn[b * H + j];
+    }
+}
+
+void cell_backward(ctx_t *ctx, const cell_args_t *a) {
+  const int T = a->T, B = a->B, I = a->I, H = a->H, G = cell_gates(a->cell) * H;
+  if (T <= 0 || B <= 0) return;
+  rec_job_t job = {ctx, a, NULL, 0, NULL};
+  job.pw = ctx_workspace(ctx, gemm_packed_b_size(G, H) + GEMM_NR);
+  if (rec_threads(ctx, a) == 1) backward_job(&job, 0, 1);
+  else pool_run(ctx->pool, backward_job, &job);
+
+  const float *dgx = a->dgates, *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates; /* [T, B, G] */
+  gemm(ctx, a->gwih, dgx, a->x, G, I, T * B, 1, 0, 1, NULL);
+  sum_rows(ctx, a->gbih, dgx, T * B, G);
+  sum_rows(ctx, a->gbhh, dgh, T * B, G);
+  /* h_prev is h0 for the first step and h_{t-1} after it: two products, no copy. */
+  gemm(ctx, a->gwhh, dgh, a->h0, G, H, B, 1, 0, 1, NULL);
+  if (T > 1) gemm(ctx, a->gwhh, dgh + (size_t)B * G, a->h, G, H, (T - 1) * B, 1, 0, 1, NULL);
+  if (a->dx) gemm(ctx, a->dx, dgx, a->wih, T * B, I, G, 0, 0, 0, NULL);
+}

@@ -1,0 +1,115 @@
+// Shared declarations of the native kernels. Every matrix is row-major float32;
+// sequences are time-major [T, B, features], as in src/kernels/kernels.ts.
+#ifndef CHARRNN_NATIVE_H
+#define CHARRNN_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- thread pool (pool.c) ---- */
+
+typedef struct pool pool_t;
+/* A job runs once on every thread; tid in [0, n). Thread 0 is the caller. */
+typedef void (*job_fn)(void *arg, int tid, int n);
+
+pool_t *pool_create(int threads);
+void pool_destroy(pool_t *p);
+int pool_threads(const pool_t *p);
+void pool_run(pool_t *p, job_fn fn, void *arg);
+/* Waits until every thread of the running job has arrived. */
+void pool_barrier(pool_t *p);
+
+/* Fixed split of [0, total) into n contiguous parts: part `i` is [*lo, *hi). */
+static inline void split_range(int total, int n, int i, int *lo, int *hi) {
+  *lo = (int)((int64_t)total * i / n);
+  *hi = (int)((int64_t)total * (i + 1) / n);
+}
+
+/* ---- context: a pool plus the scratch memory the kernels reuse ---- */
+
+typedef struct {
+  pool_t *pool;
+  int threads;
+  float **pack_a; /* per thread, GEMM_MC * GEMM_KC floats */
+  float *ws;      /* growable workspace (packed B, cell scratch) */
+  size_t ws_cap;  /* floats */
+} ctx_t;
+
+ctx_t *ctx_create(int threads);
+void ctx_destroy(ctx_t *c);
+/* A workspace of at least n floats, 64-byte aligned; contents undefined. */
+float *ctx_workspace(ctx_t *c, size_t n);
+void *aligned_floats(size_t n);
+
+/* ---- GEMM (gemm.c) ---- */
+
+#define GEMM_MR 6
+#define GEMM_NR 16
+#define GEMM_KC 256
+#define GEMM_MC 96
+
+/* 1 when the AVX2/FMA micro-kernel is in use. */
+int gemm_uses_avx2(void);
+
+/* Floats needed by gemm_pack_b for op(B) of [K, N]. */
+size_t gemm_packed_b_size(int K, int N);
+/*
+ * Packs panels [p0, p1) of op(B) ([K, N]; b is [K, N], or [N, K] when transB)
+ * into `pb`, laid out by K blocks of GEMM_KC rows, then by panels of GEMM_NR
+ * columns, zero-padded past N.
+ */
+void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, int p1);
+/*
+ * C[m0:m1, panels p0..p1) (+)= op(A) · packed B (+ bias[col] when bias is not
+ * NULL). op(A) is [M, K]: a is [M, K], or [K, M] when transA. pa is this
+ * thread's GEMM_MC * GEMM_KC scratch.
+ */
+void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N, float *c, int ldc,
+               int m0, int m1, int p0, int p1, int accumulate, const float *bias, float *pa);
+
+/* The whole C = op(A) · op(B) (+ C) (+ bias), spread over the context's threads. */
+void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K,
+          int transA, int transB, int accumulate, const float *bias);
+
+/* dbias[cols] += sum over rows of dy[rows, cols], over the context's threads. */
+void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols);
+
+/* ---- recurrent cells (cells.c) ---- */
+
+enum { CELL_LSTM = 0, CELL_GRU = 1, CELL_RNN = 2 };
+
+typedef struct {
+  int cell, T, B, I, H;
+  const float *wih, *whh, *bih, *bhh; /* [G*H, I], [G*H, H], [G*H], [G*H] */
+  const float *x, *h0, *c0;           /* [T, B, I], [B, H], [B, H] or NULL */
+  float *gates, *aux, *h;             /* [T, B, G*H], [T, B, H], [T, B, H] */
+  /* backward only */
+  const float *dh, *dhT, *dcT;        /* [T, B, H], [B, H] or NULL, [B, H] or NULL */
+  float *gwih, *gwhh, *gbih, *gbhh;   /* accumulated */
+  float *dx, *dh0, *dc0;              /* written when not NULL */
+  float *dgates, *dgatesHidden, *dhNext, *dcNext;
+} cell_args_t;
+
+int cell_gates(int cell);
+void cell_forward(ctx_t *ctx, const cell_args_t *a);
+void cell_backward(ctx_t *ctx, const cell_args_t *a);
+
+/* ---- elementwise, loss, optimisers (ops.c) ---- */
+
+void add_bias(float *y, const float *bias, int rows, int cols);
+void embedding_forward(float *out, const float *table, const int32_t *ids, int n, int dim);
+void embedding_backward(float *dtable, const float *dout, const int32_t *ids, int n, int dim);
+double softmax_xent(const float *logits, const int32_t *targets, int rows, int V, float *dlogits, float scale);
+void multiply(float *out, const float *x, const float *mask, int n);
+double sum_squares(const float *x, int n);
+void scale(float *x, int n, float s);
+void adam(float *p, const float *g, float *m, float *v, int n, double lr, double b1, double b2, double eps, double step);
+void rmsprop(float *p, const float *g, float *v, int n, double lr, double alpha, double eps);
+void sgd(float *p, const float *g, float *buf, int n, double lr, double momentum, int first);
+
+/* ---- activations ---- */
+
+#include <math.h>
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+#endif

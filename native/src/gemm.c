@@ -1,0 +1,276 @@
+// Matrix multiply, BLIS-style: op(B) packed into panels of GEMM_NR columns by
+// blocks of GEMM_KC rows, op(A) packed per thread into panels of GEMM_MR rows,
+// and a GEMM_MR x GEMM_NR register-blocked micro-kernel. Every element of C is
+// computed by the same sequence of operations whatever the thread split, so a
+// result does not depend on how many threads produced it.
+#include "charrnn.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#endif
+
+typedef void (*micro_fn)(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int beta,
+                         const float *bias);
+
+/* Writes a finished tile: c = (beta ? c : 0) + acc (+ bias), the same order as the vector path. */
+static inline void store_tile(const float acc[GEMM_MR][GEMM_NR], float *c, int ldc, int mr, int nr, int beta,
+                              const float *bias) {
+  for (int r = 0; r < mr; r++) {
+    for (int j = 0; j < nr; j++) {
+      float v = acc[r][j];
+      if (beta) v = c[r * ldc + j] + v;
+      if (bias) v = v + bias[j];
+      c[r * ldc + j] = v;
+    }
+  }
+}
+
+static void micro_generic(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int beta,
+                          const float *bias) {
+  float acc[GEMM_MR][GEMM_NR];
+  memset(acc, 0, sizeof acc);
+  for (int k = 0; k < kc; k++) {
+    for (int r = 0; r < GEMM_MR; r++) {
+      const float ar = pa[r];
+      for (int j = 0; j < GEMM_NR; j++) acc[r][j] += ar * pb[j];
+    }
+    pa += GEMM_MR;
+    pb += GEMM_NR;
+  }
+  store_tile((const float(*)[GEMM_NR])acc, c, ldc, mr, nr, beta, bias);
+}
+
+#ifdef HAVE_X86
+__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *pa, const float *pb, float *c,
+                                                           int ldc, int mr, int nr, int beta, const float *bias) {
+  /* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    pa += GEMM_MR;
+    pb += GEMM_NR;
+  }
+  if (mr == GEMM_MR && nr == GEMM_NR) {
+    __m256 acc[GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+    for (int r = 0; r < GEMM_MR; r++) {
+      float *cr = c + (size_t)r * ldc;
+      __m256 v0 = acc[r][0], v1 = acc[r][1];
+      if (beta) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+      }
+      if (bias) {
+        v0 = _mm256_add_ps(v0, bias0);
+        v1 = _mm256_add_ps(v1, bias1);
+      }
+      _mm256_storeu_ps(cr, v0);
+      _mm256_storeu_ps(cr + 8, v1);
+    }
+  } else {
+    float acc[GEMM_MR][GEMM_NR] __attribute__((aligned(32)));
+    _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
+    _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
+    _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
+    _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
+    _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
+    _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
+    store_tile((const float(*)[GEMM_NR])acc, c, ldc, mr, nr, beta, bias);
+  }
+}
+#endif
+
+static micro_fn micro = NULL;
+
+static micro_fn pick_micro(void) {
+  if (!micro) {
+    micro = micro_generic;
+#ifdef HAVE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) micro = micro_avx2;
+#endif
+  }
+  return micro;
+}
+
+int gemm_uses_avx2(void) {
+#ifdef HAVE_X86
+  return pick_micro() == micro_avx2;
+#else
+  return 0;
+#endif
+}
+
+static inline int panels_of(int N) { return (N + GEMM_NR - 1) / GEMM_NR; }
+
+size_t gemm_packed_b_size(int K, int N) { return (size_t)K * panels_of(N) * GEMM_NR; }
+
+void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, int p1) {
+  const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
+  for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+    const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+    for (int p = p0; p < p1; p++) {
+      float *dst = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR; /* [kc][NR] */
+      const int j0 = p * GEMM_NR;
+      const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+      if (transB) {
+        /* b is [N, K]: walk each row of b along K, contiguous reads. */
+        for (int jj = 0; jj < nr; jj++) {
+          const float *src = b + (size_t)(j0 + jj) * K + k0;
+          for (int k = 0; k < kc; k++) dst[k * GEMM_NR + jj] = src[k];
+        }
+      } else {
+        for (int k = 0; k < kc; k++) memcpy(dst + k * GEMM_NR, b + (size_t)(k0 + k) * N + j0, (size_t)nr * sizeof(float));
+      }
+      if (nr < GEMM_NR)
+        for (int k = 0; k < kc; k++)
+          for (int jj = nr; jj < GEMM_NR; jj++) dst[k * GEMM_NR + jj] = 0.0f;
+    }
+  }
+}
+
+/* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of op(A) as panels [mc/MR][kc][MR], zero rows past M. */
+static void pack_a(float *pa, const float *a, int transA, int M, int K, int i0, int mc, int k0, int kc) {
+  for (int i = 0; i < mc; i += GEMM_MR) {
+    float *dst = pa + (size_t)i * kc; /* [kc][MR] */
+    const int mr = M - (i0 + i) < GEMM_MR ? M - (i0 + i) : GEMM_MR;
+    if (transA) {
+      /* a is [K, M]: the MR values of one k are adjacent. */
+      for (int k = 0; k < kc; k++) {
+        const float *src = a + (size_t)(k0 + k) * M + i0 + i;
+        int r = 0;
+        for (; r < mr; r++) dst[k * GEMM_MR + r] = src[r];
+        for (; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = 0.0f;
+      }
+    } else {
+      for (int r = 0; r < GEMM_MR; r++) {
+        if (r < mr) {
+          const float *src = a + (size_t)(i0 + i + r) * K + k0;
+          for (int k = 0; k < kc; k++) dst[k * GEMM_MR + r] = src[k];
+        } else {
+          for (int k = 0; k < kc; k++) dst[k * GEMM_MR + r] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N, float *c, int ldc, int m0, int m1,
+               int p0, int p1, int accumulate, const float *bias, float *pa) {
+  const micro_fn kern = pick_micro();
+  const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
+  if (m1 > M) m1 = M;
+  if (m0 >= m1 || p0 >= p1) return;
+  if (K == 0) {
+    /* An empty sum: C is 0 (+ bias), or unchanged when accumulating. */
+    for (int i = m0; i < m1; i++)
+      for (int j = p0 * GEMM_NR; j < p1 * GEMM_NR && j < N; j++) {
+        float v = accumulate ? c[(size_t)i * ldc + j] : 0.0f;
+        c[(size_t)i * ldc + j] = bias ? v + bias[j] : v;
+      }
+    return;
+  }
+  for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+    const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+    const int beta = accumulate || k0 > 0;
+    for (int i0 = m0; i0 < m1; i0 += GEMM_MC) {
+      const int mc = m1 - i0 < GEMM_MC ? m1 - i0 : GEMM_MC;
+      pack_a(pa, a, transA, M, K, i0, mc, k0, kc);
+      for (int p = p0; p < p1; p++) {
+        const float *bp = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR;
+        const int j0 = p * GEMM_NR;
+        const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+        const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
+        for (int i = 0; i < mc; i += GEMM_MR) {
+          const int mr = mc - i < GEMM_MR ? mc - i : GEMM_MR;
+          kern(kc, pa + (size_t)i * kc, bp, c + (size_t)(i0 + i) * ldc + j0, ldc, mr, nr, beta, bb);
+        }
+      }
+    }
+  }
+}
+
+typedef struct {
+  ctx_t *ctx;
+  float *c;
+  const float *a, *b, *bias;
+  float *pb;
+  int M, N, K, transA, transB, accumulate, splitM;
+} gemm_job_t;
+
+static void gemm_job(void *arg, int tid, int n) {
+  gemm_job_t *j = arg;
+  const int panels = panels_of(j->N);
+  int lo, hi;
+  /* Every thread packs a share of B, then all of B is visible to all after the barrier. */
+  split_range(panels, n, tid, &lo, &hi);
+  gemm_pack_b(j->pb, j->b, j->transB, j->K, j->N, lo, hi);
+  if (n > 1) pool_barrier(j->ctx->pool);
+  if (j->splitM) {
+    const int tiles = (j->M + GEMM_MR - 1) / GEMM_MR;
+    split_range(tiles, n, tid, &lo, &hi);
+    gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, lo * GEMM_MR, hi * GEMM_MR, 0, panels,
+              j->accumulate, j->bias, j->ctx->pack_a[tid]);
+  } else {
+    split_range(panels, n, tid, &lo, &hi);
+    gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, 0, j->M, lo, hi, j->accumulate, j->bias,
+              j->ctx->pack_a[tid]);
+  }
+}
+
+/* Below this many multiply-adds a second thread costs more than it saves. */
+#define GEMM_PARALLEL_MIN (64 * 1024)
+
+void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K, int transA, int transB,
+          int accumulate, const float *bias) {
+  if (M <= 0 || N <= 0) return;
+  gemm_job_t j = {ctx, c, a, b, bias, NULL, M, N, K, transA, transB, accumulate, 0};
+  j.pb = ctx_workspace(ctx, gemm_packed_b_size(K, N) + GEMM_NR);
+  const int mtiles = (M + GEMM_MR - 1) / GEMM_MR;
+  j.splitM = mtiles >= panels_of(N);
+  if ((double)M * N * K < GEMM_PARALLEL_MIN || ctx->threads == 1) gemm_job(&j, 0, 1);
+  else pool_run(ctx->pool, gemm_job, &j);
+}
+
+typedef struct {
+  float *dbias;
+  const float *dy;
+  int rows, cols;
+} sum_rows_job_t;
+
+static void sum_rows_job(void *arg, int tid, int n) {
+  sum_rows_job_t *j = arg;
+  int lo, hi;
+  /* Split columns in whole cache lines; each column is summed in row order by one thread. */
+  const int lines = (j->cols + 15) / 16;
+  split_range(lines, n, tid, &lo, &hi);
+  lo *= 16;
+  hi = hi * 16 < j->cols ? hi * 16 : j->cols;
+  for (int r = 0; r < j->rows; r++) {
+    const float *row = j->dy + (size_t)r * j->cols;
+    for (int c = lo; c < hi; c++) j->dbias[c] += row[c];
+  }
+}
+
+void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols) {
+  sum_rows_job_t j = {dbias, dy, rows, cols};
+  if ((double)rows * cols < 65536 || ctx->threads == 1) sum_rows_job(&j, 0, 1);
+  else pool_run(ctx->pool, sum_rows_job, &j);
+}

@@ -1,0 +1,168 @@
+// The native backend: C kernels in an N-API addon (native/), built by
+// `npm install` when a compiler and Node's headers are at hand. Optional: when
+// the addon is missing or does not load, loadNativeKernels returns null and
+// nativeUnavailableReason() says why, so the caller can fall back to wasm.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AdamArgs, CellBackwardArgs, CellForwardArgs, CellType, Kernels } from '../kernels/kernels.js';
+
+/** A thread pool plus scratch memory on the C side; opaque here. */
+type NativeContext = { readonly __nativeContext: never };
+type F32 = Float32Array;
+type F32OrNull = Float32Array | null;
+
+/** The addon's exports (native/src/addon.c): every kernel takes the context first, then positional arguments. */
+interface NativeAddon {
+  createContext(threads: number): NativeContext;
+  contextInfo(ctx: NativeContext): { threads: number; avx2: boolean };
+  alignmentOffset(buffer: ArrayBuffer): number;
+  matmul(ctx: NativeContext, c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  addBias(ctx: NativeContext, y: F32, bias: F32, rows: number, cols: number): void;
+  sumRows(ctx: NativeContext, dbias: F32, dy: F32, rows: number, cols: number): void;
+  cellForward(ctx: NativeContext, cell: number, T: number, B: number, I: number, H: number,
+    wih: F32, whh: F32, bih: F32, bhh: F32, x: F32, h0: F32, c0: F32OrNull, gates: F32, aux: F32, h: F32): void;
+  cellBackward(ctx: NativeContext, cell: number, T: number, B: number, I: number, H: number,
+    wih: F32, whh: F32, bih: F32, bhh: F32, x: F32, h0: F32, c0: F32OrNull, gates: F32, aux: F32, h: F32,
+    dh: F32, dhT: F32OrNull, dcT: F32OrNull, gwih: F32, gwhh: F32, gbih: F32, gbhh: F32,
+    dx: F32OrNull, dh0: F32OrNull, dc0: F32OrNull, dgates: F32, dgatesHidden: F32, dhNext: F32, dcNext: F32): void;
+  embeddingForward(ctx: NativeContext, out: F32, table: F32, ids: Int32Array, n: number, dim: number): void;
+  embeddingBackward(ctx: NativeContext, dTable: F32, dOut: F32, ids: Int32Array, n: number, dim: number): void;
+  softmaxCrossEntropy(ctx: NativeContext, logits: F32, targets: Int32Array, rows: number, V: number, dLogits: F32OrNull, gradScale: number): number;
+  multiply(ctx: NativeContext, out: F32, x: F32, mask: F32, n: number): void;
+  sumSquares(ctx: NativeContext, x: F32, n: number): number;
+  scale(ctx: NativeContext, x: F32, n: number, s: number): void;
+  adam(ctx: NativeContext, param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
+  rmsprop(ctx: NativeContext, param: F32, grad: F32, v: F32, n: number, lr: number, alpha: number, eps: number): void;
+  sgd(ctx: NativeContext, param: F32, grad: F32, buf: F32, n: number, lr: number, momentum: number, first: boolean): void;
+}
+
+/** The native kernels, with what they run on. */
+export interface NativeKernels extends Kernels<Float32Array> {
+  /** Threads of the kernels' pool. */
+  readonly threads: number;
+  /** The matmul micro-kernel picked for this CPU. */
+  readonly simd: 'avx2-fma' | 'generic';
+}
+
+export interface NativeOptions {
+  /** Threads for the kernels; default CHARRNN_THREADS, else the number of cores. */
+  threads?: number;
+}
+
+const ADDON = path.join('native', 'build', 'Release', 'charrnn_native.node');
+const CELL_CODE: Record<CellType, number> = { lstm: 0, gru: 1, rnn: 2 };
+
+let addon: NativeAddon | null | undefined;
+let unavailable: string | null = null;
+
+/** The package root holds native/: src/node/ in a checkout run from source, dist/src/node/ once compiled. */
+function addonPath(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+function loadAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  const file = addonPath();
+  if (!file) {
+    unavailable = `the native addon was not built (no ${ADDON}; \`npm run build:native\` builds it)`;
+    addon = null;
+    return addon;
+  }
+  try {
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    unavailable = `the native addon ${file} failed to load: ${e instanceof Error ? e.message : String(e)}`;
+    addon = null;
+  }
+  return addon;
+}
+
+/** Why the native kernels are not available, or null when they load. */
+export function nativeUnavailableReason(): string | null {
+  loadAddon();
+  return unavailable;
+}
+
+function threadCount(requested: number | undefined): number {
+  const fromEnv = process.env.CHARRNN_THREADS;
+  const n = requested ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : availableParallelism());
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new RangeError(`thread count must be an integer from 1 to 256, got ${requested ?? `CHARRNN_THREADS=${fromEnv}`}`);
+  }
+  return n;
+}
+
+/**
+ * The native kernels with their own thread pool, or null when the addon is not
+ * available here (see nativeUnavailableReason).
+ */
+export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | null {
+  const lib = loadAddon();
+  if (!lib) return null;
+  const ctx = lib.createContext(threadCount(options.threads));
+  const info = lib.contextInfo(ctx);
+
+  // 64-byte aligned views: over-allocate, then start at the first aligned byte.
+  const aligned = <T>(length: number, bytes: number, make: (buf: ArrayBuffer, offset: number, length: number) => T): T => {
+    const buf = new ArrayBuffer(length * bytes + 64);
+    return make(buf, lib.alignmentOffset(buf), length);
+  };
+
+  return {
+    name: 'native',
+    threads: info.threads,
+    simd: info.avx2 ? 'avx2-fma' : 'generic',
+    alloc: n => aligned(n, 4, (b, o, l) => new Float32Array(b, o, l)),
+    allocInt: n => aligned(n, 4, (b, o, l) => new Int32Array(b, o, l)),
+    matmul: (c, a, b, M, N, K, transA, transB, accumulate) => lib.matmul(ctx, c, a, b, M, N, K, transA, transB, accumulate),
+    addBias: (y, bias, rows, cols) => lib.addBias(ctx, y, bias, rows, cols),
+    sumRows: (dbias, dy, rows, cols) => lib.sumRows(ctx, dbias, dy, rows, cols),
+    cellForward({ shape, weights: w, x, h0, c0, act }: CellForwardArgs<F32>) {
+      lib.cellForward(ctx, CELL_CODE[shape.cell], shape.T, shape.B, shape.I, shape.H,
+        w.wih, w.whh, w.bih, w.bhh, x, h0, c0, act.gates, act.aux, act.h);
+    },
+    cellBackward(a: CellBackwardArgs<F32>) {
+      const { shape, weights: w, act, grads: g, scratch: s } = a;
+      lib.cellBackward(ctx, CELL_CODE[shape.cell], shape.T, shape.B, shape.I, shape.H,
+        w.wih, w.whh, w.bih, w.bhh, a.x, a.h0, a.c0, act.gates, act.aux, act.h,
+        a.dh, a.dhT, a.dcT, g.wih, g.whh, g.bih, g.bhh, a.dx, a.dh0, a.dc0,
+        s.dgates, s.dgatesHidden, s.dhNext, s.dcNext);
+    },
+    embeddingForward: (out, table, ids, n, dim) => lib.embeddingForward(ctx, out, table, ids, n, dim),
+    embeddingBackward: (dTable, dOut, ids, n, dim) => lib.embeddingBackward(ctx, dTable, dOut, ids, n, dim),
+    softmaxCrossEntropy: (logits, targets, rows, V, dLogits, gradScale) =>
+      lib.softmaxCrossEntropy(ctx, logits, targets, rows, V, dLogits, gradScale),
+    multiply: (out, x, mask, n) => lib.multiply(ctx, out, x, mask, n),
+    sumSquares: (x, n) => lib.sumSquares(ctx, x, n),
+    scale: (x, n, s) => lib.scale(ctx, x, n, s),
+    adam: (param, grad, m, v, n, { lr, beta1, beta2, eps, step }: AdamArgs) =>
+      lib.adam(ctx, param, grad, m, v, n, lr, beta1, beta2, eps, step),
+    rmsprop: (param, grad, v, n, lr, alpha, eps) => lib.rmsprop(ctx, param, grad, v, n, lr, alpha, eps),
+    sgd: (param, grad, buf, n, lr, momentum, first) => lib.sgd(ctx, param, grad, buf, n, lr, momentum, first),
+  };
+}
+
+let warned = false;
+
+/**
+ * The native kernels, or `fallback()` when they are not available here, saying
+ * so once per process through `warn`.
+ */
+export function nativeOr<K>(fallback: () => K, options: NativeOptions = {}, warn: (message: string) => void = console.warn): NativeKernels | K {
+  const k = loadNativeKernels(options);
+  if (k) return k;
+  if (!warned) {
+    warned = true;
+    warn(`charrnn: native kernels unavailable (${nativeUnavailableReason()}); using the fallback.`);
+  }
+  return fallback();
+}
