@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { CharrnnError } from '../errors.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
@@ -18,6 +19,10 @@ export function evalCommand(): Command {
       const { model, vocab } = loadModel(readBytes(path), path, kernels);
       const text = files.map(f => decodeText(readBytes(f), f)).join('');
       const s = scoreText(model, vocab, text);
+      // Fewer than 2 known characters leave nothing to predict: say so rather than print NaN.
+      if (s.chars === 0) {
+        throw new CharrnnError(`Nothing to score: the text needs at least 2 characters the model knows${s.skipped ? ` (${s.skipped} unknown characters were skipped)` : ''}.`);
+      }
       if (flags.json) {
         process.stdout.write(JSON.stringify({ nats_per_char: s.natsPerChar, bits_per_char: s.bitsPerChar, perplexity: s.perplexity, chars: s.chars, skipped: s.skipped }) + '\n');
       } else {

@@ -26,6 +26,7 @@ export function* generate<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabu
   const state: ModelState<F> = model.newState(1);
   const probs = new Float64Array(V);
   const order = new Uint32Array(V);
+  let length = options.length;
   let primeIds = Array.from(vocab.encode(options.prime ?? '', options.unknown ?? 'error').ids);
   if (primeIds.length === 0) {
     // No prime: start from a newline when the model knows one (the start of a line
@@ -33,15 +34,20 @@ export function* generate<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabu
     const nl = vocab.id('\n');
     const start = nl ?? rng.int(V);
     primeIds = [start];
-    if (nl === undefined) yield vocab.chars[start];
+    if (nl === undefined) {
+      // The random start is output, so it is the first of the `length` characters.
+      if (length <= 0) return;
+      yield vocab.chars[start];
+      length--;
+    }
   }
   let logits = model.forward(primeIds, primeIds.length, 1, state);
   let row = logits.subarray((primeIds.length - 1) * V, primeIds.length * V);
   const one = [0];
-  for (let i = 0; i < options.length; i++) {
+  for (let i = 0; i < length; i++) {
     const next = chooseNext(row, V, rule, rng, probs, order);
     yield vocab.chars[next];
-    if (i === options.length - 1) break;
+    if (i === length - 1) break;
     one[0] = next;
     logits = model.forward(one, 1, 1, state);
     row = logits.subarray(0, V);

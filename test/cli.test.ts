@@ -1,0 +1,392 @@
+// The command line end to end, as a user meets it: the built CLI is spawned on
+// small files written to a fresh temp folder, and only what a user sees is
+// checked (exit codes, stdout, stderr, files on disk). Models are tiny and the
+// reference backend is used throughout, so the whole file runs in seconds.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+// The reference backend wherever the backend is not the point; CHARRNN_DEBUG off so
+// that an internal error would not print a stack trace we then have to tell apart.
+const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
+const TINY = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--backend', 'reference'];
+
+let dir: string;
+const at = (name: string): string => join(dir, name);
+
+function cli(args: string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** Runs the CLI and insists that it succeeded, showing stderr when it did not. */
+function ok(args: string[]): string {
+  const r = cli(args);
+  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const codePoints = (s: string): number => [...s].length;
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+const jsonLines = (stdout: string): Record<string, unknown>[] =>
+  stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+
+/**
+ * A user error as the spec wants it: a non-zero exit and exactly one line on
+ * stderr, starting "charrnn: " and saying what is wrong, with no stack trace.
+ * Only commander's unknown-option message may add its "(Did you mean ...)" line.
+ */
+function assertUserError(r: SpawnSyncReturns<string>, says: RegExp, { exit, suggestion = false }: { exit?: number; suggestion?: boolean } = {}): void {
+  const lines = r.stderr.split('\n');
+  assert.equal(lines.pop(), '', `stderr must end with a newline: ${JSON.stringify(r.stderr)}`);
+  assert.notEqual(r.status, 0, 'a bad input must not exit 0');
+  assert.notEqual(r.status, 70, `exit 70 means charrnn treated the input as its own bug: ${r.stderr}`);
+  if (exit !== undefined) assert.equal(r.status, exit, r.stderr);
+  assert.ok(!/^\s+at /m.test(r.stderr), `stack trace on stderr: ${r.stderr}`);
+  if (suggestion && lines.length === 2) assert.match(lines[1], /^\(Did you mean .*\)$/);
+  else assert.equal(lines.length, 1, `expected one line on stderr, got ${JSON.stringify(r.stderr)}`);
+  assert.match(lines[0], /^charrnn: \S/);
+  assert.match(lines[0], says);
+}
+
+// A corpus with characters outside the BMP (🙂, two UTF-16 units, one code point)
+// and CJK, so that counting code points and counting UTF-16 units disagree.
+const LINE = 'the cat 🙂 sat on the 猫 mat.\n';
+const CORPUS = LINE.repeat(40);
+const CORPUS_CHARS = new Set(CORPUS); // iterating a string goes by code point
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'charrnn-cli-'));
+  writeFileSync(at('corpus.txt'), CORPUS);
+  // Sanity of the fixture itself: the code point and UTF-16 counts really differ.
+  assert.equal(codePoints(LINE), 28);
+  assert.equal(LINE.length, 29);
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('end to end', () => {
+  let model: string;
+  const stepsEvery5 = ['--steps', '20', '--print-every', '5', '--val-every', '10'];
+
+  before(() => {
+    ok(['train', 'corpus.txt', ...TINY, ...stepsEvery5, '--out', 'run', '--sample-length', '0']);
+    model = at('run/model.safetensors');
+  });
+
+  test('train writes model.safetensors and best.safetensors in --out', () => {
+    assert.ok(existsSync(at('run/model.safetensors')));
+    assert.ok(existsSync(at('run/best.safetensors')));
+  });
+
+  test('train --json prints one JSON object per line: config, steps, validations, result', () => {
+    const lines = jsonLines(ok(['train', 'corpus.txt', ...TINY, ...stepsEvery5, '--out', 'run-json', '--json', '--sample-length', '30']));
+    const n = codePoints(CORPUS);
+    const header = lines[0];
+    assert.ok(typeof header.config === 'object' && header.config !== null);
+    assert.equal(header.chars, n, 'chars counts code points');
+    assert.equal(header.vocab, CORPUS_CHARS.size);
+    assert.equal((header.config as Record<string, unknown>).hidden, 16);
+
+    const steps = lines.filter(l => 'train_loss' in l && !('result' in l));
+    // Step 1 is always reported, then every --print-every.
+    assert.deepEqual(steps.map(l => l.step), [1, 5, 10, 15, 20]);
+    for (const l of steps) {
+      for (const k of ['step', 'epoch', 'train_loss', 'chars_per_s']) assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
+      assert.ok((l.train_loss as number) > 0);
+    }
+    // The protocol's epoch, computed independently: 90% of the code points train, cut into
+    // 4 streams of floor((nTrain - 1) / 4), each pass being floor(L / 16) chunks.
+    const nTrain = Math.floor(n * 0.9);
+    const perEpoch = Math.floor(Math.floor((nTrain - 1) / 4) / 16);
+    assert.ok(Math.abs((steps[4].epoch as number) - 20 / perEpoch) < 1e-4, `epoch ${steps[4].epoch} vs ${20 / perEpoch}`);
+
+    const vals = lines.filter(l => 'val_loss' in l && !('result' in l));
+    assert.deepEqual(vals.map(l => l.step), [10, 20]);
+    for (const l of vals) assert.ok(typeof l.val_loss === 'number' && l.val_loss > 0);
+
+    const result = lines[lines.length - 1];
+    assert.equal(result.result, true);
+    assert.equal(result.steps, 20);
+    assert.equal(typeof result.sample, 'string');
+    assert.equal(codePoints(result.sample as string), 30);
+    assert.equal(lines.length, 1 + steps.length + vals.length + 1, 'no other lines');
+  });
+
+  test('sample prints the prime and then exactly --length code points, all from the corpus', () => {
+    for (const [prime, length] of [['the 猫', 50], ['🙂', 7], ['', 33]] as const) {
+      const out = ok(['sample', model, '--prime', prime, '--length', String(length), '--seed', '3']);
+      assert.ok(out.endsWith('\n'));
+      const text = out.slice(0, -1); // the CLI ends the output with one newline of its own
+      assert.ok(text.startsWith(prime));
+      const generated = text.slice(prime.length);
+      assert.equal(codePoints(generated), length, `${JSON.stringify(generated)} should be ${length} code points`);
+      for (const c of generated) assert.ok(CORPUS_CHARS.has(c), `generated ${JSON.stringify(c)} is not in the corpus`);
+    }
+  });
+
+  test('--greedy gives the same text twice, whatever the seed', () => {
+    const a = ok(['sample', model, '--prime', 'the', '--length', '60', '--greedy', '--seed', '1']);
+    const b = ok(['sample', model, '--prime', 'the', '--length', '60', '--greedy', '--seed', '2']);
+    assert.equal(a, b);
+  });
+
+  test('the same --seed gives the same text, another seed different text', () => {
+    const args = ['sample', model, '--prime', 'the', '--length', '200'];
+    const a = ok([...args, '--seed', '7']);
+    assert.equal(ok([...args, '--seed', '7']), a);
+    // 200 draws from a barely trained model: equal texts would be a ~e^-100 coincidence.
+    assert.notEqual(ok([...args, '--seed', '8']), a);
+  });
+
+  test('eval --json ends with nats, bits (= nats / ln 2), perplexity (= e^nats) and chars (= code points - 1)', () => {
+    const text = 'the cat 🙂 sat on the 猫 mat.\nthe 猫 sat.\n';
+    writeFileSync(at('known.txt'), text);
+    const lines = ok(['eval', model, 'known.txt', '--json']).trimEnd().split('\n');
+    const r = JSON.parse(lines[lines.length - 1]) as Record<string, number>;
+    assert.equal(r.chars, 39 - 1); // 28 + 11 code points (40 UTF-16 units)
+    assert.equal(r.skipped, 0);
+    assert.ok(Number.isFinite(r.nats_per_char) && r.nats_per_char > 0);
+    assert.ok(Math.abs(r.bits_per_char - r.nats_per_char / Math.LN2) < 1e-12);
+    assert.ok(Math.abs(r.perplexity - Math.exp(r.nats_per_char)) < 1e-9 * r.perplexity);
+  });
+
+  test('eval reports characters the model does not know as skipped', () => {
+    // 14 code points; 🐶, Ω and the two z's are not in the corpus: 4 skipped, 10 known left.
+    writeFileSync(at('unknown.txt'), 'the 🐶 cat Ωzz\n');
+    const lines = ok(['eval', model, 'unknown.txt', '--json']).trimEnd().split('\n');
+    const r = JSON.parse(lines[lines.length - 1]) as Record<string, number>;
+    assert.equal(r.skipped, 4);
+    assert.equal(r.chars, 10 - 1);
+    assert.ok(Number.isFinite(r.nats_per_char));
+  });
+});
+
+describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', () => {
+  const saved = (): string => at('saved');
+  let snapshot: Record<string, string>;
+  const snap = (): Record<string, string> =>
+    Object.fromEntries(readdirSync(saved()).sort().map(f => [f, sha256(join(saved(), f))]));
+  const train = (files: string[], ...flags: string[]): SpawnSyncReturns<string> =>
+    cli(['train', ...files, ...TINY, '--steps', '20', '--sample-length', '0', '--out', 'saved', ...flags]);
+  const model = (): string => join(saved(), 'model.safetensors');
+
+  before(() => {
+    ok(['train', 'corpus.txt', ...TINY, '--steps', '20', '--val-every', '10', '--sample-length', '0', '--out', 'saved']);
+    snapshot = snap();
+    for (const f of ['model.safetensors', 'best.safetensors']) assert.ok(f in snapshot, `${f} was not saved`);
+  });
+
+  // Every failing train below wrote to the same --out: it must still hold the same files, unchanged, and no others.
+  after(() => {
+    assert.deepEqual(snap(), snapshot);
+  });
+
+  test('a missing file', () => {
+    assertUserError(train(['no-such.txt']), /No such file.*no-such\.txt/, { exit: 1 });
+    assertUserError(cli(['sample', 'no-such.safetensors']), /No such file.*no-such\.safetensors/, { exit: 1 });
+  });
+
+  test('an empty file', () => {
+    writeFileSync(at('empty.txt'), '');
+    assertUserError(train(['empty.txt']), /empty\.txt is empty/, { exit: 1 });
+  });
+
+  test('a file with NUL bytes', () => {
+    writeFileSync(at('nul.txt'), Buffer.from('some text\0more text '.repeat(20)));
+    assertUserError(train(['nul.txt']), /nul\.txt.*NUL byte at byte offset 9/, { exit: 1 });
+  });
+
+  test('invalid UTF-8', () => {
+    // Bytes 0-4 are 'hello'; 0xC3 at 5 starts a two-byte sequence and 0x28 '(' at 6 cannot continue it.
+    writeFileSync(at('latin.txt'), Buffer.concat([Buffer.from('hello'), Buffer.from([0xc3, 0x28]), Buffer.from(' world'.repeat(30))]));
+    assertUserError(train(['latin.txt']), /latin\.txt is not valid UTF-8.*offset 6: 0x28/, { exit: 1 });
+  });
+
+  test('text shorter than one batch', () => {
+    // 4 streams of 16 steps need 65 training characters; 20 characters are nowhere near.
+    writeFileSync(at('short.txt'), 'just twenty chars!!\n');
+    assertUserError(train(['short.txt']), /too short.*65 characters/, { exit: 1 });
+  });
+
+  test('an unknown flag', () => {
+    assertUserError(train(['corpus.txt'], '--hiden', '32'), /unknown option '--hiden'/, { exit: 2, suggestion: true });
+    assertUserError(cli(['sample', model(), '--lenght', '5']), /unknown option '--lenght'/, { exit: 2, suggestion: true });
+  });
+
+  test('out-of-range values', () => {
+    assertUserError(train(['corpus.txt'], '--hidden', '-5'), /--hidden.*-5.*positive whole number/, { exit: 2 });
+    assertUserError(train(['corpus.txt'], '--dropout', '1'), /--dropout.*'1'/, { exit: 2 });
+    assertUserError(train(['corpus.txt'], '--steps', '0'), /--steps.*'0'.*positive/, { exit: 2 });
+    assertUserError(cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--epochs', '1', '--out', 'saved']), /--steps.*cannot be used with.*--epochs/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--temperature', '0']), /--temperature.*'0'.*greater than 0/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--temperature', 'NaN']), /--temperature.*'NaN'/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--top-p', '0']), /--top-p.*'0'/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--top-p', '1.5']), /--top-p.*'1\.5'.*at most 1/, { exit: 2 });
+  });
+
+  test('a truncated model file', () => {
+    const bytes = readFileSync(model());
+    writeFileSync(at('cut-data.safetensors'), bytes.subarray(0, bytes.length - 100)); // header whole, data short
+    writeFileSync(at('cut-header.safetensors'), bytes.subarray(0, 100)); // header cut
+    writeFileSync(at('cut-length.safetensors'), bytes.subarray(0, 5)); // not even the 8-byte length
+    for (const f of ['cut-data', 'cut-header', 'cut-length']) {
+      assertUserError(cli(['sample', `${f}.safetensors`]), new RegExp(`${f}\\.safetensors is not a valid safetensors file`), { exit: 1 });
+      assertUserError(cli(['eval', `${f}.safetensors`, 'corpus.txt']), new RegExp(`${f}\\.safetensors is not a valid safetensors file`), { exit: 1 });
+    }
+  });
+
+  test('a model file that is not safetensors', () => {
+    // Fixed pseudo-random bytes (a linear congruential generator), so a failure is reproducible.
+    const noise = new Uint8Array(4096);
+    let s = 12345;
+    for (let i = 0; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+    writeFileSync(at('noise.safetensors'), noise);
+    assertUserError(cli(['sample', 'noise.safetensors']), /noise\.safetensors is not a valid safetensors file/, { exit: 1 });
+    assertUserError(cli(['sample', 'corpus.txt']), /corpus\.txt is not a valid safetensors file/, { exit: 1 });
+  });
+
+  test('a model file missing a tensor', () => {
+    const { tensors, metadata } = decodeSafetensors(readFileSync(model()), 'model');
+    assert.ok(tensors.has('out.bias'));
+    const kept = [...tensors].filter(([name]) => name !== 'out.bias').map(([name, t]) => ({ name, ...t }));
+    writeFileSync(at('no-bias.safetensors'), encodeSafetensors(kept, metadata));
+    assertUserError(cli(['sample', 'no-bias.safetensors']), /no-bias\.safetensors.*tensor out\.bias is missing/, { exit: 1 });
+    assertUserError(cli(['eval', 'no-bias.safetensors', 'corpus.txt']), /tensor out\.bias is missing/, { exit: 1 });
+  });
+
+  test('a prime with characters the model has never seen names them; --unknown skip goes on', () => {
+    const prime = 'the ✨cat é';
+    const r = cli(['sample', model(), '--prime', prime, '--length', '10']);
+    assertUserError(r, /never seen/, { exit: 1 });
+    assert.match(r.stderr, /"✨" \(U\+2728\)/);
+    assert.match(r.stderr, /"é" \(U\+00E9\)/);
+    assert.equal(r.stdout, '', 'nothing is generated before the error');
+
+    const out = ok(['sample', model(), '--prime', prime, '--length', '10', '--unknown', 'skip']);
+    assert.ok(out.startsWith(prime));
+    assert.equal(codePoints(out.slice(prime.length, -1)), 10);
+  });
+
+  test('eval on a text with no two characters the model knows', () => {
+    writeFileSync(at('alien.txt'), 'Ωж');
+    assertUserError(cli(['eval', model(), 'alien.txt']), /at least 2 characters the model knows.*2 unknown/, { exit: 1 });
+  });
+});
+
+describe('determinism', () => {
+  const run = (out: string, seed: string): void => {
+    ok(['train', 'corpus.txt', ...TINY, '--steps', '15', '--val-every', '0', '--sample-length', '0', '--seed', seed, '--out', out]);
+  };
+
+  test('the same seed, flags and data give a byte-identical model; another seed different weights', () => {
+    run('det-a', '5');
+    run('det-b', '5');
+    run('det-c', '6');
+    const a = sha256(at('det-a/model.safetensors'));
+    assert.equal(sha256(at('det-b/model.safetensors')), a);
+    assert.notEqual(sha256(at('det-c/model.safetensors')), a);
+    // The seed is also in the metadata, so compare weights too: the difference must not be the label alone.
+    const wa = decodeSafetensors(readFileSync(at('det-a/model.safetensors')), 'a').tensors;
+    const wc = decodeSafetensors(readFileSync(at('det-c/model.safetensors')), 'c').tensors;
+    for (const [name, t] of wa) assert.notDeepEqual(wc.get(name)?.data, t.data, `${name} is the same under another seed`);
+  });
+});
+
+describe('learning', () => {
+  test('an LSTM learns "abcd" repeated: low validation loss, greedy continues the cycle', () => {
+    writeFileSync(at('abcd.txt'), 'abcd'.repeat(500));
+    const lines = jsonLines(ok(['train', 'abcd.txt', '--cell', 'lstm', '--layers', '1', '--hidden', '32', '--emb', '8',
+      '--batch', '4', '--seq', '16', '--steps', '150', '--val-every', '50', '--sample-length', '0', '--out', 'abcd', '--json']));
+    const result = lines[lines.length - 1];
+    // Guessing among 4 characters costs ln 4 = 1.386 nats; the sequence is deterministic, so
+    // a model that learned it approaches 0 (about 0.02 after 150 steps when this was written).
+    assert.equal(typeof result.val_loss, 'number');
+    assert.ok((result.val_loss as number) < 0.5, `validation loss ${result.val_loss}`);
+
+    const out = ok(['sample', at('abcd/model.safetensors'), '--prime', 'abc', '--greedy', '--length', '13']);
+    assert.equal(out, 'abc' + 'dabcdabcdabcd' + '\n');
+  });
+
+  test('without a prime or a newline in the vocabulary, sample still prints exactly --length characters', () => {
+    // The model starts from a random character here; that character is one of the --length.
+    for (const seed of ['1', '2', '3']) {
+      const out = ok(['sample', at('abcd/model.safetensors'), '--length', '9', '--seed', seed]);
+      assert.equal(codePoints(out.slice(0, -1)), 9, JSON.stringify(out));
+    }
+  });
+});
+
+/** Spawns a training run, resolving once a stdout line matches `ready`; `done` resolves with the exit. */
+function startTraining(args: string[], ready: RegExp): { child: ReturnType<typeof spawn>; ready: Promise<void>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let resolveReady: () => void;
+  const readyP = new Promise<void>(resolve => { resolveReady = resolve; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    if (stdout.split('\n').some(l => ready.test(l))) resolveReady();
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  // A safety net, not a timing assertion: a run that never gets ready must not hang the suite.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(resolve => {
+    child.on('close', (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }); });
+  });
+  return { child, ready: Promise.race([readyP, done.then(r => { throw new Error(`training ended before it was ready: ${r.stderr}`); })]), done };
+}
+
+describe('interruption', () => {
+  const long = ['corpus.txt', ...TINY, '--steps', '1000000', '--sample-length', '0'];
+
+  test('Ctrl-C stops cleanly: exit 0, says it stopped, and the saved model loads', async () => {
+    const run = startTraining(['train', ...long, '--print-every', '5', '--out', 'sigint'], /^step \d+/);
+    await run.ready;
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    const last = r.stdout.trimEnd().split('\n').pop() ?? '';
+    assert.match(last, /^stopped after \d+ steps/);
+    assert.ok(existsSync(at('sigint/model.safetensors')));
+    const score = JSON.parse(ok(['eval', at('sigint/model.safetensors'), 'corpus.txt', '--json']).trimEnd().split('\n').pop() ?? '') as Record<string, number>;
+    assert.equal(score.chars, codePoints(CORPUS) - 1);
+  });
+
+  test('kill -9 while training leaves the last checkpoint whole', async () => {
+    // Checkpoints at steps 5, 10, ...: once step 15 is printed, the step-10 one is on disk.
+    const run = startTraining(['train', ...long, '--print-every', '5', '--checkpoint-every', '5', '--val-every', '0', '--out', 'killed'], /^step 15\//);
+    await run.ready;
+    run.child.kill('SIGKILL');
+    const r = await run.done;
+    assert.equal(r.signal, 'SIGKILL');
+    const path = at('killed/model.safetensors');
+    const { metadata } = decodeSafetensors(readFileSync(path), path);
+    const steps = (JSON.parse(metadata.training) as { steps: number }).steps;
+    assert.ok(steps >= 10 && steps % 5 === 0, `a checkpoint is saved every 5 steps, found one at ${steps}`);
+    ok(['eval', path, 'corpus.txt']);
+  });
+});
+
+describe('embedded corpus', () => {
+  test('--corpus moby-dick trains without a data file', () => {
+    const lines = jsonLines(ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',
+      '--layers', '1', '--emb', '4', '--sample-length', '20', '--out', 'moby', '--json']));
+    assert.equal(lines[0].corpus, 'moby-dick');
+    assert.ok((lines[0].chars as number) > 1_000_000, 'the whole novel');
+    const result = lines[lines.length - 1];
+    assert.equal(result.steps, 2);
+    assert.equal(codePoints(result.sample as string), 20);
+    assert.ok(existsSync(at('moby/model.safetensors')));
+  });
+});
