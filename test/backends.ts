@@ -2,6 +2,8 @@
 // backend adds itself here; the reference backend is the specification.
 import type { Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
+import { loadWasmKernels } from '../src/kernels/wasm/index.js';
+import { enableWasmFeatures } from '../src/node/wasm-flags.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
 
 export interface BackendUnderTest {
@@ -12,6 +14,8 @@ export interface BackendUnderTest {
 
 export async function backendsUnderTest(): Promise<BackendUnderTest[]> {
   const list: BackendUnderTest[] = [{ kernels: referenceKernels('f32'), tolerance: 1e-5 }];
+  enableWasmFeatures(); // the relaxed-SIMD build where Node needs the flag for it
+  list.push({ kernels: await loadWasmKernels(), tolerance: 1e-4 });
   const native = loadNativeKernels(); // null when the addon was not built here
   if (native) list.push({ kernels: native, tolerance: 1e-4 });
   return list;

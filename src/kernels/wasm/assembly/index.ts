@@ -1,0 +1,12 @@
+// The charrnn WebAssembly kernels: every export takes byte offsets into the
+// imported shared memory and sizes, and allocates nothing. The loader
+// (../index.ts) owns the memory and hands out the buffers.
+
+export { addBias, embeddingBackward, embeddingForward, multiply, adam, rmsprop, scale, sgd, softmaxCrossEntropy, sumRows, sumSquares } from './elementwise';
+export { matmulPacked as matmul } from './gemm';
+export { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+
+/** First byte past the module's static data: the loader's allocator starts above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
