@@ -72,4 +72,14 @@ static inline void rnn_backward_row(const float *h, const float *dh, const float
   for (int j = j0; j < j1; j++) dg[j] = (dh[j] + dhn[j]) * (1.0f - h[j] * h[j]);
 }
 
+/* The same, vectorised (act_avx2.c); only called when gemm_uses_avx2(). */
+void lstm_forward_row_avx2(float *g, const float *cp, float *ct, float *ht, int H, int j0, int j1);
+void lstm_backward_row_avx2(const float *g, const float *c, const float *cp, const float *dh, const float *dhn,
+                            float *dcn, float *dg, int H, int j0, int j1);
+void gru_forward_row_avx2(float *g, const float *hh, const float *hp, float *aux, float *ht, int H, int j0, int j1);
+void gru_backward_row_avx2(const float *g, const float *hn, const float *hp, const float *dh, float *dhn, float *dgx,
+                           float *dgh, int H, int j0, int j1);
+void rnn_forward_row_avx2(float *g, float *ht, int j0, int j1);
+void rnn_backward_row_avx2(const float *h, const float *dh, const float *dhn, float *dg, int j0, int j1);
+
 #endif

@@ -7,7 +7,10 @@
 // columns of the recurrent matmul and the elementwise cell update. Within a step
 // a thread only reads the gate columns it wrote itself, so the only cross-thread
 // dependency is the full h_{t-1} (forward) or the full dgates_t (backward):
-// one barrier per step.
+// one barrier per step. The thread that writes a value of h_t (or dgates_t) also
+// writes it into the packed form the next matmul reads, so no step repacks its
+// left operand; two packed buffers alternate so that writing step t's never
+// races with another thread still reading step t-1's.
 #include "charrnn.h"
 
 #include <stdlib.h>
@@ -25,9 +28,11 @@ static inline int panels_of(int n) { return (n + GEMM_NR - 1) / GEMM_NR; }
 typedef struct {
   ctx_t *ctx;
   const cell_args_t *a;
-  float *pw;   /* packed W_hh: forward G regions of op(B) = W_hh,g^T [H, H]; backward op(B) = W_hh [G, H] */
+  float *pw;      /* packed W_hh: forward G regions of op(B) = W_hh,g^T [H, H]; backward op(B) = W_hh [G, H] */
   size_t pw_gate; /* floats per gate region (forward) */
-  float *hh;   /* GRU forward: W_hh h + b_hh of one step, [B, G] */
+  float *hh;      /* GRU forward: W_hh h + b_hh of one step, [B, G] */
+  float *pk[2];   /* packed left operand, alternating: h_{t-1} [B, H] forward, dgh_t [B, G] backward */
+  int avx2;
 } rec_job_t;
 
 static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
@@ -35,44 +40,67 @@ static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
   return work < CELL_PARALLEL_MIN ? 1 : ctx->threads;
 }
 
+/* Copies columns [j0, j1) of src [B, ld] (shifted by col) into packed dst for an [B, K] operand. */
+static void pack_cols(float *dst, const float *src, int ld, int B, int K, int col, int j0, int j1) {
+  const int Mpad = (B + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  for (int b = 0; b < B; b++)
+    for (int j = j0; j < j1; j++) dst[packed_a_index(b, col + j, Mpad, K)] = src[(size_t)b * ld + col + j];
+}
+
 static void forward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
-  const int T = a->T, B = a->B, H = a->H, G = cell_gates(a->cell) * H, NG = cell_gates(a->cell);
+  const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
   int p0, p1;
   split_range(panels_of(H), n, tid, &p0, &p1);
   const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
-  float *pa = job->ctx->pack_a[tid];
-  /* Each thread packs only the panels it will use. */
+  /* Each thread packs only the weight panels it uses, and its own columns of h0. */
   for (int g = 0; g < NG; g++)
     gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p0, p1);
+  pack_cols(job->pk[0], a->h0, H, B, H, 0, j0, j1);
+  if (n > 1) pool_barrier(job->ctx->pool);
   for (int t = 0; t < T; t++) {
     if (t > 0 && n > 1) pool_barrier(job->ctx->pool); /* h_{t-1} complete */
     if (j0 >= j1) continue;
     const float *hp = t == 0 ? a->h0 : a->h + (size_t)(t - 1) * B * H; /* [B, H] */
-    float *gt = a->gates + (size_t)t * B * G;                          /* [B, G] */
+    const float *php = job->pk[t & 1];
+    float *gt = a->gates + (size_t)t * B * G; /* [B, G] */
     float *ht = a->h + (size_t)t * B * H;
     if (a->cell == CELL_GRU) {
       for (int g = 0; g < NG; g++)
-        gemm_part(hp, 0, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, 0, B, p0, p1, 0, a->bhh + g * H, pa);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, p0, p1, 0, a->bhh + g * H);
       float *aux = a->aux + (size_t)t * B * H;
       for (int b = 0; b < B; b++)
-        gru_forward_row(gt + (size_t)b * G, job->hh + (size_t)b * G, hp + (size_t)b * H, aux + (size_t)b * H,
-                        ht + (size_t)b * H, H, j0, j1);
+        (job->avx2 ? gru_forward_row_avx2 : gru_forward_row)(gt + (size_t)b * G, job->hh + (size_t)b * G,
+                                                             hp + (size_t)b * H, aux + (size_t)b * H,
+                                                             ht + (size_t)b * H, H, j0, j1);
     } else {
       for (int g = 0; g < NG; g++)
-        gemm_part(hp, 0, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, 0, B, p0, p1, 1, NULL, pa);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, p0, p1, 1, NULL);
       if (a->cell == CELL_LSTM) {
         const float *cp = t == 0 ? a->c0 : a->aux + (size_t)(t - 1) * B * H;
         float *ct = a->aux + (size_t)t * B * H;
         for (int b = 0; b < B; b++)
-          lstm_forward_row(gt + (size_t)b * G, cp + (size_t)b * H, ct + (size_t)b * H, ht + (size_t)b * H, H, j0, j1);
+          (job->avx2 ? lstm_forward_row_avx2 : lstm_forward_row)(gt + (size_t)b * G, cp + (size_t)b * H,
+                                                                 ct + (size_t)b * H, ht + (size_t)b * H, H, j0, j1);
       } else {
-        for (int b = 0; b < B; b++) rnn_forward_row(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
+        for (int b = 0; b < B; b++)
+          (job->avx2 ? rnn_forward_row_avx2 : rnn_forward_row)(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
       }
     }
+    if (t + 1 < T) pack_cols(job->pk[(t + 1) & 1], ht, H, B, H, 0, j0, j1);
   }
 }
+
+/* Room for two packed [B, K] operands, zeroed so that the padding rows stay zero. */
+static void alloc_packed(rec_job_t *job, float *base, int B, int K) {
+  const size_t n = (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K;
+  job->pk[0] = base;
+  job->pk[1] = base + n;
+  memset(base, 0, 2 * n * sizeof(float));
+}
+
+static size_t packed_size(int B, int K) { return (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K + GEMM_NR; }
 
 void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, NG = cell_gates(a->cell), G = NG * H;
@@ -83,11 +111,13 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   gemm(ctx, a->gates, a->x, a->wih, T * B, G, I, 0, 1, 0, bias);
   free(bias);
 
-  rec_job_t job = {ctx, a, NULL, 0, NULL};
-  job.pw_gate = gemm_packed_b_size(H, H);
-  const size_t hh = a->cell == CELL_GRU ? (size_t)B * G : 0;
-  job.pw = ctx_workspace(ctx, job.pw_gate * NG + hh + GEMM_NR);
+  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2()};
+  job.pw_gate = gemm_packed_b_size(H, H) + GEMM_NR; /* the pad keeps every region 64-byte aligned */
+  const size_t hh = a->cell == CELL_GRU ? (size_t)B * G + GEMM_NR : 0;
+  const size_t pk = packed_size(B, H);
+  job.pw = ctx_workspace(ctx, job.pw_gate * NG + hh + 2 * pk);
   job.hh = job.pw + job.pw_gate * NG;
+  alloc_packed(&job, job.hh + hh, B, H);
   if (rec_threads(ctx, a) == 1) forward_job(&job, 0, 1);
   else pool_run(ctx->pool, forward_job, &job);
 }
@@ -95,11 +125,10 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
 static void backward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
-  const int T = a->T, B = a->B, H = a->H, G = cell_gates(a->cell) * H;
+  const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
   int p0, p1;
   split_range(panels_of(H), n, tid, &p0, &p1);
   const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
-  float *pa = job->ctx->pack_a[tid];
   gemm_pack_b(job->pw, a->whh, 0, G, H, p0, p1); /* op(B) = W_hh [G, H] */
   float *dhn = a->dhNext, *dcn = a->dcNext;       /* [B, H] */
   for (int b = 0; b < B; b++)
@@ -115,24 +144,26 @@ static void backward_job(void *arg, int tid, int n) {
       if (a->cell == CELL_LSTM) {
         const float *cp = t == 0 ? a->c0 : a->aux + s - (size_t)B * H;
         for (int b = 0; b < B; b++)
-          lstm_backward_row(a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H,
-                            a->dh + s + (size_t)b * H, dhn + (size_t)b * H, dcn + (size_t)b * H,
-                            a->dgates + r + (size_t)b * G, H, j0, j1);
+          (job->avx2 ? lstm_backward_row_avx2 : lstm_backward_row)(
+              a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H, a->dh + s + (size_t)b * H,
+              dhn + (size_t)b * H, dcn + (size_t)b * H, a->dgates + r + (size_t)b * G, H, j0, j1);
       } else if (a->cell == CELL_GRU) {
         const float *hp = t == 0 ? a->h0 : a->h + s - (size_t)B * H;
         for (int b = 0; b < B; b++)
-          gru_backward_row(a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H,
-                           a->dh + s + (size_t)b * H, dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
-                           a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
+          (job->avx2 ? gru_backward_row_avx2 : gru_backward_row)(
+              a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H, a->dh + s + (size_t)b * H,
+              dhn + (size_t)b * H, a->dgates + r + (size_t)b * G, a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
       } else {
         for (int b = 0; b < B; b++)
-          rnn_backward_row(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H, dhn + (size_t)b * H,
-                           a->dgates + r + (size_t)b * G, j0, j1);
+          (job->avx2 ? rnn_backward_row_avx2 : rnn_backward_row)(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H,
+                                                                 dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
+                                                                 j0, j1);
       }
+      for (int g = 0; g < NG; g++) pack_cols(job->pk[t & 1], dgh + r, G, B, G, g * H, j0, j1);
     }
     if (n > 1) pool_barrier(job->ctx->pool); /* dgates_t complete */
     /* dh_{t-1} = dgh_t · W_hh ([B, G] x [G, H]); GRU adds onto the direct path z * dh already in dhNext. */
-    gemm_part(dgh + r, 0, B, G, job->pw, H, dhn, H, 0, B, p0, p1, a->cell == CELL_GRU, NULL, pa);
+    gemm_prepacked(job->pk[t & 1], B, G, job->pw, H, dhn, H, p0, p1, a->cell == CELL_GRU, NULL);
   }
   for (int b = 0; b < B; b++)
     for (int j = j0; j < j1; j++) {
@@ -144,8 +175,10 @@ static void backward_job(void *arg, int tid, int n) {
 void cell_backward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, G = cell_gates(a->cell) * H;
   if (T <= 0 || B <= 0) return;
-  rec_job_t job = {ctx, a, NULL, 0, NULL};
-  job.pw = ctx_workspace(ctx, gemm_packed_b_size(G, H) + GEMM_NR);
+  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2()};
+  const size_t pw = gemm_packed_b_size(G, H) + GEMM_NR;
+  job.pw = ctx_workspace(ctx, pw + 2 * packed_size(B, G));
+  alloc_packed(&job, job.pw + pw, B, G);
   if (rec_threads(ctx, a) == 1) backward_job(&job, 0, 1);
   else pool_run(ctx->pool, backward_job, &job);
 

@@ -67,6 +67,20 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
 void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N, float *c, int ldc,
                int m0, int m1, int p0, int p1, int accumulate, const float *bias, float *pa);
 
+/*
+ * Offset of element [i, k] of an [M, K] matrix packed whole the way gemm_part
+ * packs A: by K blocks of GEMM_KC, then panels of GEMM_MR rows stored [kc][MR].
+ * Mpad is M rounded up to GEMM_MR.
+ */
+static inline size_t packed_a_index(int i, int k, int Mpad, int K) {
+  const int k0 = k - k % GEMM_KC;
+  const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+  return (size_t)k0 * Mpad + (size_t)(i / GEMM_MR) * kc * GEMM_MR + (size_t)(k - k0) * GEMM_MR + i % GEMM_MR;
+}
+/* C[:, panels p0..p1) (+)= A · packed B with A already packed whole (packed_a_index); same arithmetic as gemm_part. */
+void gemm_prepacked(const float *pa, int M, int K, const float *pb, int N, float *c, int ldc, int p0, int p1,
+                    int accumulate, const float *bias);
+
 /* The whole C = op(A) · op(B) (+ C) (+ bias), spread over the context's threads. */
 void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K,
           int transA, int transB, int accumulate, const float *bias);

@@ -207,6 +207,27 @@ void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N,
   }
 }
 
+void gemm_prepacked(const float *pa, int M, int K, const float *pb, int N, float *c, int ldc, int p0, int p1,
+                    int accumulate, const float *bias) {
+  const micro_fn kern = pick_micro();
+  const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
+  const size_t Mpad = (size_t)(M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+    const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+    const int beta = accumulate || k0 > 0;
+    for (int p = p0; p < p1; p++) {
+      const float *bp = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR;
+      const int j0 = p * GEMM_NR;
+      const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+      const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
+      for (int i = 0; i < M; i += GEMM_MR) {
+        const int mr = M - i < GEMM_MR ? M - i : GEMM_MR;
+        kern(kc, pa + (size_t)k0 * Mpad + (size_t)i * kc, bp, c + (size_t)i * ldc + j0, ldc, mr, nr, beta, bb);
+      }
+    }
+  }
+}
+
 typedef struct {
   ctx_t *ctx;
   float *c;
