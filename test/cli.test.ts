@@ -378,6 +378,43 @@ describe('interruption', () => {
   });
 });
 
+describe('resume', () => {
+  // Two layers with dropout, so the optimizer moments, the carried state, the
+  // stream position and the dropout generator all have to come back exactly.
+  const flags = ['corpus.txt', '--layers', '2', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--dropout', '0.3',
+    '--val-every', '10', '--checkpoint-every', '10', '--sample-length', '0'];
+
+  test('a run stopped and resumed ends byte-identical to one that never stopped', () => {
+    ok(['train', ...flags, '--steps', '40', '--out', 'straight']);
+    ok(['train', ...flags, '--steps', '20', '--out', 'resumed']);
+    const out = ok(['train', 'corpus.txt', '--resume', '--steps', '40', '--out', 'resumed', '--sample-length', '0']);
+    assert.match(out, /^resuming the run in resumed at step 20 of 40/m);
+    for (const f of ['model.safetensors', 'best.safetensors', 'checkpoint.safetensors']) {
+      assert.equal(sha256(at(`resumed/${f}`)), sha256(at(`straight/${f}`)), `${f} differs after resuming`);
+    }
+  });
+
+  test('after kill -9 the run resumes from its last checkpoint and matches a straight run', async () => {
+    const run = startTraining(['train', ...flags, '--steps', '1000000', '--print-every', '5', '--out', 'crash'], /^step 25\//);
+    await run.ready;
+    run.child.kill('SIGKILL');
+    await run.done;
+    const path = at('crash/checkpoint.safetensors');
+    const steps = (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { optimizerSteps: number }).optimizerSteps;
+    assert.ok(steps >= 20 && steps % 10 === 0, `checkpoints come every 10 steps, found one at ${steps}`);
+    ok(['train', 'corpus.txt', '--resume', '--steps', String(steps + 10), '--out', 'crash', '--sample-length', '0']);
+    ok(['train', ...flags, '--steps', String(steps + 10), '--out', 'crash-straight']);
+    assert.equal(sha256(at('crash/model.safetensors')), sha256(at('crash-straight/model.safetensors')));
+  });
+
+  test('resuming refuses a changed setting, other text, or a folder with no run', () => {
+    assertUserError(cli(['train', 'corpus.txt', '--resume', '--hidden', '32', '--out', 'resumed']), /keeps its settings.*--hidden/);
+    writeFileSync(at('other.txt'), 'something else entirely, '.repeat(40));
+    assertUserError(cli(['train', 'other.txt', '--resume', '--out', 'resumed']), /text differs/);
+    assertUserError(cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']), /No such file/);
+  });
+});
+
 describe('embedded corpus', () => {
   test('--corpus moby-dick trains without a data file', () => {
     const lines = jsonLines(ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',

@@ -8,9 +8,10 @@ import { DEFAULT_MODEL } from '../model/config.js';
 import { encodeModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
-import { writeFileAtomic } from '../node/files.js';
+import { readBytes, writeFileAtomic } from '../node/files.js';
 import { sample } from '../sample/sampler.js';
 import { Vocabulary } from '../text/vocabulary.js';
+import { decodeCheckpoint, encodeCheckpoint, fingerprint } from '../train/checkpoint.js';
 import { runTraining, type ProgressReport, type ValidationReport } from '../train/loop.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 import { Trainer } from '../train/trainer.js';
@@ -43,7 +44,14 @@ interface TrainFlags {
   json?: boolean;
   backend?: string;
   sampleLength: number;
+  resume?: boolean;
 }
+
+/** Flags that define a run; a resumed run keeps the values it started with. */
+const RUN_SETTINGS = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
+  'lrDecayEvery', 'valFrac', 'valEvery', 'checkpointEvery', 'seed'] as const;
+/** Stop limits: a resumed run keeps them unless new ones are given. */
+const STOP_LIMITS = ['steps', 'epochs', 'seconds'] as const;
 
 const DEFAULT_EPOCHS = 10;
 
@@ -75,11 +83,15 @@ export function trainCommand(): Command {
     .option('--out <dir>', 'folder for model.safetensors (latest) and best.safetensors', 'runs/latest')
     .option('--sample-length <n>', 'characters to sample from the model at the end (0: none)', nonNegativeInt, 200)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
+    .option('--resume', 'continue the run saved in --out exactly where it stopped (same text; its settings are kept)')
     .option('--json', 'print one JSON object per line instead of text')
     .action(action(train));
 }
 
-async function train(files: string[], flags: TrainFlags): Promise<void> {
+async function train(files: string[], given: TrainFlags, command: Command): Promise<void> {
+  const checkpointPath = join(given.out, 'checkpoint.safetensors');
+  const checkpoint = given.resume ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
+  const flags = checkpoint ? resumedFlags(given, checkpoint.run.settings, command) : given;
   const log = (line: string): void => { process.stdout.write(line + '\n'); };
   const emit = (obj: object): void => log(JSON.stringify(obj));
   const note = (message: string): void => { process.stderr.write(`charrnn: ${message}\n`); };
@@ -88,13 +100,20 @@ async function train(files: string[], flags: TrainFlags): Promise<void> {
   const vocab = Vocabulary.fromText(corpus.text);
   const { ids } = vocab.encode(corpus.text);
   const { train, val } = splitCorpus(ids, flags.valFrac);
+  const textHash = fingerprint(ids);
+  if (checkpoint && (checkpoint.run.textHash !== textHash || checkpoint.vocab.size !== vocab.size)) {
+    throw new CharrnnError(`The text differs from the one the run in ${flags.out} was trained on, so it cannot resume on it.`);
+  }
   const kernels = await loadKernels(flags.backend, note);
   const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size };
-  const model = new CharRNN(config, kernels, { seed: flags.seed });
+  const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: flags.seed });
   const trainer = new Trainer(model, train, {
     batch: flags.batch, seq: flags.seq, clip: flags.clip, lrDecay: flags.lrDecay, lrDecayEvery: flags.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: flags.optimizer, lr: flags.lr },
   });
+  checkpoint?.restore(trainer);
+  const settings: Record<string, unknown> = {};
+  for (const k of [...RUN_SETTINGS, ...STOP_LIMITS]) if (flags[k] !== undefined) settings[k] = flags[k];
   const epochs = flags.steps === undefined && flags.epochs === undefined && flags.seconds === undefined ? DEFAULT_EPOCHS : flags.epochs ?? 0;
   const totalSteps = flags.steps ?? (epochs > 0 ? Math.ceil(epochs * trainer.batcher.stepsPerEpoch) : 0);
 
@@ -104,6 +123,7 @@ async function train(files: string[], flags: TrainFlags): Promise<void> {
     params: model.params.size, backend: kernels.name, out: flags.out,
   };
   if (flags.json) emit(header);
+  else if (checkpoint) log(`resuming the run in ${flags.out} at step ${trainer.steps}${totalSteps ? ` of ${totalSteps}` : ''}`);
   else log(`training a ${flags.layers}x${flags.hidden} ${flags.cell.toUpperCase()} (${model.params.size.toLocaleString('en')} parameters) on ${corpus.source}: ` +
     `${ids.length.toLocaleString('en')} characters, ${vocab.size} distinct, ${kernels.name} backend; saving to ${flags.out}`);
 
@@ -123,6 +143,7 @@ async function train(files: string[], flags: TrainFlags): Promise<void> {
   const summary = await runTraining(trainer, val, {
     steps: totalSteps, epochs: 0, seconds: flags.seconds ?? 0,
     valEvery: flags.valEvery, checkpointEvery: flags.checkpointEvery, printEvery: flags.printEvery,
+    bestValLoss: checkpoint?.run.bestValLoss ?? null,
   }, {
     now: () => performance.now(),
     shouldStop: () => stopRequested,
@@ -135,11 +156,17 @@ async function train(files: string[], flags: TrainFlags): Promise<void> {
       if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), val_loss: round(r.valLoss, 4), best: r.best });
       else log(`step ${r.step}  validation loss ${r.valLoss.toFixed(4)} nats/char (${(r.valLoss / Math.LN2).toFixed(3)} bits)${r.best ? '  best so far' : ''}`);
     },
-    saveLatest: step => writeFileAtomic(latestPath, encodeModel(model, vocab, training(step))),
+    saveLatest: (step, bestValLoss) => {
+      writeFileAtomic(latestPath, encodeModel(model, vocab, training(step)));
+      writeFileAtomic(checkpointPath, encodeCheckpoint(trainer, vocab, { settings, textHash, bestValLoss }));
+    },
     saveBest: r => writeFileAtomic(bestPath, encodeModel(model, vocab, training(r.step, { val_loss: String(r.valLoss) }))),
   });
   process.off('SIGINT', onSigint);
   if (summary.steps === 0) throw new CharrnnError('Training stopped before the first step; nothing was saved.');
+  if (checkpoint && summary.steps === checkpoint.run.settings.steps && trainer.steps === summary.steps && summary.seconds === 0) {
+    note(`the run in ${flags.out} had already reached its ${summary.steps} steps; give a larger --steps to train on`);
+  }
 
   const text = flags.sampleLength > 0 ? sample(model, vocab, { length: flags.sampleLength, seed: flags.seed }) : '';
   if (flags.json) {
@@ -152,6 +179,28 @@ async function train(files: string[], flags: TrainFlags): Promise<void> {
       `${Math.round(summary.charsPerSecond).toLocaleString('en')} chars/s); saved ${latestPath}${summary.bestValLoss === null ? '' : ` and ${bestPath}`}`);
     if (text) log(`\nsample:\n${text}\n`);
   }
+}
+
+/**
+ * The flags of a resumed run: the settings it started with, new stop limits if
+ * given, and a refusal when a setting given on this command line differs.
+ */
+function resumedFlags(given: TrainFlags, saved: Record<string, unknown>, command: Command): TrainFlags {
+  const flags = { ...given } as Record<string, unknown>;
+  for (const k of RUN_SETTINGS) {
+    const fromCli = command.getOptionValueSource(k) === 'cli';
+    if (fromCli && k in saved && saved[k] !== given[k]) {
+      throw new CharrnnError(`The run being resumed has --${kebab(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave --${kebab(k)} out.`);
+    }
+    flags[k] = saved[k];
+  }
+  const newLimits = STOP_LIMITS.some(k => command.getOptionValueSource(k) === 'cli');
+  if (!newLimits) for (const k of STOP_LIMITS) flags[k] = saved[k];
+  return flags as unknown as TrainFlags;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
 }
 
 function round(v: number, digits: number): number {

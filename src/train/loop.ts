@@ -15,6 +15,8 @@ export interface RunLimits {
   checkpointEvery: number;
   /** Report progress every N steps. */
   printEvery: number;
+  /** The best validation loss of the run so far, when it is resumed. */
+  bestValLoss?: number | null;
 }
 
 export interface ProgressReport extends StepResult {
@@ -39,7 +41,7 @@ export interface RunHooks {
   onProgress?(r: ProgressReport): void;
   onValidation?(r: ValidationReport): void | Promise<void>;
   /** Save the current weights as the latest model. */
-  saveLatest?(step: number): void | Promise<void>;
+  saveLatest?(step: number, bestValLoss: number | null): void | Promise<void>;
   /** Save the current weights as the best model so far. */
   saveBest?(r: ValidationReport): void | Promise<void>;
   /** Polled between steps: true ends the run cleanly (Ctrl-C). */
@@ -75,7 +77,7 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   let timedSteps = 0;
   let last: StepResult | null = null;
   let valLoss: number | null = null;
-  let bestValLoss: number | null = null;
+  let bestValLoss: number | null = limits.bestValLoss ?? null;
   let lastYield = hooks.now();
   let stoppedEarly = false;
   let lastSavedStep = -1;
@@ -106,7 +108,7 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     if (last.step === 1 || last.step % limits.printEvery === 0) hooks.onProgress?.({ ...last, charsPerSecond, seconds });
     if (limits.valEvery > 0 && last.step % limits.valEvery === 0) await validate();
     if (limits.checkpointEvery > 0 && last.step % limits.checkpointEvery === 0) {
-      await hooks.saveLatest?.(last.step);
+      await hooks.saveLatest?.(last.step, bestValLoss);
       lastSavedStep = last.step;
     }
     if (hooks.now() - lastYield > 200) {
@@ -115,7 +117,7 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     }
   }
   if (last && (limits.valEvery === 0 || last.step % limits.valEvery !== 0)) await validate();
-  if (last && lastSavedStep !== last.step) await hooks.saveLatest?.(last.step);
+  if (last && lastSavedStep !== last.step) await hooks.saveLatest?.(last.step, bestValLoss);
   return {
     steps: trainer.steps,
     epoch: last?.epoch ?? 0,

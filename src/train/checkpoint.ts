@@ -1,0 +1,122 @@
+// A training checkpoint: everything needed to continue a run exactly as if it had
+// never stopped — the weights, the optimizer's moments and step count, the state
+// carried between chunks, the position in the streams, the dropout generator, and
+// the run's settings. One safetensors file, so one atomic write saves it whole.
+import { z } from 'zod';
+import { CharrnnError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { CharRNN } from '../model/charrnn.js';
+import type { ModelConfig } from '../model/config.js';
+import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
+import { Vocabulary } from '../text/vocabulary.js';
+import type { Trainer } from './trainer.js';
+
+export const CHECKPOINT_FORMAT = 'charrnn-checkpoint/1';
+
+/** What the run itself needs to go on: its settings and where it stood. */
+export interface RunRecord {
+  /** The settings the run started with (the CLI's flags), as JSON. */
+  settings: Record<string, unknown>;
+  /** Fingerprint of the training text, so a resume on other text is refused. */
+  textHash: string;
+  bestValLoss: number | null;
+}
+
+const trainingStateSchema = z.object({
+  optimizerSteps: z.number().int().nonnegative(),
+  streams: z.object({ pos: z.number().int().nonnegative(), chunks: z.number().int().nonnegative() }),
+  dropoutRng: z.array(z.number()).length(4),
+  run: z.object({ settings: z.record(z.string(), z.unknown()), textHash: z.string(), bestValLoss: z.number().nullable() }),
+});
+
+export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabulary, run: RunRecord): Uint8Array {
+  const { model, optimizer, state } = trainer;
+  const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
+  tensors.push({ name: 'train.optimizer.first', shape: [optimizer.first.length], data: optimizer.first });
+  tensors.push({ name: 'train.optimizer.second', shape: [optimizer.second.length], data: optimizer.second });
+  state.layers.forEach((l, i) => {
+    tensors.push({ name: `train.state.h_l${i}`, shape: [l.h.length], data: l.h });
+    if (l.c) tensors.push({ name: `train.state.c_l${i}`, shape: [l.c.length], data: l.c });
+  });
+  const training = {
+    optimizerSteps: optimizer.steps, streams: trainer.batcher.getState(), dropoutRng: model.dropoutRng.getState(), run,
+  };
+  return encodeSafetensors(tensors, {
+    format: CHECKPOINT_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(model.config), training: JSON.stringify(training),
+  });
+}
+
+export interface DecodedCheckpoint {
+  config: ModelConfig;
+  vocab: Vocabulary;
+  run: RunRecord;
+  /** Builds the model with the saved weights on `kernels`. */
+  model(kernels: Kernels<Float32Array>): CharRNN<Float32Array>;
+  /** Puts the optimizer, carried state, stream position and dropout generator of a trainer built on that model back where they were. */
+  restore(trainer: Trainer<Float32Array>): void;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const fail = (why: string): never => {
+    throw new CharrnnError(`${source} is not a usable charrnn checkpoint: ${why}.`);
+  };
+  if (metadata.format !== CHECKPOINT_FORMAT) fail(`its format is ${JSON.stringify(metadata.format ?? null)}, not ${CHECKPOINT_FORMAT}`);
+  const parse = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key] ?? 'null');
+    } catch {
+      return fail(`its "${key}" metadata is not JSON`);
+    }
+  };
+  const config = parse('config') as ModelConfig;
+  const vocabChars = parse('vocab');
+  if (!Array.isArray(vocabChars)) fail('it has no vocabulary');
+  const vocab = new Vocabulary(vocabChars as string[]);
+  const training = trainingStateSchema.safeParse(parse('training'));
+  if (!training.success) return fail('its training state is incomplete');
+  const t = training.data;
+  const tensor = (name: string, length: number): Float32Array => {
+    const v = tensors.get(name);
+    if (!v || v.data.length !== length) return fail(`its tensor ${name} is missing or of the wrong size`);
+    return v.data;
+  };
+  return {
+    config, vocab, run: t.run as RunRecord,
+    model(kernels) {
+      let model: CharRNN<Float32Array>;
+      try {
+        model = new CharRNN(config, kernels);
+      } catch (e) {
+        return fail(`its config is invalid (${e instanceof Error ? e.message : String(e)})`);
+      }
+      if (config.vocabSize !== vocab.size) fail('its vocabulary and config disagree');
+      for (const s of model.params.specs) model.params.get(s.name).set(tensor(s.name, s.size));
+      return model;
+    },
+    restore(trainer) {
+      const { optimizer, state, model } = trainer;
+      optimizer.first.set(tensor('train.optimizer.first', optimizer.first.length));
+      optimizer.second.set(tensor('train.optimizer.second', optimizer.second.length));
+      optimizer.steps = t.optimizerSteps;
+      state.layers.forEach((l, i) => {
+        l.h.set(tensor(`train.state.h_l${i}`, l.h.length));
+        if (l.c) l.c.set(tensor(`train.state.c_l${i}`, l.c.length));
+      });
+      trainer.batcher.setState(t.streams);
+      model.dropoutRng.setState(t.dropoutRng);
+    },
+  };
+}
+
+/** A short fingerprint (FNV-1a, 32-bit) of the training ids and their count. */
+export function fingerprint(ids: ArrayLike<number>): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ids.length; i++) {
+    h ^= ids[i] & 0xffff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+    h ^= ids[i] >>> 16;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${ids.length}:${h.toString(16).padStart(8, '0')}`;
+}
