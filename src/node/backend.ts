@@ -1,24 +1,38 @@
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
+import { loadWasmKernels } from '../kernels/wasm/index.js';
+import { loadNativeKernels, nativeUnavailableReason } from './native-kernels.js';
+import { enableWasmFeatures } from './wasm-flags.js';
 
 export const BACKENDS = ['auto', 'native', 'wasm', 'reference'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
+let warnedNative = false;
+
 /**
  * The kernels to run on: the one asked for (flag, else CHARRNN_BACKEND), or by
- * default the fastest that loads here: native C, then WebAssembly, then the
- * reference TypeScript.
+ * default the fastest that loads here: native C, then WebAssembly. When the
+ * native addon did not build, auto says so once and goes on with wasm.
  */
 export async function loadKernels(choice?: string, warn: (message: string) => void = () => {}): Promise<Kernels<Float32Array>> {
-  const wanted = (choice ?? process.env.CHARRNN_BACKEND ?? 'auto') as BackendChoice;
+  const wanted = (choice ?? (process.env.CHARRNN_BACKEND || 'auto')) as BackendChoice;
   if (!BACKENDS.includes(wanted)) throw new CharrnnError(`Unknown backend '${wanted}': choose one of ${BACKENDS.join(', ')}.`);
   if (wanted === 'reference') return referenceKernels('f32');
-  void warn;
-  return referenceKernels('f32');
+  if (wanted === 'native' || wanted === 'auto') {
+    const native = loadNativeKernels();
+    if (native) return native;
+    if (wanted === 'native') throw new CharrnnError(`The native backend is not available here (${nativeUnavailableReason()}); use --backend wasm.`);
+    if (!warnedNative) {
+      warnedNative = true;
+      warn(`native kernels unavailable (${nativeUnavailableReason()}); using WebAssembly`);
+    }
+  }
+  enableWasmFeatures();
+  return loadWasmKernels();
 }
 
-/** The fast backends that load on this machine, fastest first (the reference backend is left out: it is the specification, not a contender). */
+/** The fast backends that load on this machine, fastest first (the reference backend is the specification, not a contender). */
 export async function availableBackends(): Promise<string[]> {
-  return ['reference'];
+  return loadNativeKernels() ? ['native', 'wasm'] : ['wasm'];
 }
