@@ -40,6 +40,8 @@ type CellBackwardFn = (T: number, B: number, I: number, H: number, wih: Ptr, whh
 /** The module's exports (see assembly/index.ts); booleans travel as 0 / 1. */
 interface Exports {
   heapBase(): number;
+  packScratchFloats(): number;
+  setPackScratch(p: Ptr): void;
   matmul(c: Ptr, a: Ptr, b: Ptr, M: number, N: number, K: number, transA: number, transB: number, accumulate: number, ws: Ptr): void;
   addBias(y: Ptr, bias: Ptr, rows: number, cols: number): void;
   sumRows(dbias: Ptr, dy: Ptr, rows: number, cols: number): void;
@@ -107,6 +109,7 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
   const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
   const e = instance.exports as unknown as Exports;
   const heap = new WasmHeap(memory, e.heapBase(), maximumPages);
+  e.setPackScratch(heap.f32(e.packScratchFloats()).byteOffset);
   const p = (v: Float32Array | Int32Array, n: number, what: string): number => heap.ptr(v, n, what);
   const forwardFns: Record<CellShape['cell'], CellForwardFn> = { lstm: e.lstmForward, gru: e.gruForward, rnn: e.rnnForward };
   const backwardFns: Record<CellShape['cell'], CellBackwardFn> = { lstm: e.lstmBackward, gru: e.gruBackward, rnn: e.rnnBackward };

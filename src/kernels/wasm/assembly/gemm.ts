@@ -5,18 +5,19 @@
 // vectors per k whatever B's layout, and edge columns need no special case.
 // op(A) is read in place through a row stride and a k stride (bytes): op(A) = A
 // has rows K floats apart and k 1 float apart, op(A) = A^T the other way round.
-// The micro-kernel keeps an MR x 8 tile of C in registers: 4 x 8 (8 accumulators)
-// with separate multiply and add, 6 x 8 (12 accumulators) with fused
-// multiply-add, which frees the temporaries; V8 has 16 vector registers.
+// The micro-kernel keeps a 4 x 8 tile of C in registers (8 accumulators, 2 B
+// vectors, 1 broadcast). Measured on V8 11.3 / Sapphire Rapids: 5 x 8 with fused
+// multiply-add is no faster, 6 x 8 (15 live vectors of V8's 15 allocatable)
+// spills and loses a quarter.
 
 import { fmadd, ld, st } from './vec';
 
 const NR: i32 = 8;
-const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+const MR: i32 = 4;
 /** Depth of one pass: a 256 x 8 panel of B (8 KiB) stays in L1 while the rows of A stream past it. */
 const KC: i32 = 256;
 /** Rows of A per pass over the panels (a multiple of MR): MC x KC floats of A stay in L2. */
-const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 48 : 64;
+const MC: i32 = 64;
 
 /** Floats the packed op(B) of an N-column, K-deep product occupies. */
 // @ts-ignore: decorator
@@ -99,29 +100,55 @@ export function packT(dst: usize, b: usize, K: i32, N: i32): void {
   }
 }
 
-/** A 4 x 8 tile of C; rows past `rows` re-read row 0 of A and are not stored. */
-function kernel4(c: usize, ldc: usize, a: usize, rsA: usize, csA: usize, bp: usize, kc: i32, rows: i32, cols: i32, acc: bool): void {
-  const a0 = a;
-  const a1 = rows > 1 ? a + rsA : a;
-  const a2 = rows > 2 ? a + rsA * 2 : a;
-  const a3 = rows > 3 ? a + rsA * 3 : a;
+/**
+ * Packs rows i..i+rows of op(A), k0..k0+kc, as a micro-panel [kc][MR]: the
+ * kernel then reads its MR values of one k at constant offsets from a single
+ * pointer. Rows past `rows` are zero.
+ */
+function packA(dst: usize, a: usize, rsA: usize, csA: usize, rows: i32, kc: i32): void {
+  if (rsA == 4 && rows == MR) {
+    // op(A) = A^T: the MR values of one k are contiguous.
+    for (let k = 0; k < kc; k++) {
+      v128.store(dst + (<usize>k << 4), v128.load(a + <usize>k * csA));
+    }
+    return;
+  }
+  for (let r = 0; r < MR; r++) {
+    let d = dst + (<usize>r << 2);
+    if (r < rows) {
+      let s = a + <usize>r * rsA;
+      for (let k = 0; k < kc; k++) {
+        store<f32>(d, load<f32>(s));
+        d += MR << 2;
+        s += csA;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        store<f32>(d, 0);
+        d += MR << 2;
+      }
+    }
+  }
+}
+
+/** A 4 x 8 tile of C from a packed micro-panel of A [kc][4] and one of B [kc][8]. */
+function kernel4(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let off: usize = 0;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(a0 + off);
+    let x = v128.load32_splat(ap);
     c00 = fmadd(x, b0, c00); c01 = fmadd(x, b1, c01);
-    x = v128.load32_splat(a1 + off);
+    x = v128.load32_splat(ap, 4);
     c10 = fmadd(x, b0, c10); c11 = fmadd(x, b1, c11);
-    x = v128.load32_splat(a2 + off);
+    x = v128.load32_splat(ap, 8);
     c20 = fmadd(x, b0, c20); c21 = fmadd(x, b1, c21);
-    x = v128.load32_splat(a3 + off);
+    x = v128.load32_splat(ap, 12);
     c30 = fmadd(x, b0, c30); c31 = fmadd(x, b1, c31);
-    off += csA;
+    ap += 16;
     bp += 32;
   }
   storeRow(c, c00, c01, cols, acc);
@@ -130,50 +157,23 @@ function kernel4(c: usize, ldc: usize, a: usize, rsA: usize, csA: usize, bp: usi
   if (rows > 3) storeRow(c + ldc * 3, c30, c31, cols, acc);
 }
 
-/** A 6 x 8 tile of C, for fused multiply-add builds. */
-function kernel6(c: usize, ldc: usize, a: usize, rsA: usize, csA: usize, bp: usize, kc: i32, rows: i32, cols: i32, acc: bool): void {
-  const a0 = a;
-  const a1 = rows > 1 ? a + rsA : a;
-  const a2 = rows > 2 ? a + rsA * 2 : a;
-  const a3 = rows > 3 ? a + rsA * 3 : a;
-  const a4 = rows > 4 ? a + rsA * 4 : a;
-  const a5 = rows > 5 ? a + rsA * 5 : a;
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  let off: usize = 0;
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(a0 + off);
-    c00 = fmadd(x, b0, c00); c01 = fmadd(x, b1, c01);
-    x = v128.load32_splat(a1 + off);
-    c10 = fmadd(x, b0, c10); c11 = fmadd(x, b1, c11);
-    x = v128.load32_splat(a2 + off);
-    c20 = fmadd(x, b0, c20); c21 = fmadd(x, b1, c21);
-    x = v128.load32_splat(a3 + off);
-    c30 = fmadd(x, b0, c30); c31 = fmadd(x, b1, c31);
-    x = v128.load32_splat(a4 + off);
-    c40 = fmadd(x, b0, c40); c41 = fmadd(x, b1, c41);
-    x = v128.load32_splat(a5 + off);
-    c50 = fmadd(x, b0, c50); c51 = fmadd(x, b1, c51);
-    off += csA;
-    bp += 32;
-  }
-  storeRow(c, c00, c01, cols, acc);
-  if (rows > 1) storeRow(c + ldc, c10, c11, cols, acc);
-  if (rows > 2) storeRow(c + ldc * 2, c20, c21, cols, acc);
-  if (rows > 3) storeRow(c + ldc * 3, c30, c31, cols, acc);
-  if (rows > 4) storeRow(c + ldc * 4, c40, c41, cols, acc);
-  if (rows > 5) storeRow(c + ldc * 5, c50, c51, cols, acc);
+/** Scratch for packed A: MC x KC floats, set once by the loader. */
+let aPack: usize = 0;
+
+export function setPackScratch(p: usize): void {
+  aPack = p;
+}
+
+/** Floats the loader must reserve for setPackScratch. */
+export function packScratchFloats(): i32 {
+  return MC * KC;
 }
 
 /**
  * C[M, N] (+)= op(A) · op(B) with op(B) already packed (K deep). C rows are N
- * floats apart. With K = 0 the product is zero.
+ * floats apart. With K = 0 the product is zero. Loops: k blocks of KC, row
+ * blocks of MC (packed into aPack, in L2), then 8-column panels of B (a KC x 8
+ * block stays in L1) across the row block's micro-panels.
  */
 export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, M: i32, N: i32, K: i32, accumulate: bool): void {
   const ldc = <usize>N << 2;
@@ -186,16 +186,18 @@ export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, 
     const kc = min(KC, K - k0);
     const acc = accumulate || k0 > 0;
     const ak = a + <usize>k0 * csA;
+    const microBytes = <usize>(kc * MR) << 2;
     for (let i0 = 0; i0 < M; i0 += MC) {
       const iEnd = min(M, i0 + MC);
+      for (let i = i0, m: usize = 0; i < iEnd; i += MR, m++) {
+        packA(aPack + m * microBytes, ak + <usize>i * rsA, rsA, csA, min(MR, iEnd - i), kc);
+      }
       for (let p = 0; p < panels; p++) {
         const cols = min(NR, N - p * NR);
         const bp = packed + ((<usize>p * <usize>K + <usize>k0) * NR << 2);
         const cp = c + (<usize>(p * NR) << 2);
-        for (let i = i0; i < iEnd; i += MR) {
-          const rows = min(MR, iEnd - i);
-          if (MR == 6) kernel6(cp + <usize>i * ldc, ldc, ak + <usize>i * rsA, rsA, csA, bp, kc, rows, cols, acc);
-          else kernel4(cp + <usize>i * ldc, ldc, ak + <usize>i * rsA, rsA, csA, bp, kc, rows, cols, acc);
+        for (let i = i0, m: usize = 0; i < iEnd; i += MR, m++) {
+          kernel4(cp + <usize>i * ldc, ldc, aPack + m * microBytes, bp, kc, min(MR, iEnd - i), cols, acc);
         }
       }
     }

@@ -3,7 +3,7 @@
 // (../index.ts) owns the memory and hands out the buffers.
 
 export { addBias, embeddingBackward, embeddingForward, multiply, adam, rmsprop, scale, sgd, softmaxCrossEntropy, sumRows, sumSquares } from './elementwise';
-export { matmulPacked as matmul } from './gemm';
+export { matmulPacked as matmul, packScratchFloats, setPackScratch } from './gemm';
 export { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
 
 /** First byte past the module's static data: the loader's allocator starts above it. */
