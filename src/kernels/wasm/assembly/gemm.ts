@@ -113,17 +113,36 @@ function packA(dst: usize, a: usize, rsA: usize, csA: usize, rows: i32, kc: i32)
     }
     return;
   }
+  let k0 = 0;
+  if (csA == 4 && rows == MR) {
+    // op(A) = A: rows are contiguous in k; transpose 4 x 4 blocks in registers.
+    const a1 = a + rsA, a2 = a + rsA * 2, a3 = a + rsA * 3;
+    for (; k0 + 4 <= kc; k0 += 4) {
+      const o = <usize>k0 << 2;
+      const r0 = v128.load(a + o), r1 = v128.load(a1 + o), r2 = v128.load(a2 + o), r3 = v128.load(a3 + o);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); // a0 b0 a1 b1
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7); // a2 b2 a3 b3
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5); // c0 d0 c1 d1
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7); // c2 d2 c3 d3
+      const d = dst + (<usize>k0 << 4);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+    }
+    if (k0 == kc) return;
+  }
   for (let r = 0; r < MR; r++) {
-    let d = dst + (<usize>r << 2);
+    let d = dst + ((<usize>k0 * MR + <usize>r) << 2);
     if (r < rows) {
-      let s = a + <usize>r * rsA;
-      for (let k = 0; k < kc; k++) {
+      let s = a + <usize>r * rsA + <usize>k0 * csA;
+      for (let k = k0; k < kc; k++) {
         store<f32>(d, load<f32>(s));
         d += MR << 2;
         s += csA;
       }
     } else {
-      for (let k = 0; k < kc; k++) {
+      for (let k = k0; k < kc; k++) {
         store<f32>(d, 0);
         d += MR << 2;
       }
