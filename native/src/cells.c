@@ -40,11 +40,22 @@ static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
   return work < CELL_PARALLEL_MIN ? 1 : ctx->threads;
 }
 
-/* Copies columns [j0, j1) of src [B, ld] (shifted by col) into packed dst for an [B, K] operand. */
+/* Copies columns [col + j0, col + j1) of src [B, ld] into packed dst, an [B, K] operand (packed_a_index layout). */
 static void pack_cols(float *dst, const float *src, int ld, int B, int K, int col, int j0, int j1) {
-  const int Mpad = (B + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-  for (int b = 0; b < B; b++)
-    for (int j = j0; j < j1; j++) dst[packed_a_index(b, col + j, Mpad, K)] = src[(size_t)b * ld + col + j];
+  const size_t Mpad = (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  for (int b = 0; b < B; b++) {
+    const float *s = src + (size_t)b * ld;
+    int k = col + j0;
+    const int end = col + j1;
+    while (k < end) {
+      /* Within one K block consecutive k are GEMM_MR floats apart. */
+      const int k0 = k - k % GEMM_KC;
+      const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+      const int kend = end < k0 + kc ? end : k0 + kc;
+      float *d = dst + (size_t)k0 * Mpad + (size_t)(b / GEMM_MR) * kc * GEMM_MR + (size_t)(k - k0) * GEMM_MR + b % GEMM_MR;
+      for (; k < kend; k++, d += GEMM_MR) *d = s[k];
+    }
+  }
 }
 
 static void forward_job(void *arg, int tid, int n) {

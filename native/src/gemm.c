@@ -1,5 +1,5 @@
 // Matrix multiply, BLIS-style: op(B) packed into panels of GEMM_NR columns by
-// blocks of GEMM_KC rows, op(A) packed per thread into panels of GEMM_MR rows,
+// blocks of GEMM_KC rows, op(A) read in place (or pre-packed by the recurrence),
 // and a GEMM_MR x GEMM_NR register-blocked micro-kernel. Every element of C is
 // computed by the same sequence of operations whatever the thread split, so a
 // result does not depend on how many threads produced it.
@@ -12,8 +12,13 @@
 #define HAVE_X86 1
 #endif
 
-typedef void (*micro_fn)(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int beta,
-                         const float *bias);
+/*
+ * A micro-kernel reads op(A) in place: element [r, k] of the tile at a[r * rs + k * cs]
+ * (a packed panel is rs = 1, cs = GEMM_MR; a row-major A rs = K, cs = 1; a transposed one
+ * rs = 1, cs = M). Rows past mr read row 0 again and are dropped, never out of bounds.
+ */
+typedef void (*micro_fn)(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, float *c, int ldc,
+                         int mr, int nr, int beta, const float *bias);
 
 /* Writes a finished tile: c = (beta ? c : 0) + acc (+ bias), the same order as the vector path. */
 static inline void store_tile(const float acc[GEMM_MR][GEMM_NR], float *c, int ldc, int mr, int nr, int beta,
@@ -28,24 +33,29 @@ static inline void store_tile(const float acc[GEMM_MR][GEMM_NR], float *c, int l
   }
 }
 
-static void micro_generic(int kc, const float *pa, const float *pb, float *c, int ldc, int mr, int nr, int beta,
-                          const float *bias) {
+static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, float *c, int ldc,
+                          int mr, int nr, int beta, const float *bias) {
   float acc[GEMM_MR][GEMM_NR];
   memset(acc, 0, sizeof acc);
+  ptrdiff_t off[GEMM_MR];
+  for (int r = 0; r < GEMM_MR; r++) off[r] = r < mr ? r * rs : 0;
   for (int k = 0; k < kc; k++) {
     for (int r = 0; r < GEMM_MR; r++) {
-      const float ar = pa[r];
+      const float ar = a[off[r]];
       for (int j = 0; j < GEMM_NR; j++) acc[r][j] += ar * pb[j];
     }
-    pa += GEMM_MR;
+    a += cs;
     pb += GEMM_NR;
   }
   store_tile((const float(*)[GEMM_NR])acc, c, ldc, mr, nr, beta, bias);
 }
 
 #ifdef HAVE_X86
-__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *pa, const float *pb, float *c,
-                                                           int ldc, int mr, int nr, int beta, const float *bias) {
+__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                                           const float *pb, float *c, int ldc, int mr, int nr,
+                                                           int beta, const float *bias) {
+  const ptrdiff_t o1 = mr > 1 ? rs : 0, o2 = mr > 2 ? 2 * rs : 0, o3 = mr > 3 ? 3 * rs : 0;
+  const ptrdiff_t o4 = mr > 4 ? 4 * rs : 0, o5 = mr > 5 ? 5 * rs : 0;
   /* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -56,14 +66,14 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
 #pragma GCC unroll 4
   for (int k = 0; k < kc; k++) {
     const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-    __m256 a;
-    a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-    pa += GEMM_MR;
+    __m256 v;
+    v = _mm256_broadcast_ss(a); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
+    v = _mm256_broadcast_ss(a + o1); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
+    v = _mm256_broadcast_ss(a + o2); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
+    v = _mm256_broadcast_ss(a + o3); c30 = _mm256_fmadd_ps(v, b0, c30); c31 = _mm256_fmadd_ps(v, b1, c31);
+    v = _mm256_broadcast_ss(a + o4); c40 = _mm256_fmadd_ps(v, b0, c40); c41 = _mm256_fmadd_ps(v, b1, c41);
+    v = _mm256_broadcast_ss(a + o5); c50 = _mm256_fmadd_ps(v, b0, c50); c51 = _mm256_fmadd_ps(v, b1, c51);
+    a += cs;
     pb += GEMM_NR;
   }
   if (mr == GEMM_MR && nr == GEMM_NR) {
@@ -146,28 +156,16 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
   }
 }
 
-/* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of op(A) as panels [mc/MR][kc][MR], zero rows past M. */
-static void pack_a(float *pa, const float *a, int transA, int M, int K, int i0, int mc, int k0, int kc) {
+/* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of a transposed A (a is [K, M]) as panels [mc/MR][kc][MR]. */
+static void pack_a_trans(float *pa, const float *a, int M, int i0, int mc, int k0, int kc) {
   for (int i = 0; i < mc; i += GEMM_MR) {
-    float *dst = pa + (size_t)i * kc; /* [kc][MR] */
-    const int mr = M - (i0 + i) < GEMM_MR ? M - (i0 + i) : GEMM_MR;
-    if (transA) {
-      /* a is [K, M]: the MR values of one k are adjacent. */
-      for (int k = 0; k < kc; k++) {
-        const float *src = a + (size_t)(k0 + k) * M + i0 + i;
-        int r = 0;
-        for (; r < mr; r++) dst[k * GEMM_MR + r] = src[r];
-        for (; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = 0.0f;
-      }
-    } else {
-      for (int r = 0; r < GEMM_MR; r++) {
-        if (r < mr) {
-          const float *src = a + (size_t)(i0 + i + r) * K + k0;
-          for (int k = 0; k < kc; k++) dst[k * GEMM_MR + r] = src[k];
-        } else {
-          for (int k = 0; k < kc; k++) dst[k * GEMM_MR + r] = 0.0f;
-        }
-      }
+    float *dst = pa + (size_t)i * kc;
+    const int mr = mc - i < GEMM_MR ? mc - i : GEMM_MR;
+    for (int k = 0; k < kc; k++) {
+      const float *src = a + (size_t)(k0 + k) * M + i0 + i;
+      int r = 0;
+      for (; r < mr; r++) dst[k * GEMM_MR + r] = src[r];
+      for (; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = 0.0f;
     }
   }
 }
@@ -187,20 +185,26 @@ void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N,
       }
     return;
   }
+  /* A row-major A is read in place: packing it cost more than it saved. A transposed A is
+     packed, since reading it in place strides by whole rows of M floats, which alias in L1. */
+  const ptrdiff_t rs = transA ? 1 : K, cs = transA ? M : 1;
   for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
     const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
     const int beta = accumulate || k0 > 0;
+    /* Blocks of GEMM_MC rows of A stay in L2 while every B panel passes over them. */
     for (int i0 = m0; i0 < m1; i0 += GEMM_MC) {
       const int mc = m1 - i0 < GEMM_MC ? m1 - i0 : GEMM_MC;
-      pack_a(pa, a, transA, M, K, i0, mc, k0, kc);
+      if (transA) pack_a_trans(pa, a, M, i0, mc, k0, kc);
       for (int p = p0; p < p1; p++) {
         const float *bp = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR;
         const int j0 = p * GEMM_NR;
         const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
         const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
-        for (int i = 0; i < mc; i += GEMM_MR) {
-          const int mr = mc - i < GEMM_MR ? mc - i : GEMM_MR;
-          kern(kc, pa + (size_t)i * kc, bp, c + (size_t)(i0 + i) * ldc + j0, ldc, mr, nr, beta, bb);
+        for (int i = i0; i < i0 + mc; i += GEMM_MR) {
+          const int mr = i0 + mc - i < GEMM_MR ? i0 + mc - i : GEMM_MR;
+          float *ct = c + (size_t)i * ldc + j0;
+          if (transA) kern(kc, pa + (size_t)(i - i0) * kc, 1, GEMM_MR, bp, ct, ldc, mr, nr, beta, bb);
+          else kern(kc, a + i * rs + k0 * cs, rs, cs, bp, ct, ldc, mr, nr, beta, bb);
         }
       }
     }
@@ -222,7 +226,7 @@ void gemm_prepacked(const float *pa, int M, int K, const float *pb, int N, float
       const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
       for (int i = 0; i < M; i += GEMM_MR) {
         const int mr = M - i < GEMM_MR ? M - i : GEMM_MR;
-        kern(kc, pa + (size_t)k0 * Mpad + (size_t)i * kc, bp, c + (size_t)i * ldc + j0, ldc, mr, nr, beta, bb);
+        kern(kc, pa + (size_t)k0 * Mpad + (size_t)i * kc, 1, GEMM_MR, bp, c + (size_t)i * ldc + j0, ldc, mr, nr, beta, bb);
       }
     }
   }
