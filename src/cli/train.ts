@@ -44,6 +44,7 @@ interface TrainFlags {
   json?: boolean;
   backend?: string;
   sampleLength: number;
+  sampleTemperature: number;
   resume?: boolean;
 }
 
@@ -82,6 +83,7 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, 1)
     .option('--out <dir>', 'folder for model.safetensors (latest) and best.safetensors', 'runs/latest')
     .option('--sample-length <n>', 'characters to sample from the model at the end (0: none)', nonNegativeInt, 200)
+    .option('--sample-temperature <t>', 'temperature of that sample', positiveNumber, 0.8)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
     .option('--resume', 'continue the run saved in --out exactly where it stopped (same text; its settings are kept)')
     .option('--json', 'print one JSON object per line instead of text')
@@ -168,7 +170,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
     note(`the run in ${flags.out} had already reached its ${summary.steps} steps; give a larger --steps to train on`);
   }
 
-  const text = flags.sampleLength > 0 ? sample(model, vocab, { length: flags.sampleLength, seed: flags.seed }) : '';
+  const text = flags.sampleLength > 0 ? sample(model, vocab, { length: flags.sampleLength, temperature: given.sampleTemperature, seed: flags.seed }) : '';
   if (flags.json) {
     emit({ result: true, steps: summary.steps, epoch: round(summary.epoch, 4), train_seconds: round(summary.seconds, 3),
       chars_per_s: Math.round(summary.charsPerSecond), train_loss: round(summary.lastLoss, 4), val_loss: summary.valLoss === null ? null : round(summary.valLoss, 4),
