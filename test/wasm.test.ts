@@ -38,8 +38,8 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
  * tenth of it. Float32 sums of K terms carry about sqrt(K) eps |terms| of
  * absolute error, so an entry that cancels to near zero (a weight gradient
  * summed over T*B rows, a pre-activation at a tanh's zero crossing) shows a
- * large relative error in any float32 engine, PyTorch's included; the model
- * check below uses the plain floor.
+ * large relative error in any float32 engine, PyTorch's included. The model
+ * check below holds loss and gradients to the plain floor.
  */
 function assertCloseScaled(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = TOL): void {
   let sq = 0;
@@ -291,7 +291,9 @@ function checkModel(k: WasmKernels, cell: CellType): void {
     md.params.zeroGrad();
     const lw = mw.forward(x, T, B, sw, { train: true });
     const ld = md.forward(x, T, B, sd, { train: true });
-    assertClose(lw, ld, `${cell} chunk ${chunk} logits`);
+    // A logit can cancel to ~1e-5 from terms of ~0.2, below what float32 resolves
+    // against the plain floor (any float32 engine); measured against the logits' scale.
+    assertCloseScaled(lw, ld, `${cell} chunk ${chunk} logits`);
     const lossW = mw.backward(y), lossD = md.backward(y);
     assert.ok(Math.abs(lossW - lossD) / Math.abs(lossD) < TOL, `${cell} chunk ${chunk} loss ${lossW} vs ${lossD}`);
     for (const s of mw.params.specs) {

@@ -80,10 +80,10 @@ export function relaxedSimdSupported(): boolean {
 /** Floats of op(B) packed in 8-column panels for a K-deep, N-wide product (assembly/gemm.ts packedSize). */
 const packed = (K: number, N: number): number => Math.ceil(N / 8) * 8 * K;
 
-/** Workspace of a cell's forward pass: packed W_ih^T, then packed W_hh^T (+ one step's [B, 3H] for a GRU). */
+/** Workspace of a cell's forward pass: packed W_ih^T, then packed W_hh^T and one step's [B, 3H] (GRU) or the summed biases [G]. */
 function forwardWorkspace({ cell, B, I, H }: CellShape): number {
   const G = GATES[cell] * H;
-  return Math.max(packed(I, G), packed(H, G) + (cell === 'gru' ? B * G : 0));
+  return Math.max(packed(I, G), packed(H, G) + (cell === 'gru' ? B * G : G));
 }
 
 /** Workspace of a cell's backward pass: packed W_hh, then each weight-gradient product's packed operand. */

@@ -5,7 +5,7 @@
 // memory; 0 stands for a null buffer. W_hh is packed once per chunk into the
 // workspace `ws` and reused by every step.
 
-import { addBias, addBias2, sumRows } from './elementwise';
+import { addVectors, sumRows, sumRowsTwice } from './elementwise';
 import { gemm, matmulPacked, packedSize, packN, packT } from './gemm';
 import { fmadd, ld, splat, st, vsigmoid, vtanh } from './vec';
 
@@ -33,8 +33,11 @@ function weightGradients(T: i32, B: i32, I: i32, H: i32, G: i32, wih: usize, x: 
   dgx: usize, dgh: usize, gWih: usize, gWhh: usize, gBih: usize, gBhh: usize, dx: usize, ws: usize): void {
   const TB = T * B;
   matmulPacked(gWih, dgx, x, G, I, TB, true, false, true, ws);
-  sumRows(gBih, dgx, TB, G);
-  sumRows(gBhh, dgh, TB, G);
+  if (dgx == dgh) sumRowsTwice(gBih, gBhh, dgx, TB, G);
+  else {
+    sumRows(gBih, dgx, TB, G);
+    sumRows(gBhh, dgh, TB, G);
+  }
   matmulPacked(gWhh, dgh, h0, G, H, B, true, false, true, ws);
   if (T > 1) matmulPacked(gWhh, dgh + bytes(B * G), h, G, H, (T - 1) * B, true, false, true, ws);
   if (dx != 0) matmulPacked(dx, dgx, wih, TB, I, G, false, false, false, ws);
@@ -45,10 +48,11 @@ function weightGradients(T: i32, B: i32, I: i32, H: i32, G: i32, wih: usize, x: 
 export function lstmForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usize, bih: usize, bhh: usize,
   x: usize, h0: usize, c0: usize, gates: usize, c: usize, h: usize, ws: usize): void {
   const G = 4 * H;
-  // gates [T, B, 4H] = x [T*B, I] W_ih^T + b_ih + b_hh
+  // gates [T, B, 4H] = x [T*B, I] W_ih^T; the biases join in each step's activation pass.
   matmulPacked(gates, x, wih, T * B, G, I, false, true, false, ws);
-  addBias2(gates, bih, bhh, T * B, G);
   packT(ws, whh, H, G); // W_hh^T [H, 4H]
+  const bias = ws + bytes(packedSize(H, G)); // [4H] b_ih + b_hh
+  addVectors(bias, bih, bhh, G);
   const H4 = bytes(H);
   const stepG = bytes(B * G), stepH = bytes(B * H);
   for (let t = 0; t < T; t++) {
@@ -63,10 +67,10 @@ export function lstmForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usi
       for (let j = 0; j < H; j += 4) {
         const n = min(4, H - j);
         const o = bytes(j);
-        const iv = vsigmoid(ld(gr + o, n));
-        const fv = vsigmoid(ld(gr + H4 + o, n));
-        const gv = vtanh(ld(gr + 2 * H4 + o, n));
-        const ov = vsigmoid(ld(gr + 3 * H4 + o, n));
+        const iv = vsigmoid(f32x4.add(ld(gr + o, n), ld(bias + o, n)));
+        const fv = vsigmoid(f32x4.add(ld(gr + H4 + o, n), ld(bias + H4 + o, n)));
+        const gv = vtanh(f32x4.add(ld(gr + 2 * H4 + o, n), ld(bias + 2 * H4 + o, n)));
+        const ov = vsigmoid(f32x4.add(ld(gr + 3 * H4 + o, n), ld(bias + 3 * H4 + o, n)));
         st(gr + o, iv, n);
         st(gr + H4 + o, fv, n);
         st(gr + 2 * H4 + o, gv, n);
@@ -123,9 +127,9 @@ export function lstmBackward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: us
 export function gruForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usize, bih: usize, bhh: usize,
   x: usize, h0: usize, c0: usize, gates: usize, hn: usize, h: usize, ws: usize): void {
   const G = 3 * H;
-  // gates [T, B, 3H] = x W_ih^T + b_ih; b_hh belongs to the recurrent part (r scales W_hn h + b_hn).
+  // gates [T, B, 3H] = x W_ih^T; b_ih joins in each step's activation pass, b_hh
+  // belongs to the recurrent part (r scales W_hn h + b_hn).
   matmulPacked(gates, x, wih, T * B, G, I, false, true, false, ws);
-  addBias(gates, bih, T * B, G);
   packT(ws, whh, H, G); // W_hh^T [H, 3H]
   const hh = ws + bytes(packedSize(H, G)); // [B, 3H]: h_{t-1} W_hh^T of one step
   const H4 = bytes(H);
@@ -141,10 +145,13 @@ export function gruForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usiz
       for (let j = 0; j < H; j += 4) {
         const n = min(4, H - j);
         const o = bytes(j);
-        const rg = vsigmoid(f32x4.add(ld(gr + o, n), f32x4.add(ld(q + o, n), ld(bhh + o, n))));
-        const zg = vsigmoid(f32x4.add(ld(gr + H4 + o, n), f32x4.add(ld(q + H4 + o, n), ld(bhh + H4 + o, n))));
+        const rx = f32x4.add(ld(gr + o, n), ld(bih + o, n));
+        const zx = f32x4.add(ld(gr + H4 + o, n), ld(bih + H4 + o, n));
+        const nx = f32x4.add(ld(gr + 2 * H4 + o, n), ld(bih + 2 * H4 + o, n));
+        const rg = vsigmoid(f32x4.add(rx, f32x4.add(ld(q + o, n), ld(bhh + o, n))));
+        const zg = vsigmoid(f32x4.add(zx, f32x4.add(ld(q + H4 + o, n), ld(bhh + H4 + o, n))));
         const hnv = f32x4.add(ld(q + 2 * H4 + o, n), ld(bhh + 2 * H4 + o, n));
-        const ng = vtanh(fmadd(rg, hnv, ld(gr + 2 * H4 + o, n)));
+        const ng = vtanh(fmadd(rg, hnv, nx));
         st(gr + o, rg, n);
         st(gr + H4 + o, zg, n);
         st(gr + 2 * H4 + o, ng, n);
@@ -200,10 +207,11 @@ export function gruBackward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usi
 
 export function rnnForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usize, bih: usize, bhh: usize,
   x: usize, h0: usize, c0: usize, gates: usize, aux: usize, h: usize, ws: usize): void {
-  // gates [T, B, H] = x W_ih^T + b_ih + b_hh, then the activation in place
+  // gates [T, B, H] = x W_ih^T, then per step + h W_hh^T + b_ih + b_hh and the activation in place
   matmulPacked(gates, x, wih, T * B, H, I, false, true, false, ws);
-  addBias2(gates, bih, bhh, T * B, H);
   packT(ws, whh, H, H); // W_hh^T [H, H]
+  const bias = ws + bytes(packedSize(H, H)); // [H] b_ih + b_hh
+  addVectors(bias, bih, bhh, H);
   const stepH = bytes(B * H);
   const BH = B * H;
   for (let t = 0; t < T; t++) {
@@ -211,12 +219,15 @@ export function rnnForward(T: i32, B: i32, I: i32, H: i32, wih: usize, whh: usiz
     const hPrev = t == 0 ? h0 : h + <usize>(t - 1) * stepH;
     const ht = h + <usize>t * stepH;
     gemm(g, hPrev, bytes(H), 4, ws, B, H, H, true);
-    for (let k = 0; k < BH; k += 4) {
-      const n = min(4, BH - k);
-      const o = bytes(k);
-      const v = vtanh(ld(g + o, n));
-      st(g + o, v, n);
-      st(ht + o, v, n);
+    for (let b = 0; b < B; b++) {
+      const row = bytes(b * H);
+      for (let j = 0; j < H; j += 4) {
+        const n = min(4, H - j);
+        const o = row + bytes(j);
+        const v = vtanh(f32x4.add(ld(g + o, n), ld(bias + bytes(j), n)));
+        st(g + o, v, n);
+        st(ht + o, v, n);
+      }
     }
   }
 }

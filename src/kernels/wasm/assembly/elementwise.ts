@@ -61,6 +61,55 @@ export function sumRows(dbias: usize, dy: usize, rows: i32, cols: i32): void {
   }
 }
 
+/**
+ * d1 += column sums of dy and d2 += the same sums: the two bias gradients of an
+ * LSTM or RNN layer (equal pre-activation gradients) in one pass over dy.
+ */
+export function sumRowsTwice(d1: usize, d2: usize, dy: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  let j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    const o = <usize>j << 2;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = dy + o;
+    for (let r = 0; r < rows; r++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32));
+      s3 = f32x4.add(s3, v128.load(p, 48));
+      p += rowBytes;
+    }
+    for (let q = 0; q < 2; q++) {
+      const d = (q == 0 ? d1 : d2) + o;
+      v128.store(d, f32x4.add(v128.load(d), s0));
+      v128.store(d, f32x4.add(v128.load(d, 16), s1), 16);
+      v128.store(d, f32x4.add(v128.load(d, 32), s2), 32);
+      v128.store(d, f32x4.add(v128.load(d, 48), s3), 48);
+    }
+  }
+  for (; j < cols; j += 4) {
+    const n = min(4, cols - j);
+    const o = <usize>j << 2;
+    let s = f32x4.splat(0);
+    let p = dy + o;
+    for (let r = 0; r < rows; r++) {
+      s = f32x4.add(s, ld(p, n));
+      p += rowBytes;
+    }
+    st(d1 + o, f32x4.add(ld(d1 + o, n), s), n);
+    st(d2 + o, f32x4.add(ld(d2 + o, n), s), n);
+  }
+}
+
+/** out[j] = a[j] + b[j], j < n. */
+export function addVectors(out: usize, a: usize, b: usize, n: i32): void {
+  for (let j = 0; j < n; j += 4) {
+    const m = min(4, n - j);
+    const o = <usize>j << 2;
+    st(out + o, f32x4.add(ld(a + o, m), ld(b + o, m)), m);
+  }
+}
+
 /** out[i, :] = table[ids[i], :], rows of dim floats. */
 export function embeddingForward(out: usize, table: usize, ids: usize, n: i32, dim: i32): void {
   const rowBytes = <usize>dim << 2;

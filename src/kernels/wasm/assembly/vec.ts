@@ -50,7 +50,8 @@ export function storePartial(p: usize, v: v128, n: i32): void {
  * is exact), a degree-7 Taylor polynomial for e^r (truncation < 1e-8), and 2^n
  * built in the exponent bits. Inputs are clamped so 2^n stays a normal float.
  */
-export function vexp(x: v128): v128 {
+// @ts-ignore: decorator
+@inline export function vexp(x: v128): v128 {
   x = f32x4.min(f32x4.max(x, splat(-87.0)), splat(88.0));
   const n = f32x4.nearest(f32x4.mul(x, splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, splat(0.693359375)));
@@ -63,31 +64,44 @@ export function vexp(x: v128): v128 {
   p = fmadd(p, r, splat(0.5));
   p = fmadd(p, r, splat(1.0));
   p = fmadd(p, r, splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, scale);
+  return f32x4.mul(p, pow2(n));
+}
+
+/** 2^n for integral n in [-126, 127], built in the exponent bits. */
+// @ts-ignore: decorator
+@inline function pow2(n: v128): v128 {
+  return i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
 }
 
 /** 1 / (1 + e^-x); for very negative x the quotient stays accurate (no cancellation). */
-export function vsigmoid(x: v128): v128 {
+// @ts-ignore: decorator
+@inline export function vsigmoid(x: v128): v128 {
   return f32x4.div(splat(1.0), f32x4.add(splat(1.0), vexp(f32x4.neg(x))));
 }
 
 /**
- * tanh. 1 - 2 / (e^2|x| + 1) cancels badly near zero, where tanh(x) ~ x and a
- * relative error is what matters, so |x| < 0.25 uses the odd Taylor series to
- * x^9 (next term < 1e-8 relative there).
+ * tanh |x| = -m / (2 + m) with m = e^(-2|x|) - 1, sign restored. m comes from
+ * an expm1 (the polynomial for e^r - 1 has no constant term, and 2^n p + (2^n - 1)
+ * only cancels mildly for n = -1), so tanh keeps its relative accuracy near zero,
+ * where tanh(x) ~ x, with a single exponential and division.
  */
-export function vtanh(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  const e = vexp(f32x4.add(ax, ax));
-  const big = f32x4.sub(splat(1.0), f32x4.div(splat(2.0), f32x4.add(e, splat(1.0))));
-  const x2 = f32x4.mul(ax, ax);
-  let q = splat(62.0 / 2835.0);
-  q = fmadd(q, x2, splat(-17.0 / 315.0));
-  q = fmadd(q, x2, splat(2.0 / 15.0));
-  q = fmadd(q, x2, splat(-1.0 / 3.0));
-  const small = fmadd(f32x4.mul(q, x2), ax, ax);
-  const mag = v128.bitselect(small, big, f32x4.lt(ax, splat(0.25)));
+// @ts-ignore: decorator
+@inline export function vtanh(x: v128): v128 {
+  // Past |x| = 9, tanh is 1 in float32.
+  const y = f32x4.max(f32x4.mul(f32x4.abs(x), splat(-2.0)), splat(-18.0));
+  const n = f32x4.nearest(f32x4.mul(y, splat(1.44269504088896341)));
+  let r = f32x4.sub(y, f32x4.mul(n, splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, splat(-2.12194440e-4)));
+  let p = splat(1.0 / 5040.0);
+  p = fmadd(p, r, splat(1.0 / 720.0));
+  p = fmadd(p, r, splat(1.0 / 120.0));
+  p = fmadd(p, r, splat(1.0 / 24.0));
+  p = fmadd(p, r, splat(1.0 / 6.0));
+  p = fmadd(p, r, splat(0.5));
+  p = fmadd(f32x4.mul(p, r), r, r); // e^r - 1
+  const s = pow2(n);
+  const m = fmadd(s, p, f32x4.sub(s, splat(1.0)));
+  const mag = f32x4.div(f32x4.neg(m), f32x4.add(m, splat(2.0)));
   // Restore the sign of x.
   return v128.or(mag, v128.and(x, i32x4.splat(<i32>0x80000000)));
 }
