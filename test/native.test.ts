@@ -65,7 +65,23 @@ describe('native kernels', () => {
     assert.ok(['avx2-fma', 'generic'].includes(k.simd));
   });
 
-  it('hand out 64-byte aligned, zeroed buffers', () => {
+  it('take their thread count from the option, else CHARRNN_THREADS, and reject nonsense', () => {
+    assert.equal(loadNativeKernels({ threads: 3 })!.threads, 3);
+    const saved = process.env.CHARRNN_THREADS;
+    try {
+      process.env.CHARRNN_THREADS = '1';
+      assert.equal(loadNativeKernels()!.threads, 1);
+      process.env.CHARRNN_THREADS = 'two';
+      assert.throws(() => loadNativeKernels(), RangeError);
+    } finally {
+      if (saved === undefined) delete process.env.CHARRNN_THREADS;
+      else process.env.CHARRNN_THREADS = saved;
+    }
+    assert.throws(() => loadNativeKernels({ threads: 0 }), RangeError);
+    assert.throws(() => loadNativeKernels({ threads: 1.5 }), RangeError);
+  });
+
+  it('hand out zeroed typed arrays of the length asked', () => {
     for (const n of [0, 1, 3, 17, 129]) {
       const f = k.alloc(n), i = k.allocInt(n);
       assert.equal(f.length, n);
@@ -247,10 +263,10 @@ describe('native kernels', () => {
     }
   });
 
-  it('is deterministic: the same run twice is bit-identical', () => {
+  it('is deterministic: the same run twice is bit-identical, whatever the thread count', () => {
     const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 128, emb: 64, vocabSize: 65, dropout: 0 };
-    const run = (): Float32Array => {
-      const model = new CharRNN(config, k, { seed: 3 });
+    const run = (kernels: NativeKernels): Float32Array => {
+      const model = new CharRNN(config, kernels, { seed: 3 });
       const rng = new Random(9);
       const T = 20, B = 50;
       const state = model.newState(B);
@@ -261,8 +277,13 @@ describe('native kernels', () => {
       }
       return model.params.grad.slice();
     };
-    const a = run(), b = run();
-    assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), 'gradients differ between identical runs');
+    const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const a = run(k), b = run(k);
+    assert.ok(bytes(a).equals(bytes(b)), 'gradients differ between identical runs');
+    // Every output element is computed by the same operations whichever thread owns it, so the
+    // partition does not show in the result either; a race would.
+    const single = run(loadNativeKernels({ threads: 1 })!), three = run(loadNativeKernels({ threads: 3 })!);
+    assert.ok(bytes(single).equals(bytes(a)) && bytes(three).equals(bytes(a)), 'gradients depend on the thread count');
   });
 });
 
