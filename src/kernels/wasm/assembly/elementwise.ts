@@ -15,18 +15,6 @@ export function addBias(y: usize, bias: usize, rows: i32, cols: i32): void {
   }
 }
 
-/** y[r, :] += b1 + b2: both biases of a recurrent layer's input projection in one pass. */
-export function addBias2(y: usize, b1: usize, b2: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const row = y + ((<usize>r * <usize>cols) << 2);
-    for (let j = 0; j < cols; j += 4) {
-      const n = min(4, cols - j);
-      const o = <usize>j << 2;
-      st(row + o, f32x4.add(ld(row + o, n), f32x4.add(ld(b1 + o, n), ld(b2 + o, n))), n);
-    }
-  }
-}
-
 /**
  * dbias += column sums of dy [rows, cols]. Sixteen columns (one cache line of a
  * row) at a time, accumulated in registers down all rows, in row order as the

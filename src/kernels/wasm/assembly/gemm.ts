@@ -106,13 +106,6 @@ export function packT(dst: usize, b: usize, K: i32, N: i32): void {
  * pointer. Rows past `rows` are zero.
  */
 function packA(dst: usize, a: usize, rsA: usize, csA: usize, rows: i32, kc: i32): void {
-  if (rsA == 4 && rows == MR) {
-    // op(A) = A^T: the MR values of one k are contiguous.
-    for (let k = 0; k < kc; k++) {
-      v128.store(dst + (<usize>k << 4), v128.load(a + <usize>k * csA));
-    }
-    return;
-  }
   let k0 = 0;
   if (csA == 4 && rows == MR) {
     // op(A) = A: rows are contiguous in k; transpose 4 x 4 blocks in registers.
@@ -150,8 +143,12 @@ function packA(dst: usize, a: usize, rsA: usize, csA: usize, rows: i32, kc: i32)
   }
 }
 
-/** A 4 x 8 tile of C from a packed micro-panel of A [kc][4] and one of B [kc][8]. */
-function kernel4(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32, cols: i32, acc: bool): void {
+/**
+ * A 4 x 8 tile of C from a micro-panel of B [kc][8] and 4 rows of op(A) whose
+ * values for one k are contiguous, `aStride` bytes from one k to the next: a
+ * packed micro-panel (16) or, for op(A) = A^T, A itself (its row length).
+ */
+function kernel4(c: usize, ldc: usize, ap: usize, aStride: usize, bp: usize, kc: i32, rows: i32, cols: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -167,7 +164,7 @@ function kernel4(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, rows: i32,
     c20 = fmadd(x, b0, c20); c21 = fmadd(x, b1, c21);
     x = v128.load32_splat(ap, 12);
     c30 = fmadd(x, b0, c30); c31 = fmadd(x, b1, c31);
-    ap += 16;
+    ap += aStride;
     bp += 32;
   }
   storeRow(c, c00, c01, cols, acc);
@@ -201,6 +198,7 @@ export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, 
     return;
   }
   const panels = (N + NR - 1) / NR;
+  const inPlace = rsA == 4;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const acc = accumulate || k0 > 0;
@@ -208,15 +206,20 @@ export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, 
     const microBytes = <usize>(kc * MR) << 2;
     for (let i0 = 0; i0 < M; i0 += MC) {
       const iEnd = min(M, i0 + MC);
+      // op(A) = A^T already has the layout of a packed panel with a longer stride;
+      // only a partial last panel is packed (reading past it could leave memory).
       for (let i = i0, m: usize = 0; i < iEnd; i += MR, m++) {
-        packA(aPack + m * microBytes, ak + <usize>i * rsA, rsA, csA, min(MR, iEnd - i), kc);
+        const rows = min(MR, iEnd - i);
+        if (!inPlace || rows < MR) packA(aPack + m * microBytes, ak + <usize>i * rsA, rsA, csA, rows, kc);
       }
       for (let p = 0; p < panels; p++) {
         const cols = min(NR, N - p * NR);
         const bp = packed + ((<usize>p * <usize>K + <usize>k0) * NR << 2);
         const cp = c + (<usize>(p * NR) << 2);
         for (let i = i0, m: usize = 0; i < iEnd; i += MR, m++) {
-          kernel4(cp + <usize>i * ldc, ldc, aPack + m * microBytes, bp, kc, min(MR, iEnd - i), cols, acc);
+          const rows = min(MR, iEnd - i);
+          if (inPlace && rows == MR) kernel4(cp + <usize>i * ldc, ldc, ak + <usize>i * rsA, csA, bp, kc, rows, cols, acc);
+          else kernel4(cp + <usize>i * ldc, ldc, aPack + m * microBytes, MR << 2, bp, kc, rows, cols, acc);
         }
       }
     }
