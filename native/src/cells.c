@@ -2,15 +2,15 @@
 // the input projections of all T steps as one matmul, the recurrence step by step,
 // the weight gradients as matmuls after the loop.
 //
-// The recurrence runs as one pool job. Each thread owns a fixed range of hidden
-// units (whole GEMM_NR-column panels) and, for those units, computes every gate's
-// columns of the recurrent matmul and the elementwise cell update. Within a step
-// a thread only reads the gate columns it wrote itself, so the only cross-thread
-// dependency is the full h_{t-1} (forward) or the full dgates_t (backward):
-// one barrier per step. The thread that writes a value of h_t (or dgates_t) also
-// writes it into the packed form the next matmul reads, so no step repacks its
-// left operand; two packed buffers alternate so that writing step t's never
-// races with another thread still reading step t-1's.
+// The recurrence runs as one pool job, in work items of one GEMM_NR-column
+// panel of hidden units for one step: the panel's columns of every gate in the
+// recurrent matmul, then the elementwise cell update of those units. Within a
+// step an item only reads gate columns it wrote itself, so the only dependency
+// between items is the full h_{t-1} (forward) or dgates_t (backward): the items
+// of a step wait for all items of the step before (workq_t). The item that
+// writes a value of h_t (or dgates_t) also writes it into the packed form the
+// next matmul reads, so no step repacks its left operand; two packed buffers
+// alternate so that writing step t's never races with reading step t-1's.
 #include "charrnn.h"
 
 #include <stdlib.h>
@@ -33,6 +33,7 @@ typedef struct {
   float *hh;      /* GRU forward: W_hh h + b_hh of one step, [B, G] */
   float *pk[2];   /* packed left operand, alternating: h_{t-1} [B, H] forward, dgh_t [B, G] backward */
   int avx2;
+  workq_t q;
 } rec_job_t;
 
 static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
@@ -58,28 +59,30 @@ static void pack_cols(float *dst, const float *src, int ld, int B, int K, int co
   }
 }
 
+/* Items: round 0 packs panel p of W_hh and h0; round t + 1 runs step t for panel p. */
 static void forward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
   const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
-  int p0, p1;
-  split_range(panels_of(H), n, tid, &p0, &p1);
-  const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
-  /* Each thread packs only the weight panels it uses, and its own columns of h0. */
-  for (int g = 0; g < NG; g++)
-    gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p0, p1);
-  pack_cols(job->pk[0], a->h0, H, B, H, 0, j0, j1);
-  if (n > 1) pool_barrier(job->ctx->pool);
-  for (int t = 0; t < T; t++) {
-    if (t > 0 && n > 1) pool_barrier(job->ctx->pool); /* h_{t-1} complete */
-    if (j0 >= j1) continue;
+  const int np = panels_of(H), total = (T + 1) * np;
+  for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
+    const int round = item / np, p = item % np;
+    const int j0 = p * GEMM_NR, j1 = j0 + GEMM_NR < H ? j0 + GEMM_NR : H;
+    if (round == 0) {
+      for (int g = 0; g < NG; g++)
+        gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p, p + 1);
+      pack_cols(job->pk[0], a->h0, H, B, H, 0, j0, j1);
+      continue;
+    }
+    workq_wait(&job->q, round * np); /* h_{t-1}, packed, complete */
+    const int t = round - 1;
     const float *hp = t == 0 ? a->h0 : a->h + (size_t)(t - 1) * B * H; /* [B, H] */
     const float *php = job->pk[t & 1];
     float *gt = a->gates + (size_t)t * B * G; /* [B, G] */
     float *ht = a->h + (size_t)t * B * H;
     if (a->cell == CELL_GRU) {
       for (int g = 0; g < NG; g++)
-        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, p0, p1, 0, a->bhh + g * H);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, p, p + 1, 0, a->bhh + g * H);
       float *aux = a->aux + (size_t)t * B * H;
       for (int b = 0; b < B; b++)
         (job->avx2 ? gru_forward_row_avx2 : gru_forward_row)(gt + (size_t)b * G, job->hh + (size_t)b * G,
@@ -87,7 +90,7 @@ static void forward_job(void *arg, int tid, int n) {
                                                              ht + (size_t)b * H, H, j0, j1);
     } else {
       for (int g = 0; g < NG; g++)
-        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, p0, p1, 1, NULL);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, p, p + 1, 1, NULL);
       if (a->cell == CELL_LSTM) {
         const float *cp = t == 0 ? a->c0 : a->aux + (size_t)(t - 1) * B * H;
         float *ct = a->aux + (size_t)t * B * H;
@@ -122,7 +125,7 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   gemm(ctx, a->gates, a->x, a->wih, T * B, G, I, 0, 1, 0, bias);
   free(bias);
 
-  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2()};
+  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2(), {0, 0}};
   job.pw_gate = gemm_packed_b_size(H, H) + GEMM_NR; /* the pad keeps every region 64-byte aligned */
   const size_t hh = a->cell == CELL_GRU ? (size_t)B * G + GEMM_NR : 0;
   const size_t pk = packed_size(B, H);
@@ -133,60 +136,72 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   else pool_run(ctx->pool, forward_job, &job);
 }
 
+/*
+ * Items: round 0 packs panel p of W_hh and starts dhNext, dcNext; round r (1..T) finishes
+ * dh for step t = T - r (the W_hh product of step t + 1) and runs step t's elementwise
+ * backward; round T + 1 finishes dh0 and dc0. All for panel p of the hidden units.
+ */
 static void backward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
   const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
-  int p0, p1;
-  split_range(panels_of(H), n, tid, &p0, &p1);
-  const int j0 = p0 * GEMM_NR, j1 = p1 * GEMM_NR < H ? p1 * GEMM_NR : H;
-  gemm_pack_b(job->pw, a->whh, 0, G, H, p0, p1); /* op(B) = W_hh [G, H] */
-  float *dhn = a->dhNext, *dcn = a->dcNext;       /* [B, H] */
-  for (int b = 0; b < B; b++)
-    for (int j = j0; j < j1; j++) {
-      dhn[b * H + j] = a->dhT ? a->dhT[b * H + j] : 0.0f;
-      if (a->cell == CELL_LSTM) dcn[b * H + j] = a->dcT ? a->dcT[b * H + j] : 0.0f;
-    }
+  const int np = panels_of(H), total = (T + 2) * np;
+  float *dhn = a->dhNext, *dcn = a->dcNext; /* [B, H] */
   /* The gradient that reaches h_{t-1} through W_hh: dgates_t for LSTM and RNN, the hidden-side one for GRU. */
-  float *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates;
-  for (int t = T - 1; t >= 0; t--) {
+  const float *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates;
+  for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
+    const int round = item / np, p = item % np;
+    const int j0 = p * GEMM_NR, j1 = j0 + GEMM_NR < H ? j0 + GEMM_NR : H;
+    if (round == 0) {
+      gemm_pack_b(job->pw, a->whh, 0, G, H, p, p + 1); /* op(B) = W_hh [G, H] */
+      for (int b = 0; b < B; b++)
+        for (int j = j0; j < j1; j++) {
+          dhn[b * H + j] = a->dhT ? a->dhT[b * H + j] : 0.0f;
+          if (a->cell == CELL_LSTM) dcn[b * H + j] = a->dcT ? a->dcT[b * H + j] : 0.0f;
+        }
+      continue;
+    }
+    workq_wait(&job->q, round * np); /* dgh of step t + 1, packed, complete */
+    const int t = T - round;
+    if (round > 1) {
+      /* dh_t = dgh_{t+1} · W_hh ([B, G] x [G, H]); GRU adds onto the direct path z * dh already in dhNext. */
+      gemm_prepacked(job->pk[(t + 1) & 1], B, G, job->pw, H, dhn, H, p, p + 1, a->cell == CELL_GRU, NULL);
+    }
+    if (t < 0) {
+      for (int b = 0; b < B; b++)
+        for (int j = j0; j < j1; j++) {
+          if (a->dh0) a->dh0[b * H + j] = dhn[b * H + j];
+          if (a->dc0 && a->cell == CELL_LSTM) a->dc0[b * H + j] = dcn[b * H + j];
+        }
+      continue;
+    }
     const size_t s = (size_t)t * B * H, r = (size_t)t * B * G;
-    if (j0 < j1) {
-      if (a->cell == CELL_LSTM) {
-        const float *cp = t == 0 ? a->c0 : a->aux + s - (size_t)B * H;
-        for (int b = 0; b < B; b++)
-          (job->avx2 ? lstm_backward_row_avx2 : lstm_backward_row)(
-              a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H, a->dh + s + (size_t)b * H,
-              dhn + (size_t)b * H, dcn + (size_t)b * H, a->dgates + r + (size_t)b * G, H, j0, j1);
-      } else if (a->cell == CELL_GRU) {
-        const float *hp = t == 0 ? a->h0 : a->h + s - (size_t)B * H;
-        for (int b = 0; b < B; b++)
-          (job->avx2 ? gru_backward_row_avx2 : gru_backward_row)(
-              a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H, a->dh + s + (size_t)b * H,
-              dhn + (size_t)b * H, a->dgates + r + (size_t)b * G, a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
-      } else {
-        for (int b = 0; b < B; b++)
-          (job->avx2 ? rnn_backward_row_avx2 : rnn_backward_row)(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H,
-                                                                 dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
-                                                                 j0, j1);
-      }
-      for (int g = 0; g < NG; g++) pack_cols(job->pk[t & 1], dgh + r, G, B, G, g * H, j0, j1);
+    if (a->cell == CELL_LSTM) {
+      const float *cp = t == 0 ? a->c0 : a->aux + s - (size_t)B * H;
+      for (int b = 0; b < B; b++)
+        (job->avx2 ? lstm_backward_row_avx2 : lstm_backward_row)(
+            a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H, a->dh + s + (size_t)b * H,
+            dhn + (size_t)b * H, dcn + (size_t)b * H, a->dgates + r + (size_t)b * G, H, j0, j1);
+    } else if (a->cell == CELL_GRU) {
+      const float *hp = t == 0 ? a->h0 : a->h + s - (size_t)B * H;
+      for (int b = 0; b < B; b++)
+        (job->avx2 ? gru_backward_row_avx2 : gru_backward_row)(
+            a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H, a->dh + s + (size_t)b * H,
+            dhn + (size_t)b * H, a->dgates + r + (size_t)b * G, a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
+    } else {
+      for (int b = 0; b < B; b++)
+        (job->avx2 ? rnn_backward_row_avx2 : rnn_backward_row)(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H,
+                                                               dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
+                                                               j0, j1);
     }
-    if (n > 1) pool_barrier(job->ctx->pool); /* dgates_t complete */
-    /* dh_{t-1} = dgh_t · W_hh ([B, G] x [G, H]); GRU adds onto the direct path z * dh already in dhNext. */
-    gemm_prepacked(job->pk[t & 1], B, G, job->pw, H, dhn, H, p0, p1, a->cell == CELL_GRU, NULL);
+    for (int g = 0; g < NG; g++) pack_cols(job->pk[t & 1], dgh + r, G, B, G, g * H, j0, j1);
   }
-  for (int b = 0; b < B; b++)
-    for (int j = j0; j < j1; j++) {
-      if (a->dh0) a->dh0[b * H + j] = dhn[b * H + j];
-      if (a->dc0 && a->cell == CELL_LSTM) a->dc0[b * H + j] = dcn[b * H + j];
-    }
 }
 
 void cell_backward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, G = cell_gates(a->cell) * H;
   if (T <= 0 || B <= 0) return;
-  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2()};
+  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2(), {0, 0}};
   const size_t pw = gemm_packed_b_size(G, H) + GEMM_NR;
   job.pw = ctx_workspace(ctx, pw + 2 * packed_size(B, G));
   alloc_packed(&job, job.pw + pw, B, G);

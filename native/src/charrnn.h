@@ -16,8 +16,23 @@ pool_t *pool_create(int threads);
 void pool_destroy(pool_t *p);
 int pool_threads(const pool_t *p);
 void pool_run(pool_t *p, job_fn fn, void *arg);
-/* Waits until every thread of the running job has arrived. */
-void pool_barrier(pool_t *p);
+/*
+ * Work handed out item by item, in order, to whichever thread asks next. Items
+ * come in rounds of equal size; an item of round r may start once every item of
+ * the rounds before it is done. A thread that loses its core to another process
+ * then delays only the item it holds, not a fixed share of the job. Which thread
+ * runs an item never changes what the item computes, so results stay
+ * bit-identical whatever the thread count and timing.
+ */
+typedef struct {
+  int next; /* next item to hand out; only touched through __atomic builtins */
+  int done; /* items finished */
+} workq_t;
+static inline int workq_take(workq_t *q) { return __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED); }
+/* Publishes everything the item wrote to threads that see the count. */
+static inline void workq_finish(workq_t *q) { __atomic_fetch_add(&q->done, 1, __ATOMIC_RELEASE); }
+/* Waits until at least `count` items are done. */
+void workq_wait(workq_t *q, int count);
 
 /* Fixed split of [0, total) into n contiguous parts: part `i` is [*lo, *hi). */
 static inline void split_range(int total, int n, int i, int *lo, int *hi) {

@@ -237,26 +237,27 @@ typedef struct {
   float *c;
   const float *a, *b, *bias;
   float *pb;
-  int M, N, K, transA, transB, accumulate, splitM;
+  int M, N, K, transA, transB, accumulate, splitM, chunks;
+  workq_t q;
 } gemm_job_t;
 
+/* Items: first one per B panel to pack, then the chunks of C (GEMM_MC rows, or one panel) once all of B is packed. */
 static void gemm_job(void *arg, int tid, int n) {
   gemm_job_t *j = arg;
-  const int panels = panels_of(j->N);
-  int lo, hi;
-  /* Every thread packs a share of B, then all of B is visible to all after the barrier. */
-  split_range(panels, n, tid, &lo, &hi);
-  gemm_pack_b(j->pb, j->b, j->transB, j->K, j->N, lo, hi);
-  if (n > 1) pool_barrier(j->ctx->pool);
-  if (j->splitM) {
-    const int tiles = (j->M + GEMM_MR - 1) / GEMM_MR;
-    split_range(tiles, n, tid, &lo, &hi);
-    gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, lo * GEMM_MR, hi * GEMM_MR, 0, panels,
-              j->accumulate, j->bias, j->ctx->pack_a[tid]);
-  } else {
-    split_range(panels, n, tid, &lo, &hi);
-    gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, 0, j->M, lo, hi, j->accumulate, j->bias,
-              j->ctx->pack_a[tid]);
+  const int panels = panels_of(j->N), total = panels + j->chunks;
+  for (int item; (item = workq_take(&j->q)) < total; workq_finish(&j->q)) {
+    if (item < panels) {
+      gemm_pack_b(j->pb, j->b, j->transB, j->K, j->N, item, item + 1);
+      continue;
+    }
+    workq_wait(&j->q, panels);
+    const int c = item - panels;
+    if (j->splitM)
+      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, c * GEMM_MC, (c + 1) * GEMM_MC, 0, panels,
+                j->accumulate, j->bias, j->ctx->pack_a[tid]);
+    else
+      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, 0, j->M, c, c + 1, j->accumulate, j->bias,
+                j->ctx->pack_a[tid]);
   }
 }
 
@@ -266,10 +267,11 @@ static void gemm_job(void *arg, int tid, int n) {
 void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K, int transA, int transB,
           int accumulate, const float *bias) {
   if (M <= 0 || N <= 0) return;
-  gemm_job_t j = {ctx, c, a, b, bias, NULL, M, N, K, transA, transB, accumulate, 0};
+  gemm_job_t j = {ctx, c, a, b, bias, NULL, M, N, K, transA, transB, accumulate, 0, 0, {0, 0}};
   j.pb = ctx_workspace(ctx, gemm_packed_b_size(K, N) + GEMM_NR);
   const int mtiles = (M + GEMM_MR - 1) / GEMM_MR;
   j.splitM = mtiles >= panels_of(N);
+  j.chunks = j.splitM ? (M + GEMM_MC - 1) / GEMM_MC : panels_of(N);
   if ((double)M * N * K < GEMM_PARALLEL_MIN || ctx->threads == 1) gemm_job(&j, 0, 1);
   else pool_run(ctx->pool, gemm_job, &j);
 }

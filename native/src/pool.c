@@ -1,7 +1,7 @@
 // A small persistent thread pool. Workers spin briefly before sleeping so that
 // the many short jobs of a training step (one per matmul, one per recurrence)
-// do not pay a futex wake-up each; the barrier spins the same way because the
-// recurrence crosses it once per time step.
+// do not pay a futex wake-up each; waiting on a work queue spins the same way
+// because the recurrence waits once per time step.
 #define _GNU_SOURCE
 #include "charrnn.h"
 
@@ -32,8 +32,6 @@ struct pool {
   atomic_int quit;
   job_fn fn;
   void *arg;
-  atomic_int bar_count;
-  atomic_uint bar_generation;
 };
 
 typedef struct {
@@ -116,7 +114,6 @@ void pool_run(pool_t *p, job_fn fn, void *arg) {
   p->fn = fn;
   p->arg = arg;
   atomic_store(&p->pending, p->n - 1);
-  atomic_store(&p->bar_count, 0);
   /* Bumped under the lock so a worker about to sleep cannot miss it. */
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->generation, 1);
@@ -135,18 +132,11 @@ void pool_run(pool_t *p, job_fn fn, void *arg) {
   }
 }
 
-void pool_barrier(pool_t *p) {
-  if (p->n == 1) return;
-  unsigned gen = atomic_load(&p->bar_generation);
-  if (atomic_fetch_add(&p->bar_count, 1) == p->n - 1) {
-    atomic_store(&p->bar_count, 0);
-    atomic_fetch_add(&p->bar_generation, 1);
-    return;
-  }
+void workq_wait(workq_t *q, int count) {
   int spins = 0;
-  while (atomic_load(&p->bar_generation) == gen) {
+  while (__atomic_load_n(&q->done, __ATOMIC_ACQUIRE) < count) {
     if (++spins < SPIN_BARRIER) CPU_RELAX();
-    else sched_yield(); /* the other thread may have lost its core to another process */
+    else sched_yield(); /* the thread holding the item may have lost its core */
   }
 }
 
