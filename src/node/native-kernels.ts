@@ -150,19 +150,3 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
     sgd: (param, grad, buf, n, lr, momentum, first) => lib.sgd(ctx, param, grad, buf, n, lr, momentum, first),
   };
 }
-
-let warned = false;
-
-/**
- * The native kernels, or `fallback()` when they are not available here, saying
- * so once per process through `warn`.
- */
-export function nativeOr<K>(fallback: () => K, options: NativeOptions = {}, warn: (message: string) => void = console.warn): NativeKernels | K {
-  const k = loadNativeKernels(options);
-  if (k) return k;
-  if (!warned) {
-    warned = true;
-    warn(`charrnn: native kernels unavailable (${nativeUnavailableReason()}); using the fallback.`);
-  }
-  return fallback();
-}
