@@ -237,6 +237,8 @@ describe('native kernels', () => {
     const shapes: Omit<CellShape, 'cell'>[] = [
       { T: 1, B: 1, I: 1, H: 1 }, { T: 3, B: 17, I: 3, H: 17 }, { T: 5, B: 3, I: 129, H: 33 },
       { T: 4, B: 7, I: 17, H: 129 }, { T: 6, B: 50, I: 64, H: 128 },
+      // Big enough per step to run on several threads, with a partial last panel of hidden units.
+      { T: 3, B: 37, I: 5, H: 129 },
     ];
     for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       for (const threads of [1, 2, 3]) {

@@ -22,8 +22,8 @@ int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 :
 
 static inline int panels_of(int n) { return (n + GEMM_NR - 1) / GEMM_NR; }
 
-/* Below this many multiply-adds per step the recurrence runs on one thread. */
-#define CELL_PARALLEL_MIN (32 * 1024)
+/* Below this many multiply-adds per step the recurrence runs on one thread (batch-1 generation is far below). */
+#define CELL_PARALLEL_MIN (512 * 1024)
 
 typedef struct {
   ctx_t *ctx;

@@ -9,7 +9,11 @@
 /* ---- thread pool (pool.c) ---- */
 
 typedef struct pool pool_t;
-/* A job runs once on every thread; tid in [0, n). Thread 0 is the caller. */
+/*
+ * A job runs on the caller (tid 0) and on each worker (tid in [1, n)) that wakes
+ * in time to take part: a job must hand out its work through a workq_t, never
+ * by a fixed split over n, since a worker may not run it at all.
+ */
 typedef void (*job_fn)(void *arg, int tid, int n);
 
 pool_t *pool_create(int threads);
@@ -33,12 +37,6 @@ static inline int workq_take(workq_t *q) { return __atomic_fetch_add(&q->next, 1
 static inline void workq_finish(workq_t *q) { __atomic_fetch_add(&q->done, 1, __ATOMIC_RELEASE); }
 /* Waits until at least `count` items are done. */
 void workq_wait(workq_t *q, int count);
-
-/* Fixed split of [0, total) into n contiguous parts: part `i` is [*lo, *hi). */
-static inline void split_range(int total, int n, int i, int *lo, int *hi) {
-  *lo = (int)((int64_t)total * i / n);
-  *hi = (int)((int64_t)total * (i + 1) / n);
-}
 
 /* ---- context: a pool plus the scratch memory the kernels reuse ---- */
 

@@ -262,7 +262,7 @@ static void gemm_job(void *arg, int tid, int n) {
 }
 
 /* Below this many multiply-adds a second thread costs more than it saves. */
-#define GEMM_PARALLEL_MIN (64 * 1024)
+#define GEMM_PARALLEL_MIN (512 * 1024)
 
 void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K, int transA, int transB,
           int accumulate, const float *bias) {
@@ -280,24 +280,26 @@ typedef struct {
   float *dbias;
   const float *dy;
   int rows, cols;
+  workq_t q;
 } sum_rows_job_t;
+
+#define SUM_ROWS_CHUNK 64
 
 static void sum_rows_job(void *arg, int tid, int n) {
   sum_rows_job_t *j = arg;
-  int lo, hi;
-  /* Split columns in whole cache lines; each column is summed in row order by one thread. */
-  const int lines = (j->cols + 15) / 16;
-  split_range(lines, n, tid, &lo, &hi);
-  lo *= 16;
-  hi = hi * 16 < j->cols ? hi * 16 : j->cols;
-  for (int r = 0; r < j->rows; r++) {
-    const float *row = j->dy + (size_t)r * j->cols;
-    for (int c = lo; c < hi; c++) j->dbias[c] += row[c];
+  const int chunks = (j->cols + SUM_ROWS_CHUNK - 1) / SUM_ROWS_CHUNK;
+  /* Each column is summed in row order within one item, whoever runs it. */
+  for (int item; (item = workq_take(&j->q)) < chunks; workq_finish(&j->q)) {
+    const int lo = item * SUM_ROWS_CHUNK, hi = lo + SUM_ROWS_CHUNK < j->cols ? lo + SUM_ROWS_CHUNK : j->cols;
+    for (int r = 0; r < j->rows; r++) {
+      const float *row = j->dy + (size_t)r * j->cols;
+      for (int c = lo; c < hi; c++) j->dbias[c] += row[c];
+    }
   }
 }
 
 void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols) {
-  sum_rows_job_t j = {dbias, dy, rows, cols};
-  if ((double)rows * cols < 65536 || ctx->threads == 1) sum_rows_job(&j, 0, 1);
+  sum_rows_job_t j = {dbias, dy, rows, cols, {0, 0}};
+  if ((double)rows * cols < 256 * 1024 || ctx->threads == 1) sum_rows_job(&j, 0, 1);
   else pool_run(ctx->pool, sum_rows_job, &j);
 }

@@ -29,6 +29,7 @@ struct pool {
   pthread_cond_t start_cv, done_cv;
   atomic_uint generation; /* bumped for each job */
   atomic_int pending;     /* workers still running the current job */
+  atomic_int slots;       /* places in the current job not yet taken by a worker */
   atomic_int quit;
   job_fn fn;
   void *arg;
@@ -57,11 +58,14 @@ static void *worker_main(void *ptr) {
     }
     if (atomic_load(&p->quit)) break;
     seen = atomic_load(&p->generation);
-    p->fn(p->arg, w.tid, p->n);
-    if (atomic_fetch_sub(&p->pending, 1) == 1) {
-      pthread_mutex_lock(&p->mu);
-      pthread_cond_signal(&p->done_cv);
-      pthread_mutex_unlock(&p->mu);
+    /* A worker that wakes after the caller has finished the job finds no place left and goes back to waiting. */
+    if (atomic_fetch_sub(&p->slots, 1) > 0) {
+      p->fn(p->arg, w.tid, p->n);
+      if (atomic_fetch_sub(&p->pending, 1) == 1) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
+      }
     }
   }
   return NULL;
@@ -113,13 +117,19 @@ void pool_run(pool_t *p, job_fn fn, void *arg) {
   }
   p->fn = fn;
   p->arg = arg;
+  /* pending before slots: a worker that takes a slot must find pending already counting it. */
   atomic_store(&p->pending, p->n - 1);
+  atomic_store(&p->slots, p->n - 1);
   /* Bumped under the lock so a worker about to sleep cannot miss it. */
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->generation, 1);
   pthread_cond_broadcast(&p->start_cv);
   pthread_mutex_unlock(&p->mu);
   fn(arg, 0, p->n);
+  /* Jobs hand out their work dynamically (workq_t), so by now the caller may have done all of
+     it: withdraw the places no worker has taken rather than wait for sleeping workers to wake. */
+  const int unclaimed = atomic_exchange(&p->slots, 0);
+  if (unclaimed > 0) atomic_fetch_sub(&p->pending, unclaimed);
   int spins = 0;
   while (atomic_load(&p->pending) != 0 && spins < SPIN_WAKE) {
     CPU_RELAX();
