@@ -137,7 +137,8 @@ describe('decodeSafetensors', () => {
   it('rejects a header length beyond the file, in either half of the u64', () => {
     const file = handmade('{}');
     new DataView(file.buffer).setUint32(4, 1, true);
-    rejects(file, /header length is 4294967298 bytes/);
+    // Over 4 GiB of header is never a real file (random bytes usually look like this).
+    rejects(file, /not a plausible header length/);
   });
 
   it('rejects a header that is not JSON, or not a JSON object', () => {

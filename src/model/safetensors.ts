@@ -72,6 +72,9 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
   if (bytes.length < 8) fail(`it is ${bytes.length} bytes long, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  // A length beyond 2^32 is not a damaged safetensors file: it was never one (and
+  // the figure would print rounded), so say that instead of the number.
+  if (view.getUint32(4, true) !== 0) fail('its first 8 bytes are not a plausible header length (is it a safetensors file?)');
   if (headerLength > bytes.length - 8) {
     fail(`its header length is ${headerLength} bytes but only ${bytes.length - 8} bytes follow (the file is truncated or not safetensors)`);
   }
