@@ -102,6 +102,12 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const vocab = Vocabulary.fromText(corpus.text);
   const { ids } = vocab.encode(corpus.text);
   const { train, val } = splitCorpus(ids, flags.valFrac);
+  // Said here rather than by the batcher, which sees only the training split.
+  const needed = flags.batch * flags.seq + 1;
+  if (train.length < needed) {
+    throw new CharrnnError(`The text is too short for --batch ${flags.batch} and --seq ${flags.seq}: training needs at least ${needed} characters, ` +
+      `and ${corpus.source} has ${ids.length}${flags.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${flags.valFrac}` : ''}; use a smaller --batch or --seq.`);
+  }
   const textHash = fingerprint(ids);
   if (checkpoint && (checkpoint.run.textHash !== textHash || checkpoint.vocab.size !== vocab.size)) {
     throw new CharrnnError(`The text differs from the one the run in ${flags.out} was trained on, so it cannot resume on it.`);
