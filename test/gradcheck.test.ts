@@ -39,7 +39,7 @@ function cellProblem(cell: CellType, seed: number) {
 
 describe('gradient check (finite differences, float64)', () => {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-    it(`${cell} cell: weights, biases, inputs and initial state`, () => {
+    it(`${cell} cell: weights, biases, inputs and initial state`, (t) => {
       const p = cellProblem(cell, 7);
       const { shape, weights, x, h0, c0, act } = p;
       const { T, B, I, H } = shape;
@@ -62,10 +62,13 @@ describe('gradient check (finite differences, float64)', () => {
         ['x', x, dx], ['h0', h0, dh0],
       ];
       if (cell === 'lstm') checks.push(['c0', c0, dc0]);
+      let worst = 0;
       for (const [name, value, analytic] of checks) {
         const err = maxRelativeError(analytic, numericalGradient(p.loss, value));
         assert.ok(err < TOL, `${cell} d${name}: relative error ${err.toExponential(2)}`);
+        worst = Math.max(worst, err);
       }
+      t.diagnostic(`${cell} cell: worst relative error ${worst.toExponential(2)}`);
     });
   }
 
@@ -105,7 +108,7 @@ describe('gradient check (finite differences, float64)', () => {
   });
 
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-    it(`whole ${cell} model, second of two chunks with carried state and dropout`, () => {
+    it(`whole ${cell} model, second of two chunks with carried state and dropout`, (t) => {
       const vocabSize = 6, T = 4, B = 2;
       // emb > hidden and hidden > emb both occur across the cell types: the backward buffers must fit either.
       const model = new CharRNN({ cell, layers: 2, hidden: 5, emb: cell === "gru" ? 7 : 3, vocabSize, dropout: 0.25 }, k, { seed: 11 });
@@ -132,12 +135,15 @@ describe('gradient check (finite differences, float64)', () => {
       const mean = model.backward(y2);
       assert.ok(Math.abs(mean - loss()) < 1e-12, 'backward returns the mean loss of the chunk');
       const numeric = numericalGradient(loss, model.params.data, 1e-5);
+      let worst = 0;
       for (const s of model.params.specs) {
         const a = model.params.grad.subarray(s.offset, s.offset + s.size);
         const n = numeric.subarray(s.offset, s.offset + s.size);
         const err = maxRelativeError(a, n);
         assert.ok(err < TOL, `${cell} ${s.name}: relative error ${err.toExponential(2)}`);
+        worst = Math.max(worst, err);
       }
+      t.diagnostic(`whole ${cell} model: worst relative error ${worst.toExponential(2)}`);
       // The carried state matters: a different start gives a different loss.
       restore();
       state.layers[0].h.fill(0);
