@@ -8,6 +8,7 @@ export { splitCorpus } from './data/split.js';
 export { StreamBatcher, evaluationChunks } from './data/streams.js';
 export type { CellType, FloatArray, Kernels } from './kernels/kernels.js';
 export { referenceKernels } from './kernels/reference/index.js';
+export { loadWasmKernels, type WasmKernels, type WasmOptions } from './kernels/wasm/index.js';
 export { CharRNN, type ModelState, type ForwardOptions } from './model/charrnn.js';
 export { DEFAULT_MODEL, type ModelConfig } from './model/config.js';
 export { Parameters, parameterSpecs, type ParameterSpec } from './model/parameters.js';

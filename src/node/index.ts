@@ -1,0 +1,8 @@
+// charrnn's Node entry ('charrnn/node'): what only Node can do — read files and
+// the embedded corpus, write atomically, load the native addon — and the backend
+// choice the CLI uses. Everything platform-neutral is in the main entry.
+export { loadKernels, availableBackends, BACKENDS, type BackendChoice } from './backend.js';
+export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type NativeOptions } from './native-kernels.js';
+export { enableWasmFeatures } from './wasm-flags.js';
+export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
+export { readBytes, writeFileAtomic } from './files.js';
