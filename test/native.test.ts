@@ -3,6 +3,7 @@
 // backward with and without the optional buffers, a whole model, and
 // run-to-run determinism. Skips when the addon was not built here.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { cellActivationSizes, cellScratchSizes, GATES, type CellShape, type CellType, type CellWeights } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
@@ -62,7 +63,7 @@ describe('native kernels', () => {
   it('report their thread pool and micro-kernel', () => {
     assert.equal(k.name, 'native');
     assert.ok(k.threads >= 1);
-    assert.ok(['avx2-fma', 'generic'].includes(k.simd));
+    assert.ok(['avx512', 'avx2-fma', 'generic'].includes(k.simd));
   });
 
   it('take their thread count from the option, else CHARRNN_THREADS, and reject nonsense', () => {
@@ -287,7 +288,56 @@ describe('native kernels', () => {
     const single = run(loadNativeKernels({ threads: 1 })!), three = run(loadNativeKernels({ threads: 3 })!);
     assert.ok(bytes(single).equals(bytes(a)) && bytes(three).equals(bytes(a)), 'gradients depend on the thread count');
   });
+
+  it('gives the same bits with the AVX2 kernels as with the AVX-512 ones', async t => {
+    if (k.simd !== 'avx512') {
+      t.skip(`the ${k.simd} kernels are in use here`);
+      return;
+    }
+    // Each element is the same chain of fused multiply-adds over the same K blocks whatever the
+    // tile width, so the kernel choice does not show in the result. The AVX2 run is a child
+    // process: the kernel is picked once per process (CHARRNN_NATIVE_SIMD caps it).
+    const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
+    const child = `import { CharRNN } from ${url('../src/model/charrnn.js')};
+      import { Random } from ${url('../src/util/random.js')};
+      import { loadNativeKernels } from ${url('../src/node/native-kernels.js')};
+      ${GRADIENTS_SOURCE}
+      const k = loadNativeKernels({ threads: 2 });
+      process.stdout.write(JSON.stringify({ simd: k.simd, grads: ['lstm', 'gru', 'rnn'].map(c => gradientsBase64(CharRNN, Random, k, c)) }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], {
+      encoding: 'utf8', env: { ...process.env, CHARRNN_NATIVE_SIMD: 'avx2' }, maxBuffer: 64 << 20,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const avx2 = JSON.parse(r.stdout) as { simd: string; grads: string[] };
+    assert.equal(avx2.simd, 'avx2-fma');
+    const { gradientsBase64 } = await import(`data:text/javascript,${encodeURIComponent(GRADIENTS_SOURCE)}`) as {
+      gradientsBase64(c: typeof CharRNN, r: typeof Random, k: NativeKernels, cell: CellType): string;
+    };
+    const k2 = loadNativeKernels({ threads: 2 })!;
+    (['lstm', 'gru', 'rnn'] as const).forEach((cell, i) => {
+      assert.equal(gradientsBase64(CharRNN, Random, k2, cell), avx2.grads[i], `${cell}: AVX-512 and AVX2 gradients differ`);
+    });
+  });
 });
+
+/**
+ * Weight gradients of a small model over two chunks, as base64: B = 37 and hidden 72 leave partial
+ * row tiles and a partial last panel. Module source, to run in a child process as well as here.
+ */
+const GRADIENTS_SOURCE = `
+export function gradientsBase64(CharRNN, Random, kernels, cell) {
+  const model = new CharRNN({ cell, layers: 2, hidden: 72, emb: 17, vocabSize: 11, dropout: 0 }, kernels, { seed: 5 });
+  const rng = new Random(6);
+  const T = 9, B = 37;
+  const state = model.newState(B);
+  for (let chunk = 0; chunk < 2; chunk++) {
+    const x = Array.from({ length: T * B }, () => rng.int(11)), y = Array.from({ length: T * B }, () => rng.int(11));
+    model.forward(x, T, B, state, { train: true });
+    model.backward(y);
+  }
+  const g = model.params.grad;
+  return Buffer.from(g.buffer, g.byteOffset, g.byteLength).toString('base64');
+}`;
 
 function checkCell(k: NativeKernels, shape: CellShape, optional: boolean, seed: number): void {
   const { cell, T, B, I, H } = shape;

@@ -5,7 +5,7 @@
 #include "charrnn.h"
 #include "act.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(CHARRNN_PORTABLE)
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))

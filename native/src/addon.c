@@ -157,6 +157,8 @@ static napi_value js_context_info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "threads", v);
   napi_get_boolean(env, gemm_uses_avx2(), &v);
   napi_set_named_property(env, obj, "avx2", v);
+  napi_create_string_utf8(env, gemm_simd(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "simd", v);
   return obj;
 }
 

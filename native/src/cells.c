@@ -33,8 +33,22 @@ typedef struct {
   float *hh;      /* GRU forward: W_hh h + b_hh of one step, [B, G] */
   float *pk[2];   /* packed left operand, alternating: h_{t-1} [B, H] forward, dgh_t [B, G] backward */
   int avx2;
+  int mr;    /* rows of a packed-A panel (gemm_mr) */
+  int ppi;   /* GEMM_NR-column panels of hidden units per work item (gemm_np) */
   workq_t q;
 } rec_job_t;
+
+static void rec_job_init(rec_job_t *job, ctx_t *ctx, const cell_args_t *a) {
+  memset(job, 0, sizeof *job);
+  job->ctx = ctx;
+  job->a = a;
+  job->avx2 = gemm_uses_avx2();
+  job->mr = gemm_mr();
+  job->ppi = gemm_np();
+}
+
+/* Work items per step: groups of job->ppi panels of hidden units. */
+static inline int rec_items(const rec_job_t *job, int H) { return (panels_of(H) + job->ppi - 1) / job->ppi; }
 
 static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
   const double work = (double)a->B * a->H * a->H * cell_gates(a->cell);
@@ -42,19 +56,19 @@ static int rec_threads(const ctx_t *ctx, const cell_args_t *a) {
 }
 
 /* Copies columns [col + j0, col + j1) of src [B, ld] into packed dst, an [B, K] operand (packed_a_index layout). */
-static void pack_cols(float *dst, const float *src, int ld, int B, int K, int col, int j0, int j1) {
-  const size_t Mpad = (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+static void pack_cols(float *dst, const float *src, int ld, int B, int K, int col, int j0, int j1, int MR) {
+  const size_t Mpad = (size_t)packed_a_rows(B, MR);
   for (int b = 0; b < B; b++) {
     const float *s = src + (size_t)b * ld;
     int k = col + j0;
     const int end = col + j1;
     while (k < end) {
-      /* Within one K block consecutive k are GEMM_MR floats apart. */
+      /* Within one K block consecutive k are MR floats apart. */
       const int k0 = k - k % GEMM_KC;
       const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
       const int kend = end < k0 + kc ? end : k0 + kc;
-      float *d = dst + (size_t)k0 * Mpad + (size_t)(b / GEMM_MR) * kc * GEMM_MR + (size_t)(k - k0) * GEMM_MR + b % GEMM_MR;
-      for (; k < kend; k++, d += GEMM_MR) *d = s[k];
+      float *d = dst + (size_t)k0 * Mpad + (size_t)(b / MR) * kc * MR + (size_t)(k - k0) * MR + b % MR;
+      for (; k < kend; k++, d += MR) *d = s[k];
     }
   }
 }
@@ -64,14 +78,14 @@ static void forward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
   const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
-  const int np = panels_of(H), total = (T + 1) * np;
+  const int np = rec_items(job, H), total = (T + 1) * np, MR = job->mr;
   for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
-    const int round = item / np, p = item % np;
-    const int j0 = p * GEMM_NR, j1 = j0 + GEMM_NR < H ? j0 + GEMM_NR : H;
+    const int round = item / np, p = item % np * job->ppi, pe = p + job->ppi;
+    const int j0 = p * GEMM_NR, j1 = pe * GEMM_NR < H ? pe * GEMM_NR : H;
     if (round == 0) {
       for (int g = 0; g < NG; g++)
-        gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p, p + 1);
-      pack_cols(job->pk[0], a->h0, H, B, H, 0, j0, j1);
+        gemm_pack_b(job->pw + g * job->pw_gate, a->whh + (size_t)g * H * H, 1, H, H, p, pe);
+      pack_cols(job->pk[0], a->h0, H, B, H, 0, j0, j1, MR);
       continue;
     }
     workq_wait(&job->q, round * np); /* h_{t-1}, packed, complete */
@@ -82,7 +96,7 @@ static void forward_job(void *arg, int tid, int n) {
     float *ht = a->h + (size_t)t * B * H;
     if (a->cell == CELL_GRU) {
       for (int g = 0; g < NG; g++)
-        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, p, p + 1, 0, a->bhh + g * H);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, job->hh + g * H, G, p, pe, 0, a->bhh + g * H);
       float *aux = a->aux + (size_t)t * B * H;
       for (int b = 0; b < B; b++)
         (job->avx2 ? gru_forward_row_avx2 : gru_forward_row)(gt + (size_t)b * G, job->hh + (size_t)b * G,
@@ -90,7 +104,7 @@ static void forward_job(void *arg, int tid, int n) {
                                                              ht + (size_t)b * H, H, j0, j1);
     } else {
       for (int g = 0; g < NG; g++)
-        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, p, p + 1, 1, NULL);
+        gemm_prepacked(php, B, H, job->pw + g * job->pw_gate, H, gt + g * H, G, p, pe, 1, NULL);
       if (a->cell == CELL_LSTM) {
         const float *cp = t == 0 ? a->c0 : a->aux + (size_t)(t - 1) * B * H;
         float *ct = a->aux + (size_t)t * B * H;
@@ -102,19 +116,19 @@ static void forward_job(void *arg, int tid, int n) {
           (job->avx2 ? rnn_forward_row_avx2 : rnn_forward_row)(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
       }
     }
-    if (t + 1 < T) pack_cols(job->pk[(t + 1) & 1], ht, H, B, H, 0, j0, j1);
+    if (t + 1 < T) pack_cols(job->pk[(t + 1) & 1], ht, H, B, H, 0, j0, j1, MR);
   }
 }
 
 /* Room for two packed [B, K] operands, zeroed so that the padding rows stay zero. */
 static void alloc_packed(rec_job_t *job, float *base, int B, int K) {
-  const size_t n = (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K;
+  const size_t n = (size_t)packed_a_rows(B, job->mr) * K;
   job->pk[0] = base;
   job->pk[1] = base + n;
   memset(base, 0, 2 * n * sizeof(float));
 }
 
-static size_t packed_size(int B, int K) { return (size_t)(B + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K + GEMM_NR; }
+static size_t packed_size(int B, int K) { return (size_t)packed_a_rows(B, gemm_mr()) * K + GEMM_NR; }
 
 void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, NG = cell_gates(a->cell), G = NG * H;
@@ -125,7 +139,8 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   gemm(ctx, a->gates, a->x, a->wih, T * B, G, I, 0, 1, 0, bias);
   free(bias);
 
-  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2(), {0, 0}};
+  rec_job_t job;
+  rec_job_init(&job, ctx, a);
   job.pw_gate = gemm_packed_b_size(H, H) + GEMM_NR; /* the pad keeps every region 64-byte aligned */
   const size_t hh = a->cell == CELL_GRU ? (size_t)B * G + GEMM_NR : 0;
   const size_t pk = packed_size(B, H);
@@ -145,15 +160,15 @@ static void backward_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
   const int T = a->T, B = a->B, H = a->H, NG = cell_gates(a->cell), G = NG * H;
-  const int np = panels_of(H), total = (T + 2) * np;
+  const int np = rec_items(job, H), total = (T + 2) * np, MR = job->mr;
   float *dhn = a->dhNext, *dcn = a->dcNext; /* [B, H] */
   /* The gradient that reaches h_{t-1} through W_hh: dgates_t for LSTM and RNN, the hidden-side one for GRU. */
   const float *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates;
   for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
-    const int round = item / np, p = item % np;
-    const int j0 = p * GEMM_NR, j1 = j0 + GEMM_NR < H ? j0 + GEMM_NR : H;
+    const int round = item / np, p = item % np * job->ppi, pe = p + job->ppi;
+    const int j0 = p * GEMM_NR, j1 = pe * GEMM_NR < H ? pe * GEMM_NR : H;
     if (round == 0) {
-      gemm_pack_b(job->pw, a->whh, 0, G, H, p, p + 1); /* op(B) = W_hh [G, H] */
+      gemm_pack_b(job->pw, a->whh, 0, G, H, p, pe); /* op(B) = W_hh [G, H] */
       for (int b = 0; b < B; b++)
         for (int j = j0; j < j1; j++) {
           dhn[b * H + j] = a->dhT ? a->dhT[b * H + j] : 0.0f;
@@ -165,7 +180,7 @@ static void backward_job(void *arg, int tid, int n) {
     const int t = T - round;
     if (round > 1) {
       /* dh_t = dgh_{t+1} · W_hh ([B, G] x [G, H]); GRU adds onto the direct path z * dh already in dhNext. */
-      gemm_prepacked(job->pk[(t + 1) & 1], B, G, job->pw, H, dhn, H, p, p + 1, a->cell == CELL_GRU, NULL);
+      gemm_prepacked(job->pk[(t + 1) & 1], B, G, job->pw, H, dhn, H, p, pe, a->cell == CELL_GRU, NULL);
     }
     if (t < 0) {
       for (int b = 0; b < B; b++)
@@ -194,14 +209,15 @@ static void backward_job(void *arg, int tid, int n) {
                                                                dhn + (size_t)b * H, a->dgates + r + (size_t)b * G,
                                                                j0, j1);
     }
-    for (int g = 0; g < NG; g++) pack_cols(job->pk[t & 1], dgh + r, G, B, G, g * H, j0, j1);
+    for (int g = 0; g < NG; g++) pack_cols(job->pk[t & 1], dgh + r, G, B, G, g * H, j0, j1, MR);
   }
 }
 
 void cell_backward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, G = cell_gates(a->cell) * H;
   if (T <= 0 || B <= 0) return;
-  rec_job_t job = {ctx, a, NULL, 0, NULL, {NULL, NULL}, gemm_uses_avx2(), {0, 0}};
+  rec_job_t job;
+  rec_job_init(&job, ctx, a);
   const size_t pw = gemm_packed_b_size(G, H) + GEMM_NR;
   job.pw = ctx_workspace(ctx, pw + 2 * packed_size(B, G));
   alloc_packed(&job, job.pw + pw, B, G);

@@ -43,7 +43,7 @@ void workq_wait(workq_t *q, int count);
 typedef struct {
   pool_t *pool;
   int threads;
-  float **pack_a; /* per thread, GEMM_MC * GEMM_KC floats */
+  float **pack_a; /* per thread, GEMM_MC_MAX * GEMM_KC floats */
   float *ws;      /* growable workspace (packed B, cell scratch) */
   size_t ws_cap;  /* floats */
 } ctx_t;
@@ -56,13 +56,30 @@ void *aligned_floats(size_t n);
 
 /* ---- GEMM (gemm.c) ---- */
 
-#define GEMM_MR 6
+/*
+ * op(B) is packed in panels of GEMM_NR columns by blocks of GEMM_KC rows. The
+ * micro-kernel, picked once at run time for the CPU, computes a tile of
+ * gemm_mr() rows by gemm_np() panels (AVX-512: 10 x 32, AVX2/FMA and portable
+ * C: 6 x 16); packed A comes in panels of gemm_mr() rows. Every element of C is
+ * the same FMA chain over each K block whichever kernel, tile or thread computes
+ * it, so the AVX-512 and AVX2 kernels give bit-identical results.
+ */
 #define GEMM_NR 16
 #define GEMM_KC 256
-#define GEMM_MC 96
+#define GEMM_MR_MAX 10
+/* Rows of A per L2 block: gemm_mr() * 16, at most this. */
+#define GEMM_MC_MAX (16 * GEMM_MR_MAX)
 
-/* 1 when the AVX2/FMA micro-kernel is in use. */
+/* Rows of a micro-kernel tile and of a packed-A panel. */
+int gemm_mr(void);
+/* GEMM_NR-column panels per micro-kernel tile. */
+int gemm_np(void);
+/* "avx512", "avx2-fma" or "generic". CHARRNN_NATIVE_SIMD=avx2|generic picks a lesser one (for testing). */
+const char *gemm_simd(void);
+/* 1 when the AVX2/FMA (or AVX-512) kernels are in use: the vectorised cell updates are too. */
 int gemm_uses_avx2(void);
+/* 1 when the AVX-512 kernels are in use. */
+int gemm_uses_avx512(void);
 
 /* Floats needed by gemm_pack_b for op(B) of [K, N]. */
 size_t gemm_packed_b_size(int K, int N);
@@ -75,20 +92,22 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
 /*
  * C[m0:m1, panels p0..p1) (+)= op(A) · packed B (+ bias[col] when bias is not
  * NULL). op(A) is [M, K]: a is [M, K], or [K, M] when transA. pa is this
- * thread's GEMM_MC * GEMM_KC scratch.
+ * thread's GEMM_MC_MAX * GEMM_KC scratch.
  */
 void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N, float *c, int ldc,
                int m0, int m1, int p0, int p1, int accumulate, const float *bias, float *pa);
 
+/* M rounded up to whole packed-A panels. */
+static inline int packed_a_rows(int M, int mr) { return (M + mr - 1) / mr * mr; }
 /*
  * Offset of element [i, k] of an [M, K] matrix packed whole the way gemm_part
- * packs A: by K blocks of GEMM_KC, then panels of GEMM_MR rows stored [kc][MR].
- * Mpad is M rounded up to GEMM_MR.
+ * packs A: by K blocks of GEMM_KC, then panels of mr = gemm_mr() rows stored
+ * [kc][mr]. Mpad is packed_a_rows(M, mr); padding rows must hold zeros.
  */
-static inline size_t packed_a_index(int i, int k, int Mpad, int K) {
+static inline size_t packed_a_index(int i, int k, int Mpad, int K, int mr) {
   const int k0 = k - k % GEMM_KC;
   const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-  return (size_t)k0 * Mpad + (size_t)(i / GEMM_MR) * kc * GEMM_MR + (size_t)(k - k0) * GEMM_MR + i % GEMM_MR;
+  return (size_t)k0 * Mpad + (size_t)(i / mr) * kc * mr + (size_t)(k - k0) * mr + i % mr;
 }
 /* C[:, panels p0..p1) (+)= A · packed B with A already packed whole (packed_a_index); same arithmetic as gemm_part. */
 void gemm_prepacked(const float *pa, int M, int K, const float *pb, int N, float *c, int ldc, int p0, int p1,

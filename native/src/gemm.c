@@ -1,27 +1,44 @@
 // Matrix multiply, BLIS-style: op(B) packed into panels of GEMM_NR columns by
-// blocks of GEMM_KC rows, op(A) read in place (or pre-packed by the recurrence),
-// and a GEMM_MR x GEMM_NR register-blocked micro-kernel. Every element of C is
-// computed by the same sequence of operations whatever the thread split, so a
-// result does not depend on how many threads produced it.
+// blocks of GEMM_KC rows, op(A) read in place (or packed when transposed, or
+// pre-packed by the recurrence), and a register-blocked micro-kernel picked for
+// the CPU at run time: 10 x 32 with AVX-512, 6 x 16 with AVX2/FMA, 6 x 16 in
+// portable C. Every element of C is the same sequence of operations (a chain of
+// fused multiply-adds over each K block from zero, added to C, then the bias)
+// whatever the tile, kernel width or thread split, so a result does not depend
+// on how many threads produced it, nor on whether AVX-512 or AVX2 did.
 #include "charrnn.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(CHARRNN_PORTABLE)
 #include <immintrin.h>
 #define HAVE_X86 1
+/* target("avx512f") and the AVX-512 intrinsics: GCC 5+, any clang that has them. */
+#if !defined(CHARRNN_NO_AVX512) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
+#define HAVE_AVX512 1
+#endif
 #endif
 
 /*
  * A micro-kernel reads op(A) in place: element [r, k] of the tile at a[r * rs + k * cs]
- * (a packed panel is rs = 1, cs = GEMM_MR; a row-major A rs = K, cs = 1; a transposed one
- * rs = 1, cs = M). Rows past mr read row 0 again and are dropped, never out of bounds.
+ * (a packed panel is rs = 1, cs = mr; a row-major A rs = K, cs = 1). B is np panels
+ * of GEMM_NR columns, panel q at pb + q * ps, kc rows each. Rows past mr and columns
+ * past nr are neither read from A nor written to C.
  */
-typedef void (*micro_fn)(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, float *c, int ldc,
-                         int mr, int nr, int beta, const float *bias);
+typedef void (*micro_fn)(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps, float *c,
+                         int ldc, int mr, int nr, int beta, const float *bias);
 
-/* Writes a finished tile: c = (beta ? c : 0) + acc (+ bias), the same order as the vector path. */
-static inline void store_tile(const float acc[GEMM_MR][GEMM_NR], float *c, int ldc, int mr, int nr, int beta,
+typedef struct {
+  micro_fn fn;
+  int mr, np;
+  const char *name;
+} kernel_t;
+
+#define MR6 6
+
+/* Writes a finished tile: c = (beta ? c : 0) + acc (+ bias), the same order as the vector paths. */
+static inline void store_tile(const float acc[MR6][GEMM_NR], float *c, int ldc, int mr, int nr, int beta,
                               const float *bias) {
   for (int r = 0; r < mr; r++) {
     for (int j = 0; j < nr; j++) {
@@ -33,14 +50,14 @@ static inline void store_tile(const float acc[GEMM_MR][GEMM_NR], float *c, int l
   }
 }
 
-static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, float *c, int ldc,
-                          int mr, int nr, int beta, const float *bias) {
-  float acc[GEMM_MR][GEMM_NR];
+static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps, float *c,
+                          int ldc, int mr, int nr, int beta, const float *bias) {
+  float acc[MR6][GEMM_NR];
   memset(acc, 0, sizeof acc);
-  ptrdiff_t off[GEMM_MR];
-  for (int r = 0; r < GEMM_MR; r++) off[r] = r < mr ? r * rs : 0;
+  ptrdiff_t off[MR6];
+  for (int r = 0; r < MR6; r++) off[r] = r < mr ? r * rs : 0;
   for (int k = 0; k < kc; k++) {
-    for (int r = 0; r < GEMM_MR; r++) {
+    for (int r = 0; r < MR6; r++) {
       const float ar = a[off[r]];
       for (int j = 0; j < GEMM_NR; j++) acc[r][j] += ar * pb[j];
     }
@@ -52,8 +69,8 @@ static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, co
 
 #ifdef HAVE_X86
 __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
-                                                           const float *pb, float *c, int ldc, int mr, int nr,
-                                                           int beta, const float *bias) {
+                                                           const float *pb, ptrdiff_t ps, float *c, int ldc, int mr,
+                                                           int nr, int beta, const float *bias) {
   const ptrdiff_t o1 = mr > 1 ? rs : 0, o2 = mr > 2 ? 2 * rs : 0, o3 = mr > 3 ? 3 * rs : 0;
   const ptrdiff_t o4 = mr > 4 ? 4 * rs : 0, o5 = mr > 5 ? 5 * rs : 0;
   /* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
@@ -76,11 +93,11 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
     a += cs;
     pb += GEMM_NR;
   }
-  if (mr == GEMM_MR && nr == GEMM_NR) {
-    __m256 acc[GEMM_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (mr == MR6 && nr == GEMM_NR) {
+    __m256 acc[MR6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
-    for (int r = 0; r < GEMM_MR; r++) {
+    for (int r = 0; r < MR6; r++) {
       float *cr = c + (size_t)r * ldc;
       __m256 v0 = acc[r][0], v1 = acc[r][1];
       if (beta) {
@@ -95,7 +112,7 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
       _mm256_storeu_ps(cr + 8, v1);
     }
   } else {
-    float acc[GEMM_MR][GEMM_NR] __attribute__((aligned(32)));
+    float acc[MR6][GEMM_NR] __attribute__((aligned(32)));
     _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
     _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
     _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
@@ -107,22 +124,135 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
 }
 #endif
 
-static micro_fn micro = NULL;
+#ifdef HAVE_AVX512
+#define MR10 10
+#define AVX512 __attribute__((target("avx512f")))
 
-static micro_fn pick_micro(void) {
-  if (!micro) {
-    micro = micro_generic;
-#ifdef HAVE_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) micro = micro_avx2;
-#endif
+/*
+ * 10 rows x 32 columns (two panels; one when `two` is 0): 20 zmm accumulators, two B
+ * vectors and a broadcast. Per k, 20 FMAs against 12 loads: the FMA ports are the limit.
+ * rs, cs: A's strides; the callers pass constants so that the addresses fold.
+ */
+AVX512 static inline __attribute__((always_inline)) void tile10x32(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                                                   const float *pb, ptrdiff_t ps, float *c, int ldc,
+                                                                   int mr, int nr, int beta, const float *bias,
+                                                                   const int two) {
+  __m512 x0[MR10], x1[MR10];
+  /* The C tile is read or written only after the loop: have it on its way meanwhile. */
+#pragma GCC unroll 10
+  for (int r = 0; r < MR10; r++) {
+    if (r < mr) {
+      _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+      _mm_prefetch((const char *)(c + (size_t)r * ldc + nr - 1), _MM_HINT_T0);
+      if (two) _mm_prefetch((const char *)(c + (size_t)r * ldc + 16), _MM_HINT_T0);
+    }
   }
-  return micro;
+#pragma GCC unroll 10
+  for (int r = 0; r < MR10; r++) x0[r] = x1[r] = _mm512_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(pb);
+    const __m512 b1 = two ? _mm512_load_ps(pb + ps) : b0;
+#pragma GCC unroll 10
+    for (int r = 0; r < MR10; r++) {
+      const __m512 v = _mm512_set1_ps(a[r * rs]);
+      x0[r] = _mm512_fmadd_ps(v, b0, x0[r]);
+      if (two) x1[r] = _mm512_fmadd_ps(v, b1, x1[r]);
+    }
+    a += cs;
+    pb += GEMM_NR;
+  }
+  const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+  const __mmask16 m1 = !two || nr <= 16 ? 0 : nr >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nr - 16)) - 1);
+  const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias && two ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 10
+  for (int r = 0; r < MR10; r++) {
+    if (r >= mr) break;
+    float *cr = c + (size_t)r * ldc;
+    __m512 v0 = x0[r];
+    if (beta) v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
+    if (bias) v0 = _mm512_add_ps(v0, bias0);
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    if (two) {
+      __m512 v1 = x1[r];
+      if (beta) v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
+      if (bias) v1 = _mm512_add_ps(v1, bias1);
+      _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+  }
 }
 
-int gemm_uses_avx2(void) {
+AVX512 static void micro_avx512_packed(int kc, const float *a, const float *pb, ptrdiff_t ps, float *c, int ldc, int mr,
+                                       int nr, int beta, const float *bias) {
+  if (nr > GEMM_NR) tile10x32(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 1);
+  else tile10x32(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 0);
+}
+
+AVX512 static void micro_avx512(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps,
+                                float *c, int ldc, int mr, int nr, int beta, const float *bias) {
+  if (rs == 1 && cs == MR10) {
+    /* A packed panel: its padding rows hold zeros, so all ten rows can be read. */
+    micro_avx512_packed(kc, a, pb, ps, c, ldc, mr, nr, beta, bias);
+  } else if (cs == 1 && mr == MR10) {
+    /* Ten rows of a row-major A, in place. */
+    if (nr > GEMM_NR) tile10x32(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 1);
+    else tile10x32(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 0);
+  } else {
+    /* A partial tile of an A read in place: pack its rows, zero the rest (same products, same order). */
+    float t[GEMM_KC * MR10] __attribute__((aligned(64)));
+    for (int k = 0; k < kc; k++) {
+      int r = 0;
+      for (; r < mr; r++) t[k * MR10 + r] = a[r * rs + k * cs];
+      for (; r < MR10; r++) t[k * MR10 + r] = 0.0f;
+    }
+    micro_avx512_packed(kc, t, pb, ps, c, ldc, mr, nr, beta, bias);
+  }
+}
+#endif
+
+static const kernel_t K_GENERIC = {micro_generic, MR6, 1, "generic"};
 #ifdef HAVE_X86
-  return pick_micro() == micro_avx2;
+static const kernel_t K_AVX2 = {micro_avx2, MR6, 1, "avx2-fma"};
+#endif
+#ifdef HAVE_AVX512
+static const kernel_t K_AVX512 = {micro_avx512, MR10, 2, "avx512"};
+#endif
+
+static const kernel_t *kernel_cache = NULL;
+
+static const kernel_t *choose_kernel(void) {
+  const kernel_t *k = &K_GENERIC;
+#ifdef HAVE_X86
+  /* CHARRNN_NATIVE_SIMD caps the choice (avx2, generic): for tests and comparisons. */
+  const char *cap = getenv("CHARRNN_NATIVE_SIMD");
+  const int allow512 = !cap || !*cap || strcmp(cap, "avx512") == 0;
+  const int allow2 = allow512 || strcmp(cap, "avx2") == 0 || strcmp(cap, "avx2-fma") == 0;
+  __builtin_cpu_init();
+  if (allow2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) k = &K_AVX2;
+#ifdef HAVE_AVX512
+  if (allow512 && k == &K_AVX2 && __builtin_cpu_supports("avx512f")) k = &K_AVX512;
+#endif
+#endif
+  return k;
+}
+
+static inline const kernel_t *kernel(void) {
+  const kernel_t *k = __atomic_load_n(&kernel_cache, __ATOMIC_ACQUIRE);
+  if (!k) {
+    /* Every thread that gets here picks the same one. */
+    k = choose_kernel();
+    __atomic_store_n(&kernel_cache, k, __ATOMIC_RELEASE);
+  }
+  return k;
+}
+
+int gemm_mr(void) { return kernel()->mr; }
+int gemm_np(void) { return kernel()->np; }
+const char *gemm_simd(void) { return kernel()->name; }
+int gemm_uses_avx2(void) { return kernel() != &K_GENERIC; }
+int gemm_uses_avx512(void) {
+#ifdef HAVE_AVX512
+  return kernel() == &K_AVX512;
 #else
   return 0;
 #endif
@@ -134,6 +264,7 @@ size_t gemm_packed_b_size(int K, int N) { return (size_t)K * panels_of(N) * GEMM
 
 void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, int p1) {
   const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
+  if (p1 > panels_of(N)) p1 = panels_of(N);
   for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
     const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
     for (int p = p0; p < p1; p++) {
@@ -157,24 +288,26 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
 }
 
 /* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of a transposed A (a is [K, M]) as panels [mc/MR][kc][MR]. */
-static void pack_a_trans(float *pa, const float *a, int M, int i0, int mc, int k0, int kc) {
-  for (int i = 0; i < mc; i += GEMM_MR) {
+static void pack_a_trans(float *pa, const float *a, int M, int i0, int mc, int k0, int kc, int MR) {
+  for (int i = 0; i < mc; i += MR) {
     float *dst = pa + (size_t)i * kc;
-    const int mr = mc - i < GEMM_MR ? mc - i : GEMM_MR;
+    const int mr = mc - i < MR ? mc - i : MR;
     for (int k = 0; k < kc; k++) {
       const float *src = a + (size_t)(k0 + k) * M + i0 + i;
       int r = 0;
-      for (; r < mr; r++) dst[k * GEMM_MR + r] = src[r];
-      for (; r < GEMM_MR; r++) dst[k * GEMM_MR + r] = 0.0f;
+      for (; r < mr; r++) dst[k * MR + r] = src[r];
+      for (; r < MR; r++) dst[k * MR + r] = 0.0f;
     }
   }
 }
 
 void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N, float *c, int ldc, int m0, int m1,
                int p0, int p1, int accumulate, const float *bias, float *pa) {
-  const micro_fn kern = pick_micro();
+  const kernel_t *kn = kernel();
+  const int MR = kn->mr, NP = kn->np, MC = 16 * kn->mr;
   const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
   if (m1 > M) m1 = M;
+  if (p1 > panels_of(N)) p1 = panels_of(N);
   if (m0 >= m1 || p0 >= p1) return;
   if (K == 0) {
     /* An empty sum: C is 0 (+ bias), or unchanged when accumulating. */
@@ -191,20 +324,21 @@ void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N,
   for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
     const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
     const int beta = accumulate || k0 > 0;
-    /* Blocks of GEMM_MC rows of A stay in L2 while every B panel passes over them. */
-    for (int i0 = m0; i0 < m1; i0 += GEMM_MC) {
-      const int mc = m1 - i0 < GEMM_MC ? m1 - i0 : GEMM_MC;
-      if (transA) pack_a_trans(pa, a, M, i0, mc, k0, kc);
-      for (int p = p0; p < p1; p++) {
+    /* Blocks of MC rows of A stay in L2 while every B panel passes over them. */
+    for (int i0 = m0; i0 < m1; i0 += MC) {
+      const int mc = m1 - i0 < MC ? m1 - i0 : MC;
+      if (transA) pack_a_trans(pa, a, M, i0, mc, k0, kc, MR);
+      for (int p = p0; p < p1; p += NP) {
         const float *bp = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR;
         const int j0 = p * GEMM_NR;
-        const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+        const int pe = p + NP < p1 ? p + NP : p1;
+        const int nr = (pe * GEMM_NR < N ? pe * GEMM_NR : N) - j0;
         const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
-        for (int i = i0; i < i0 + mc; i += GEMM_MR) {
-          const int mr = i0 + mc - i < GEMM_MR ? i0 + mc - i : GEMM_MR;
+        for (int i = i0; i < i0 + mc; i += MR) {
+          const int mr = i0 + mc - i < MR ? i0 + mc - i : MR;
           float *ct = c + (size_t)i * ldc + j0;
-          if (transA) kern(kc, pa + (size_t)(i - i0) * kc, 1, GEMM_MR, bp, ct, ldc, mr, nr, beta, bb);
-          else kern(kc, a + i * rs + k0 * cs, rs, cs, bp, ct, ldc, mr, nr, beta, bb);
+          if (transA) kn->fn(kc, pa + (size_t)(i - i0) * kc, 1, MR, bp, (ptrdiff_t)kc * GEMM_NR, ct, ldc, mr, nr, beta, bb);
+          else kn->fn(kc, a + i * rs + k0 * cs, rs, cs, bp, (ptrdiff_t)kc * GEMM_NR, ct, ldc, mr, nr, beta, bb);
         }
       }
     }
@@ -213,20 +347,24 @@ void gemm_part(const float *a, int transA, int M, int K, const float *pb, int N,
 
 void gemm_prepacked(const float *pa, int M, int K, const float *pb, int N, float *c, int ldc, int p0, int p1,
                     int accumulate, const float *bias) {
-  const micro_fn kern = pick_micro();
+  const kernel_t *kn = kernel();
+  const int MR = kn->mr, NP = kn->np;
   const size_t Npad = (size_t)panels_of(N) * GEMM_NR;
-  const size_t Mpad = (size_t)(M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+  const size_t Mpad = (size_t)packed_a_rows(M, MR);
+  if (p1 > panels_of(N)) p1 = panels_of(N);
   for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
     const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
     const int beta = accumulate || k0 > 0;
-    for (int p = p0; p < p1; p++) {
+    for (int p = p0; p < p1; p += NP) {
       const float *bp = pb + (size_t)k0 * Npad + (size_t)p * kc * GEMM_NR;
       const int j0 = p * GEMM_NR;
-      const int nr = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+      const int pe = p + NP < p1 ? p + NP : p1;
+      const int nr = (pe * GEMM_NR < N ? pe * GEMM_NR : N) - j0;
       const float *bb = bias && k0 == 0 ? bias + j0 : NULL;
-      for (int i = 0; i < M; i += GEMM_MR) {
-        const int mr = M - i < GEMM_MR ? M - i : GEMM_MR;
-        kern(kc, pa + (size_t)k0 * Mpad + (size_t)i * kc, 1, GEMM_MR, bp, c + (size_t)i * ldc + j0, ldc, mr, nr, beta, bb);
+      for (int i = 0; i < M; i += MR) {
+        const int mr = M - i < MR ? M - i : MR;
+        kn->fn(kc, pa + (size_t)k0 * Mpad + (size_t)i * kc, 1, MR, bp, (ptrdiff_t)kc * GEMM_NR, c + (size_t)i * ldc + j0,
+               ldc, mr, nr, beta, bb);
       }
     }
   }
@@ -237,11 +375,11 @@ typedef struct {
   float *c;
   const float *a, *b, *bias;
   float *pb;
-  int M, N, K, transA, transB, accumulate, splitM, chunks;
+  int M, N, K, transA, transB, accumulate, splitM, step, chunks;
   workq_t q;
 } gemm_job_t;
 
-/* Items: first one per B panel to pack, then the chunks of C (GEMM_MC rows, or one panel) once all of B is packed. */
+/* Items: first one per B panel to pack, then the chunks of C (j->step rows, or j->step panels) once all of B is packed. */
 static void gemm_job(void *arg, int tid, int n) {
   gemm_job_t *j = arg;
   const int panels = panels_of(j->N), total = panels + j->chunks;
@@ -253,26 +391,44 @@ static void gemm_job(void *arg, int tid, int n) {
     workq_wait(&j->q, panels);
     const int c = item - panels;
     if (j->splitM)
-      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, c * GEMM_MC, (c + 1) * GEMM_MC, 0, panels,
+      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, c * j->step, (c + 1) * j->step, 0, panels,
                 j->accumulate, j->bias, j->ctx->pack_a[tid]);
     else
-      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, 0, j->M, c, c + 1, j->accumulate, j->bias,
-                j->ctx->pack_a[tid]);
+      gemm_part(j->a, j->transA, j->M, j->K, j->pb, j->N, j->c, j->N, 0, j->M, c * j->step, (c + 1) * j->step,
+                j->accumulate, j->bias, j->ctx->pack_a[tid]);
   }
 }
 
 /* Below this many multiply-adds a second thread costs more than it saves. */
 #define GEMM_PARALLEL_MIN (512 * 1024)
 
+/* Splits `units` tiles into chunks of about `per` tiles, their count a multiple of the thread count. */
+static int chunk_tiles(int units, int per, int threads) {
+  int chunks = (units + per - 1) / per;
+  chunks = (chunks + threads - 1) / threads * threads;
+  if (chunks > units) chunks = units;
+  return (units + chunks - 1) / chunks;
+}
+
 void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, int K, int transA, int transB,
           int accumulate, const float *bias) {
   if (M <= 0 || N <= 0) return;
-  gemm_job_t j = {ctx, c, a, b, bias, NULL, M, N, K, transA, transB, accumulate, 0, 0, {0, 0}};
+  const kernel_t *kn = kernel();
+  gemm_job_t j = {ctx, c, a, b, bias, NULL, M, N, K, transA, transB, accumulate, 0, 0, 0, {0, 0}};
   j.pb = ctx_workspace(ctx, gemm_packed_b_size(K, N) + GEMM_NR);
-  const int mtiles = (M + GEMM_MR - 1) / GEMM_MR;
-  j.splitM = mtiles >= panels_of(N);
-  j.chunks = j.splitM ? (M + GEMM_MC - 1) / GEMM_MC : panels_of(N);
-  if ((double)M * N * K < GEMM_PARALLEL_MIN || ctx->threads == 1) gemm_job(&j, 0, 1);
+  const int parallel = (double)M * N * K >= GEMM_PARALLEL_MIN && ctx->threads > 1;
+  const int threads = parallel ? ctx->threads : 1;
+  const int mtiles = (M + kn->mr - 1) / kn->mr, ntiles = (panels_of(N) + kn->np - 1) / kn->np;
+  /* The chunking changes only who computes what, never the arithmetic of an element. */
+  j.splitM = mtiles >= ntiles;
+  if (j.splitM) {
+    j.step = chunk_tiles(mtiles, 16, threads) * kn->mr;
+    j.chunks = (M + j.step - 1) / j.step;
+  } else {
+    j.step = chunk_tiles(ntiles, 1, threads) * kn->np;
+    j.chunks = (panels_of(N) + j.step - 1) / j.step;
+  }
+  if (!parallel) gemm_job(&j, 0, 1);
   else pool_run(ctx->pool, gemm_job, &j);
 }
 

@@ -170,7 +170,7 @@ ctx_t *ctx_create(int threads) {
   }
   c->threads = pool_threads(c->pool);
   c->pack_a = calloc((size_t)c->threads, sizeof(float *));
-  for (int i = 0; i < c->threads; i++) c->pack_a[i] = aligned_floats((size_t)GEMM_MC * GEMM_KC);
+  for (int i = 0; i < c->threads; i++) c->pack_a[i] = aligned_floats((size_t)GEMM_MC_MAX * GEMM_KC);
   return c;
 }
 

@@ -17,7 +17,7 @@ type F32OrNull = Float32Array | null;
 /** The addon's exports (native/src/addon.c): every kernel takes the context first, then positional arguments. */
 interface NativeAddon {
   createContext(threads: number): NativeContext;
-  contextInfo(ctx: NativeContext): { threads: number; avx2: boolean };
+  contextInfo(ctx: NativeContext): { threads: number; avx2: boolean; simd?: string };
   alignmentOffset(buffer: ArrayBuffer): number;
   matmul(ctx: NativeContext, c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
   addBias(ctx: NativeContext, y: F32, bias: F32, rows: number, cols: number): void;
@@ -43,8 +43,8 @@ interface NativeAddon {
 export interface NativeKernels extends Kernels<Float32Array> {
   /** Threads of the kernels' pool. */
   readonly threads: number;
-  /** The matmul micro-kernel picked for this CPU. */
-  readonly simd: 'avx2-fma' | 'generic';
+  /** The matmul micro-kernel picked for this CPU (CHARRNN_NATIVE_SIMD=avx2|generic caps it, for comparisons). */
+  readonly simd: 'avx512' | 'avx2-fma' | 'generic';
 }
 
 export interface NativeOptions {
@@ -120,7 +120,7 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
   return {
     name: 'native',
     threads: info.threads,
-    simd: info.avx2 ? 'avx2-fma' : 'generic',
+    simd: (info.simd ?? (info.avx2 ? 'avx2-fma' : 'generic')) as NativeKernels['simd'],
     alloc: n => aligned(n, 4, (b, o, l) => new Float32Array(b, o, l)),
     allocInt: n => aligned(n, 4, (b, o, l) => new Int32Array(b, o, l)),
     matmul: (c, a, b, M, N, K, transA, transB, accumulate) => lib.matmul(ctx, c, a, b, M, N, K, transA, transB, accumulate),
