@@ -18,6 +18,6 @@ export { Optimizer, clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, type O
 export { Trainer, validationLoss, type TrainingConfig, type StepResult } from './train/trainer.js';
 export { runTraining, type RunLimits, type RunHooks, type RunSummary, type ProgressReport, type ValidationReport } from './train/loop.js';
 export { scoreText, type TextScore } from './train/evaluate.js';
-export { generate, sample, type SampleOptions } from './sample/sampler.js';
+export { generate, sample, sampleBatch, type SampleOptions } from './sample/sampler.js';
 export type { SamplingRule } from './sample/choose.js';
 export { Random } from './util/random.js';

@@ -149,6 +149,18 @@ describe('end to end', () => {
     assert.notEqual(ok([...args, '--seed', '8']), a);
   });
 
+  test('--count N prints N samples, a blank line between; sample i is what --seed S+i prints alone', () => {
+    const args = ['sample', model, '--prime', 'the', '--length', '40'];
+    const out = ok([...args, '--count', '3', '--seed', '5']);
+    const alone = [5, 6, 7].map(seed => ok([...args, '--seed', String(seed)]));
+    assert.equal(out, alone.join('\n'));
+    for (const one of alone) {
+      assert.ok(one.startsWith('the') && one.endsWith('\n'));
+      assert.equal(codePoints(one) - 4, 40);
+    }
+    assert.equal(new Set(alone).size, 3);
+  });
+
   test('eval --json ends with nats, bits (= nats / ln 2), perplexity (= e^nats) and chars (= code points - 1)', () => {
     const text = 'the cat 🙂 sat on the 猫 mat.\nthe 猫 sat.\n';
     writeFileSync(at('known.txt'), text);

@@ -385,6 +385,9 @@ static napi_value js_sgd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The inference steps' functions (step_addon.c). */
+void step_register(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -408,6 +411,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #undef FN
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  step_register(env, exports);
   return exports;
 }
 

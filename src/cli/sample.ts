@@ -3,7 +3,7 @@ import { CharrnnError } from '../errors.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { generate } from '../sample/sampler.js';
+import { generate, sampleBatch, type SampleOptions } from '../sample/sampler.js';
 import { describeChar } from '../text/vocabulary.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability, seedValue } from './options.js';
 import { action } from './run.js';
@@ -16,6 +16,7 @@ interface SampleFlags {
   topP: number;
   greedy?: boolean;
   seed: number;
+  count: number;
   unknown: 'error' | 'skip';
   backend?: string;
 }
@@ -31,6 +32,7 @@ export function sampleCommand(): Command {
     .option('--top-p <p>', 'sample only among the most likely characters that make up probability p', probability, 1)
     .option('--greedy', 'always take the most likely character (argmax)')
     .option('--seed <n>', 'random seed: the same seed gives the same text', seedValue, 1)
+    .option('--count <n>', 'samples to generate at once, printed one after another with a blank line between; sample i is what --seed (seed + i) gives alone', positiveInt, 1)
     .addOption(new Option('--unknown <policy>', 'prime characters the model has never seen: error or skip').choices(['error', 'skip']).default('error'))
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(sampleAction));
@@ -44,10 +46,16 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
     throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
       `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (--unknown skip drops them).`);
   }
-  const chars = generate(model, vocab, {
-    length: flags.length, prime: flags.prime, unknown: flags.unknown, seed: flags.seed,
+  const options: SampleOptions = {
+    length: flags.length, prime: flags.prime, unknown: flags.unknown, seed: flags.seed, count: flags.count,
     temperature: flags.temperature, topK: flags.topK, topP: flags.topP, greedy: flags.greedy ?? false,
-  });
+  };
+  if (flags.count > 1) {
+    // The streams advance together, so the texts are complete only at the end.
+    process.stdout.write(sampleBatch(model, vocab, options).map(text => flags.prime + text + '\n').join('\n'));
+    return;
+  }
+  const chars = generate(model, vocab, options);
   // Written as it is produced, flushed a line (or a few dozen characters) at a time.
   process.stdout.write(flags.prime);
   let pending = '';

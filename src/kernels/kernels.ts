@@ -95,6 +95,72 @@ export interface CellBackwardArgs<F extends FloatArray> extends CellForwardArgs<
   scratch: CellScratch<F>;
 }
 
+/**
+ * What one inference step of a layer reads as its input: the layer's input x
+ * [B, I], or, for a layer whose input is a character, rows of a precomputed
+ * input-projection table [rows, G*H] (row v = embedding(v) W_ih^T + b_ih; stream
+ * b takes row ids[b]), so no W_ih product is needed at all.
+ */
+export type StepInput<F extends FloatArray> = { x: F } | { table: F; ids: Int32Array };
+
+/**
+ * One time step of one layer for B streams, inference only: nothing is kept for
+ * a backward pass, and the state is updated in place.
+ */
+export interface CellStepArgs<F extends FloatArray> {
+  /** T must be 1. */
+  shape: CellShape;
+  /** W_ih and b_ih are not read when the input is a table. */
+  weights: CellWeights<F>;
+  input: StepInput<F>;
+  /** h_{t-1} in, h_t out: [B, H]. */
+  h: F;
+  /** LSTM only, c_{t-1} in, c_t out: [B, H]; null for GRU and RNN. */
+  c: F | null;
+  /** cellStepScratchSize(shape) floats, contents undefined. */
+  scratch: F;
+}
+
+/** Scratch of a cellStep: gate pre-activations, input and recurrent side [B, G*H] each, and the new h [B, H]. */
+export function cellStepScratchSize(s: CellShape): number {
+  return s.B * (2 * GATES[s.cell] * s.H + s.H);
+}
+
+/**
+ * Everything one inference step of a whole model reads and writes (embedding ->
+ * layers -> linear), bound once by Kernels.bindModelStep and then run once per
+ * character. All buffers come from the backend's alloc / allocInt.
+ */
+export interface ModelStepArgs<F extends FloatArray> {
+  cell: CellType;
+  /** Streams. */
+  B: number;
+  /** Hidden units of every layer. */
+  H: number;
+  /** Vocabulary size: rows of the table, width of the logits. */
+  V: number;
+  /** Layer 0's input projection of every character, [V, G*H]: embedding(v) W_ih^T + b_ih. */
+  table: F;
+  /** Per layer: its weights (layer 0's W_ih and b_ih are not read: the table holds them) and input width. */
+  layers: { weights: CellWeights<F>; inputSize: number }[];
+  /** The output layer, logits = h W^T + b: weight [V, H], bias [V]. */
+  outWeight: F;
+  outBias: F;
+  /** Per layer, updated in place by each run: h [B, H], and c [B, H] for an LSTM. */
+  state: { h: F; c: F | null }[];
+  /** [B] character ids, read by each run (entries must be in [0, V)). */
+  ids: Int32Array;
+  /** [B, V], written by each run. */
+  logits: F;
+  /** modelStepScratchSize(cell, B, H, layers) floats, contents undefined. */
+  scratch: F;
+}
+
+/** Scratch of a bound model step: a cell step's, plus every layer's new h [B, H]. */
+export function modelStepScratchSize(cell: CellType, B: number, H: number, layers: number): number {
+  return cellStepScratchSize({ cell, T: 1, B, I: 0, H }) + layers * B * H;
+}
+
 export interface AdamArgs {
   lr: number;
   beta1: number;
@@ -127,6 +193,20 @@ export interface Kernels<F extends FloatArray = Float32Array> {
   cellForward(args: CellForwardArgs<F>): void;
   /** Backward through the chunk: accumulates weight gradients, writes dx, dh0, dc0. */
   cellBackward(args: CellBackwardArgs<F>): void;
+
+  /**
+   * One inference step of one layer (see CellStepArgs): the same arithmetic as
+   * cellForward with T = 1, without what backward would need.
+   */
+  cellStep(args: CellStepArgs<F>): void;
+  /**
+   * Binds one inference step of a whole model to its buffers and returns the
+   * function that runs it: read args.ids, advance args.state, write args.logits.
+   * Binding once lets a backend check and translate the buffers once, not per
+   * character. The binding holds the buffers; weights may change between runs
+   * (the table is the caller's to keep current).
+   */
+  bindModelStep(args: ModelStepArgs<F>): () => void;
 
   /** out[i, :] = table[ids[i], :] for i < n; rows of width dim. */
   embeddingForward(out: F, table: F, ids: Int32Array, n: number, dim: number): void;

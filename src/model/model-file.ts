@@ -94,6 +94,7 @@ export function loadModel<F extends FloatArray>(bytes: Uint8Array, source: strin
     if (!t) throw new Error(`decodeModel let ${s.name} through missing`);
     model.params.get(s.name).set(t.data);
   }
+  model.params.changed();
   return { model, vocab, metadata };
 }
 

@@ -44,6 +44,7 @@ export class Parameters<F extends FloatArray> {
   readonly data: F;
   readonly grad: F;
   private readonly byName: Map<string, ParameterSpec>;
+  private changes = 0;
 
   constructor(config: ModelConfig, kernels: Kernels<F>) {
     this.specs = parameterSpecs(config);
@@ -79,6 +80,22 @@ export class Parameters<F extends FloatArray> {
       const init = s.init;
       for (let i = 0; i < s.size; i++) v[i] = init === 'normal' ? rng.normal() : rng.uniform(-init, init);
     }
+    this.changed();
+  }
+
+  /**
+   * Counts changes to the values: what is derived from the weights and cached
+   * (CharRNN's inference table) is rebuilt when this has moved. The optimizer,
+   * initialisation and the model and checkpoint loaders bump it; code that
+   * writes into `data` (or a `get` view) by hand must call `changed()` after.
+   */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Marks the values as changed (see `version`). */
+  changed(): void {
+    this.changes++;
   }
 
   zeroGrad(): void {

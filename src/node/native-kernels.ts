@@ -7,10 +7,17 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdamArgs, CellBackwardArgs, CellForwardArgs, CellType, Kernels } from '../kernels/kernels.js';
+import {
+  type AdamArgs, type CellBackwardArgs, type CellForwardArgs, type CellStepArgs, type CellType, type Kernels,
+  type ModelStepArgs,
+} from '../kernels/kernels.js';
 
 /** A thread pool plus scratch memory on the C side; opaque here. */
 type NativeContext = { readonly __nativeContext: never };
+/** A model step bound to its buffers on the C side (native/src/step_addon.c); opaque here. */
+type NativeStepPlan = { readonly __nativeStepPlan: never };
+/** One layer of a model step as modelStepBind reads it. */
+interface NativeStepLayer { inputSize: number; wih: F32; whh: F32; bih: F32; bhh: F32; h: F32; c: F32OrNull }
 type F32 = Float32Array;
 type F32OrNull = Float32Array | null;
 
@@ -37,7 +44,25 @@ interface NativeAddon {
   adam(ctx: NativeContext, param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
   rmsprop(ctx: NativeContext, param: F32, grad: F32, v: F32, n: number, lr: number, alpha: number, eps: number): void;
   sgd(ctx: NativeContext, param: F32, grad: F32, buf: F32, n: number, lr: number, momentum: number, first: boolean): void;
+  /** The best instruction set of the step kernels here: 0 generic C, 1 AVX2/FMA, 2 AVX-512. */
+  stepIsa(): number;
+  cellStep(ctx: NativeContext, isa: number, cell: number, B: number, I: number, H: number, wih: F32, whh: F32, bih: F32, bhh: F32,
+    x: F32OrNull, table: F32OrNull, ids: Int32Array | null, h: F32, c: F32OrNull, scratch: F32): void;
+  modelStepBind(ctx: NativeContext, isa: number, cell: number, B: number, H: number, V: number, table: F32, layers: NativeStepLayer[],
+    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number): NativeStepPlan;
+  modelStepRun(plan: NativeStepPlan): void;
+  modelStepThreads(plan: NativeStepPlan): number;
 }
+
+/** Instruction sets of the step kernels, in the addon's numbering. */
+const STEP_SIMD = ['generic', 'avx2-fma', 'avx512'] as const;
+export type StepSimd = (typeof STEP_SIMD)[number];
+
+/**
+ * Weights read per model step (floats, times the streams) from which a step runs
+ * on the pool: below it one core reads them faster than two cores meet.
+ */
+export const STEP_PARALLEL_MIN = 350_000;
 
 /** The native kernels, with what they run on. */
 export interface NativeKernels extends Kernels<Float32Array> {
@@ -45,11 +70,19 @@ export interface NativeKernels extends Kernels<Float32Array> {
   readonly threads: number;
   /** The matmul micro-kernel picked for this CPU (CHARRNN_NATIVE_SIMD=avx2|generic caps it, for comparisons). */
   readonly simd: 'avx512' | 'avx2-fma' | 'generic';
+  /** The instruction set of the inference-step kernels (cellStep, bindModelStep). */
+  readonly stepSimd: StepSimd;
+  /** Threads the last bound model step runs on (1 until one is bound). */
+  readonly stepThreads: number;
 }
 
 export interface NativeOptions {
   /** Threads for the kernels; default CHARRNN_THREADS, else the number of cores. */
   threads?: number;
+  /** At most this instruction set for the step kernels (testing the fallbacks); default the best here. */
+  stepSimd?: StepSimd;
+  /** Floats of weights times streams from which a model step runs on the pool; default STEP_PARALLEL_MIN (0: always, for tests). */
+  stepParallelMin?: number;
 }
 
 const ADDON = path.join('native', 'build', 'Release', 'charrnn_native.node');
@@ -110,6 +143,9 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
   if (!lib) return null;
   const ctx = lib.createContext(threadCount(options.threads));
   const info = lib.contextInfo(ctx);
+  const isa = Math.min(lib.stepIsa(), STEP_SIMD.indexOf(options.stepSimd ?? 'avx512'));
+  const parallelMin = options.stepParallelMin ?? STEP_PARALLEL_MIN;
+  let stepThreads = 1;
 
   // 64-byte aligned views: over-allocate, then start at the first aligned byte.
   const aligned = <T>(length: number, bytes: number, make: (buf: ArrayBuffer, offset: number, length: number) => T): T => {
@@ -121,6 +157,10 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
     name: 'native',
     threads: info.threads,
     simd: (info.simd ?? (info.avx2 ? 'avx2-fma' : 'generic')) as NativeKernels['simd'],
+    stepSimd: STEP_SIMD[isa],
+    get stepThreads() {
+      return stepThreads;
+    },
     alloc: n => aligned(n, 4, (b, o, l) => new Float32Array(b, o, l)),
     allocInt: n => aligned(n, 4, (b, o, l) => new Int32Array(b, o, l)),
     matmul: (c, a, b, M, N, K, transA, transB, accumulate) => lib.matmul(ctx, c, a, b, M, N, K, transA, transB, accumulate),
@@ -136,6 +176,27 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
         w.wih, w.whh, w.bih, w.bhh, a.x, a.h0, a.c0, act.gates, act.aux, act.h,
         a.dh, a.dhT, a.dcT, g.wih, g.whh, g.bih, g.bhh, a.dx, a.dh0, a.dc0,
         s.dgates, s.dgatesHidden, s.dhNext, s.dcNext);
+    },
+    cellStep({ shape, weights: w, input, h, c, scratch }: CellStepArgs<F32>) {
+      if (shape.T !== 1) throw new RangeError(`cellStep runs one time step, got T = ${shape.T}`);
+      const table = 'table' in input ? input : null;
+      lib.cellStep(ctx, isa, CELL_CODE[shape.cell], shape.B, shape.I, shape.H, w.wih, w.whh, w.bih, w.bhh,
+        table ? null : (input as { x: F32 }).x, table?.table ?? null, table?.ids ?? null, h, c, scratch);
+    },
+    bindModelStep(a: ModelStepArgs<F32>) {
+      const layers = a.layers.map((l, i): NativeStepLayer => ({
+        inputSize: l.inputSize, wih: l.weights.wih, whh: l.weights.whh, bih: l.weights.bih, bhh: l.weights.bhh,
+        h: a.state[i].h, c: a.cell === 'lstm' ? a.state[i].c : null,
+      }));
+      if (a.state.length !== layers.length) throw new RangeError(`${layers.length} layers but ${a.state.length} states`);
+      const plan = lib.modelStepBind(ctx, isa, CELL_CODE[a.cell], a.B, a.H, a.V, a.table, layers, a.outWeight, a.outBias,
+        a.ids, a.logits, a.scratch, parallelMin);
+      stepThreads = lib.modelStepThreads(plan);
+      // The closure keeps `a` (every buffer the plan points into) and the context alive as long as the plan.
+      return () => {
+        void a;
+        lib.modelStepRun(plan);
+      };
     },
     embeddingForward: (out, table, ids, n, dim) => lib.embeddingForward(ctx, out, table, ids, n, dim),
     embeddingBackward: (dTable, dOut, ids, n, dim) => lib.embeddingBackward(ctx, dTable, dOut, ids, n, dim),

@@ -92,6 +92,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
       }
       if (config.vocabSize !== vocab.size) fail('its vocabulary and config disagree');
       for (const s of model.params.specs) model.params.get(s.name).set(tensor(s.name, s.size));
+      model.params.changed();
       return model;
     },
     restore(trainer) {

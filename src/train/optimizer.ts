@@ -51,6 +51,7 @@ export class Optimizer<F extends FloatArray> {
         this.kernels.sgd(data, grad, this.first, size, lr, c.momentum, this.steps === 1);
         break;
     }
+    this.params.changed();
   }
 }
 

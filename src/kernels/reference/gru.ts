@@ -1,6 +1,6 @@
 import type { CellBackwardArgs, CellForwardArgs, FloatArray } from '../kernels.js';
 import { sigmoid } from './activations.js';
-import { recurrentWeightGradients } from './lstm.js';
+import { recurrentWeightGradients, type RecurrenceArgs } from './lstm.js';
 import { addBias, matmul } from './matmul.js';
 
 // GRU as PyTorch's nn.GRU, gates r z n:
@@ -9,13 +9,20 @@ import { addBias, matmul } from './matmul.js';
 //   n = tanh(W_in x + b_in + r (W_hn h + b_hn))
 //   h' = (1 - z) n + z h
 
-export function gruForward<F extends FloatArray>({ shape, weights, x, h0, act }: CellForwardArgs<F>): void {
+export function gruForward<F extends FloatArray>(args: CellForwardArgs<F>): void {
+  const { shape, weights, x, act } = args;
   const { T, B, I, H } = shape;
+  matmul(act.gates, x, weights.wih, T * B, 3 * H, I, false, true, false);
+  addBias(act.gates, weights.bih, T * B, 3 * H);
+  gruRecurrence(args);
+}
+
+/** The recurrence of gruForward, from act.gates already holding the input projections x W_ih^T + b_ih. */
+export function gruRecurrence<F extends FloatArray>({ shape, weights, h0, act }: RecurrenceArgs<F>): void {
+  const { T, B, H } = shape;
   const G = 3 * H;
   const { gates, aux: hn, h } = act; // gates [T, B, 3H]; hn [T, B, H] = W_hn h + b_hn
   const hh = new Float64Array(B * G); // recurrent projections of one step (reference only: clarity over allocation)
-  matmul(gates, x, weights.wih, T * B, G, I, false, true, false);
-  addBias(gates, weights.bih, T * B, G);
   for (let t = 0; t < T; t++) {
     const hPrev = t === 0 ? h0 : h.subarray((t - 1) * B * H, t * B * H);
     matmul(hh, hPrev, weights.whh, B, G, H, false, true, false);

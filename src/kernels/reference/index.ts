@@ -6,6 +6,7 @@ import { lstmBackward, lstmForward } from './lstm.js';
 import { addBias, matmul, sumRows } from './matmul.js';
 import { adam, multiply, rmsprop, scale, sgd, sumSquares } from './optim.js';
 import { rnnBackward, rnnForward } from './rnn.js';
+import { bindModelStep, cellStep } from './step.js';
 
 export type Precision = 'f32' | 'f64';
 
@@ -36,6 +37,8 @@ function make<F extends FloatArray>(alloc: (n: number) => F, name: string): Kern
       const f = { lstm: lstmBackward, gru: gruBackward, rnn: rnnBackward }[args.shape.cell];
       f(args);
     },
+    cellStep,
+    bindModelStep,
     embeddingForward,
     embeddingBackward,
     softmaxCrossEntropy,

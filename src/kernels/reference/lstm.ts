@@ -2,17 +2,27 @@ import { GATES, type CellBackwardArgs, type CellForwardArgs, type FloatArray } f
 import { sigmoid } from './activations.js';
 import { addBias, matmul, sumRows } from './matmul.js';
 
+/** A cell's forward arguments minus the input: its recurrence starts from projections already in act.gates. */
+export type RecurrenceArgs<F extends FloatArray> = Omit<CellForwardArgs<F>, 'x'>;
+
 // LSTM as PyTorch's nn.LSTM, gates i f g o:
 //   [i f g o] = x W_ih^T + b_ih + h W_hh^T + b_hh  (then sigmoid, sigmoid, tanh, sigmoid)
 //   c' = f c + i g,   h' = o tanh(c')
 
-export function lstmForward<F extends FloatArray>({ shape, weights, x, h0, c0, act }: CellForwardArgs<F>): void {
+export function lstmForward<F extends FloatArray>(args: CellForwardArgs<F>): void {
+  const { shape, weights, x, act } = args;
   const { T, B, I, H } = shape;
+  // Input projections for all steps at once.
+  matmul(act.gates, x, weights.wih, T * B, 4 * H, I, false, true, false);
+  addBias(act.gates, weights.bih, T * B, 4 * H);
+  lstmRecurrence(args);
+}
+
+/** The recurrence of lstmForward, from act.gates already holding the input projections x W_ih^T + b_ih. */
+export function lstmRecurrence<F extends FloatArray>({ shape, weights, h0, c0, act }: RecurrenceArgs<F>): void {
+  const { T, B, H } = shape;
   const G = 4 * H;
   const { gates, aux: c, h } = act; // gates [T, B, 4H], c [T, B, H], h [T, B, H]
-  // Input projections for all steps at once.
-  matmul(gates, x, weights.wih, T * B, G, I, false, true, false);
-  addBias(gates, weights.bih, T * B, G);
   for (let t = 0; t < T; t++) {
     const g = gates.subarray(t * B * G, (t + 1) * B * G);
     const hPrev = t === 0 ? h0 : h.subarray((t - 1) * B * H, t * B * H);

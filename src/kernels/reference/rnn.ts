@@ -1,14 +1,21 @@
 import type { CellBackwardArgs, CellForwardArgs, FloatArray } from '../kernels.js';
-import { recurrentWeightGradients } from './lstm.js';
+import { recurrentWeightGradients, type RecurrenceArgs } from './lstm.js';
 import { addBias, matmul } from './matmul.js';
 
 // Elman RNN as PyTorch's nn.RNN (tanh): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)
 
-export function rnnForward<F extends FloatArray>({ shape, weights, x, h0, act }: CellForwardArgs<F>): void {
+export function rnnForward<F extends FloatArray>(args: CellForwardArgs<F>): void {
+  const { shape, weights, x, act } = args;
   const { T, B, I, H } = shape;
+  matmul(act.gates, x, weights.wih, T * B, H, I, false, true, false);
+  addBias(act.gates, weights.bih, T * B, H);
+  rnnRecurrence(args);
+}
+
+/** The recurrence of rnnForward, from act.gates already holding the input projections x W_ih^T + b_ih. */
+export function rnnRecurrence<F extends FloatArray>({ shape, weights, h0, act }: RecurrenceArgs<F>): void {
+  const { T, B, H } = shape;
   const { gates, h } = act; // gates [T, B, H] hold h_t too: the activation is the output
-  matmul(gates, x, weights.wih, T * B, H, I, false, true, false);
-  addBias(gates, weights.bih, T * B, H);
   for (let t = 0; t < T; t++) {
     const g = gates.subarray(t * B * H, (t + 1) * B * H);
     const hPrev = t === 0 ? h0 : h.subarray((t - 1) * B * H, t * B * H);

@@ -13,6 +13,7 @@ import {
 } from '../kernels.js';
 import { maximumPages, relaxedSimdWasm, simdWasm } from './generated/binaries.js';
 import { WasmHeap } from './heap.js';
+import { wasmStepKernels, type StepExports } from './step.js';
 
 export type WasmVariant = 'relaxed-simd' | 'simd';
 
@@ -38,7 +39,7 @@ type CellBackwardFn = (T: number, B: number, I: number, H: number, wih: Ptr, whh
   dx: Ptr, dh0: Ptr, dc0: Ptr, dgates: Ptr, dgatesHidden: Ptr, dhNext: Ptr, dcNext: Ptr, ws: Ptr) => void;
 
 /** The module's exports (see assembly/index.ts); booleans travel as 0 / 1. */
-interface Exports {
+interface Exports extends StepExports {
   heapBase(): number;
   packScratchFloats(): number;
   setPackScratch(p: Ptr): void;
@@ -200,6 +201,7 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
     sgd(param, grad, buf, n, lr, momentum, first) {
       e.sgd(p(param, n, 'param'), p(grad, n, 'grad'), p(buf, n, 'buf'), n, lr, momentum, +first);
     },
+    ...wasmStepKernels(e, heap),
   };
   return kernels;
 }

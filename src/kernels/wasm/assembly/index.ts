@@ -5,6 +5,7 @@
 export { addBias, embeddingBackward, embeddingForward, multiply, adam, rmsprop, scale, sgd, softmaxCrossEntropy, sumRows, sumSquares } from './elementwise';
 export { matmulPacked as matmul, packScratchFloats, setPackScratch } from './gemm';
 export { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+export { cellStep, modelStep } from './step';
 
 /** First byte past the module's static data: the loader's allocator starts above it. */
 export function heapBase(): usize {

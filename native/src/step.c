@@ -1,0 +1,558 @@
+// Inference steps: one time step of a layer, or of a whole model, for B streams.
+//
+// Generation feeds one character at a time, so a step is a handful of
+// matrix-vector products: each weight is read once per step and used for B
+// streams. The bottleneck is reading the weights (about 800 KB for a 2x128 LSTM,
+// 3 MB for 2x256), so the kernels read PyTorch's row-major [G*H, K] matrices in
+// place, row by row as dot products: no packing, no copies, one pass. Layer 0
+// takes its input projection from a per-character table (the model's, rebuilt
+// when the weights change), so it only multiplies by W_hh.
+//
+// Each output row's dot product is accumulated lane-wise and reduced by one fixed
+// tree (pairs, then pairs of pairs, then the two halves), whatever the rows and
+// streams blocked with it, so every stream's result is bit-identical whatever B,
+// the thread count and the split between threads (they only differ by ISA).
+//
+// A model step runs its phases (each layer, then the output layer) on the
+// context's pool when the weights are large enough: a phase's hidden units are
+// cut into parts of 16, each thread starts with its own parts (the same every
+// step, so each core keeps its share of the weights in its own L2: 2x256 does
+// not fit one core's L2, each half does) and then takes any part no one has
+// claimed, so a thread that lost its core delays at most the part it holds.
+// Threads wait between phases by spinning: a phase takes microseconds.
+#define _GNU_SOURCE
+#include "step.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define AI static inline __attribute__((always_inline))
+
+int step_isa_best(void) {
+#ifdef HAVE_X86
+  static int best = -1;
+  if (best < 0) {
+    /* CHARRNN_NATIVE_SIMD caps the choice (avx2, generic) as it does the matmul's (gemm.c). */
+    const char *cap = getenv("CHARRNN_NATIVE_SIMD");
+    const int allow512 = !cap || !*cap || strcmp(cap, "avx512") == 0;
+    const int allow2 = allow512 || strcmp(cap, "avx2") == 0 || strcmp(cap, "avx2-fma") == 0;
+    __builtin_cpu_init();
+    /* libgcc's avx512f also checks that the OS saves the ZMM state (XCR0). */
+    if (allow512 && __builtin_cpu_supports("avx512f")) best = STEP_AVX512;
+    else if (allow2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = STEP_AVX2;
+    else best = STEP_GENERIC;
+  }
+  return best;
+#else
+  return STEP_GENERIC;
+#endif
+}
+
+/*
+ * y[b * ldy + r] += w1[r, :] . x1[b, :] + w2[r, :] . x2[b, :] for rows r < R and
+ * streams b < B; w1 is [R, k1] row-major, x1 rows ldx1 apart; w2 may be NULL.
+ */
+typedef void rows_dot_fn(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
+                         const float *w2, int k2, const float *x2, int ldx2, int B);
+
+static void rows_dot_generic(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
+                             const float *w2, int k2, const float *x2, int ldx2, int B) {
+  for (int b = 0; b < B; b++)
+    for (int r = 0; r < R; r++) {
+      float s = 0;
+      const float *w = w1 + (size_t)r * k1, *x = x1 + (size_t)b * ldx1;
+      for (int k = 0; k < k1; k++) s += w[k] * x[k];
+      if (w2) {
+        w = w2 + (size_t)r * k2;
+        x = x2 + (size_t)b * ldx2;
+        for (int k = 0; k < k2; k++) s += w[k] * x[k];
+      }
+      y[(size_t)b * ldy + r] += s;
+    }
+}
+
+#ifdef HAVE_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Sums of 8 rows' 8 lanes: lane pairs, pairs of pairs, then the 128-bit halves (the fixed tree). */
+AVX2 AI __m256 reduce8(__m256 f0, __m256 f1, __m256 f2, __m256 f3, __m256 f4, __m256 f5, __m256 f6, __m256 f7) {
+  const __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(f0, f1), _mm256_hadd_ps(f2, f3));
+  const __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(f4, f5), _mm256_hadd_ps(f6, f7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* The same tree for 4 rows: each row's sum is computed exactly as reduce8 computes it. */
+AVX2 AI __m128 reduce4(__m256 f0, __m256 f1, __m256 f2, __m256 f3) {
+  const __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(f0, f1), _mm256_hadd_ps(f2, f3));
+  return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
+}
+
+AVX2 AI __m256i tail_mask8(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* acc[i][b] += lanes of w[i] * x[b] over K columns (RB rows, NB streams; both constants once inlined). */
+AVX2 AI void mac8(const int RB, const int NB, __m256 acc[8][2], const float *const *w, int K, const float *x, int ldx) {
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m256 xv[2];
+    for (int b = 0; b < NB; b++) xv[b] = _mm256_loadu_ps(x + (size_t)b * ldx + k);
+    for (int i = 0; i < RB; i++) {
+      __m256 wv = _mm256_loadu_ps(w[i] + k);
+      if (NB > 1) __asm__("" : "+x"(wv)); /* one load per weight line (see mac16) */
+      for (int b = 0; b < NB; b++) acc[i][b] = _mm256_fmadd_ps(wv, xv[b], acc[i][b]);
+    }
+  }
+  if (k < K) { /* masked loads never touch memory past the row */
+    const __m256i m = tail_mask8(K - k);
+    __m256 xv[2];
+    for (int b = 0; b < NB; b++) xv[b] = _mm256_maskload_ps(x + (size_t)b * ldx + k, m);
+    for (int i = 0; i < RB; i++) {
+      const __m256 wv = _mm256_maskload_ps(w[i] + k, m);
+      for (int b = 0; b < NB; b++) acc[i][b] = _mm256_fmadd_ps(wv, xv[b], acc[i][b]);
+    }
+  }
+}
+
+AVX2 AI void block_avx2(const int RB, const int NB, float *y, int ldy, int nr, const float *const *w1, int k1,
+                        const float *x1, int ldx1, const float *const *w2, int k2, const float *x2, int ldx2) {
+  __m256 acc[8][2];
+  for (int i = 0; i < RB; i++)
+    for (int b = 0; b < NB; b++) acc[i][b] = _mm256_setzero_ps();
+  mac8(RB, NB, acc, w1, k1, x1, ldx1);
+  if (w2) mac8(RB, NB, acc, w2, k2, x2, ldx2);
+  for (int b = 0; b < NB; b++) {
+    float *yb = y + (size_t)b * ldy;
+    float s[8];
+    if (RB == 8) _mm256_storeu_ps(s, reduce8(acc[0][b], acc[1][b], acc[2][b], acc[3][b], acc[4][b], acc[5][b], acc[6][b], acc[7][b]));
+    else _mm_storeu_ps(s, reduce4(acc[0][b], acc[1][b], acc[2][b], acc[3][b]));
+    for (int i = 0; i < nr; i++) yb[i] += s[i];
+  }
+}
+
+/* Row pointers of a block; rows past R repeat the last row (computed, never stored), so tails need no other code. */
+AI void block_rows(const float **p, int n, const float *w, int k, int r, int R) {
+  for (int i = 0; i < n; i++) p[i] = w ? w + (size_t)(r + i < R ? r + i : R - 1) * k : NULL;
+}
+
+/* One stream: 8 rows at a time (8 independent FMA chains); two streams: 4 rows, to stay within 16 registers. */
+AVX2 static void rows_dot_avx2(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
+                               const float *w2, int k2, const float *x2, int ldx2, int B) {
+  for (int r = 0; r < R; r += 8) {
+    const float *p1[8], *p2[8];
+    block_rows(p1, 8, w1, k1, r, R);
+    block_rows(p2, 8, w2, k2, r, R);
+    const int nr = R - r < 8 ? R - r : 8;
+    int b = 0;
+    for (; b + 2 <= B; b += 2) {
+      float *yb = y + (size_t)b * ldy + r;
+      const float *xb1 = x1 + (size_t)b * ldx1, *xb2 = w2 ? x2 + (size_t)b * ldx2 : NULL;
+      block_avx2(4, 2, yb, ldy, nr < 4 ? nr : 4, p1, k1, xb1, ldx1, w2 ? p2 : NULL, k2, xb2, ldx2);
+      if (nr > 4) block_avx2(4, 2, yb + 4, ldy, nr - 4, p1 + 4, k1, xb1, ldx1, w2 ? p2 + 4 : NULL, k2, xb2, ldx2);
+    }
+    if (b < B)
+      block_avx2(8, 1, y + (size_t)b * ldy + r, ldy, nr, p1, k1, x1 + (size_t)b * ldx1, ldx1, w2 ? p2 : NULL, k2,
+                 w2 ? x2 + (size_t)b * ldx2 : NULL, ldx2);
+  }
+}
+
+/* 16 lanes folded to 8 (lane j + lane j + 8), then the tree of reduce8. */
+AVX512 AI __m256 fold16(__m512 a) {
+  return _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+}
+
+/* acc[i][b] += lanes of w[i] * x[b] over K columns, RB rows by NB streams (constants once inlined). */
+AVX512 AI void mac16(const int RB, const int NB, __m512 acc[8][4], const float *const *w, int K, const float *x, int ldx) {
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 xv[4];
+    for (int b = 0; b < NB; b++) xv[b] = _mm512_loadu_ps(x + (size_t)b * ldx + k);
+    for (int i = 0; i < RB; i++) {
+      __m512 wv = _mm512_loadu_ps(w[i] + k);
+      /* One load per weight line: left alone, GCC folds the load into every stream's FMA. */
+      if (NB > 1) __asm__("" : "+v"(wv));
+      for (int b = 0; b < NB; b++) acc[i][b] = _mm512_fmadd_ps(wv, xv[b], acc[i][b]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+    __m512 xv[4];
+    for (int b = 0; b < NB; b++) xv[b] = _mm512_maskz_loadu_ps(m, x + (size_t)b * ldx + k);
+    for (int i = 0; i < RB; i++) {
+      const __m512 wv = _mm512_maskz_loadu_ps(m, w[i] + k);
+      for (int b = 0; b < NB; b++) acc[i][b] = _mm512_fmadd_ps(wv, xv[b], acc[i][b]);
+    }
+  }
+}
+
+AVX512 AI void block_avx512(const int RB, const int NB, float *y, int ldy, int nr, const float *const *w1, int k1,
+                            const float *x1, int ldx1, const float *const *w2, int k2, const float *x2, int ldx2) {
+  __m512 acc[8][4];
+  for (int i = 0; i < RB; i++)
+    for (int b = 0; b < NB; b++) acc[i][b] = _mm512_setzero_ps();
+  mac16(RB, NB, acc, w1, k1, x1, ldx1);
+  if (w2) mac16(RB, NB, acc, w2, k2, x2, ldx2);
+  for (int b = 0; b < NB; b++) {
+    float *yb = y + (size_t)b * ldy;
+    float s[8];
+    if (RB == 8)
+      _mm256_storeu_ps(s, reduce8(fold16(acc[0][b]), fold16(acc[1][b]), fold16(acc[2][b]), fold16(acc[3][b]),
+                                  fold16(acc[4][b]), fold16(acc[5][b]), fold16(acc[6][b]), fold16(acc[7][b])));
+    else _mm_storeu_ps(s, reduce4(fold16(acc[0][b]), fold16(acc[1][b]), fold16(acc[2][b]), fold16(acc[3][b])));
+    for (int i = 0; i < nr; i++) yb[i] += s[i];
+  }
+}
+
+/*
+ * One or two streams: 8 rows at a time (8 or 16 accumulators; the weights are
+ * the bottleneck). Three or four: 4 rows by 4 streams (16 accumulators), where
+ * the multiply-adds are: 8 rows by 3 would not fit the 32 registers.
+ */
+AVX512 static void rows_dot_avx512(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
+                                   const float *w2, int k2, const float *x2, int ldx2, int B) {
+  for (int r = 0; r < R; r += 8) {
+    const float *p1[8], *p2[8];
+    block_rows(p1, 8, w1, k1, r, R);
+    block_rows(p2, 8, w2, k2, r, R);
+    const int nr = R - r < 8 ? R - r : 8;
+    const float *const *q2 = w2 ? p2 : NULL;
+    for (int b = 0; b < B;) {
+      float *yb = y + (size_t)b * ldy + r;
+      const float *xb1 = x1 + (size_t)b * ldx1, *xb2 = w2 ? x2 + (size_t)b * ldx2 : NULL;
+      const int nb = B - b < 4 ? B - b : 4;
+      if (nb >= 3) {
+        for (int h = 0; h < nr; h += 4) {
+          const int n4 = nr - h < 4 ? nr - h : 4;
+          if (nb == 4) block_avx512(4, 4, yb + h, ldy, n4, p1 + h, k1, xb1, ldx1, q2 ? q2 + h : NULL, k2, xb2, ldx2);
+          else block_avx512(4, 3, yb + h, ldy, n4, p1 + h, k1, xb1, ldx1, q2 ? q2 + h : NULL, k2, xb2, ldx2);
+        }
+      } else if (nb == 2) {
+        block_avx512(8, 2, yb, ldy, nr, p1, k1, xb1, ldx1, q2, k2, xb2, ldx2);
+      } else {
+        block_avx512(8, 1, yb, ldy, nr, p1, k1, xb1, ldx1, q2, k2, xb2, ldx2);
+      }
+      b += nb;
+    }
+  }
+}
+
+/*
+ * The cell updates of act.h sixteen units at a time: exp, sigmoid and tanh are
+ * act_avx2.c's exp8, sigmoid8 and tanh8 (same polynomials, same operations in
+ * the same order, correctly rounded division), so every lane gets the value the
+ * AVX2 code gives it. Units past the last multiple of 16 go to the AVX2 rows,
+ * which leave those past the last multiple of 8 to the scalar code, as always.
+ */
+#define I512(v) _mm512_castps_si512(v)
+#define F512(v) _mm512_castsi512_ps(v)
+
+AVX512 AI __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, F512(e));
+}
+
+AVX512 AI __m512 sigmoid16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+AVX512 AI __m512 tanh16(__m512 x) {
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  const __m512 ax = F512(_mm512_andnot_si512(sign, I512(x)));
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = exp16(_mm512_add_ps(ax, ax));
+  __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+  big = F512(_mm512_or_si512(I512(big), _mm512_and_si512(sign, I512(x))));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ), big, small);
+}
+
+#define LD16(p) _mm512_loadu_ps(p)
+#define ST16(p, v) _mm512_storeu_ps(p, v)
+
+static inline int body16_end(int j0, int j1) { return j0 + ((j1 - j0) & ~15); }
+
+AVX512 static void lstm_row16(float *g, const float *cp, float *ct, float *ht, int H, int j0, int j1) {
+  const int je = body16_end(j0, j1);
+  for (int j = j0; j < je; j += 16) {
+    const __m512 ig = sigmoid16(LD16(g + j)), fg = sigmoid16(LD16(g + H + j));
+    const __m512 gg = tanh16(LD16(g + 2 * H + j)), og = sigmoid16(LD16(g + 3 * H + j));
+    const __m512 c = _mm512_fmadd_ps(fg, LD16(cp + j), _mm512_mul_ps(ig, gg));
+    ST16(ct + j, c);
+    ST16(ht + j, _mm512_mul_ps(og, tanh16(c)));
+  }
+  lstm_forward_row_avx2(g, cp, ct, ht, H, je, j1);
+}
+
+AVX512 static void gru_row16(float *g, const float *hh, const float *hp, float *ht, int H, int j0, int j1) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const int je = body16_end(j0, j1);
+  for (int j = j0; j < je; j += 16) {
+    const __m512 r = sigmoid16(_mm512_add_ps(LD16(g + j), LD16(hh + j)));
+    const __m512 z = sigmoid16(_mm512_add_ps(LD16(g + H + j), LD16(hh + H + j)));
+    const __m512 nn = tanh16(_mm512_add_ps(LD16(g + 2 * H + j), _mm512_mul_ps(r, LD16(hh + 2 * H + j))));
+    ST16(ht + j, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), nn), _mm512_mul_ps(z, LD16(hp + j))));
+  }
+  /* The AVX2 row also stores the gates and aux (W_hn h + b_hn onto itself here); only h_t is needed. */
+  gru_forward_row_avx2(g, hh, hp, (float *)hh + 2 * H, ht, H, je, j1);
+}
+
+AVX512 static void rnn_row16(float *g, float *ht, int j0, int j1) {
+  const int je = body16_end(j0, j1);
+  for (int j = j0; j < je; j += 16) ST16(ht + j, tanh16(LD16(g + j)));
+  rnn_forward_row_avx2(g, ht, je, j1);
+}
+#endif
+
+static rows_dot_fn *rows_dot_for(int isa) {
+#ifdef HAVE_X86
+  if (isa >= STEP_AVX512 && step_isa_best() >= STEP_AVX512) return rows_dot_avx512;
+  if (isa >= STEP_AVX2 && step_isa_best() >= STEP_AVX2) return rows_dot_avx2;
+#endif
+  return rows_dot_generic;
+}
+
+/*
+ * Hidden units [j0, j1) of one layer's step, all streams: the rows of every gate
+ * for those units, then the cell update of those units. Reads all of h (every
+ * unit's gates depend on all of h_{t-1}) and writes only columns [j0, j1) of
+ * gx, gh, c and hn, so parts of a layer can run at once.
+ */
+static void layer_part(const step_cell_t *a, int isa, int j0, int j1) {
+  const int B = a->B, I = a->I, H = a->H, NG = cell_gates(a->cell), G = NG * H, R = j1 - j0;
+  const int gru = a->cell == CELL_GRU;
+  if (R <= 0) return;
+  rows_dot_fn *dot = rows_dot_for(isa);
+  for (int g = 0; g < NG; g++) {
+    const int r0 = g * H + j0;
+    for (int b = 0; b < B; b++) {
+      /* Input projection: the table's row, or b_ih before the W_ih product is added. */
+      const float *in = a->table ? a->table + (size_t)a->ids[b] * G + r0 : a->bih + r0;
+      float *yx = a->gx + (size_t)b * G + r0;
+      if (gru) {
+        /* GRU keeps the recurrent side apart: r scales W_hn h + b_hn in the n gate. */
+        float *yh = a->gh + (size_t)b * G + r0;
+        for (int i = 0; i < R; i++) {
+          yx[i] = in[i];
+          yh[i] = a->bhh[r0 + i];
+        }
+      } else {
+        for (int i = 0; i < R; i++) yx[i] = in[i] + a->bhh[r0 + i];
+      }
+    }
+    const float *wih = a->x ? a->wih + (size_t)r0 * I : NULL, *whh = a->whh + (size_t)r0 * H;
+    if (gru) {
+      if (wih) dot(a->gx + r0, G, R, wih, I, a->x, I, NULL, 0, NULL, 0, B);
+      dot(a->gh + r0, G, R, whh, H, a->h, H, NULL, 0, NULL, 0, B);
+    } else if (wih) {
+      dot(a->gx + r0, G, R, wih, I, a->x, I, whh, H, a->h, H, B);
+    } else {
+      dot(a->gx + r0, G, R, whh, H, a->h, H, NULL, 0, NULL, 0, B);
+    }
+  }
+  const int level = isa < step_isa_best() ? isa : step_isa_best();
+  for (int b = 0; b < B; b++) {
+    float *gx = a->gx + (size_t)b * G, *hn = a->hn + (size_t)b * H;
+    const float *hp = a->h + (size_t)b * H;
+    float *gh = gru ? a->gh + (size_t)b * G : NULL;
+    float *c = a->cell == CELL_LSTM ? a->c + (size_t)b * H : NULL; /* c_{t-1} in, c_t out, unit by unit */
+#ifdef HAVE_X86
+    if (level >= STEP_AVX512) {
+      if (c) lstm_row16(gx, c, c, hn, H, j0, j1);
+      else if (gru) gru_row16(gx, gh, hp, hn, H, j0, j1);
+      else rnn_row16(gx, hn, j0, j1);
+      continue;
+    }
+#endif
+    const int avx2 = level >= STEP_AVX2;
+    if (c) (avx2 ? lstm_forward_row_avx2 : lstm_forward_row)(gx, c, c, hn, H, j0, j1);
+    /* The aux output (W_hn h + b_hn, kept for backward in training) goes onto itself: nothing to keep here. */
+    else if (gru) (avx2 ? gru_forward_row_avx2 : gru_forward_row)(gx, gh, hp, gh + 2 * H, hn, H, j0, j1);
+    else (avx2 ? rnn_forward_row_avx2 : rnn_forward_row)(gx, hn, j0, j1);
+  }
+}
+
+void step_cell_run(ctx_t *ctx, int isa, const step_cell_t *a) {
+  (void)ctx;
+  layer_part(a, isa, 0, a->H);
+}
+
+/* ---- whole-model steps ---- */
+
+/* Claims and counters on their own cache lines: two cores touch them every phase. */
+typedef struct {
+  int v;
+  char pad[60];
+} line_int_t;
+
+struct step_model {
+  ctx_t *ctx;
+  int isa, cell, L, B, H, V;
+  int threads; /* 1: the caller runs every phase alone */
+  int parts;   /* per phase */
+  step_cell_t *layers;
+  float **hstate;
+  const float *wout, *bout;
+  float *logits;
+  line_int_t *claim; /* [L + 1][parts] */
+  line_int_t *done;  /* [L + 1] */
+};
+
+/* Units are cut into parts of a multiple of 16 (the widest vector), so every part's units start on the same lanes. */
+static void part_range(int units, int parts, int p, int *u0, int *u1) {
+  int chunk = (units + parts - 1) / parts;
+  chunk = (chunk + 15) / 16 * 16;
+  *u0 = p * chunk < units ? p * chunk : units;
+  *u1 = (p + 1) * chunk < units ? (p + 1) * chunk : units;
+}
+
+static void output_part(const step_model_t *m, int v0, int v1) {
+  const int B = m->B, H = m->H, V = m->V;
+  if (v1 <= v0) return;
+  const float *top = m->layers[m->L - 1].hn; /* [B, H] */
+  for (int b = 0; b < B; b++) memcpy(m->logits + (size_t)b * V + v0, m->bout + v0, (size_t)(v1 - v0) * sizeof(float));
+  rows_dot_for(m->isa)(m->logits + v0, V, v1 - v0, m->wout + (size_t)v0 * H, H, top, H, NULL, 0, NULL, 0, B);
+}
+
+static void run_part(const step_model_t *m, int phase, int p) {
+  int u0, u1;
+  if (phase < m->L) {
+    part_range(m->H, m->parts, p, &u0, &u1);
+    layer_part(&m->layers[phase], m->isa, u0, u1);
+  } else {
+    part_range(m->V, m->parts, p, &u0, &u1);
+    output_part(m, u0, u1);
+  }
+}
+
+static void wait_count(line_int_t *c, int count) {
+  int spins = 0;
+  while (__atomic_load_n(&c->v, __ATOMIC_ACQUIRE) < count) {
+    if (++spins < 20000) CPU_RELAX();
+    else sched_yield(); /* the thread holding a part has lost its core: let it have ours */
+  }
+}
+
+static void model_job(void *arg, int tid, int n) {
+  step_model_t *m = arg;
+  const int P = m->parts, phases = m->L + 1;
+  const int own = (int)((long)tid * P / n); /* this thread's first part: the same every step */
+  for (int ph = 0; ph < phases; ph++) {
+    line_int_t *claim = m->claim + (size_t)ph * P;
+    for (int i = 0; i < P; i++) {
+      const int p = (own + i) % P;
+      if (__atomic_load_n(&claim[p].v, __ATOMIC_RELAXED) || __atomic_exchange_n(&claim[p].v, 1, __ATOMIC_ACQUIRE)) continue;
+      run_part(m, ph, p);
+      __atomic_fetch_add(&m->done[ph].v, 1, __ATOMIC_RELEASE);
+    }
+    /* The next phase reads this one's h; the caller learns of the last phase's end from pool_run. */
+    if (ph + 1 < phases) wait_count(&m->done[ph], P);
+  }
+}
+
+step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int H, int V, const step_cell_t *layers,
+                                float *const *hstate, const float *wout, const float *bout, float *logits,
+                                float *scratch, double parallel_min) {
+  step_model_t *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  const int G = cell_gates(cell) * H;
+  m->ctx = ctx;
+  m->isa = isa;
+  m->cell = cell;
+  m->L = L;
+  m->B = B;
+  m->H = H;
+  m->V = V;
+  m->wout = wout;
+  m->bout = bout;
+  m->logits = logits;
+  /* A second thread pays once the weights outgrow what one core reads in a few microseconds. */
+  double floats = (double)V * H;
+  for (int l = 0; l < L; l++) floats += (double)G * ((l > 0 ? layers[l].I : 0) + H);
+  m->threads = ctx->threads > 1 && floats * B >= parallel_min ? ctx->threads : 1;
+  m->parts = m->threads == 1 ? 1 : 2 * m->threads;
+  m->layers = malloc((size_t)L * sizeof *m->layers);
+  m->hstate = malloc((size_t)L * sizeof *m->hstate);
+  m->claim = aligned_floats((size_t)(L + 1) * m->parts * 16);
+  m->done = aligned_floats((size_t)(L + 1) * 16);
+  if (!m->layers || !m->hstate || !m->claim || !m->done) {
+    step_model_destroy(m);
+    return NULL;
+  }
+  memset(m->claim, 0, (size_t)(L + 1) * m->parts * sizeof(line_int_t));
+  memset(m->done, 0, (size_t)(L + 1) * sizeof(line_int_t));
+  /* scratch: gx [B, G], gh [B, G], h [B, H] (as a cell step's), then hn [L][B, H] */
+  float *gx = scratch, *gh = scratch + (size_t)B * G, *hn = scratch + (size_t)2 * B * G + (size_t)B * H;
+  for (int l = 0; l < L; l++) {
+    step_cell_t *a = &m->layers[l];
+    *a = layers[l];
+    a->cell = cell;
+    a->B = B;
+    a->H = H;
+    a->gx = gx;
+    a->gh = gh;
+    a->hn = hn + (size_t)l * B * H;
+    a->h = hstate[l];
+    if (l > 0) {
+      a->x = m->layers[l - 1].hn;
+      a->table = NULL;
+      a->ids = NULL;
+    }
+    m->hstate[l] = hstate[l];
+  }
+  return m;
+}
+
+void step_model_destroy(step_model_t *m) {
+  if (!m) return;
+  free(m->layers);
+  free(m->hstate);
+  free(m->claim);
+  free(m->done);
+  free(m);
+}
+
+int step_model_threads(const step_model_t *m) { return m->threads; }
+
+void step_model_run(step_model_t *m) {
+  if (m->threads == 1) {
+    for (int ph = 0; ph <= m->L; ph++) run_part(m, ph, 0);
+  } else {
+    pool_run(m->ctx->pool, model_job, m);
+    /* No thread is left in the job: the claims and counts can start over. */
+    memset(m->claim, 0, (size_t)(m->L + 1) * m->parts * sizeof(line_int_t));
+    memset(m->done, 0, (size_t)(m->L + 1) * sizeof(line_int_t));
+  }
+  /* Every unit of every layer has been computed from the old h: h_t can replace it now. */
+  for (int l = 0; l < m->L; l++) memcpy(m->hstate[l], m->layers[l].hn, (size_t)m->B * m->H * sizeof(float));
+}
