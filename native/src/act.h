@@ -81,5 +81,7 @@ void gru_backward_row_avx2(const float *g, const float *hn, const float *hp, con
                            float *dgh, int H, int j0, int j1);
 void rnn_forward_row_avx2(float *g, float *ht, int j0, int j1);
 void rnn_backward_row_avx2(const float *h, const float *dh, const float *dhn, float *dg, int j0, int j1);
+/* exp(l[j] - max) for j < V into d (when not NULL), returning their sum in double. */
+double softmax_exp_row_avx2(const float *l, int V, float max, float *d);
 
 #endif

@@ -148,6 +148,30 @@ AVX2 void rnn_backward_row_avx2(const float *h, const float *dh, const float *dh
   rnn_backward_row(h, dh, dhn, dg, je, j1);
 }
 
+/* exp(l[j] - max) for j < V into d (when not NULL), returning their sum in double. */
+AVX2 double softmax_exp_row_avx2(const float *l, int V, float max, float *d) {
+  const __m256 mx = _mm256_set1_ps(max);
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int j = 0;
+  for (; j + 8 <= V; j += 8) {
+    const __m256 e = exp8(SUB(LD(l + j), mx));
+    if (d) ST(d + j, e);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  if (j < V) {
+    /* The last partial vector under a mask: lanes past V read nothing and add zero. */
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(V - j), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 e = _mm256_and_ps(exp8(SUB(_mm256_maskload_ps(l + j, mask), mx)), _mm256_castsi256_ps(mask));
+    if (d) _mm256_maskstore_ps(d + j, mask, e);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  double lanes[4] __attribute__((aligned(32)));
+  _mm256_store_pd(lanes, _mm256_add_pd(s0, s1));
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
 #else
 /* Not x86: never called (cells.c checks gemm_uses_avx2()), defined so that the file links. */
 void lstm_forward_row_avx2(float *g, const float *cp, float *ct, float *ht, int H, int j0, int j1) {
@@ -167,5 +191,14 @@ void gru_backward_row_avx2(const float *g, const float *hn, const float *hp, con
 void rnn_forward_row_avx2(float *g, float *ht, int j0, int j1) { rnn_forward_row(g, ht, j0, j1); }
 void rnn_backward_row_avx2(const float *h, const float *dh, const float *dhn, float *dg, int j0, int j1) {
   rnn_backward_row(h, dh, dhn, dg, j0, j1);
+}
+double softmax_exp_row_avx2(const float *l, int V, float max, float *d) {
+  double sum = 0;
+  for (int j = 0; j < V; j++) {
+    const float e = expf(l[j] - max);
+    if (d) d[j] = e;
+    sum += e;
+  }
+  return sum;
 }
 #endif

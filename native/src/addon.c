@@ -314,7 +314,7 @@ static napi_value js_softmax_xent(napi_env env, napi_callback_info info) {
   float *d = f32_or_null(&A, 5, (double)rows * V, "dLogits");
   const double s = num_arg(&A, 6);
   if (A.failed || !check_ids(&A, targets, rows, V, "targets")) return NULL;
-  return number(env, softmax_xent(logits, targets, rows, V, d, (float)s));
+  return number(env, softmax_xent(A.ctx, logits, targets, rows, V, d, (float)s));
 }
 
 static napi_value js_multiply(napi_env env, napi_callback_info info) {
@@ -334,7 +334,7 @@ static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
   const int n = size_arg(&A, 2, "n");
   const float *x = f32(&A, 1, n, "x");
   if (A.failed) return NULL;
-  return number(env, sum_squares(x, n));
+  return number(env, sum_squares(A.ctx, x, n));
 }
 
 static napi_value js_scale(napi_env env, napi_callback_info info) {
@@ -356,7 +356,7 @@ static napi_value js_adam(napi_env env, napi_callback_info info) {
   const float *g = f32(&A, 2, n, "grad");
   const double lr = num_arg(&A, 6), b1 = num_arg(&A, 7), b2 = num_arg(&A, 8), eps = num_arg(&A, 9), step = num_arg(&A, 10);
   if (A.failed) return NULL;
-  adam(p, g, m, v, n, lr, b1, b2, eps, step);
+  adam(A.ctx, p, g, m, v, n, lr, b1, b2, eps, step);
   return NULL;
 }
 

@@ -145,11 +145,14 @@ void cell_backward(ctx_t *ctx, const cell_args_t *a);
 void add_bias(float *y, const float *bias, int rows, int cols);
 void embedding_forward(float *out, const float *table, const int32_t *ids, int n, int dim);
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids, int n, int dim);
-double softmax_xent(const float *logits, const int32_t *targets, int rows, int V, float *dlogits, float scale);
+/* The loss, the squared norm and Adam run over the context's threads, in chunks set by the sizes alone. */
+double softmax_xent(ctx_t *ctx, const float *logits, const int32_t *targets, int rows, int V, float *dlogits,
+                    float scale);
 void multiply(float *out, const float *x, const float *mask, int n);
-double sum_squares(const float *x, int n);
+double sum_squares(ctx_t *ctx, const float *x, int n);
 void scale(float *x, int n, float s);
-void adam(float *p, const float *g, float *m, float *v, int n, double lr, double b1, double b2, double eps, double step);
+void adam(ctx_t *ctx, float *p, const float *g, float *m, float *v, int n, double lr, double b1, double b2, double eps,
+          double step);
 void rmsprop(float *p, const float *g, float *v, int n, double lr, double alpha, double eps);
 void sgd(float *p, const float *g, float *buf, int n, double lr, double momentum, int first);
 

@@ -129,18 +129,20 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
 #define AVX512 __attribute__((target("avx512f")))
 
 /*
- * 10 rows x 32 columns (two panels; one when `two` is 0): 20 zmm accumulators, two B
- * vectors and a broadcast. Per k, 20 FMAs against 12 loads: the FMA ports are the limit.
- * rs, cs: A's strides; the callers pass constants so that the addresses fold.
+ * ROWS (10, or 5 for short tiles) rows x 32 columns (two panels; one when `two` is 0): with
+ * ten rows, 20 zmm accumulators, two B vectors and a broadcast; per k 20 FMAs against 12
+ * loads, so the FMA ports are the limit. rs, cs: A's strides; the callers pass constants
+ * so that the addresses fold. Rows in [mr, ROWS) are read (zero padding of a packed panel)
+ * but not stored.
  */
-AVX512 static inline __attribute__((always_inline)) void tile10x32(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
-                                                                   const float *pb, ptrdiff_t ps, float *c, int ldc,
-                                                                   int mr, int nr, int beta, const float *bias,
-                                                                   const int two) {
+AVX512 static inline __attribute__((always_inline)) void tile512(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                                                 const float *pb, ptrdiff_t ps, float *c, int ldc,
+                                                                 int mr, int nr, int beta, const float *bias,
+                                                                 const int ROWS, const int two) {
   __m512 x0[MR10], x1[MR10];
   /* The C tile is read or written only after the loop: have it on its way meanwhile. */
 #pragma GCC unroll 10
-  for (int r = 0; r < MR10; r++) {
+  for (int r = 0; r < ROWS; r++) {
     if (r < mr) {
       _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
       _mm_prefetch((const char *)(c + (size_t)r * ldc + nr - 1), _MM_HINT_T0);
@@ -148,12 +150,12 @@ AVX512 static inline __attribute__((always_inline)) void tile10x32(int kc, const
     }
   }
 #pragma GCC unroll 10
-  for (int r = 0; r < MR10; r++) x0[r] = x1[r] = _mm512_setzero_ps();
+  for (int r = 0; r < ROWS; r++) x0[r] = x1[r] = _mm512_setzero_ps();
   for (int k = 0; k < kc; k++) {
     const __m512 b0 = _mm512_load_ps(pb);
     const __m512 b1 = two ? _mm512_load_ps(pb + ps) : b0;
 #pragma GCC unroll 10
-    for (int r = 0; r < MR10; r++) {
+    for (int r = 0; r < ROWS; r++) {
       const __m512 v = _mm512_set1_ps(a[r * rs]);
       x0[r] = _mm512_fmadd_ps(v, b0, x0[r]);
       if (two) x1[r] = _mm512_fmadd_ps(v, b1, x1[r]);
@@ -166,7 +168,7 @@ AVX512 static inline __attribute__((always_inline)) void tile10x32(int kc, const
   const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
   const __m512 bias1 = bias && two ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 10
-  for (int r = 0; r < MR10; r++) {
+  for (int r = 0; r < ROWS; r++) {
     if (r >= mr) break;
     float *cr = c + (size_t)r * ldc;
     __m512 v0 = x0[r];
@@ -182,21 +184,26 @@ AVX512 static inline __attribute__((always_inline)) void tile10x32(int kc, const
   }
 }
 
+/* A packed panel of ten rows, mr of them real: its padding rows hold zeros. */
 AVX512 static void micro_avx512_packed(int kc, const float *a, const float *pb, ptrdiff_t ps, float *c, int ldc, int mr,
                                        int nr, int beta, const float *bias) {
-  if (nr > GEMM_NR) tile10x32(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 1);
-  else tile10x32(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 0);
+  if (mr > 5) {
+    if (nr > GEMM_NR) tile512(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 10, 1);
+    else tile512(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 10, 0);
+  } else {
+    if (nr > GEMM_NR) tile512(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 5, 1);
+    else tile512(kc, a, 1, MR10, pb, ps, c, ldc, mr, nr, beta, bias, 5, 0);
+  }
 }
 
 AVX512 static void micro_avx512(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps,
                                 float *c, int ldc, int mr, int nr, int beta, const float *bias) {
   if (rs == 1 && cs == MR10) {
-    /* A packed panel: its padding rows hold zeros, so all ten rows can be read. */
     micro_avx512_packed(kc, a, pb, ps, c, ldc, mr, nr, beta, bias);
   } else if (cs == 1 && mr == MR10) {
     /* Ten rows of a row-major A, in place. */
-    if (nr > GEMM_NR) tile10x32(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 1);
-    else tile10x32(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 0);
+    if (nr > GEMM_NR) tile512(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 10, 1);
+    else tile512(kc, a, rs, 1, pb, ps, c, ldc, mr, nr, beta, bias, 10, 0);
   } else {
     /* A partial tile of an A read in place: pack its rows, zero the rest (same products, same order). */
     float t[GEMM_KC * MR10] __attribute__((aligned(64)));
@@ -289,14 +296,27 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
 
 /* Packs rows [i0, i0 + mc) and columns [k0, k0 + kc) of a transposed A (a is [K, M]) as panels [mc/MR][kc][MR]. */
 static void pack_a_trans(float *pa, const float *a, int M, int i0, int mc, int k0, int kc, int MR) {
-  for (int i = 0; i < mc; i += MR) {
-    float *dst = pa + (size_t)i * kc;
-    const int mr = mc - i < MR ? mc - i : MR;
-    for (int k = 0; k < kc; k++) {
-      const float *src = a + (size_t)(k0 + k) * M + i0 + i;
+  const int full = mc / MR * MR; /* rows in whole panels */
+  /* Row by row of a (contiguous reads, the rows ahead prefetched): each row feeds every panel. */
+  for (int k = 0; k < kc; k++) {
+    const float *src = a + (size_t)(k0 + k) * M + i0;
+    if (k + 8 < kc) {
+      const char *ahead = (const char *)(src + (size_t)8 * M);
+      for (int b = 0; b < mc * (int)sizeof(float); b += 64) __builtin_prefetch(ahead + b, 0, 3);
+    }
+    float *dst = pa + (size_t)k * MR;
+    /* Whole panels: fixed-size copies, which the compiler turns into vector moves. */
+    if (MR == 10)
+      for (int i = 0; i < full; i += 10) memcpy(dst + (size_t)i * kc, src + i, 10 * sizeof(float));
+    else if (MR == 6)
+      for (int i = 0; i < full; i += 6) memcpy(dst + (size_t)i * kc, src + i, 6 * sizeof(float));
+    else
+      for (int i = 0; i < full; i += MR) memcpy(dst + (size_t)i * kc, src + i, (size_t)MR * sizeof(float));
+    if (full < mc) {
+      float *d = dst + (size_t)full * kc;
       int r = 0;
-      for (; r < mr; r++) dst[k * MR + r] = src[r];
-      for (; r < MR; r++) dst[k * MR + r] = 0.0f;
+      for (; r < mc - full; r++) d[r] = src[full + r];
+      for (; r < MR; r++) d[r] = 0.0f;
     }
   }
 }
