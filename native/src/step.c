@@ -23,9 +23,11 @@
 #define _GNU_SOURCE
 #include "step.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "act.h"
 
@@ -409,24 +411,89 @@ void step_cell_run(ctx_t *ctx, int isa, const step_cell_t *a) {
 
 /* ---- whole-model steps ---- */
 
-/* Claims and counters on their own cache lines: two cores touch them every phase. */
+/*
+ * Threads of a model step. A pool job costs more to start than a small step
+ * takes, so a plan that runs on several threads has its own helpers (created
+ * on its first step, joined when it is destroyed). Between steps they spin on
+ * one cache line, `go` (the number of the step to run), for about 100 us, then
+ * sleep on a condition variable; a run wakes sleepers only when there are any.
+ * Each cross-core cache-line transfer costs a few hundred cycles, so a step
+ * makes few: nothing is reset between steps (a part is claimed by writing the
+ * step number into its claim; a phase's barrier waits for its finished-part
+ * counter to reach step * parts), and the caller waits for no helper to leave:
+ * a helper that arrives late finds every part claimed, and one that is slow
+ * to leave claims nothing more, since claims only go up to its step number.
+ */
+#define HELPER_SPIN_NS 100000
+/*
+ * How long a thread leaves another's part to its owner before taking it, when
+ * the model's weights exceed WEIGHTS_PER_CORE bytes: then each core holds only
+ * its share, and taking another's costs a read from farther than a wait for a
+ * slightly late owner. Smaller models fit every core's L2 whole: no wait.
+ */
+#define STEAL_WAIT_NS 2000
+#define WEIGHTS_PER_CORE (1u << 20)
+
+/*
+ * Whether a second core pays depends on the machine (cache sizes, the cost of
+ * a cross-core hand-off) and on what else runs on it, and the answer changes
+ * the results in no bit (parts compute the same sums whoever runs them). So a
+ * plan that may use threads measures the mean step time alone, then on its
+ * threads, each over at least PROBE_STEPS steps and PROBE_NS (longer than a
+ * scheduler slice, so a helper that shares its core with another process is
+ * measured as it will be, present part of the time), and uses the threads
+ * only when they are at least 5% faster: a second core is not taken for less.
+ * It measures again after PROBE_FIRST steps, and after twice as many each time
+ * the answer stays (up to PROBE_LAST), so a settled choice costs little to keep.
+ * Models whose weights exceed WEIGHTS_PER_CORE are not measured: they always
+ * split (their stalls, when a helper loses its core, last longer than a probe).
+ */
+#define PROBE_STEPS 16
+#define PROBE_NS 2000000
+#define PROBE_FIRST 1024
+#define PROBE_LAST 65536
+
 typedef struct {
-  int v;
-  char pad[60];
-} line_int_t;
+  _Alignas(64) uint64_t v;
+} line_u64_t;
+
+typedef struct {
+  step_model_t *m;
+  int tid;
+} helper_arg_t;
 
 struct step_model {
   ctx_t *ctx;
   int isa, cell, L, B, H, V;
   int threads; /* 1: the caller runs every phase alone */
-  int parts;   /* per phase */
+  int parts;   /* per phase: one per thread, each thread's own */
+  /* with threads > 1: the way steps run now, and the measurement that chooses it */
+  int autotune, threaded, probing; /* probing: 0 no, 1 timing steps alone, 2 timing them threaded */
+  uint64_t until_probe, probe_every;
+  uint64_t probe_steps[2], probe_ns[2];
+  uint64_t steal_wait_ns;
   step_cell_t *layers;
   float **hstate;
   const float *wout, *bout;
   float *logits;
-  line_int_t *claim; /* [L + 1][parts] */
-  line_int_t *done;  /* [L + 1] */
+  uint64_t step;        /* the caller's count of runs */
+  line_u64_t *claim;    /* [L + 1][parts]: the last step that claimed the part */
+  line_u64_t *finished; /* [L + 1]: parts of the phase finished, over all steps */
+  /* the crew */
+  pthread_t *helpers; /* threads - 1 of them, started on the first run */
+  int started;
+  line_u64_t go; /* the step helpers join */
+  line_u64_t sleepers;
+  int quit;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
 };
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 /* Units are cut into parts of a multiple of 16 (the widest vector), so every part's units start on the same lanes. */
 static void part_range(int units, int parts, int p, int *u0, int *u1) {
@@ -455,34 +522,99 @@ static void run_part(const step_model_t *m, int phase, int p) {
   }
 }
 
-static void wait_count(line_int_t *c, int count) {
+/* Claims part p of the phase for step s: 1 when this thread got it. */
+static int claim(line_u64_t *c, uint64_t s) {
+  uint64_t v = __atomic_load_n(&c->v, __ATOMIC_RELAXED);
+  return v < s && __atomic_compare_exchange_n(&c->v, &v, s, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void wait_at_least(const line_u64_t *c, uint64_t target) {
   int spins = 0;
-  while (__atomic_load_n(&c->v, __ATOMIC_ACQUIRE) < count) {
+  while (__atomic_load_n(&c->v, __ATOMIC_ACQUIRE) < target) {
     if (++spins < 20000) CPU_RELAX();
     else sched_yield(); /* the thread holding a part has lost its core: let it have ours */
   }
 }
 
-static void model_job(void *arg, int tid, int n) {
-  step_model_t *m = arg;
+/*
+ * One thread's share of step s: in each phase its own part first (the same rows
+ * every step, so they stay in its core's caches), then any part still unclaimed.
+ * Another thread's part is left a moment to its owner first: taking it costs
+ * this core a read of weights it does not hold.
+ */
+static void model_job(step_model_t *m, int tid, uint64_t s) {
   const int P = m->parts, phases = m->L + 1;
-  const int own = (int)((long)tid * P / n); /* this thread's first part: the same every step */
   for (int ph = 0; ph < phases; ph++) {
-    line_int_t *claim = m->claim + (size_t)ph * P;
-    for (int i = 0; i < P; i++) {
-      const int p = (own + i) % P;
-      if (__atomic_load_n(&claim[p].v, __ATOMIC_RELAXED) || __atomic_exchange_n(&claim[p].v, 1, __ATOMIC_ACQUIRE)) continue;
-      run_part(m, ph, p);
-      __atomic_fetch_add(&m->done[ph].v, 1, __ATOMIC_RELEASE);
+    line_u64_t *c = m->claim + (size_t)ph * P;
+    if (claim(&c[tid], s)) {
+      run_part(m, ph, tid);
+      __atomic_fetch_add(&m->finished[ph].v, 1, __ATOMIC_RELEASE);
     }
-    /* The next phase reads this one's h; the caller learns of the last phase's end from pool_run. */
-    if (ph + 1 < phases) wait_count(&m->done[ph], P);
+    uint64_t patience = 0;
+    for (int i = 1; i < P; i++) {
+      const int p = (tid + i) % P;
+      if (__atomic_load_n(&c[p].v, __ATOMIC_RELAXED) >= s) continue;
+      if (m->steal_wait_ns) {
+        if (!patience) patience = now_ns() + m->steal_wait_ns;
+        while (__atomic_load_n(&c[p].v, __ATOMIC_RELAXED) < s && now_ns() < patience) CPU_RELAX();
+      }
+      if (claim(&c[p], s)) {
+        run_part(m, ph, p);
+        __atomic_fetch_add(&m->finished[ph].v, 1, __ATOMIC_RELEASE);
+      }
+    }
+    /* The next phase reads all of this one's h; the caller learns of the last phase's end from `pending`. */
+    if (ph + 1 < phases || tid == 0) wait_at_least(&m->finished[ph], s * (uint64_t)P);
+  }
+}
+
+static void *helper_main(void *ptr) {
+  helper_arg_t a = *(helper_arg_t *)ptr;
+  free(ptr);
+  step_model_t *m = a.m;
+  uint64_t seen = 0;
+  for (;;) {
+    const uint64_t until = now_ns() + HELPER_SPIN_NS;
+    int spins = 0;
+    while (__atomic_load_n(&m->go.v, __ATOMIC_ACQUIRE) == seen && !__atomic_load_n(&m->quit, __ATOMIC_ACQUIRE)) {
+      CPU_RELAX();
+      if (++spins % 64 == 0 && now_ns() > until) {
+        pthread_mutex_lock(&m->mu);
+        __atomic_fetch_add(&m->sleepers.v, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&m->go.v, __ATOMIC_SEQ_CST) == seen && !__atomic_load_n(&m->quit, __ATOMIC_SEQ_CST))
+          pthread_cond_wait(&m->cv, &m->mu);
+        __atomic_fetch_sub(&m->sleepers.v, 1, __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&m->mu);
+      }
+    }
+    if (__atomic_load_n(&m->quit, __ATOMIC_ACQUIRE)) break;
+    seen = __atomic_load_n(&m->go.v, __ATOMIC_ACQUIRE);
+    model_job(m, a.tid, seen);
+  }
+  return NULL;
+}
+
+static void crew_start(step_model_t *m) {
+  m->started = 1;
+  for (int t = 1; t < m->threads; t++) {
+    helper_arg_t *a = malloc(sizeof *a);
+    if (a) {
+      a->m = m;
+      a->tid = t;
+    }
+    if (!a || pthread_create(&m->helpers[t - 1], NULL, helper_main, a) != 0) {
+      /* Run with the helpers that did start: the caller claims whatever no one else does. */
+      free(a);
+      m->started = t;
+      return;
+    }
+    m->started = t + 1;
   }
 }
 
 step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int H, int V, const step_cell_t *layers,
                                 float *const *hstate, const float *wout, const float *bout, float *logits,
-                                float *scratch, double parallel_min) {
+                                float *scratch, double parallel_min, int autotune) {
   step_model_t *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   const int G = cell_gates(cell) * H;
@@ -500,17 +632,27 @@ step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int
   double floats = (double)V * H;
   for (int l = 0; l < L; l++) floats += (double)G * ((l > 0 ? layers[l].I : 0) + H);
   m->threads = ctx->threads > 1 && floats * B >= parallel_min ? ctx->threads : 1;
-  m->parts = m->threads == 1 ? 1 : 2 * m->threads;
+  if (m->threads > (H + 15) / 16) m->threads = (H + 15) / 16 > 1 ? (H + 15) / 16 : 1; /* parts are 16 units at least */
+  m->steal_wait_ns = floats * sizeof(float) > WEIGHTS_PER_CORE ? STEAL_WAIT_NS : 0;
+  m->parts = m->threads;
+  /* Weights past one core's share always split: alone, a core would stream them from farther away. */
+  m->autotune = autotune && !m->steal_wait_ns;
+  m->threaded = 1;
+  m->until_probe = 0; /* measure from the first step */
+  m->probe_every = PROBE_FIRST;
+  pthread_mutex_init(&m->mu, NULL);
+  pthread_cond_init(&m->cv, NULL);
   m->layers = malloc((size_t)L * sizeof *m->layers);
   m->hstate = malloc((size_t)L * sizeof *m->hstate);
   m->claim = aligned_floats((size_t)(L + 1) * m->parts * 16);
-  m->done = aligned_floats((size_t)(L + 1) * 16);
-  if (!m->layers || !m->hstate || !m->claim || !m->done) {
+  m->finished = aligned_floats((size_t)(L + 1) * 16);
+  m->helpers = calloc((size_t)m->threads, sizeof *m->helpers);
+  if (!m->layers || !m->hstate || !m->claim || !m->finished || !m->helpers) {
     step_model_destroy(m);
     return NULL;
   }
-  memset(m->claim, 0, (size_t)(L + 1) * m->parts * sizeof(line_int_t));
-  memset(m->done, 0, (size_t)(L + 1) * sizeof(line_int_t));
+  memset(m->claim, 0, (size_t)(L + 1) * m->parts * sizeof(line_u64_t));
+  memset(m->finished, 0, (size_t)(L + 1) * sizeof(line_u64_t));
   /* scratch: gx [B, G], gh [B, G], h [B, H] (as a cell step's), then hn [L][B, H] */
   float *gx = scratch, *gh = scratch + (size_t)B * G, *hn = scratch + (size_t)2 * B * G + (size_t)B * H;
   for (int l = 0; l < L; l++) {
@@ -535,23 +677,74 @@ step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int
 
 void step_model_destroy(step_model_t *m) {
   if (!m) return;
+  if (m->started > 1) {
+    pthread_mutex_lock(&m->mu);
+    __atomic_store_n(&m->quit, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (int t = 1; t < m->started; t++) pthread_join(m->helpers[t - 1], NULL);
+  }
+  pthread_mutex_destroy(&m->mu);
+  pthread_cond_destroy(&m->cv);
+  free(m->helpers);
   free(m->layers);
   free(m->hstate);
   free(m->claim);
-  free(m->done);
+  free(m->finished);
   free(m);
 }
 
-int step_model_threads(const step_model_t *m) { return m->threads; }
+int step_model_threads(const step_model_t *m) { return m->threads == 1 || m->threaded ? m->threads : 1; }
 
 void step_model_run(step_model_t *m) {
-  if (m->threads == 1) {
-    for (int ph = 0; ph <= m->L; ph++) run_part(m, ph, 0);
+  const uint64_t s = ++m->step;
+  int threaded = m->threads > 1;
+  if (threaded && m->autotune) {
+    if (!m->probing && m->until_probe-- == 0) {
+      m->probing = 1;
+      m->probe_steps[0] = m->probe_steps[1] = m->probe_ns[0] = m->probe_ns[1] = 0;
+    }
+    threaded = m->probing ? m->probing == 2 : m->threaded;
+  }
+  /* Started before any threaded step is timed: thread creation is not a step's cost. */
+  if (m->threads > 1 && !m->started) crew_start(m);
+  const uint64_t t0 = m->probing ? now_ns() : 0;
+  if (!threaded) {
+    for (int ph = 0; ph <= m->L; ph++) {
+      /* Claimed as the helpers would see it, should the next step be threaded. */
+      for (int p = 0; p < m->parts; p++) {
+        __atomic_store_n(&m->claim[(size_t)ph * m->parts + p].v, s, __ATOMIC_RELAXED);
+        run_part(m, ph, p);
+      }
+      __atomic_store_n(&m->finished[ph].v, s * (uint64_t)m->parts, __ATOMIC_RELEASE);
+    }
   } else {
-    pool_run(m->ctx->pool, model_job, m);
-    /* No thread is left in the job: the claims and counts can start over. */
-    memset(m->claim, 0, (size_t)(m->L + 1) * m->parts * sizeof(line_int_t));
-    memset(m->done, 0, (size_t)(m->L + 1) * sizeof(line_int_t));
+    /* Publishes this step's ids and the h the last step left (written before) with its number. */
+    __atomic_store_n(&m->go.v, s, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&m->sleepers.v, __ATOMIC_SEQ_CST) > 0) {
+      pthread_mutex_lock(&m->mu);
+      pthread_cond_broadcast(&m->cv);
+      pthread_mutex_unlock(&m->mu);
+    }
+    model_job(m, 0, s); /* returns once every part of every phase is done */
+  }
+  if (m->probing) {
+    const int i = m->probing - 1;
+    m->probe_ns[i] += now_ns() - t0;
+    if (++m->probe_steps[i] >= PROBE_STEPS && m->probe_ns[i] >= PROBE_NS) {
+      if (m->probing == 1) m->probing = 2;
+      else {
+        /* Means, compared as sums: threads when 1.05 x their mean < the mean alone. */
+        const double alone = (double)m->probe_ns[0] / (double)m->probe_steps[0];
+        const double threads = (double)m->probe_ns[1] / (double)m->probe_steps[1];
+        const int threaded_wins = 1.05 * threads < alone;
+        m->probe_every = threaded_wins == m->threaded ? (m->probe_every < PROBE_LAST ? 2 * m->probe_every : PROBE_LAST)
+                                                      : PROBE_FIRST;
+        m->threaded = threaded_wins;
+        m->probing = 0;
+        m->until_probe = m->probe_every;
+      }
+    }
   }
   /* Every unit of every layer has been computed from the old h: h_t can replace it now. */
   for (int l = 0; l < m->L; l++) memcpy(m->hstate[l], m->layers[l].hn, (size_t)m->B * m->H * sizeof(float));

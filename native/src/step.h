@@ -31,15 +31,18 @@ typedef struct step_model step_model_t;
  * (modelStepScratchSize floats) and x from the layer below, so only the weights,
  * h, c, and layer 0's table and ids need to be filled in. `hstate[l]` is where
  * layer l's h lives ([B, H]): the run reads h_{t-1} from it and leaves h_t there.
- * The pool runs the steps when the weights read per step, times B, reach
- * `parallel_min` floats (and the context has more than one thread).
+ * Steps may run on the context's thread count when the weights read per step,
+ * times B, reach `parallel_min` floats. With `autotune`, a plan whose weights
+ * fit one core's share (see step.c) then measures steps on one thread and on
+ * all (bit-identical results) and keeps the faster, measuring again now and
+ * then; larger plans, and every plan without, run every step on all threads.
  * Returns NULL when out of memory.
  */
 step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int H, int V, const step_cell_t *layers,
                                 float *const *hstate, const float *wout, const float *bout, float *logits,
-                                float *scratch, double parallel_min);
+                                float *scratch, double parallel_min, int autotune);
 void step_model_destroy(step_model_t *m);
-/* Threads the model's steps run on (1 below the size where a second thread pays). */
+/* Threads the model's steps run on now. */
 int step_model_threads(const step_model_t *m);
 void step_model_run(step_model_t *m);
 

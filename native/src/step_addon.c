@@ -1,9 +1,9 @@
 // N-API surface of the inference steps (step.c), registered by addon.c's init:
 //   stepIsa()                      the best step ISA here: 0 generic, 1 AVX2/FMA, 2 AVX-512
 //   cellStep(ctx, isa, cell, B, I, H, wih, whh, bih, bhh, x, table, ids, h, c, scratch)
-//   modelStepBind(ctx, isa, cell, B, H, V, table, layers, wout, bout, ids, logits, scratch, parallelMin) -> plan
+//   modelStepBind(ctx, isa, cell, B, H, V, table, layers, wout, bout, ids, logits, scratch, parallelMin, autotune) -> plan
 //   modelStepRun(plan)             one step of the bound model
-//   modelStepThreads(plan)         threads the plan's steps run on
+//   modelStepThreads(plan)         threads the plan's steps run on now
 // Binding checks every buffer's size once and keeps raw pointers, so a step costs
 // one call with one argument. The pointers stay valid because the JS side keeps
 // the typed arrays (and the context) reachable for as long as it keeps the plan.
@@ -182,11 +182,13 @@ static napi_value prop(napi_env env, napi_value obj, const char *name) {
 
 static napi_value js_model_step_bind(napi_env env, napi_callback_info info) {
   napi_value a[MAX_ARGS];
-  if (!get(env, info, a, 14)) return NULL;
+  if (!get(env, info, a, 15)) return NULL;
   chk_t C = {env, 0};
   ctx_t *ctx = ctx_arg(&C, a[0]);
   const int isa = int_arg(&C, a[1], 0, STEP_AVX512, "isa");
   const int cell = int_arg(&C, a[2], 0, CELL_RNN, "cell");
+  bool autotune = true;
+  if (!C.failed && napi_get_value_bool(env, a[14], &autotune) != napi_ok) fail(&C, 0, "autotune must be a boolean");
   const int iB = int_arg(&C, a[3], 1, MAX_DIM, "B"), iH = int_arg(&C, a[4], 1, MAX_DIM, "H");
   const int iV = int_arg(&C, a[5], 1, MAX_DIM, "V");
   double parallel_min = 0;
@@ -230,7 +232,7 @@ static napi_value js_model_step_bind(napi_env env, napi_callback_info info) {
     layers[0].ids = ids;
     plan = calloc(1, sizeof *plan);
     if (plan) plan->m = step_model_create(ctx, isa, cell, (int)L, iB, iH, iV, layers, hstate, wout, bout, logits, scratch,
-                                          parallel_min);
+                                          parallel_min, autotune);
     if (!plan || !plan->m) {
       free(plan);
       plan = NULL;

@@ -49,7 +49,7 @@ interface NativeAddon {
   cellStep(ctx: NativeContext, isa: number, cell: number, B: number, I: number, H: number, wih: F32, whh: F32, bih: F32, bhh: F32,
     x: F32OrNull, table: F32OrNull, ids: Int32Array | null, h: F32, c: F32OrNull, scratch: F32): void;
   modelStepBind(ctx: NativeContext, isa: number, cell: number, B: number, H: number, V: number, table: F32, layers: NativeStepLayer[],
-    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number): NativeStepPlan;
+    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number, autotune: boolean): NativeStepPlan;
   modelStepRun(plan: NativeStepPlan): void;
   modelStepThreads(plan: NativeStepPlan): number;
 }
@@ -59,10 +59,12 @@ const STEP_SIMD = ['generic', 'avx2-fma', 'avx512'] as const;
 export type StepSimd = (typeof STEP_SIMD)[number];
 
 /**
- * Weights read per model step (floats, times the streams) from which a step runs
- * on the pool: below it one core reads them faster than two cores meet.
+ * Weights read per model step (floats, times the streams) from which a model
+ * step may use the kernels' threads: below it a step takes about what two cores
+ * need to meet. Above it the plan measures one thread against all and keeps the
+ * faster (native/src/step.c).
  */
-export const STEP_PARALLEL_MIN = 350_000;
+export const STEP_PARALLEL_MIN = 100_000;
 
 /** The native kernels, with what they run on. */
 export interface NativeKernels extends Kernels<Float32Array> {
@@ -72,7 +74,7 @@ export interface NativeKernels extends Kernels<Float32Array> {
   readonly simd: 'avx512' | 'avx2-fma' | 'generic';
   /** The instruction set of the inference-step kernels (cellStep, bindModelStep). */
   readonly stepSimd: StepSimd;
-  /** Threads the last bound model step runs on (1 until one is bound). */
+  /** Threads the last bound model step runs on now (1 until one is bound). */
   readonly stepThreads: number;
 }
 
@@ -81,8 +83,14 @@ export interface NativeOptions {
   threads?: number;
   /** At most this instruction set for the step kernels (testing the fallbacks); default the best here. */
   stepSimd?: StepSimd;
-  /** Floats of weights times streams from which a model step runs on the pool; default STEP_PARALLEL_MIN (0: always, for tests). */
+  /** Floats of weights times streams from which a model step may use the threads; default STEP_PARALLEL_MIN. */
   stepParallelMin?: number;
+  /**
+   * Whether a model step that may use the threads measures one thread against
+   * all and keeps the faster (default true); false runs every such step on all
+   * threads (tests of the threaded path).
+   */
+  stepAutotune?: boolean;
 }
 
 const ADDON = path.join('native', 'build', 'Release', 'charrnn_native.node');
@@ -145,7 +153,8 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
   const info = lib.contextInfo(ctx);
   const isa = Math.min(lib.stepIsa(), STEP_SIMD.indexOf(options.stepSimd ?? 'avx512'));
   const parallelMin = options.stepParallelMin ?? STEP_PARALLEL_MIN;
-  let stepThreads = 1;
+  const autotune = options.stepAutotune ?? true;
+  let lastPlan: NativeStepPlan | null = null;
 
   // 64-byte aligned views: over-allocate, then start at the first aligned byte.
   const aligned = <T>(length: number, bytes: number, make: (buf: ArrayBuffer, offset: number, length: number) => T): T => {
@@ -159,7 +168,7 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
     simd: (info.simd ?? (info.avx2 ? 'avx2-fma' : 'generic')) as NativeKernels['simd'],
     stepSimd: STEP_SIMD[isa],
     get stepThreads() {
-      return stepThreads;
+      return lastPlan ? lib.modelStepThreads(lastPlan) : 1;
     },
     alloc: n => aligned(n, 4, (b, o, l) => new Float32Array(b, o, l)),
     allocInt: n => aligned(n, 4, (b, o, l) => new Int32Array(b, o, l)),
@@ -190,8 +199,8 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
       }));
       if (a.state.length !== layers.length) throw new RangeError(`${layers.length} layers but ${a.state.length} states`);
       const plan = lib.modelStepBind(ctx, isa, CELL_CODE[a.cell], a.B, a.H, a.V, a.table, layers, a.outWeight, a.outBias,
-        a.ids, a.logits, a.scratch, parallelMin);
-      stepThreads = lib.modelStepThreads(plan);
+        a.ids, a.logits, a.scratch, parallelMin, autotune);
+      lastPlan = plan;
       // The closure keeps `a` (every buffer the plan points into) and the context alive as long as the plan.
       return () => {
         void a;

@@ -41,10 +41,83 @@ const GRU = 1;
   st(y, f32x4.add(ld(y, n), s), n);
 }
 
-/**
- * Rows r..r+7 (nr of them real) for one stream: eight independent chains. Both
- * matrices go into the same accumulators (the second pass when w2 is not 0).
- */
+// Two kinds of blocks compute the same sums (every accumulator takes its columns
+// in order, four at a time, then the fixed tree). Whole blocks (all rows real,
+// widths a multiple of 4) take the call-free functions: V8 keeps a vector that
+// lives across a call in memory, stored at every definition, so one call in a
+// function (a partial load) would put the accumulators on the stack inside the
+// hot loop. The rest takes the general ones, with partial loads.
+
+/** Eight whole rows (w1 rows k1 floats apart, w2 rows k2 apart; w2 = 0: none) for one stream: eight chains. */
+function whole8x1(y: usize, w1: usize, k1: i32, x1: usize, w2: usize, k2: i32, x2: usize): void {
+  let a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0), a4 = splat(0), a5 = splat(0), a6 = splat(0), a7 = splat(0);
+  for (let m = 0; m < 2; m++) {
+    const w = m == 0 ? w1 : w2;
+    if (w == 0) break;
+    const K = m == 0 ? k1 : k2;
+    const x = m == 0 ? x1 : x2;
+    const stride = bytes(K);
+    // The rows walked with one pointer: few live values leave V8's 16 vector registers to the
+    // accumulators (unrolling over columns would need more and spill them to the stack).
+    for (let k = 0; k < K; k += 4) {
+      const o = bytes(k);
+      const xv = v128.load(x + o);
+      let a = w + o;
+      a0 = fmadd(v128.load(a), xv, a0);
+      a += stride;
+      a1 = fmadd(v128.load(a), xv, a1);
+      a += stride;
+      a2 = fmadd(v128.load(a), xv, a2);
+      a += stride;
+      a3 = fmadd(v128.load(a), xv, a3);
+      a += stride;
+      a4 = fmadd(v128.load(a), xv, a4);
+      a += stride;
+      a5 = fmadd(v128.load(a), xv, a5);
+      a += stride;
+      a6 = fmadd(v128.load(a), xv, a6);
+      a += stride;
+      a7 = fmadd(v128.load(a), xv, a7);
+    }
+  }
+  v128.store(y, f32x4.add(v128.load(y), reduce4(a0, a1, a2, a3)));
+  v128.store(y, f32x4.add(v128.load(y, 16), reduce4(a4, a5, a6, a7)), 16);
+}
+
+/** Four whole rows for two streams (inputs ldx1 / ldx2 floats apart, outputs ldy apart): the weights read once for both. */
+function whole4x2(y: usize, ldy: i32, w1: usize, k1: i32, x1: usize, ldx1: i32, w2: usize, k2: i32, x2: usize, ldx2: i32): void {
+  let a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
+  let c0 = splat(0), c1 = splat(0), c2 = splat(0), c3 = splat(0);
+  for (let m = 0; m < 2; m++) {
+    const w = m == 0 ? w1 : w2;
+    if (w == 0) break;
+    const K = m == 0 ? k1 : k2;
+    const x = m == 0 ? x1 : x2;
+    const xs = bytes(m == 0 ? ldx1 : ldx2);
+    const stride = bytes(K);
+    for (let k = 0; k < K; k += 4) {
+      const o = bytes(k);
+      const xv = v128.load(x + o), xw = v128.load(x + xs + o);
+      let a = w + o;
+      let v = v128.load(a);
+      a0 = fmadd(v, xv, a0); c0 = fmadd(v, xw, c0);
+      a += stride;
+      v = v128.load(a);
+      a1 = fmadd(v, xv, a1); c1 = fmadd(v, xw, c1);
+      a += stride;
+      v = v128.load(a);
+      a2 = fmadd(v, xv, a2); c2 = fmadd(v, xw, c2);
+      a += stride;
+      v = v128.load(a);
+      a3 = fmadd(v, xv, a3); c3 = fmadd(v, xw, c3);
+    }
+  }
+  v128.store(y, f32x4.add(v128.load(y), reduce4(a0, a1, a2, a3)));
+  const y2 = y + bytes(ldy);
+  v128.store(y2, f32x4.add(v128.load(y2), reduce4(c0, c1, c2, c3)));
+}
+
+/** Rows r..r+7 (nr of them real) for one stream, any widths: partial loads for the last columns. */
 function block8x1(y: usize, nr: i32, r: i32, R: i32, w1: usize, k1: i32, x1: usize, w2: usize, k2: i32, x2: usize): void {
   let a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0), a4 = splat(0), a5 = splat(0), a6 = splat(0), a7 = splat(0);
   for (let m = 0; m < 2; m++) {
@@ -54,21 +127,8 @@ function block8x1(y: usize, nr: i32, r: i32, R: i32, w1: usize, k1: i32, x1: usi
     const x = m == 0 ? x1 : x2;
     const q0 = row(w, K, r, R), q1 = row(w, K, r + 1, R), q2 = row(w, K, r + 2, R), q3 = row(w, K, r + 3, R);
     const q4 = row(w, K, r + 4, R), q5 = row(w, K, r + 5, R), q6 = row(w, K, r + 6, R), q7 = row(w, K, r + 7, R);
-    let k = 0;
-    for (; k + 4 <= K; k += 4) {
-      const o = bytes(k);
-      const xv = v128.load(x + o);
-      a0 = fmadd(v128.load(q0 + o), xv, a0);
-      a1 = fmadd(v128.load(q1 + o), xv, a1);
-      a2 = fmadd(v128.load(q2 + o), xv, a2);
-      a3 = fmadd(v128.load(q3 + o), xv, a3);
-      a4 = fmadd(v128.load(q4 + o), xv, a4);
-      a5 = fmadd(v128.load(q5 + o), xv, a5);
-      a6 = fmadd(v128.load(q6 + o), xv, a6);
-      a7 = fmadd(v128.load(q7 + o), xv, a7);
-    }
-    if (k < K) {
-      const n = K - k;
+    for (let k = 0; k < K; k += 4) {
+      const n = min(4, K - k);
       const o = bytes(k);
       const xv = ld(x + o, n);
       a0 = fmadd(ld(q0 + o, n), xv, a0);
@@ -81,11 +141,12 @@ function block8x1(y: usize, nr: i32, r: i32, R: i32, w1: usize, k1: i32, x1: usi
       a7 = fmadd(ld(q7 + o, n), xv, a7);
     }
   }
-  addInto(y, reduce4(a0, a1, a2, a3), min(nr, 4));
-  if (nr > 4) addInto(y + 16, reduce4(a4, a5, a6, a7), nr - 4);
+  const s0 = reduce4(a0, a1, a2, a3), s1 = reduce4(a4, a5, a6, a7);
+  addInto(y, s0, min(nr, 4));
+  if (nr > 4) addInto(y + 16, s1, nr - 4);
 }
 
-/** Rows r..r+3 (nr real) for two streams (inputs ldx1 / ldx2 floats apart, outputs ldy apart): the weights are read once for both. */
+/** Rows r..r+3 (nr real) for two streams, any widths. */
 function block4x2(y: usize, ldy: i32, nr: i32, r: i32, R: i32, w1: usize, k1: i32, x1: usize, ldx1: i32,
   w2: usize, k2: i32, x2: usize, ldx2: i32): void {
   let a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
@@ -97,16 +158,8 @@ function block4x2(y: usize, ldy: i32, nr: i32, r: i32, R: i32, w1: usize, k1: i3
     const x = m == 0 ? x1 : x2;
     const xs = bytes(m == 0 ? ldx1 : ldx2);
     const q0 = row(w, K, r, R), q1 = row(w, K, r + 1, R), q2 = row(w, K, r + 2, R), q3 = row(w, K, r + 3, R);
-    let k = 0;
-    for (; k + 4 <= K; k += 4) {
-      const o = bytes(k);
-      const xv = v128.load(x + o), xw = v128.load(x + xs + o);
-      const v0 = v128.load(q0 + o), v1 = v128.load(q1 + o), v2 = v128.load(q2 + o), v3 = v128.load(q3 + o);
-      a0 = fmadd(v0, xv, a0); a1 = fmadd(v1, xv, a1); a2 = fmadd(v2, xv, a2); a3 = fmadd(v3, xv, a3);
-      c0 = fmadd(v0, xw, c0); c1 = fmadd(v1, xw, c1); c2 = fmadd(v2, xw, c2); c3 = fmadd(v3, xw, c3);
-    }
-    if (k < K) {
-      const n = K - k;
+    for (let k = 0; k < K; k += 4) {
+      const n = min(4, K - k);
       const o = bytes(k);
       const xv = ld(x + o, n), xw = ld(x + xs + o, n);
       const v0 = ld(q0 + o, n), v1 = ld(q1 + o, n), v2 = ld(q2 + o, n), v3 = ld(q3 + o, n);
@@ -114,8 +167,9 @@ function block4x2(y: usize, ldy: i32, nr: i32, r: i32, R: i32, w1: usize, k1: i3
       c0 = fmadd(v0, xw, c0); c1 = fmadd(v1, xw, c1); c2 = fmadd(v2, xw, c2); c3 = fmadd(v3, xw, c3);
     }
   }
-  addInto(y, reduce4(a0, a1, a2, a3), nr);
-  addInto(y + bytes(ldy), reduce4(c0, c1, c2, c3), nr);
+  const s0 = reduce4(a0, a1, a2, a3), s1 = reduce4(c0, c1, c2, c3);
+  addInto(y, s0, nr);
+  addInto(y + bytes(ldy), s1, nr);
 }
 
 /**
@@ -124,16 +178,28 @@ function block4x2(y: usize, ldy: i32, nr: i32, r: i32, R: i32, w1: usize, k1: i3
  */
 export function rowsDot(y: usize, ldy: i32, R: i32, w1: usize, k1: i32, x1: usize, ldx1: i32,
   w2: usize, k2: i32, x2: usize, ldx2: i32, B: i32): void {
+  const wholeWidths = k1 % 4 == 0 && (w2 == 0 || k2 % 4 == 0);
   for (let r = 0; r < R; r += 8) {
     const nr = min(8, R - r);
+    const whole = wholeWidths && nr == 8;
+    const r1 = w1 + bytes(r * k1), r2 = w2 == 0 ? 0 : w2 + bytes(r * k2);
     let b = 0;
     for (; b + 2 <= B; b += 2) {
       const yb = y + bytes(b * ldy + r);
       const xb1 = x1 + bytes(b * ldx1), xb2 = x2 + bytes(b * ldx2);
-      block4x2(yb, ldy, min(nr, 4), r, R, w1, k1, xb1, ldx1, w2, k2, xb2, ldx2);
-      if (nr > 4) block4x2(yb + 16, ldy, nr - 4, r + 4, R, w1, k1, xb1, ldx1, w2, k2, xb2, ldx2);
+      if (whole) {
+        whole4x2(yb, ldy, r1, k1, xb1, ldx1, r2, k2, xb2, ldx2);
+        whole4x2(yb + 16, ldy, r1 + bytes(4 * k1), k1, xb1, ldx1, r2 == 0 ? 0 : r2 + bytes(4 * k2), k2, xb2, ldx2);
+      } else {
+        block4x2(yb, ldy, min(nr, 4), r, R, w1, k1, xb1, ldx1, w2, k2, xb2, ldx2);
+        if (nr > 4) block4x2(yb + 16, ldy, nr - 4, r + 4, R, w1, k1, xb1, ldx1, w2, k2, xb2, ldx2);
+      }
     }
-    if (b < B) block8x1(y + bytes(b * ldy + r), nr, r, R, w1, k1, x1 + bytes(b * ldx1), w2, k2, x2 + bytes(b * ldx2));
+    if (b < B) {
+      const yb = y + bytes(b * ldy + r), xb1 = x1 + bytes(b * ldx1), xb2 = x2 + bytes(b * ldx2);
+      if (whole) whole8x1(yb, r1, k1, xb1, r2, k2, xb2);
+      else block8x1(yb, nr, r, R, w1, k1, xb1, w2, k2, xb2);
+    }
   }
 }
 
@@ -175,28 +241,38 @@ function layerStep(cell: i32, B: i32, I: i32, H: i32, wih: usize, whh: usize, bi
   } else {
     rowsDot(gx, G, G, whh, H, h, H, 0, 0, 0, 0, B);
   }
-  const H4 = bytes(H);
   for (let b = 0; b < B; b++) {
     const g = gx + bytes(b * G), q = gh + bytes(b * G), s = bytes(b * H);
-    for (let j = 0; j < H; j += 4) {
-      const n = min(4, H - j);
-      const o = bytes(j);
-      if (cell == LSTM) {
-        const iv = vsigmoid(ld(g + o, n)), fv = vsigmoid(ld(g + H4 + o, n));
-        const gv = vtanh(ld(g + 2 * H4 + o, n)), ov = vsigmoid(ld(g + 3 * H4 + o, n));
-        const cv = fmadd(fv, ld(c + s + o, n), f32x4.mul(iv, gv));
-        st(c + s + o, cv, n);
-        st(hn + s + o, f32x4.mul(ov, vtanh(cv)), n);
-      } else if (gru) {
-        const rg = vsigmoid(f32x4.add(ld(g + o, n), ld(q + o, n)));
-        const zg = vsigmoid(f32x4.add(ld(g + H4 + o, n), ld(q + H4 + o, n)));
-        const ng = vtanh(fmadd(rg, ld(q + 2 * H4 + o, n), ld(g + 2 * H4 + o, n)));
-        // (1 - z) n + z h_prev
-        st(hn + s + o, fmadd(zg, ld(h + s + o, n), f32x4.mul(f32x4.sub(splat(1), zg), ng)), n);
-      } else {
-        st(hn + s + o, vtanh(ld(g + o, n)), n);
-      }
-    }
+    // Whole vectors in a call-free loop (see rowsDot), then the last units with partial loads.
+    const whole = H & ~3;
+    for (let j = 0; j < whole; j += 4) activate(cell, H, g, q, h + s, c + s, hn + s, j, 4);
+    if (whole < H) activate(cell, H, g, q, h + s, c + s, hn + s, whole, H - whole);
+  }
+}
+
+/**
+ * The cell update of units j .. j+n (n = 1..4) of one stream: g [G] and q [G]
+ * its pre-activations (input side, and recurrent side for a GRU), hp [H] h_{t-1},
+ * c [H] the LSTM state (updated), hn [H] where h_t goes.
+ */
+// @ts-ignore: decorator
+@inline function activate(cell: i32, H: i32, g: usize, q: usize, hp: usize, c: usize, hn: usize, j: i32, n: i32): void {
+  const H4 = bytes(H);
+  const o = bytes(j);
+  if (cell == LSTM) {
+    const iv = vsigmoid(ld(g + o, n)), fv = vsigmoid(ld(g + H4 + o, n));
+    const gv = vtanh(ld(g + 2 * H4 + o, n)), ov = vsigmoid(ld(g + 3 * H4 + o, n));
+    const cv = fmadd(fv, ld(c + o, n), f32x4.mul(iv, gv));
+    st(c + o, cv, n);
+    st(hn + o, f32x4.mul(ov, vtanh(cv)), n);
+  } else if (cell == GRU) {
+    const rg = vsigmoid(f32x4.add(ld(g + o, n), ld(q + o, n)));
+    const zg = vsigmoid(f32x4.add(ld(g + H4 + o, n), ld(q + H4 + o, n)));
+    const ng = vtanh(fmadd(rg, ld(q + 2 * H4 + o, n), ld(g + 2 * H4 + o, n)));
+    // (1 - z) n + z h_prev
+    st(hn + o, fmadd(zg, ld(hp + o, n), f32x4.mul(f32x4.sub(splat(1), zg), ng)), n);
+  } else {
+    st(hn + o, vtanh(ld(g + o, n)), n);
   }
 }
 
