@@ -238,8 +238,11 @@ describe('native kernels', () => {
     const shapes: Omit<CellShape, 'cell'>[] = [
       { T: 1, B: 1, I: 1, H: 1 }, { T: 3, B: 17, I: 3, H: 17 }, { T: 5, B: 3, I: 129, H: 33 },
       { T: 4, B: 7, I: 17, H: 129 }, { T: 6, B: 50, I: 64, H: 128 },
-      // Big enough per step to run on several threads, with a partial last panel of hidden units.
+      // Big enough per step to run on several threads, with a partial last panel of hidden units
+      // (split by batch rows on two and three threads).
       { T: 3, B: 37, I: 5, H: 129 },
+      // Too few rows to split by batch rows on two threads: split by hidden units, with a partial panel.
+      { T: 4, B: 15, I: 9, H: 200 },
     ];
     for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       for (const threads of [1, 2, 3]) {
@@ -267,11 +270,16 @@ describe('native kernels', () => {
   });
 
   it('is deterministic: the same run twice is bit-identical, whatever the thread count', () => {
-    const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 128, emb: 64, vocabSize: 65, dropout: 0 };
+    // B = 50 splits the recurrence by batch rows on several threads; B = 12 by hidden units.
+    for (const B of [50, 12]) checkDeterministic(k, B);
+  });
+
+  function checkDeterministic(k: NativeKernels, B: number): void {
+    const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: B === 50 ? 128 : 200, emb: 64, vocabSize: 65, dropout: 0 };
     const run = (kernels: NativeKernels): Float32Array => {
       const model = new CharRNN(config, kernels, { seed: 3 });
       const rng = new Random(9);
-      const T = 20, B = 50;
+      const T = 20;
       const state = model.newState(B);
       for (let chunk = 0; chunk < 2; chunk++) {
         const x = Array.from({ length: T * B }, () => rng.int(65)), y = Array.from({ length: T * B }, () => rng.int(65));
@@ -286,8 +294,8 @@ describe('native kernels', () => {
     // Every output element is computed by the same operations whichever thread owns it, so the
     // partition does not show in the result either; a race would.
     const single = run(loadNativeKernels({ threads: 1 })!), three = run(loadNativeKernels({ threads: 3 })!);
-    assert.ok(bytes(single).equals(bytes(a)) && bytes(three).equals(bytes(a)), 'gradients depend on the thread count');
-  });
+    assert.ok(bytes(single).equals(bytes(a)) && bytes(three).equals(bytes(a)), `B = ${B}: gradients depend on the thread count`);
+  }
 
   it('gives the same bits with the AVX2 kernels as with the AVX-512 ones', async t => {
     if (k.simd !== 'avx512') {

@@ -81,6 +81,15 @@ void gru_backward_row_avx2(const float *g, const float *hn, const float *hp, con
                            float *dgh, int H, int j0, int j1);
 void rnn_forward_row_avx2(float *g, float *ht, int j0, int j1);
 void rnn_backward_row_avx2(const float *h, const float *dh, const float *dhn, float *dg, int j0, int j1);
+/* The same sixteen units at a time, bit-identical to the AVX2 ones; only called when gemm_uses_avx512(). */
+void lstm_forward_row_avx512(float *g, const float *cp, float *ct, float *ht, int H, int j0, int j1);
+void lstm_backward_row_avx512(const float *g, const float *c, const float *cp, const float *dh, const float *dhn,
+                              float *dcn, float *dg, int H, int j0, int j1);
+void gru_forward_row_avx512(float *g, const float *hh, const float *hp, float *aux, float *ht, int H, int j0, int j1);
+void gru_backward_row_avx512(const float *g, const float *hn, const float *hp, const float *dh, float *dhn,
+                             float *dgx, float *dgh, int H, int j0, int j1);
+void rnn_forward_row_avx512(float *g, float *ht, int j0, int j1);
+void rnn_backward_row_avx512(const float *h, const float *dh, const float *dhn, float *dg, int j0, int j1);
 /* exp(l[j] - max) for j < V into d (when not NULL), returning their sum in double. */
 double softmax_exp_row_avx2(const float *l, int V, float max, float *d);
 

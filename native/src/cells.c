@@ -29,6 +29,9 @@
 
 #include "act.h"
 
+/* The cell update row function for the job's instruction set: name_avx512, name_avx2 or name. */
+#define ROW(job, name) ((job)->isa == 2 ? name##_avx512 : (job)->isa == 1 ? name##_avx2 : name)
+
 int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
 
 static inline int panels_of(int n) { return (n + GEMM_NR - 1) / GEMM_NR; }
@@ -47,7 +50,7 @@ typedef struct {
   float *pk;      /* packed left operands, two per lane (h_{t-1} [rows, H] forward, dgh_t [rows, G] backward) */
   size_t pk_half; /* floats per packed operand */
   int lanes;      /* batch-row lanes; 0: split by hidden units instead */
-  int avx2;
+  int isa;        /* cell updates: 2 AVX-512, 1 AVX2, 0 portable C */
   int mr;         /* rows of a packed-A panel (gemm_mr) */
   int ppi;        /* GEMM_NR-column panels of hidden units per work item (gemm_np) */
   workq_t q;
@@ -81,7 +84,7 @@ static void rec_job_init(rec_job_t *job, ctx_t *ctx, const cell_args_t *a, size_
   memset(job, 0, sizeof *job);
   job->ctx = ctx;
   job->a = a;
-  job->avx2 = gemm_uses_avx2();
+  job->isa = gemm_uses_avx512() ? 2 : gemm_uses_avx2() ? 1 : 0;
   job->mr = gemm_mr();
   job->ppi = gemm_np();
   const double work = (double)a->B * a->H * a->H * cell_gates(a->cell);
@@ -146,7 +149,7 @@ static void forward_step(const rec_job_t *job, int t, int b0, int b1, int p, int
       gemm_prepacked(php, rows, H, job->pw + g * job->pw_gate, H, hh + g * H, G, p, pe, 0, a->bhh + g * H);
     float *aux = a->aux + ((size_t)t * B + b0) * H;
     for (int b = 0; b < rows; b++)
-      (job->avx2 ? gru_forward_row_avx2 : gru_forward_row)(gt + (size_t)b * G, hh + (size_t)b * G, hp + (size_t)b * H,
+      ROW(job, gru_forward_row)(gt + (size_t)b * G, hh + (size_t)b * G, hp + (size_t)b * H,
                                                            aux + (size_t)b * H, ht + (size_t)b * H, H, j0, j1);
   } else {
     for (int g = 0; g < NG; g++)
@@ -155,11 +158,11 @@ static void forward_step(const rec_job_t *job, int t, int b0, int b1, int p, int
       const float *cp = (t == 0 ? a->c0 : a->aux + (size_t)(t - 1) * B * H) + (size_t)b0 * H;
       float *ct = a->aux + ((size_t)t * B + b0) * H;
       for (int b = 0; b < rows; b++)
-        (job->avx2 ? lstm_forward_row_avx2 : lstm_forward_row)(gt + (size_t)b * G, cp + (size_t)b * H,
+        ROW(job, lstm_forward_row)(gt + (size_t)b * G, cp + (size_t)b * H,
                                                                ct + (size_t)b * H, ht + (size_t)b * H, H, j0, j1);
     } else {
       for (int b = 0; b < rows; b++)
-        (job->avx2 ? rnn_forward_row_avx2 : rnn_forward_row)(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
+        ROW(job, rnn_forward_row)(gt + (size_t)b * G, ht + (size_t)b * H, j0, j1);
     }
   }
   if (t + 1 < T) pack_cols(pnext, ht, H, rows, H, 0, j0, j1, job->mr);
@@ -259,18 +262,18 @@ static void backward_step(const rec_job_t *job, int t, int b0, int b1, int p, in
   if (a->cell == CELL_LSTM) {
     const float *cp = t == 0 ? a->c0 + (size_t)b0 * H : a->aux + s - (size_t)B * H;
     for (int b = 0; b < rows; b++)
-      (job->avx2 ? lstm_backward_row_avx2 : lstm_backward_row)(
+      ROW(job, lstm_backward_row)(
           a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, cp + (size_t)b * H, a->dh + s + (size_t)b * H,
           dhn + (size_t)b * H, dcn + (size_t)b * H, a->dgates + r + (size_t)b * G, H, j0, j1);
   } else if (a->cell == CELL_GRU) {
     const float *hp = t == 0 ? a->h0 + (size_t)b0 * H : a->h + s - (size_t)B * H;
     for (int b = 0; b < rows; b++)
-      (job->avx2 ? gru_backward_row_avx2 : gru_backward_row)(
+      ROW(job, gru_backward_row)(
           a->gates + r + (size_t)b * G, a->aux + s + (size_t)b * H, hp + (size_t)b * H, a->dh + s + (size_t)b * H,
           dhn + (size_t)b * H, a->dgates + r + (size_t)b * G, a->dgatesHidden + r + (size_t)b * G, H, j0, j1);
   } else {
     for (int b = 0; b < rows; b++)
-      (job->avx2 ? rnn_backward_row_avx2 : rnn_backward_row)(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H,
+      ROW(job, rnn_backward_row)(a->h + s + (size_t)b * H, a->dh + s + (size_t)b * H,
                                                              dhn + (size_t)b * H, a->dgates + r + (size_t)b * G, j0, j1);
   }
   for (int g = 0; g < NG; g++) pack_cols(pcur, dgh + r, G, rows, G, g * H, j0, j1, job->mr);
@@ -331,8 +334,13 @@ void cell_backward(ctx_t *ctx, const cell_args_t *a) {
 
   const float *dgx = a->dgates, *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates; /* [T, B, G] */
   gemm(ctx, a->gwih, dgx, a->x, G, I, T * B, 1, 0, 1, NULL);
-  sum_rows(ctx, a->gbih, dgx, T * B, G);
-  sum_rows(ctx, a->gbhh, dgh, T * B, G);
+  /* LSTM and RNN: both bias gradients are sums of the same dgates, added in one pass. */
+  if (dgh == dgx && a->gbih != a->gbhh) {
+    sum_rows2(ctx, a->gbih, a->gbhh, dgx, T * B, G);
+  } else {
+    sum_rows(ctx, a->gbih, dgx, T * B, G);
+    sum_rows(ctx, a->gbhh, dgh, T * B, G);
+  }
   /* h_prev is h0 for the first step and h_{t-1} after it: two products, no copy. */
   gemm(ctx, a->gwhh, dgh, a->h0, G, H, B, 1, 0, 1, NULL);
   if (T > 1) gemm(ctx, a->gwhh, dgh + (size_t)B * G, a->h, G, H, (T - 1) * B, 1, 0, 1, NULL);

@@ -119,6 +119,8 @@ void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, in
 
 /* dbias[cols] += sum over rows of dy[rows, cols], over the context's threads. */
 void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols);
+/* The same into two sums at once (dbias2 may be NULL): one pass over dy. */
+void sum_rows2(ctx_t *ctx, float *dbias, float *dbias2, const float *dy, int rows, int cols);
 
 /* ---- recurrent cells (cells.c) ---- */
 

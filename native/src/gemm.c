@@ -285,7 +285,11 @@ void gemm_pack_b(float *pb, const float *b, int transB, int K, int N, int p0, in
           for (int k = 0; k < kc; k++) dst[k * GEMM_NR + jj] = src[k];
         }
       } else {
-        for (int k = 0; k < kc; k++) memcpy(dst + k * GEMM_NR, b + (size_t)(k0 + k) * N + j0, (size_t)nr * sizeof(float));
+        /* A whole panel row is a fixed-size copy, which the compiler inlines. */
+        if (nr == GEMM_NR)
+          for (int k = 0; k < kc; k++) memcpy(dst + k * GEMM_NR, b + (size_t)(k0 + k) * N + j0, GEMM_NR * sizeof(float));
+        else
+          for (int k = 0; k < kc; k++) memcpy(dst + k * GEMM_NR, b + (size_t)(k0 + k) * N + j0, (size_t)nr * sizeof(float));
       }
       if (nr < GEMM_NR)
         for (int k = 0; k < kc; k++)
@@ -453,7 +457,7 @@ void gemm(ctx_t *ctx, float *c, const float *a, const float *b, int M, int N, in
 }
 
 typedef struct {
-  float *dbias;
+  float *dbias, *dbias2;
   const float *dy;
   int rows, cols;
   workq_t q;
@@ -461,21 +465,83 @@ typedef struct {
 
 #define SUM_ROWS_CHUNK 64
 
+/* Columns [lo, lo + 64) of each sum, in registers while every row is added in order. */
+#ifdef HAVE_AVX512
+AVX512 static void sum_rows_chunk_avx512(const sum_rows_job_t *j, int lo) {
+  __m512 s[4], t[4];
+  for (int q = 0; q < 4; q++) {
+    s[q] = _mm512_loadu_ps(j->dbias + lo + 16 * q);
+    t[q] = j->dbias2 ? _mm512_loadu_ps(j->dbias2 + lo + 16 * q) : s[q];
+  }
+  for (int r = 0; r < j->rows; r++) {
+    const float *row = j->dy + (size_t)r * j->cols + lo;
+    for (int q = 0; q < 4; q++) {
+      const __m512 v = _mm512_loadu_ps(row + 16 * q);
+      s[q] = _mm512_add_ps(s[q], v);
+      t[q] = _mm512_add_ps(t[q], v);
+    }
+  }
+  for (int q = 0; q < 4; q++) {
+    _mm512_storeu_ps(j->dbias + lo + 16 * q, s[q]);
+    if (j->dbias2) _mm512_storeu_ps(j->dbias2 + lo + 16 * q, t[q]);
+  }
+}
+#endif
+#ifdef HAVE_X86
+__attribute__((target("avx"))) static void sum_rows_chunk_avx(const sum_rows_job_t *j, int lo) {
+  __m256 s[8], t[8];
+  for (int q = 0; q < 8; q++) {
+    s[q] = _mm256_loadu_ps(j->dbias + lo + 8 * q);
+    t[q] = j->dbias2 ? _mm256_loadu_ps(j->dbias2 + lo + 8 * q) : s[q];
+  }
+  for (int r = 0; r < j->rows; r++) {
+    const float *row = j->dy + (size_t)r * j->cols + lo;
+    for (int q = 0; q < 8; q++) {
+      const __m256 v = _mm256_loadu_ps(row + 8 * q);
+      s[q] = _mm256_add_ps(s[q], v);
+      t[q] = _mm256_add_ps(t[q], v);
+    }
+  }
+  for (int q = 0; q < 8; q++) {
+    _mm256_storeu_ps(j->dbias + lo + 8 * q, s[q]);
+    if (j->dbias2) _mm256_storeu_ps(j->dbias2 + lo + 8 * q, t[q]);
+  }
+}
+#endif
+
 static void sum_rows_job(void *arg, int tid, int n) {
   sum_rows_job_t *j = arg;
   const int chunks = (j->cols + SUM_ROWS_CHUNK - 1) / SUM_ROWS_CHUNK;
-  /* Each column is summed in row order within one item, whoever runs it. */
+  /* Each column is summed in row order within one item, whoever runs it and however wide its vectors. */
   for (int item; (item = workq_take(&j->q)) < chunks; workq_finish(&j->q)) {
     const int lo = item * SUM_ROWS_CHUNK, hi = lo + SUM_ROWS_CHUNK < j->cols ? lo + SUM_ROWS_CHUNK : j->cols;
+    if (hi - lo == SUM_ROWS_CHUNK) {
+#ifdef HAVE_AVX512
+      if (gemm_uses_avx512()) {
+        sum_rows_chunk_avx512(j, lo);
+        continue;
+      }
+#endif
+#ifdef HAVE_X86
+      if (gemm_uses_avx2()) {
+        sum_rows_chunk_avx(j, lo);
+        continue;
+      }
+#endif
+    }
     for (int r = 0; r < j->rows; r++) {
       const float *row = j->dy + (size_t)r * j->cols;
       for (int c = lo; c < hi; c++) j->dbias[c] += row[c];
+      if (j->dbias2)
+        for (int c = lo; c < hi; c++) j->dbias2[c] += row[c];
     }
   }
 }
 
-void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols) {
-  sum_rows_job_t j = {dbias, dy, rows, cols, {0, 0}};
+void sum_rows2(ctx_t *ctx, float *dbias, float *dbias2, const float *dy, int rows, int cols) {
+  sum_rows_job_t j = {dbias, dbias2, dy, rows, cols, {0, 0}};
   if ((double)rows * cols < 256 * 1024 || ctx->threads == 1) sum_rows_job(&j, 0, 1);
   else pool_run(ctx->pool, sum_rows_job, &j);
 }
+
+void sum_rows(ctx_t *ctx, float *dbias, const float *dy, int rows, int cols) { sum_rows2(ctx, dbias, NULL, dy, rows, cols); }
