@@ -1,9 +1,8 @@
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
-import { loadWasmKernels } from '../kernels/wasm/index.js';
 import { loadNativeKernels, nativeUnavailableReason } from './native-kernels.js';
-import { enableWasmFeatures } from './wasm-flags.js';
+import { loadNodeWasmKernels } from './wasm-threads.js';
 
 export const BACKENDS = ['auto', 'native', 'wasm', 'reference'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -28,8 +27,7 @@ export async function loadKernels(choice?: string, warn: (message: string) => vo
       warn(`native kernels unavailable (${nativeUnavailableReason()}); using WebAssembly`);
     }
   }
-  enableWasmFeatures();
-  return loadWasmKernels();
+  return loadNodeWasmKernels();
 }
 
 /** The fast backends that load on this machine, fastest first (the reference backend is the specification, not a contender). */

@@ -1,6 +1,7 @@
 // Row-wise and elementwise kernels: bias, embedding, loss, dropout mask, optimisers.
 // Loops run 4 lanes at a time; the last partial vector of a row goes through ld/st.
 
+import { itemsOf, nextItem } from './threads';
 import { fmadd, ld, splat, st, vexp } from './vec';
 
 /** y[r, :] += bias, y [rows, cols]. */
@@ -16,12 +17,12 @@ export function addBias(y: usize, bias: usize, rows: i32, cols: i32): void {
 }
 
 /**
- * dbias += column sums of dy [rows, cols]. Sixteen columns (one cache line of a
- * row) at a time, accumulated in registers down all rows, in row order as the
- * reference adds them.
+ * dbias += column sums of dy [rows, cols], rows `rowBytes` apart (cols floats,
+ * or more for a column range of a wider dy). Sixteen columns (one cache line of
+ * a row) at a time, accumulated in registers down all rows, in row order as the
+ * reference adds them; each column's sum is the same whatever range it is in.
  */
-export function sumRows(dbias: usize, dy: usize, rows: i32, cols: i32): void {
-  const rowBytes = <usize>cols << 2;
+export function sumRowsStrided(dbias: usize, dy: usize, rows: i32, cols: i32, rowBytes: usize): void {
   let j = 0;
   for (; j + 16 <= cols; j += 16) {
     const o = <usize>j << 2;
@@ -49,12 +50,17 @@ export function sumRows(dbias: usize, dy: usize, rows: i32, cols: i32): void {
   }
 }
 
+/** dbias += column sums of dy [rows, cols]. */
+export function sumRows(dbias: usize, dy: usize, rows: i32, cols: i32): void {
+  sumRowsStrided(dbias, dy, rows, cols, <usize>cols << 2);
+}
+
 /**
  * d1 += column sums of dy and d2 += the same sums: the two bias gradients of an
  * LSTM or RNN layer (equal pre-activation gradients) in one pass over dy.
+ * Rows `rowBytes` apart, as sumRowsStrided.
  */
-export function sumRowsTwice(d1: usize, d2: usize, dy: usize, rows: i32, cols: i32): void {
-  const rowBytes = <usize>cols << 2;
+export function sumRowsTwice(d1: usize, d2: usize, dy: usize, rows: i32, cols: i32, rowBytes: usize): void {
   let j = 0;
   for (; j + 16 <= cols; j += 16) {
     const o = <usize>j << 2;
@@ -124,45 +130,51 @@ export function embeddingBackward(dTable: usize, dOut: usize, ids: usize, n: i32
 
 /**
  * Softmax cross-entropy summed over rows (f64), see Kernels.softmaxCrossEntropy.
- * dLogits = 0 means no gradient. The row's exponentials are stored in dLogits
- * on the way and scaled in a second pass.
+ * dLogits = 0 means no gradient.
  */
 export function softmaxCrossEntropy(logits: usize, targets: usize, rows: i32, V: i32, dLogits: usize, gradScale: f32): f64 {
   let loss: f64 = 0;
+  for (let r = 0; r < rows; r++) loss += softmaxRow(logits, targets, r, V, dLogits, gradScale);
+  return loss;
+}
+
+/**
+ * Row r's cross-entropy, log(sum exp) + max - logit[target], and its gradient
+ * row when dLogits is not 0. The row's exponentials are stored in dLogits on
+ * the way and scaled in a second pass.
+ */
+function softmaxRow(logits: usize, targets: usize, r: i32, V: i32, dLogits: usize, gradScale: f32): f64 {
   const rowBytes = <usize>V << 2;
-  for (let r = 0; r < rows; r++) {
-    const row = logits + <usize>r * rowBytes;
-    const drow = dLogits + <usize>r * rowBytes;
-    let mv = splat(-Infinity);
-    let j = 0;
-    for (; j + 4 <= V; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
-    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; j < V; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
-    const mvec = splat(m);
-    let sv = splat(0);
+  const row = logits + <usize>r * rowBytes;
+  const drow = dLogits + <usize>r * rowBytes;
+  let mv = splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= V; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; j < V; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
+  const mvec = splat(m);
+  let sv = splat(0);
+  for (j = 0; j < V; j += 4) {
+    const n = min(4, V - j);
+    const o = <usize>j << 2;
+    const e = vexp(f32x4.sub(ld(row + o, n), mvec));
+    // Lanes past n must add nothing.
+    const ez = n == 4 ? e : v128.and(e, lanesBelow(n));
+    sv = f32x4.add(sv, ez);
+    if (dLogits != 0) st(drow + o, ez, n);
+  }
+  const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
+  const t = <usize>load<i32>(targets + (<usize>r << 2));
+  if (dLogits != 0) {
+    const f = splat(gradScale / sum);
     for (j = 0; j < V; j += 4) {
       const n = min(4, V - j);
       const o = <usize>j << 2;
-      const e = vexp(f32x4.sub(ld(row + o, n), mvec));
-      // Lanes past n must add nothing.
-      const ez = n == 4 ? e : v128.and(e, lanesBelow(n));
-      sv = f32x4.add(sv, ez);
-      if (dLogits != 0) st(drow + o, ez, n);
+      st(drow + o, f32x4.mul(ld(drow + o, n), f), n);
     }
-    const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
-    const t = <usize>load<i32>(targets + (<usize>r << 2));
-    loss += Math.log(<f64>sum) + <f64>m - <f64>load<f32>(row + (t << 2));
-    if (dLogits != 0) {
-      const f = splat(gradScale / sum);
-      for (j = 0; j < V; j += 4) {
-        const n = min(4, V - j);
-        const o = <usize>j << 2;
-        st(drow + o, f32x4.mul(ld(drow + o, n), f), n);
-      }
-      store<f32>(drow + (t << 2), load<f32>(drow + (t << 2)) - gradScale);
-    }
+    store<f32>(drow + (t << 2), load<f32>(drow + (t << 2)) - gradScale);
   }
-  return loss;
+  return Math.log(<f64>sum) + <f64>m - <f64>load<f32>(row + (t << 2));
 }
 
 /** All-ones bits in lanes below n (1..3), zero above. */
@@ -254,5 +266,86 @@ export function sgd(param: usize, grad: usize, buf: usize, n: i32, lr: f32, mome
     const b = plain ? g : fmadd(mu, ld(buf + o, k), g);
     st(buf + o, b, k);
     st(param + o, f32x4.sub(ld(param + o, k), f32x4.mul(l, b)), k);
+  }
+}
+
+// ---------------------------------------------------------------- on several threads
+//
+// Each splits its output into items (rows, column blocks or ranges) that every
+// thread claims in turn; an entry is computed exactly as the single-threaded
+// kernel computes it. Every kernel below is a single phase.
+
+/** Rows per item of the row-wise kernels. */
+const ROWS: i32 = 64;
+/** Floats per item of the elementwise kernels (a multiple of 4). */
+const RANGE: i32 = 8192;
+
+export function addBiasThreaded(y: usize, bias: usize, rows: i32, cols: i32): void {
+  const items = itemsOf(rows, ROWS);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const r0 = i * ROWS;
+    addBias(y + ((<usize>r0 * <usize>cols) << 2), bias, min(ROWS, rows - r0), cols);
+  }
+}
+
+export function sumRowsThreaded(dbias: usize, dy: usize, rows: i32, cols: i32): void {
+  const items = itemsOf(cols, 16);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const o = <usize>(i * 16) << 2;
+    sumRowsStrided(dbias + o, dy + o, rows, min(16, cols - i * 16), <usize>cols << 2);
+  }
+}
+
+/** The sum of n f64 values in order: the threaded cross-entropy's per-row losses. */
+export function sumF64(p: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) s += load<f64>(p + (<usize>i << 3));
+  return s;
+}
+
+/** Row r's loss goes to losses[r] (f64); the caller adds them in row order, as the single-threaded kernel does. */
+export function softmaxCrossEntropyThreaded(logits: usize, targets: usize, rows: i32, V: i32, dLogits: usize, gradScale: f32, losses: usize): void {
+  const items = itemsOf(rows, ROWS);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const end = min(rows, (i + 1) * ROWS);
+    for (let r = i * ROWS; r < end; r++) store<f64>(losses + (<usize>r << 3), softmaxRow(logits, targets, r, V, dLogits, gradScale));
+  }
+}
+
+export function multiplyThreaded(out: usize, x: usize, mask: usize, n: i32): void {
+  const items = itemsOf(n, RANGE);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const o = <usize>(i * RANGE) << 2;
+    multiply(out + o, x + o, mask + o, min(RANGE, n - i * RANGE));
+  }
+}
+
+export function scaleThreaded(x: usize, n: i32, s: f32): void {
+  const items = itemsOf(n, RANGE);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) scale(x + (<usize>(i * RANGE) << 2), min(RANGE, n - i * RANGE), s);
+}
+
+export function adamThreaded(param: usize, grad: usize, mBuf: usize, vBuf: usize, n: i32,
+  beta1: f32, beta2: f32, stepSize: f32, invBc2Sqrt: f32, eps: f32): void {
+  const items = itemsOf(n, RANGE);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const o = <usize>(i * RANGE) << 2;
+    adam(param + o, grad + o, mBuf + o, vBuf + o, min(RANGE, n - i * RANGE), beta1, beta2, stepSize, invBc2Sqrt, eps);
+  }
+}
+
+export function rmspropThreaded(param: usize, grad: usize, vBuf: usize, n: i32, lr: f32, alpha: f32, eps: f32): void {
+  const items = itemsOf(n, RANGE);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const o = <usize>(i * RANGE) << 2;
+    rmsprop(param + o, grad + o, vBuf + o, min(RANGE, n - i * RANGE), lr, alpha, eps);
+  }
+}
+
+export function sgdThreaded(param: usize, grad: usize, buf: usize, n: i32, lr: f32, momentum: f32, first: bool): void {
+  const items = itemsOf(n, RANGE);
+  for (let i = nextItem(0); i < items; i = nextItem(0)) {
+    const o = <usize>(i * RANGE) << 2;
+    sgd(param + o, grad + o, buf + o, min(RANGE, n - i * RANGE), lr, momentum, first);
   }
 }

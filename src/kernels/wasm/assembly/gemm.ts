@@ -10,6 +10,7 @@
 // multiply-add is no faster, 6 x 8 (15 live vectors of V8's 15 allocatable)
 // spills and loses a quarter.
 
+import { itemsOf, nextItem, barrier, threadCount } from './threads';
 import { fmadd, ld, st } from './vec';
 
 const NR: i32 = 8;
@@ -25,10 +26,9 @@ const MC: i32 = 64;
   return ((N + NR - 1) / NR) * NR * K;
 }
 
-/** Packs op(B) = B, B [K, N]. */
-export function packN(dst: usize, b: usize, K: i32, N: i32): void {
+/** Packs op(B) = B, B [K, N] with rows `rowBytes` apart (N floats, or more for a column range of a wider B). */
+export function packN(dst: usize, b: usize, K: i32, N: i32, rowBytes: usize): void {
   const panels = (N + NR - 1) / NR;
-  const rowBytes = <usize>N << 2;
   for (let p = 0; p < panels; p++) {
     const j0 = p * NR;
     const cols = min(NR, N - j0);
@@ -186,15 +186,17 @@ export function packScratchFloats(): i32 {
 }
 
 /**
- * C[M, N] (+)= op(A) · op(B) with op(B) already packed (K deep). C rows are N
- * floats apart. With K = 0 the product is zero. Loops: k blocks of KC, row
- * blocks of MC (packed into aPack, in L2), then 8-column panels of B (a KC x 8
- * block stays in L1) across the row block's micro-panels.
+ * C[M, N] (+)= op(A) · op(B) with op(B) already packed (K deep). C rows are ldc
+ * bytes apart (N floats, or more for a column range of a wider C). With K = 0
+ * the product is zero. Loops: k blocks of KC, row blocks of MC (packed into
+ * aPack, in L2), then 8-column panels of B (a KC x 8 block stays in L1) across
+ * the row block's micro-panels. Each entry of C is the same chain of operations
+ * whatever rows and columns a call covers, which is what lets threads split a
+ * product by rows and panels without changing a bit of the result.
  */
-export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, M: i32, N: i32, K: i32, accumulate: bool): void {
-  const ldc = <usize>N << 2;
+export function gemm(c: usize, ldc: usize, a: usize, rsA: usize, csA: usize, packed: usize, M: i32, N: i32, K: i32, accumulate: bool): void {
   if (K == 0) {
-    if (!accumulate) memory.fill(c, 0, ldc * <usize>M);
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldc, 0, <usize>N << 2);
     return;
   }
   const panels = (N + NR - 1) / NR;
@@ -212,25 +214,150 @@ export function gemm(c: usize, a: usize, rsA: usize, csA: usize, packed: usize, 
         const rows = min(MR, iEnd - i);
         if (!inPlace || rows < MR) packA(aPack + m * microBytes, ak + <usize>i * rsA, rsA, csA, rows, kc);
       }
+      // Whole micro-panels of rows go through kernel4; a last one of 1-3 rows goes
+      // row by row through kernel1x4 (below), which costs a quarter of a kernel4
+      // call per row instead of a whole one.
+      const fullEnd = i0 + ((iEnd - i0) / MR) * MR;
       for (let p = 0; p < panels; p++) {
         const cols = min(NR, N - p * NR);
         const bp = packed + ((<usize>p * <usize>K + <usize>k0) * NR << 2);
         const cp = c + (<usize>(p * NR) << 2);
-        for (let i = i0, m: usize = 0; i < iEnd; i += MR, m++) {
-          const rows = min(MR, iEnd - i);
-          if (inPlace && rows == MR) kernel4(cp + <usize>i * ldc, ldc, ak + <usize>i * rsA, csA, bp, kc, rows, cols, acc);
-          else kernel4(cp + <usize>i * ldc, ldc, aPack + m * microBytes, MR << 2, bp, kc, rows, cols, acc);
+        for (let i = i0, m: usize = 0; i < fullEnd; i += MR, m++) {
+          if (inPlace) kernel4(cp + <usize>i * ldc, ldc, ak + <usize>i * rsA, csA, bp, kc, MR, cols, acc);
+          else kernel4(cp + <usize>i * ldc, ldc, aPack + m * microBytes, MR << 2, bp, kc, MR, cols, acc);
+        }
+      }
+      if (fullEnd < iEnd) {
+        const ap = aPack + <usize>((fullEnd - i0) / MR) * microBytes;
+        const fullPanels = N / NR;
+        const panelBytes = (<usize>K * NR) << 2;
+        for (let i = fullEnd; i < iEnd; i++) {
+          const a1 = ap + (<usize>(i - fullEnd) << 2);
+          const cr = c + <usize>i * ldc;
+          let p = 0;
+          for (; p + 4 <= fullPanels; p += 4) {
+            kernel1x4(cr + (<usize>(p * NR) << 2), a1, packed + ((<usize>p * <usize>K + <usize>k0) * NR << 2), panelBytes, kc, acc);
+          }
+          for (; p < panels; p++) {
+            kernel1(cr + (<usize>(p * NR) << 2), a1, packed + ((<usize>p * <usize>K + <usize>k0) * NR << 2), kc, min(NR, N - p * NR), acc);
+          }
         }
       }
     }
   }
 }
 
+/**
+ * One row of C across four whole panels (32 columns) from a packed micro-panel
+ * row (values MR floats apart): eight independent sums, as many as kernel4
+ * keeps, so the row runs at kernel4's rate per entry. Each entry is the same
+ * chain of multiply-adds over k as in kernel4.
+ */
+function kernel1x4(c: usize, ap: usize, bp: usize, panelBytes: usize, kc: i32, acc: bool): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+  const b1 = bp + panelBytes, b2 = bp + panelBytes * 2, b3 = bp + panelBytes * 3;
+  for (let k = 0; k < kc; k++) {
+    const o = <usize>k << 5;
+    const x = v128.load32_splat(ap);
+    s0 = fmadd(x, v128.load(bp + o), s0); s1 = fmadd(x, v128.load(bp + o, 16), s1);
+    s2 = fmadd(x, v128.load(b1 + o), s2); s3 = fmadd(x, v128.load(b1 + o, 16), s3);
+    s4 = fmadd(x, v128.load(b2 + o), s4); s5 = fmadd(x, v128.load(b2 + o, 16), s5);
+    s6 = fmadd(x, v128.load(b3 + o), s6); s7 = fmadd(x, v128.load(b3 + o, 16), s7);
+    ap += MR << 2;
+  }
+  storeRow(c, s0, s1, NR, acc);
+  storeRow(c + 32, s2, s3, NR, acc);
+  storeRow(c + 64, s4, s5, NR, acc);
+  storeRow(c + 96, s6, s7, NR, acc);
+}
+
+/** One row of C across one panel (the panels kernel1x4 leaves). */
+function kernel1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, acc: bool): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const x = v128.load32_splat(ap);
+    s0 = fmadd(x, v128.load(bp), s0);
+    s1 = fmadd(x, v128.load(bp, 16), s1);
+    ap += MR << 2;
+    bp += 32;
+  }
+  storeRow(c, s0, s1, cols, acc);
+}
+
+/** Packs op(B) of Kernels.matmul: B [K, N], or B [N, K] when transB. */
+export function packB(ws: usize, b: usize, K: i32, N: i32, transB: bool): void {
+  if (transB) packT(ws, b, K, N);
+  else packN(ws, b, K, N, <usize>N << 2);
+}
+
 /** The whole of Kernels.matmul; ws holds packedSize(K, N) floats. */
 export function matmulPacked(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32, transA: bool, transB: bool, accumulate: bool, ws: usize): void {
-  if (transB) packT(ws, b, K, N);
-  else packN(ws, b, K, N);
+  packB(ws, b, K, N, transB);
   const rsA: usize = transA ? 4 : <usize>K << 2;
   const csA: usize = transA ? <usize>M << 2 : 4;
-  gemm(c, a, rsA, csA, ws, M, N, K, accumulate);
+  gemm(c, <usize>N << 2, a, rsA, csA, ws, M, N, K, accumulate);
+}
+
+// ---------------------------------------------------------------- on several threads
+//
+// A product splits into tiles of up to MC rows by a group of panels; a tile
+// packs its own rows of op(A) into its thread's aPack. Packing op(B) splits into
+// items of PACK_PANELS panels. Callers run the packing items, a barrier, then the
+// tiles (see matmulThreaded).
+
+/** Panels of op(B) per packing item. */
+const PACK_PANELS: i32 = 4;
+
+/** Packing items of an N-wide op(B). */
+// @ts-ignore: decorator
+@inline export function packItems(N: i32): i32 {
+  return itemsOf(itemsOf(N, NR), PACK_PANELS);
+}
+
+/** Packs item `item` (PACK_PANELS panels) of op(B) into the packed layout at ws. */
+export function packBItem(item: i32, ws: usize, b: usize, K: i32, N: i32, transB: bool): void {
+  const j0 = item * PACK_PANELS * NR;
+  const cols = min(PACK_PANELS * NR, N - j0);
+  const dst = ws + ((<usize>j0 * <usize>K) << 2);
+  if (transB) packT(dst, b + ((<usize>j0 * <usize>K) << 2), K, cols);
+  else packN(dst, b + (<usize>j0 << 2), K, cols, <usize>N << 2);
+}
+
+/** Column groups of an M x N product's tiles: split the panels until there are 4 tiles per thread, where they allow. */
+function tileGroups(M: i32, N: i32): i32 {
+  const rowBlocks = itemsOf(M, MC);
+  const panels = itemsOf(N, NR);
+  let groups = 1;
+  while (rowBlocks * groups < 4 * threadCount && groups * 2 <= panels) groups <<= 1;
+  return groups;
+}
+
+/** Tiles of an M x N product. */
+export function productTiles(M: i32, N: i32): i32 {
+  return itemsOf(M, MC) * tileGroups(M, N);
+}
+
+/** Tile `tile` of C[M, N] (+)= op(A) · op(B), op(B) packed; rsA and csA as for gemm. */
+export function gemmTile(tile: i32, c: usize, a: usize, rsA: usize, csA: usize, packed: usize, M: i32, N: i32, K: i32, accumulate: bool): void {
+  const groups = tileGroups(M, N);
+  const panels = itemsOf(N, NR);
+  const r = tile / groups, q = tile % groups;
+  const p0 = q * panels / groups, p1 = (q + 1) * panels / groups;
+  const i0 = r * MC;
+  const j0 = p0 * NR;
+  const ldc = <usize>N << 2;
+  gemm(c + <usize>i0 * ldc + (<usize>j0 << 2), ldc, a + <usize>i0 * rsA, rsA, csA, packed + ((<usize>j0 * <usize>K) << 2),
+    min(MC, M - i0), min(N, p1 * NR) - j0, K, accumulate);
+}
+
+/** Kernels.matmul on every thread of the job: packing (counter 0), barrier, tiles (counter 1). */
+export function matmulThreaded(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32, transA: bool, transB: bool, accumulate: bool, ws: usize): void {
+  const packs = packItems(N);
+  for (let i = nextItem(0); i < packs; i = nextItem(0)) packBItem(i, ws, b, K, N, transB);
+  barrier();
+  const rsA: usize = transA ? 4 : <usize>K << 2;
+  const csA: usize = transA ? <usize>M << 2 : 4;
+  const tiles = productTiles(M, N);
+  for (let i = nextItem(1); i < tiles; i = nextItem(1)) gemmTile(i, c, a, rsA, csA, ws, M, N, K, accumulate);
 }
