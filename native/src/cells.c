@@ -14,7 +14,8 @@
 //   update of those units. Within a step an item only reads gate columns it
 //   wrote itself, so the only dependency between items is the full h_{t-1}
 //   (forward) or dgates_t (backward): the items of a step wait for all items of
-//   the step before (workq_t).
+//   the step before. Each thread prefers the same hidden units every step
+//   (affq_t), so its W_hh panels stay in its own L2.
 //
 // Either way, whoever writes a value of h_t (or dgates_t) also writes it into the
 // packed form the next matmul reads, so no step repacks its left operand; two
@@ -53,7 +54,8 @@ typedef struct {
   int isa;        /* cell updates: 2 AVX-512, 1 AVX2, 0 portable C */
   int mr;         /* rows of a packed-A panel (gemm_mr) */
   int ppi;        /* GEMM_NR-column panels of hidden units per work item (gemm_np) */
-  workq_t q;
+  workq_t q;      /* lanes */
+  affq_t aq;      /* hidden units: each thread keeps to the same units (and W_hh panels) step after step */
 } rec_job_t;
 
 /* Work items per step of the hidden-unit split: groups of job->ppi panels of hidden units. */
@@ -80,7 +82,7 @@ static size_t l2_bytes(void) {
  * Sets up the job: the split, and workspace for packed W_hh (pw floats), GRU's hh (hh floats)
  * and the packed operands of K columns, zeroed so that padding rows stay zero.
  */
-static void rec_job_init(rec_job_t *job, ctx_t *ctx, const cell_args_t *a, size_t pw, size_t hh, int K) {
+static void rec_job_init(rec_job_t *job, ctx_t *ctx, const cell_args_t *a, size_t pw, size_t hh, int K, int rounds) {
   memset(job, 0, sizeof *job);
   job->ctx = ctx;
   job->a = a;
@@ -92,6 +94,7 @@ static void rec_job_init(rec_job_t *job, ctx_t *ctx, const cell_args_t *a, size_
   if (threads == 1) job->lanes = 1;
   else if (a->B >= LANE_MIN_ROWS * threads && pw * sizeof(float) <= l2_bytes() / 2) job->lanes = threads;
   else job->lanes = 0;
+  if (!job->lanes) affq_init(&job->aq, rec_items(job, a->H), rounds, threads);
   const int lanes = job->lanes ? job->lanes : 1;
   const int rows = (a->B + lanes - 1) / lanes;
   job->pk_half = ((size_t)packed_a_rows(rows, job->mr) * K + 15) & ~(size_t)15; /* whole cache lines */
@@ -191,10 +194,11 @@ static void forward_lanes_job(void *arg, int tid, int n) {
 static void forward_units_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
-  const int T = a->T, B = a->B, H = a->H;
-  const int np = rec_items(job, H), total = (T + 1) * np;
+  const int B = a->B, H = a->H;
+  const int np = rec_items(job, H);
   float *pk[2] = {job->pk, job->pk + job->pk_half};
-  for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
+  int at = 0;
+  for (int item; (item = affq_take(&job->aq, tid, &at)) >= 0; workq_finish(&job->aq.q)) {
     const int round = item / np, p = item % np * job->ppi, pe = p + job->ppi;
     if (round == 0) {
       const int j0 = p * GEMM_NR, j1 = pe * GEMM_NR < H ? pe * GEMM_NR : H;
@@ -202,7 +206,7 @@ static void forward_units_job(void *arg, int tid, int n) {
       pack_cols(pk[0], a->h0, H, B, H, 0, j0, j1, job->mr);
       continue;
     }
-    workq_wait(&job->q, round * np); /* h_{t-1}, packed, complete */
+    workq_wait(&job->aq.q, round * np); /* h_{t-1}, packed, complete */
     const int t = round - 1;
     forward_step(job, t, 0, B, p, pe, pk[t & 1], pk[(t + 1) & 1]);
   }
@@ -220,7 +224,7 @@ void cell_forward(ctx_t *ctx, const cell_args_t *a) {
   const size_t pw_gate = gemm_packed_b_size(H, H) + GEMM_NR; /* the pad keeps every region 64-byte aligned */
   const size_t hh = a->cell == CELL_GRU ? (size_t)B * G + GEMM_NR : 0;
   rec_job_t job;
-  rec_job_init(&job, ctx, a, pw_gate * NG, hh, H);
+  rec_job_init(&job, ctx, a, pw_gate * NG, hh, H, T + 1);
   job.pw_gate = pw_gate;
   rec_run(&job, forward_lanes_job, forward_units_job);
 }
@@ -309,9 +313,10 @@ static void backward_units_job(void *arg, int tid, int n) {
   rec_job_t *job = arg;
   const cell_args_t *a = job->a;
   const int T = a->T, B = a->B, H = a->H, G = cell_gates(a->cell) * H;
-  const int np = rec_items(job, H), total = (T + 2) * np;
+  const int np = rec_items(job, H);
   float *pk[2] = {job->pk, job->pk + job->pk_half};
-  for (int item; (item = workq_take(&job->q)) < total; workq_finish(&job->q)) {
+  int at = 0;
+  for (int item; (item = affq_take(&job->aq, tid, &at)) >= 0; workq_finish(&job->aq.q)) {
     const int round = item / np, p = item % np * job->ppi, pe = p + job->ppi;
     if (round == 0) {
       const int j0 = p * GEMM_NR, j1 = pe * GEMM_NR < H ? pe * GEMM_NR : H;
@@ -319,7 +324,7 @@ static void backward_units_job(void *arg, int tid, int n) {
       backward_start(job, 0, B, j0, j1);
       continue;
     }
-    workq_wait(&job->q, round * np); /* dgh of step t + 1, packed, complete */
+    workq_wait(&job->aq.q, round * np); /* dgh of step t + 1, packed, complete */
     const int t = T - round;
     backward_step(job, t, 0, B, p, pe, round > 1 ? pk[(t + 1) & 1] : NULL, pk[t & 1]);
   }
@@ -329,7 +334,7 @@ void cell_backward(ctx_t *ctx, const cell_args_t *a) {
   const int T = a->T, B = a->B, I = a->I, H = a->H, G = cell_gates(a->cell) * H;
   if (T <= 0 || B <= 0) return;
   rec_job_t job;
-  rec_job_init(&job, ctx, a, gemm_packed_b_size(G, H) + GEMM_NR, 0, G);
+  rec_job_init(&job, ctx, a, gemm_packed_b_size(G, H) + GEMM_NR, 0, G, T + 2);
   rec_run(&job, backward_lanes_job, backward_units_job);
 
   const float *dgx = a->dgates, *dgh = a->cell == CELL_GRU ? a->dgatesHidden : a->dgates; /* [T, B, G] */

@@ -38,6 +38,26 @@ static inline void workq_finish(workq_t *q) { __atomic_fetch_add(&q->done, 1, __
 /* Waits until at least `count` items are done. */
 void workq_wait(workq_t *q, int count);
 
+/*
+ * Work in rounds of `per_round` items where each thread prefers the same share of every round
+ * (thread s first takes items [s * per_round / slots, (s + 1) * per_round / slots) of it), so
+ * that the data an item reads again round after round (a panel of W_hh) stays in that thread's
+ * caches. A thread whose share is taken helps with the others' (a thread that never shows up
+ * costs nothing); a thread moves to the next round only once every item of its round is
+ * taken, so items are taken round by round, as from a workq_t. Which thread runs an item never
+ * changes what it computes.
+ */
+#define AFFQ_MAX_SLOTS 64
+typedef struct {
+  int per_round, rounds, slots;
+  int cur[AFFQ_MAX_SLOTS]; /* items taken from each share, over all rounds; __atomic builtins only */
+  workq_t q;               /* its done count orders the rounds (workq_wait, workq_finish) */
+} affq_t;
+/* slots: the job's thread count, at most AFFQ_MAX_SLOTS. */
+void affq_init(affq_t *q, int per_round, int rounds, int slots);
+/* The next item for thread tid (round * per_round + index), or -1 when all are taken. *round starts at 0. */
+int affq_take(affq_t *q, int tid, int *round);
+
 /* ---- context: a pool plus the scratch memory the kernels reuse ---- */
 
 typedef struct {

@@ -150,6 +150,37 @@ void workq_wait(workq_t *q, int count) {
   }
 }
 
+static inline int affq_lo(const affq_t *q, int s) { return (int)((long)q->per_round * s / q->slots); }
+
+void affq_init(affq_t *q, int per_round, int rounds, int slots) {
+  memset(q, 0, sizeof *q);
+  q->per_round = per_round;
+  q->rounds = rounds;
+  q->slots = slots < 1 ? 1 : slots > AFFQ_MAX_SLOTS ? AFFQ_MAX_SLOTS : slots;
+}
+
+/* An item of round r from share s, or -1 when that share of round r is all taken. */
+static int affq_try(affq_t *q, int s, int r) {
+  const int lo = affq_lo(q, s), len = affq_lo(q, s + 1) - lo;
+  int v = __atomic_load_n(&q->cur[s], __ATOMIC_RELAXED);
+  while (v < (r + 1) * len) {
+    if (__atomic_compare_exchange_n(&q->cur[s], &v, v + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      return r * q->per_round + lo + (v - r * len);
+  }
+  return -1;
+}
+
+int affq_take(affq_t *q, int tid, int *round) {
+  const int home = tid % q->slots;
+  for (; *round < q->rounds; ++*round) {
+    for (int i = 0; i < q->slots; i++) {
+      const int item = affq_try(q, (home + i) % q->slots, *round);
+      if (item >= 0) return item;
+    }
+  }
+  return -1;
+}
+
 /* ---- context ---- */
 
 void *aligned_floats(size_t n) {
