@@ -10,25 +10,25 @@
 // T steps of its own streams with no synchronisation inside the time loop; the
 // big products (input projections, weight gradients, dx, the output layer) are
 // split into output tiles; a cell call has 2 barriers, not 2 per time step.
-// Measured on the 2-core development machine (Node 20, relaxed SIMD), forward +
-// backward of the benchmark's 2x128 LSTM, B = 50, T = 50, best of interleaved
-// rounds while the machine was otherwise idle:
-//   one thread                                              103-104 ms   (GRU 79 ms)
-//   this pool, 2 threads                                  54.3-55.8 ms   (GRU 42.3 ms): 1.9x
-//   the same plus a barrier after every time step         +1 ms          (the least that splitting each step
-//                                                                          across threads, by gate columns or
-//                                                                          per product, must pay)
-//   one step's product [50x128]·[128x512] as a pool job   176 -> 105 us  (1.7x, before the step's
-//                                                                          elementwise work, which stays serial)
-//   (2) 2 replicas x B = 25 with one-thread kernels,        52.3-53.7 ms   (GRU 40.5 ms)
-//       plus the gradient sum (its bound: no optimizer
-//       step, no model plumbing)
-// (2) is 3-6% faster at its bound, but needs a copy of every activation buffer
-// per thread (the model owns them, so the model API would change) and its
+// Measured on the 2-core development machine (Node 20, relaxed SIMD) with
+// `node scripts/bench-wasm.mjs 1 --data-parallel` while it was otherwise idle:
+// forward + backward of the benchmark's 2x128 LSTM (GRU), B = 50, T = 50:
+//   one thread                                                 97.0 ms  (75.8 ms)
+//   this pool, 2 threads                                       52.5 ms  (40.2 ms)  1.85x (1.89x)
+//   (2) 2 replicas x B = 25 on one-thread kernels, then the    51.0 ms  (39.4 ms)
+//       gradient sum: its bound (no optimizer step, no model plumbing)
+// and, against per-step splitting (a split of the 4H gate columns with a barrier
+// per step, or each step's product split on its own):
+//   the pool with a barrier after every time step (an experiment)   +1 ms
+//   one step's product [50x128]·[128x512] as a pool job              171 -> 97 us, with the
+//       step's elementwise work still to split and to synchronise
+// (2) is 2-3% faster at its bound, but needs a copy of every activation buffer
+// per thread (the model owns them, so the model API would change), and its
 // gradient sum groups terms by thread, so results would depend on the thread
 // count. The pool slots in under the kernel interface, gives the single-threaded
-// results bit for bit, and reaches the target: the protocol's small config ran
-// at 45,000-45,800 chars/s against PyTorch's 32,000-42,000 on the same machine.
+// results bit for bit, and reaches the target: `charrnn bench --vs-pytorch` ran
+// small at 45,500-45,800 chars/s against PyTorch's 32,000-42,000 (one thread
+// here), gru-small at 58,300 against 47,900.
 //
 // Platform-neutral: the platform starts workers through a WasmThreadSpawner
 // (Node: src/node/wasm-threads.ts with worker_threads). In a browser, a spawner
