@@ -196,7 +196,7 @@ for (const k of pools) {
       }
     });
 
-    // B >= 4 * threads: the cells run threaded from 4 streams per thread up.
+    // B >= 8: the cells run threaded from two ranges of 4 streams up.
     const shapes: Omit<CellShape, 'cell'>[] = [
       { T: 5, B: 17, I: 9, H: 12 },
       { T: 3, B: 37, I: 129, H: 17 },
@@ -219,6 +219,20 @@ for (const k of pools) {
     }
   });
 }
+
+describe('more threads than ranges of streams', () => {
+  it('5 threads, B = 17 and 9: the recurrence runs on 4 and 2 of them, the rest wait; same bits', async () => {
+    const k = await loadNodeWasmKernels({ threads: 5 });
+    try {
+      for (const cell of ['lstm', 'gru', 'rnn'] as CellType[]) {
+        checkCell(k, { cell, T: 3, B: 17, I: 6, H: 10 }, true);
+        checkCell(k, { cell, T: 2, B: 9, I: 33, H: 5 }, false);
+      }
+    } finally {
+      await k.dispose();
+    }
+  });
+});
 
 describe('threaded training is deterministic', () => {
   for (const cell of ['lstm', 'gru'] as CellType[]) {

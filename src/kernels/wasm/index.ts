@@ -139,8 +139,8 @@ function backwardWorkspaceThreaded({ cell, T, B, I, H }: CellShape): number {
  */
 const THREADED_MIN_FLOPS = 4e6; // matmul: 2 M N K
 const THREADED_MIN_FLOATS = 32768; // elementwise and row-wise kernels
-/** A cell runs threaded when every thread gets at least this many streams (a whole micro-kernel row block). */
-const MIN_STREAMS_PER_THREAD = 4;
+/** A cell runs threaded from two ranges of streams up (assembly/cells.ts: a range has at least 4 streams). */
+const THREADED_MIN_STREAMS = 8;
 
 function threadCount(threads: number | undefined, spawner: WasmThreadSpawner | undefined): number {
   const n = threads ?? 1;
@@ -243,7 +243,7 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
       const { cell, T, B, I, H } = shape;
       const G = GATES[cell] * H;
       const q = cellPointers(args);
-      const t = threaded(B, MIN_STREAMS_PER_THREAD * threads);
+      const t = threaded(B, THREADED_MIN_STREAMS);
       const ws = heap.scratch(t ? forwardWorkspaceThreaded(shape) : forwardWorkspace(shape));
       const call = [T, B, I, H, q.wih, q.whh, p(weights.bih, G, 'bih'), p(weights.bhh, G, 'bhh'),
         q.x, q.h0, q.c0, q.gates, q.aux, q.h, ws] as const;
@@ -257,7 +257,7 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
       const lstm = cell === 'lstm';
       const q = cellPointers(args);
       const s = cellScratchSizes(shape);
-      const t = threaded(B, MIN_STREAMS_PER_THREAD * threads);
+      const t = threaded(B, THREADED_MIN_STREAMS);
       const ws = heap.scratch(t ? backwardWorkspaceThreaded(shape) : backwardWorkspace(shape));
       const call = [T, B, I, H, q.wih, q.whh, q.x, q.h0, q.c0, q.gates, q.aux, q.h,
         p(args.dh, T * B * H, 'dh'), heap.ptrOrNull(args.dhT, B * H, 'dhT'), heap.ptrOrNull(lstm ? args.dcT : null, B * H, 'dcT'),

@@ -335,10 +335,17 @@ function rnnBackSteps(T: i32, B: i32, H: i32, pw: usize, h: usize, dh: usize, dh
  */
 const STREAM_ITEMS: i32 = 1;
 
-/** Stream ranges of a recurrence: never more than the streams. */
+/** Fewest streams in a range: a whole micro-kernel row block. */
+const MIN_RANGE: i32 = 4;
+
+/**
+ * Stream ranges of a recurrence: one per thread (STREAM_ITEMS), but none under
+ * MIN_RANGE streams; with more threads than that allows, the rest wait at the
+ * barrier (and work in the phases before and after).
+ */
 // @ts-ignore: decorator
 @inline function streamItems(B: i32): i32 {
-  return min(B, threadCount * STREAM_ITEMS);
+  return max(1, min(threadCount * STREAM_ITEMS, B / MIN_RANGE));
 }
 
 /** First stream of range i of n (ranges differ in size by at most one stream). */
