@@ -9,6 +9,8 @@ export { StreamBatcher, evaluationChunks } from './data/streams.js';
 export type { CellType, FloatArray, Kernels } from './kernels/kernels.js';
 export { referenceKernels } from './kernels/reference/index.js';
 export { loadWasmKernels, type WasmKernels, type WasmOptions } from './kernels/wasm/index.js';
+export type { WasmThreadSpawner, WasmWorkerHandle, WasmWorkerInit } from './kernels/wasm/pool.js';
+export { runWasmWorker } from './kernels/wasm/worker.js';
 export { CharRNN, type ModelState, type ForwardOptions } from './model/charrnn.js';
 export { DEFAULT_MODEL, type ModelConfig } from './model/config.js';
 export { Parameters, parameterSpecs, type ParameterSpec } from './model/parameters.js';

@@ -4,5 +4,6 @@
 export { loadKernels, availableBackends, BACKENDS, type BackendChoice } from './backend.js';
 export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type NativeOptions } from './native-kernels.js';
 export { enableWasmFeatures } from './wasm-flags.js';
+export { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from './wasm-threads.js';
 export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
 export { readBytes, writeFileAtomic } from './files.js';
