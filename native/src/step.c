@@ -594,22 +594,47 @@ static void *helper_main(void *ptr) {
   return NULL;
 }
 
+/*
+ * Helpers may run on any CPU the process may, except the one the caller is on
+ * when they start. Left to itself Linux puts a new thread, and a thread woken
+ * from a condition variable, beside the thread that made or woke it when the
+ * other CPUs look busy, and on a machine shared with other work it was seen
+ * leaving a helper there for a second: two threads of one step then take turns
+ * on one core, slower than one thread alone. The caller stays free to move, so
+ * the kernel can still separate them if the caller lands on a helper's CPU.
+ */
+static void helper_placement(pthread_attr_t *attr) {
+#ifdef __linux__
+  cpu_set_t allowed;
+  const int here = sched_getcpu();
+  if (here < 0 || pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return;
+  CPU_CLR(here, &allowed);
+  if (CPU_COUNT(&allowed) > 0) pthread_attr_setaffinity_np(attr, sizeof allowed, &allowed);
+#else
+  (void)attr;
+#endif
+}
+
 static void crew_start(step_model_t *m) {
   m->started = 1;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  helper_placement(&attr);
   for (int t = 1; t < m->threads; t++) {
     helper_arg_t *a = malloc(sizeof *a);
     if (a) {
       a->m = m;
       a->tid = t;
     }
-    if (!a || pthread_create(&m->helpers[t - 1], NULL, helper_main, a) != 0) {
+    if (!a || pthread_create(&m->helpers[t - 1], &attr, helper_main, a) != 0) {
       /* Run with the helpers that did start: the caller claims whatever no one else does. */
       free(a);
       m->started = t;
-      return;
+      break;
     }
     m->started = t + 1;
   }
+  pthread_attr_destroy(&attr);
 }
 
 step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int H, int V, const step_cell_t *layers,
