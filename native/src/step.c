@@ -250,90 +250,6 @@ AVX512 static void rows_dot_avx512(float *y, int ldy, int R, const float *w1, in
   }
 }
 
-/*
- * The cell updates of act.h sixteen units at a time: exp, sigmoid and tanh are
- * act_avx2.c's exp8, sigmoid8 and tanh8 (same polynomials, same operations in
- * the same order, correctly rounded division), so every lane gets the value the
- * AVX2 code gives it. Units past the last multiple of 16 go to the AVX2 rows,
- * which leave those past the last multiple of 8 to the scalar code, as always.
- */
-#define I512(v) _mm512_castps_si512(v)
-#define F512(v) _mm512_castsi512_ps(v)
-
-AVX512 AI __m512 exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, F512(e));
-}
-
-AVX512 AI __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-AVX512 AI __m512 tanh16(__m512 x) {
-  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
-  const __m512 ax = F512(_mm512_andnot_si512(sign, I512(x)));
-  const __m512 z = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
-  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 e = exp16(_mm512_add_ps(ax, ax));
-  __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-  big = F512(_mm512_or_si512(I512(big), _mm512_and_si512(sign, I512(x))));
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ), big, small);
-}
-
-#define LD16(p) _mm512_loadu_ps(p)
-#define ST16(p, v) _mm512_storeu_ps(p, v)
-
-static inline int body16_end(int j0, int j1) { return j0 + ((j1 - j0) & ~15); }
-
-AVX512 static void lstm_row16(float *g, const float *cp, float *ct, float *ht, int H, int j0, int j1) {
-  const int je = body16_end(j0, j1);
-  for (int j = j0; j < je; j += 16) {
-    const __m512 ig = sigmoid16(LD16(g + j)), fg = sigmoid16(LD16(g + H + j));
-    const __m512 gg = tanh16(LD16(g + 2 * H + j)), og = sigmoid16(LD16(g + 3 * H + j));
-    const __m512 c = _mm512_fmadd_ps(fg, LD16(cp + j), _mm512_mul_ps(ig, gg));
-    ST16(ct + j, c);
-    ST16(ht + j, _mm512_mul_ps(og, tanh16(c)));
-  }
-  lstm_forward_row_avx2(g, cp, ct, ht, H, je, j1);
-}
-
-AVX512 static void gru_row16(float *g, const float *hh, const float *hp, float *ht, int H, int j0, int j1) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const int je = body16_end(j0, j1);
-  for (int j = j0; j < je; j += 16) {
-    const __m512 r = sigmoid16(_mm512_add_ps(LD16(g + j), LD16(hh + j)));
-    const __m512 z = sigmoid16(_mm512_add_ps(LD16(g + H + j), LD16(hh + H + j)));
-    const __m512 nn = tanh16(_mm512_add_ps(LD16(g + 2 * H + j), _mm512_mul_ps(r, LD16(hh + 2 * H + j))));
-    ST16(ht + j, _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), nn), _mm512_mul_ps(z, LD16(hp + j))));
-  }
-  /* The AVX2 row also stores the gates and aux (W_hn h + b_hn onto itself here); only h_t is needed. */
-  gru_forward_row_avx2(g, hh, hp, (float *)hh + 2 * H, ht, H, je, j1);
-}
-
-AVX512 static void rnn_row16(float *g, float *ht, int j0, int j1) {
-  const int je = body16_end(j0, j1);
-  for (int j = j0; j < je; j += 16) ST16(ht + j, tanh16(LD16(g + j)));
-  rnn_forward_row_avx2(g, ht, je, j1);
-}
 #endif
 
 static rows_dot_fn *rows_dot_for(int isa) {
@@ -388,19 +304,15 @@ static void layer_part(const step_cell_t *a, int isa, int j0, int j1) {
     const float *hp = a->h + (size_t)b * H;
     float *gh = gru ? a->gh + (size_t)b * G : NULL;
     float *c = a->cell == CELL_LSTM ? a->c + (size_t)b * H : NULL; /* c_{t-1} in, c_t out, unit by unit */
-#ifdef HAVE_X86
-    if (level >= STEP_AVX512) {
-      if (c) lstm_row16(gx, c, c, hn, H, j0, j1);
-      else if (gru) gru_row16(gx, gh, hp, hn, H, j0, j1);
-      else rnn_row16(gx, hn, j0, j1);
-      continue;
-    }
-#endif
-    const int avx2 = level >= STEP_AVX2;
-    if (c) (avx2 ? lstm_forward_row_avx2 : lstm_forward_row)(gx, c, c, hn, H, j0, j1);
+    /* The rows of act.h, as the training forward runs them (16, 8 or 1 units at a time, the same values
+       per lane); they also store the gate values, which a step does not need. */
+    if (c) (level >= STEP_AVX512 ? lstm_forward_row_avx512 : level >= STEP_AVX2 ? lstm_forward_row_avx2 : lstm_forward_row)(
+        gx, c, c, hn, H, j0, j1);
     /* The aux output (W_hn h + b_hn, kept for backward in training) goes onto itself: nothing to keep here. */
-    else if (gru) (avx2 ? gru_forward_row_avx2 : gru_forward_row)(gx, gh, hp, gh + 2 * H, hn, H, j0, j1);
-    else (avx2 ? rnn_forward_row_avx2 : rnn_forward_row)(gx, hn, j0, j1);
+    else if (gru) (level >= STEP_AVX512 ? gru_forward_row_avx512 : level >= STEP_AVX2 ? gru_forward_row_avx2 : gru_forward_row)(
+        gx, gh, hp, gh + 2 * H, hn, H, j0, j1);
+    else (level >= STEP_AVX512 ? rnn_forward_row_avx512 : level >= STEP_AVX2 ? rnn_forward_row_avx2 : rnn_forward_row)(
+        gx, hn, j0, j1);
   }
 }
 
