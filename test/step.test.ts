@@ -365,6 +365,39 @@ describe('generation with step', () => {
     }
   });
 
+  it('chooseNext: top-k and top-p rank by probability, ties by id, as a plain sort does', () => {
+    // An independent plain version of the rule: softmax, then (when a filter applies) the ids ranked by
+    // Array.prototype.sort, the kept prefix, and one uniform draw over the kept mass.
+    const plain = (logits: Float64Array, rule: typeof DEFAULT_RULE, rng: Random): number => {
+      const V = logits.length;
+      const max = Math.max(...logits);
+      const e = Array.from(logits, l => Math.exp((l - max) / rule.temperature));
+      const sum = e.reduce((a, b) => a + b, 0);
+      const p = e.map(v => v / sum);
+      const ids = Array.from({ length: V }, (_, j) => j);
+      const filtered = (rule.topK > 0 && rule.topK < V) || rule.topP < 1;
+      const ranked = filtered ? ids.sort((a, b) => p[b] - p[a] || a - b) : ids;
+      let keep = filtered && rule.topK > 0 ? Math.min(rule.topK, V) : V;
+      if (filtered && rule.topP < 1) {
+        let c = 0;
+        for (let r = 0; r < keep; r++) { c += p[ranked[r]]; if (c >= rule.topP) { keep = r + 1; break; } }
+      }
+      let u = rng.next() * (filtered ? ranked.slice(0, keep).reduce((a, j) => a + p[j], 0) : 1);
+      for (let r = 0; r < keep; r++) { u -= p[ranked[r]]; if (u < 0) return ranked[r]; }
+      return filtered ? ranked[keep - 1] : ranked.filter(j => p[j] > 0).pop()!;
+    };
+    for (let trial = 0; trial < 600; trial++) {
+      const V = 1 + (trial % 70);
+      const rng = new Random(trial);
+      // Coarse logits on a third of the trials: many equal probabilities, so the tie order matters.
+      const logits = Float64Array.from({ length: V }, () => Math.round(rng.uniform(-3, 3) * (trial % 3 ? 100 : 2)) / 10);
+      for (const rule of [{ ...DEFAULT_RULE, topK: 5 }, { ...DEFAULT_RULE, temperature: 0.7, topP: 0.6 }, { ...DEFAULT_RULE, temperature: 1.3, topK: 3, topP: 0.9 }]) {
+        const got = chooseNext(logits, V, rule, new Random(trial), new Float64Array(V), new Uint32Array(V));
+        assert.equal(got, plain(logits, rule, new Random(trial)), `trial ${trial} ${JSON.stringify(rule)}`);
+      }
+    }
+  });
+
   it('sampleBatch starts each stream at its own random character when the model knows no newline', () => {
     const v = Vocabulary.fromText('abcdefg');
     const m = new CharRNN({ cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: v.size, dropout: 0 }, referenceKernels('f32'), { seed: 1 });

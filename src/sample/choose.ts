@@ -55,15 +55,43 @@ export function chooseNext(logits: ArrayLike<number>, V: number, rule: SamplingR
   return ranked[keep - 1];
 }
 
-// The probabilities byProbability ranks by: one comparator for every call, not a closure per character.
-let ranking: Float64Array = new Float64Array(0);
-const byProbability = (a: number, b: number): number => ranking[b] - ranking[a] || a - b;
-
-/** The ids [0, V) in `order`, by decreasing probability, ties by id (so the result does not depend on the sort). */
+/**
+ * The ids [0, V) in `order`, by decreasing probability, ties by id: a total
+ * order, so the result does not depend on the sort. Heap sort in place, so
+ * ranking allocates nothing per character (the engine's sort with a comparator
+ * copies the array) and stays O(V log V) for large vocabularies.
+ */
 function rankByProbability(order: Uint32Array, probs: Float64Array, V: number): Uint32Array {
   for (let j = 0; j < V; j++) order[j] = j;
-  ranking = probs;
-  return (order.length === V ? order : order.subarray(0, V)).sort(byProbability);
+  for (let i = (V >> 1) - 1; i >= 0; i--) siftDown(order, probs, i, V);
+  for (let end = V - 1; end > 0; end--) {
+    // The root ranks last of order[0 .. end]: its place is end.
+    const t = order[0];
+    order[0] = order[end];
+    order[end] = t;
+    siftDown(order, probs, 0, end);
+  }
+  return order;
+}
+
+/** Whether id a ranks before id b: more probable, or as probable and smaller. */
+function ranksBefore(probs: Float64Array, a: number, b: number): boolean {
+  return probs[a] > probs[b] || (probs[a] === probs[b] && a < b);
+}
+
+/** Restores the heap below order[i] (n entries) whose every root ranks after its children. */
+function siftDown(order: Uint32Array, probs: Float64Array, i: number, n: number): void {
+  for (;;) {
+    const l = 2 * i + 1, r = l + 1;
+    let latest = i;
+    if (l < n && ranksBefore(probs, order[latest], order[l])) latest = l;
+    if (r < n && ranksBefore(probs, order[latest], order[r])) latest = r;
+    if (latest === i) return;
+    const t = order[i];
+    order[i] = order[latest];
+    order[latest] = t;
+    i = latest;
+  }
 }
 
 function drawFrom(probs: Float64Array, V: number, total: number, rng: Random): number {
