@@ -46,7 +46,7 @@ export function benchCommand(): Command {
     .option('--all', 'every configuration, on every backend that loads here (each in its own process)')
     .option('--backend <name>', 'auto, native, wasm or reference (with --all: only this one)')
     .option('--steps <n>', 'training steps (the first 3 are not timed)', positiveInt, 60)
-    .option('--generate <n>', 'characters to generate for the generation figure', positiveInt, 2000)
+    .option('--generate <n>', 'characters to generate for the generation figure (a long window, so start-up is a small share for both programs)', positiveInt, 20000)
     .option('--text <path>', 'corpus', defaultText)
     .option('--vs-pytorch [path]', 'also run the PyTorch reference trainer (torch_ref.py) on the same work and print the ratios')
     .option('--validate', 'also report the validation loss after training')
