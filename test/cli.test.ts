@@ -390,6 +390,20 @@ describe('interruption', () => {
   });
 });
 
+describe('a reader that goes away', () => {
+  test('sample | head: the closed pipe ends sample quietly, with exit 0 and nothing on stderr', async () => {
+    ok(['train', 'corpus.txt', ...TINY, '--steps', '5', '--val-every', '0', '--sample-length', '0', '--out', 'piped']);
+    const child = spawn(process.execPath, [MAIN, 'sample', 'piped/model.safetensors', '--length', '2000000'], { cwd: dir, env: ENV });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    // Like `head -c 1`: read the first bytes, then close our end of the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+  });
+});
+
 describe('resume', () => {
   // Two layers with dropout, so the optimizer moments, the carried state, the
   // stream position and the dropout generator all have to come back exactly.

@@ -17,6 +17,15 @@ for (const make of [trainCommand, sampleCommand, evalCommand, benchCommand]) {
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) }));
 }
 
+// The reader of our output went away (`charrnn sample model | head`): that is not
+// an error. A training run goes on quietly, so it still finishes and saves; any
+// other command has nothing left to do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') fail(e);
+  if (process.argv[2] === 'train') process.stdout.write = (() => true) as typeof process.stdout.write;
+  else process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -141,6 +141,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const latestPath = join(flags.out, 'model.safetensors');
   const bestPath = join(flags.out, 'best.safetensors');
   let stopRequested = false;
+  let lastValLoss: number | null = checkpoint?.run.bestValLoss ?? null;
   const onSigint = (): void => {
     if (stopRequested) process.exit(130); // a second Ctrl-C: files on disk are always whole (atomic writes)
     stopRequested = true;
@@ -158,9 +159,10 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
     onProgress: (r: ProgressReport) => {
       if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), train_loss: round(r.loss, 4), lr: r.lr, grad_norm: round(r.gradNorm, 4), chars_per_s: Math.round(r.charsPerSecond), seconds: round(r.seconds, 3) });
       else log(`step ${r.step}${totalSteps ? `/${totalSteps}` : ''}  epoch ${r.epoch.toFixed(2)}  loss ${r.loss.toFixed(4)}  ` +
-        `${Math.round(r.charsPerSecond).toLocaleString('en')} chars/s`);
+        `${lastValLoss === null ? '' : `val ${lastValLoss.toFixed(4)}  `}${Math.round(r.charsPerSecond).toLocaleString('en')} chars/s`);
     },
     onValidation: (r: ValidationReport) => {
+      lastValLoss = r.valLoss;
       if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), val_loss: round(r.valLoss, 4), best: r.best });
       else log(`step ${r.step}  validation loss ${r.valLoss.toFixed(4)} nats/char (${(r.valLoss / Math.LN2).toFixed(3)} bits)${r.best ? '  best so far' : ''}`);
     },
