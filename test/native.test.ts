@@ -10,6 +10,8 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadNativeKernels, nativeUnavailableReason, type NativeKernels } from '../src/node/native-kernels.js';
+import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
+import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
 import { maxRelativeError, randomFill } from './helpers.js';
 
@@ -272,6 +274,29 @@ describe('native kernels', () => {
   it('is deterministic: the same run twice is bit-identical, whatever the thread count', () => {
     // B = 50 splits the recurrence by batch rows on several threads; B = 12 by hidden units.
     for (const B of [50, 12]) checkDeterministic(k, B);
+  });
+
+  it('trains deterministically: Adam steps with dropout give the same parameters run after run, on 1, 2 or 3 threads', () => {
+    const train = Uint16Array.from({ length: 30000 }, (_, i) => (i * 7919 + (i >> 3)) % 47);
+    for (const cell of ['lstm', 'gru', 'rnn'] as CellType[]) {
+      const run = (kernels: NativeKernels): { params: Float32Array; losses: number[] } => {
+        const model = new CharRNN({ cell, layers: 2, hidden: 96, emb: 32, vocabSize: 47, dropout: 0.1 }, kernels, { seed: 5 });
+        const trainer = new Trainer(model, train, {
+          batch: 50, seq: 25, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
+        });
+        const losses = Array.from({ length: 5 }, () => trainer.step().loss);
+        return { params: Float32Array.from(model.params.data), losses };
+      };
+      const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      const first = run(k), second = run(k);
+      assert.ok(first.losses[4] < first.losses[0], `${cell}: training lowers the loss (${first.losses.join(', ')})`);
+      assert.deepEqual(second.losses, first.losses);
+      assert.ok(bytes(second.params).equals(bytes(first.params)), `${cell}: parameters differ between identical runs`);
+      for (const threads of [1, 3]) {
+        const other = run(loadNativeKernels({ threads })!);
+        assert.ok(bytes(other.params).equals(bytes(first.params)), `${cell}: parameters on ${threads} threads differ from ${k.threads}`);
+      }
+    }
   });
 
   function checkDeterministic(k: NativeKernels, B: number): void {

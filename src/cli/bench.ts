@@ -1,11 +1,11 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_CONFIGS, BENCH_EMB, runProtocol, type BenchConfig } from '../bench/protocol.js';
+import { BENCH_CONFIGS, BENCH_EMB, runProtocol, WARMUP_STEPS, type BenchConfig } from '../bench/protocol.js';
 import { CharrnnError } from '../errors.js';
-import { availableBackends, loadKernels } from '../node/backend.js';
+import { availableBackends, BACKENDS, loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
 import { decodeText } from '../text/utf8.js';
 import { positiveInt, seedValue } from './options.js';
@@ -44,8 +44,8 @@ export function benchCommand(): Command {
     .description('measure training and generation speed by the benchmark protocol (../shared/bench/PROTOCOL.md), optionally beside PyTorch')
     .addOption(new Option('--config <name>', 'protocol configuration').choices(Object.keys(BENCH_CONFIGS)).default('small'))
     .option('--all', 'every configuration, on every backend that loads here (each in its own process)')
-    .option('--backend <name>', 'auto, native, wasm or reference (with --all: only this one)')
-    .option('--steps <n>', 'training steps (the first 3 are not timed)', positiveInt, 60)
+    .addOption(new Option('--backend <name>', 'backend (with --all: only this one; default CHARRNN_BACKEND, else auto)').choices(BACKENDS))
+    .option('--steps <n>', `training steps (the first ${WARMUP_STEPS} are not timed)`, timedSteps, 60)
     .option('--generate <n>', 'characters to generate for the generation figure (a long window, so start-up is a small share for both programs)', positiveInt, 20000)
     .option('--text <path>', 'corpus', defaultText)
     .option('--vs-pytorch [path]', 'also run the PyTorch reference trainer (torch_ref.py) on the same work and print the ratios')
@@ -60,12 +60,13 @@ async function bench(flags: BenchFlags): Promise<void> {
   if (flags.child) return benchInProcess(flags);
   if (!existsSync(flags.text)) throw new CharrnnError(`The benchmark corpus ${flags.text} does not exist; give one with --text.`);
   const configs = flags.all ? Object.keys(BENCH_CONFIGS) : [flags.config];
-  const backends = flags.all && !flags.backend ? await availableBackends() : [flags.backend ?? process.env.CHARRNN_BACKEND ?? 'auto'];
+  const chosen = flags.backend ?? (process.env.CHARRNN_BACKEND || undefined);
+  const backends = flags.all && !chosen ? await availableBackends() : [chosen ?? 'auto'];
   const torchRef = flags.vsPytorch === undefined ? null : typeof flags.vsPytorch === 'string' ? flags.vsPytorch : defaultTorchRef;
   const out = (line: string): void => { process.stdout.write(line + '\n'); };
   for (const name of configs) {
     const config = BENCH_CONFIGS[name];
-    const torch = torchRef ? runPytorch(torchRef, name, config, flags) : null;
+    const torch = torchRef ? runPytorch(torchRef, config, flags) : null;
     if (torch) {
       if (flags.json) out(JSON.stringify({ config: name, backend: 'pytorch', ...torch }));
       else out(formatRow({ config: name, backend: 'pytorch', ...torch }));
@@ -112,7 +113,7 @@ function python(): string {
 }
 
 /** torch_ref.py for training (its own JSON result line), tools/torch_generate.py for generation; peak RSS from the child's rusage. */
-function runPytorch(torchRef: string, name: string, c: BenchConfig, flags: BenchFlags): Omit<Row, 'config' | 'backend'> {
+function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags): Omit<Row, 'config' | 'backend'> {
   if (!existsSync(torchRef)) throw new CharrnnError(`The PyTorch reference ${torchRef} does not exist; give its path to --vs-pytorch.`);
   const withRss = (script: string, args: string[]): Record<string, number> => {
     // runpy runs the script as __main__ inside a process that then reports its own peak RSS.
@@ -127,11 +128,17 @@ function runPytorch(torchRef: string, name: string, c: BenchConfig, flags: Bench
   const train = withRss(torchRef, ['--text', flags.text, ...model, '--batch', String(c.batch), '--seq', String(c.seq),
     '--steps', String(flags.steps), ...(flags.validate ? [] : ['--no-val'])]);
   const gen = withRss(torchGenerate, ['--text', flags.text, ...model, '--chars', String(flags.generate)]);
-  void name;
   return {
     train_chars_per_s: train.chars_per_s, generate_chars_per_s: gen.generate_chars_per_s, peak_rss_bytes: train.peak_rss_bytes,
     ...(train.val_loss === undefined ? {} : { val_loss: train.val_loss }),
   };
+}
+
+/** More steps than the untimed warm-up, or there is nothing to time. */
+function timedSteps(value: string): number {
+  const n = positiveInt(value);
+  if (n <= WARMUP_STEPS) throw new InvalidArgumentError(`It must be more than ${WARMUP_STEPS}: the first ${WARMUP_STEPS} steps are not timed.`);
+  return n;
 }
 
 function formatRow(r: Row): string {

@@ -6,15 +6,26 @@ import { fail } from './run.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 
+/**
+ * Commander's complaints as one line like every other charrnn error: "error:
+ * unknown option '--hiden'" and its "(Did you mean --hidden?)" line become
+ * "charrnn: unknown option '--hiden' (did you mean --hidden?)."
+ */
+function oneLine(message: string): string {
+  const text = message.replace(/^error: /, '').split('\n').map(l => l.trim()).filter(l => l !== '').join(' ')
+    .replace(/\(Did you mean/, '(did you mean');
+  return `charrnn: ${text}${/[.!?]$/.test(text) ? '' : '.'}\n`;
+}
+const output = { outputError: (message: string, write: (s: string) => void) => write(oneLine(message)) };
+
 const program = new Command('charrnn')
   .description('character-level recurrent language models: train on any text, then generate more of it')
   .version('0.1.0')
   .exitOverride()
-  .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) });
+  .configureOutput(output);
 
 for (const make of [trainCommand, sampleCommand, evalCommand, benchCommand]) {
-  program.addCommand(make().exitOverride()
-    .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'charrnn: ')) }));
+  program.addCommand(make().exitOverride().configureOutput(output));
 }
 
 // The reader of our output went away (`charrnn sample model | head`): that is not

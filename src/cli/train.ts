@@ -8,7 +8,7 @@ import { DEFAULT_MODEL } from '../model/config.js';
 import { encodeModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
-import { readBytes, writeFileAtomic } from '../node/files.js';
+import { ensureFolder, readBytes, writeFileAtomic } from '../node/files.js';
 import { sample } from '../sample/sampler.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { decodeCheckpoint, encodeCheckpoint, fingerprint } from '../train/checkpoint.js';
@@ -112,6 +112,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   if (checkpoint && (checkpoint.run.textHash !== textHash || checkpoint.vocab.size !== vocab.size)) {
     throw new CharrnnError(`The text differs from the one the run in ${flags.out} was trained on, so it cannot resume on it.`);
   }
+  ensureFolder(flags.out); // now, not after an hour of training
   const kernels = await loadKernels(flags.backend, note);
   const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: flags.seed });

@@ -11,17 +11,22 @@ export function readBytes(path: string): Uint8Array {
   }
 }
 
+/** Makes a folder (and its parents) to write into, turning the usual failures into one sentence. */
+export function ensureFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fileError(e, dir);
+  }
+}
+
 /**
  * Writes a file so that a reader (or a crash, or kill -9 mid-write) never sees
  * it half written: a temporary file in the same folder, flushed, then renamed over.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const dir = dirname(path);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw fileError(e, dir);
-  }
+  ensureFolder(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(tmp, 'w');
@@ -48,6 +53,7 @@ function fileError(e: unknown, path: string): Error {
     case 'EPERM': return new CharrnnError(`Permission denied: ${path}.`);
     case 'ENOSPC': return new CharrnnError(`No space left on the device while writing ${path}.`);
     case 'ENOTDIR': return new CharrnnError(`A part of ${path} is not a folder.`);
+    case 'EEXIST': return new CharrnnError(`${path} is a file, not a folder.`);
     default: return e instanceof Error ? e : new Error(String(e));
   }
 }

@@ -81,6 +81,8 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   let lastYield = hooks.now();
   let stoppedEarly = false;
   let lastSavedStep = -1;
+  let lastReportedStep = -1;
+  let stepsRun = 0; // by this call (a resumed run starts past step 0)
 
   const validate = async (): Promise<void> => {
     if (!canValidate || !last) return;
@@ -91,6 +93,9 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     await hooks.onValidation?.(report);
     if (best) await hooks.saveBest?.(report);
   };
+  // Steady-state speed once past the warm-up steps; until then, the speed so far.
+  const throughput = (): number => timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds
+    : seconds > 0 ? (stepsRun * charsPerStep) / seconds : 0;
   const done = (): boolean =>
     (limits.steps > 0 && trainer.steps >= limits.steps) ||
     (limits.epochs > 0 && (last?.epoch ?? 0) >= limits.epochs) ||
@@ -102,10 +107,12 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     last = trainer.step();
     const dt = (hooks.now() - t0) / 1000;
     seconds += dt;
-    if (last.step > WARMUP_STEPS) { timedSeconds += dt; timedSteps++; }
-    const charsPerSecond = timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds : 0;
-    if (!Number.isFinite(last.loss)) throw new Error(`the training loss became ${last.loss} at step ${last.step}`);
-    if (last.step === 1 || last.step % limits.printEvery === 0) hooks.onProgress?.({ ...last, charsPerSecond, seconds });
+    if (++stepsRun > WARMUP_STEPS) { timedSeconds += dt; timedSteps++; }
+    const charsPerSecond = throughput();
+    if (last.step === 1 || last.step % limits.printEvery === 0) {
+      hooks.onProgress?.({ ...last, charsPerSecond, seconds });
+      lastReportedStep = last.step;
+    }
     if (limits.valEvery > 0 && last.step % limits.valEvery === 0) await validate();
     if (limits.checkpointEvery > 0 && last.step % limits.checkpointEvery === 0) {
       await hooks.saveLatest?.(last.step, bestValLoss);
@@ -116,13 +123,17 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
       lastYield = hooks.now();
     }
   }
+  // The last step is always reported, so a run's final line shows where it ended.
+  if (last && lastReportedStep !== last.step) {
+    hooks.onProgress?.({ ...last, charsPerSecond: throughput(), seconds });
+  }
   if (last && (limits.valEvery === 0 || last.step % limits.valEvery !== 0)) await validate();
   if (last && lastSavedStep !== last.step) await hooks.saveLatest?.(last.step, bestValLoss);
   return {
     steps: trainer.steps,
     epoch: last?.epoch ?? 0,
     seconds,
-    charsPerSecond: timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds : seconds > 0 ? (trainer.steps * charsPerStep) / seconds : 0,
+    charsPerSecond: throughput(),
     lastLoss: last?.loss ?? NaN,
     valLoss,
     bestValLoss,

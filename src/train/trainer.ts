@@ -1,5 +1,6 @@
 import { evaluationChunks, StreamBatcher } from '../data/streams.js';
 import type { FloatArray } from '../kernels/kernels.js';
+import { CharrnnError } from '../errors.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
 import { clipGradNorm, decayedLearningRate, Optimizer, type OptimizerConfig } from './optimizer.js';
 
@@ -63,6 +64,12 @@ export class Trainer<F extends FloatArray> {
     model.forward(this.x, config.seq, config.batch, this.state, { train: true });
     const loss = model.backward(this.y);
     const gradNorm = clipGradNorm(model.kernels, model.params.grad, model.params.size, config.clip);
+    // Checked before the update, so the weights stay those of the last good step
+    // (and whatever a caller saved from them stays usable).
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      throw new CharrnnError(`Training diverged at step ${this.optimizer.steps + 1}: the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ` +
+        `${Number.isFinite(loss) ? gradNorm : loss}; try a smaller learning rate (models saved before this step are kept).`);
+    }
     const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
     this.optimizer.step(lr);
     return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch };

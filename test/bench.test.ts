@@ -1,0 +1,94 @@
+// `charrnn bench` as a user runs it: the protocol's small configuration on a
+// small corpus, its JSON fields, and the PyTorch comparison's plumbing. The
+// PyTorch side is played by a stand-in interpreter (CHARRNN_PYTHON) that prints
+// fixed figures, so the ratios can be checked exactly and CI needs no PyTorch;
+// the real torch_ref.py is what `npm run bench` runs. No speed is asserted:
+// benchmarks are measured, not tested.
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+let dir: string;
+
+function bench(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [MAIN, 'bench', '--text', join(dir, 'corpus.txt'), ...args],
+    { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: '', CHARRNN_DEBUG: '', ...env }, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+const rows = (stdout: string): Record<string, unknown>[] => stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
+  // Enough text for B = 50 streams of T = 50 after the 10% validation split.
+  const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'a', 'lazy', 'dog', 'and', 'runs', 'away'];
+  let text = '';
+  for (let i = 0; text.length < 20_000; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 9 === 8 ? '.\n' : ' ');
+  writeFileSync(join(dir, 'corpus.txt'), text);
+  // The stand-in for python3: torch_generate.py reports 400 chars/s, the trainer 1,000 chars/s,
+  // and the wrapper's own peak RSS line says 512 MiB.
+  writeFileSync(join(dir, 'fake-python'), [
+    '#!/bin/sh',
+    'case "$*" in',
+    '  *torch_generate.py*) echo \'{"generate_chars_per_s": 400}\' ;;',
+    '  *) echo \'{"config": {}}\'; echo \'{"result": true, "chars_per_s": 1000}\' ;;',
+    'esac',
+    'echo \'{"peak_rss_bytes": 536870912}\'',
+  ].join('\n') + '\n');
+  chmodSync(join(dir, 'fake-python'), 0o755);
+  writeFileSync(join(dir, 'torch_ref.py'), '# stands in for ../shared/bench/torch_ref.py\n');
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('charrnn bench', () => {
+  test('--json prints one row with the protocol figures', () => {
+    const r = bench(['--config', 'small', '--backend', 'wasm', '--steps', '5', '--generate', '200', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const [row, ...rest] = rows(r.stdout);
+    assert.equal(rest.length, 0);
+    assert.equal(row.config, 'small');
+    assert.equal(row.backend, 'wasm');
+    for (const k of ['train_chars_per_s', 'generate_chars_per_s', 'peak_rss_bytes']) {
+      assert.ok(typeof row[k] === 'number' && Number.isFinite(row[k]) && (row[k] as number) > 0, `${k}: ${String(row[k])}`);
+    }
+    // A process that held a 2x128 LSTM and the corpus in memory: more than 10 MiB resident.
+    assert.ok((row.peak_rss_bytes as number) > 10 * 2 ** 20);
+  });
+
+  test('--vs-pytorch prints the PyTorch row first, then ours with the ratios to it', () => {
+    const r = bench(['--config', 'gru-small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--vs-pytorch', join(dir, 'torch_ref.py')],
+      { CHARRNN_PYTHON: join(dir, 'fake-python') });
+    assert.equal(r.status, 0, r.stderr);
+    const [torch, ours, ...rest] = rows(r.stdout);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(torch, { config: 'gru-small', backend: 'pytorch', train_chars_per_s: 1000, generate_chars_per_s: 400, peak_rss_bytes: 536870912 });
+    assert.equal(ours.backend, 'wasm');
+    const ratio = (a: unknown, b: number): number => Math.round((a as number) / b * 100) / 100;
+    assert.equal(ours.train_vs_pytorch, ratio(ours.train_chars_per_s, 1000));
+    assert.equal(ours.generate_vs_pytorch, ratio(ours.generate_chars_per_s, 400));
+    assert.equal(ours.rss_vs_pytorch, ratio(ours.peak_rss_bytes, 536870912));
+  });
+
+  test('bad flags and a missing PyTorch reference get one sentence, before anything runs', () => {
+    for (const [args, says] of [
+      [['--steps', '3'], /--steps.*'3'.*more than 3/],
+      [['--backend', 'gpu'], /--backend.*'gpu'.*Allowed choices/],
+      [['--config', 'huge'], /--config.*'huge'/],
+      [['--vs-pytorch', join(dir, 'nowhere.py')], /PyTorch reference .*nowhere\.py does not exist/],
+      [['--text', join(dir, 'nowhere.txt')], /benchmark corpus .*nowhere\.txt does not exist/],
+    ] as const) {
+      const r = bench([...args]);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, /^charrnn: [^\n]+\n$/, `one line for ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, says);
+      assert.equal(r.stdout, '');
+    }
+  });
+});
