@@ -1,3 +1,8 @@
+import type { Kernels } from '../src/kernels/kernels.js';
+import { CharRNN } from '../src/model/charrnn.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
+import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
 
 /** Fills an array with values uniform in [-scale, scale). */
@@ -37,4 +42,15 @@ export function numericalGradient(f: () => number, x: Float64Array, eps = 1e-6):
     g[i] = (plus - minus) / (2 * eps);
   }
   return g;
+}
+
+/** `steps` Adam steps (lr 2e-3, clip 5) of a freshly seeded model: its losses and final parameters, for determinism checks. */
+export function adamRun(kernels: Kernels<Float32Array>, config: ModelConfig, train: Uint16Array, batch: number, seq: number, steps: number):
+  { params: Float32Array; losses: number[] } {
+  const model = new CharRNN(config, kernels, { seed: 5 });
+  const trainer = new Trainer(model, train, {
+    batch, seq, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
+  });
+  const losses = Array.from({ length: steps }, () => trainer.step().loss);
+  return { params: Float32Array.from(model.params.data), losses };
 }

@@ -10,10 +10,8 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadNativeKernels, nativeUnavailableReason, type NativeKernels } from '../src/node/native-kernels.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
-import { maxRelativeError, randomFill } from './helpers.js';
+import { adamRun, maxRelativeError, randomFill } from './helpers.js';
 
 const ref = referenceKernels('f64');
 const TOL = 1e-4;
@@ -279,14 +277,8 @@ describe('native kernels', () => {
   it('trains deterministically: Adam steps with dropout give the same parameters run after run, on 1, 2 or 3 threads', () => {
     const train = Uint16Array.from({ length: 30000 }, (_, i) => (i * 7919 + (i >> 3)) % 47);
     for (const cell of ['lstm', 'gru', 'rnn'] as CellType[]) {
-      const run = (kernels: NativeKernels): { params: Float32Array; losses: number[] } => {
-        const model = new CharRNN({ cell, layers: 2, hidden: 96, emb: 32, vocabSize: 47, dropout: 0.1 }, kernels, { seed: 5 });
-        const trainer = new Trainer(model, train, {
-          batch: 50, seq: 25, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
-        });
-        const losses = Array.from({ length: 5 }, () => trainer.step().loss);
-        return { params: Float32Array.from(model.params.data), losses };
-      };
+      const run = (kernels: NativeKernels): { params: Float32Array; losses: number[] } =>
+        adamRun(kernels, { cell, layers: 2, hidden: 96, emb: 32, vocabSize: 47, dropout: 0.1 }, train, 50, 25, 5);
       const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
       const first = run(k), second = run(k);
       assert.ok(first.losses[4] < first.losses[0], `${cell}: training lowers the loss (${first.losses.join(', ')})`);

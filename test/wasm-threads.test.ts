@@ -14,10 +14,8 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { loadWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from '../src/node/wasm-threads.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
-import { maxRelativeError, randomFill } from './helpers.js';
+import { adamRun, maxRelativeError, randomFill } from './helpers.js';
 
 const TOL = 1e-4;
 const ref = referenceKernels('f64');
@@ -239,14 +237,8 @@ describe('threaded training is deterministic', () => {
     it(`${cell}: two runs of 4 Adam steps on 2 and 3 threads give the single-threaded parameters, bit for bit`, async () => {
       const text = Array.from({ length: 20000 }, (_, i) => (i * 7919 + (i >> 3)) % 31);
       const train = Uint16Array.from(text);
-      const run = (k: WasmKernels): { params: Float32Array; losses: number[] } => {
-        const model = new CharRNN({ cell, layers: 2, hidden: 40, emb: 16, vocabSize: 31, dropout: 0.1 }, k, { seed: 5 });
-        const trainer = new Trainer(model, train, {
-          batch: 24, seq: 20, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
-        });
-        const losses = Array.from({ length: 4 }, () => trainer.step().loss);
-        return { params: Float32Array.from(model.params.data), losses };
-      };
+      const run = (k: WasmKernels): { params: Float32Array; losses: number[] } =>
+        adamRun(k, { cell, layers: 2, hidden: 40, emb: 16, vocabSize: 31, dropout: 0.1 }, train, 24, 20, 4);
       const expected = run(single);
       for (const k of pools) {
         const before = k.threadedCalls;
