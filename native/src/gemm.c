@@ -68,9 +68,64 @@ static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, co
 }
 
 #ifdef HAVE_X86
-__attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
-                                                           const float *pb, ptrdiff_t ps, float *c, int ldc, int mr,
-                                                           int nr, int beta, const float *bias) {
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/*
+ * ROWS (1 to 5) rows x 16 columns, for the last tile of a matrix whose rows do not fill
+ * whole six-row tiles. It runs with ROWS = mr, so the
+ * last tile of B = 25 or 50 rows costs its own rows' FMAs, not six rows' (the FMA chain
+ * of each element is the same either way).
+ */
+AVX2 static inline __attribute__((always_inline)) void tile_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                                                 const float *pb, float *c, int ldc, int nr, int beta,
+                                                                 const float *bias, const int ROWS) {
+  __m256 x0[MR6], x1[MR6];
+#pragma GCC unroll 6
+  for (int r = 0; r < ROWS; r++) x0[r] = x1[r] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < ROWS; r++) {
+      const __m256 v = _mm256_broadcast_ss(a + r * rs);
+      x0[r] = _mm256_fmadd_ps(v, b0, x0[r]);
+      x1[r] = _mm256_fmadd_ps(v, b1, x1[r]);
+    }
+    a += cs;
+    pb += GEMM_NR;
+  }
+  if (nr == GEMM_NR) {
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+    for (int r = 0; r < ROWS; r++) {
+      float *cr = c + (size_t)r * ldc;
+      __m256 v0 = x0[r], v1 = x1[r];
+      if (beta) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+      }
+      if (bias) {
+        v0 = _mm256_add_ps(v0, bias0);
+        v1 = _mm256_add_ps(v1, bias1);
+      }
+      _mm256_storeu_ps(cr, v0);
+      _mm256_storeu_ps(cr + 8, v1);
+    }
+  } else {
+    float acc[MR6][GEMM_NR] __attribute__((aligned(32)));
+#pragma GCC unroll 6
+    for (int r = 0; r < ROWS; r++) {
+      _mm256_store_ps(acc[r], x0[r]);
+      _mm256_store_ps(acc[r] + 8, x1[r]);
+    }
+    store_tile((const float(*)[GEMM_NR])acc, c, ldc, ROWS, nr, beta, bias);
+  }
+}
+
+/* Six rows, written out: the shape of nearly every tile, and the fastest form of it here. */
+AVX2 static void micro_avx2_full(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps,
+                                 float *c, int ldc, int mr, int nr, int beta, const float *bias) {
   const ptrdiff_t o1 = mr > 1 ? rs : 0, o2 = mr > 2 ? 2 * rs : 0, o3 = mr > 3 ? 3 * rs : 0;
   const ptrdiff_t o4 = mr > 4 ? 4 * rs : 0, o5 = mr > 5 ? 5 * rs : 0;
   /* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
@@ -120,6 +175,18 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *
     _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
     _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
     store_tile((const float(*)[GEMM_NR])acc, c, ldc, mr, nr, beta, bias);
+  }
+}
+
+AVX2 static void micro_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps, float *c,
+                            int ldc, int mr, int nr, int beta, const float *bias) {
+  switch (mr) {
+    case 6: micro_avx2_full(kc, a, rs, cs, pb, ps, c, ldc, mr, nr, beta, bias); break;
+    case 5: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 5); break;
+    case 4: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 4); break;
+    case 3: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 3); break;
+    case 2: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 2); break;
+    default: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 1); break;
   }
 }
 #endif
