@@ -76,11 +76,29 @@ describe('charrnn bench', () => {
     assert.equal(ours.rss_vs_pytorch, ratio(ours.peak_rss_bytes, 536870912));
   });
 
+  test('--repeat alternates the programs round by round, then prints the medians', () => {
+    const r = bench(['--config', 'small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--repeat', '3', '--vs-pytorch', join(dir, 'torch_ref.py')],
+      { CHARRNN_PYTHON: join(dir, 'fake-python') });
+    assert.equal(r.status, 0, r.stderr);
+    const all = rows(r.stdout);
+    assert.deepEqual(all.map(x => `${String(x.round)} ${String(x.backend)}`), [
+      'round 1 of 3 pytorch', 'round 1 of 3 wasm', 'round 2 of 3 pytorch', 'round 2 of 3 wasm', 'round 3 of 3 pytorch', 'round 3 of 3 wasm',
+      'median of 3 pytorch', 'median of 3 wasm',
+    ]);
+    const ours = all.filter(x => x.backend === 'wasm');
+    const middle = (k: string): number => ours.slice(0, 3).map(x => x[k] as number).sort((a, b) => a - b)[1];
+    assert.equal(all[6].train_chars_per_s, 1000);
+    for (const k of ['train_chars_per_s', 'generate_chars_per_s', 'peak_rss_bytes', 'train_vs_pytorch', 'generate_vs_pytorch', 'rss_vs_pytorch']) {
+      assert.equal(ours[3][k], middle(k), k);
+    }
+  });
+
   test('bad flags and a missing PyTorch reference get one sentence, before anything runs', () => {
     for (const [args, says] of [
       [['--steps', '3'], /--steps.*'3'.*more than 3/],
       [['--backend', 'gpu'], /--backend.*'gpu'.*Allowed choices/],
       [['--config', 'huge'], /--config.*'huge'/],
+      [['--repeat', '0'], /--repeat.*'0'/],
       [['--vs-pytorch', join(dir, 'nowhere.py')], /PyTorch reference .*nowhere\.py does not exist/],
       [['--text', join(dir, 'nowhere.txt')], /benchmark corpus .*nowhere\.txt does not exist/],
     ] as const) {

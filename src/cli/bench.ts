@@ -21,6 +21,7 @@ interface BenchFlags {
   all?: boolean;
   backend?: string;
   steps: number;
+  repeat: number;
   generate: number;
   text: string;
   vsPytorch?: string | boolean;
@@ -30,13 +31,9 @@ interface BenchFlags {
   child?: boolean;
 }
 
-interface Row {
+interface Row extends Figures {
   config: string;
   backend: string;
-  train_chars_per_s: number;
-  generate_chars_per_s: number;
-  peak_rss_bytes: number;
-  val_loss?: number;
 }
 
 export function benchCommand(): Command {
@@ -46,6 +43,7 @@ export function benchCommand(): Command {
     .option('--all', 'every configuration, on every backend that loads here (each in its own process)')
     .addOption(new Option('--backend <name>', 'backend (with --all: only this one; default CHARRNN_BACKEND, else auto)').choices(BACKENDS))
     .option('--steps <n>', `training steps (the first ${WARMUP_STEPS} are not timed)`, timedSteps, 60)
+    .option('--repeat <n>', 'rounds, each running every program once in turn; then the medians (with PyTorch: of the ratios)', positiveInt, 1)
     .option('--generate <n>', 'characters to generate for the generation figure (a long window, so start-up is a small share for both programs)', positiveInt, 20000)
     .option('--text <path>', 'corpus', defaultText)
     .option('--vs-pytorch [path]', 'also run the PyTorch reference trainer (torch_ref.py) on the same work and print the ratios')
@@ -64,24 +62,76 @@ async function bench(flags: BenchFlags): Promise<void> {
   const backends = flags.all && !chosen ? await availableBackends() : [chosen ?? 'auto'];
   const torchRef = flags.vsPytorch === undefined ? null : typeof flags.vsPytorch === 'string' ? flags.vsPytorch : defaultTorchRef;
   const out = (line: string): void => { process.stdout.write(line + '\n'); };
+  const print = (row: Row & Partial<Ratios>, round?: string): void => {
+    if (flags.json) out(JSON.stringify({ ...(round ? { round } : {}), ...row }));
+    else out(formatRow(row) + (row.train_vs_pytorch === undefined ? '' :
+      `   x${row.train_vs_pytorch} train, x${row.generate_vs_pytorch} generate, x${row.rss_vs_pytorch} RSS vs PyTorch`) + (round ? `   (${round})` : ''));
+  };
   for (const name of configs) {
-    const config = BENCH_CONFIGS[name];
-    const torch = torchRef ? runPytorch(torchRef, config, flags) : null;
-    if (torch) {
-      if (flags.json) out(JSON.stringify({ config: name, backend: 'pytorch', ...torch }));
-      else out(formatRow({ config: name, backend: 'pytorch', ...torch }));
+    // Rounds alternate the programs, so a slow spell of a shared machine falls on
+    // both; the medians of the rounds are the figures to quote.
+    const rounds: { torch: Figures | null; ours: Map<string, Row & Partial<Ratios>> }[] = [];
+    for (let r = 1; r <= flags.repeat; r++) {
+      const label = flags.repeat > 1 ? `round ${r} of ${flags.repeat}` : undefined;
+      const torch = torchRef ? runPytorch(torchRef, BENCH_CONFIGS[name], flags) : null;
+      if (torch) print({ config: name, backend: 'pytorch', ...torch }, label);
+      const ours = new Map<string, Row & Partial<Ratios>>();
+      for (const backend of backends) {
+        const row = runChild(name, backend, flags);
+        const withRatios = { ...row, ...(torch ? ratios(row, torch) : {}) };
+        ours.set(backend, withRatios);
+        print(withRatios, label);
+      }
+      rounds.push({ torch, ours });
     }
-    for (const backend of backends) {
-      const row = runChild(name, backend, flags);
-      const ratios = torch ? {
-        train_vs_pytorch: round(row.train_chars_per_s / torch.train_chars_per_s, 2),
-        generate_vs_pytorch: round(row.generate_chars_per_s / torch.generate_chars_per_s, 2),
-        rss_vs_pytorch: round(row.peak_rss_bytes / torch.peak_rss_bytes, 2),
-      } : {};
-      if (flags.json) out(JSON.stringify({ ...row, ...ratios }));
-      else out(formatRow(row) + (torch ? `   x${ratios.train_vs_pytorch} train, x${ratios.generate_vs_pytorch} generate, x${ratios.rss_vs_pytorch} RSS vs PyTorch` : ''));
+    if (flags.repeat > 1) {
+      const med = (pick: (x: Figures & Partial<Ratios>) => number | undefined, of: (Figures & Partial<Ratios>)[]): number => median(of.map(pick) as number[]);
+      const fig = (of: (Figures & Partial<Ratios>)[]): Figures => ({
+        train_chars_per_s: Math.round(med(x => x.train_chars_per_s, of)), generate_chars_per_s: Math.round(med(x => x.generate_chars_per_s, of)),
+        peak_rss_bytes: Math.round(med(x => x.peak_rss_bytes, of)),
+      });
+      const label = `median of ${flags.repeat}`;
+      if (torchRef) print({ config: name, backend: 'pytorch', ...fig(rounds.map(r => r.torch!)) }, label);
+      for (const backend of backends) {
+        const all = rounds.map(r => r.ours.get(backend)!);
+        const row: Row & Partial<Ratios> = { config: name, backend: all[0].backend, ...fig(all) };
+        if (torchRef) {
+          row.train_vs_pytorch = round(med(x => x.train_vs_pytorch, all), 2);
+          row.generate_vs_pytorch = round(med(x => x.generate_vs_pytorch, all), 2);
+          row.rss_vs_pytorch = round(med(x => x.rss_vs_pytorch, all), 2);
+        }
+        print(row, label);
+      }
     }
   }
+}
+
+interface Figures {
+  train_chars_per_s: number;
+  generate_chars_per_s: number;
+  peak_rss_bytes: number;
+  val_loss?: number;
+}
+
+interface Ratios {
+  train_vs_pytorch: number;
+  generate_vs_pytorch: number;
+  rss_vs_pytorch: number;
+}
+
+function ratios(row: Figures, torch: Figures): Ratios {
+  return {
+    train_vs_pytorch: round(row.train_chars_per_s / torch.train_chars_per_s, 2),
+    generate_vs_pytorch: round(row.generate_chars_per_s / torch.generate_chars_per_s, 2),
+    rss_vs_pytorch: round(row.peak_rss_bytes / torch.peak_rss_bytes, 2),
+  };
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 /** One configuration on one backend, in this process (so its peak RSS is this run's alone). */
@@ -113,7 +163,7 @@ function python(): string {
 }
 
 /** torch_ref.py for training (its own JSON result line), tools/torch_generate.py for generation; peak RSS from the child's rusage. */
-function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags): Omit<Row, 'config' | 'backend'> {
+function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags): Figures {
   if (!existsSync(torchRef)) throw new CharrnnError(`The PyTorch reference ${torchRef} does not exist; give its path to --vs-pytorch.`);
   const withRss = (script: string, args: string[]): Record<string, number> => {
     // runpy runs the script as __main__ inside a process that then reports its own peak RSS.
