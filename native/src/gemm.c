@@ -70,37 +70,16 @@ static void micro_generic(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, co
 #ifdef HAVE_X86
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/*
- * ROWS (1 to 5) rows x 16 columns, for the last tile of a matrix whose rows do not fill
- * whole six-row tiles. It runs with ROWS = mr, so the
- * last tile of B = 25 or 50 rows costs its own rows' FMAs, not six rows' (the FMA chain
- * of each element is the same either way).
- */
-AVX2 static inline __attribute__((always_inline)) void tile_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
-                                                                 const float *pb, float *c, int ldc, int nr, int beta,
-                                                                 const float *bias, const int ROWS) {
-  __m256 x0[MR6], x1[MR6];
-#pragma GCC unroll 6
-  for (int r = 0; r < ROWS; r++) x0[r] = x1[r] = _mm256_setzero_ps();
-#pragma GCC unroll 4
-  for (int k = 0; k < kc; k++) {
-    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-#pragma GCC unroll 6
-    for (int r = 0; r < ROWS; r++) {
-      const __m256 v = _mm256_broadcast_ss(a + r * rs);
-      x0[r] = _mm256_fmadd_ps(v, b0, x0[r]);
-      x1[r] = _mm256_fmadd_ps(v, b1, x1[r]);
-    }
-    a += cs;
-    pb += GEMM_NR;
-  }
+/* Writes rows [0, rows) of a finished 16-column tile: c = (beta ? c : 0) + acc (+ bias). */
+AVX2 static inline __attribute__((always_inline)) void store_avx2(__m256 acc[MR6][2], int rows, float *c, int ldc,
+                                                                  int nr, int beta, const float *bias) {
   if (nr == GEMM_NR) {
     const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
 #pragma GCC unroll 6
-    for (int r = 0; r < ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
       float *cr = c + (size_t)r * ldc;
-      __m256 v0 = x0[r], v1 = x1[r];
+      __m256 v0 = acc[r][0], v1 = acc[r][1];
       if (beta) {
         v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
         v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
@@ -113,22 +92,24 @@ AVX2 static inline __attribute__((always_inline)) void tile_avx2(int kc, const f
       _mm256_storeu_ps(cr + 8, v1);
     }
   } else {
-    float acc[MR6][GEMM_NR] __attribute__((aligned(32)));
+    float t[MR6][GEMM_NR] __attribute__((aligned(32)));
 #pragma GCC unroll 6
-    for (int r = 0; r < ROWS; r++) {
-      _mm256_store_ps(acc[r], x0[r]);
-      _mm256_store_ps(acc[r] + 8, x1[r]);
+    for (int r = 0; r < rows; r++) {
+      _mm256_store_ps(t[r], acc[r][0]);
+      _mm256_store_ps(t[r] + 8, acc[r][1]);
     }
-    store_tile((const float(*)[GEMM_NR])acc, c, ldc, ROWS, nr, beta, bias);
+    store_tile((const float(*)[GEMM_NR])t, c, ldc, rows, nr, beta, bias);
   }
 }
 
-/* Six rows, written out: the shape of nearly every tile, and the fastest form of it here. */
-AVX2 static void micro_avx2_full(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps,
-                                 float *c, int ldc, int mr, int nr, int beta, const float *bias) {
-  const ptrdiff_t o1 = mr > 1 ? rs : 0, o2 = mr > 2 ? 2 * rs : 0, o3 = mr > 3 ? 3 * rs : 0;
-  const ptrdiff_t o4 = mr > 4 ? 4 * rs : 0, o5 = mr > 5 ? 5 * rs : 0;
-  /* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
+/*
+ * Six rows x 16 columns, written out (the shape of nearly every tile, and the
+ * fastest form of it here): 12 accumulators + 2 B vectors + 1 broadcast = 15 of
+ * the 16 ymm registers.
+ */
+AVX2 static void tile6_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, float *c, int ldc,
+                            int nr, int beta, const float *bias) {
+  const ptrdiff_t o1 = rs, o2 = 2 * rs, o3 = 3 * rs, o4 = 4 * rs, o5 = 5 * rs;
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -148,40 +129,41 @@ AVX2 static void micro_avx2_full(int kc, const float *a, ptrdiff_t rs, ptrdiff_t
     a += cs;
     pb += GEMM_NR;
   }
-  if (mr == MR6 && nr == GEMM_NR) {
-    __m256 acc[MR6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
-    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
-    for (int r = 0; r < MR6; r++) {
-      float *cr = c + (size_t)r * ldc;
-      __m256 v0 = acc[r][0], v1 = acc[r][1];
-      if (beta) {
-        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
-        v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
-      }
-      if (bias) {
-        v0 = _mm256_add_ps(v0, bias0);
-        v1 = _mm256_add_ps(v1, bias1);
-      }
-      _mm256_storeu_ps(cr, v0);
-      _mm256_storeu_ps(cr + 8, v1);
+  __m256 acc[MR6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  store_avx2(acc, MR6, c, ldc, nr, beta, bias);
+}
+
+/*
+ * ROWS (1 to 5) rows x 16 columns: the last tile of a matrix whose rows do not fill
+ * whole six-row tiles (B = 25 or 50) costs its own rows' FMAs, not six rows'. Each
+ * element is the same FMA chain as in tile6_avx2.
+ */
+AVX2 static inline __attribute__((always_inline)) void tile_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                                                                 const float *pb, float *c, int ldc, int nr, int beta,
+                                                                 const float *bias, const int ROWS) {
+  __m256 acc[MR6][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < ROWS; r++) {
+      const __m256 v = _mm256_broadcast_ss(a + r * rs);
+      acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
     }
-  } else {
-    float acc[MR6][GEMM_NR] __attribute__((aligned(32)));
-    _mm256_store_ps(acc[0], c00); _mm256_store_ps(acc[0] + 8, c01);
-    _mm256_store_ps(acc[1], c10); _mm256_store_ps(acc[1] + 8, c11);
-    _mm256_store_ps(acc[2], c20); _mm256_store_ps(acc[2] + 8, c21);
-    _mm256_store_ps(acc[3], c30); _mm256_store_ps(acc[3] + 8, c31);
-    _mm256_store_ps(acc[4], c40); _mm256_store_ps(acc[4] + 8, c41);
-    _mm256_store_ps(acc[5], c50); _mm256_store_ps(acc[5] + 8, c51);
-    store_tile((const float(*)[GEMM_NR])acc, c, ldc, mr, nr, beta, bias);
+    a += cs;
+    pb += GEMM_NR;
   }
+  store_avx2(acc, ROWS, c, ldc, nr, beta, bias);
 }
 
 AVX2 static void micro_avx2(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *pb, ptrdiff_t ps, float *c,
                             int ldc, int mr, int nr, int beta, const float *bias) {
+  (void)ps;
   switch (mr) {
-    case 6: micro_avx2_full(kc, a, rs, cs, pb, ps, c, ldc, mr, nr, beta, bias); break;
+    case 6: tile6_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias); break;
     case 5: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 5); break;
     case 4: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 4); break;
     case 3: tile_avx2(kc, a, rs, cs, pb, c, ldc, nr, beta, bias, 3); break;
