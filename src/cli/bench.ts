@@ -85,21 +85,16 @@ async function bench(flags: BenchFlags): Promise<void> {
       rounds.push({ torch, ours });
     }
     if (flags.repeat > 1) {
-      const med = (pick: (x: Figures & Partial<Ratios>) => number | undefined, of: (Figures & Partial<Ratios>)[]): number => median(of.map(pick) as number[]);
-      const fig = (of: (Figures & Partial<Ratios>)[]): Figures => ({
-        train_chars_per_s: Math.round(med(x => x.train_chars_per_s, of)), generate_chars_per_s: Math.round(med(x => x.generate_chars_per_s, of)),
-        peak_rss_bytes: Math.round(med(x => x.peak_rss_bytes, of)),
+      const fig = (of: Figures[]): Figures => ({
+        train_chars_per_s: Math.round(median(of.map(x => x.train_chars_per_s))),
+        generate_chars_per_s: Math.round(median(of.map(x => x.generate_chars_per_s))),
+        peak_rss_bytes: Math.round(median(of.map(x => x.peak_rss_bytes))),
       });
       const label = `median of ${flags.repeat}`;
       if (torchRef) print({ config: name, backend: 'pytorch', ...fig(rounds.map(r => r.torch!)) }, label);
       for (const backend of backends) {
         const all = rounds.map(r => r.ours.get(backend)!);
-        const row: Row & Partial<Ratios> = { config: name, backend: all[0].backend, ...fig(all) };
-        if (torchRef) {
-          row.train_vs_pytorch = round(med(x => x.train_vs_pytorch, all), 2);
-          row.generate_vs_pytorch = round(med(x => x.generate_vs_pytorch, all), 2);
-          row.rss_vs_pytorch = round(med(x => x.rss_vs_pytorch, all), 2);
-        }
+        const row: Row & Partial<Ratios> = { config: name, backend: all[0].backend, ...fig(all), ...(torchRef ? medianRatios(all as Ratios[]) : {}) };
         print(row, label);
       }
     }
@@ -124,6 +119,14 @@ function ratios(row: Figures, torch: Figures): Ratios {
     train_vs_pytorch: round(row.train_chars_per_s / torch.train_chars_per_s, 2),
     generate_vs_pytorch: round(row.generate_chars_per_s / torch.generate_chars_per_s, 2),
     rss_vs_pytorch: round(row.peak_rss_bytes / torch.peak_rss_bytes, 2),
+  };
+}
+
+function medianRatios(of: Ratios[]): Ratios {
+  return {
+    train_vs_pytorch: round(median(of.map(x => x.train_vs_pytorch)), 2),
+    generate_vs_pytorch: round(median(of.map(x => x.generate_vs_pytorch)), 2),
+    rss_vs_pytorch: round(median(of.map(x => x.rss_vs_pytorch)), 2),
   };
 }
 

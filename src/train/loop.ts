@@ -59,8 +59,8 @@ export interface RunSummary {
   stoppedEarly: boolean;
 }
 
-/** Steps excluded from the throughput figure, as the benchmark protocol does. */
-const WARMUP_STEPS = 3;
+/** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
+export const WARMUP_STEPS = 3;
 
 /**
  * The training loop: steps until a limit, validating and saving on schedule.

@@ -67,8 +67,9 @@ export class Trainer<F extends FloatArray> {
     // Checked before the update, so the weights stay those of the last good step
     // (and whatever a caller saved from them stays usable).
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new CharrnnError(`Training diverged at step ${this.optimizer.steps + 1}: the ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} became ` +
-        `${Number.isFinite(loss) ? gradNorm : loss}; try a smaller learning rate (models saved before this step are kept).`);
+      const [what, value] = Number.isFinite(loss) ? ['gradient norm', gradNorm] : ['loss', loss];
+      throw new CharrnnError(`Training diverged at step ${this.optimizer.steps + 1}: the ${what} became ${value}; ` +
+        'try a smaller learning rate (models saved before this step are kept).');
     }
     const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
     this.optimizer.step(lr);
