@@ -87,21 +87,27 @@ describe('end to end', () => {
     assert.ok(existsSync(at('run/best.safetensors')));
   });
 
-  test('train --json prints one JSON object per line: config, steps, validations, result', () => {
+  test('train --json prints one JSON object per event: config, steps, validations, saves, stopped, result', () => {
     const lines = jsonLines(ok(['train', 'corpus.txt', ...TINY, ...stepsEvery5, '--out', 'run-json', '--json', '--sample-length', '30']));
     const n = codePoints(CORPUS);
     const header = lines[0];
-    assert.ok(typeof header.config === 'object' && header.config !== null);
-    assert.equal(header.chars, n, 'chars counts code points');
-    assert.equal(header.vocab, CORPUS_CHARS.size);
-    assert.equal((header.config as Record<string, unknown>).hidden, 16);
+    assert.equal(header.event, 'config');
+    const corpus = header.corpus as Record<string, unknown>;
+    assert.equal(corpus.chars, n, 'chars counts code points');
+    assert.equal(corpus.vocab, CORPUS_CHARS.size);
+    assert.equal((header.model as Record<string, unknown>).hidden, 16);
+    assert.equal(header.total_steps, 20);
+    for (const l of lines) {
+      for (const k of ['step', 'epoch', 'chars', 'time']) assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
+      assert.equal(l.chars, (l.step as number) * 4 * 16, 'characters seen: B * T per step');
+    }
 
-    const steps = lines.filter(l => 'train_loss' in l && !('result' in l));
+    const steps = lines.filter(l => l.event === 'step');
     // Step 1 is always reported, then every --print-every.
     assert.deepEqual(steps.map(l => l.step), [1, 5, 10, 15, 20]);
     for (const l of steps) {
-      for (const k of ['step', 'epoch', 'train_loss', 'chars_per_s']) assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
-      assert.ok((l.train_loss as number) > 0);
+      for (const k of ['loss', 'smooth_loss', 'lr', 'grad_norm', 'chars_per_second']) assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
+      assert.ok((l.loss as number) > 0);
     }
     // The protocol's epoch, computed independently: 90% of the code points train, cut into
     // 4 streams of floor((nTrain - 1) / 4), each pass being floor(L / 16) chunks.
@@ -109,21 +115,24 @@ describe('end to end', () => {
     const perEpoch = Math.floor(Math.floor((nTrain - 1) / 4) / 16);
     assert.ok(Math.abs((steps[4].epoch as number) - 20 / perEpoch) < 1e-4, `epoch ${steps[4].epoch} vs ${20 / perEpoch}`);
 
-    const vals = lines.filter(l => 'val_loss' in l && !('result' in l));
+    const vals = lines.filter(l => l.event === 'validation');
     assert.deepEqual(vals.map(l => l.step), [10, 20]);
-    for (const l of vals) assert.ok(typeof l.val_loss === 'number' && l.val_loss > 0);
+    for (const l of vals) assert.ok(typeof l.loss === 'number' && l.loss > 0);
+    // A sample at every validation (the last step was validated on schedule, so there is no closing validation).
+    assert.deepEqual(lines.filter(l => l.event === 'sample').map(l => l.step), [10, 20]);
+    assert.deepEqual(lines.filter(l => l.event === 'stopped').map(l => l.reason), ['limit']);
 
     const result = lines[lines.length - 1];
-    assert.equal(result.result, true);
-    assert.equal(result.steps, 20);
+    assert.equal(result.event, 'result');
+    assert.equal(result.step, 20);
+    assert.equal(result.reason, 'limit');
     assert.equal(typeof result.sample, 'string');
     assert.equal(codePoints(result.sample as string), 30);
-    assert.equal(lines.length, 1 + steps.length + vals.length + 1, 'no other lines');
   });
 
   test('the last step is reported even off the --print-every grid', () => {
     const lines = jsonLines(ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--print-every', '5', '--val-every', '0', '--out', 'run-12', '--json', '--sample-length', '0']));
-    assert.deepEqual(lines.filter(l => 'train_loss' in l && !('result' in l)).map(l => l.step), [1, 5, 10, 12]);
+    assert.deepEqual(lines.filter(l => l.event === 'step').map(l => l.step), [1, 5, 10, 12]);
   });
 
   test('sample prints the prime and then exactly --length code points, all from the corpus', () => {
@@ -243,7 +252,8 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
     assertUserError(train(['corpus.txt'], '--hidden', '-5'), /--hidden.*-5.*positive whole number/, { exit: 2 });
     assertUserError(train(['corpus.txt'], '--dropout', '1'), /--dropout.*'1'/, { exit: 2 });
     assertUserError(train(['corpus.txt'], '--steps', '0'), /--steps.*'0'.*positive/, { exit: 2 });
-    assertUserError(cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--epochs', '1', '--out', 'saved']), /--steps.*cannot be used with.*--epochs/, { exit: 2 });
+    assertUserError(cli(['train', 'corpus.txt', ...TINY, '--seconds', '5', '--minutes', '1', '--out', 'saved']), /--seconds.*cannot be used with.*--minutes/, { exit: 2 });
+    assertUserError(train(['corpus.txt'], '--patience', '3', '--val-frac', '0'), /--patience counts validations.*--val-frac 0/, { exit: 1 });
     assertUserError(cli(['sample', model(), '--temperature', '0']), /--temperature.*'0'.*greater than 0/, { exit: 2 });
     assertUserError(cli(['sample', model(), '--temperature', 'NaN']), /--temperature.*'NaN'/, { exit: 2 });
     assertUserError(cli(['sample', model(), '--temperature', '-1']), /--temperature.*'-1'.*greater than 0/, { exit: 2 });
@@ -379,14 +389,15 @@ function startTraining(args: string[], ready: RegExp): { child: ReturnType<typeo
 describe('interruption', () => {
   const long = ['corpus.txt', ...TINY, '--steps', '1000000', '--sample-length', '0'];
 
-  test('Ctrl-C stops cleanly: exit 0, says it stopped, and the saved model loads', async () => {
+  test('Ctrl-C stops cleanly: saves, says it stopped, exits 130, and the saved model loads', async () => {
     const run = startTraining(['train', ...long, '--print-every', '5', '--out', 'sigint'], /^step \d+/);
     await run.ready;
     run.child.kill('SIGINT');
     const r = await run.done;
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 130, r.stderr);
     const last = r.stdout.trimEnd().split('\n').pop() ?? '';
-    assert.match(last, /^stopped after \d+ steps/);
+    assert.match(last, /^stopped at step \d+ after \d+ steps.*saved in sigint/);
+    assert.match(r.stdout, /^stopping at step \d+: received SIGINT$/m);
     assert.ok(existsSync(at('sigint/model.safetensors')));
     const score = JSON.parse(ok(['eval', at('sigint/model.safetensors'), 'corpus.txt', '--json']).trimEnd().split('\n').pop() ?? '') as Record<string, number>;
     assert.equal(score.chars, codePoints(CORPUS) - 1);
@@ -431,7 +442,7 @@ describe('resume', () => {
     ok(['train', ...flags, '--steps', '40', '--out', 'straight']);
     ok(['train', ...flags, '--steps', '20', '--out', 'resumed']);
     const out = ok(['train', 'corpus.txt', '--resume', '--steps', '40', '--out', 'resumed', '--sample-length', '0']);
-    assert.match(out, /^resuming the run in resumed at step 20 of 40/m);
+    assert.match(out, /^resuming a 2x16 LSTM .* at step 20 of 40/m);
     for (const f of ['model.safetensors', 'best.safetensors', 'checkpoint.safetensors']) {
       assert.equal(sha256(at(`resumed/${f}`)), sha256(at(`straight/${f}`)), `${f} differs after resuming`);
     }
@@ -462,10 +473,11 @@ describe('embedded corpus', () => {
   test('--corpus moby-dick trains without a data file', () => {
     const lines = jsonLines(ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',
       '--layers', '1', '--emb', '4', '--sample-length', '20', '--out', 'moby', '--json']));
-    assert.equal(lines[0].corpus, 'moby-dick');
-    assert.ok((lines[0].chars as number) > 1_000_000, 'the whole novel');
+    const corpus = lines[0].corpus as Record<string, unknown>;
+    assert.equal(corpus.source, 'moby-dick');
+    assert.ok((corpus.chars as number) > 1_000_000, 'the whole novel');
     const result = lines[lines.length - 1];
-    assert.equal(result.steps, 2);
+    assert.equal(result.step, 2);
     assert.equal(codePoints(result.sample as string), 20);
     assert.ok(existsSync(at('moby/model.safetensors')));
   });

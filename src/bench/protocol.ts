@@ -1,14 +1,12 @@
 // The benchmark protocol of ../shared/bench/PROTOCOL.md on charrnn's engine:
 // the same split, streams, model, optimiser and figures as torch_ref.py, so the
 // two programs are measured on exactly the same work.
-import { splitCorpus } from '../data/split.js';
 import type { CellType, Kernels } from '../kernels/kernels.js';
-import { CharRNN } from '../model/charrnn.js';
+import { prepareTraining, WARMUP_STEPS } from '../run/run.js';
+import { DEFAULT_SETTINGS } from '../run/settings.js';
 import { generate } from '../sample/sampler.js';
 import { Vocabulary } from '../text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
-import { WARMUP_STEPS } from '../train/loop.js';
-import { Trainer, validationLoss } from '../train/trainer.js';
+import { validationLoss } from '../train/trainer.js';
 
 export interface BenchConfig {
   cell: CellType;
@@ -49,12 +47,11 @@ export interface BenchOptions {
 
 export function runProtocol(text: string, config: BenchConfig, kernels: Kernels<Float32Array>, o: BenchOptions): BenchResult {
   const vocab = Vocabulary.fromText(text);
-  const { train, val } = splitCorpus(vocab.encode(text).ids, 0.1);
-  const model = new CharRNN({ cell: config.cell, layers: config.layers, hidden: config.hidden, emb: BENCH_EMB, vocabSize: vocab.size, dropout: 0 },
-    kernels, { seed: o.seed });
-  const trainer = new Trainer(model, train, {
-    batch: config.batch, seq: config.seq, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
-  });
+  // The protocol's settings: 90/10 split, embedding 64, Adam 2e-3, clip 5, no dropout, no decay.
+  const { model, trainer, val } = prepareTraining({ ids: vocab.encode(text).ids, vocab, source: 'benchmark corpus' }, {
+    ...DEFAULT_SETTINGS, cell: config.cell, layers: config.layers, hidden: config.hidden, emb: BENCH_EMB, dropout: 0,
+    batch: config.batch, seq: config.seq, valFrac: 0.1, optimizer: 'adam', lr: 2e-3, clip: 5, lrDecay: 1, lrDecayEvery: 0, seed: o.seed,
+  }, kernels);
   let timed = 0;
   let loss = NaN;
   for (let s = 1; s <= o.steps; s++) {

@@ -1,220 +1,146 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { splitCorpus } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
-import type { CellType } from '../kernels/kernels.js';
-import { CharRNN } from '../model/charrnn.js';
-import { DEFAULT_MODEL } from '../model/config.js';
-import { encodeModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
-import { ensureFolder, readBytes, writeFileAtomic } from '../node/files.js';
-import { sample } from '../sample/sampler.js';
+import { ensureFolder, readBytes } from '../node/files.js';
+import { folderStore, RUN_FILES } from '../node/run-folder.js';
+import { RunLog } from '../node/run-log.js';
+import { TrainingRun } from '../run/run.js';
+import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { Vocabulary } from '../text/vocabulary.js';
-import { decodeCheckpoint, encodeCheckpoint, fingerprint } from '../train/checkpoint.js';
-import { runTraining, type ProgressReport, type ValidationReport } from '../train/loop.js';
-import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
-import { Trainer } from '../train/trainer.js';
+import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
+import { chooseDisplay } from './train-display.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
 import { action } from './run.js';
 
-interface TrainFlags {
-  corpus?: string;
-  cell: CellType;
-  layers: number;
-  hidden: number;
-  emb: number;
-  dropout: number;
-  batch: number;
-  seq: number;
-  lr: number;
-  clip: number;
-  optimizer: OptimizerName;
-  lrDecay: number;
-  lrDecayEvery: number;
+interface TrainFlags extends Partial<RunSettings> {
   steps?: number;
   epochs?: number;
   seconds?: number;
-  valEvery: number;
-  valFrac: number;
-  checkpointEvery: number;
-  printEvery: number;
-  seed: number;
+  minutes?: number;
   out: string;
   json?: boolean;
+  quiet?: boolean;
+  printEvery?: number;
   backend?: string;
-  sampleLength: number;
-  sampleTemperature: number;
-  resume?: boolean;
+  resume?: string | boolean;
 }
 
-/** Flags that define a run; a resumed run keeps the values it started with. */
-const RUN_SETTINGS = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
-  'lrDecayEvery', 'valFrac', 'valEvery', 'checkpointEvery', 'seed'] as const;
-/** Stop limits: a resumed run keeps them unless new ones are given. */
-const STOP_LIMITS = ['steps', 'epochs', 'seconds'] as const;
+/** The flags that are run settings (everything but limits, display and where). */
+const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat(['corpus', 'sampleEvery']) as (keyof RunSettings)[];
 
-const DEFAULT_EPOCHS = 10;
+/** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 export function trainCommand(): Command {
+  const d = DEFAULT_SETTINGS;
   return new Command('train')
     .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
     .argument('[files...]', 'UTF-8 text files, joined in order')
     .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick')
-    .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(DEFAULT_MODEL.cell))
-    .option('--layers <n>', 'stacked recurrent layers', positiveInt, DEFAULT_MODEL.layers)
-    .option('--hidden <n>', 'hidden units per layer', positiveInt, DEFAULT_MODEL.hidden)
-    .option('--emb <n>', 'embedding size', positiveInt, DEFAULT_MODEL.emb)
-    .option('--dropout <p>', 'dropout after each recurrent layer', dropoutRate, DEFAULT_MODEL.dropout)
-    .option('--batch <n>', 'streams per batch', positiveInt, 50)
-    .option('--seq <n>', 'steps per chunk (truncated BPTT length)', positiveInt, 50)
-    .option('--lr <rate>', 'learning rate', positiveNumber, DEFAULT_OPTIMIZER.lr)
-    .option('--clip <norm>', 'global gradient-norm limit (0: none)', nonNegativeNumber, 5)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default('adam'))
-    .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, 1)
-    .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, 0)
-    .addOption(new Option('--steps <n>', 'stop after this many steps').argParser(positiveInt).conflicts('epochs'))
-    .addOption(new Option('--epochs <n>', `stop after this many passes over the text (default ${DEFAULT_EPOCHS})`).argParser(positiveNumber))
-    .option('--seconds <s>', 'stop after this much training time', positiveNumber)
-    .option('--val-every <steps>', 'validate every N steps (0: only at the end)', nonNegativeInt, 500)
-    .option('--val-frac <f>', 'fraction of the text held out for validation', fraction, 0.1)
-    .option('--checkpoint-every <steps>', 'save the latest model every N steps (0: at validations and the end)', nonNegativeInt, 500)
-    .option('--print-every <steps>', 'print progress every N steps', positiveInt, 10)
-    .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, 1)
-    .option('--out <dir>', 'folder for model.safetensors (latest) and best.safetensors', 'runs/latest')
-    .option('--sample-length <n>', 'characters to sample from the model at the end (0: none)', nonNegativeInt, 200)
-    .option('--sample-temperature <t>', 'temperature of that sample', positiveNumber, 0.8)
+    .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(d.cell))
+    .option('--layers <n>', 'stacked recurrent layers', positiveInt, d.layers)
+    .option('--hidden <n>', 'hidden units per layer', positiveInt, d.hidden)
+    .option('--emb <n>', 'embedding size', positiveInt, d.emb)
+    .option('--dropout <p>', 'dropout after each recurrent layer', dropoutRate, d.dropout)
+    .option('--batch <n>', 'streams per batch', positiveInt, d.batch)
+    .option('--seq <n>', 'steps per chunk (truncated BPTT length)', positiveInt, d.seq)
+    .option('--lr <rate>', 'learning rate', positiveNumber, d.lr)
+    .option('--clip <norm>', 'global gradient-norm limit (0: none)', nonNegativeNumber, d.clip)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default(d.optimizer))
+    .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, d.lrDecay)
+    .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, d.lrDecayEvery)
+    .option('--steps <n>', "stop at this step (the run's total, also when resuming)", positiveInt)
+    .option('--epochs <n>', 'stop after this many passes over the text', positiveNumber)
+    .addOption(new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included').argParser(positiveNumber).conflicts('minutes'))
+    .option('--minutes <m>', 'the same budget in minutes', positiveNumber)
+    .option('--val-every <steps>', 'validate every N steps (0: only at the end)', nonNegativeInt, d.valEvery)
+    .option('--val-frac <f>', 'fraction of the text held out for validation', fraction, d.valFrac)
+    .option('--val-max-chars <n>', 'validate on at most this many held-out characters (0: all)', nonNegativeInt, d.valMaxChars)
+    .option('--patience <n>', 'stop after N validations in a row without a new best (0: never)', nonNegativeInt, d.patience)
+    .option('--checkpoint-every <steps>', 'save the latest model every N steps (0: at validations and the end)', nonNegativeInt, d.checkpointEvery)
+    .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, d.seed)
+    .option('--out <dir>', 'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl', 'runs/latest')
+    .option('--sample-every <steps>', 'print a sample every N steps (default: at every validation; 0: only at the end)', nonNegativeInt)
+    .option('--sample-length <n>', 'characters in each sample (0: none)', nonNegativeInt, d.sampleLength)
+    .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
+    .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
-    .option('--resume', 'continue the run saved in --out exactly where it stopped (same text; its settings are kept)')
-    .option('--json', 'print one JSON object per line instead of text')
+    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped; its settings are kept')
+    .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
+    .option('--quiet', 'print only errors and the final line')
+    .option('--print-every <steps>', 'a progress line every N steps (default: a live display on a terminal, else a line every 10 seconds)', positiveInt)
+    .addHelpText('after', `
+Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
+one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
+--patience also ends it. Ctrl-C, SIGTERM and SIGHUP finish the current step, save
+and exit (130, 143, 129); a second signal quits at once.`)
     .action(action(train));
 }
 
-async function train(files: string[], given: TrainFlags, command: Command): Promise<void> {
-  const checkpointPath = join(given.out, 'checkpoint.safetensors');
-  const checkpoint = given.resume ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
-  const flags = checkpoint ? resumedFlags(given, checkpoint.run.settings, command) : given;
-  const log = (line: string): void => { process.stdout.write(line + '\n'); };
-  const emit = (obj: object): void => log(JSON.stringify(obj));
+async function train(files: string[], flags: TrainFlags, command: Command): Promise<void> {
+  const out = typeof flags.resume === 'string' ? flags.resume : flags.out;
+  const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const note = (message: string): void => { process.stderr.write(`charrnn: ${message}\n`); };
 
-  const corpus = loadCorpus(files, flags.corpus);
-  const vocab = Vocabulary.fromText(corpus.text);
-  const { ids } = vocab.encode(corpus.text);
-  const { train, val } = splitCorpus(ids, flags.valFrac);
-  // Said here rather than by the batcher, which sees only the training split.
-  const needed = flags.batch * flags.seq + 1;
-  if (train.length < needed) {
-    throw new CharrnnError(`The text is too short for --batch ${flags.batch} and --seq ${flags.seq}: training needs at least ${needed} characters, ` +
-      `and ${corpus.source} has ${ids.length}${flags.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${flags.valFrac}` : ''}; use a smaller --batch or --seq.`);
+  const checkpointPath = join(out, RUN_FILES.checkpoint);
+  const checkpoint: DecodedCheckpoint | null = flags.resume !== undefined ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
+  const given: Partial<RunSettings> = {};
+  for (const k of SETTING_KEYS) {
+    if (flags[k] !== undefined && (checkpoint === null || explicit(k))) (given as Record<string, unknown>)[k] = flags[k];
   }
-  const textHash = fingerprint(ids);
-  if (checkpoint && (checkpoint.run.textHash !== textHash || checkpoint.vocab.size !== vocab.size)) {
-    throw new CharrnnError(`The text differs from the one the run in ${flags.out} was trained on, so it cannot resume on it.`);
-  }
-  ensureFolder(flags.out); // now, not after an hour of training
+  const settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
+  const limits = stopLimits(flags, explicit, checkpoint);
+
+  const corpusText = loadCorpus(files, settings.corpus);
+  const vocab = Vocabulary.fromText(corpusText.text);
+  const corpus = { ids: vocab.encode(corpusText.text).ids, vocab, source: corpusText.source };
+  ensureFolder(out); // now, not after an hour of training
   const kernels = await loadKernels(flags.backend, note);
-  const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size };
-  const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: flags.seed });
-  const trainer = new Trainer(model, train, {
-    batch: flags.batch, seq: flags.seq, clip: flags.clip, lrDecay: flags.lrDecay, lrDecayEvery: flags.lrDecayEvery,
-    optimizer: { ...DEFAULT_OPTIMIZER, name: flags.optimizer, lr: flags.lr },
-  });
-  checkpoint?.restore(trainer);
-  const settings: Record<string, unknown> = {};
-  for (const k of [...RUN_SETTINGS, ...STOP_LIMITS]) if (flags[k] !== undefined) settings[k] = flags[k];
-  const epochs = flags.steps === undefined && flags.epochs === undefined && flags.seconds === undefined ? DEFAULT_EPOCHS : flags.epochs ?? 0;
-  const totalSteps = flags.steps ?? (epochs > 0 ? Math.ceil(epochs * trainer.batcher.stepsPerEpoch) : 0);
+  const log = new RunLog(out, checkpoint ? checkpoint.steps : null);
+  const run = new TrainingRun({ corpus, settings, limits, kernels, store: folderStore(out), checkpoint, timeBefore: log.timeBefore });
 
-  const header = {
-    config: { ...config, batch: flags.batch, seq: flags.seq, optimizer: flags.optimizer, lr: flags.lr, clip: flags.clip, seed: flags.seed },
-    corpus: corpus.source, chars: ids.length, train_chars: train.length, val_chars: val.length, vocab: vocab.size,
-    params: model.params.size, backend: kernels.name, out: flags.out,
+  const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out });
+  run.on(e => log.write(e));
+  run.on(e => display.show(e));
+
+  let signalled: string | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A second signal quits at once: what is on disk is always whole (atomic writes).
+    if (signalled !== null) process.exit(SIGNAL_EXIT[signal]);
+    signalled = signal;
+    run.requestStop(`received ${signal}`);
+    display.notice(`${signal}: stopping after this step and saving (again to quit at once)`);
   };
-  if (flags.json) emit(header);
-  else if (checkpoint) log(`resuming the run in ${flags.out} at step ${trainer.steps}${totalSteps ? ` of ${totalSteps}` : ''}`);
-  else log(`training a ${flags.layers}x${flags.hidden} ${flags.cell.toUpperCase()} (${model.params.size.toLocaleString('en')} parameters) on ${corpus.source}: ` +
-    `${ids.length.toLocaleString('en')} characters, ${vocab.size} distinct, ${kernels.name} backend; saving to ${flags.out}`);
-
-  const training = (step: number, extra: Record<string, string> = {}): Record<string, string> => ({
-    training: JSON.stringify({ steps: step, corpus: corpus.source, batch: flags.batch, seq: flags.seq, seed: flags.seed }), ...extra,
-  });
-  const latestPath = join(flags.out, 'model.safetensors');
-  const bestPath = join(flags.out, 'best.safetensors');
-  let stopRequested = false;
-  let lastValLoss: number | null = checkpoint?.run.bestValLoss ?? null;
-  const onSigint = (): void => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C: files on disk are always whole (atomic writes)
-    stopRequested = true;
-    note('stopping after this step and saving (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
-
-  const summary = await runTraining(trainer, val, {
-    steps: totalSteps, epochs: 0, seconds: flags.seconds ?? 0,
-    valEvery: flags.valEvery, checkpointEvery: flags.checkpointEvery, printEvery: flags.printEvery,
-    bestValLoss: checkpoint?.run.bestValLoss ?? null,
-  }, {
-    now: () => performance.now(),
-    shouldStop: () => stopRequested,
-    onProgress: (r: ProgressReport) => {
-      if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), train_loss: round(r.loss, 4), lr: r.lr, grad_norm: round(r.gradNorm, 4), chars_per_s: Math.round(r.charsPerSecond), seconds: round(r.seconds, 3) });
-      else log(`step ${r.step}${totalSteps ? `/${totalSteps}` : ''}  epoch ${r.epoch.toFixed(2)}  loss ${r.loss.toFixed(4)}  ` +
-        `${lastValLoss === null ? '' : `val ${lastValLoss.toFixed(4)}  `}${Math.round(r.charsPerSecond).toLocaleString('en')} chars/s`);
-    },
-    onValidation: (r: ValidationReport) => {
-      lastValLoss = r.valLoss;
-      if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), val_loss: round(r.valLoss, 4), best: r.best });
-      else log(`step ${r.step}  validation loss ${r.valLoss.toFixed(4)} nats/char (${(r.valLoss / Math.LN2).toFixed(3)} bits)${r.best ? '  best so far' : ''}`);
-    },
-    saveLatest: (step, bestValLoss) => {
-      writeFileAtomic(latestPath, encodeModel(model, vocab, training(step)));
-      writeFileAtomic(checkpointPath, encodeCheckpoint(trainer, vocab, { settings, textHash, bestValLoss }));
-    },
-    saveBest: r => writeFileAtomic(bestPath, encodeModel(model, vocab, training(r.step, { val_loss: String(r.valLoss) }))),
-  });
-  process.off('SIGINT', onSigint);
-  if (summary.steps === 0) throw new CharrnnError('Training stopped before the first step; nothing was saved.');
-  if (checkpoint && summary.steps === checkpoint.run.settings.steps && trainer.steps === summary.steps && summary.seconds === 0) {
-    note(`the run in ${flags.out} had already reached its ${summary.steps} steps; give a larger --steps to train on`);
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  for (const s of signals) process.on(s, onSignal);
+  let result;
+  try {
+    result = await run.run();
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    display.close();
   }
-
-  const text = flags.sampleLength > 0 ? sample(model, vocab, { length: flags.sampleLength, temperature: given.sampleTemperature, seed: flags.seed }) : '';
-  if (flags.json) {
-    emit({ result: true, steps: summary.steps, epoch: round(summary.epoch, 4), train_seconds: round(summary.seconds, 3),
-      chars_per_s: Math.round(summary.charsPerSecond), train_loss: round(summary.lastLoss, 4), val_loss: summary.valLoss === null ? null : round(summary.valLoss, 4),
-      best_val_loss: summary.bestValLoss === null ? null : round(summary.bestValLoss, 4), stopped_early: summary.stoppedEarly,
-      model: latestPath, best: summary.bestValLoss === null ? null : bestPath, ...(text ? { sample: text } : {}) });
-  } else {
-    log(`${summary.stoppedEarly ? 'stopped' : 'done'} after ${summary.steps} steps (${summary.seconds.toFixed(1)} s, ` +
-      `${Math.round(summary.charsPerSecond).toLocaleString('en')} chars/s); saved ${latestPath}${summary.bestValLoss === null ? '' : ` and ${bestPath}`}`);
-    if (text) log(`\nsample:\n${text}\n`);
-  }
+  if (result.step === 0) throw new CharrnnError('Training stopped before the first step; nothing was saved.');
+  if (signalled !== null) process.exitCode = SIGNAL_EXIT[signalled];
 }
 
 /**
- * The flags of a resumed run: the settings it started with, new stop limits if
- * given, and a refusal when a setting given on this command line differs.
+ * The stop limits: those given now, else (when resuming) those the run was last
+ * given. --minutes is --seconds in minutes.
  */
-function resumedFlags(given: TrainFlags, saved: Record<string, unknown>, command: Command): TrainFlags {
-  const flags = { ...given } as Record<string, unknown>;
-  for (const k of RUN_SETTINGS) {
-    const fromCli = command.getOptionValueSource(k) === 'cli';
-    if (fromCli && k in saved && saved[k] !== given[k]) {
-      throw new CharrnnError(`The run being resumed has --${kebab(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave --${kebab(k)} out.`);
-    }
-    flags[k] = saved[k];
-  }
-  const newLimits = STOP_LIMITS.some(k => command.getOptionValueSource(k) === 'cli');
-  if (!newLimits) for (const k of STOP_LIMITS) flags[k] = saved[k];
-  return flags as unknown as TrainFlags;
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
+function stopLimits(flags: TrainFlags, explicit: (k: string) => boolean, checkpoint: DecodedCheckpoint | null): StopLimits {
+  const now: StopLimits = {};
+  if (flags.steps !== undefined) now.steps = flags.steps;
+  if (flags.epochs !== undefined) now.epochs = flags.epochs;
+  if (flags.seconds !== undefined) now.seconds = flags.seconds;
+  if (flags.minutes !== undefined) now.seconds = flags.minutes * 60;
+  const givenNow = ['steps', 'epochs', 'seconds', 'minutes'].some(explicit);
+  if (checkpoint === null || givenNow) return now;
+  // Checkpoints before the run layer kept the limits among the settings.
+  const saved = checkpoint.run.limits ?? checkpoint.run.settings;
+  const kept: StopLimits = {};
+  for (const k of ['steps', 'epochs', 'seconds'] as const) if (typeof saved[k] === 'number') kept[k] = saved[k] as number;
+  return kept;
 }

@@ -17,16 +17,26 @@ export const CHECKPOINT_FORMAT = 'charrnn-checkpoint/1';
 export interface RunRecord {
   /** The settings the run started with (the CLI's flags), as JSON. */
   settings: Record<string, unknown>;
+  /** The stop limits it was last given (steps, epochs, seconds). */
+  limits?: Record<string, number>;
   /** Fingerprint of the training text, so a resume on other text is refused. */
   textHash: string;
   bestValLoss: number | null;
+  /** Validations in a row without a new best (what --patience counts). */
+  sinceBest?: number;
+  /** The smoothed training loss's state, so a display continues where it was. */
+  smoothLoss?: { average: number; weight: number };
 }
 
 const trainingStateSchema = z.object({
   optimizerSteps: z.number().int().nonnegative(),
   streams: z.object({ pos: z.number().int().nonnegative(), chunks: z.number().int().nonnegative() }),
   dropoutRng: z.array(z.number()).length(4),
-  run: z.object({ settings: z.record(z.string(), z.unknown()), textHash: z.string(), bestValLoss: z.number().nullable() }),
+  run: z.object({
+    settings: z.record(z.string(), z.unknown()), limits: z.record(z.string(), z.number()).optional(), textHash: z.string(),
+    bestValLoss: z.number().nullable(), sinceBest: z.number().int().nonnegative().optional(),
+    smoothLoss: z.object({ average: z.number(), weight: z.number() }).optional(),
+  }),
 });
 
 export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabulary, run: RunRecord): Uint8Array {
@@ -50,6 +60,8 @@ export interface DecodedCheckpoint {
   config: ModelConfig;
   vocab: Vocabulary;
   run: RunRecord;
+  /** Optimizer steps done when it was saved. */
+  steps: number;
   /** Builds the model with the saved weights on `kernels`. */
   model(kernels: Kernels<Float32Array>): CharRNN<Float32Array>;
   /** Puts the optimizer, carried state, stream position and dropout generator of a trainer built on that model back where they were. */
@@ -82,7 +94,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
     return v.data;
   };
   return {
-    config, vocab, run: t.run as RunRecord,
+    config, vocab, run: t.run as RunRecord, steps: t.optimizerSteps,
     model(kernels) {
       let model: CharRNN<Float32Array>;
       try {

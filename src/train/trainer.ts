@@ -89,6 +89,18 @@ export function zeroState<F extends FloatArray>(state: ModelState<F>): void {
  * with the state carried from chunk to chunk, as the benchmark protocol defines it.
  */
 export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number): number {
+  let last = { total: 0, count: 0 };
+  for (const sums of validationPass(model, data, batch, seq)) last = sums;
+  return last.count > 0 ? last.total / last.count : NaN;
+}
+
+/**
+ * The validation pass one chunk at a time: after each chunk, the summed loss
+ * (nats) and the characters predicted so far. A caller that must stay
+ * responsive (a stop request, a budget) can pause or abandon it between chunks.
+ */
+export function* validationPass<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number):
+  Generator<{ total: number; count: number }, void, undefined> {
   const state = model.newState(batch);
   let total = 0;
   let count = 0;
@@ -96,6 +108,6 @@ export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: To
     model.forward(chunk.x, chunk.T, batch, state);
     total += model.loss(chunk.y);
     count += chunk.T * batch;
+    yield { total, count };
   }
-  return count > 0 ? total / count : NaN;
 }

@@ -1,0 +1,143 @@
+// How `charrnn train` shows a run: a live bar on a terminal, plain lines when
+// stdout is a file or a pipe, one JSON object per event with --json, or only the
+// final line with --quiet. Each renders the run's events; none knows training.
+import cliProgress from 'cli-progress';
+import { eventToJson, type RunEvent } from '../run/events.js';
+import { eventLine, formatDuration, progressLine, ProgressTracker, type Progress } from '../report/progress.js';
+
+export interface TrainDisplay {
+  show(e: RunEvent): void;
+  /** A message from the CLI itself (a signal was received). */
+  notice(message: string): void;
+  close(): void;
+}
+
+export interface DisplayChoice {
+  json: boolean;
+  quiet: boolean;
+  /** A progress line every N steps; default: live on a terminal, else time-based. */
+  printEvery?: number;
+  /** The run's folder, named at the start and the end. */
+  out: string;
+}
+
+/** Seconds between plain progress lines when stdout is not a terminal and --print-every is not given. */
+const PLAIN_INTERVAL_SECONDS = 10;
+
+export function chooseDisplay(c: DisplayChoice): TrainDisplay {
+  const write = (s: string): void => { process.stdout.write(s); };
+  if (c.json) return jsonDisplay(write, c.printEvery ?? 10);
+  if (c.quiet) return quietDisplay(write, c.out);
+  if (process.stdout.isTTY && c.printEvery === undefined) return liveDisplay(c.out);
+  return plainDisplay(write, c.out, c.printEvery);
+}
+
+function jsonDisplay(write: (s: string) => void, every: number): TrainDisplay {
+  let pending: RunEvent | null = null;
+  const emit = (e: RunEvent): void => write(JSON.stringify(eventToJson(e)) + '\n');
+  return {
+    show(e) {
+      if (e.type === 'step' && e.step !== 1 && e.step % every !== 0) {
+        pending = e;
+        return;
+      }
+      // The last step before a validation, a save or the end is always shown.
+      if (e.type !== 'step' && pending !== null && pending.step === e.step) emit(pending);
+      pending = null;
+      emit(e);
+    },
+    notice: message => process.stderr.write(`charrnn: ${message}\n`),
+    close() {},
+  };
+}
+
+function quietDisplay(write: (s: string) => void, out: string): TrainDisplay {
+  return {
+    show(e) {
+      if (e.type === 'result') write(`${eventLine(e)}; saved in ${out}\n`);
+    },
+    notice() {},
+    close() {},
+  };
+}
+
+/** Lines for a log or a pipe: the events, and a progress line every N steps or every few seconds. */
+function plainDisplay(write: (s: string) => void, out: string, printEvery: number | undefined): TrainDisplay {
+  const tracker = new ProgressTracker();
+  let lastSampleStep = -1;
+  let lastLineTime = -Infinity;
+  let lastLineStep = -1;
+  const progress = (p: Progress): void => {
+    write(progressLine(p) + '\n');
+    lastLineTime = p.elapsed;
+    lastLineStep = p.step;
+  };
+  return {
+    show(e) {
+      const p = tracker.update(e);
+      if (e.type === 'step') {
+        const due = printEvery !== undefined ? e.step % printEvery === 0 : p.elapsed - lastLineTime >= PLAIN_INTERVAL_SECONDS;
+        if (due || e.step === 1) progress(p);
+        return;
+      }
+      // The final step's line, so the log shows where the run ended.
+      if ((e.type === 'stopped' || e.type === 'result') && lastLineStep !== p.step && p.step > 0) progress(p);
+      const line = e.type === 'config' ? `${eventLine(e)}; saving to ${out}` : eventLine(e);
+      if (line !== null && e.type !== 'result') write(line + '\n');
+      if (e.type === 'sample') lastSampleStep = e.step;
+      if (e.type === 'result') {
+        write(`${line}; saved in ${out}\n`);
+        // The final sample, unless the same one was just shown at this step.
+        if (e.sample && lastSampleStep !== e.step) write(`\nsample:\n${e.sample}\n\n`);
+      }
+    },
+    notice: message => process.stderr.write(`charrnn: ${message}\n`),
+    close() {},
+  };
+}
+
+/** A live bar on a terminal, with events and samples printed above it. */
+function liveDisplay(out: string): TrainDisplay {
+  const tracker = new ProgressTracker();
+  const bars = new cliProgress.MultiBar({
+    format: '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsed} elapsed  ETA {eta}',
+    barsize: 24, hideCursor: true, clearOnComplete: false, stopOnComplete: false, fps: 5, forceRedraw: true, autopadding: false,
+  }, cliProgress.Presets.shades_classic);
+  let bar: cliProgress.SingleBar | null = null;
+  let lastSampleStep = -1;
+  const payload = (p: Progress): Record<string, string> => ({
+    percent: `${Math.floor(p.fraction * 100)}%`.padStart(4),
+    stepText: `${p.step}${p.totalSteps !== null ? `/${p.totalSteps}` : ''}`,
+    epoch: p.epoch.toFixed(2),
+    loss: p.smoothLoss === null ? '-' : p.smoothLoss.toFixed(4),
+    val: p.valLoss === null ? '-' : p.valLoss.toFixed(4),
+    best: p.bestValLoss === null ? '-' : p.bestValLoss.toFixed(4),
+    speed: Math.round(p.charsPerSecond).toLocaleString('en'),
+    elapsed: formatDuration(p.elapsed),
+    eta: p.eta === null ? '-' : formatDuration(p.eta),
+  });
+  const log = (text: string): void => bars.log(text.endsWith('\n') ? text : text + '\n');
+  return {
+    show(e) {
+      const p = tracker.update(e);
+      if (e.type === 'config') {
+        log(`${eventLine(e)}; saving to ${out}`);
+        bar = bars.create(1000, Math.round(p.fraction * 1000), payload(p));
+        return;
+      }
+      bar?.update(Math.round(p.fraction * 1000), payload(p));
+      if (e.type === 'step') return;
+      if (e.type === 'result') {
+        bars.stop();
+        process.stdout.write(`${eventLine(e)}; saved in ${out}\n`);
+        if (e.sample && lastSampleStep !== e.step) process.stdout.write(`\nsample:\n${e.sample}\n\n`);
+        return;
+      }
+      if (e.type === 'sample') lastSampleStep = e.step;
+      const line = eventLine(e);
+      if (line !== null) log(line);
+    },
+    notice: message => log(`charrnn: ${message}`),
+    close: () => bars.stop(),
+  };
+}

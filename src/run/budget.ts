@@ -1,0 +1,62 @@
+// The wall-clock budget of a run (--seconds / --minutes) as a promise: the run,
+// with its final validation and save, ends within the budget plus a few
+// seconds. So the run stops taking steps once one more step and the closing
+// work would no longer fit, judged from what those took so far. Platform-neutral.
+
+/** Seconds kept in hand beyond the estimates: a step or a save can be slower than the last. */
+const MARGIN_SECONDS = 0.5;
+
+export class Budget {
+  private stepSeconds = 0;
+  private validationSeconds: number | null = null;
+  private saveSeconds = 0;
+
+  /**
+   * @param seconds the budget (Infinity: none)
+   * @param startedAt the clock's reading (ms) when the invocation started
+   * @param guessValidation seconds a validation is guessed to take before one has been measured
+   */
+  constructor(readonly seconds: number, private readonly startedAt: number, private guessValidation: () => number) {}
+
+  get limited(): boolean {
+    return Number.isFinite(this.seconds);
+  }
+
+  /** Seconds used so far. */
+  elapsed(now: number): number {
+    return (now - this.startedAt) / 1000;
+  }
+
+  recordStep(seconds: number): void {
+    // The slower of the last step and a decaying memory of earlier ones: a slow spell counts at once.
+    this.stepSeconds = Math.max(seconds, this.stepSeconds * 0.9);
+  }
+
+  recordValidation(seconds: number): void {
+    this.validationSeconds = seconds;
+  }
+
+  recordSave(seconds: number): void {
+    this.saveSeconds = Math.max(seconds, this.saveSeconds * 0.9);
+  }
+
+  /** Seconds the closing validation and save are expected to take. */
+  closingSeconds(): number {
+    return (this.validationSeconds ?? this.guessValidation()) + this.saveSeconds + MARGIN_SECONDS;
+  }
+
+  /** Whether one more step still leaves time for the closing work. */
+  allowsStep(now: number): boolean {
+    return !this.limited || this.elapsed(now) + this.stepSeconds + this.closingSeconds() <= this.seconds;
+  }
+
+  /** Whether a validation now (on top of the closing one) still fits. */
+  allowsValidation(now: number): boolean {
+    return !this.limited || this.elapsed(now) + (this.validationSeconds ?? this.guessValidation()) + this.closingSeconds() <= this.seconds;
+  }
+
+  /** Seconds left of the budget (Infinity when unlimited). */
+  remaining(now: number): number {
+    return this.limited ? Math.max(0, this.seconds - this.elapsed(now)) : Infinity;
+  }
+}

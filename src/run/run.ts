@@ -1,0 +1,359 @@
+// The run layer: one training run from text and settings (or from a
+// checkpoint), with its stop limits, validation, samples and saves, seen from
+// outside only through typed events. Every face (the CLI's displays, --json,
+// log.jsonl, plots, the server, the page) subscribes; none wires training
+// itself. Platform-neutral: files are the store's business, time the clock's.
+import { splitCorpus } from '../data/split.js';
+import { CharrnnError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { CharRNN } from '../model/charrnn.js';
+import { encodeModel } from '../model/model-file.js';
+import { sample } from '../sample/sampler.js';
+import type { Vocabulary } from '../text/vocabulary.js';
+import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
+import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
+import { Trainer, type StepResult, type TokenIds } from '../train/trainer.js';
+import { Budget } from './budget.js';
+import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
+import { DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './settings.js';
+import { SmoothedLoss } from './smoothed-loss.js';
+import { validate } from './validate.js';
+
+/** A text ready to train on: its ids under its vocabulary, and where it came from. */
+export interface EncodedCorpus {
+  ids: TokenIds;
+  vocab: Vocabulary;
+  /** A short description for messages and the model file: a path, a list, a corpus name. */
+  source: string;
+}
+
+/** Where a run's files go: a folder in Node, memory or a download in a browser. */
+export interface RunStore {
+  /** Writes one of the run's files whole: a reader never sees a half-written one. */
+  save(file: SavedFile, bytes: Uint8Array): void | Promise<void>;
+}
+
+export interface RunOptions {
+  corpus: EncodedCorpus;
+  settings: RunSettings;
+  limits: StopLimits;
+  kernels: Kernels<Float32Array>;
+  store: RunStore;
+  /** Continue this checkpoint's run instead of starting a new one. */
+  checkpoint?: DecodedCheckpoint | null;
+  /** Milliseconds, monotonic (default: performance.now). */
+  now?: () => number;
+  /**
+   * Wall seconds the run took before this invocation (a resumed run's log
+   * knows); kept out of the checkpoint so that its bytes depend on the math only.
+   */
+  timeBefore?: number;
+}
+
+/** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
+export const WARMUP_STEPS = 3;
+
+/** How often (ms) a run lets the event loop turn, so a stop request (a signal, a button) arrives. */
+const YIELD_MS = 100;
+
+/** The model, the trainer and the split of a run, built the one way every caller builds them. */
+export interface PreparedTraining {
+  model: CharRNN<Float32Array>;
+  trainer: Trainer<Float32Array>;
+  train: TokenIds;
+  val: TokenIds;
+}
+
+/** Splits the text, builds the model (fresh, or from a checkpoint) and its trainer. */
+export function prepareTraining(corpus: EncodedCorpus, s: RunSettings, kernels: Kernels<Float32Array>,
+  checkpoint?: DecodedCheckpoint | null): PreparedTraining {
+  const { ids } = corpus;
+  const { train, val } = splitCorpus(ids, s.valFrac);
+  const needed = s.batch * s.seq + 1;
+  if (train.length < needed) {
+    throw new CharrnnError(`The text is too short for --batch ${s.batch} and --seq ${s.seq}: training needs at least ${needed} characters, ` +
+      `and ${corpus.source} has ${ids.length}${s.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${s.valFrac}` : ''}; ` +
+      'use a smaller --batch or --seq.');
+  }
+  const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size };
+  const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
+  const trainer = new Trainer(model, train, {
+    batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
+    optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr },
+  });
+  checkpoint?.restore(trainer);
+  return { model, trainer, train, val };
+}
+
+export class TrainingRun {
+  readonly model: CharRNN<Float32Array>;
+  readonly trainer: Trainer<Float32Array>;
+  readonly vocab: Vocabulary;
+  readonly settings: RunSettings;
+  readonly limits: StopLimits;
+  /** The step the run stops at, when a step or epoch limit gives one. */
+  readonly totalSteps: number | null;
+  private readonly val: TokenIds;
+  private readonly trainChars: number;
+  private readonly textHash: string;
+  private readonly listeners = new Set<(e: RunEvent) => void>();
+  private readonly now: () => number;
+  private readonly store: RunStore;
+  private readonly resumed: boolean;
+  private readonly startedAt: number;
+  private readonly timeBefore: number; // wall seconds of the run before this invocation
+  private readonly smoothed: SmoothedLoss;
+  private stopReason: StopReason | null = null;
+  private stopMessage = '';
+  private bestValLoss: number | null;
+  private sinceBest: number;
+  private valLoss: number | null = null;
+  private lastValidatedStep = -1;
+  private lastSavedStep = -1;
+
+  constructor(private readonly options: RunOptions) {
+    const { corpus, settings, kernels, checkpoint } = options;
+    this.settings = settings;
+    this.limits = options.limits;
+    this.vocab = corpus.vocab;
+    this.store = options.store;
+    this.now = options.now ?? (() => performance.now());
+    this.startedAt = this.now();
+    if (settings.patience > 0 && settings.valFrac === 0) {
+      throw new CharrnnError('--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.');
+    }
+    // Checked before any work, so a bad prime is said at once rather than at the first sample.
+    if (settings.sampleLength > 0) corpus.vocab.encode(settings.samplePrime, 'error');
+    const prepared = prepareTraining(corpus, settings, kernels, checkpoint);
+    this.model = prepared.model;
+    this.trainer = prepared.trainer;
+    this.val = settings.valMaxChars > 0 ? prepared.val.subarray(0, settings.valMaxChars + 1) as TokenIds : prepared.val;
+    this.trainChars = prepared.train.length;
+    this.textHash = fingerprint(corpus.ids);
+    if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
+      throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
+    }
+    const run = checkpoint?.run;
+    this.resumed = run !== undefined;
+    this.bestValLoss = run?.bestValLoss ?? null;
+    this.sinceBest = run?.sinceBest ?? 0;
+    this.timeBefore = options.timeBefore ?? 0;
+    this.smoothed = new SmoothedLoss(run?.smoothLoss ?? null);
+    const { steps, epochs, seconds } = this.limits;
+    const noLimit = steps === undefined && epochs === undefined && seconds === undefined;
+    const epochLimit = epochs ?? (noLimit ? DEFAULT_EPOCHS : undefined);
+    const fromEpochs = epochLimit === undefined ? undefined : Math.ceil(epochLimit * this.trainer.batcher.stepsPerEpoch);
+    this.totalSteps = steps !== undefined && fromEpochs !== undefined ? Math.min(steps, fromEpochs) : steps ?? fromEpochs ?? null;
+  }
+
+  /** Calls `listener` with every event from now on; returns the unsubscribe function. */
+  on(listener: (e: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Asks the run to stop: the current step finishes (a validation in progress
+   * is abandoned), the run saves and ends with reason 'signal'.
+   */
+  requestStop(message = 'stopped on request'): void {
+    if (this.stopReason !== null) return;
+    this.stopReason = 'signal';
+    this.stopMessage = message;
+  }
+
+  get stopRequested(): boolean {
+    return this.stopReason === 'signal';
+  }
+
+  /** Trains until a limit, patience or a stop request; saves; returns the result event. */
+  async run(): Promise<Extract<RunEvent, { type: 'result' }>> {
+    const { settings: s, trainer, model } = this;
+    const charsPerStep = s.batch * s.seq;
+    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt,
+      // Before the first validation is timed: a forward pass costs about a third of a training step per character.
+      () => this.val.length / Math.max(1, this.throughput() * 3));
+    this.budget = budget;
+    this.emit({
+      type: 'config', ...this.position(), resumed: this.resumed,
+      model: { ...model.config },
+      settings: { ...s, ...this.limits },
+      corpus: { source: this.options.corpus.source, chars: this.options.corpus.ids.length, trainChars: this.trainChars,
+        valChars: this.val.length, vocab: this.vocab.size, lines: false },
+      params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
+    });
+    if (this.totalSteps !== null && trainer.steps >= this.totalSteps) {
+      this.note(`the run had already reached its ${this.totalSteps} steps; give a larger --steps to train on`);
+    }
+
+    let last: StepResult | null = null;
+    let lastYield = this.now();
+    while (this.stopReason === null) {
+      const limit = this.limitReached(last, budget);
+      if (limit) {
+        this.stop('limit', limit);
+        break;
+      }
+      const t0 = this.now();
+      try {
+        last = trainer.step();
+      } catch (e) {
+        if (e instanceof CharrnnError) this.emit({ type: 'stopped', ...this.position(), reason: 'diverged', message: e.message });
+        throw e;
+      }
+      const dt = (this.now() - t0) / 1000;
+      budget.recordStep(dt);
+      this.recordTiming(dt);
+      this.emit({
+        type: 'step', ...this.position(), loss: last.loss, smoothLoss: this.smoothed.add(last.loss), lr: last.lr, gradNorm: last.gradNorm,
+        charsPerSecond: this.throughput(),
+      });
+      if (s.valEvery > 0 && last.step % s.valEvery === 0 && budget.allowsValidation(this.now())) await this.validate();
+      if (s.sampleEvery !== undefined && s.sampleEvery > 0 && last.step % s.sampleEvery === 0) this.sample();
+      if (s.checkpointEvery > 0 && last.step % s.checkpointEvery === 0) await this.saveLatest();
+      if (this.now() - lastYield > YIELD_MS) {
+        await new Promise(resolve => setTimeout(resolve, 0));
+        lastYield = this.now();
+      }
+    }
+    const stepped = this.stepsThisRun > 0;
+    // The closing validation, unless the user asked to stop now or the last step was just validated.
+    if (stepped && this.stopReason !== 'signal' && this.lastValidatedStep !== trainer.steps) await this.validate(true);
+    if (stepped && this.lastSavedStep !== trainer.steps) await this.saveLatest();
+    if (this.stopReason !== null) this.emit({ type: 'stopped', ...this.position(), reason: this.stopReason, message: this.stopMessage });
+    const text = stepped && s.sampleLength > 0 && this.stopReason !== 'signal' ? this.sampleText() : null;
+    const result = {
+      type: 'result' as const, ...this.position(), reason: this.stopReason ?? 'limit', stepsThisRun: this.stepsThisRun,
+      trainSeconds: this.trainSeconds, charsPerSecond: this.throughput(), lastLoss: last?.loss ?? NaN,
+      valLoss: this.valLoss, bestValLoss: this.bestValLoss, sample: text,
+    };
+    this.emit(result);
+    return result;
+  }
+
+  // Throughput: the steady state once past the warm-up steps; until then, the speed so far.
+  private stepsThisRun = 0;
+  private trainSeconds = 0;
+  private timedSteps = 0;
+  private timedSeconds = 0;
+  private budget: Budget | null = null;
+
+  private recordTiming(dt: number): void {
+    this.trainSeconds += dt;
+    if (++this.stepsThisRun > WARMUP_STEPS) {
+      this.timedSeconds += dt;
+      this.timedSteps++;
+    }
+  }
+
+  private throughput(): number {
+    const perStep = this.settings.batch * this.settings.seq;
+    return this.timedSeconds > 0 ? (this.timedSteps * perStep) / this.timedSeconds
+      : this.trainSeconds > 0 ? (this.stepsThisRun * perStep) / this.trainSeconds : 0;
+  }
+
+  /** Which limit ends the run before the next step, in words, or null. */
+  private limitReached(last: StepResult | null, budget: Budget): string | null {
+    const steps = this.trainer.steps;
+    if (this.totalSteps !== null && steps >= this.totalSteps) {
+      return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached --steps ${this.totalSteps}`
+        : `reached ${this.limits.epochs ?? DEFAULT_EPOCHS} epochs (step ${this.totalSteps})`;
+    }
+    if (last !== null && !budget.allowsStep(this.now())) {
+      return `the ${formatSeconds(budget.seconds)} budget leaves time only for the final validation and save`;
+    }
+    return null;
+  }
+
+  private stop(reason: StopReason, message: string): void {
+    if (this.stopReason !== null) return;
+    this.stopReason = reason;
+    this.stopMessage = message;
+  }
+
+  private position(): RunPosition {
+    const step = this.trainer.steps;
+    return {
+      step, epoch: this.trainer.batcher.epoch, chars: step * this.settings.batch * this.settings.seq,
+      time: this.timeBefore + (this.now() - this.startedAt) / 1000,
+    };
+  }
+
+  private emit(e: RunEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private note(message: string): void {
+    this.emit({ type: 'note', ...this.position(), message });
+  }
+
+  /** @param closing the run's last validation: its sample is the result's, not a sample event */
+  private async validate(closing = false): Promise<void> {
+    if (this.val.length < 2) return;
+    const { settings: s } = this;
+    const t0 = this.now();
+    const loss = await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq,
+      { now: this.now, shouldStop: () => this.stopRequested });
+    if (loss === null) return; // abandoned for a stop request
+    this.budget?.recordValidation((this.now() - t0) / 1000);
+    this.lastValidatedStep = this.trainer.steps;
+    this.valLoss = loss;
+    const best = this.bestValLoss === null || loss < this.bestValLoss;
+    if (best) {
+      this.bestValLoss = loss;
+      this.sinceBest = 0;
+    } else {
+      this.sinceBest++;
+    }
+    const event: ValidationEvent = { type: 'validation', ...this.position(), loss, best, bestLoss: this.bestValLoss!, sinceBest: this.sinceBest };
+    this.emit(event);
+    if (best) await this.save(['best'], () => [this.modelBytes({ val_loss: String(loss) })]);
+    if (s.sampleEvery === undefined && !closing) this.sample();
+    if (s.patience > 0 && this.sinceBest >= s.patience) {
+      this.stop('patience', `${this.sinceBest} validations in a row without a new best (--patience ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
+    }
+  }
+
+  private sample(): void {
+    if (this.settings.sampleLength <= 0) return;
+    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text: this.sampleText() });
+  }
+
+  /** A sample from the current weights; it draws from its own generator, so training is unaffected. */
+  private sampleText(): string {
+    const s = this.settings;
+    return sample(this.model, this.vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed });
+  }
+
+  private async saveLatest(): Promise<void> {
+    await this.save(['model', 'checkpoint'], () => [this.modelBytes(), encodeCheckpoint(this.trainer, this.vocab, this.record())]);
+    this.lastSavedStep = this.trainer.steps;
+  }
+
+  private async save(files: SavedFile[], encode: () => Uint8Array[]): Promise<void> {
+    const t0 = this.now();
+    const bytes = encode();
+    for (let i = 0; i < files.length; i++) await this.store.save(files[i], bytes[i]);
+    this.budget?.recordSave((this.now() - t0) / 1000);
+    this.emit({ type: 'saved', ...this.position(), files });
+  }
+
+  private modelBytes(extra: Record<string, string> = {}): Uint8Array {
+    const s = this.settings;
+    const training = JSON.stringify({ steps: this.trainer.steps, corpus: this.options.corpus.source, batch: s.batch, seq: s.seq, seed: s.seed });
+    return encodeModel(this.model, this.vocab, { training, ...extra });
+  }
+
+  /** What the checkpoint keeps of the run itself. */
+  private record(): RunRecord {
+    const settings: Record<string, unknown> = { ...this.settings };
+    return {
+      settings, limits: { ...this.limits }, textHash: this.textHash, bestValLoss: this.bestValLoss, sinceBest: this.sinceBest,
+      smoothLoss: this.smoothed.state,
+    };
+  }
+}
+
+function formatSeconds(s: number): string {
+  return s >= 120 && s % 60 === 0 ? `${s / 60}-minute` : `${s}-second`;
+}

@@ -1,0 +1,92 @@
+// A run's settings: everything that defines it (model, batches, optimizer,
+// validation, samples), saved in its checkpoint so a resumed run goes on with
+// exactly what it started with. Platform-neutral.
+import { CharrnnError } from '../errors.js';
+import type { CellType } from '../kernels/kernels.js';
+import { DEFAULT_MODEL } from '../model/config.js';
+import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
+
+export interface RunSettings {
+  /** The embedded corpus the run trains on, when not files. */
+  corpus?: string;
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  emb: number;
+  dropout: number;
+  /** Streams per batch (B). */
+  batch: number;
+  /** Steps per chunk (T), the truncated-BPTT length. */
+  seq: number;
+  optimizer: OptimizerName;
+  lr: number;
+  clip: number;
+  lrDecay: number;
+  lrDecayEvery: number;
+  /** The last fraction of the text held out for validation. */
+  valFrac: number;
+  /** Validate every N steps (0: only at the end). */
+  valEvery: number;
+  /** Validate on at most this many characters of the held-out text (0: all of it). */
+  valMaxChars: number;
+  /** Stop after this many validations in a row without a new best (0: never). */
+  patience: number;
+  /** Save the latest model and checkpoint every N steps (0: at validations and the end). */
+  checkpointEvery: number;
+  seed: number;
+  /** Print a sample every N steps (0: none while training; undefined: at every validation). */
+  sampleEvery?: number;
+  /** Length of the samples while training and at the end (0: none). */
+  sampleLength: number;
+  sampleTemperature: number;
+  samplePrime: string;
+}
+
+/** When a run stops: the first limit reached wins. */
+export interface StopLimits {
+  /** The run's total steps (also when resuming). */
+  steps?: number;
+  /** Passes over the training text. */
+  epochs?: number;
+  /** Wall-clock budget of this invocation, in seconds, final validation and save included. */
+  seconds?: number;
+}
+
+export const DEFAULT_SETTINGS: RunSettings = {
+  cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
+  batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
+  valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
+  sampleLength: 200, sampleTemperature: 0.8, samplePrime: '',
+};
+
+/** With no limit given, a run trains this many epochs. */
+export const DEFAULT_EPOCHS = 10;
+
+/**
+ * Settings that a resumed run keeps: they define the run's math and data. The
+ * sample and display settings are not among them (a resumed run may sample
+ * differently), nor are the stop limits.
+ */
+export const KEPT_ON_RESUME = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
+  'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof RunSettings)[];
+
+/**
+ * The settings of a resumed run: what it was saved with, the given values of
+ * the settings it does not keep, and a refusal naming the first kept setting
+ * given with another value. `given` holds only what the user said explicitly.
+ */
+export function resumedSettings(saved: Partial<RunSettings>, given: Partial<RunSettings>): RunSettings {
+  const out: RunSettings = { ...DEFAULT_SETTINGS, ...saved, ...given };
+  for (const k of KEPT_ON_RESUME) {
+    if (k in given && k in saved && given[k] !== saved[k]) {
+      throw new CharrnnError(`The run being resumed has --${kebab(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave --${kebab(k)} out.`);
+    }
+    if (k in saved) (out as unknown as Record<string, unknown>)[k] = saved[k];
+  }
+  return out;
+}
+
+/** The flag that sets a setting: valEvery -> val-every. */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
+}
