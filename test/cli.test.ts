@@ -199,6 +199,7 @@ describe('end to end', () => {
 describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', () => {
   const saved = (): string => at('saved');
   let snapshot: Record<string, string>;
+  let savedLog: string;
   const snap = (): Record<string, string> =>
     Object.fromEntries(readdirSync(saved()).sort().map(f => [f, sha256(join(saved(), f))]));
   const train = (files: string[], ...flags: string[]): SpawnSyncReturns<string> =>
@@ -208,12 +209,16 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
   before(() => {
     ok(['train', 'corpus.txt', ...TINY, '--steps', '20', '--val-every', '10', '--sample-length', '0', '--out', 'saved']);
     snapshot = snap();
+    savedLog = readFileSync(join(saved(), 'log.jsonl'), 'utf8');
     for (const f of ['model.safetensors', 'best.safetensors']) assert.ok(f in snapshot, `${f} was not saved`);
   });
 
-  // Every failing train below wrote to the same --out: it must still hold the same files, unchanged, and no others.
+  // Every failing train below wrote to the same --out: it must still hold the same files, unchanged, and no others;
+  // the log may only have grown (a refused resume records why it stopped).
   after(() => {
-    assert.deepEqual(snap(), snapshot);
+    const now = snap();
+    assert.deepEqual({ ...now, 'log.jsonl': '' }, { ...snapshot, 'log.jsonl': '' });
+    assert.ok(readFileSync(join(saved(), 'log.jsonl'), 'utf8').startsWith(savedLog), 'log.jsonl lost lines');
   });
 
   test('a missing file', () => {
@@ -313,8 +318,19 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
 
   test('a run that diverges stops with a sentence and leaves the saved run as it was', () => {
     // Adam moves every weight by about lr per step: 1e38 overflows float32 at once.
-    const r = train(['corpus.txt'], '--lr', '1e38');
-    assertUserError(r, /^charrnn: Training diverged at step \d+: the (loss|gradient norm) became (NaN|-?Infinity); try a smaller learning rate/, { exit: 1 });
+    const r = cli(['train', 'corpus.txt', '--resume', 'saved', '--lr', '1e38', '--steps', '40', '--backend', 'reference']);
+    assertUserError(r, /^charrnn: Training diverged at step 2\d: the (loss|gradient norm) became (NaN|-?Infinity); try a smaller learning rate/, { exit: 1 });
+    const log = readFileSync(join(saved(), 'log.jsonl'), 'utf8');
+    assert.match(log, /"event":"note".*"message":"the learning rate changes from 0.002 to 1e\+38 at step 20"/);
+    assert.match(log, /"event":"stopped".*"reason":"diverged"/);
+  });
+
+  test('a new run into a folder that holds one is refused; --force replaces it', () => {
+    assertUserError(train(['corpus.txt']), /^charrnn: saved holds a run already; continue it with --resume saved, give another --out, or --force to replace it\.$/, { exit: 1 });
+    ok(['train', 'corpus.txt', ...TINY, '--steps', '3', '--val-every', '0', '--sample-length', '0', '--out', 'forced']);
+    ok(['train', 'corpus.txt', ...TINY, '--steps', '2', '--val-every', '0', '--sample-length', '0', '--out', 'forced', '--force']);
+    const path = at('forced/model.safetensors');
+    assert.equal((JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { steps: number }).steps, 2);
   });
 
   test('eval on a text with no two characters the model knows', () => {
@@ -463,6 +479,7 @@ describe('resume', () => {
 
   test('resuming refuses a changed setting, other text, or a folder with no run', () => {
     assertUserError(cli(['train', 'corpus.txt', '--resume', '--hidden', '32', '--out', 'resumed']), /keeps its settings.*--hidden/);
+    assertUserError(cli(['train', 'corpus.txt', '--resume', 'resumed', '--force']), /--force.*cannot be used with.*--resume/);
     writeFileSync(at('other.txt'), 'something else entirely, '.repeat(40));
     assertUserError(cli(['train', 'other.txt', '--resume', '--out', 'resumed']), /text differs/);
     assertUserError(cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']), /No such file/);

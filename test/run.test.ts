@@ -94,16 +94,16 @@ describe('the run layer', () => {
   });
 
   test('a wall-clock budget is kept, the closing validation and save included', async () => {
-    const budget = 1.5;
+    const budget = 2;
     const t0 = performance.now();
     const { run, events } = makeRun('some text to learn from, over and over. '.repeat(3000), { valEvery: 0, hidden: 32 }, { seconds: budget });
     const result = await run.run();
     const took = (performance.now() - t0) / 1000;
     assert.equal(result.reason, 'limit');
-    assert.ok(took <= budget + 1, `took ${took.toFixed(2)} s for a ${budget} s budget`);
+    assert.ok(took <= budget + 2, `took ${took.toFixed(2)} s for a ${budget} s budget`);
     assert.ok(result.stepsThisRun > 1);
     assert.ok(events.some(e => e.type === 'validation'), 'the closing validation ran');
-    assert.match((events.find(e => e.type === 'stopped') as { message: string }).message, /1\.5-second budget/);
+    assert.match((events.find(e => e.type === 'stopped') as { message: string }).message, /2-second budget/);
   });
 
   test('a stop request during a long validation abandons it, saves and ends with reason signal', async () => {
@@ -152,7 +152,9 @@ describe('log.jsonl', () => {
       writeFileSync(join(dir, 'log.jsonl'), lines.join('\n') + '\n{"event":"step","st');
       const log = new RunLog(dir, 20);
       assert.equal(log.timeBefore, 2);
-      assert.deepEqual(readFileSync(join(dir, 'log.jsonl'), 'utf8').trimEnd().split('\n').map(l => (JSON.parse(l) as { step: number }).step), [0, 10, 20]);
+      assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').length, 5, 'nothing is written before the first event');
+      log.write({ type: 'note', step: 20, epoch: 0, chars: 0, time: 2.5, message: 'resumed' });
+      assert.deepEqual(readFileSync(join(dir, 'log.jsonl'), 'utf8').trimEnd().split('\n').map(l => (JSON.parse(l) as { step: number }).step), [0, 10, 20, 20]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@ import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
 import { ensureFolder, readBytes } from '../node/files.js';
-import { folderStore, RUN_FILES } from '../node/run-folder.js';
+import { folderStore, holdsRun, RUN_FILES } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
 import { TrainingRun } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
@@ -25,6 +25,7 @@ interface TrainFlags extends Partial<RunSettings> {
   printEvery?: number;
   backend?: string;
   resume?: string | boolean;
+  force?: boolean;
 }
 
 /** The flags that are run settings (everything but limits, display and where). */
@@ -67,7 +68,8 @@ export function trainCommand(): Command {
     .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
     .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
-    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped; its settings are kept')
+    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped; its settings are kept (--lr may change)')
+    .addOption(new Option('--force', 'start a new run in --out even though it holds one, replacing it').conflicts('resume'))
     .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
     .option('--quiet', 'print only errors and the final line')
     .option('--print-every <steps>', 'a progress line every N steps (default: a live display on a terminal, else a line every 10 seconds)', positiveInt)
@@ -100,6 +102,10 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const kernels = await loadKernels(flags.backend, note);
   const log = new RunLog(out, checkpoint ? checkpoint.steps : null);
   const run = new TrainingRun({ corpus, settings, limits, kernels, store: folderStore(out), checkpoint, timeBefore: log.timeBefore });
+  // After the run's own checks, so a bad flag or text is said first.
+  if (checkpoint === null && !flags.force && holdsRun(out)) {
+    throw new CharrnnError(`${out} holds a run already; continue it with --resume ${out}, give another --out, or --force to replace it.`);
+  }
 
   const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out });
   run.on(e => log.write(e));

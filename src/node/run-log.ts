@@ -15,14 +15,20 @@ export class RunLog {
   timeBefore = 0;
   private pendingStep: RunEvent | null = null;
 
+  /** What the file will hold before the first new event: the lines kept from before a resume, or nothing. */
+  private opening: string | null;
+
   /**
-   * Opens DIR/log.jsonl. A resumed run continues the log: lines past the step it
+   * DIR/log.jsonl, for a new run or continued by a resumed one. Nothing is
+   * written until the first event, so a run refused at its start leaves the
+   * folder as it was. A resumed run continues the log: lines past the step it
    * resumes from (logged after its last checkpoint, and so about to be run
    * again) are dropped, as is a line cut short by a kill, so no step is repeated
    * or lost.
    */
   constructor(dir: string, resumedFromStep: number | null) {
     this.path = join(dir, LOG_FILE);
+    this.opening = '';
     if (resumedFromStep !== null && existsSync(this.path)) {
       const kept = readFileSync(this.path, 'utf8').split('\n').filter(line => {
         try {
@@ -34,9 +40,7 @@ export class RunLog {
           return false;
         }
       });
-      writeFileAtomic(this.path, new TextEncoder().encode(kept.map(l => l + '\n').join('')));
-    } else if (resumedFromStep === null) {
-      writeFileAtomic(this.path, new Uint8Array(0));
+      this.opening = kept.map(l => l + '\n').join('');
     }
   }
 
@@ -52,6 +56,10 @@ export class RunLog {
   }
 
   private append(e: RunEvent): void {
+    if (this.opening !== null) {
+      writeFileAtomic(this.path, new TextEncoder().encode(this.opening));
+      this.opening = null;
+    }
     appendFileSync(this.path, JSON.stringify(eventToJson(e)) + '\n');
   }
 }

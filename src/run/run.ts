@@ -182,6 +182,8 @@ export class TrainingRun {
         valChars: this.val.length, vocab: this.vocab.size, lines: false },
       params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
     });
+    const savedLr = this.options.checkpoint?.run.settings.lr;
+    if (typeof savedLr === 'number' && savedLr !== s.lr) this.note(`the learning rate changes from ${savedLr} to ${s.lr} at step ${trainer.steps}`);
     if (this.totalSteps !== null && trainer.steps >= this.totalSteps) {
       this.note(`the run had already reached its ${this.totalSteps} steps; give a larger --steps to train on`);
     }

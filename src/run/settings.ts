@@ -64,10 +64,11 @@ export const DEFAULT_EPOCHS = 10;
 
 /**
  * Settings that a resumed run keeps: they define the run's math and data. The
- * sample and display settings are not among them (a resumed run may sample
- * differently), nor are the stop limits.
+ * learning rate is not among them (char-rnn users lower it by hand when the
+ * loss stalls; the run's log records the change), nor are the sample settings
+ * or the stop limits.
  */
-export const KEPT_ON_RESUME = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
+export const KEPT_ON_RESUME = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
   'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof RunSettings)[];
 
 /**
