@@ -18,15 +18,21 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
   const top = report.counts.slice(0, TOP_CHARS).map((c, rank) => ({
     rank, label: chartLabel(c.char), count: c.count, share: report.chars ? c.count / report.chars : 0,
   }));
+  // Bars one character wide are centred on their length, so the tick under a bar names it.
+  const shift = report.lines.histogram.length > 0 && report.lines.histogram[0].to - report.lines.histogram[0].from === 1 ? 0.5 : 0;
   const bins = report.lines.histogram.map(b => ({
-    from: b.from, to: b.to, count: b.count,
+    from: b.from - shift, to: b.to - shift, count: b.count,
     range: b.to - b.from === 1 ? `${b.from}${b.overflow ? '+' : ''}` : `${b.from}–${b.overflow ? '' : b.to - 1}`,
   }));
   const overflow = report.lines.histogram.find(b => b.overflow);
+  // Wide bars are bins whose edges the axis marks; one-character bars get a plain scale over their extent.
+  const xBins = shift
+    ? { scale: { zero: false, domain: bins.length ? [bins[0].from, bins[bins.length - 1].to] : [0, 1], nice: false } }
+    : { bin: { binned: true, step: bins.length ? bins[0].to - bins[0].from : 1 } };
   const l = report.lines;
   const subtitle = [
     `${thousands(report.chars)} characters, ${thousands(report.counts.length)} distinct; ${thousands(l.count)} lines (${thousands(l.empty)} empty), length ${l.min}–${thousands(l.max)}, median ${l.median}`,
-    ...report.warnings.map(w => `⚠ ${shorten(w, 150)}`),
+    ...report.warnings.flatMap(w => wrap(`⚠ ${w}`, 150)),
   ];
   const axis = { labelFontSize: 12, titleFontSize: 13 };
   return {
@@ -44,7 +50,7 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
         data: { values: top },
         encoding: {
           y: { field: 'label', type: 'nominal', sort: { field: 'rank', order: 'ascending' }, title: null, axis: { ...axis, labelFontSize: 11, labelLimit: 200 } },
-          x: { field: 'share', type: 'quantitative', title: 'share of the text', axis: { ...axis, format: '.0%' } },
+          x: { field: 'share', type: 'quantitative', title: 'share of the text', axis: { ...axis, format: '.0%', tickCount: 5 } },
         },
         layer: [
           { mark: { type: 'bar', color: '#1f77b4' } },
@@ -61,8 +67,12 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
         data: { values: bins },
         mark: { type: 'bar', color: '#e6550d', stroke: 'white', strokeWidth: 0.5 },
         encoding: {
-          x: { field: 'from', type: 'quantitative', bin: { binned: true, step: bins.length ? bins[0].to - bins[0].from : 1 }, title: overflow ? `characters in the line (the last bar: ${thousands(overflow.from)} or more)` : 'characters in the line', axis: { ...axis, format: ',d', tickMinStep: 1 } },
+          x: { field: 'from', type: 'quantitative', ...xBins,
+            title: overflow ? `characters in the line (the last bar: ${thousands(overflow.from)} or more)` : 'characters in the line',
+            axis: { ...axis, format: ',d', tickMinStep: 1, ...(shift && bins.length <= 40 ? { values: bins.map(b => b.from + shift) } : {}) },
+          },
           x2: { field: 'to' },
+          y2: { datum: 0 },
           y: { field: 'count', type: 'quantitative', title: 'lines', axis: { ...axis, format: ',d', tickMinStep: 1 } },
           tooltip: [{ field: 'range', title: 'length' }, { field: 'count', title: 'lines', format: ',d' }],
         },
@@ -71,6 +81,16 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
   } as TopLevelSpec;
 }
 
-function shorten(s: string, n: number): string {
-  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+/** A text broken at spaces into lines of at most `width` characters (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }

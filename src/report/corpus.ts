@@ -71,6 +71,8 @@ export const LARGE_VOCAB = 1_000;
 /** A held-out part with more unseen characters than this share, or a KL above this, is "unlike the rest". */
 export const UNSEEN_SHARE_LIMIT = 0.001;
 export const KL_LIMIT_NATS = 0.05;
+/** A held-out part shorter than this is too small a sample to call unlike anything. */
+export const MIN_HELD_OUT_CHARS = 1_000;
 /** In line mode, held-out lines whose mean length differs from the rest's by more than this share. */
 export const LINE_LENGTH_LIMIT = 0.2;
 
@@ -104,19 +106,21 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
 }
 
 function splitWarnings(s: SplitCheck): string[] {
-  const part = s.kind === 'tail' ? `the last ${percent(s.fraction)} of the text (the validation split)` : `the last ${percent(s.fraction)} of the lines`;
-  const out: string[] = [];
-  if (s.unseenShare > UNSEEN_SHARE_LIMIT || s.klNats > KL_LIMIT_NATS) {
-    const why = s.unseenShare > UNSEEN_SHARE_LIMIT
-      ? `${percent(s.unseenShare, 2)} of its characters never occur before it (${s.unseen.slice(0, 5).map(c => describeChar(c.char)).join(', ')}${s.unseen.length > 5 ? ', ...' : ''})`
-      : `its character distribution differs from the rest's (KL ${s.klNats.toFixed(3)} nats)`;
-    out.push(`Unlike the rest: ${part} is not like what comes before it: ${why}${s.kind === 'tail' ? '; validation loss will be high for reasons training cannot fix (shuffle or reorder the text)' : ''}.`);
+  if (s.heldOutChars < MIN_HELD_OUT_CHARS) return [];
+  const differences: string[] = [];
+  if (s.unseenShare > UNSEEN_SHARE_LIMIT) {
+    differences.push(`${percent(s.unseenShare, 2)} of the characters never occur earlier (${s.unseen.slice(0, 5).map(c => describeChar(c.char)).join(', ')}${s.unseen.length > 5 ? ', ...' : ''})`);
   }
+  if (s.klNats > KL_LIMIT_NATS) differences.push(`the characters are distributed unlike in the rest (KL ${s.klNats.toFixed(3)} nats)`);
   const m = s.meanLineLength;
   if (m && m.rest > 0 && Math.abs(m.heldOut / m.rest - 1) > LINE_LENGTH_LIMIT) {
-    out.push(`Ordered list: ${part} are ${m.heldOut > m.rest ? 'longer' : 'shorter'} than the rest (mean ${m.heldOut.toFixed(1)} against ${m.rest.toFixed(1)} characters): the list looks sorted, so hold out random lines (train --lines does), not the last ones.`);
+    differences.push(`the lines are ${m.heldOut > m.rest ? 'longer' : 'shorter'} (mean ${m.heldOut.toFixed(1)} against ${m.rest.toFixed(1)} characters)`);
   }
-  return out;
+  if (differences.length === 0) return [];
+  const found = differences.join(', and ');
+  return s.kind === 'tail'
+    ? [`Validation split unlike the rest: in the last ${percent(s.fraction)} of the text, which training holds out, ${found}; validation loss will stay high for reasons training cannot fix (reorder the text, or train a list with --lines).`]
+    : [`Sorted list: in the last ${percent(s.fraction)} of the lines, ${found}; train --lines holds out random lines, which is right for it, but a plain split would validate on unlike text.`];
 }
 
 /** Distinct characters, most frequent first, ties in code point order. */

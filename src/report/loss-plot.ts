@@ -78,9 +78,9 @@ export function lossPlotSpec(data: LossPlotData, size: PlotSize = { width: 720, 
     field: 'series',
     type: 'nominal' as const,
     scale: { domain: [SERIES.raw, SERIES.smooth, SERIES.validation], range: ['#9ecae9', '#1f77b4', '#e6550d'] },
-    legend: { title: null, orient: 'top-right' as const, fillColor: 'white', padding: 6, labelFontSize: 12, symbolStrokeWidth: 3 },
+    legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelFontSize: 12, symbolStrokeWidth: 3, symbolType: 'stroke' },
   };
-  const x = { field: 'step', type: 'quantitative' as const, title: 'step', scale: { nice: false }, axis: { format: ',d', labelFontSize: 12, titleFontSize: 13 } };
+  const x = { field: 'step', type: 'quantitative' as const, title: 'step', scale: { domainMin: 0 }, axis: { format: ',d', labelFontSize: 12, titleFontSize: 13 } };
   const y = { field: 'loss', type: 'quantitative' as const, title: 'loss (nats/char)', scale: { zero: false }, axis: { labelFontSize: 12, titleFontSize: 13 } };
   const maxStep = Math.max(0, ...data.training.map(p => p.step), ...data.validation.map(p => p.step));
   const layers: unknown[] = [
@@ -90,15 +90,18 @@ export function lossPlotSpec(data: LossPlotData, size: PlotSize = { width: 720, 
   ];
   if (data.best) {
     const b = data.best;
-    // The label sits above the point, running leftwards when the point is in the
-    // right part of the plot (the usual place of the best validation) so that it stays inside.
+    // The best point is circled, with a dashed rule up to a label at the top of
+    // the plot, where no curve runs once training is under way (the legend sits
+    // above the plot). The label runs leftwards from a point in the right part.
     const rightward = maxStep === 0 || b.step < 0.6 * maxStep;
+    const label = `best validation ${b.loss.toFixed(4)} at step ${thousands(b.step)}`;
     layers.push(
-      { data: { values: [b] }, mark: { type: 'point', shape: 'circle', size: 220, strokeWidth: 2.5, color: '#000000', filled: false }, encoding: { x, y } },
+      { data: { values: [b] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555555' }, encoding: { x, y, y2: { value: 0 } } },
+      { data: { values: [b] }, mark: { type: 'point', shape: 'circle', size: 220, strokeWidth: 2.5, color: '#000000', filled: false, opacity: 1 }, encoding: { x, y } },
       {
-        data: { values: [{ ...b, label: `best ${b.loss.toFixed(4)} at step ${thousands(b.step)}` }] },
-        mark: { type: 'text', align: rightward ? 'left' : 'right', baseline: 'bottom', dx: rightward ? 6 : -6, dy: -10, fontSize: 13, fontWeight: 'bold' },
-        encoding: { x, y, text: { field: 'label', type: 'nominal' } },
+        data: { values: [{ ...b, label }] },
+        mark: { type: 'text', align: rightward ? 'left' : 'right', baseline: 'top', dx: rightward ? 6 : -6, dy: 4, fontSize: 13, fontWeight: 'bold' },
+        encoding: { x, y: { value: 0 }, text: { field: 'label', type: 'nominal' } },
       },
     );
   }
