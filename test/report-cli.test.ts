@@ -144,6 +144,8 @@ describe('charrnn inspect', () => {
     const out = ok(['inspect', join('texts', 'list.txt'), '--lines', '--out', 'pictures']);
     assert.match(out, /^list order +the last 10% of the lines: .*mean line length 12\.0 against 2\.0$/m);
     assert.match(out, /^warning: Sorted list: /m);
+    // Lengths 2 and 12 only: the empty bars between them are one row.
+    assert.match(out, /^line lengths\n {5}2 {2}█{40} 900\n {2}3–11 {2}0\n {4}12 {2}████ 100\n/m);
     assert.ok(existsSync(at('pictures', 'list.inspect.png')));
   });
 

@@ -54,12 +54,22 @@ export function formatReport(r: CorpusReport, source: string): string {
   if (l.histogram.length > 0) {
     out.push('line lengths');
     const most = Math.max(...l.histogram.map(b => b.count));
-    const labels = l.histogram.map(b => (b.to - b.from === 1 ? `${b.from}` : `${b.from}–${b.to - 1}`) + (b.overflow ? '+' : ''));
-    const w = Math.max(...labels.map(s => s.length));
-    l.histogram.forEach((b, i) => {
-      const bar = '█'.repeat(Math.round((BAR_WIDTH * b.count) / most)) || (b.count > 0 ? '▏' : '');
-      out.push(`  ${labels[i].padStart(w)}  ${bar} ${thousands(b.count)}`);
-    });
+    // Runs of empty bars are one row, so a gap in the lengths does not fill the screen.
+    const rows: { label: string; count: number }[] = [];
+    for (let i = 0; i < l.histogram.length; i++) {
+      const b = l.histogram[i];
+      let j = i;
+      if (b.count === 0) while (j + 1 < l.histogram.length && l.histogram[j + 1].count === 0) j++;
+      const last = l.histogram[j];
+      const label = b.from === last.to - 1 ? `${b.from}` : `${b.from}–${last.to - 1}`;
+      rows.push({ label: label + (last.overflow ? '+' : ''), count: b.count });
+      i = j;
+    }
+    const w = Math.max(...rows.map(row => row.label.length));
+    for (const row of rows) {
+      const bar = '█'.repeat(Math.round((BAR_WIDTH * row.count) / most)) || (row.count > 0 ? '▏' : '');
+      out.push(`  ${row.label.padStart(w)}  ${bar}${bar ? ' ' : ''}${thousands(row.count)}`);
+    }
   }
   const s = r.split;
   if (s) {

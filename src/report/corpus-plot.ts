@@ -17,6 +17,8 @@ function chartLabel(c: string): string {
 export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSpec {
   const top = report.counts.slice(0, TOP_CHARS).map((c, rank) => ({
     rank, label: chartLabel(c.char), count: c.count, share: report.chars ? c.count / report.chars : 0,
+    // A share too small to print as a percentage is given as a count.
+    note: report.chars && c.count / report.chars >= 0.001 ? `${(100 * c.count / report.chars).toFixed(1)}%` : `×${thousands(c.count)}`,
   }));
   // Bars one character wide are centred on their length, so the tick under a bar names it.
   const shift = report.lines.histogram.length > 0 && report.lines.histogram[0].to - report.lines.histogram[0].from === 1 ? 0.5 : 0;
@@ -56,7 +58,7 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
           { mark: { type: 'bar', color: '#1f77b4' } },
           {
             mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#444444' },
-            encoding: { text: { field: 'share', type: 'quantitative', format: '.1%' } },
+            encoding: { text: { field: 'note', type: 'nominal' } },
           },
         ],
       },
@@ -69,7 +71,7 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
         encoding: {
           x: { field: 'from', type: 'quantitative', ...xBins,
             title: overflow ? `characters in the line (the last bar: ${thousands(overflow.from)} or more)` : 'characters in the line',
-            axis: { ...axis, format: ',d', tickMinStep: 1, ...(shift && bins.length <= 40 ? { values: bins.map(b => b.from + shift) } : {}) },
+            axis: { ...axis, format: ',d', tickMinStep: 1, labelOverlap: true, ...(shift && bins.length <= 16 ? { values: bins.map(b => b.from + shift) } : {}) },
           },
           x2: { field: 'to' },
           y2: { datum: 0 },
