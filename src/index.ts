@@ -26,3 +26,7 @@ export { scoreText, type TextScore } from './train/evaluate.js';
 export { generate, sample, sampleBatch, type SampleOptions } from './sample/sampler.js';
 export type { SamplingRule } from './sample/choose.js';
 export { Random } from './util/random.js';
+export { parseRunLog, jsonToEvent, runHistory, type RunLog } from './report/log.js';
+export { lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type PlotSize } from './report/loss-plot.js';
+export { corpusReport, describeChar, type CorpusReport, type CorpusReportOptions, type CharCount, type LengthBin } from './report/corpus.js';
+export { corpusPlotSpec } from './report/corpus-plot.js';

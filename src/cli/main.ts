@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { inspectCommand } from './inspect.js';
+import { plotCommand } from './plot.js';
 import { fail } from './run.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -24,7 +26,7 @@ const program = new Command('charrnn')
   .exitOverride()
   .configureOutput(output);
 
-for (const make of [trainCommand, sampleCommand, evalCommand, benchCommand]) {
+for (const make of [trainCommand, sampleCommand, evalCommand, plotCommand, inspectCommand, benchCommand]) {
   program.addCommand(make().exitOverride().configureOutput(output));
 }
 

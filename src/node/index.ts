@@ -7,3 +7,5 @@ export { enableWasmFeatures } from './wasm-flags.js';
 export { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from './wasm-threads.js';
 export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
 export { readBytes, writeFileAtomic } from './files.js';
+export { writeLossPlot, readRunLog, type LossPlotFiles } from './loss-plot.js';
+export { renderSvg, svgToPng } from './render.js';

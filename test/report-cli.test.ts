@@ -1,0 +1,160 @@
+// `charrnn plot` and `charrnn inspect` as a user runs them: the built CLI is
+// spawned on files in a fresh temp folder, and what it prints and writes is
+// checked: the SVG's marks and text, and the PNG decoded by an independent
+// reader (test/png.ts) down to the pixels of its text.
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { svgToPng } from '../src/node/render.js';
+import { darkPixels, decodePng, PNG_SIGNATURE } from './png.js';
+import { syntheticRun, toLog } from './report-fixtures.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const ENV = { ...process.env, CHARRNN_DEBUG: '' };
+
+let dir: string;
+const at = (...names: string[]): string => join(dir, ...names);
+
+function cli(args: string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function ok(args: string[]): string {
+  const r = cli(args);
+  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** One line on stderr, "charrnn: ..." saying `says`, a non-zero exit that is not an internal error (70). */
+function assertUserError(r: SpawnSyncReturns<string>, says: RegExp): void {
+  assert.notEqual(r.status, 0, 'a bad input must not exit 0');
+  assert.notEqual(r.status, 70, `exit 70 means charrnn took the input for its own bug: ${r.stderr}`);
+  const lines = r.stderr.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, 1, `expected one line on stderr, got ${JSON.stringify(r.stderr)}`);
+  assert.match(lines[0], /^charrnn: \S/);
+  assert.match(lines[0], says);
+}
+
+/** The texts of an SVG's <text> elements, and of each <tspan> line of the ones with several lines. */
+const svgTexts = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/g)]
+  .flatMap(m => [m[1], ...[...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map(t => t[1])])
+  .map(t => t.replace(/<[^>]*>/g, '').replace(/&amp;/g, '&'));
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'charrnn-report-'));
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('charrnn plot', () => {
+  let svg: string;
+  let pngBytes: Uint8Array;
+
+  before(() => {
+    mkdirSync(at('run'));
+    // A log as kill -9 leaves it: the last line cut in the middle.
+    const log = toLog(syntheticRun());
+    writeFileSync(at('run', 'log.jsonl'), log.slice(0, log.length - 30));
+    const out = ok(['plot', 'run']);
+    assert.equal(out, `${join('run', 'loss.svg')}\n${join('run', 'loss.png')}\n`);
+    svg = readFileSync(at('run', 'loss.svg'), 'utf8');
+    pngBytes = readFileSync(at('run', 'loss.png'));
+  });
+
+  test('the SVG has the three loss lines, the validation points and the best one circled and labelled', () => {
+    const marks = (cls: string) => [...svg.matchAll(new RegExp(`<g class="mark-${cls} role-mark [^"]*"[^>]*>(.*?)</g>`, 'g'))].map(m => m[1]);
+    const lines = marks('line');
+    assert.equal(lines.length, 3);
+    for (const l of lines) assert.match(l, /<path [^>]*d="M[\d.]+,[\d.]+L/);
+    const symbols = marks('symbol');
+    assert.equal(symbols.length, 2); // the validation points, the best circle
+    assert.equal((symbols[0].match(/<path /g) ?? []).length, 5);
+    // The circle sits where the validation point of step 300 is, 300/500 of the 720-pixel-wide axis.
+    const where = (s: string) => [...s.matchAll(/aria-label="step: (\d+); loss \(nats\/char\): ([\d.]+)[^"]*"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"/g)].map(m => m.slice(1).map(Number));
+    const [circle] = where(symbols[1]);
+    assert.deepEqual(circle.slice(0, 3), [300, 1.5, 432]);
+    assert.deepEqual(where(symbols[0])[2], circle);
+    const texts = svgTexts(svg);
+    for (const t of ['LSTM 2×128 on tiny.txt', 'best validation 1.5000 at step 300', 'loss (nats/char)', 'step', 'validation', 'training (smoothed)', 'training (per step)']) {
+      assert.ok(texts.includes(t), `no text '${t}' in the SVG: ${JSON.stringify(texts.slice(0, 40))}`);
+    }
+    assert.ok(texts.some(t => /^best validation 1\.5000 nats\/char at step 300 · 500 steps/.test(t)));
+  });
+
+  test('the PNG decodes to twice the SVG\'s size, with its text drawn', async () => {
+    assert.deepEqual([...pngBytes.subarray(0, 8)], PNG_SIGNATURE);
+    const png = decodePng(pngBytes);
+    const [, w, h] = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
+    assert.deepEqual([png.width, png.height], [2 * w, 2 * h]);
+    // The title is the only thing in the top-left corner: dark pixels there are its glyphs.
+    const titleBox = [0, 0, 500, 50] as const;
+    assert.ok(darkPixels(png, ...titleBox) > 500, `${darkPixels(png, ...titleBox)} dark pixels where the title is`);
+    // The control: the same SVG without its <text> elements leaves that corner blank.
+    const bare = decodePng(await svgToPng(svg.replace(/<text[^>]*>[^<]*<\/text>/g, '')));
+    assert.equal(darkPixels(bare, ...titleBox), 0);
+  });
+
+  test('a folder without a log, an empty log and a log of garbage are one sentence each', () => {
+    mkdirSync(at('empty-run'));
+    assertUserError(cli(['plot', 'empty-run']), /^charrnn: empty-run has no log\.jsonl: give the --out folder of a charrnn train run\.$/);
+    assertUserError(cli(['plot', 'no-such-folder']), /no-such-folder has no log\.jsonl/);
+    writeFileSync(at('empty-run', 'log.jsonl'), '');
+    assertUserError(cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
+    writeFileSync(at('empty-run', 'log.jsonl'), '\u0000\u0001garbage\n{"event":\n');
+    assertUserError(cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
+    assert.ok(!existsSync(at('empty-run', 'loss.png')));
+  });
+});
+
+describe('charrnn inspect', () => {
+  test('figures of a small text, its warnings, and the pictures next to it', () => {
+    mkdirSync(at('texts'));
+    writeFileSync(at('texts', 'small.txt'), 'abc\nab\n\na\u0007\n');
+    const out = ok(['inspect', join('texts', 'small.txt')]);
+    const lines = out.split('\n');
+    assert.equal(lines[0], join('texts', 'small.txt'));
+    assert.equal(lines[1], 'characters      11 (5 distinct)');
+    assert.equal(lines[2], 'lines           4 (1 empty); non-empty length 2–3, median 2, mean 2.3');
+    assert.equal(lines[3], "most frequent   \\n (line break) 36.4%, 'a' 27.3%, 'b' 18.2%, bell U+0007 9.1%, 'c' 9.1%");
+    assert.equal(lines[4], "least frequent  'c' ×1, bell U+0007 ×1, 'b' ×2, 'a' ×3, \\n (line break) ×4");
+    assert.deepEqual(lines.slice(5, 8), ['line lengths', '  2  ████████████████████████████████████████ 2', '  3  ████████████████████ 1']);
+    assert.ok(lines.some(l => /^warning: Tiny text: 11 characters \(under 100,000\)/.test(l)));
+    assert.ok(lines.some(l => /^warning: Control characters: 1 \(bell U\+0007 ×1\)/.test(l)));
+    const svgPath = join('texts', 'small.inspect.svg'), pngPath = join('texts', 'small.inspect.png');
+    assert.ok(out.endsWith(`pictures        ${svgPath}, ${pngPath}\n`), out);
+    const texts = svgTexts(readFileSync(at(svgPath), 'utf8'));
+    assert.ok(texts.includes('All 5 characters'), JSON.stringify(texts));
+    assert.ok(texts.includes('bell U+0007'));
+    assert.ok(texts.some(t => t.startsWith('⚠ Tiny text')));
+    const png = decodePng(readFileSync(at(pngPath)));
+    assert.ok(darkPixels(png, 0, 0, 300, 50) > 200);
+  });
+
+  test('--lines and --out: a sorted list is called sorted; the pictures go to --out', () => {
+    writeFileSync(at('texts', 'list.txt'), 'ab\n'.repeat(900) + 'abababababab\n'.repeat(100));
+    const out = ok(['inspect', join('texts', 'list.txt'), '--lines', '--out', 'pictures']);
+    assert.match(out, /^list order +the last 10% of the lines: .*mean line length 12\.0 against 2\.0$/m);
+    assert.match(out, /^warning: Sorted list: /m);
+    // Lengths 2 and 12 only: the empty bars between them are one row.
+    assert.match(out, /^line lengths\n {5}2 {2}█{40} 900\n {2}3–11 {2}0\n {4}12 {2}████ 100\n/m);
+    assert.ok(existsSync(at('pictures', 'list.inspect.png')));
+  });
+
+  test('a binary file, a missing file and files with --corpus are one sentence each', () => {
+    writeFileSync(at('texts', 'image.bin'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 1, 2]));
+    assertUserError(cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4\.$/);
+    assert.ok(!existsSync(at('texts', 'image.inspect.png')));
+    assertUserError(cli(['inspect', 'missing.txt']), /No such file or folder: missing\.txt\./);
+    assertUserError(cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);
+    assertUserError(cli(['inspect', join('texts', 'small.txt'), '--val-frac', '1']), /--val-frac/);
+  });
+});
