@@ -1,10 +1,14 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
+import { LineBatcher } from '../data/line-batcher.js';
+import { lineCorpus } from '../data/line-corpus.js';
+import { EOL } from '../data/line-examples.js';
 import { splitCorpus } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
 import type { CellType } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { DEFAULT_MODEL } from '../model/config.js';
+import { lineModelMetadata } from '../model/line-model.js';
 import { encodeModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
@@ -14,12 +18,14 @@ import { Vocabulary } from '../text/vocabulary.js';
 import { decodeCheckpoint, encodeCheckpoint, fingerprint } from '../train/checkpoint.js';
 import { runTraining, type ProgressReport, type ValidationReport } from '../train/loop.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
+import { lineValidationLoss } from '../train/line-loss.js';
 import { Trainer } from '../train/trainer.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
 import { action } from './run.js';
 
 interface TrainFlags {
   corpus?: string;
+  lines?: boolean;
   cell: CellType;
   layers: number;
   hidden: number;
@@ -49,7 +55,7 @@ interface TrainFlags {
 }
 
 /** Flags that define a run; a resumed run keeps the values it started with. */
-const RUN_SETTINGS = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
+const RUN_SETTINGS = ['corpus', 'lines', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
   'lrDecayEvery', 'valFrac', 'valEvery', 'checkpointEvery', 'seed'] as const;
 /** Stop limits: a resumed run keeps them unless new ones are given. */
 const STOP_LIMITS = ['steps', 'epochs', 'seconds'] as const;
@@ -60,7 +66,8 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
     .argument('[files...]', 'UTF-8 text files, joined in order')
-    .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick')
+    .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
+    .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
     .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(DEFAULT_MODEL.cell))
     .option('--layers <n>', 'stacked recurrent layers', positiveInt, DEFAULT_MODEL.layers)
     .option('--hidden <n>', 'hidden units per layer', positiveInt, DEFAULT_MODEL.hidden)
@@ -99,12 +106,14 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const note = (message: string): void => { process.stderr.write(`charrnn: ${message}\n`); };
 
   const corpus = loadCorpus(files, flags.corpus);
-  const vocab = Vocabulary.fromText(corpus.text);
-  const { ids } = vocab.encode(corpus.text);
-  const { train, val } = splitCorpus(ids, flags.valFrac);
+  // Line mode (--lines, or a list corpus): whole lines held out, batches of whole lines.
+  const lines = flags.lines || corpus.lines ? lineCorpus(corpus.text, corpus.source, flags.valFrac, flags.seed) : null;
+  const vocab = lines ? lines.vocab : Vocabulary.fromText(corpus.text);
+  const ids = lines ? lines.ids : vocab.encode(corpus.text).ids;
+  const { train, val } = splitCorpus(ids, lines ? 0 : flags.valFrac);
   // Said here rather than by the batcher, which sees only the training split.
   const needed = flags.batch * flags.seq + 1;
-  if (train.length < needed) {
+  if (!lines && train.length < needed) {
     throw new CharrnnError(`The text is too short for --batch ${flags.batch} and --seq ${flags.seq}: training needs at least ${needed} characters, ` +
       `and ${corpus.source} has ${ids.length}${flags.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${flags.valFrac}` : ''}; use a smaller --batch or --seq.`);
   }
@@ -116,7 +125,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const kernels = await loadKernels(flags.backend, note);
   const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: flags.seed });
-  const trainer = new Trainer(model, train, {
+  const trainer = new Trainer(model, lines ? new LineBatcher(lines.train, flags.batch, flags.seed) : train, {
     batch: flags.batch, seq: flags.seq, clip: flags.clip, lrDecay: flags.lrDecay, lrDecayEvery: flags.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: flags.optimizer, lr: flags.lr },
   });
@@ -128,16 +137,20 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
 
   const header = {
     config: { ...config, batch: flags.batch, seq: flags.seq, optimizer: flags.optimizer, lr: flags.lr, clip: flags.clip, seed: flags.seed },
-    corpus: corpus.source, chars: ids.length, train_chars: train.length, val_chars: val.length, vocab: vocab.size,
+    corpus: corpus.source, chars: ids.length, vocab: vocab.size,
+    ...(lines ? { lines: lines.lines.length, train_lines: lines.train.starts.length - 1, val_lines: lines.val.starts.length - 1 }
+      : { train_chars: train.length, val_chars: val.length }),
     params: model.params.size, backend: kernels.name, out: flags.out,
   };
   if (flags.json) emit(header);
   else if (checkpoint) log(`resuming the run in ${flags.out} at step ${trainer.steps}${totalSteps ? ` of ${totalSteps}` : ''}`);
   else log(`training a ${flags.layers}x${flags.hidden} ${flags.cell.toUpperCase()} (${model.params.size.toLocaleString('en')} parameters) on ${corpus.source}: ` +
-    `${ids.length.toLocaleString('en')} characters, ${vocab.size} distinct, ${kernels.name} backend; saving to ${flags.out}`);
+    `${ids.length.toLocaleString('en')} characters${lines ? ` in ${lines.lines.length.toLocaleString('en')} lines (line mode)` : ''}, ` +
+    `${vocab.size} distinct, ${kernels.name} backend; saving to ${flags.out}`);
 
+  const lineMetadata = lines ? lineModelMetadata(EOL, lines.lines) : {};
   const training = (step: number, extra: Record<string, string> = {}): Record<string, string> => ({
-    training: JSON.stringify({ steps: step, corpus: corpus.source, batch: flags.batch, seq: flags.seq, seed: flags.seed }), ...extra,
+    training: JSON.stringify({ steps: step, corpus: corpus.source, batch: flags.batch, seq: flags.seq, seed: flags.seed }), ...lineMetadata, ...extra,
   });
   const latestPath = join(flags.out, 'model.safetensors');
   const bestPath = join(flags.out, 'best.safetensors');
@@ -150,7 +163,8 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   };
   process.on('SIGINT', onSigint);
 
-  const summary = await runTraining(trainer, val, {
+  const validation = lines && lines.val.starts.length > 1 ? () => lineValidationLoss(model, lines.val, flags.batch) : val;
+  const summary = await runTraining(trainer, validation, {
     steps: totalSteps, epochs: 0, seconds: flags.seconds ?? 0,
     valEvery: flags.valEvery, checkpointEvery: flags.checkpointEvery, printEvery: flags.printEvery,
     bestValLoss: checkpoint?.run.bestValLoss ?? null,

@@ -59,6 +59,9 @@ export interface RunSummary {
   stoppedEarly: boolean;
 }
 
+/** A validation other than the protocol's streams (line mode's): the current model's validation loss. */
+export type ValidationLoss = () => number;
+
 /** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
 export const WARMUP_STEPS = 3;
 
@@ -67,11 +70,11 @@ export const WARMUP_STEPS = 3;
  * It yields to the event loop between steps every so often so that a stop request
  * (a signal handler, a button) can arrive.
  */
-export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val: TokenIds, limits: RunLimits, hooks: RunHooks): Promise<RunSummary> {
+export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val: TokenIds | ValidationLoss, limits: RunLimits, hooks: RunHooks): Promise<RunSummary> {
   const { batch, seq } = trainer.config;
   const charsPerStep = batch * seq;
-  const valBatch = Math.max(1, Math.min(batch, Math.floor((val.length - 1) / seq)));
-  const canValidate = val.length >= 2;
+  const valBatch = typeof val === 'function' ? 0 : Math.max(1, Math.min(batch, Math.floor((val.length - 1) / seq)));
+  const canValidate = typeof val === 'function' || val.length >= 2;
   let seconds = 0;
   let timedSeconds = 0;
   let timedSteps = 0;
@@ -86,7 +89,7 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
 
   const validate = async (): Promise<void> => {
     if (!canValidate || !last) return;
-    valLoss = validationLoss(trainer.model, val, valBatch, seq);
+    valLoss = typeof val === 'function' ? val() : validationLoss(trainer.model, val, valBatch, seq);
     const best = bestValLoss === null || valLoss < bestValLoss;
     if (best) bestValLoss = valLoss;
     const report = { step: last.step, epoch: last.epoch, valLoss, best };
