@@ -200,9 +200,12 @@ describe('LineBatcher', () => {
     const x = new Int32Array(B * batcher.maxT), y = new Int32Array(B * batcher.maxT);
     let positions = 0, ignored = 0;
     for (let s = 0; s < batcher.stepsPerEpoch; s++) {
-      const { T } = batcher.next(x, y);
+      const { T, targets } = batcher.next(x, y);
       positions += T * B;
-      for (let i = 0; i < T * B; i++) if (y[i] === IGNORE_TARGET) ignored++;
+      let chunkIgnored = 0;
+      for (let i = 0; i < T * B; i++) if (y[i] === IGNORE_TARGET) chunkIgnored++;
+      assert.equal(targets, T * B - chunkIgnored, 'the targets a chunk reports are those it scores');
+      ignored += chunkIgnored;
     }
     assert.deepEqual(linePadding(lines, B), { positions, padding: ignored });
   });

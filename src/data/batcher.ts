@@ -13,6 +13,8 @@ export interface Chunk {
   T: number;
   /** True when the chunk starts from a zero state. */
   reset: boolean;
+  /** Targets scored (not IGNORE_TARGET): the characters this chunk trains on. */
+  targets: number;
 }
 
 export interface Batcher {

@@ -61,8 +61,10 @@ export class LineBatcher implements Batcher {
     const k = this.batchStarts[this.chunks % this.stepsPerEpoch];
     const count = k === 0 ? this.firstSize : this.B;
     const T = writeLineBatch(this.lines, this.order, k, count, this.B, x, y);
+    let targets = 0;
+    for (let b = 0; b < count; b++) targets += lineLength(this.lines, this.order[k + b]) + 1;
     this.chunks++;
-    return { T, reset: true };
+    return { T, reset: true, targets };
   }
 
   getState(): BatcherState {

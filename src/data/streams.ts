@@ -61,7 +61,7 @@ export class StreamBatcher implements Batcher {
     }
     this.pos += T;
     this.chunks++;
-    return { T, reset };
+    return { T, reset, targets: B * T };
   }
 
   /** Where the batcher is, to save in a checkpoint. */

@@ -72,12 +72,11 @@ export const WARMUP_STEPS = 3;
  */
 export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val: TokenIds | ValidationLoss, limits: RunLimits, hooks: RunHooks): Promise<RunSummary> {
   const { batch, seq } = trainer.config;
-  const charsPerStep = batch * seq;
   const valBatch = typeof val === 'function' ? 0 : Math.max(1, Math.min(batch, Math.floor((val.length - 1) / seq)));
   const canValidate = typeof val === 'function' || val.length >= 2;
   let seconds = 0;
   let timedSeconds = 0;
-  let timedSteps = 0;
+  let timedChars = 0;
   let last: StepResult | null = null;
   let valLoss: number | null = null;
   let bestValLoss: number | null = limits.bestValLoss ?? null;
@@ -86,6 +85,7 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   let lastSavedStep = -1;
   let lastReportedStep = -1;
   let stepsRun = 0; // by this call (a resumed run starts past step 0)
+  let charsRun = 0;
 
   const validate = async (): Promise<void> => {
     if (!canValidate || !last) return;
@@ -97,8 +97,8 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     if (best) await hooks.saveBest?.(report);
   };
   // Steady-state speed once past the warm-up steps; until then, the speed so far.
-  const throughput = (): number => timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds
-    : seconds > 0 ? (stepsRun * charsPerStep) / seconds : 0;
+  const throughput = (): number => timedSeconds > 0 ? timedChars / timedSeconds
+    : seconds > 0 ? charsRun / seconds : 0;
   const done = (): boolean =>
     (limits.steps > 0 && trainer.steps >= limits.steps) ||
     (limits.epochs > 0 && (last?.epoch ?? 0) >= limits.epochs) ||
@@ -110,7 +110,8 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
     last = trainer.step();
     const dt = (hooks.now() - t0) / 1000;
     seconds += dt;
-    if (++stepsRun > WARMUP_STEPS) { timedSeconds += dt; timedSteps++; }
+    charsRun += last.chars;
+    if (++stepsRun > WARMUP_STEPS) { timedSeconds += dt; timedChars += last.chars; }
     const charsPerSecond = throughput();
     if (last.step === 1 || last.step % limits.printEvery === 0) {
       hooks.onProgress?.({ ...last, charsPerSecond, seconds });

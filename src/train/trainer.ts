@@ -30,6 +30,8 @@ export interface StepResult {
   lr: number;
   /** Passes over the training split, fractional. */
   epoch: number;
+  /** Characters trained on in this step (targets scored: B * T for streams, fewer for lines). */
+  chars: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export class Trainer<F extends FloatArray> {
 
   step(): StepResult {
     const { model, config } = this;
-    const { T, reset } = this.batcher.next(this.x, this.y);
+    const { T, reset, targets } = this.batcher.next(this.x, this.y);
     if (reset) zeroState(this.state);
     model.params.zeroGrad();
     model.forward(this.x, T, config.batch, this.state, { train: true });
@@ -80,7 +82,7 @@ export class Trainer<F extends FloatArray> {
     }
     const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
     this.optimizer.step(lr);
-    return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch };
+    return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch, chars: targets };
   }
 }
 
