@@ -110,6 +110,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const lines = flags.lines || corpus.lines ? lineCorpus(corpus.text, corpus.source, flags.valFrac, flags.seed) : null;
   const vocab = lines ? lines.vocab : Vocabulary.fromText(corpus.text);
   const ids = lines ? lines.ids : vocab.encode(corpus.text).ids;
+  // In line mode the streams' split is unused: its empty `val` stands for "no validation" when no line is held out.
   const { train, val } = splitCorpus(ids, lines ? 0 : flags.valFrac);
   // Said here rather than by the batcher, which sees only the training split.
   const needed = flags.batch * flags.seq + 1;
@@ -193,7 +194,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
     note(`the run in ${flags.out} had already reached its ${summary.steps} steps; give a larger --steps to train on`);
   }
 
-  const text = flags.sampleLength <= 0 ? '' : lines ? sampleLinesNote(model, vocab, flags.sampleLength, given.sampleTemperature, flags.seed)
+  const text = flags.sampleLength <= 0 ? '' : lines ? sampleLines(model, vocab, flags.sampleLength, given.sampleTemperature, flags.seed)
     : sample(model, vocab, { length: flags.sampleLength, temperature: given.sampleTemperature, seed: flags.seed });
   if (flags.json) {
     emit({ result: true, steps: summary.steps, epoch: round(summary.epoch, 4), train_seconds: round(summary.seconds, 3),
@@ -213,7 +214,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
  * end-of-line; about `length` characters of them. A stop-gap until generation
  * has its end-of-line rule (src/generate).
  */
-function sampleLinesNote(model: CharRNN<Float32Array>, vocab: Vocabulary, length: number, temperature: number, seed: number): string {
+function sampleLines(model: CharRNN<Float32Array>, vocab: Vocabulary, length: number, temperature: number, seed: number): string {
   const count = Math.max(1, Math.ceil(length / 8));
   const texts = sampleBatch(model, vocab, { count, length: 64, temperature, seed });
   return texts.map(t => t.split(EOL)[0]).join(EOL);
