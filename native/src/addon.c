@@ -287,6 +287,19 @@ static int check_ids(args_t *A, const int32_t *ids, int n, double limit, const c
   return 1;
 }
 
+/* Targets are ids, or -1 for a position that is not scored (IGNORE_TARGET). */
+static int check_targets(args_t *A, const int32_t *targets, int n, int V) {
+  if (A->failed) return 0;
+  for (int i = 0; i < n; i++)
+    if (targets[i] < -1 || targets[i] >= V) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "targets[%d] = %d is out of range", i, targets[i]);
+      fail(A, "R", msg);
+      return 0;
+    }
+  return 1;
+}
+
 static napi_value js_embedding(napi_env env, napi_callback_info info, int backward) {
   args_t A;
   if (!get_args(env, info, &A, 6)) return NULL;
@@ -313,7 +326,7 @@ static napi_value js_softmax_xent(napi_env env, napi_callback_info info) {
   const int32_t *targets = i32(&A, 2, rows, "targets");
   float *d = f32_or_null(&A, 5, (double)rows * V, "dLogits");
   const double s = num_arg(&A, 6);
-  if (A.failed || !check_ids(&A, targets, rows, V, "targets")) return NULL;
+  if (A.failed || !check_targets(&A, targets, rows, V)) return NULL;
   return number(env, softmax_xent(A.ctx, logits, targets, rows, V, d, (float)s));
 }
 

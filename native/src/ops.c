@@ -80,8 +80,13 @@ void scale(float *x, int n, float s) {
 
 /* ---- softmax cross-entropy ---- */
 
-/* One row: writes the exponentials into d (when not NULL), returns the loss; the normaliser in double. */
+/* One row: writes the exponentials into d (when not NULL), returns the loss; the normaliser in double.
+   A negative target is PyTorch's ignore_index. */
 static double softmax_row(const float *l, int target, int V, float *d, float scale) {
+  if (target < 0) { /* ignored (padding): no loss, a zero gradient row */
+    if (d) memset(d, 0, (size_t)V * sizeof *d);
+    return 0;
+  }
   float max = -INFINITY;
   for (int j = 0; j < V; j++) max = l[j] > max ? l[j] : max;
   const float lt = l[target]; /* read before d is written, should it alias the logits */

@@ -6,9 +6,9 @@ import { loadCorpus } from '../node/corpus.js';
 import { ensureFolder, readBytes } from '../node/files.js';
 import { folderStore, holdsRun, RUN_FILES } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
+import { encodeCorpus } from '../run/corpus.js';
 import { TrainingRun } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
-import { Vocabulary } from '../text/vocabulary.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
 import { chooseDisplay } from './train-display.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
@@ -39,7 +39,8 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
     .argument('[files...]', 'UTF-8 text files, joined in order')
-    .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick')
+    .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
+    .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
     .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(d.cell))
     .option('--layers <n>', 'stacked recurrent layers', positiveInt, d.layers)
     .option('--hidden <n>', 'hidden units per layer', positiveInt, d.hidden)
@@ -64,7 +65,7 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, d.seed)
     .option('--out <dir>', 'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl', 'runs/latest')
     .option('--sample-every <steps>', 'print a sample every N steps (default: at every validation; 0: only at the end)', nonNegativeInt)
-    .option('--sample-length <n>', 'characters in each sample (0: none)', nonNegativeInt, d.sampleLength)
+    .option('--sample-length <n>', 'characters in each sample (0: none); with --lines, the longest line of the samples, which are 5 whole lines', nonNegativeInt, d.sampleLength)
     .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
     .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
@@ -96,8 +97,8 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const limits = stopLimits(flags, explicit, checkpoint);
 
   const corpusText = loadCorpus(files, settings.corpus);
-  const vocab = Vocabulary.fromText(corpusText.text);
-  const corpus = { ids: vocab.encode(corpusText.text).ids, vocab, source: corpusText.source };
+  if (corpusText.lines) settings.lines = true; // a list corpus is trained line by line
+  const corpus = encodeCorpus(corpusText.text, corpusText.source, settings);
   ensureFolder(out); // now, not after an hour of training
   const kernels = await loadKernels(flags.backend, note);
   const log = new RunLog(out, checkpoint ? checkpoint.steps : null);

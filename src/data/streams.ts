@@ -4,6 +4,7 @@
 // character later; chunk k is columns [pos, pos + T) of every stream, and when
 // pos + T > L the position (and the carried state) go back to the start.
 import { CharrnnError } from '../errors.js';
+import type { Batcher, Chunk } from './batcher.js';
 
 export type TokenIds = Uint16Array | Uint32Array;
 
@@ -14,7 +15,7 @@ export interface StreamState {
   chunks: number;
 }
 
-export class StreamBatcher {
+export class StreamBatcher implements Batcher {
   /** Length of each stream. */
   readonly L: number;
   /** Chunks in one pass over the streams (floor(L / T)). */
@@ -32,6 +33,11 @@ export class StreamBatcher {
     this.stepsPerEpoch = Math.floor(this.L / T);
   }
 
+  /** Every chunk has T steps. */
+  get maxT(): number {
+    return this.T;
+  }
+
   /** Passes over the streams so far, fractional: chunks handed out / stepsPerEpoch. */
   get epoch(): number {
     return this.chunks / this.stepsPerEpoch;
@@ -42,7 +48,7 @@ export class StreamBatcher {
    * y the character after it). `reset` is true when the chunk starts at column 0
    * (the first chunk, and every wrap): the caller then starts from a zero state.
    */
-  next(x: Int32Array | number[], y: Int32Array | number[]): { reset: boolean } {
+  next(x: Int32Array | number[], y: Int32Array | number[]): Chunk {
     const { B, T, L, data } = this;
     if (this.pos + T > L) this.pos = 0;
     const reset = this.pos === 0;
@@ -55,7 +61,7 @@ export class StreamBatcher {
     }
     this.pos += T;
     this.chunks++;
-    return { reset };
+    return { T, reset, targets: B * T };
   }
 
   /** Where the batcher is, to save in a checkpoint. */

@@ -161,6 +161,9 @@ export function modelStepScratchSize(cell: CellType, B: number, H: number, layer
   return cellStepScratchSize({ cell, T: 1, B, I: 0, H }) + layers * B * H;
 }
 
+/** The target of a position that is not scored (padding): PyTorch's ignore_index. */
+export const IGNORE_TARGET = -1;
+
 export interface AdamArgs {
   lr: number;
   beta1: number;
@@ -216,7 +219,9 @@ export interface Kernels<F extends FloatArray = Float32Array> {
   /**
    * Softmax cross-entropy over `rows` rows of `V` logits with integer targets.
    * Returns the summed loss in nats. When dLogits is not null it is written with
-   * (softmax - onehot) * gradScale.
+   * (softmax - onehot) * gradScale. A target of IGNORE_TARGET (-1) is
+   * PyTorch's ignore_index: its row adds no loss and its gradient row is
+   * written with zeros (the padding of line mode).
    */
   softmaxCrossEntropy(logits: F, targets: Int32Array, rows: number, V: number, dLogits: F | null, gradScale: number): number;
 

@@ -180,7 +180,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     return this.bound;
   }
 
-  /** Summed cross-entropy (nats) of the last forward's logits against targets [T, B]. */
+  /** Summed cross-entropy (nats) of the last forward's logits against targets [T, B]; IGNORE_TARGET entries add nothing. */
   loss(targets: ArrayLike<number>): number {
     const { T, B } = this.last;
     const rows = T * B;
@@ -191,6 +191,8 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   /**
    * Backward through the last (training) forward for targets [T, B]: accumulates
    * the gradient of the mean cross-entropy into params.grad, returns that mean.
+   * Targets of IGNORE_TARGET (padding) are not scored: the mean is over the
+   * others (PyTorch's ignore_index with reduction 'mean').
    */
   backward(targets: ArrayLike<number>): number {
     const { T, B, train, outputs } = this.last;
@@ -199,8 +201,11 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     const { emb, hidden, vocabSize, dropout } = this.config;
     const k = this.kernels;
     const t32 = this.copyTargets(targets, rows);
+    let scored = 0;
+    for (let i = 0; i < rows; i++) if (t32[i] >= 0) scored++;
     const dLogits = this.dLogits.subarray(0, rows * vocabSize) as F;
-    const loss = k.softmaxCrossEntropy(this.logits, t32, rows, vocabSize, dLogits, 1 / rows);
+    // No scored target: a zero gradient and loss (rather than 0 / 0).
+    const loss = k.softmaxCrossEntropy(this.logits, t32, rows, vocabSize, dLogits, scored > 0 ? 1 / scored : 0);
     const L = this.layers.length;
     const top = dropout > 0 ? (this.dropped[L - 1].subarray(0, rows * hidden) as F) : outputs[L - 1];
     // Two whole buffers in turn: the gradient at a layer's output, and at its input.
@@ -216,7 +221,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
       dh = dx;
     }
     this.embedding.backward(dh, this.inputIds, rows);
-    return loss / rows;
+    return scored > 0 ? loss / scored : 0;
   }
 
   private copyTargets(targets: ArrayLike<number>, rows: number): Int32Array {

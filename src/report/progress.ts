@@ -114,7 +114,7 @@ export function eventLine(e: RunEvent): string | null {
       return `step ${e.step}  validation loss ${e.loss.toFixed(4)} nats/char (${(e.loss / Math.LN2).toFixed(3)} bits)` +
         (e.best ? '  best so far' : `  (best ${e.bestLoss.toFixed(4)}, ${e.sinceBest} without a new best)`);
     case 'sample':
-      return `--- sample at step ${e.step} (temperature ${e.temperature}) ---\n${e.prime}${e.text}\n---`;
+      return `--- sample at step ${e.step} (temperature ${e.temperature}) ---\n${e.lines ? '' : e.prime}${e.text}\n---`;
     case 'stopped':
       return `stopping at step ${e.step}: ${e.message}`;
     case 'note':

@@ -22,7 +22,11 @@ export interface ConfigEvent extends RunPosition {
   model: { cell: string; layers: number; hidden: number; emb: number; dropout: number; vocabSize: number };
   /** The run's settings as the run layer resolved them (flags, recipe, saved settings). */
   settings: Record<string, unknown>;
-  corpus: { source: string; chars: number; trainChars: number; valChars: number; vocab: number; lines: boolean };
+  /**
+   * In line mode, trainChars and valChars count each line's characters and its
+   * end-of-line (what a pass scores), and trainLines and valLines the lines.
+   */
+  corpus: { source: string; chars: number; trainChars: number; valChars: number; vocab: number; lines: boolean; trainLines?: number; valLines?: number };
   params: number;
   backend: string;
   /** The step the run stops at, when a step or epoch limit gives one. */
@@ -58,7 +62,9 @@ export interface SampleEvent extends RunPosition {
   type: 'sample';
   prime: string;
   temperature: number;
+  /** What followed the prime; a line model's sample is whole lines instead, each starting with the prime (and `lines` is true). */
   text: string;
+  lines?: boolean;
 }
 
 export type SavedFile = 'model' | 'best' | 'checkpoint';

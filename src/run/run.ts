@@ -3,21 +3,27 @@
 // outside only through typed events. Every face (the CLI's displays, --json,
 // log.jsonl, plots, the server, the page) subscribes; none wires training
 // itself. Platform-neutral: files are the store's business, time the clock's.
+import { LineBatcher } from '../data/line-batcher.js';
+import type { LineCorpus } from '../data/line-corpus.js';
+import { EOL, lineCount, type LineExamples } from '../data/line-examples.js';
 import { splitCorpus } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
+import { lineModelMetadata } from '../model/line-model.js';
 import { encodeModel } from '../model/model-file.js';
+import { sampleLines } from '../sample/lines.js';
 import { sample } from '../sample/sampler.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
+import { lineLossPass } from '../train/line-loss.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
 import { Trainer, type StepResult, type TokenIds } from '../train/trainer.js';
 import { Budget } from './budget.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
-import { validate } from './validate.js';
+import { finishPass, validate } from './validate.js';
 
 /** A text ready to train on: its ids under its vocabulary, and where it came from. */
 export interface EncodedCorpus {
@@ -25,6 +31,8 @@ export interface EncodedCorpus {
   vocab: Vocabulary;
   /** A short description for messages and the model file: a path, a list, a corpus name. */
   source: string;
+  /** Line mode's lines (encodeCorpus makes them when settings.lines is on); `ids` are then the lines, each ended by EOL. */
+  lines?: LineCorpus;
 }
 
 /** Where a run's files go: a folder in Node, memory or a download in a browser. */
@@ -53,6 +61,9 @@ export interface RunOptions {
 /** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
 export const WARMUP_STEPS = 3;
 
+/** Lines in each sample of a line model while training (each bounded by --sample-length characters). */
+export const SAMPLE_LINES = 5;
+
 /** How often (ms) a run lets the event loop turn, so a stop request (a signal, a button) arrives. */
 const YIELD_MS = 100;
 
@@ -62,27 +73,35 @@ export interface PreparedTraining {
   trainer: Trainer<Float32Array>;
   train: TokenIds;
   val: TokenIds;
+  /** Line mode's held-out lines (then `train` and `val` are empty: batches are whole lines). */
+  valLines?: LineExamples;
 }
 
-/** Splits the text, builds the model (fresh, or from a checkpoint) and its trainer. */
+/**
+ * Splits the text, builds the model (fresh, or from a checkpoint) and its
+ * trainer: on streams of the text, or in line mode on batches of whole lines.
+ */
 export function prepareTraining(corpus: EncodedCorpus, s: RunSettings, kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null): PreparedTraining {
-  const { ids } = corpus;
-  const { train, val } = splitCorpus(ids, s.valFrac);
+  const { ids, lines } = corpus;
+  if (s.lines && !lines) throw new Error('a line-mode run needs its corpus from encodeCorpus with lines on');
+  const lineMode = s.lines ? lines! : null;
+  // Line mode holds out whole lines (in the corpus already); the streams' split is not used.
+  const { train, val } = splitCorpus(lineMode ? ids.subarray(0, 0) as TokenIds : ids, lineMode ? 0 : s.valFrac);
   const needed = s.batch * s.seq + 1;
-  if (train.length < needed) {
+  if (!lineMode && train.length < needed) {
     throw new CharrnnError(`The text is too short for --batch ${s.batch} and --seq ${s.seq}: training needs at least ${needed} characters, ` +
       `and ${corpus.source} has ${ids.length}${s.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${s.valFrac}` : ''}; ` +
       'use a smaller --batch or --seq.');
   }
   const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
-  const trainer = new Trainer(model, train, {
+  const trainer = new Trainer(model, lineMode ? new LineBatcher(lineMode.train, s.batch, s.seed) : train, {
     batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr },
   });
   checkpoint?.restore(trainer);
-  return { model, trainer, train, val };
+  return { model, trainer, train, val, ...(lineMode ? { valLines: lineMode.val } : {}) };
 }
 
 export class TrainingRun {
@@ -94,7 +113,15 @@ export class TrainingRun {
   /** The step the run stops at, when a step or epoch limit gives one. */
   readonly totalSteps: number | null;
   private readonly val: TokenIds;
+  /** Line mode's held-out lines (null for a run on streams). */
+  private readonly valLines: LineExamples | null;
+  /** Characters scored by one validation pass (a line's end-of-line counts as one). */
+  private readonly valChars: number;
   private readonly trainChars: number;
+  /** Training characters (scored targets) seen so far, across resumes. */
+  private chars: number;
+  /** A line model's metadata entries, in every model file it saves (empty for running text). */
+  private readonly lineMetadata: Record<string, string>;
   private readonly textHash: string;
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private readonly now: () => number;
@@ -128,7 +155,12 @@ export class TrainingRun {
     this.model = prepared.model;
     this.trainer = prepared.trainer;
     this.val = settings.valMaxChars > 0 ? prepared.val.subarray(0, settings.valMaxChars + 1) as TokenIds : prepared.val;
-    this.trainChars = prepared.train.length;
+    this.valLines = prepared.valLines ?? null;
+    const lines = settings.lines ? corpus.lines! : null;
+    // In line mode, characters are the targets a pass scores: each line's characters and its end-of-line.
+    this.valChars = lines ? lines.val.ids.length + lineCount(lines.val) : this.val.length;
+    this.trainChars = lines ? lines.train.ids.length + lineCount(lines.train) : prepared.train.length;
+    this.lineMetadata = lines ? lineModelMetadata(EOL, lines.lines) : {};
     this.textHash = fingerprint(corpus.ids);
     if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
       throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
@@ -139,6 +171,8 @@ export class TrainingRun {
     this.sinceBest = run?.sinceBest ?? 0;
     this.timeBefore = options.timeBefore ?? 0;
     this.smoothed = new SmoothedLoss(run?.smoothLoss ?? null);
+    // Checkpoints before line mode did not count characters; their runs were on streams of batch x seq.
+    this.chars = run?.chars ?? this.trainer.steps * settings.batch * settings.seq;
     const { steps, epochs, seconds } = this.limits;
     const noLimit = steps === undefined && epochs === undefined && seconds === undefined;
     const epochLimit = epochs ?? (noLimit ? DEFAULT_EPOCHS : undefined);
@@ -169,17 +203,17 @@ export class TrainingRun {
   /** Trains until a limit, patience or a stop request; saves; returns the result event. */
   async run(): Promise<Extract<RunEvent, { type: 'result' }>> {
     const { settings: s, trainer, model } = this;
-    const charsPerStep = s.batch * s.seq;
     const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt,
       // Before the first validation is timed: a forward pass costs about a third of a training step per character.
-      () => this.val.length / Math.max(1, this.throughput() * 3));
+      () => this.valChars / Math.max(1, this.throughput() * 3));
     this.budget = budget;
     this.emit({
       type: 'config', ...this.position(), resumed: this.resumed,
       model: { ...model.config },
       settings: { ...s, ...this.limits },
       corpus: { source: this.options.corpus.source, chars: this.options.corpus.ids.length, trainChars: this.trainChars,
-        valChars: this.val.length, vocab: this.vocab.size, lines: false },
+        valChars: this.valChars, vocab: this.vocab.size, lines: s.lines,
+        ...(s.lines ? { trainLines: lineCount(this.options.corpus.lines!.train), valLines: lineCount(this.options.corpus.lines!.val) } : {}) },
       params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
     });
     const savedLr = this.options.checkpoint?.run.settings.lr;
@@ -205,7 +239,8 @@ export class TrainingRun {
       }
       const dt = (this.now() - t0) / 1000;
       budget.recordStep(dt);
-      this.recordTiming(dt);
+      this.chars += last.chars;
+      this.recordTiming(dt, last.chars);
       this.emit({
         type: 'step', ...this.position(), loss: last.loss, smoothLoss: this.smoothed.add(last.loss), lr: last.lr, gradNorm: last.gradNorm,
         charsPerSecond: this.throughput(),
@@ -235,23 +270,25 @@ export class TrainingRun {
 
   // Throughput: the steady state once past the warm-up steps; until then, the speed so far.
   private stepsThisRun = 0;
+  private charsThisRun = 0;
   private trainSeconds = 0;
-  private timedSteps = 0;
+  private timedChars = 0;
   private timedSeconds = 0;
   private budget: Budget | null = null;
 
-  private recordTiming(dt: number): void {
+  /** @param chars the characters the step trained on (StepResult.chars: padding of line batches not counted) */
+  private recordTiming(dt: number, chars: number): void {
     this.trainSeconds += dt;
+    this.charsThisRun += chars;
     if (++this.stepsThisRun > WARMUP_STEPS) {
       this.timedSeconds += dt;
-      this.timedSteps++;
+      this.timedChars += chars;
     }
   }
 
   private throughput(): number {
-    const perStep = this.settings.batch * this.settings.seq;
-    return this.timedSeconds > 0 ? (this.timedSteps * perStep) / this.timedSeconds
-      : this.trainSeconds > 0 ? (this.stepsThisRun * perStep) / this.trainSeconds : 0;
+    return this.timedSeconds > 0 ? this.timedChars / this.timedSeconds
+      : this.trainSeconds > 0 ? this.charsThisRun / this.trainSeconds : 0;
   }
 
   /** Which limit ends the run before the next step, in words, or null. */
@@ -276,7 +313,7 @@ export class TrainingRun {
   private position(): RunPosition {
     const step = this.trainer.steps;
     return {
-      step, epoch: this.trainer.batcher.epoch, chars: step * this.settings.batch * this.settings.seq,
+      step, epoch: this.trainer.batcher.epoch, chars: this.chars,
       time: this.timeBefore + (this.now() - this.startedAt) / 1000,
     };
   }
@@ -291,11 +328,12 @@ export class TrainingRun {
 
   /** @param closing the run's last validation: its sample is the result's, not a sample event */
   private async validate(closing = false): Promise<void> {
-    if (this.val.length < 2) return;
-    const { settings: s } = this;
+    const { settings: s, valLines } = this;
+    if (valLines ? lineCount(valLines) === 0 : this.val.length < 2) return;
     const t0 = this.now();
-    const loss = await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq,
-      { now: this.now, shouldStop: () => this.stopRequested });
+    const o = { now: this.now, shouldStop: () => this.stopRequested };
+    const loss = valLines ? await finishPass(lineLossPass(this.model, valLines, s.batch), o)
+      : await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq, o);
     if (loss === null) return; // abandoned for a stop request
     this.budget?.recordValidation((this.now() - t0) / 1000);
     this.lastValidatedStep = this.trainer.steps;
@@ -318,12 +356,20 @@ export class TrainingRun {
 
   private sample(): void {
     if (this.settings.sampleLength <= 0) return;
-    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text: this.sampleText() });
+    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text: this.sampleText(),
+      ...(this.settings.lines ? { lines: true } : {}) });
   }
 
-  /** A sample from the current weights; it draws from its own generator, so training is unaffected. */
+  /**
+   * A sample from the current weights; it draws from its own generator, so
+   * training is unaffected. A line model's is SAMPLE_LINES whole lines.
+   */
   private sampleText(): string {
     const s = this.settings;
+    if (s.lines) {
+      return sampleLines(this.model, this.vocab, { count: SAMPLE_LINES, eol: EOL, maxLength: s.sampleLength, temperature: s.sampleTemperature,
+        prime: s.samplePrime, seed: s.seed }).lines.join(EOL);
+    }
     return sample(this.model, this.vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed });
   }
 
@@ -343,7 +389,7 @@ export class TrainingRun {
   private modelBytes(extra: Record<string, string> = {}): Uint8Array {
     const s = this.settings;
     const training = JSON.stringify({ steps: this.trainer.steps, corpus: this.options.corpus.source, batch: s.batch, seq: s.seq, seed: s.seed });
-    return encodeModel(this.model, this.vocab, { training, ...extra });
+    return encodeModel(this.model, this.vocab, { training, ...this.lineMetadata, ...extra });
   }
 
   /** What the checkpoint keeps of the run itself. */
@@ -351,7 +397,7 @@ export class TrainingRun {
     const settings: Record<string, unknown> = { ...this.settings };
     return {
       settings, limits: { ...this.limits }, textHash: this.textHash, bestValLoss: this.bestValLoss, sinceBest: this.sinceBest,
-      smoothLoss: this.smoothed.state,
+      smoothLoss: this.smoothed.state, chars: this.chars,
     };
   }
 }

@@ -9,6 +9,8 @@ import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 export interface RunSettings {
   /** The embedded corpus the run trains on, when not files. */
   corpus?: string;
+  /** Line mode: each non-empty line is one example, from a zero state to a learned end-of-line. */
+  lines: boolean;
   cell: CellType;
   layers: number;
   hidden: number;
@@ -23,7 +25,7 @@ export interface RunSettings {
   clip: number;
   lrDecay: number;
   lrDecayEvery: number;
-  /** The last fraction of the text held out for validation. */
+  /** The last fraction of the text held out for validation (in line mode: whole lines, chosen at random with the seed). */
   valFrac: number;
   /** Validate every N steps (0: only at the end). */
   valEvery: number;
@@ -53,6 +55,7 @@ export interface StopLimits {
 }
 
 export const DEFAULT_SETTINGS: RunSettings = {
+  lines: false,
   cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
   batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
   valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
@@ -68,7 +71,7 @@ export const DEFAULT_EPOCHS = 10;
  * loss stalls; the run's log records the change), nor are the sample settings
  * or the stop limits.
  */
-export const KEPT_ON_RESUME = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
+export const KEPT_ON_RESUME = ['corpus', 'lines', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
   'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof RunSettings)[];
 
 /**

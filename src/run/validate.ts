@@ -4,6 +4,9 @@ import { validationPass, type TokenIds } from '../train/trainer.js';
 /** How often (ms) a validation lets the event loop turn, so a stop request is heard during a long one. */
 const YIELD_MS = 100;
 
+/** Running sums of a validation pass: nats so far and characters predicted so far. */
+export type PassSums = { total: number; count: number };
+
 /**
  * The validation loss (nats per character) of `data` as B streams of T-step
  * chunks with carried state, letting the event loop turn between chunks; null
@@ -11,9 +14,18 @@ const YIELD_MS = 100;
  */
 export async function validate(model: CharRNN<Float32Array>, data: TokenIds, batch: number, seq: number,
   o: { now: () => number; shouldStop: () => boolean }): Promise<number | null> {
-  let last = { total: 0, count: 0 };
+  return finishPass(validationPass(model, data, batch, seq), o);
+}
+
+/**
+ * Runs a validation pass (streams' chunks, or line mode's batches of lines) to
+ * its end, letting the event loop turn between its pieces: the loss in nats
+ * per character, or null when `shouldStop` turned true before the end.
+ */
+export async function finishPass(pass: Iterable<PassSums>, o: { now: () => number; shouldStop: () => boolean }): Promise<number | null> {
+  let last: PassSums = { total: 0, count: 0 };
   let lastYield = o.now();
-  for (const sums of validationPass(model, data, batch, seq)) {
+  for (const sums of pass) {
     last = sums;
     if (o.now() - lastYield > YIELD_MS) {
       await new Promise(resolve => setTimeout(resolve, 0));

@@ -26,6 +26,8 @@ export interface RunRecord {
   sinceBest?: number;
   /** The smoothed training loss's state, so a display continues where it was. */
   smoothLoss?: { average: number; weight: number };
+  /** Training characters seen (scored targets): batch x seq a step on streams, the lines' characters in line mode. */
+  chars?: number;
 }
 
 const trainingStateSchema = z.object({
@@ -36,6 +38,7 @@ const trainingStateSchema = z.object({
     settings: z.record(z.string(), z.unknown()), limits: z.record(z.string(), z.number()).optional(), textHash: z.string(),
     bestValLoss: z.number().nullable(), sinceBest: z.number().int().nonnegative().optional(),
     smoothLoss: z.object({ average: z.number(), weight: z.number() }).optional(),
+    chars: z.number().int().nonnegative().optional(),
   }),
 });
 

@@ -1,6 +1,10 @@
+import { encodeLines, EOL } from '../data/line-examples.js';
+import { CharrnnError } from '../errors.js';
 import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
+import { normaliseLine } from '../text/line-set.js';
 import type { Vocabulary } from '../text/vocabulary.js';
+import { lineLoss } from './line-loss.js';
 
 export interface TextScore {
   /** Mean cross-entropy in nats per predicted character. */
@@ -30,4 +34,33 @@ export function scoreText<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabu
   }
   const natsPerChar = predicted > 0 ? total / predicted : NaN;
   return { natsPerChar, bitsPerChar: natsPerChar / Math.LN2, perplexity: Math.exp(natsPerChar), chars: predicted, skipped };
+}
+
+export interface LinesScore extends TextScore {
+  /** Non-empty lines scored. */
+  lines: number;
+}
+
+/**
+ * How well a line model predicts the lines of a text: each non-empty line from
+ * a zero state, as it was trained, its characters and its end-of-line
+ * predicted (so `chars` counts one more than the characters of each line).
+ * Unknown characters are dropped from their line first and counted.
+ */
+export function scoreLines<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, text: string, batch = 32): LinesScore {
+  const eol = vocab.id(EOL);
+  if (eol === undefined) throw new CharrnnError('The model has no end-of-line character, so it is not a line model.');
+  let skipped = 0;
+  const encoded: string[] = [];
+  for (const raw of text.split(EOL)) {
+    const line = normaliseLine(raw);
+    if (line.length === 0) continue;
+    const r = vocab.encode(line, 'skip');
+    skipped += r.skipped;
+    // A line made only of unknown characters still has its end-of-line to predict.
+    encoded.push(r.skipped ? [...line].filter(c => vocab.id(c) !== undefined).join('') : line);
+  }
+  const { nats, targets } = lineLoss(model, encodeLines(encoded, vocab), batch);
+  const natsPerChar = targets > 0 ? nats / targets : NaN;
+  return { natsPerChar, bitsPerChar: natsPerChar / Math.LN2, perplexity: Math.exp(natsPerChar), chars: targets, skipped, lines: encoded.length };
 }

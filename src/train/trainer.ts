@@ -1,3 +1,4 @@
+import type { Batcher } from '../data/batcher.js';
 import { evaluationChunks, StreamBatcher } from '../data/streams.js';
 import type { FloatArray } from '../kernels/kernels.js';
 import { CharrnnError } from '../errors.js';
@@ -29,6 +30,8 @@ export interface StepResult {
   lr: number;
   /** Passes over the training split, fractional. */
   epoch: number;
+  /** Characters trained on in this step (targets scored: B * T for streams, fewer for lines). */
+  chars: number;
 }
 
 /**
@@ -38,18 +41,24 @@ export interface StepResult {
  * calls it decides about time, files and progress.
  */
 export class Trainer<F extends FloatArray> {
-  readonly batcher: StreamBatcher;
+  readonly batcher: Batcher;
   readonly optimizer: Optimizer<F>;
   readonly state: ModelState<F>;
   private readonly x: Int32Array;
   private readonly y: Int32Array;
 
-  constructor(readonly model: CharRNN<F>, train: TokenIds, readonly config: TrainingConfig) {
-    this.batcher = new StreamBatcher(train, config.batch, config.seq);
+  /**
+   * `train` is the training split, cut into the protocol's streams of
+   * config.batch x config.seq, or a batcher of config.batch sequences (line
+   * mode's LineBatcher), whose chunks may vary in length.
+   */
+  constructor(readonly model: CharRNN<F>, train: TokenIds | Batcher, readonly config: TrainingConfig) {
+    this.batcher = 'next' in train ? train : new StreamBatcher(train, config.batch, config.seq);
+    if (this.batcher.B !== config.batch) throw new Error(`the batcher gives ${this.batcher.B} sequences, the config says ${config.batch}`);
     this.optimizer = new Optimizer(model.kernels, model.params, config.optimizer);
     this.state = model.newState(config.batch);
-    this.x = new Int32Array(config.batch * config.seq);
-    this.y = new Int32Array(config.batch * config.seq);
+    this.x = new Int32Array(config.batch * this.batcher.maxT);
+    this.y = new Int32Array(config.batch * this.batcher.maxT);
   }
 
   get steps(): number {
@@ -58,10 +67,10 @@ export class Trainer<F extends FloatArray> {
 
   step(): StepResult {
     const { model, config } = this;
-    const { reset } = this.batcher.next(this.x, this.y);
+    const { T, reset, targets } = this.batcher.next(this.x, this.y);
     if (reset) zeroState(this.state);
     model.params.zeroGrad();
-    model.forward(this.x, config.seq, config.batch, this.state, { train: true });
+    model.forward(this.x, T, config.batch, this.state, { train: true });
     const loss = model.backward(this.y);
     const gradNorm = clipGradNorm(model.kernels, model.params.grad, model.params.size, config.clip);
     // Checked before the update, so the weights stay those of the last good step
@@ -73,7 +82,7 @@ export class Trainer<F extends FloatArray> {
     }
     const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
     this.optimizer.step(lr);
-    return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch };
+    return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch, chars: targets };
   }
 }
 

@@ -147,6 +147,12 @@ function softmaxRow(logits: usize, targets: usize, r: i32, V: i32, dLogits: usiz
   const rowBytes = <usize>V << 2;
   const row = logits + <usize>r * rowBytes;
   const drow = dLogits + <usize>r * rowBytes;
+  const target = load<i32>(targets + (<usize>r << 2));
+  // A negative target is ignored (padding): no loss, a zero gradient row.
+  if (target < 0) {
+    if (dLogits != 0) memory.fill(drow, 0, rowBytes);
+    return 0;
+  }
   let mv = splat(-Infinity);
   let j = 0;
   for (; j + 4 <= V; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
@@ -164,7 +170,7 @@ function softmaxRow(logits: usize, targets: usize, r: i32, V: i32, dLogits: usiz
     if (dLogits != 0) st(drow + o, ez, n);
   }
   const sum = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
-  const t = <usize>load<i32>(targets + (<usize>r << 2));
+  const t = <usize>target;
   if (dLogits != 0) {
     const f = splat(gradScale / sum);
     for (j = 0; j < V; j += 4) {

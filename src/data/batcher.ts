@@ -1,0 +1,34 @@
+// What the trainer needs from a source of training chunks: the streams of the
+// benchmark protocol (StreamBatcher) or the lines of line mode (LineBatcher).
+import type { StreamState } from './streams.js';
+
+/**
+ * Where a batcher is, to save in a checkpoint: the position within the current
+ * pass (a column for streams, a batch for lines) and the chunks handed out.
+ */
+export type BatcherState = StreamState;
+
+export interface Chunk {
+  /** Time steps written into x and y (at most maxT). */
+  T: number;
+  /** True when the chunk starts from a zero state. */
+  reset: boolean;
+  /** Targets scored (not IGNORE_TARGET): the characters this chunk trains on. */
+  targets: number;
+}
+
+export interface Batcher {
+  /** Sequences per chunk. */
+  readonly B: number;
+  /** The longest chunk `next` writes: x and y need B * maxT entries. */
+  readonly maxT: number;
+  /** Chunks in one pass over the training data. */
+  readonly stepsPerEpoch: number;
+  /** Passes so far, fractional. */
+  readonly epoch: number;
+  /** Writes the next chunk time-major (x[t * B + b], y likewise, IGNORE_TARGET where nothing is scored). */
+  next(x: Int32Array, y: Int32Array): Chunk;
+  getState(): BatcherState;
+  /** Continues exactly from a saved state. */
+  setState(s: BatcherState): void;
+}

@@ -1,0 +1,23 @@
+// A text prepared for line mode: its lines, the vocabulary (their characters
+// and the end-of-line), and the training and validation lines encoded.
+import { Vocabulary } from '../text/vocabulary.js';
+import { encodeLines, EOL, holdOutLines, splitLines, type LineExamples } from './line-examples.js';
+
+export interface LineCorpus {
+  /** Every non-empty line of the text, in order. */
+  lines: string[];
+  vocab: Vocabulary;
+  train: LineExamples;
+  /** Held-out lines (none when valFrac is 0 or the text has a single distinct line). */
+  val: LineExamples;
+  /** The lines as one id sequence, each followed by EOL: what a resumed run fingerprints. */
+  ids: Uint16Array | Uint32Array;
+}
+
+export function lineCorpus(text: string, source: string, valFrac: number, seed: number): LineCorpus {
+  const { lines } = splitLines(text, source);
+  const joined = lines.join(EOL) + EOL;
+  const vocab = Vocabulary.fromText(joined);
+  const split = holdOutLines(lines, valFrac, seed);
+  return { lines, vocab, train: encodeLines(split.train, vocab), val: encodeLines(split.val, vocab), ids: vocab.encode(joined).ids };
+}
