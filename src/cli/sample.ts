@@ -48,7 +48,7 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
   }
   const options: SampleOptions = {
     length: flags.length, prime: flags.prime, unknown: flags.unknown, seed: flags.seed, count: flags.count,
-    temperature: flags.temperature, topK: flags.topK, topP: flags.topP, greedy: flags.greedy ?? false,
+    ...(flags.greedy ? { greedy: true } : { temperature: flags.temperature, topK: flags.topK, topP: flags.topP }),
   };
   if (flags.count > 1) {
     // The streams advance together, so the texts are complete only at the end.
