@@ -136,6 +136,8 @@ describe('beam search', () => {
       const want = enumerate(prime.length > 0 ? prime : '\n', length, [...stops]).slice(0, K);
       const got = run(model, vocab, { prime, length, stop: [...stops], beam: K });
       assert.deepEqual(got.texts, want.map(w => w.text));
+      // The pieces put together are the texts (all of them come with the last advance).
+      assert.deepEqual(got.texts.map((_, i) => got.pieces.map(p => p[i]).join('')), got.texts);
       got.logprobs!.forEach((lp, i) => assert.ok(Math.abs(lp - want[i].logp) < 1e-9, `${lp} vs ${want[i].logp}`));
       assert.ok(got.finishReasons.every((r, i) => r === (got.texts[i].length < length ? 'stop' : 'length')));
     });

@@ -101,7 +101,10 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
     const worst = this.finished.length === K ? this.finished[K - 1].logp : -Infinity;
     const next = children.filter(c => c.logp > worst);
     this.regroup(next);
-    return new Array<string>(K).fill('');
+    // The texts are final only now: the last advance's pieces are the whole texts, best first.
+    const pieces = new Array<string>(K).fill('');
+    if (this.done) this.finished.forEach((f, i) => { pieces[i] = f.text; });
+    return pieces;
   }
 
   result(): GenerationResult {

@@ -48,8 +48,9 @@ export interface TextGenerator {
   /**
    * Consumes the logits of the step just run (or of the prime, the first time),
    * chooses the next characters, and sets the inputs of the streams that go on.
-   * Returns the text each output gained ('' for none): the pieces to stream.
-   * Beam search returns '' until done (its beams are not final before).
+   * Returns the text each output gained ('' for none): the pieces to stream,
+   * which put together are the texts. Beam search returns '' until its last
+   * advance, which returns the whole texts, best first (beams are not final before).
    */
   advance(): string[];
   /** The texts so far (complete once done), with why they ended and the usage. */

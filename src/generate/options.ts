@@ -25,7 +25,14 @@ const FIELDS = {
   unknown: [z.enum(['error', 'skip']), "'error' or 'skip'"],
 } as const;
 
-type Field = keyof typeof FIELDS;
+/** The names of the generation options. */
+export type GenerateOptionName = keyof typeof FIELDS;
+type Field = GenerateOptionName;
+
+/** What an option's value must be, as the end of a sentence: `temperature` is 'a number greater than 0'. */
+export function optionRequirement(name: GenerateOptionName): string {
+  return FIELDS[name][1];
+}
 
 const schema = z.strictObject(Object.fromEntries(Object.entries(FIELDS).map(([k, [s]]) => [k, s.optional()])) as {
   [K in Field]: z.ZodOptional<(typeof FIELDS)[K][0]>;
