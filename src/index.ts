@@ -36,4 +36,5 @@ export {
 export { createGenerator } from './generate/create.js';
 export { SamplingGenerator, type TextGenerator, type GenerationResult, type GenerationUsage, type FinishReason } from './generate/generator.js';
 export { BeamSearch } from './generate/beam.js';
+export { CharRnnModel, type ModelSource, type LoadOptions, type GenerateOutput, type CharProbability } from './generate/handle.js';
 export { Random } from './util/random.js';

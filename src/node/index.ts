@@ -7,3 +7,4 @@ export { enableWasmFeatures } from './wasm-flags.js';
 export { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from './wasm-threads.js';
 export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
 export { readBytes, writeFileAtomic } from './files.js';
+export { CharRnnModel, type NodeLoadOptions } from './model.js';
