@@ -151,6 +151,27 @@ describe('generators', () => {
     assert.deepEqual(gens[1].result().texts, alone(m, { ...o(2), count: 4 }));
   });
 
+  it('a batch whose size goes through more B than it keeps plans for (rebinding evicted ones) steps every stream as alone', () => {
+    for (const { kernels } of BACKENDS) {
+      const m = trained(kernels);
+      const batch = new StreamBatch(m);
+      const solo = new StreamBatch(m);
+      const one = solo.open();
+      const streams = [batch.open()];
+      const input = (t: number): number => (t * 7) % vocab.size;
+      // B climbs 1 .. 20 and falls back to 1: stream 0 must read exactly what a stream alone reads.
+      for (let t = 0; t < 40; t++) {
+        if (t < 19) streams.push(batch.open());
+        else if (streams.length > 1) streams.pop()!.close();
+        streams.forEach((s, i) => s.input(i === 0 ? input(t) : (t + i) % vocab.size));
+        one.input(input(t));
+        batch.step();
+        solo.step();
+        assert.deepEqual(Array.from(streams[0].logits), Array.from(one.logits), `${kernels.name} step ${t}, B = ${streams.length}`);
+      }
+    }
+  });
+
   it('stream state: getState copies (no aliasing), setState copies in, and the stream continues from it', () => {
     for (const { kernels } of BACKENDS) {
       const m = trained(kernels);
