@@ -4,6 +4,7 @@
 // for every generator is the same request run alone on a batch of its own.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CharrnnError } from '../src/errors.js';
 import { StreamBatch } from '../src/generate/batch.js';
 import { createGenerator } from '../src/generate/create.js';
 import type { TextGenerator } from '../src/generate/generator.js';
@@ -170,6 +171,13 @@ describe('generators', () => {
         assert.deepEqual(Array.from(streams[0].logits), Array.from(one.logits), `${kernels.name} step ${t}, B = ${streams.length}`);
       }
     }
+  });
+
+  it("a prime with characters the model has never seen: named in one sentence, or dropped with unknown: 'skip'", () => {
+    const m = trained(BACKENDS[0].kernels);
+    assert.throws(() => createGenerator(m, vocab, parseGenerateOptions({ prime: 'the ZOO', length: 5 })),
+      (e: Error) => e instanceof CharrnnError && /^The prime has 2 characters the model has never seen: .*Z.*, .*O.* \(unknown: 'skip' drops them\)\.$/.test(e.message));
+    assert.deepEqual(alone(m, { prime: 'the ZOO', length: 20, unknown: 'skip', seed: 2 }), alone(m, { prime: 'the ', length: 20, seed: 2 }));
   });
 
   it('stream state: getState copies (no aliasing), setState copies in, and the stream continues from it', () => {

@@ -1,11 +1,10 @@
 import { Command, Option } from 'commander';
-import { CharrnnError } from '../errors.js';
 import { createGenerator } from '../generate/create.js';
+import { encodePrime } from '../generate/prime.js';
 import { parseGenerateOptions, type GenerateOptions, type OptionNames } from '../generate/options.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { describeChar } from '../text/vocabulary.js';
 import { collect, generationNumber } from './options.js';
 import { action } from './run.js';
 
@@ -65,11 +64,7 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
   const settings = parseGenerateOptions(given, FLAG_NAMES);
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
   const { model, vocab } = loadModel(readBytes(path), path, kernels);
-  const { unknownChars } = vocab.encode(flags.prime, 'skip');
-  if (unknownChars.length > 0 && flags.unknown === 'error') {
-    throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
-      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (--unknown skip drops them).`);
-  }
+  encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
   const generator = createGenerator(model, vocab, settings);
   if (flags.json || generator.count > 1) {
     // The texts are complete only at the end: the streams advance together, and beams change until then.

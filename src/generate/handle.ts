@@ -115,7 +115,7 @@ export class CharRnnModel {
 
   /** Reads text into the handle's own stream, carrying its state on. Unknown characters throw a CharrnnError naming them. */
   feed(text: string): void {
-    const ids = encodePrime(this.vocab, text, 'error');
+    const ids = encodePrime(this.vocab, text, 'error', 'leave them out');
     this.ownStream().feed(ids);
   }
 
