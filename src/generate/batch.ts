@@ -21,6 +21,8 @@ interface BatchBuffers<F extends FloatArray> {
   /** One stream's state, where a chunk (a prime) goes through model.forward. */
   single: ModelState<F>;
   plans: Map<number, () => void>;
+  /** Row views of `logits`, made once each (a view per character would be garbage per character). */
+  rowLogits: F[];
 }
 
 /**
@@ -58,6 +60,7 @@ function acquire<F extends FloatArray>(model: CharRNN<F>, streams: number): Batc
     scratch: k.alloc(modelStepScratchSize(cell, capacity, H, L)),
     single: model.newState(1),
     plans: new Map(),
+    rowLogits: [],
   };
 }
 
@@ -233,7 +236,8 @@ export class StreamBatch<F extends FloatArray = Float32Array> {
 
   /** @internal */
   rowLogits(row: number): F {
-    return this.live().logits.subarray(row * this.V, (row + 1) * this.V) as F;
+    const b = this.live();
+    return (b.rowLogits[row] ??= b.logits.subarray(row * this.V, (row + 1) * this.V) as F);
   }
 
   /** @internal */
