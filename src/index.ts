@@ -31,7 +31,19 @@ export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type Sto
 export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress } from './report/progress.js';
 export { scoreText, scoreLines, type TextScore, type LinesScore } from './train/evaluate.js';
 export { generate, sample, sampleBatch, type SampleOptions } from './sample/sampler.js';
-export type { SamplingRule } from './sample/choose.js';
+export { StreamBatch, BatchStream } from './generate/batch.js';
+export { inputTable } from './generate/table.js';
+export { chooseNext, DEFAULT_RULE, type SamplingRule } from './generate/decoding.js';
+export { StopMatcher, END_OF_LINE } from './generate/stop.js';
+export { encodePrime } from './generate/prime.js';
+export {
+  parseGenerateOptions, GenerateOptionsError, DEFAULT_LENGTH, MAX_LENGTH,
+  type GenerateOptions, type GenerateSettings, type OptionNames,
+} from './generate/options.js';
+export { createGenerator } from './generate/create.js';
+export { SamplingGenerator, type TextGenerator, type GenerationResult, type GenerationUsage, type FinishReason } from './generate/generator.js';
+export { BeamSearch } from './generate/beam.js';
+export { CharRnnModel, type ModelSource, type LoadOptions, type GenerateOutput, type CharProbability } from './generate/handle.js';
 export { Random } from './util/random.js';
 export { parseRunLog, jsonToEvent, runHistory, type RunLog } from './report/log.js';
 export { lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type PlotSize } from './report/loss-plot.js';

@@ -173,6 +173,44 @@ describe('end to end', () => {
     assert.equal(new Set(alone).size, 3);
   });
 
+  test('--stop ends each sample before the first occurrence of any stop text (repeatable); --end-of-line at the newline', () => {
+    const args = ['sample', model, '--prime', 'the', '--length', '300', '--seed', '4'];
+    const free = ok(args).slice('the'.length, -1);
+    const cut = (stops: string[]): string => {
+      const at = Math.min(...stops.map(s => free.indexOf(s)).filter(i => i >= 0));
+      return Number.isFinite(at) ? free.slice(0, at) : free;
+    };
+    for (const stops of [['t'], ['at', ' '], ['猫']]) {
+      const out = ok([...args, ...stops.flatMap(s => ['--stop', s])]);
+      assert.equal(out, `the${cut(stops)}\n`, `--stop ${stops.join(' --stop ')}`);
+    }
+    assert.equal(ok([...args, '--end-of-line']), `the${cut(['\n'])}\n`);
+  });
+
+  test('--json: one object with the texts, why each ended, and the character counts', () => {
+    const args = ['sample', model, '--prime', 'the', '--length', '40', '--seed', '5'];
+    const one = JSON.parse(ok([...args, '--json'])) as Record<string, unknown>;
+    assert.equal(`the${one.text as string}\n`, ok(args));
+    assert.deepEqual(one.texts, [one.text]);
+    assert.deepEqual(one.finish_reasons, ['length']);
+    assert.deepEqual(one.usage, { prompt_chars: 3, generated_chars: 40 });
+    const many = JSON.parse(ok([...args, '--count', '2', '--stop', 'a', '--json'])) as { texts: string[]; finish_reasons: string[]; usage: { generated_chars: number } };
+    many.texts.forEach((t, i) => assert.equal(many.finish_reasons[i], codePoints(t) < 40 ? 'stop' : 'length'));
+    assert.ok(many.usage.generated_chars <= 80);
+  });
+
+  test('--beam K: the K most likely continuations, best first; --json gives their log-probabilities in order', () => {
+    const base = ['sample', model, '--prime', 'the ', '--length', '6'];
+    const r = JSON.parse(ok([...base, '--beam', '3', '--json'])) as { texts: string[]; logprobs: number[]; finish_reasons: string[] };
+    assert.equal(r.texts.length, 3);
+    assert.equal(new Set(r.texts).size, 3);
+    for (const t of r.texts) assert.equal(codePoints(t), 6);
+    for (let i = 1; i < 3; i++) assert.ok(r.logprobs[i] <= r.logprobs[i - 1] && r.logprobs[i] < 0);
+    // Width 1 is greedy decoding; the plain output prints each text after the prime, a blank line between.
+    assert.equal(ok([...base, '--beam', '1']), ok([...base, '--greedy']));
+    assert.equal(ok([...base, '--beam', '3']), r.texts.map(t => `the ${t}\n`).join('\n'));
+  });
+
   test('eval --json ends with nats, bits (= nats / ln 2), perplexity (= e^nats) and chars (= code points - 1)', () => {
     const text = 'the cat 🙂 sat on the 猫 mat.\nthe 猫 sat.\n';
     writeFileSync(at('known.txt'), text);
@@ -265,7 +303,14 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
     assertUserError(cli(['sample', model(), '--top-p', 'NaN']), /--top-p.*'NaN'/, { exit: 2 });
     assertUserError(cli(['sample', model(), '--length', '-5']), /--length.*'-5'/, { exit: 2 });
     assertUserError(cli(['sample', model(), '--top-p', '0']), /--top-p.*'0'/, { exit: 2 });
-    assertUserError(cli(['sample', model(), '--top-p', '1.5']), /--top-p.*'1\.5'.*at most 1/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--top-p', '1.5']), /--top-p.*'1\.5'.*at most 1/, { exit: 2 });    assertUserError(cli(['sample', model(), '--length', '2.5']), /--length.*'2\.5'.*whole number/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--beam', '0']), /--beam.*'0'/, { exit: 2 });
+  });
+
+  test('conflicting sample flags: one sentence, exit 2', () => {
+    assertUserError(cli(['sample', model(), '--greedy', '--temperature', '0.5']), /^charrnn: --greedy always takes the most likely character, so it cannot go with --temperature\.$/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--beam', '2', '--top-k', '3', '--seed', '2']), /^charrnn: --beam searches .* cannot go with --top-k or --seed\.$/, { exit: 2 });
+    assertUserError(cli(['sample', model(), '--beam', '2', '--count', '2']), /--beam .* --count/, { exit: 2 });
   });
 
   test('a truncated model file', () => {

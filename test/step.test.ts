@@ -15,7 +15,9 @@ import type { ModelConfig } from '../src/model/config.js';
 import { encodeModel, loadModel } from '../src/model/model-file.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
 import { enableWasmFeatures } from '../src/node/wasm-flags.js';
-import { chooseNext, DEFAULT_RULE } from '../src/sample/choose.js';
+import { StreamBatch } from '../src/generate/batch.js';
+import { chooseNext, DEFAULT_RULE } from '../src/generate/decoding.js';
+import { GenerateOptionsError } from '../src/generate/options.js';
 import { generate, sample, sampleBatch } from '../src/sample/sampler.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
@@ -169,20 +171,45 @@ function assertStatesClose(s: ModelState<Float32Array>, s64: ModelState<Float64A
   });
 }
 
-describe('CharRNN.step', () => {
+/**
+ * B streams of a StreamBatch from zero states, stepped together with the given
+ * ids: logits [B, V] (a copy) after each step, and the state [B, H] per layer.
+ */
+function stepper(m: CharRNN<Float32Array>, B: number) {
+  const batch = new StreamBatch(m, { capacity: B });
+  const streams = Array.from({ length: B }, () => batch.open());
+  return {
+    step(ids: ArrayLike<number>): Float32Array {
+      if (ids.length < B) batch.step(); // a stream without input: the batch refuses to step
+      streams.forEach((s, b) => s.input(ids[b]));
+      batch.step();
+      const out = new Float32Array(B * m.config.vocabSize);
+      streams.forEach((s, b) => out.set(s.logits, b * m.config.vocabSize));
+      return out;
+    },
+    state(): ModelState<Float32Array> {
+      const parts = streams.map(s => s.getState());
+      const rows = (i: number, which: 'h' | 'c'): Float32Array => Float32Array.from(parts.flatMap(p => Array.from(p.layers[i][which]!)));
+      return { B, layers: parts[0].layers.map((l, i) => ({ h: rows(i, 'h'), c: l.c === null ? null : rows(i, 'c') })) };
+    },
+    dispose: () => batch.dispose(),
+  };
+}
+
+describe('StreamBatch.step', () => {
   for (const cell of CELLS) for (const H of HIDDEN) for (const B of STREAMS) {
     it(`${cell} H=${H} B=${B}: four steps on every backend match the f64 reference forward (T = 1), logits and state`, () => {
       const config: ModelConfig = { cell, layers: 2, hidden: H, emb: 5, vocabSize: 11, dropout: 0 };
       for (const { name, kernels: k, tol } of BACKENDS) {
         const { m64, m } = twin(config, k, 7 + H);
-        const s64 = m64.newState(B), s = m.newState(B);
+        const s64 = m64.newState(B), s = stepper(m, B);
         for (let t = 0; t < 4; t++) {
           const ids = Array.from({ length: B }, (_, b) => (3 * b + 5 * t + 1) % 11);
           const want = m64.forward(ids, 1, B, s64);
-          const got = m.step(ids, s);
+          const got = s.step(ids);
           assert.equal(got.length, B * 11);
           assertClose(got, want, tol, `${name} step ${t} logits`);
-          assertStatesClose(s, s64, tol, `${name} step ${t}`);
+          assertStatesClose(s.state(), s64, tol, `${name} step ${t}`);
         }
       }
     });
@@ -193,10 +220,10 @@ describe('CharRNN.step', () => {
       const config: ModelConfig = { cell, layers: 3, hidden: 9, emb: 4, vocabSize: 7, dropout: 0 };
       const a = new CharRNN(config, referenceKernels('f32'), { seed: 3 });
       const b = new CharRNN(config, referenceKernels('f32'), { seed: 3 });
-      const sa = a.newState(3), sb = b.newState(3);
+      const sa = a.newState(3), sb = stepper(b, 3);
       for (let t = 0; t < 5; t++) {
         const ids = [t % 7, (2 * t + 1) % 7, (3 * t + 2) % 7];
-        assert.deepEqual(Array.from(b.step(ids, sb)), Array.from(a.forward(ids, 1, 3, sa)), `${cell} step ${t}`);
+        assert.deepEqual(Array.from(sb.step(ids)), Array.from(a.forward(ids, 1, 3, sa)), `${cell} step ${t}`);
       }
     }
   });
@@ -206,13 +233,13 @@ describe('CharRNN.step', () => {
     for (const { name, kernels: k } of BACKENDS) {
       const m = new CharRNN(config, k, { seed: 5 });
       const B = 7;
-      const sBatch = m.newState(B);
-      const singles = Array.from({ length: B }, () => m.newState(1));
+      const sBatch = stepper(m, B);
+      const singles = Array.from({ length: B }, () => stepper(m, 1));
       for (let t = 0; t < 3; t++) {
         const ids = Array.from({ length: B }, (_, b) => (b * 5 + t * 3) % 13);
-        const batch = Float32Array.from(m.step(ids, sBatch));
+        const batch = sBatch.step(ids);
         for (let b = 0; b < B; b++) {
-          const one = m.step([ids[b]], singles[b]);
+          const one = singles[b].step([ids[b]]);
           assert.deepEqual(Array.from(one), Array.from(batch.subarray(b * 13, (b + 1) * 13)), `${name} stream ${b} step ${t}`);
         }
       }
@@ -221,9 +248,9 @@ describe('CharRNN.step', () => {
       // The threaded step against the single-threaded one, at the same instruction set.
       const logits = [1, 2, 3].map(threads => {
         const m = new CharRNN(config, loadNativeKernels({ threads, stepParallelMin: 0, stepAutotune: false })!, { seed: 5 });
-        const s = m.newState(5);
-        let l = new Float32Array(0);
-        for (let t = 0; t < 3; t++) l = Float32Array.from(m.step([1, 2, 3, 4, t], s));
+        const s = stepper(m, 5);
+        let l: Float32Array = new Float32Array(0);
+        for (let t = 0; t < 3; t++) l = s.step([1, 2, 3, 4, t]);
         return Array.from(l);
       });
       assert.deepEqual(logits[1], logits[0]);
@@ -232,21 +259,21 @@ describe('CharRNN.step', () => {
       // its choice): every step stays what the single-threaded step gives.
       const tuned = new CharRNN(config, loadNativeKernels({ threads: 2, stepParallelMin: 0 })!, { seed: 5 });
       const alone = new CharRNN(config, loadNativeKernels({ threads: 1 })!, { seed: 5 });
-      const st = tuned.newState(2), sa = alone.newState(2);
+      const st = stepper(tuned, 2), sa = stepper(alone, 2);
       for (let t = 0; t < 200; t++) {
         const ids = [t % 13, (7 * t + 3) % 13];
-        assert.deepEqual(Array.from(tuned.step(ids, st)), Array.from(alone.step(ids, sa)), `step ${t}`);
+        assert.deepEqual(Array.from(st.step(ids)), Array.from(sa.step(ids)), `step ${t}`);
       }
     }
   });
 
-  it('rejects ids that are not character ids, and too few ids', () => {
+  it('rejects ids that are not character ids, and a step with a stream that has no input', () => {
     const config: ModelConfig = { cell: 'gru', layers: 1, hidden: 4, emb: 3, vocabSize: 5, dropout: 0 };
     for (const { name, kernels: k } of BACKENDS) {
       const m = new CharRNN(config, k);
-      const s = m.newState(2);
-      for (const bad of [[0, 5], [-1, 0], [0, 1.5], [0, NaN]]) assert.throws(() => m.step(bad, s), RangeError, `${name} ${bad}`);
-      assert.throws(() => m.step([0], s), RangeError, name);
+      const s = stepper(m, 2);
+      for (const bad of [[0, 5], [-1, 0], [0, 1.5], [0, NaN]]) assert.throws(() => s.step(bad), RangeError, `${name} ${bad}`);
+      assert.throws(() => s.step([0]), /has no input/, name);
     }
   });
 
@@ -259,18 +286,22 @@ describe('CharRNN.step', () => {
       const m = new CharRNN(config, k, { seed: 2 });
       const probe = (): void => {
         // A fresh state on both sides: step must agree with forward under the weights as they are now.
-        const s = m.newState(2), sf = m.newState(2);
+        const s = stepper(m, 2), sf = m.newState(2);
         for (let t = 0; t < 2; t++) {
           const x = [t + 1, t + 2];
           const want = Float32Array.from(m.forward(x, 1, 2, sf));
-          assertClose(m.step(x, s), want, tol, `${name} after a change`);
+          assertClose(s.step(x), want, tol, `${name} after a change`);
         }
       };
-      const before = Float32Array.from(m.step([1, 2], m.newState(2)));
+      // A disposed batch leaves its buffers and bound plans to the next batch of the model: they must
+      // read the weights as they are then.
+      const first = stepper(m, 2);
+      const before = first.step([1, 2]);
+      first.dispose();
       // An optimizer step moves every weight, the embedding and layer 0's W_ih (the table's inputs) included.
       const trainer = new Trainer(m, ids, { batch: 2, seq: 8, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.05 } });
       trainer.step();
-      const after = Float32Array.from(m.step([1, 2], m.newState(2)));
+      const after = stepper(m, 2).step([1, 2]);
       assert.ok(relErr(after, before) > 1e-3, `${name}: step() still gives the old logits after training`);
       probe();
       // Weights written by hand, announced with params.changed().
@@ -280,11 +311,11 @@ describe('CharRNN.step', () => {
       probe();
       // A model loaded from a file into a model that has stepped already.
       const other = new CharRNN(config, k, { seed: 9 });
-      other.step([0, 1], other.newState(2));
+      stepper(other, 2).step([0, 1]);
       const file = encodeModel(other, vocab);
       const { model: loaded } = loadModel(file, 'memory', k);
-      const sl = loaded.newState(1), so = other.newState(1);
-      assertClose(loaded.step([3], sl), Float32Array.from(other.forward([3], 1, 1, so)), tol, `${name} loaded`);
+      const sl = stepper(loaded, 1), so = other.newState(1);
+      assertClose(sl.step([3]), Float32Array.from(other.forward([3], 1, 1, so)), tol, `${name} loaded`);
     }
   });
 });
@@ -361,7 +392,7 @@ describe('generation with step', () => {
         assert.equal(new Set(texts).size, 4, `${name}: the streams differ`);
       }
       assert.deepEqual(sampleBatch(m, vocab, { length: 0, count: 3 }), ['', '', '']);
-      assert.throws(() => sampleBatch(m, vocab, { length: 3, count: 0 }), RangeError);
+      assert.throws(() => sampleBatch(m, vocab, { length: 3, count: 0 }), GenerateOptionsError);
     }
   });
 

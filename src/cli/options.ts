@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { GenerateOptionsError, optionRequirement, parseGenerateOptions, type GenerateOptionName } from '../generate/options.js';
 
 // Flag values are validated with zod schemas; a bad value becomes commander's
 // one-line "option '--x <n>' argument 'v' is invalid. <reason>" message.
@@ -22,3 +23,27 @@ export const probability = parserFor(numeric.pipe(z.number().gt(0).lte(1)), 'It 
 export const dropoutRate = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
 export const fraction = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
 export const seedValue = parserFor(numeric.pipe(z.number().int().gte(0).lte(0xffffffff)), 'It must be a whole number from 0 to 4294967295.');
+
+/**
+ * A numeric flag of a generation option, judged by the generation schemas
+ * (src/generate/options.ts), the same the library and the server use.
+ */
+export function generationNumber(name: GenerateOptionName): (value: string) => number {
+  const reason = `It must be ${optionRequirement(name)}.`;
+  return (value: string) => {
+    const r = numeric.safeParse(value);
+    if (!r.success) throw new InvalidArgumentError(reason);
+    try {
+      parseGenerateOptions({ [name]: r.data });
+    } catch (e) {
+      if (e instanceof GenerateOptionsError) throw new InvalidArgumentError(reason);
+      throw e;
+    }
+    return r.data;
+  };
+}
+
+/** A repeatable flag's values, in order. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -1,4 +1,5 @@
 import { CharrnnError } from '../errors.js';
+import { GenerateOptionsError } from '../generate/options.js';
 
 /**
  * Runs a command's action and turns a failure into one sentence on stderr and a
@@ -18,7 +19,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 export function fail(e: unknown): never {
   if (e instanceof CharrnnError) {
     process.stderr.write(`charrnn: ${e.message}\n`);
-    process.exit(1);
+    // Options that conflict are a usage error, as commander's own are.
+    process.exit(e instanceof GenerateOptionsError ? 2 : 1);
   }
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`charrnn: internal error: ${message}${/[.!?]$/.test(message) ? '' : '.'}\n`);

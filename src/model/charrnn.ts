@@ -1,4 +1,4 @@
-import { GATES, modelStepScratchSize, type FloatArray, type Kernels } from '../kernels/kernels.js';
+import type { FloatArray, Kernels } from '../kernels/kernels.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
@@ -24,7 +24,8 @@ export interface ForwardOptions {
  * A chunk is T steps of B streams, time-major: ids[t * B + b]. `forward` runs it
  * from a state and leaves the final state there (the state carried to the next
  * chunk); `backward` follows a training forward and accumulates into
- * `params.grad`.
+ * `params.grad`. Generation runs on its own objects (src/generate: StreamBatch,
+ * createGenerator), as many at once as needed; the model holds no inference state.
  */
 export class CharRNN<F extends FloatArray = Float32Array> {
   readonly params: Parameters<F>;
@@ -45,17 +46,6 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   private gradA!: F; // [T, B, max(E, H)] ping-pong buffers for the backward pass
   private gradB!: F;
   private last = { T: 0, B: 0, train: false, outputs: [] as F[] };
-
-  // Inference (step): layer 0's input projection of every character, [V, G*H],
-  // valid while params.version equals tableVersion.
-  private table: F | null = null;
-  private tableVersion = -1;
-  // Buffers of the bound step for up to stepCapacity streams, and the binding of the last state stepped.
-  private stepCapacity = 0;
-  private stepIds!: Int32Array; // [B]
-  private stepLogits!: F; // [B, V]
-  private stepScratch!: F;
-  private bound: { state: ModelState<F>; B: number; ids: Int32Array; logits: F; run: () => void } | null = null;
 
   constructor(readonly config: ModelConfig, readonly kernels: Kernels<F>, options: { seed?: number } = {}) {
     validateConfig(config);
@@ -113,71 +103,6 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     this.output.forward(logits, x, rows);
     this.last = { T, B, train, outputs };
     return logits;
-  }
-
-  /**
-   * One inference step of B = state.B streams: ids [B] are this step's input
-   * characters; returns the logits [B, V] of the next, a view valid until the
-   * next step. No dropout, nothing kept for backward, and nothing allocated once
-   * warmed up for a state: the buffers are bound on the first step with a state
-   * and reused while the same state is stepped.
-   *
-   * Layer 0 reads a per-character table (embedding · W_ih^T + b_ih) instead of
-   * multiplying by W_ih; it is rebuilt when `params.version` has moved (the
-   * optimizer and loaders bump it; after writing weights by hand, call
-   * `params.changed()` or `prepareInference()`).
-   */
-  step(ids: ArrayLike<number>, state: ModelState<F>): F {
-    const B = state.B;
-    if (ids.length < B) throw new RangeError(`step needs ${B} ids, got ${ids.length}`);
-    if (this.params.version !== this.tableVersion) this.prepareInference();
-    let bound = this.bound;
-    if (bound === null || bound.state !== state || bound.B !== B) bound = this.bindStep(state);
-    const V = this.config.vocabSize;
-    for (let b = 0; b < B; b++) {
-      const id = ids[b];
-      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`ids[${b}] = ${id} is not a character id (0 to ${V - 1})`);
-      bound.ids[b] = id;
-    }
-    bound.run();
-    return bound.logits;
-  }
-
-  /** (Re)builds the inference table from the current weights now; `step` calls it when the weights changed. */
-  prepareInference(): void {
-    const { emb, hidden, vocabSize } = this.config;
-    const G = GATES[this.config.cell] * hidden;
-    const k = this.kernels;
-    if (this.table === null) this.table = k.alloc(vocabSize * G);
-    const l0 = this.layers[0].weights;
-    // table [V, G] = emb.weight [V, E] · W_ih^T + b_ih: forward's input projection of every character at once.
-    k.matmul(this.table, this.params.get('emb.weight'), l0.wih, vocabSize, G, emb, false, true, false);
-    k.addBias(this.table, l0.bih, vocabSize, G);
-    this.tableVersion = this.params.version;
-  }
-
-  private bindStep(state: ModelState<F>): NonNullable<CharRNN<F>['bound']> {
-    const B = state.B;
-    const { cell, hidden: H, vocabSize: V } = this.config;
-    const L = this.layers.length;
-    const k = this.kernels;
-    if (B > this.stepCapacity) {
-      this.stepIds = k.allocInt(B);
-      this.stepLogits = k.alloc(B * V);
-      this.stepScratch = k.alloc(modelStepScratchSize(cell, B, H, L));
-      this.stepCapacity = B;
-    }
-    const ids = this.stepIds.subarray(0, B);
-    const logits = this.stepLogits.subarray(0, B * V) as F;
-    const run = k.bindModelStep({
-      cell, B, H, V, table: this.table!,
-      layers: this.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
-      outWeight: this.params.get('out.weight'), outBias: this.params.get('out.bias'),
-      state: state.layers.map(s => ({ h: s.h, c: s.c })),
-      ids, logits, scratch: this.stepScratch.subarray(0, modelStepScratchSize(cell, B, H, L)) as F,
-    });
-    this.bound = { state, B, ids, logits, run };
-    return this.bound;
   }
 
   /** Summed cross-entropy (nats) of the last forward's logits against targets [T, B]; IGNORE_TARGET entries add nothing. */

@@ -9,3 +9,4 @@ export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
 export { readBytes, writeFileAtomic } from './files.js';
 export { writeLossPlot, readRunLog, type LossPlotFiles } from './loss-plot.js';
 export { renderSvg, svgToPng } from './render.js';
+export { CharRnnModel, type NodeLoadOptions } from './model.js';

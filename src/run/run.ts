@@ -12,7 +12,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import { encodeModel } from '../model/model-file.js';
-import { sampleLines } from '../sample/lines.js';
+import { sampleLines } from '../generate/lines.js';
 import { sample } from '../sample/sampler.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';

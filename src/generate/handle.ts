@@ -1,0 +1,195 @@
+import { CharrnnError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { loadWasmKernels } from '../kernels/wasm/index.js';
+import type { CharRNN, ModelState } from '../model/charrnn.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadModel } from '../model/model-file.js';
+import type { Vocabulary } from '../text/vocabulary.js';
+import { StreamBatch, type BatchStream } from './batch.js';
+import { createGenerator } from './create.js';
+import type { FinishReason, GenerationUsage } from './generator.js';
+import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions } from './options.js';
+import { encodePrime } from './prime.js';
+
+/** Where a model file comes from: its bytes, or a URL to fetch. */
+export type ModelSource = Uint8Array | ArrayBuffer | URL | string;
+
+export interface LoadOptions {
+  /** The engine to run on; default the WebAssembly one (in Node, charrnn/node's CharRnnModel picks native first). */
+  kernels?: Kernels<Float32Array>;
+}
+
+/** What `generate` gives: the texts and what came with them. */
+export interface GenerateOutput {
+  /** The (first, or for beam search the best) generated text, the prime not repeated. */
+  text: string;
+  /** Every text: `count` of them, or `beam` best first. */
+  texts: string[];
+  finishReasons: FinishReason[];
+  /** Beam search: each text's log-probability (natural log). */
+  logprobs?: number[];
+  usage: GenerationUsage;
+}
+
+/** One character of a prediction and its probability. */
+export interface CharProbability {
+  char: string;
+  p: number;
+}
+
+/**
+ * A trained model, ready to write: the class to reach for first.
+ *
+ *     const model = await CharRnnModel.load(bytesOrUrl);
+ *     const { text } = await model.generate({ prime: 'The ', length: 200, temperature: 0.8 });
+ *
+ * `generate` and `stream` start from the prime each time (the same options and
+ * seed give the same text) and may run many at once. `feed`, `predict`,
+ * `reset` and `state` are a separate conversation with the model: one stream
+ * kept by the handle, fed text a piece at a time.
+ */
+export class CharRnnModel {
+  private own: { batch: StreamBatch<Float32Array>; stream: BatchStream<Float32Array> } | null = null;
+
+  /** A handle on a model already in memory (one just trained, say). */
+  constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary) {
+    if (vocab.size !== model.config.vocabSize) throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
+  }
+
+  /**
+   * Loads a model file (safetensors, as `charrnn train` writes) from its bytes
+   * or a URL (fetched). A file that is not a model, or a URL that cannot be
+   * fetched, throws a CharrnnError with one sentence.
+   */
+  static async load(source: ModelSource, options: LoadOptions = {}): Promise<CharRnnModel> {
+    const { bytes, name } = await readSource(source);
+    const kernels = options.kernels ?? (await loadWasmKernels());
+    const { model, vocab } = loadModel(bytes, name, kernels);
+    return new CharRnnModel(model, vocab);
+  }
+
+  get config(): ModelConfig {
+    return this.model.config;
+  }
+
+  /** The characters the model knows, in id order. */
+  get chars(): readonly string[] {
+    return this.vocab.chars;
+  }
+
+  /**
+   * Generates `count` texts as one batch (or the `beam` most likely ones),
+   * continuing `prime`. Options as in GenerateOptions; a bad one throws
+   * GenerateOptionsError (one sentence).
+   */
+  async generate(options: GenerateOptions = {}): Promise<GenerateOutput> {
+    const gen = createGenerator(this.model, this.vocab, parseGenerateOptions(options));
+    for (const _ of gen.pieces()) { /* runs to the end */ }
+    const r = gen.result();
+    return { text: r.texts[0] ?? '', ...r };
+  }
+
+  /**
+   * One text, piece by piece as it is generated (sampling or greedy; not
+   * `count` or `beam`). Leaving the loop early (`break`, `return()`) stops the
+   * generation and frees its buffers. Yields to the event loop now and then,
+   * so a long generation does not hold up a page or a server.
+   */
+  async *stream(options: GenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+    const settings = parseGenerateOptions(options);
+    if (settings.count !== 1 || settings.beam > 0) throw new GenerateOptionsError('stream makes one sampled text; use generate for count or beam.', settings.beam > 0 ? 'beam' : 'count');
+    const pieces = createGenerator(this.model, this.vocab, settings).pieces();
+    try {
+      let since = Date.now();
+      for (const [piece] of pieces) {
+        yield piece;
+        if (Date.now() - since > 10) {
+          await new Promise(resolve => setTimeout(resolve, 0));
+          since = Date.now();
+        }
+      }
+    } finally {
+      pieces.return?.();
+    }
+  }
+
+  /** Reads text into the handle's own stream, carrying its state on. Unknown characters throw a CharrnnError naming them. */
+  feed(text: string): void {
+    const ids = encodePrime(this.vocab, text, 'error', 'leave them out');
+    this.ownStream().feed(ids);
+  }
+
+  /**
+   * The model's distribution of the next character after what was fed, most
+   * likely first (ties by id): softmax of the output layer over the handle's
+   * state. After `reset` (or before any feed) that is the zero state.
+   */
+  predict(options: { temperature?: number } = {}): CharProbability[] {
+    const { temperature } = parseGenerateOptions({ temperature: options.temperature });
+    const top = this.ownStream().getState().layers[this.config.layers - 1].h; // [H]
+    const H = this.config.hidden, V = this.vocab.size;
+    const w = this.model.params.get('out.weight'), b = this.model.params.get('out.bias'); // [V, H], [V]
+    const logits = new Float64Array(V);
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) {
+      let s = b[v];
+      for (let j = 0; j < H; j++) s += w[v * H + j] * top[j];
+      logits[v] = s / temperature;
+      if (logits[v] > max) max = logits[v];
+    }
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += (logits[v] = Math.exp(logits[v] - max));
+    return Array.from(logits, (e, v) => ({ char: this.vocab.chars[v], p: e / sum, v }))
+      .sort((x, y) => y.p - x.p || x.v - y.v)
+      .map(({ char, p }) => ({ char, p }));
+  }
+
+  /** Back to the zero state, as if nothing had been fed. */
+  reset(): void {
+    this.own?.stream.close();
+    if (this.own) this.own.stream = this.own.batch.open();
+  }
+
+  /** A copy of the handle's state (one stream): changing it changes nothing here. */
+  get state(): ModelState<Float32Array> {
+    return this.ownStream().getState();
+  }
+
+  /** Sets the handle's state to a copy of a state from `state` (of this model's shape). */
+  set state(value: ModelState<Float32Array>) {
+    try {
+      this.ownStream().setState(value);
+    } catch (e) {
+      if (e instanceof RangeError) throw new CharrnnError(`That state does not fit this model: ${e.message}.`);
+      throw e;
+    }
+  }
+
+  /** Frees the handle's own stream (generate and stream free theirs as they end). */
+  dispose(): void {
+    this.own?.batch.dispose();
+    this.own = null;
+  }
+
+  private ownStream(): BatchStream<Float32Array> {
+    if (this.own === null) {
+      const batch = new StreamBatch(this.model);
+      this.own = { batch, stream: batch.open() };
+    }
+    return this.own.stream;
+  }
+}
+
+async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, name: 'the model bytes' };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'the model bytes' };
+  const url = source.toString();
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new CharrnnError(`Could not fetch the model at ${url} (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  if (!response.ok) throw new CharrnnError(`Could not fetch the model at ${url}: the server answered ${response.status} ${response.statusText}.`.replace(' .', '.'));
+  return { bytes: new Uint8Array(await response.arrayBuffer()), name: url };
+}

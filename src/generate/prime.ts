@@ -1,0 +1,33 @@
+import { CharrnnError } from '../errors.js';
+import { describeChar, type Vocabulary } from '../text/vocabulary.js';
+import type { Random } from '../util/random.js';
+
+/**
+ * The one place a prime text becomes character ids: every generator (sampling,
+ * beam search, the handle's feed) and every face reads its prime through here,
+ * so a change to how primes are read (such as Unicode normalisation) is made
+ * once. 'error' throws a CharrnnError naming up to five characters the model
+ * has never seen, ending with `skipHint` (how the caller's face asks to drop
+ * them); 'skip' drops them.
+ */
+export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' | 'skip',
+  skipHint = "unknown: 'skip' drops them"): ArrayLike<number> {
+  const { ids, unknownChars } = vocab.encode(prime, 'skip');
+  if (unknownChars.length > 0 && unknown === 'error') {
+    throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
+      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (${skipHint}).`);
+  }
+  return ids;
+}
+
+/**
+ * What a stream starts from: the prime's ids, or without a prime a newline (the
+ * start of a line is a natural beginning for most corpora), or when the model
+ * knows no newline a random character, which is then also the first character
+ * generated (`output`).
+ */
+export function startOf(vocab: Vocabulary, primeIds: ArrayLike<number>, rng: Random): { ids: ArrayLike<number>; output: boolean } {
+  if (primeIds.length > 0) return { ids: primeIds, output: false };
+  const nl = vocab.id('\n');
+  return nl === undefined ? { ids: [rng.int(vocab.size)], output: true } : { ids: [nl], output: false };
+}
