@@ -1,11 +1,17 @@
 import { Command, Option } from 'commander';
+import { CharrnnError } from '../errors.js';
 import { createGenerator } from '../generate/create.js';
+import { sampleLines } from '../generate/lines.js';
 import { encodePrime } from '../generate/prime.js';
 import { parseGenerateOptions, type GenerateOptions, type OptionNames } from '../generate/options.js';
+import type { CharRNN } from '../model/charrnn.js';
+import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { collect, generationNumber } from './options.js';
+import { kebab } from '../run/settings.js';
+import type { Vocabulary } from '../text/vocabulary.js';
+import { collect, generationNumber, positiveInt } from './options.js';
 import { action } from './run.js';
 
 interface SampleFlags {
@@ -21,9 +27,14 @@ interface SampleFlags {
   endOfLine?: boolean;
   beam?: number;
   json?: boolean;
+  novel?: boolean;
+  maxLength: number;
   unknown: 'error' | 'skip';
   backend?: string;
 }
+
+/** The longest line a line model's sample may have by default, in characters after the prime. */
+const DEFAULT_MAX_LINE = 200;
 
 /** The flags as the generation options' messages name them. */
 const FLAG_NAMES: OptionNames = {
@@ -35,7 +46,7 @@ export function sampleCommand(): Command {
   // No defaults for the sampling flags here: the schemas fill them in, and a conflict
   // (--greedy with --temperature, --beam with --seed) is one only when both were given.
   return new Command('sample')
-    .description('generate text from a model, continuing a prime text')
+    .description('generate text from a model, continuing a prime text; from a line model (train --lines), --count whole lines, one per line')
     .argument('<model>', 'a model file written by charrnn train (.safetensors)')
     .option('--prime <text>', 'text to start from (fed through the network first)', '')
     .option('--length <n>', 'characters to generate (at most, with --stop or --end-of-line)', generationNumber('length'), 500)
@@ -48,13 +59,16 @@ export function sampleCommand(): Command {
     .option('--stop <text>', 'end a sample at the first occurrence of this text, which is not printed (repeatable)', collect)
     .option('--end-of-line', 'end a sample at the end of its line (the newline is not printed)')
     .option('--beam <k>', 'beam search: the k most likely continuations, best first (--json adds their log-probabilities)', generationNumber('beam'))
-    .option('--json', 'print one JSON object: text, texts, finish_reasons, logprobs (beam), usage')
+    .option('--json', 'print one JSON object: text, texts, finish_reasons, logprobs (beam), usage; for a line model: lines, drawn')
+    .option('--novel', 'line models: only lines that are not in the training text (and no line twice)')
+    .option('--max-length <n>', `line models: characters drawn per line at most, after the prime (default ${DEFAULT_MAX_LINE})`, positiveInt, DEFAULT_MAX_LINE)
     .addOption(new Option('--unknown <policy>', 'prime characters the model has never seen: error or skip').choices(['error', 'skip']).default('error'))
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(sampleAction));
 }
 
-async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
+async function sampleAction(path: string, flags: SampleFlags, command: Command): Promise<void> {
+  const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const given: GenerateOptions = {
     prime: flags.prime, length: flags.length, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
     greedy: flags.greedy, seed: flags.seed, count: flags.count, stop: flags.stop, endOfLine: flags.endOfLine, beam: flags.beam,
@@ -63,8 +77,16 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
   for (const k of Object.keys(given) as (keyof GenerateOptions)[]) if (given[k] === undefined) delete given[k];
   const settings = parseGenerateOptions(given, FLAG_NAMES);
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
-  const { model, vocab } = loadModel(readBytes(path), path, kernels);
+  const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
   encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
+  const lineModel = lineModelInfo(metadata, path);
+  if (lineModel) {
+    sampleLineModel(model, vocab, lineModel, path, flags, explicit);
+    return;
+  }
+  for (const f of ['novel', 'maxLength'] as const) {
+    if (explicit(f)) throw new CharrnnError(`--${kebab(f)} applies to line models (trained with --lines), and ${path} is not one.`);
+  }
   const generator = createGenerator(model, vocab, settings);
   if (flags.json || generator.count > 1) {
     // The texts are complete only at the end: the streams advance together, and beams change until then.
@@ -92,4 +114,29 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
     }
   }
   process.stdout.write(pending + '\n');
+}
+
+/**
+ * A line model's sample: --count whole lines, one per line, each from a fresh
+ * state fed the end-of-line and stopped at the next one.
+ */
+function sampleLineModel(model: CharRNN<Float32Array>, vocab: Vocabulary, info: LineModelInfo, path: string,
+  flags: SampleFlags, explicit: (k: string) => boolean): void {
+  // Flags about running text's length and ends have no meaning for whole lines.
+  for (const f of ['length', 'stop', 'endOfLine', 'beam'] as const) {
+    if (explicit(f)) {
+      throw new CharrnnError(`${path} is a line model: it samples whole lines, each ending where the model ends it (at most --max-length characters), so leave --${kebab(f)} out.`);
+    }
+  }
+  const count = flags.count ?? 1;
+  const { lines, drawn } = sampleLines(model, vocab, {
+    count, eol: info.eol, maxLength: flags.maxLength, prime: flags.prime, seed: flags.seed, novel: flags.novel ? info.lineSet : undefined,
+    temperature: flags.temperature, topK: flags.topK, topP: flags.topP, greedy: flags.greedy, unknown: flags.unknown,
+  }, FLAG_NAMES);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ prime: flags.prime, lines, drawn })}\n`);
+  else process.stdout.write(lines.map(l => l + '\n').join(''));
+  if (lines.length < count) {
+    process.stderr.write(`charrnn: the model gave only ${lines.length} novel line${lines.length === 1 ? '' : 's'} of the ${count} asked for in ${drawn} draws ` +
+      `(the others were lines of its training text, repeats or empty); ${flags.greedy ? '--greedy draws the same line every time, so leave it out' : 'a higher --temperature gives more new ones'}.\n`);
+  }
 }

@@ -298,7 +298,10 @@ export class TrainingRun {
       return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached --steps ${this.totalSteps}`
         : `reached ${this.limits.epochs ?? DEFAULT_EPOCHS} epochs (step ${this.totalSteps})`;
     }
-    if (last !== null && !budget.allowsStep(this.now())) {
+    // The first steps run at warm-up speed (compilation, first allocations); judged by them, a short budget
+    // (and line mode's small steps) would end a run after its first step.
+    const now = this.now();
+    if (last !== null && (this.stepsThisRun > WARMUP_STEPS ? !budget.allowsStep(now) : budget.remaining(now) <= 0)) {
       return `the ${formatSeconds(budget.seconds)} budget leaves time only for the final validation and save`;
     }
     return null;
