@@ -49,8 +49,9 @@ before(() => { dir = mkdtempSync(join(tmpdir(), 'charrnn-lines-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('charrnn train --lines', () => {
-  test('--corpus names trains a line model for a few seconds, and eval scores lines', () => {
-    const events = jsonLines(ok(['train', '--corpus', 'names', ...TINY, '--seconds', '3', '--val-every', '100', '--out', at('names'), '--json']));
+  test('--corpus names trains a line model, and eval scores lines', () => {
+    // Steps rather than seconds, so that a busy machine cannot cut the run short.
+    const events = jsonLines(ok(['train', '--corpus', 'names', ...TINY, '--steps', '400', '--val-every', '100', '--out', at('names'), '--json']));
     const config = events[0] as { event: string; settings: Record<string, unknown>; corpus: Record<string, number | boolean | string> };
     assert.equal(config.event, 'config');
     assert.equal(config.settings.lines, true, '--corpus names implies --lines');
@@ -66,7 +67,7 @@ describe('charrnn train --lines', () => {
     const result = events.at(-1)!;
     assert.equal(result.event, 'result');
     // A model that learned something: well under the uniform log(54) = 3.99 nats.
-    assert.ok((result.val_loss as number) < 3, `validation loss ${String(result.val_loss)}: ${JSON.stringify(events.filter(e => e.event !== 'step' || (e.step as number) < 8))}`);
+    assert.ok((result.val_loss as number) < 3, `validation loss ${String(result.val_loss)}`);
     for (const file of ['model', 'best']) {
       const { metadata } = decodeModel(new Uint8Array(readFileSync(at(`names/${file}.safetensors`))), file);
       const info = lineModelInfo(metadata);
