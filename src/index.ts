@@ -24,8 +24,9 @@ export { MODEL_FORMAT, encodeModel, decodeModel, loadModel } from './model/model
 export { lineModelInfo, lineModelMetadata, type LineModelInfo } from './model/line-model.js';
 export { Optimizer, clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, type OptimizerConfig, type OptimizerName } from './train/optimizer.js';
 export { Trainer, validationLoss, type TrainingConfig, type StepResult } from './train/trainer.js';
-export { lineLoss, lineValidationLoss, type LineLoss } from './train/line-loss.js';
-export { TrainingRun, prepareTraining, WARMUP_STEPS, type EncodedCorpus, type RunStore, type RunOptions } from './run/run.js';
+export { lineLoss, lineLossPass, lineValidationLoss, type LineLoss } from './train/line-loss.js';
+export { TrainingRun, prepareTraining, WARMUP_STEPS, SAMPLE_LINES, type EncodedCorpus, type RunStore, type RunOptions } from './run/run.js';
+export { encodeCorpus } from './run/corpus.js';
 export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, resumedSettings, type RunSettings, type StopLimits } from './run/settings.js';
 export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type StopReason } from './run/events.js';
 export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress } from './report/progress.js';
@@ -41,6 +42,7 @@ export {
   type GenerateOptions, type GenerateSettings, type OptionNames,
 } from './generate/options.js';
 export { createGenerator } from './generate/create.js';
+export { sampleLines, type LineRequest, type LineSamplingOptions, type SampledLines } from './generate/lines.js';
 export { SamplingGenerator, type TextGenerator, type GenerationResult, type GenerationUsage, type FinishReason } from './generate/generator.js';
 export { BeamSearch } from './generate/beam.js';
 export { CharRnnModel, type ModelSource, type LoadOptions, type GenerateOutput, type CharProbability } from './generate/handle.js';
