@@ -170,9 +170,7 @@ export class TrainingRun {
   async run(): Promise<Extract<RunEvent, { type: 'result' }>> {
     const { settings: s, trainer, model } = this;
     const charsPerStep = s.batch * s.seq;
-    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt,
-      // Before the first validation is timed: a forward pass costs about a third of a training step per character.
-      () => this.val.length / Math.max(1, this.throughput() * 3));
+    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, this.val.length / charsPerStep);
     this.budget = budget;
     this.emit({
       type: 'config', ...this.position(), resumed: this.resumed,
