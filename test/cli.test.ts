@@ -82,9 +82,12 @@ describe('end to end', () => {
     model = at('run/model.safetensors');
   });
 
-  test('train writes model.safetensors and best.safetensors in --out', () => {
+  test('train writes model.safetensors and best.safetensors in --out, and the loss plot refreshed at its validations', () => {
     assert.ok(existsSync(at('run/model.safetensors')));
     assert.ok(existsSync(at('run/best.safetensors')));
+    const svg = readFileSync(at('run/loss.svg'), 'utf8');
+    assert.match(svg, /best validation [0-9.]+ at step 20/, 'the plot shows the closing validation');
+    assert.deepEqual([...readFileSync(at('run/loss.png')).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
 
   test('train --json prints one JSON object per event: config, steps, validations, saves, stopped, result', () => {

@@ -100,7 +100,7 @@ function plainDisplay(write: (s: string) => void, out: string, printEvery: numbe
 function liveDisplay(out: string): TrainDisplay {
   const tracker = new ProgressTracker();
   const bars = new cliProgress.MultiBar({
-    format: '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsed} elapsed  ETA {eta}',
+    format: '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsedText} elapsed  ETA {etaText}',
     barsize: 24, hideCursor: true, clearOnComplete: false, stopOnComplete: false, fps: 5, forceRedraw: true, autopadding: false,
   }, cliProgress.Presets.shades_classic);
   let bar: cliProgress.SingleBar | null = null;
@@ -113,10 +113,19 @@ function liveDisplay(out: string): TrainDisplay {
     val: p.valLoss === null ? '-' : p.valLoss.toFixed(4),
     best: p.bestValLoss === null ? '-' : p.bestValLoss.toFixed(4),
     speed: Math.round(p.charsPerSecond).toLocaleString('en'),
-    elapsed: formatDuration(p.elapsed),
-    eta: p.eta === null ? '-' : formatDuration(p.eta),
+    // Not cli-progress's own {eta} and {duration}: those count bar units, not the run's limits.
+    elapsedText: formatDuration(p.elapsed),
+    etaText: p.eta === null ? '-' : formatDuration(p.eta),
   });
   const log = (text: string): void => bars.log(text.endsWith('\n') ? text : text + '\n');
+  let stopped = false;
+  // The lines logged since the last redraw are flushed by one more redraw before the bar stops for good.
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    bars.update();
+    bars.stop();
+  };
   return {
     show(e) {
       const p = tracker.update(e);
@@ -128,7 +137,7 @@ function liveDisplay(out: string): TrainDisplay {
       bar?.update(Math.round(p.fraction * 1000), payload(p));
       if (e.type === 'step') return;
       if (e.type === 'result') {
-        bars.stop();
+        stop();
         process.stdout.write(`${eventLine(e)}; saved in ${out}\n`);
         if (e.sample && lastSampleStep !== e.step) process.stdout.write(`\nsample:\n${e.sample}\n\n`);
         return;
@@ -138,6 +147,6 @@ function liveDisplay(out: string): TrainDisplay {
       if (line !== null) log(line);
     },
     notice: message => log(`charrnn: ${message}`),
-    close: () => bars.stop(),
+    close: stop,
   };
 }

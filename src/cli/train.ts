@@ -4,6 +4,7 @@ import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
 import { ensureFolder, readBytes } from '../node/files.js';
+import { plotRefresher } from '../node/plot-refresh.js';
 import { folderStore, holdsRun, RUN_FILES } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
 import { encodeCorpus } from '../run/corpus.js';
@@ -109,8 +110,10 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   }
 
   const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out });
+  const plot = plotRefresher(out, message => display.notice(message));
   run.on(e => log.write(e));
   run.on(e => display.show(e));
+  run.on(e => plot.onEvent(e));
 
   let signalled: string | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -125,6 +128,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   let result;
   try {
     result = await run.run();
+    await plot.settle();
   } finally {
     for (const s of signals) process.off(s, onSignal);
     display.close();

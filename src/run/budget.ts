@@ -5,18 +5,32 @@
 
 /** Seconds kept in hand beyond the estimates: a step or a save can be slower than the last. */
 const MARGIN_SECONDS = 0.5;
+/** Steps timed before their speed is trusted to guess a validation's time. */
+const GUESS_AFTER_STEPS = 3;
 
 export class Budget {
   private stepSeconds = 0;
+  private fastestStep = Infinity;
+  private steps = 0;
   private validationSeconds: number | null = null;
   private saveSeconds = 0;
 
   /**
    * @param seconds the budget (Infinity: none)
    * @param startedAt the clock's reading (ms) when the invocation started
-   * @param guessValidation seconds a validation is guessed to take before one has been measured
+   * @param validationSteps a validation's cost in training steps' worth of characters, to guess its time before one is measured
    */
-  constructor(readonly seconds: number, private readonly startedAt: number, private guessValidation: () => number) {}
+  constructor(readonly seconds: number, private readonly startedAt: number, private readonly validationSteps: number) {}
+
+  /**
+   * Before a validation has been timed: a forward pass costs about a third of a
+   * training step per character. The fastest step so far is the measure, not
+   * first ones, which pay for compiling and warming caches: so the guess waits
+   * for a few steps.
+   */
+  private guessValidation(): number {
+    return this.steps >= GUESS_AFTER_STEPS ? (this.validationSteps * this.fastestStep) / 3 : 0;
+  }
 
   get limited(): boolean {
     return Number.isFinite(this.seconds);
@@ -30,6 +44,8 @@ export class Budget {
   recordStep(seconds: number): void {
     // The slower of the last step and a decaying memory of earlier ones: a slow spell counts at once.
     this.stepSeconds = Math.max(seconds, this.stepSeconds * 0.9);
+    this.fastestStep = Math.min(this.fastestStep, seconds);
+    this.steps++;
   }
 
   recordValidation(seconds: number): void {

@@ -203,9 +203,9 @@ export class TrainingRun {
   /** Trains until a limit, patience or a stop request; saves; returns the result event. */
   async run(): Promise<Extract<RunEvent, { type: 'result' }>> {
     const { settings: s, trainer, model } = this;
-    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt,
-      // Before the first validation is timed: a forward pass costs about a third of a training step per character.
-      () => this.valChars / Math.max(1, this.throughput() * 3));
+    // A validation's cost in steps: in line mode a step is a batch of lines, on average the training lines' characters per batch.
+    const charsPerStep = s.lines ? this.trainChars / trainer.batcher.stepsPerEpoch : s.batch * s.seq;
+    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, this.valChars / charsPerStep);
     this.budget = budget;
     this.emit({
       type: 'config', ...this.position(), resumed: this.resumed,
@@ -298,10 +298,7 @@ export class TrainingRun {
       return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached --steps ${this.totalSteps}`
         : `reached ${this.limits.epochs ?? DEFAULT_EPOCHS} epochs (step ${this.totalSteps})`;
     }
-    // The first steps run at warm-up speed (compilation, first allocations); judged by them, a short budget
-    // (and line mode's small steps) would end a run after its first step.
-    const now = this.now();
-    if (last !== null && (this.stepsThisRun > WARMUP_STEPS ? !budget.allowsStep(now) : budget.remaining(now) <= 0)) {
+    if (last !== null && !budget.allowsStep(this.now())) {
       return `the ${formatSeconds(budget.seconds)} budget leaves time only for the final validation and save`;
     }
     return null;
