@@ -17,7 +17,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel, loadModel, MODEL_FORMAT } from '../src/model/model-file.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/model/safetensors.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { maxRelativeError } from './helpers.js';
+import { error } from './conformance/metric.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test', 'fixtures', 'model-file');
@@ -157,7 +157,7 @@ describe('interchange with PyTorch', () => {
         assert.equal(model.config.cell, cell);
         assert.match(metadata.written_by, /^torch /);
         const got = runChunks(model, ref.chunks);
-        const err = maxRelativeError(got.flat(3), ref.chunks.map(c => c.logits).flat(3));
+        const err = error(got.flat(3), ref.chunks.map(c => c.logits).flat(3));
         assert.ok(err < 1e-5, `${k.name}: relative error ${err.toExponential(2)} against PyTorch`);
       };
       check(f32);

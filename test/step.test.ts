@@ -1,193 +1,30 @@
-// Inference steps (Kernels.cellStep, Kernels.bindModelStep, CharRNN.step) and the
-// generation built on them, on every backend, against the float64 reference's
-// forward pass with T = 1: every cell type, one and five streams, awkward hidden
-// sizes; the inference table kept current as weights change; step-based
-// generation against the forward-based one; batched sampling.
+// Generation built on CharRNN.step: the step against forward on the reference
+// backend, step-based generation against the forward-based one, batched
+// sampling, and the choice rule. The step kernels themselves, on every engine,
+// are checked by the conformance suite (test/conformance/).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  cellActivationSizes, cellStepScratchSize, GATES, type CellShape, type CellType, type CellWeights, type Kernels,
-} from '../src/kernels/kernels.js';
+import type { CellType, Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { loadWasmKernels, relaxedSimdSupported } from '../src/kernels/wasm/index.js';
-import { CharRNN, type ModelState } from '../src/model/charrnn.js';
+import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { encodeModel, loadModel } from '../src/model/model-file.js';
-import { loadNativeKernels } from '../src/node/native-kernels.js';
-import { enableWasmFeatures } from '../src/node/wasm-flags.js';
+import { loadKernels } from '../src/node/backend.js';
 import { chooseNext, DEFAULT_RULE } from '../src/sample/choose.js';
 import { generate, sample, sampleBatch } from '../src/sample/sampler.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
-import { maxRelativeError, randomFill } from './helpers.js';
 
-const ref = referenceKernels('f64');
 const CELLS: CellType[] = ['lstm', 'gru', 'rnn'];
-const HIDDEN = [1, 3, 17, 129];
-const STREAMS = [1, 5];
 
-interface Backend { name: string; kernels: Kernels<Float32Array>; tol: number }
-
-// Every float32 backend and every variant of one: the wasm builds, the native
-// step kernels at each instruction set this CPU has, and the threaded step.
-enableWasmFeatures();
-const BACKENDS: Backend[] = [{ name: 'reference-f32', kernels: referenceKernels('f32'), tol: 1e-5 }];
-BACKENDS.push({ name: 'wasm-simd', kernels: await loadWasmKernels({ relaxedSimd: false }), tol: 1e-4 });
-if (relaxedSimdSupported()) BACKENDS.push({ name: 'wasm-relaxed', kernels: await loadWasmKernels(), tol: 1e-4 });
-const nativeBest = loadNativeKernels();
-if (nativeBest) {
-  for (const stepSimd of ['avx512', 'avx2-fma', 'generic'] as const) {
-    const k = loadNativeKernels({ stepSimd, threads: 1 })!;
-    if (k.stepSimd === stepSimd) BACKENDS.push({ name: `native-${stepSimd}`, kernels: k, tol: 1e-4 });
-  }
-  // Every model step on all threads, however small, split between 2 and 3 of them.
-  for (const threads of [2, 3]) {
-    BACKENDS.push({ name: `native-${threads}-threads`, kernels: loadNativeKernels({ threads, stepParallelMin: 0, stepAutotune: false })!, tol: 1e-4 });
-  }
-}
-
-/**
- * maxRelativeError with the floor at 1% of the largest expected magnitude: an
- * entry that cancels to nearly zero (a pre-activation at a zero crossing, a
- * logit) carries float32 rounding of the size of its terms, which the plain
- * relative error would magnify without bound.
- */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
-  return maxRelativeError(actual, expected, Math.max(1e-4, 1e-2 * max));
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  const err = relErr(actual, expected);
-  assert.ok(err < tol, `${what}: relative error ${err.toExponential(2)} (tolerance ${tol})`);
-}
-
-/** Random values rounded to float32, as a float64 array (the same numbers every backend gets). */
-function randomF32(n: number, rng: Random, scale = 1): Float64Array {
-  return Float64Array.from(Float32Array.from(randomFill(new Float64Array(n), rng, scale)));
-}
-
-function copyTo(k: Kernels<Float32Array>, src: Float64Array): Float32Array {
-  const a = k.alloc(src.length);
-  a.set(src);
-  return a;
-}
-
-describe('cellStep', () => {
-  for (const cell of CELLS) for (const H of HIDDEN) for (const B of STREAMS) {
-    it(`${cell} H=${H} B=${B}: every backend, input x or table rows, matches the f64 reference forward (T = 1)`, () => {
-      const rng = new Random(1000 + H * 10 + B + GATES[cell]);
-      const I = 7, G = GATES[cell] * H, rows = 6;
-      const scale = 1 / Math.sqrt(H);
-      const w64: CellWeights<Float64Array> = {
-        wih: randomF32(G * I, rng, scale), whh: randomF32(G * H, rng, scale), bih: randomF32(G, rng, scale), bhh: randomF32(G, rng, scale),
-      };
-      const x64 = randomF32(B * I, rng);
-      const h64 = randomF32(B * H, rng, 0.5);
-      const c64 = randomF32(B * H, rng, 0.5);
-      // The table input: the rows are x W_ih^T + b_ih of some inputs, picked by ids.
-      const table64 = randomF32(rows * G, rng);
-      const ids = Array.from({ length: B }, (_, b) => (b * 4 + 1) % rows);
-
-      // Expected: the reference forward with T = 1 from x; from the table, the same recurrence with gates preloaded.
-      const shape: CellShape = { cell, T: 1, B, I, H };
-      const expect = (fromTable: boolean): { h: Float64Array; c: Float64Array } => {
-        const sizes = cellActivationSizes(shape);
-        const act = { gates: new Float64Array(sizes.gates), aux: new Float64Array(sizes.aux), h: new Float64Array(sizes.h) };
-        if (fromTable) {
-          // An input whose projection is exactly the table row: W_ih = identity-free trick is not available,
-          // so run forward on a layer whose W_ih is zero and whose b_ih is the row, stream by stream.
-          const h = new Float64Array(B * H), c = new Float64Array(B * H);
-          for (let b = 0; b < B; b++) {
-            const one: CellShape = { cell, T: 1, B: 1, I, H };
-            const s = cellActivationSizes(one);
-            const a1 = { gates: new Float64Array(s.gates), aux: new Float64Array(s.aux), h: new Float64Array(s.h) };
-            ref.cellForward({
-              shape: one, weights: { ...w64, wih: new Float64Array(G * I), bih: table64.subarray(ids[b] * G, (ids[b] + 1) * G) },
-              x: new Float64Array(I), h0: h64.subarray(b * H, (b + 1) * H), c0: cell === 'lstm' ? c64.subarray(b * H, (b + 1) * H) : null, act: a1,
-            });
-            h.set(a1.h, b * H);
-            if (cell === 'lstm') c.set(a1.aux, b * H);
-          }
-          return { h, c };
-        }
-        ref.cellForward({ shape, weights: w64, x: x64, h0: h64, c0: cell === 'lstm' ? c64 : null, act });
-        return { h: act.h, c: cell === 'lstm' ? act.aux : new Float64Array(0) };
-      };
-      const fromX = expect(false), fromTable = expect(true);
-
-      for (const { name, kernels: k, tol } of [...BACKENDS, { name: 'reference-f64', kernels: ref as unknown as Kernels<Float32Array>, tol: 1e-12 }]) {
-        for (const useTable of [false, true]) {
-          const wk: CellWeights<Float32Array> = { wih: copyTo(k, w64.wih), whh: copyTo(k, w64.whh), bih: copyTo(k, w64.bih), bhh: copyTo(k, w64.bhh) };
-          const h = copyTo(k, h64);
-          const c = cell === 'lstm' ? copyTo(k, c64) : null;
-          const idsK = k.allocInt(B);
-          idsK.set(ids);
-          k.cellStep({
-            shape, weights: wk, input: useTable ? { table: copyTo(k, table64), ids: idsK } : { x: copyTo(k, x64) },
-            h, c, scratch: k.alloc(cellStepScratchSize(shape)),
-          });
-          const want = useTable ? fromTable : fromX;
-          const what = `${name} ${useTable ? 'table' : 'x'}`;
-          assertClose(h, want.h, tol, `${what} h`);
-          if (c) assertClose(c, want.c, tol, `${what} c`);
-        }
-      }
-    });
-  }
-
-  it('rejects T other than 1 and ids outside the table on every backend', () => {
-    for (const { name, kernels: k } of BACKENDS) {
-      const shape: CellShape = { cell: 'gru', T: 1, B: 2, I: 3, H: 4 };
-      const G = 12;
-      const weights = { wih: k.alloc(G * 3), whh: k.alloc(G * 4), bih: k.alloc(G), bhh: k.alloc(G) };
-      const ids = k.allocInt(2);
-      ids.set([0, 2]); // the table has 2 rows
-      const args = { shape, weights, input: { table: k.alloc(2 * G), ids }, h: k.alloc(8), c: null, scratch: k.alloc(cellStepScratchSize(shape)) };
-      assert.throws(() => k.cellStep(args), RangeError, name);
-      assert.throws(() => k.cellStep({ ...args, shape: { ...shape, T: 2 } }), RangeError, name);
-    }
-  });
-});
-
-/** The reference f64 model and, on backend k, a model with the same (float32-rounded) weights. */
-function twin(config: ModelConfig, k: Kernels<Float32Array>, seed: number): { m64: CharRNN<Float64Array>; m: CharRNN<Float32Array> } {
-  const m = new CharRNN(config, k, { seed });
-  const m64 = new CharRNN(config, ref, { seed });
-  m64.params.data.set(m.params.data);
-  m64.params.changed();
-  return { m64, m };
-}
-
-function assertStatesClose(s: ModelState<Float32Array>, s64: ModelState<Float64Array>, tol: number, what: string): void {
-  s64.layers.forEach((l, i) => {
-    assertClose(s.layers[i].h, l.h, tol, `${what} h of layer ${i}`);
-    if (l.c) assertClose(s.layers[i].c!, l.c, tol, `${what} c of layer ${i}`);
-  });
-}
+// Generation on the backends a user gets: the specification and the default choice.
+const BACKENDS: { name: string; kernels: Kernels<Float32Array> }[] = [
+  { name: 'reference', kernels: referenceKernels('f32') },
+  { name: 'default', kernels: await loadKernels() },
+];
 
 describe('CharRNN.step', () => {
-  for (const cell of CELLS) for (const H of HIDDEN) for (const B of STREAMS) {
-    it(`${cell} H=${H} B=${B}: four steps on every backend match the f64 reference forward (T = 1), logits and state`, () => {
-      const config: ModelConfig = { cell, layers: 2, hidden: H, emb: 5, vocabSize: 11, dropout: 0 };
-      for (const { name, kernels: k, tol } of BACKENDS) {
-        const { m64, m } = twin(config, k, 7 + H);
-        const s64 = m64.newState(B), s = m.newState(B);
-        for (let t = 0; t < 4; t++) {
-          const ids = Array.from({ length: B }, (_, b) => (3 * b + 5 * t + 1) % 11);
-          const want = m64.forward(ids, 1, B, s64);
-          const got = m.step(ids, s);
-          assert.equal(got.length, B * 11);
-          assertClose(got, want, tol, `${name} step ${t} logits`);
-          assertStatesClose(s, s64, tol, `${name} step ${t}`);
-        }
-      }
-    });
-  }
-
   it('is bit-identical to forward (T = 1) on the reference backend, whatever B', () => {
     for (const cell of CELLS) {
       const config: ModelConfig = { cell, layers: 3, hidden: 9, emb: 4, vocabSize: 7, dropout: 0 };
@@ -201,92 +38,6 @@ describe('CharRNN.step', () => {
     }
   });
 
-  it('gives every stream the same numbers whatever B and however the threads split the work (native and wasm)', () => {
-    const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 40, emb: 6, vocabSize: 13, dropout: 0 };
-    for (const { name, kernels: k } of BACKENDS) {
-      const m = new CharRNN(config, k, { seed: 5 });
-      const B = 7;
-      const sBatch = m.newState(B);
-      const singles = Array.from({ length: B }, () => m.newState(1));
-      for (let t = 0; t < 3; t++) {
-        const ids = Array.from({ length: B }, (_, b) => (b * 5 + t * 3) % 13);
-        const batch = Float32Array.from(m.step(ids, sBatch));
-        for (let b = 0; b < B; b++) {
-          const one = m.step([ids[b]], singles[b]);
-          assert.deepEqual(Array.from(one), Array.from(batch.subarray(b * 13, (b + 1) * 13)), `${name} stream ${b} step ${t}`);
-        }
-      }
-    }
-    if (nativeBest) {
-      // The threaded step against the single-threaded one, at the same instruction set.
-      const logits = [1, 2, 3].map(threads => {
-        const m = new CharRNN(config, loadNativeKernels({ threads, stepParallelMin: 0, stepAutotune: false })!, { seed: 5 });
-        const s = m.newState(5);
-        let l = new Float32Array(0);
-        for (let t = 0; t < 3; t++) l = Float32Array.from(m.step([1, 2, 3, 4, t], s));
-        return Array.from(l);
-      });
-      assert.deepEqual(logits[1], logits[0]);
-      assert.deepEqual(logits[2], logits[0]);
-      // A plan that measures one thread against two switches between them (64 steps each way, then
-      // its choice): every step stays what the single-threaded step gives.
-      const tuned = new CharRNN(config, loadNativeKernels({ threads: 2, stepParallelMin: 0 })!, { seed: 5 });
-      const alone = new CharRNN(config, loadNativeKernels({ threads: 1 })!, { seed: 5 });
-      const st = tuned.newState(2), sa = alone.newState(2);
-      for (let t = 0; t < 200; t++) {
-        const ids = [t % 13, (7 * t + 3) % 13];
-        assert.deepEqual(Array.from(tuned.step(ids, st)), Array.from(alone.step(ids, sa)), `step ${t}`);
-      }
-    }
-  });
-
-  it('rejects ids that are not character ids, and too few ids', () => {
-    const config: ModelConfig = { cell: 'gru', layers: 1, hidden: 4, emb: 3, vocabSize: 5, dropout: 0 };
-    for (const { name, kernels: k } of BACKENDS) {
-      const m = new CharRNN(config, k);
-      const s = m.newState(2);
-      for (const bad of [[0, 5], [-1, 0], [0, 1.5], [0, NaN]]) assert.throws(() => m.step(bad, s), RangeError, `${name} ${bad}`);
-      assert.throws(() => m.step([0], s), RangeError, name);
-    }
-  });
-
-  it('reflects new weights after an optimizer step, a load, or params.changed()', () => {
-    const text = 'abcabcabd\n'.repeat(30);
-    const vocab = Vocabulary.fromText(text);
-    const ids = vocab.encode(text).ids;
-    const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 12, emb: 6, vocabSize: vocab.size, dropout: 0 };
-    for (const { name, kernels: k, tol } of BACKENDS) {
-      const m = new CharRNN(config, k, { seed: 2 });
-      const probe = (): void => {
-        // A fresh state on both sides: step must agree with forward under the weights as they are now.
-        const s = m.newState(2), sf = m.newState(2);
-        for (let t = 0; t < 2; t++) {
-          const x = [t + 1, t + 2];
-          const want = Float32Array.from(m.forward(x, 1, 2, sf));
-          assertClose(m.step(x, s), want, tol, `${name} after a change`);
-        }
-      };
-      const before = Float32Array.from(m.step([1, 2], m.newState(2)));
-      // An optimizer step moves every weight, the embedding and layer 0's W_ih (the table's inputs) included.
-      const trainer = new Trainer(m, ids, { batch: 2, seq: 8, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.05 } });
-      trainer.step();
-      const after = Float32Array.from(m.step([1, 2], m.newState(2)));
-      assert.ok(relErr(after, before) > 1e-3, `${name}: step() still gives the old logits after training`);
-      probe();
-      // Weights written by hand, announced with params.changed().
-      const emb = m.params.get('emb.weight');
-      for (let i = 0; i < emb.length; i++) emb[i] *= -1;
-      m.params.changed();
-      probe();
-      // A model loaded from a file into a model that has stepped already.
-      const other = new CharRNN(config, k, { seed: 9 });
-      other.step([0, 1], other.newState(2));
-      const file = encodeModel(other, vocab);
-      const { model: loaded } = loadModel(file, 'memory', k);
-      const sl = loaded.newState(1), so = other.newState(1);
-      assertClose(loaded.step([3], sl), Float32Array.from(other.forward([3], 1, 1, so)), tol, `${name} loaded`);
-    }
-  });
 });
 
 /** Generation as it was before CharRNN.step: every character fed back through forward(T = 1). */
