@@ -1,7 +1,7 @@
 // Model files: round trips, every kind of unusable file, and interchange with
 // PyTorch in both directions (files PyTorch wrote, committed under
 // test/fixtures/model-file by tools/check-pytorch-load.py, must give PyTorch's
-// logits here; with CHARRNN_PYTORCH=1 PyTorch loads a file written here).
+// logits here; where /usr/bin/python3 has PyTorch, PyTorch loads a file written here).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -165,9 +165,10 @@ describe('interchange with PyTorch', () => {
     });
   }
 
-  const pytorch = process.env.CHARRNN_PYTORCH === '1';
-  it('PyTorch loads a file written here (strict load_state_dict) and computes the same logits', {
-    skip: pytorch ? false : 'set CHARRNN_PYTORCH=1 to run tools/check-pytorch-load.py (needs /usr/bin/python3 with torch)',
+  // The README's Python loader (tools/load_charrnn.py, which test/readme.test.ts holds the README to) run by PyTorch.
+  const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  it('PyTorch loads a file written here with the README\'s loader (strict load_state_dict) and computes the same logits', {
+    skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
   }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'charrnn-model-file-'));
     try {
