@@ -443,11 +443,16 @@ function checkMatmul(k: K, m: Measure, transA: boolean, transB: boolean, accumul
   const what = (M: number, N: number, K: number): string => `${M}x${N}x${K}`;
   for (const [M, N, K] of [[1, 1, 1], [3, 17, 129], [129, 3, 17], [17, 129, 3], [1, 129, 17], [129, 1, 3], [50, 129, 33], [97, 33, 257], [200, 70, 600]]) {
     const a = rnd(M * K, rng), b = rnd(K * N, rng), c = rnd(M * N, rng);
-    // C as a view 5 floats into a larger buffer, as the model passes its buffers.
+    // Every operand a view at an odd offset into a larger buffer, as the model passes its buffers.
+    const at = (values: Float64Array, offset: number): FloatArray => {
+      const v = k.alloc(values.length + offset).subarray(offset);
+      v.set(values);
+      return v;
+    };
     const big = k.alloc(M * N + 5);
     const view = big.subarray(5);
     view.set(c);
-    k.matmul(view, put(k, a), put(k, b), M, N, K, transA, transB, accumulate);
+    k.matmul(view, at(a, 3), at(b, 1), M, N, K, transA, transB, accumulate);
     const expected = once(`matmul ${M} ${N} ${K} ${transA} ${transB} ${accumulate} ${c[0]}`, () => {
       ref.matmul(c, a, b, M, N, K, transA, transB, accumulate);
       return c;
