@@ -4,7 +4,8 @@
 // cannot be built (no compiler, no Node headers offline, ...) charrnn falls back
 // to its WebAssembly kernels, so this prints one line saying why and exits 0.
 //
-// CHARRNN_SKIP_NATIVE=1 skips the build.
+// CHARRNN_SKIP_NATIVE=1 skips the build. CHARRNN_REQUIRE_NATIVE=1 (CI, which has a
+// compiler) makes a failed build fail the install instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,13 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
 
+const required = process.env.CHARRNN_REQUIRE_NATIVE === '1';
+
 function skip(reason) {
+  if (required) {
+    console.error(`charrnn: native kernels not built (${reason}), and CHARRNN_REQUIRE_NATIVE=1 requires them.`);
+    process.exit(1);
+  }
   console.warn(`charrnn: native kernels not built (${reason}); the WebAssembly kernels will be used.`);
   process.exit(0);
 }

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let dir: string;
 
-function bench(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [MAIN, 'bench', '--text', join(dir, 'corpus.txt'), ...args],
+function bench(args: string[], env: Record<string, string> = {}, corpus = true): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [MAIN, 'bench', ...(corpus ? ['--text', join(dir, 'corpus.txt')] : []), ...args],
     { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: '', CHARRNN_DEBUG: '', ...env }, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
   return r;
@@ -108,5 +108,15 @@ describe('charrnn bench', () => {
       assert.match(r.stderr, says);
       assert.equal(r.stdout, '');
     }
+  });
+
+  test('the corpus and the PyTorch reference are flags: no path into this repository\'s neighbours is assumed', () => {
+    const noText = bench(['--config', 'small'], {}, false);
+    assert.equal(noText.status, 1);
+    assert.equal(noText.stderr, 'charrnn: charrnn bench needs a corpus: give its path with --text (the protocol uses tinyshakespeare.txt).\n');
+    const noPath = bench(['--vs-pytorch']);
+    assert.notEqual(noPath.status, 0);
+    assert.match(noPath.stderr, /^charrnn: [^\n]*--vs-pytorch[^\n]*\n$/);
+    assert.equal(noPath.stdout, '');
   });
 });

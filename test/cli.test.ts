@@ -534,6 +534,46 @@ describe('resume', () => {
   });
 });
 
+describe('watching a run', () => {
+  test('--quiet prints only the final line', () => {
+    const out = ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--val-every', '5', '--sample-length', '20', '--out', 'quiet', '--quiet']);
+    assert.match(out, /^done at step 12 after 12 steps \(.*\); best validation loss [0-9.]+; saved in quiet\n$/);
+  });
+
+  test('off a terminal, plain lines: the events, and progress at --print-every', () => {
+    const out = ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--val-every', '6', '--print-every', '4', '--sample-every', '5',
+      '--sample-length', '15', '--sample-prime', 'the', '--out', 'plain']);
+    const lines = out.split('\n');
+    assert.match(lines[0], /^training a 1x16 LSTM .* on corpus\.txt: .* stops at step 12; saving to plain$/);
+    assert.deepEqual(lines.filter(l => /^step \d+\/12 /.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])), [1, 4, 8, 12]);
+    assert.deepEqual(lines.filter(l => /^step \d+ {2}validation loss/.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])), [6, 12]);
+    // --sample-every 5: samples at steps 5 and 10, each starting with the prime, 15 characters after it.
+    const samples = [...out.matchAll(/^--- sample at step (\d+) \(temperature 0\.8\) ---\n(.*)\n---$/gmu)];
+    assert.deepEqual(samples.map(m => Number(m[1])), [5, 10]);
+    for (const m of samples) {
+      assert.ok(m[2].startsWith('the'));
+      assert.equal(codePoints(m[2]) - 3, 15);
+    }
+    assert.match(out, /^stopping at step 12: reached --steps 12$/m);
+    assert.match(out, /^done at step 12 after 12 steps/m);
+    // Progress lines carry elapsed time and an ETA.
+    assert.match(lines.find(l => /^step 4\/12 /.test(l))!, /\d+:\d\d elapsed {2}ETA \d+:\d\d$/);
+  });
+
+  test('a sample prime the text lacks is refused before training', () => {
+    assertUserError(cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--sample-prime', 'Zebra', '--out', 'bad-prime']), /"Z"|Zebra/, { exit: 1 });
+    assert.ok(!existsSync(at('bad-prime/model.safetensors')));
+  });
+
+  test('--minutes is a budget: the run says so and ends on it', () => {
+    const lines = jsonLines(ok(['train', 'corpus.txt', ...TINY, '--minutes', '0.05', '--val-every', '0', '--sample-length', '0', '--out', 'minutes', '--json']));
+    assert.equal(lines[0].budget_seconds, 3);
+    const stopped = lines.find(l => l.event === 'stopped')!;
+    assert.equal(stopped.reason, 'limit');
+    assert.match(stopped.message as string, /3-second budget/);
+  });
+});
+
 describe('embedded corpus', () => {
   test('--corpus moby-dick trains without a data file', () => {
     const lines = jsonLines(ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',

@@ -10,7 +10,7 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { Random } from '../src/util/random.js';
-import { backendsUnderTest } from './backends.js';
+import { float32Engines } from './conformance/engines.js';
 
 /** The text before the first occurrence of any stop string (the one that ends first, then starts first), or null. */
 function plainStop(text: string, stops: string[]): string | null {
@@ -67,7 +67,7 @@ describe('stop strings', () => {
   it('a generator stops at the first stop string: the text is the unstopped text cut there, on every backend', async () => {
     const text = 'the quick brown fox jumps over the lazy dog.\nthe lazy dog sleeps.\n'.repeat(4);
     const vocab = Vocabulary.fromText(text);
-    for (const { kernels } of await backendsUnderTest()) {
+    for (const { name, kernels } of await float32Engines()) {
       const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 6, vocabSize: vocab.size, dropout: 0 }, kernels, { seed: 2 });
       for (const seed of [1, 2, 3, 4]) {
         const base: GenerateOptions = { prime: 'the ', length: 200, seed, count: 2 };
@@ -76,7 +76,7 @@ describe('stop strings', () => {
           const got = run(m, vocab, { ...base, stop });
           got.texts.forEach((t, i) => {
             const want = plainStop(free[i], stop);
-            assert.equal(t, want ?? free[i], `${kernels.name} seed ${seed} stop ${stop}`);
+            assert.equal(t, want ?? free[i], `${name} seed ${seed} stop ${stop}`);
             assert.equal(got.finishReasons[i], want === null ? 'length' : 'stop');
             // The streamed pieces make up the text.
             assert.equal(got.pieces.map(p => p[i]).join(''), t);

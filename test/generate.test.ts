@@ -14,9 +14,9 @@ import { CharRNN } from '../src/model/charrnn.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
-import { backendsUnderTest } from './backends.js';
+import { float32Engines } from './conformance/engines.js';
 
-const BACKENDS = await backendsUnderTest();
+const BACKENDS = await float32Engines();
 const TEXT = 'the quick brown fox jumps over the lazy dog.\nthe lazy dog sleeps.\n'.repeat(10);
 const vocab = Vocabulary.fromText(TEXT);
 
@@ -36,7 +36,7 @@ function alone(m: CharRNN<Float32Array>, options: GenerateOptions): string[] {
 
 describe('generators', () => {
   it('two generators interleaved on one model give what each gives alone (every backend, sampled and greedy)', () => {
-    for (const { kernels } of BACKENDS) {
+    for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
       const a: GenerateOptions = { prime: 'the ', length: 80, seed: 3, temperature: 1.3 };
       const b: GenerateOptions = { prime: 'lazy dog', length: 70, greedy: true };
@@ -51,14 +51,14 @@ describe('generators', () => {
           if (!r.done) { got[i] += r.value[0]; live++; }
         });
       }
-      assert.deepEqual(got, want, kernels.name);
+      assert.deepEqual(got, want, name);
       assert.notEqual(want[0], want[1]);
     }
   });
 
   it('continuous batching: requests join and leave one shared batch between steps, each text as alone', () => {
-    for (const { kernels } of BACKENDS) {
-      const m = trained(kernels, kernels.name === 'reference' ? 'gru' : 'lstm');
+    for (const { name, kernels } of BACKENDS) {
+      const m = trained(kernels, name === 'reference-f32' ? 'gru' : 'lstm');
       // [step at which it joins, options]: different primes, lengths, counts, rules; one stops early.
       const requests: [number, GenerateOptions][] = [
         [0, { prime: 'the ', length: 40, seed: 1 }],
@@ -84,7 +84,7 @@ describe('generators', () => {
       }
       assert.equal(batch.size, 0);
       assert.ok(maxSize >= 6, `the batch held ${maxSize} streams at most`);
-      assert.deepEqual(got, want, kernels.name);
+      assert.deepEqual(got, want, name);
       batch.dispose();
     }
   });
@@ -117,7 +117,7 @@ describe('generators', () => {
   });
 
   it('a disposed batch hands its buffers and plans to the next batch of the model, which gives the same texts', () => {
-    for (const { kernels } of BACKENDS) {
+    for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
       const b1 = new StreamBatch(m, { capacity: 3 });
       const cap = b1.capacity;
@@ -131,7 +131,7 @@ describe('generators', () => {
         gen.advance();
         b2.step();
       }
-      assert.deepEqual(gen.result().texts, alone(m, o), kernels.name);
+      assert.deepEqual(gen.result().texts, alone(m, o), name);
     }
   });
 
@@ -153,7 +153,7 @@ describe('generators', () => {
   });
 
   it('a batch whose size goes through more B than it keeps plans for (rebinding evicted ones) steps every stream as alone', () => {
-    for (const { kernels } of BACKENDS) {
+    for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
       const batch = new StreamBatch(m);
       const solo = new StreamBatch(m);
@@ -168,7 +168,7 @@ describe('generators', () => {
         one.input(input(t));
         batch.step();
         solo.step();
-        assert.deepEqual(Array.from(streams[0].logits), Array.from(one.logits), `${kernels.name} step ${t}, B = ${streams.length}`);
+        assert.deepEqual(Array.from(streams[0].logits), Array.from(one.logits), `${name} step ${t}, B = ${streams.length}`);
       }
     }
   });
@@ -181,7 +181,7 @@ describe('generators', () => {
   });
 
   it('stream state: getState copies (no aliasing), setState copies in, and the stream continues from it', () => {
-    for (const { kernels } of BACKENDS) {
+    for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
       const batch = new StreamBatch(m);
       const s = batch.open();
@@ -203,7 +203,7 @@ describe('generators', () => {
       s.input(vocab.id(' ')!);
       other.input(vocab.id(' ')!);
       batch.step();
-      assert.deepEqual(Array.from(s.logits), Array.from(other.logits), kernels.name);
+      assert.deepEqual(Array.from(s.logits), Array.from(other.logits), name);
       assert.throws(() => s.setState({ B: 1, layers: [] }), RangeError);
       batch.dispose();
       assert.equal(s.open, false);

@@ -7,7 +7,8 @@ import { cellActivationSizes, cellScratchSizes, GATES, type CellShape, type Cell
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { Random } from '../src/util/random.js';
-import { maxRelativeError, numericalGradient, randomFill } from './helpers.js';
+import { error } from './conformance/metric.js';
+import { numericalGradient, randomFill } from './helpers.js';
 
 const k = referenceKernels('f64');
 const TOL = 1e-6;
@@ -64,7 +65,7 @@ describe('gradient check (finite differences, float64)', () => {
       if (cell === 'lstm') checks.push(['c0', c0, dc0]);
       let worst = 0;
       for (const [name, value, analytic] of checks) {
-        const err = maxRelativeError(analytic, numericalGradient(p.loss, value));
+        const err = error(analytic, numericalGradient(p.loss, value));
         assert.ok(err < TOL, `${cell} d${name}: relative error ${err.toExponential(2)}`);
         worst = Math.max(worst, err);
       }
@@ -88,7 +89,7 @@ describe('gradient check (finite differences, float64)', () => {
     }
     assert.ok(Math.abs(loss - total) < 1e-12);
     const numeric = numericalGradient(() => 0.5 * k.softmaxCrossEntropy(logits, targets, rows, V, null, 1), logits);
-    assert.ok(maxRelativeError(d, numeric) < TOL);
+    assert.ok(error(d, numeric) < TOL);
   });
 
   it('embedding: table', () => {
@@ -104,7 +105,7 @@ describe('gradient check (finite differences, float64)', () => {
     };
     const d = new Float64Array(V * E);
     k.embeddingBackward(d, w, ids, n, E);
-    assert.ok(maxRelativeError(d, numericalGradient(loss, table)) < TOL);
+    assert.ok(error(d, numericalGradient(loss, table)) < TOL);
   });
 
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
@@ -139,7 +140,7 @@ describe('gradient check (finite differences, float64)', () => {
       for (const s of model.params.specs) {
         const a = model.params.grad.subarray(s.offset, s.offset + s.size);
         const n = numeric.subarray(s.offset, s.offset + s.size);
-        const err = maxRelativeError(a, n);
+        const err = error(a, n);
         assert.ok(err < TOL, `${cell} ${s.name}: relative error ${err.toExponential(2)}`);
         worst = Math.max(worst, err);
       }

@@ -1,7 +1,7 @@
 // Model files: round trips, every kind of unusable file, and interchange with
 // PyTorch in both directions (files PyTorch wrote, committed under
 // test/fixtures/model-file by tools/check-pytorch-load.py, must give PyTorch's
-// logits here; with CHARRNN_PYTORCH=1 PyTorch loads a file written here).
+// logits here; where /usr/bin/python3 has PyTorch, PyTorch loads a file written here).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { decodeModel, encodeModel, loadModel, MODEL_FORMAT } from '../src/model/model-file.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/model/safetensors.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { maxRelativeError } from './helpers.js';
+import { error } from './conformance/metric.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test', 'fixtures', 'model-file');
@@ -157,7 +157,7 @@ describe('interchange with PyTorch', () => {
         assert.equal(model.config.cell, cell);
         assert.match(metadata.written_by, /^torch /);
         const got = runChunks(model, ref.chunks);
-        const err = maxRelativeError(got.flat(3), ref.chunks.map(c => c.logits).flat(3));
+        const err = error(got.flat(3), ref.chunks.map(c => c.logits).flat(3));
         assert.ok(err < 1e-5, `${k.name}: relative error ${err.toExponential(2)} against PyTorch`);
       };
       check(f32);
@@ -165,9 +165,10 @@ describe('interchange with PyTorch', () => {
     });
   }
 
-  const pytorch = process.env.CHARRNN_PYTORCH === '1';
-  it('PyTorch loads a file written here (strict load_state_dict) and computes the same logits', {
-    skip: pytorch ? false : 'set CHARRNN_PYTORCH=1 to run tools/check-pytorch-load.py (needs /usr/bin/python3 with torch)',
+  // The README's Python loader (tools/load_charrnn.py, which test/readme.test.ts holds the README to) run by PyTorch.
+  const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  it('PyTorch loads a file written here with the README\'s loader (strict load_state_dict) and computes the same logits', {
+    skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
   }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'charrnn-model-file-'));
     try {

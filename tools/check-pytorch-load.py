@@ -4,12 +4,13 @@
 charrnn stores a model as a safetensors file whose tensors carry PyTorch's
 state_dict names (emb.weight, rnn.weight_ih_l0, ..., out.bias) and whose
 __metadata__ holds format "charrnn/1", the vocabulary and the config as JSON.
-This script needs only PyTorch: it has its own minimal safetensors reader and
-writer (json + struct + torch.frombuffer), since Debian packages no safetensors.
+This script needs only PyTorch: it reads files with tools/load_charrnn.py (the
+loader the README shows, a minimal safetensors reader included, since Debian
+packages no safetensors) and has its own minimal writer.
 
   check MODEL.safetensors LOGITS.json
-      Loads a charrnn-written model into nn.Embedding + nn.LSTM/GRU/RNN
-      (batch_first) + nn.Linear with load_state_dict(strict=True), runs the
+      Loads a charrnn-written model with tools/load_charrnn.py (nn.Embedding +
+      nn.LSTM/GRU/RNN (batch_first) + nn.Linear, load_state_dict(strict=True)), runs the
       chunks in LOGITS.json from a zero state with the state carried between
       chunks, and compares with the logits charrnn computed. Exit status 1 when
       they differ by more than --tol.
@@ -23,43 +24,11 @@ LOGITS.json: {"cell": str, "B": int, "T": int, "chunks": [{"input": [[id] * T] *
 "logits": [[[float] * V] * T] * B}, ...]} (batch-first, as PyTorch sees it).
 """
 import argparse, json, struct, sys
-import torch, torch.nn as nn
+import torch
+
+import load_charrnn  # beside this script
 
 FORMAT = "charrnn/1"
-
-
-class CharRNN(nn.Module):
-    """The network of shared/bench/torch_ref.py: the same module names, so the same state_dict keys."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.emb = nn.Embedding(cfg["vocabSize"], cfg["emb"])
-        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cfg["cell"]]
-        self.rnn = rnn(cfg["emb"], cfg["hidden"], cfg["layers"], batch_first=True,
-                       dropout=cfg["dropout"] if cfg["layers"] > 1 else 0)
-        self.drop = nn.Dropout(cfg["dropout"])
-        self.out = nn.Linear(cfg["hidden"], cfg["vocabSize"])
-
-    def forward(self, x, h=None):
-        y, h = self.rnn(self.emb(x), h)
-        return self.out(self.drop(y)), h
-
-
-def read_safetensors(path):
-    """Returns ({name: float32 tensor}, metadata). Only what charrnn writes: F32, little-endian."""
-    raw = bytearray(open(path, "rb").read())  # bytearray: torch.frombuffer wants a writable buffer
-    (n,) = struct.unpack_from("<Q", raw, 0)
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    metadata = header.pop("__metadata__", {})
-    tensors = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            sys.exit(f"{path}: tensor {name} has dtype {info['dtype']}, expected F32")
-        begin, end = info["data_offsets"]
-        count = (end - begin) // 4
-        t = torch.frombuffer(raw, dtype=torch.float32, count=count, offset=8 + n + begin) if count else torch.empty(0)
-        tensors[name] = t.clone().reshape(info["shape"])
-    return tensors, metadata
 
 
 def write_safetensors(path, tensors, metadata):
@@ -80,15 +49,13 @@ def write_safetensors(path, tensors, metadata):
 
 
 def load_model(path):
-    tensors, metadata = read_safetensors(path)
-    if metadata.get("format") != FORMAT:
-        sys.exit(f"{path}: format {metadata.get('format')!r}, expected {FORMAT}")
-    cfg = json.loads(metadata["config"])
-    vocab = json.loads(metadata["vocab"])
+    """The README's loader (tools/load_charrnn.py, the very code the README shows), plus a format check."""
+    _, meta = load_charrnn.read_safetensors(path)
+    if meta.get("format") != FORMAT:
+        sys.exit(f"{path}: format {meta.get('format')!r}, expected {FORMAT}")
+    m, cfg, vocab = load_charrnn.load(path)
     assert len(vocab) == cfg["vocabSize"], "vocabulary size differs from the config"
-    m = CharRNN(cfg)
-    m.load_state_dict(tensors, strict=True)  # every name and shape must match, nothing extra
-    return m.eval(), cfg, vocab
+    return m, cfg, vocab
 
 
 @torch.no_grad()
@@ -129,7 +96,7 @@ def write_fixtures(outdir):
     for i, cell in enumerate(["lstm", "gru", "rnn"]):
         torch.manual_seed(100 + i)
         cfg = {"cell": cell, "layers": 2, "hidden": 5, "emb": 4, "vocabSize": len(vocab), "dropout": 0}
-        m = CharRNN(cfg).eval()
+        m = load_charrnn.CharRNN(cfg).eval()
         meta = {"format": FORMAT, "vocab": json.dumps(vocab), "config": json.dumps(cfg), "written_by": "torch " + torch.__version__}
         path = f"{outdir}/torch-{cell}.safetensors"
         write_safetensors(path, list(m.state_dict().items()), meta)

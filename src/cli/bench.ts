@@ -12,8 +12,7 @@ import { positiveInt, seedValue } from './options.js';
 import { action } from './run.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const defaultText = resolve(packageRoot, '../shared/data/tinyshakespeare.txt');
-const defaultTorchRef = resolve(packageRoot, '../shared/bench/torch_ref.py');
+// Ships with the package (package.json "files"): PyTorch's generation loop beside torch_ref.py's training.
 const torchGenerate = resolve(packageRoot, 'tools/torch_generate.py');
 
 interface BenchFlags {
@@ -23,8 +22,8 @@ interface BenchFlags {
   steps: number;
   repeat: number;
   generate: number;
-  text: string;
-  vsPytorch?: string | boolean;
+  text?: string;
+  vsPytorch?: string;
   validate?: boolean;
   json?: boolean;
   seed: number;
@@ -38,15 +37,15 @@ interface Row extends Figures {
 
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('measure training and generation speed by the benchmark protocol (../shared/bench/PROTOCOL.md), optionally beside PyTorch')
+    .description('measure training and generation speed by the benchmark protocol (B=50 streams of T=50, embedding 64, Adam 2e-3, clip 5) on a corpus, optionally beside PyTorch')
     .addOption(new Option('--config <name>', 'protocol configuration').choices(Object.keys(BENCH_CONFIGS)).default('small'))
     .option('--all', 'every configuration, on every backend that loads here (each in its own process)')
     .addOption(new Option('--backend <name>', 'backend (with --all: only this one; default CHARRNN_BACKEND, else auto)').choices(BACKENDS))
     .option('--steps <n>', `training steps (the first ${WARMUP_STEPS} are not timed)`, timedSteps, 60)
     .option('--repeat <n>', 'rounds, each running every program once in turn; then the medians (with PyTorch: of the ratios)', positiveInt, 1)
     .option('--generate <n>', 'characters to generate for the generation figure (a long window, so start-up is a small share for both programs)', positiveInt, 20000)
-    .option('--text <path>', 'corpus', defaultText)
-    .option('--vs-pytorch [path]', 'also run the PyTorch reference trainer (torch_ref.py) on the same work and print the ratios')
+    .option('--text <path>', 'the corpus (the protocol uses tinyshakespeare.txt)')
+    .option('--vs-pytorch <path>', 'also run the PyTorch reference trainer at this path (the protocol\'s torch_ref.py) on the same work and print the ratios')
     .option('--validate', 'also report the validation loss after training')
     .option('--seed <n>', 'random seed', seedValue, 1)
     .option('--json', 'one JSON object per line')
@@ -55,12 +54,14 @@ export function benchCommand(): Command {
 }
 
 async function bench(flags: BenchFlags): Promise<void> {
-  if (flags.child) return benchInProcess(flags);
-  if (!existsSync(flags.text)) throw new CharrnnError(`The benchmark corpus ${flags.text} does not exist; give one with --text.`);
+  if (flags.text === undefined) throw new CharrnnError('charrnn bench needs a corpus: give its path with --text (the protocol uses tinyshakespeare.txt).');
+  const text = flags.text;
+  if (flags.child) return benchInProcess(flags, text);
+  if (!existsSync(text)) throw new CharrnnError(`The benchmark corpus ${text} does not exist; give one with --text.`);
   const configs = flags.all ? Object.keys(BENCH_CONFIGS) : [flags.config];
   const chosen = flags.backend ?? (process.env.CHARRNN_BACKEND || undefined);
   const backends = flags.all && !chosen ? await availableBackends() : [chosen ?? 'auto'];
-  const torchRef = flags.vsPytorch === undefined ? null : typeof flags.vsPytorch === 'string' ? flags.vsPytorch : defaultTorchRef;
+  const torchRef = flags.vsPytorch ?? null;
   const out = (line: string): void => { process.stdout.write(line + '\n'); };
   const print = (row: Row & Partial<Ratios>, round?: string): void => {
     if (flags.json) out(JSON.stringify({ ...(round ? { round } : {}), ...row }));
@@ -73,11 +74,11 @@ async function bench(flags: BenchFlags): Promise<void> {
     const rounds: { torch: Figures | null; ours: Map<string, Row & Partial<Ratios>> }[] = [];
     for (let r = 1; r <= flags.repeat; r++) {
       const label = flags.repeat > 1 ? `round ${r} of ${flags.repeat}` : undefined;
-      const torch = torchRef ? runPytorch(torchRef, BENCH_CONFIGS[name], flags) : null;
+      const torch = torchRef ? runPytorch(torchRef, BENCH_CONFIGS[name], flags, text) : null;
       if (torch) print({ config: name, backend: 'pytorch', ...torch }, label);
       const ours = new Map<string, Row & Partial<Ratios>>();
       for (const backend of backends) {
-        const row = runChild(name, backend, flags);
+        const row = runChild(name, backend, flags, text);
         const withRatios = { ...row, ...(torch ? ratios(row, torch) : {}) };
         ours.set(backend, withRatios);
         print(withRatios, label);
@@ -138,9 +139,9 @@ function median(values: number[]): number {
 }
 
 /** One configuration on one backend, in this process (so its peak RSS is this run's alone). */
-async function benchInProcess(flags: BenchFlags): Promise<void> {
+async function benchInProcess(flags: BenchFlags, path: string): Promise<void> {
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
-  const text = decodeText(readBytes(flags.text), flags.text);
+  const text = decodeText(readBytes(path), path);
   const r = runProtocol(text, BENCH_CONFIGS[flags.config], kernels, {
     steps: flags.steps, generateChars: flags.generate, validate: flags.validate ?? false, seed: flags.seed, now: () => performance.now(),
   });
@@ -152,9 +153,9 @@ async function benchInProcess(flags: BenchFlags): Promise<void> {
   process.stdout.write(JSON.stringify(row) + '\n');
 }
 
-function runChild(config: string, backend: string, flags: BenchFlags): Row {
+function runChild(config: string, backend: string, flags: BenchFlags, text: string): Row {
   const args = [process.argv[1], 'bench', '--child', '--config', config, '--backend', backend, '--steps', String(flags.steps),
-    '--generate', String(flags.generate), '--text', flags.text, '--seed', String(flags.seed), ...(flags.validate ? ['--validate'] : [])];
+    '--generate', String(flags.generate), '--text', text, '--seed', String(flags.seed), ...(flags.validate ? ['--validate'] : [])];
   const r = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) throw new CharrnnError(`The ${config} benchmark on the ${backend} backend failed (exit ${r.status}).`);
@@ -166,7 +167,7 @@ function python(): string {
 }
 
 /** torch_ref.py for training (its own JSON result line), tools/torch_generate.py for generation; peak RSS from the child's rusage. */
-function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags): Figures {
+function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags, text: string): Figures {
   if (!existsSync(torchRef)) throw new CharrnnError(`The PyTorch reference ${torchRef} does not exist; give its path to --vs-pytorch.`);
   const withRss = (script: string, args: string[]): Record<string, number> => {
     // runpy runs the script as __main__ inside a process that then reports its own peak RSS.
@@ -178,9 +179,9 @@ function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags): Figure
     return Object.assign({}, ...lines.filter(l => 'result' in l || 'generate_chars_per_s' in l || 'peak_rss_bytes' in l));
   };
   const model = ['--cell', c.cell, '--layers', String(c.layers), '--hidden', String(c.hidden), '--emb', String(BENCH_EMB)];
-  const train = withRss(torchRef, ['--text', flags.text, ...model, '--batch', String(c.batch), '--seq', String(c.seq),
+  const train = withRss(torchRef, ['--text', text, ...model, '--batch', String(c.batch), '--seq', String(c.seq),
     '--steps', String(flags.steps), ...(flags.validate ? [] : ['--no-val'])]);
-  const gen = withRss(torchGenerate, ['--text', flags.text, ...model, '--chars', String(flags.generate)]);
+  const gen = withRss(torchGenerate, ['--text', text, ...model, '--chars', String(flags.generate)]);
   return {
     train_chars_per_s: train.chars_per_s, generate_chars_per_s: gen.generate_chars_per_s, peak_rss_bytes: train.peak_rss_bytes,
     ...(train.val_loss === undefined ? {} : { val_loss: train.val_loss }),

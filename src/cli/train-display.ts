@@ -2,7 +2,7 @@
 // stdout is a file or a pipe, one JSON object per event with --json, or only the
 // final line with --quiet. Each renders the run's events; none knows training.
 import cliProgress from 'cli-progress';
-import { eventToJson, type RunEvent } from '../run/events.js';
+import { eventToJson, type ConfigEvent, type RunEvent } from '../run/events.js';
 import { eventLine, formatDuration, progressLine, ProgressTracker, type Progress } from '../report/progress.js';
 
 export interface TrainDisplay {
@@ -65,6 +65,7 @@ function quietDisplay(write: (s: string) => void, out: string): TrainDisplay {
 function plainDisplay(write: (s: string) => void, out: string, printEvery: number | undefined): TrainDisplay {
   const tracker = new ProgressTracker();
   let lastSampleStep = -1;
+  let prime = '';
   let lastLineTime = -Infinity;
   let lastLineStep = -1;
   const progress = (p: Progress): void => {
@@ -84,11 +85,12 @@ function plainDisplay(write: (s: string) => void, out: string, printEvery: numbe
       if ((e.type === 'stopped' || e.type === 'result') && lastLineStep !== p.step && p.step > 0) progress(p);
       const line = e.type === 'config' ? `${eventLine(e)}; saving to ${out}` : eventLine(e);
       if (line !== null && e.type !== 'result') write(line + '\n');
+      if (e.type === 'config') prime = finalSamplePrime(e);
       if (e.type === 'sample') lastSampleStep = e.step;
       if (e.type === 'result') {
         write(`${line}; saved in ${out}\n`);
         // The final sample, unless the same one was just shown at this step.
-        if (e.sample && lastSampleStep !== e.step) write(`\nsample:\n${e.sample}\n\n`);
+        if (e.sample && lastSampleStep !== e.step) write(`\nsample:\n${prime}${e.sample}\n\n`);
       }
     },
     notice: message => process.stderr.write(`charrnn: ${message}\n`),
@@ -105,6 +107,7 @@ function liveDisplay(out: string): TrainDisplay {
   }, cliProgress.Presets.shades_classic);
   let bar: cliProgress.SingleBar | null = null;
   let lastSampleStep = -1;
+  let prime = '';
   const payload = (p: Progress): Record<string, string> => ({
     percent: `${Math.floor(p.fraction * 100)}%`.padStart(4),
     stepText: `${p.step}${p.totalSteps !== null ? `/${p.totalSteps}` : ''}`,
@@ -130,6 +133,7 @@ function liveDisplay(out: string): TrainDisplay {
     show(e) {
       const p = tracker.update(e);
       if (e.type === 'config') {
+        prime = finalSamplePrime(e);
         log(`${eventLine(e)}; saving to ${out}`);
         bar = bars.create(1000, Math.round(p.fraction * 1000), payload(p));
         return;
@@ -139,7 +143,7 @@ function liveDisplay(out: string): TrainDisplay {
       if (e.type === 'result') {
         stop();
         process.stdout.write(`${eventLine(e)}; saved in ${out}\n`);
-        if (e.sample && lastSampleStep !== e.step) process.stdout.write(`\nsample:\n${e.sample}\n\n`);
+        if (e.sample && lastSampleStep !== e.step) process.stdout.write(`\nsample:\n${prime}${e.sample}\n\n`);
         return;
       }
       if (e.type === 'sample') lastSampleStep = e.step;
@@ -149,4 +153,9 @@ function liveDisplay(out: string): TrainDisplay {
     notice: message => log(`charrnn: ${message}`),
     close: stop,
   };
+}
+
+/** What the final sample is printed after: the prime it continues (a line model's lines hold it already). */
+function finalSamplePrime(e: ConfigEvent): string {
+  return e.corpus.lines ? '' : String(e.settings.samplePrime ?? '');
 }

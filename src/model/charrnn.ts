@@ -4,7 +4,8 @@ import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
 import { RecurrentLayer, type LayerState } from '../layers/recurrent.js';
 import { Random } from '../util/random.js';
-import type { ModelConfig } from './config.js';
+import { CharrnnError } from '../errors.js';
+import { modelConfigProblem, type ModelConfig } from './config.js';
 import { Parameters } from './parameters.js';
 
 /** The recurrent state of every layer of a model, for a batch of B streams. */
@@ -48,7 +49,8 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   private last = { T: 0, B: 0, train: false, outputs: [] as F[] };
 
   constructor(readonly config: ModelConfig, readonly kernels: Kernels<F>, options: { seed?: number } = {}) {
-    validateConfig(config);
+    const problem = modelConfigProblem(config);
+    if (problem) throw new CharrnnError(`The model's ${problem}.`);
     const seed = options.seed ?? 1;
     this.params = new Parameters(config, kernels);
     this.params.initialize(new Random(seed));
@@ -169,16 +171,4 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     this.gradB = k.alloc(rows * Math.max(emb, hidden));
     this.capacityRows = rows;
   }
-}
-
-function validateConfig(c: ModelConfig): void {
-  const positive = (v: number, name: string): void => {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  };
-  positive(c.layers, 'layers');
-  positive(c.hidden, 'hidden');
-  positive(c.emb, 'emb');
-  positive(c.vocabSize, 'vocabSize');
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${c.dropout}`);
-  if (!['lstm', 'gru', 'rnn'].includes(c.cell)) throw new RangeError(`cell must be lstm, gru or rnn, got ${c.cell}`);
 }

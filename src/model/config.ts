@@ -1,18 +1,34 @@
+import { z } from 'zod';
 import type { CellType } from '../kernels/kernels.js';
 
-/** The architecture of a model: everything needed to rebuild it from its weights. */
-export interface ModelConfig {
-  cell: CellType;
+/**
+ * The architecture of a model: everything needed to rebuild it from its
+ * weights. The one check of a config: the model's constructor, the model file
+ * and the training checkpoint all go through it. A new field is one line here
+ * (optional, so that files written before it still load).
+ */
+export const modelConfigSchema = z.strictObject({
+  cell: z.enum(['lstm', 'gru', 'rnn'] as const satisfies readonly CellType[]),
   /** Number of stacked recurrent layers. */
-  layers: number;
+  layers: z.number().int().min(1),
   /** Hidden units per recurrent layer. */
-  hidden: number;
+  hidden: z.number().int().min(1),
   /** Embedding size. */
-  emb: number;
+  emb: z.number().int().min(1),
   /** Vocabulary size (output classes). */
-  vocabSize: number;
+  vocabSize: z.number().int().min(1),
   /** Dropout probability after each recurrent layer while training (0 disables it). */
-  dropout: number;
+  dropout: z.number().min(0).lt(1),
+});
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+
+/** What is wrong with a config, as a clause ("config.layers is invalid (…)"), or null when nothing is. */
+export function modelConfigProblem(value: unknown): string | null {
+  const parsed = modelConfigSchema.safeParse(value);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  return `config${issue.path.map(p => `.${String(p)}`).join('')} is invalid (${issue.message.replace(/\.$/, '')})`;
 }
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', layers: 2, hidden: 128, emb: 64, dropout: 0 };

@@ -7,22 +7,13 @@ import { CharrnnError } from '../errors.js';
 import type { FloatArray, Kernels } from '../kernels/kernels.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { CharRNN } from './charrnn.js';
-import type { ModelConfig } from './config.js';
+import { modelConfigSchema, type ModelConfig } from './config.js';
 import { parameterSpecs } from './parameters.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'charrnn/1';
 
 const RESERVED_KEYS = ['format', 'vocab', 'config'] as const;
-
-const configSchema = z.strictObject({
-  cell: z.enum(['lstm', 'gru', 'rnn']),
-  layers: z.number().int().min(1),
-  hidden: z.number().int().min(1),
-  emb: z.number().int().min(1),
-  vocabSize: z.number().int().min(1),
-  dropout: z.number().min(0).lt(1),
-});
 
 const vocabSchema = z.array(z.string()).min(1);
 
@@ -32,7 +23,7 @@ export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, ext
   if (vocab.size !== c.vocabSize) throw new Error(`vocabulary has ${vocab.size} characters, the model ${c.vocabSize}`);
   for (const k of RESERVED_KEYS) if (Object.hasOwn(extra, k)) throw new Error(`metadata key ${k} is reserved`);
   // A fixed key order, so that the same model always gives the same bytes.
-  const config: ModelConfig = { cell: c.cell, layers: c.layers, hidden: c.hidden, emb: c.emb, vocabSize: c.vocabSize, dropout: c.dropout };
+  const config: ModelConfig = modelConfigSchema.parse(c); // every field of the schema, nothing else
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
   return encodeSafetensors(tensors, {
     format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config), ...extra,
@@ -57,7 +48,7 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
   if (format === undefined) fail('its metadata has no "format" entry (is it a charrnn model file?)');
   if (format !== MODEL_FORMAT) fail(`it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT}`);
 
-  const config = parseJsonEntry(metadata, 'config', configSchema, fail);
+  const config = parseJsonEntry(metadata, 'config', modelConfigSchema, fail);
   const chars = parseJsonEntry(metadata, 'vocab', vocabSchema, fail);
   let vocab: Vocabulary;
   try {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
-import type { ModelConfig } from '../model/config.js';
+import { modelConfigProblem, type ModelConfig } from '../model/config.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import type { Trainer } from './trainer.js';
@@ -84,7 +84,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
       return fail(`its "${key}" metadata is not JSON`);
     }
   };
-  const config = parse('config') as ModelConfig;
+  const rawConfig = parse('config');
+  const problem = modelConfigProblem(rawConfig);
+  if (problem) fail(`its ${problem}`);
+  const config = rawConfig as ModelConfig;
   const vocabChars = parse('vocab');
   if (!Array.isArray(vocabChars)) fail('it has no vocabulary');
   const vocab = new Vocabulary(vocabChars as string[]);
@@ -99,12 +102,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
   return {
     config, vocab, run: t.run as RunRecord, steps: t.optimizerSteps,
     model(kernels) {
-      let model: CharRNN<Float32Array>;
-      try {
-        model = new CharRNN(config, kernels);
-      } catch (e) {
-        return fail(`its config is invalid (${e instanceof Error ? e.message : String(e)})`);
-      }
+      const model = new CharRNN(config, kernels);
       if (config.vocabSize !== vocab.size) fail('its vocabulary and config disagree');
       for (const s of model.params.specs) model.params.get(s.name).set(tensor(s.name, s.size));
       model.params.changed();

@@ -13,6 +13,7 @@
 import { addVectors, sumRowsStrided, sumRowsTwice } from './elementwise';
 import { gemm, gemmTile, matmulPacked, packBItem, packedSize, packItems, packN, packT, productTiles } from './gemm';
 import { barrier, itemsOf, nextItem, threadCount } from './threads';
+import { gruUnits, lstmUnits, rnnUnits } from './act';
 import { fmadd, ld, splat, st, vsigmoid, vtanh } from './vec';
 
 // @ts-ignore: decorator
@@ -93,17 +94,9 @@ function lstmSteps(T: i32, B: i32, H: i32, pw: usize, bias: usize, h0: usize, c0
       for (let j = 0; j < H; j += 4) {
         const n = min(4, H - j);
         const o = bytes(j);
-        const iv = vsigmoid(f32x4.add(ld(gr + o, n), ld(bias + o, n)));
-        const fv = vsigmoid(f32x4.add(ld(gr + H4 + o, n), ld(bias + H4 + o, n)));
-        const gv = vtanh(f32x4.add(ld(gr + 2 * H4 + o, n), ld(bias + 2 * H4 + o, n)));
-        const ov = vsigmoid(f32x4.add(ld(gr + 3 * H4 + o, n), ld(bias + 3 * H4 + o, n)));
-        st(gr + o, iv, n);
-        st(gr + H4 + o, fv, n);
-        st(gr + 2 * H4 + o, gv, n);
-        st(gr + 3 * H4 + o, ov, n);
-        const cv = fmadd(fv, ld(cPrev + sr + o, n), f32x4.mul(iv, gv));
-        st(ct + sr + o, cv, n);
-        st(ht + sr + o, f32x4.mul(ov, vtanh(cv)), n);
+        lstmUnits(f32x4.add(ld(gr + o, n), ld(bias + o, n)), f32x4.add(ld(gr + H4 + o, n), ld(bias + H4 + o, n)),
+          f32x4.add(ld(gr + 2 * H4 + o, n), ld(bias + 2 * H4 + o, n)), f32x4.add(ld(gr + 3 * H4 + o, n), ld(bias + 3 * H4 + o, n)),
+          ld(cPrev + sr + o, n), gr + o, H4, ct + sr + o, ht + sr + o, n);
       }
     }
   }
@@ -187,16 +180,10 @@ function gruSteps(T: i32, B: i32, H: i32, pw: usize, hh: usize, bih: usize, bhh:
         const rx = f32x4.add(ld(gr + o, n), ld(bih + o, n));
         const zx = f32x4.add(ld(gr + H4 + o, n), ld(bih + H4 + o, n));
         const nx = f32x4.add(ld(gr + 2 * H4 + o, n), ld(bih + 2 * H4 + o, n));
-        const rg = vsigmoid(f32x4.add(rx, f32x4.add(ld(q + o, n), ld(bhh + o, n))));
-        const zg = vsigmoid(f32x4.add(zx, f32x4.add(ld(q + H4 + o, n), ld(bhh + H4 + o, n))));
         const hnv = f32x4.add(ld(q + 2 * H4 + o, n), ld(bhh + 2 * H4 + o, n));
-        const ng = vtanh(fmadd(rg, hnv, nx));
-        st(gr + o, rg, n);
-        st(gr + H4 + o, zg, n);
-        st(gr + 2 * H4 + o, ng, n);
         st(hn + s + o, hnv, n);
-        // (1 - z) n + z h_prev
-        st(h + s + o, fmadd(zg, ld(hPrev + sr + o, n), f32x4.mul(oneMinus(zg), ng)), n);
+        gruUnits(rx, zx, nx, f32x4.add(ld(q + o, n), ld(bhh + o, n)), f32x4.add(ld(q + H4 + o, n), ld(bhh + H4 + o, n)), hnv,
+          ld(hPrev + sr + o, n), gr + o, H4, h + s + o, n);
       }
     }
   }
@@ -275,9 +262,7 @@ function rnnSteps(T: i32, B: i32, H: i32, pw: usize, bias: usize, h0: usize, gat
       for (let j = 0; j < H; j += 4) {
         const n = min(4, H - j);
         const o = row + bytes(j);
-        const v = vtanh(f32x4.add(ld(g + o, n), ld(bias + bytes(j), n)));
-        st(g + o, v, n);
-        st(ht + o, v, n);
+        rnnUnits(f32x4.add(ld(g + o, n), ld(bias + bytes(j), n)), g + o, ht + o, n);
       }
     }
   }

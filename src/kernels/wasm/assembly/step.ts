@@ -11,7 +11,8 @@
 //
 // Pointers are byte offsets into memory; 0 stands for "none".
 
-import { fmadd, ld, splat, st, vsigmoid, vtanh } from './vec';
+import { gruUnits, lstmUnits, rnnUnits } from './act';
+import { fmadd, ld, splat, st } from './vec';
 
 const LSTM = 0;
 const GRU = 1;
@@ -260,19 +261,12 @@ function layerStep(cell: i32, B: i32, I: i32, H: i32, wih: usize, whh: usize, bi
   const H4 = bytes(H);
   const o = bytes(j);
   if (cell == LSTM) {
-    const iv = vsigmoid(ld(g + o, n)), fv = vsigmoid(ld(g + H4 + o, n));
-    const gv = vtanh(ld(g + 2 * H4 + o, n)), ov = vsigmoid(ld(g + 3 * H4 + o, n));
-    const cv = fmadd(fv, ld(c + o, n), f32x4.mul(iv, gv));
-    st(c + o, cv, n);
-    st(hn + o, f32x4.mul(ov, vtanh(cv)), n);
+    lstmUnits(ld(g + o, n), ld(g + H4 + o, n), ld(g + 2 * H4 + o, n), ld(g + 3 * H4 + o, n), ld(c + o, n), 0, H4, c + o, hn + o, n);
   } else if (cell == GRU) {
-    const rg = vsigmoid(f32x4.add(ld(g + o, n), ld(q + o, n)));
-    const zg = vsigmoid(f32x4.add(ld(g + H4 + o, n), ld(q + H4 + o, n)));
-    const ng = vtanh(fmadd(rg, ld(q + 2 * H4 + o, n), ld(g + 2 * H4 + o, n)));
-    // (1 - z) n + z h_prev
-    st(hn + o, fmadd(zg, ld(hp + o, n), f32x4.mul(f32x4.sub(splat(1), zg), ng)), n);
+    gruUnits(ld(g + o, n), ld(g + H4 + o, n), ld(g + 2 * H4 + o, n), ld(q + o, n), ld(q + H4 + o, n), ld(q + 2 * H4 + o, n),
+      ld(hp + o, n), 0, H4, hn + o, n);
   } else {
-    st(hn + o, vtanh(ld(g + o, n)), n);
+    rnnUnits(ld(g + o, n), 0, hn + o, n);
   }
 }
 
