@@ -100,6 +100,12 @@ describe('charrnn train --lines', () => {
       for (const l of lines) assert.ok(l.length >= 1 && [...l].length <= 12, `a line of 1 to 12 characters: ${JSON.stringify(l)}`);
     }
     assert.equal(samples[0].lines, true);
+    // Printed as text: the final sample's lines each start with the prime, once.
+    const plain = ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--sample-prime', 'wo', '--steps', '20', '--val-every', '0',
+      '--out', at('words-plain')]);
+    const final = plain.split('\nsample:\n')[1]?.trim().split('\n') ?? [];
+    assert.equal(final.length, 5, plain);
+    for (const l of final) assert.ok(l.startsWith('wo') && !l.startsWith('wowo'), JSON.stringify(l));
   });
 
   test('a resumed line run ends exactly where an uninterrupted one does', () => {
