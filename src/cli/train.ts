@@ -109,7 +109,9 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
   const corpusText = loadCorpus(inputs, settings.corpus);
   const vocab = Vocabulary.fromText(corpusText.text);
-  const corpus = { ids: vocab.encode(corpusText.text).ids, vocab, source: corpusText.source };
+  // Read from the folder's record, the text keeps the name it was given at the start.
+  const name = inputs !== files && source !== null ? source.source : corpusText.source;
+  const corpus = { ids: vocab.encode(corpusText.text).ids, vocab, source: name };
   const kernels = await loadKernels(flags.backend, note);
   const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
@@ -120,13 +122,13 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   if (!resumeDir) {
     out = flags.out ?? claimFreshFolder(RUNS_ROOT, settings.corpus ?? inputs[0] ?? 'run');
     openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m));
-    writeRunSource(out, { files: absolute, corpus: settings.corpus, textHash: run.textHash });
+    writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   } else if (files.length > 0 && source !== null && absolute.join('\n') !== source.files.join('\n')) {
     // The same text (the run checked its fingerprint) from another place: read it from there from now on.
-    writeRunSource(out, { ...source, files: absolute });
+    writeRunSource(out, { ...source, files: absolute, source: corpus.source });
     notes.push(`the run's text is now read from ${inputs.join(', ')} (the same text as before, at ${source.files.join(', ')})`);
   } else if (source === null) {
-    writeRunSource(out, { files: absolute, corpus: settings.corpus, textHash: run.textHash });
+    writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   }
   const log = resumedLog ?? new RunLog(out, null);
 
@@ -139,12 +141,14 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   let signalled: string | null = null;
   const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A second signal delivered with the first (both while a step ran) quits here; one sent later meets no
+    // listener and takes its default action, which ends the process at once even inside a long step or save.
+    // What is on disk stays whole either way (atomic writes); the lock left behind is stale and taken over.
+    if (signalled !== null) process.exit(SIGNAL_EXIT[signal]);
     signalled = signal;
     run.requestStop(`received ${signal}`);
-    // Without a listener a signal takes its default action: a second one ends the process at once, even
-    // inside a long step or save. What is on disk stays whole (atomic writes); the lock it leaves is stale.
-    for (const s of signals) process.off(s, onSignal);
     display.notice(`${signal}: stopping after this step and saving (again to quit at once)`);
+    setImmediate(() => { for (const s of signals) process.off(s, onSignal); });
   };
   for (const s of signals) process.on(s, onSignal);
   let result;

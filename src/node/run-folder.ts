@@ -38,12 +38,14 @@ export interface RunSource {
   /** Absolute paths of the files given, in order (empty for an embedded corpus). */
   files: string[];
   corpus?: string;
+  /** The text's name in messages and model files, as given at the start (kept on resume so that a model file's bytes do not depend on it). */
+  source: string;
   /** The text's fingerprint, as the checkpoint has it (the checkpoint's is the one checked). */
   textHash: string;
 }
 
 const sourceSchema = z.object({
-  format: z.literal(SOURCE_FORMAT), files: z.array(z.string()), corpus: z.string().optional(), textHash: z.string(),
+  format: z.literal(SOURCE_FORMAT), files: z.array(z.string()), corpus: z.string().optional(), source: z.string(), textHash: z.string(),
 });
 
 export function writeRunSource(dir: string, source: Omit<RunSource, 'format'>): void {
