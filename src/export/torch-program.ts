@@ -1,0 +1,577 @@
+// The PyTorch training program that `charrnn export-torch` writes: one readable
+// Python file that continues a charrnn run under torchrun (DistributedDataParallel:
+// NCCL on GPUs, gloo on CPUs) with the same math, and saves back in charrnn's
+// formats. The parts that depend on the run's settings come from the table in
+// torch-settings.ts; everything else is written out here once. Platform-neutral:
+// this builds text, the caller writes it.
+//
+// The Python is kept in String.raw templates so its backslashes read as Python
+// does; it uses no backticks and no "${" of its own.
+import type { ProgramParts } from './torch-settings.js';
+
+/** The file name of the program in the export folder. */
+export const TORCH_PROGRAM_NAME = 'train_torch.py';
+
+export interface ProgramFacts {
+  /** What the run is, for the program's opening comment: "a 1x32 LSTM on corpus.txt". */
+  summary: string;
+  /** The file (beside the program) holding the training text's ids. */
+  idsFile: string;
+  /** '<u2' or '<u4': how the ids are stored (little-endian unsigned). */
+  idsDtype: '<u2' | '<u4';
+  idsCount: number;
+  /** The run's text fingerprint (checkpoint.ts `fingerprint`), checked against the checkpoint. */
+  textHash: string;
+  /** The run folder, relative to the program's folder: the default of --resume. */
+  runFolder: string;
+  /** Where the text came from (files or a corpus name), as the model files' metadata says it. */
+  corpus: string;
+}
+
+const py = (v: unknown): string => JSON.stringify(v);
+
+/** The whole program for one run. */
+export function torchProgram(facts: ProgramFacts, parts: ProgramParts): string {
+  return [
+    header(facts),
+    IMPORTS,
+    '# ---- The run (written by charrnn export-torch from its checkpoint) ----',
+    ...parts.constants,
+    `CORPUS = ${py(facts.corpus)}`,
+    `IDS_FILE, IDS_DTYPE, IDS_COUNT, TEXT_HASH = ${py(facts.idsFile)}, ${py(facts.idsDtype)}, ${facts.idsCount}, ${py(facts.textHash)}`,
+    `RUN_FOLDER = ${py(facts.runFolder)}  # default of --resume, relative to this file`,
+    '',
+    CORE,
+    modelCode(parts),
+    optimizerCode(parts),
+    learningRateCode(parts),
+    MAIN,
+  ].join('\n');
+}
+
+const indent = (lines: readonly string[], pad: string): string => lines.map(l => `${pad}${l}\n`).join('');
+
+function modelCode(p: ProgramParts): string {
+  return String.raw`# ---- The model: charrnn's network under PyTorch's parameter names, time-major ----
+
+class CharRNN(nn.Module):
+    def __init__(self, V):
+        super().__init__()
+        self.emb = nn.Embedding(V, EMB)
+        self.rnn = ${[`${p.rnnClass}(EMB, HIDDEN, LAYERS`, ...p.rnnArgs].join(', ')})
+        self.out = nn.Linear(HIDDEN, V)
+${indent(p.modelInit, '        ')}
+    def forward(self, ids, state=None):
+        x = self.emb(ids)  # [T, B, EMB]
+${indent(p.afterEmbedding, '        ')}        y, state = self.rnn(x, state)  # [T, B, HIDDEN]
+${indent(p.afterRecurrent, '        ')}        return self.out(y), state  # [T, B, V]
+`;
+}
+
+function optimizerCode(p: ProgramParts): string {
+  const { first, second, counted } = p.moments;
+  const entries = [
+    ...(counted ? ['"step": torch.tensor(float(steps)),'] : []),
+    `${py(first)}: first[i].view_as(p).to(device).clone(),`,
+    ...(second ? [`${py(second)}: second[i].view_as(p).to(device).clone(),`] : []),
+  ];
+  return String.raw`# ---- The optimizer. charrnn keeps its per-parameter state as two flat buffers in
+# parameter order: train.optimizer.first (${first}) and train.optimizer.second (${second ?? 'empty'}). ----
+
+def make_optimizer(params):
+    return ${[`${p.optimizerClass}(params`, 'lr=LR', ...p.optimizerArgs].join(', ')})
+
+
+def load_moments(optimizer, params, tensors, sizes, steps, device):
+    if steps == 0:
+        return  # a fresh optimizer: torch.optim starts its state at the first step, as charrnn does
+    first = tensors["train.optimizer.first"].split(sizes)
+${second ? '    second = tensors["train.optimizer.second"].split(sizes)\n' : ''}    for i, p in enumerate(params):
+        optimizer.state[p] = {
+${indent(entries, '            ')}        }
+
+
+def save_moments(optimizer, params):
+    def flat(key):
+        return torch.cat([optimizer.state[p][key].reshape(-1) for p in params])
+    return flat(${py(first)}), ${second ? `flat(${py(second)})` : 'torch.zeros(0)'}
+
+`;
+}
+
+function learningRateCode(p: ProgramParts): string {
+  return String.raw`# ---- The learning rate of the step after steps_done steps ----
+
+def learning_rate(steps_done):
+    lr = LR
+${indent(p.learningRate, '    ')}    return lr
+`;
+}
+
+function header(f: ProgramFacts): string {
+  return String.raw`#!/usr/bin/env python3
+"""Continues the charrnn run of ${f.summary} in PyTorch.
+
+Written by charrnn export-torch. Alone (one process), or under torchrun with
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs):
+
+    torchrun --nproc_per_node N ${TORCH_PROGRAM_NAME} --resume RUN_DIR [--steps TOTAL] [--minutes M]
+
+It reads RUN_DIR/checkpoint.safetensors (weights, optimizer moments and step,
+stream positions, carried state), trains with the run's own math (the global
+batch stays BATCH streams, split across the processes; gradients are averaged
+by DDP, so the update is the one a single process makes), and writes back
+model.safetensors, best.safetensors and checkpoint.safetensors in charrnn's
+formats (atomically, from rank 0) and one JSON event per line to RUN_DIR/log.jsonl.
+charrnn sample / eval / train --resume go on from there.
+
+What does not carry over: dropout masks come from PyTorch's generator (seeded
+from the run's seed and the rank), not from charrnn's; charrnn's own generator
+state is kept in the checkpoint untouched for when charrnn resumes.
+Needs only PyTorch (and NumPy, which PyTorch installs): safetensors files are
+read and written below in plain Python.
+"""`;
+}
+
+const IMPORTS = String.raw`import argparse, json, math, os, signal, sys, time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+`;
+
+const CORE = String.raw`CHECKPOINT_FORMAT, MODEL_FORMAT = "charrnn-checkpoint/1", "charrnn/1"
+WARMUP_STEPS = 3        # steps left out of the throughput figure, as charrnn does
+SMOOTHING = 0.98        # the smooth_loss of log.jsonl: an exponential moving average of the step losses
+
+
+class UserError(Exception):
+    """Something about the input (a folder, a file, a flag): said as one sentence, without a traceback."""
+
+
+# ---- safetensors in plain Python: an 8-byte little-endian header length, a JSON
+# header (name -> dtype, shape, data_offsets; "__metadata__" -> strings), raw
+# little-endian data ----
+
+def read_safetensors(path):
+    """Returns ({name: float32 tensor}, metadata); a UserError says what is wrong."""
+    if not os.path.isfile(path):
+        raise UserError(f"There is no checkpoint at {path}: give --resume the folder of a charrnn run that has saved one.")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        (n,) = np.frombuffer(data[:8], dtype="<u8")
+        header = json.loads(data[8:8 + int(n)].decode("utf-8"))
+        metadata = header.pop("__metadata__", {})
+        start, tensors = 8 + int(n), {}
+        for name, info in header.items():
+            begin, end = info["data_offsets"]
+            if info["dtype"] != "F32" or start + end > len(data) or end - begin != 4 * math.prod(info["shape"]):
+                raise ValueError(name)
+            values = np.frombuffer(data, dtype="<f4", count=(end - begin) // 4, offset=start + begin)
+            tensors[name] = torch.from_numpy(values.astype(np.float32).reshape(info["shape"]))
+        return tensors, metadata
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
+        raise UserError(f"{path} is not a usable charrnn checkpoint: it is not a whole safetensors file (truncated or damaged?).")
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes [(name, tensor)] and the metadata atomically: a temporary file, flushed, then renamed over."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors:
+        blob = t.detach().to("cpu", torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * (-len(head) % 8)  # the data starts 8-byte aligned, as the reference writer does
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(len(head).to_bytes(8, "little") + head)
+        for blob in blobs:
+            f.write(blob)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ---- The data: the benchmark protocol's layout. The training split is cut into
+# BATCH contiguous streams of length L = (n - 1) // BATCH; a step takes the next
+# SEQ columns of every stream, and when fewer than SEQ are left it goes back to
+# column 0 with a zero state. Each process holds its own share of the streams. ----
+
+def load_ids(folder):
+    path = os.path.join(folder, IDS_FILE)
+    if not os.path.isfile(path):
+        raise UserError(f"The training text {path} is missing: keep {IDS_FILE} beside {os.path.basename(__file__)}.")
+    ids = np.fromfile(path, dtype=IDS_DTYPE)
+    if len(ids) != IDS_COUNT:
+        raise UserError(f"{path} holds {len(ids)} characters, not the run's {IDS_COUNT}: export the run again.")
+    return torch.from_numpy(ids.astype(np.int64))
+
+
+def split(ids):
+    n_train = math.floor(len(ids) * (1 - VAL_FRAC))  # the same double arithmetic as charrnn's split
+    return ids[:n_train], ids[n_train:]
+
+
+def streams(data, B):
+    """Inputs and targets [B, L]: stream b is data[b*L : b*L + L], its targets one character later."""
+    L = (len(data) - 1) // B
+    return data[:B * L].view(B, L), data[1:B * L + 1].view(B, L)
+
+
+class Batcher:
+    """Hands out the SEQ-column chunks of this process's streams; pos and chunks are charrnn's stream state."""
+
+    def __init__(self, x, y, pos, chunks):
+        self.x, self.y, self.pos, self.chunks = x, y, pos, chunks
+        self.L = x.shape[1]
+        self.steps_per_epoch = self.L // SEQ
+
+    def next(self):
+        if self.pos + SEQ > self.L:
+            self.pos = 0
+        reset = self.pos == 0
+        x, y = self.x[:, self.pos:self.pos + SEQ].t(), self.y[:, self.pos:self.pos + SEQ].t()  # [T, B] time-major
+        self.pos += SEQ
+        self.chunks += 1
+        return x, y, reset
+
+    @property
+    def epoch(self):
+        return self.chunks / self.steps_per_epoch
+
+
+@torch.no_grad()
+def validation_loss(model, val, device):
+    """Mean cross-entropy over the validation split: B streams fed in order with the state carried (charrnn's validation)."""
+    B = max(1, min(BATCH, (len(val) - 1) // SEQ))
+    x, y = streams(val, B)
+    model.eval()
+    state, total, count = None, 0.0, 0
+    for s in range(0, x.shape[1], SEQ):
+        xs, ys = x[:, s:s + SEQ].t().to(device), y[:, s:s + SEQ].t().to(device)
+        logits, state = model(xs, state)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), reduction="sum").item()
+        count += ys.numel()
+    model.train()
+    return total / count
+
+`;
+
+const MAIN = String.raw`
+
+# ---- The carried state: charrnn keeps train.state.h_l{i} (and c_l{i}) as [B, H] per layer ----
+
+def state_from_checkpoint(tensors, rows, device):
+    def layers(kind):
+        return torch.stack([tensors[f"train.state.{kind}_l{i}"].view(BATCH, HIDDEN) for i in range(LAYERS)])[:, rows].contiguous().to(device)
+    return (layers("h"), layers("c")) if CELL == "lstm" else layers("h")
+
+
+def state_to_checkpoint(state):
+    """The state of all BATCH streams ([LAYERS, BATCH, HIDDEN] per kind) as charrnn's tensors."""
+    kinds = [("h", state[0]), ("c", state[1])] if CELL == "lstm" else [("h", state)]
+    return {f"train.state.{k}_l{i}": s[i].reshape(-1) for k, s in kinds for i in range(LAYERS)}
+
+
+def detach(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def zero(state):
+    return tuple(torch.zeros_like(s) for s in state) if isinstance(state, tuple) else torch.zeros_like(state)
+
+
+def gather(t, world):
+    """Every process's tensor, concatenated in rank order along dim 1 (the streams) on every process."""
+    if world == 1:
+        return t
+    parts = [torch.empty_like(t) for _ in range(world)]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts, dim=1)
+
+
+def compact(v):
+    """JSON as charrnn writes it (no spaces), for metadata."""
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_number(x):
+    """charrnn's JSON numbers: integers as they are, other values to 6 significant digits, non-finite as null."""
+    if isinstance(x, bool) or x is None:
+        return x
+    if isinstance(x, int):
+        return x
+    if not math.isfinite(x):
+        return None
+    return int(x) if float(x).is_integer() else float(f"{x:.6g}")
+
+
+def snake(v):
+    if isinstance(v, dict):
+        return {"".join("_" + c.lower() if c.isupper() else c for c in k): snake(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [snake(x) for x in v]
+    return json_number(v) if isinstance(v, (int, float)) else v
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser(description="Continue the charrnn run in PyTorch (alone, or under torchrun with DDP).")
+    p.add_argument("--resume", default=os.path.normpath(os.path.join(here, RUN_FOLDER)), help="the charrnn run folder (default: %(default)s)")
+    p.add_argument("--steps", type=int, help="the run's total steps to stop at (default: the run's own limit)")
+    p.add_argument("--epochs", type=float, help="stop after this many passes over the training text, counted from the run's start")
+    p.add_argument("--seconds", type=float, help="stop after this much training time in this invocation")
+    p.add_argument("--minutes", type=float, help="the same in minutes")
+    p.add_argument("--print-every", type=int, default=10, help="progress line and log.jsonl step event every N steps")
+    p.add_argument("--cpu", action="store_true", help="train on the CPU (gloo) even where CUDA is available")
+    a = p.parse_args()
+    run = a.resume
+
+    # torchrun sets these; alone, this is one process of a world of one.
+    world, rank, local_rank = (int(os.environ.get(k, d)) for k, d in (("WORLD_SIZE", 1), ("RANK", 0), ("LOCAL_RANK", 0)))
+    if BATCH % world:
+        divisors = ", ".join(str(d) for d in range(1, BATCH + 1) if BATCH % d == 0)
+        raise UserError(f"{world} processes cannot share the run's {BATCH} streams evenly: the world size must divide --batch {BATCH} (one of {divisors}).")
+    rows = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
+
+    # Everything is read and checked before the processes meet, so a bad input stops them all with one sentence.
+    ckpt_path = os.path.join(run, "checkpoint.safetensors")
+    tensors, meta = read_safetensors(ckpt_path)
+    try:
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"its format is {json.dumps(meta.get('format'))}, not {CHECKPOINT_FORMAT}")
+        config, vocab, training = (json.loads(meta[k]) for k in ("config", "vocab", "training"))
+        saved_run = training["run"]
+        pos, chunks = training["streams"]["pos"], training["streams"]["chunks"]
+        steps_done = training["optimizerSteps"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{ckpt_path} is not a usable charrnn checkpoint: {e if isinstance(e, ValueError) and str(e) else 'its metadata is incomplete'}.")
+    wanted = {"cell": CELL, "layers": LAYERS, "hidden": HIDDEN, "emb": EMB, "dropout": DROPOUT}
+    if any(config.get(k) != v for k, v in wanted.items()) or saved_run.get("settings", {}).get("batch") != BATCH:
+        raise UserError(f"The run in {run} is not the one this program was exported for: export it with charrnn export-torch {run}.")
+    if saved_run.get("textHash") != TEXT_HASH:
+        raise UserError(f"The run in {run} was trained on other text than {IDS_FILE} holds: export it again with the run's text.")
+    V = config["vocabSize"]
+    train_ids, val_ids = split(load_ids(here))
+    x_all, y_all = streams(train_ids, BATCH)
+    if pos > x_all.shape[1]:
+        raise UserError(f"The saved stream position {pos} does not fit streams of length {x_all.shape[1]}.")
+
+    cuda = torch.cuda.is_available() and not a.cpu
+    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+        # charrnn computes in exact float32; TF32 would change the math (set these True for speed at some precision).
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    if world > 1:
+        dist.init_process_group("nccl" if cuda else "gloo")
+    torch.manual_seed(SEED * 1000 + rank)  # dropout masks only: the weights come from the checkpoint
+
+    model = CharRNN(V).to(device)
+    names = [n for n, _ in model.named_parameters()]
+    try:
+        with torch.no_grad():
+            for n, t in model.named_parameters():
+                t.copy_(tensors[n].view_as(t))
+    except (KeyError, RuntimeError):
+        raise UserError(f"{ckpt_path} is not a usable charrnn checkpoint: its weights do not fit the model.")
+    params = [t for _, t in model.named_parameters()]
+    optimizer = make_optimizer(params)
+    sizes = [t.numel() for t in params]
+    load_moments(optimizer, params, tensors, sizes, steps_done, device)
+    net = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
+    batcher = Batcher(x_all[rows].to(device), y_all[rows].to(device), pos, chunks)
+    state = state_from_checkpoint(tensors, rows, device)
+    del tensors
+
+    # Stop limits as charrnn train has them: new ones replace the run's, else the run's own.
+    limits = {k: getattr(a, k) for k in ("steps", "epochs", "seconds")}
+    if a.minutes is not None:
+        limits["seconds"] = (limits["seconds"] or 0) + a.minutes * 60
+    if all(v is None for v in limits.values()):
+        limits = {k: saved_run["settings"].get(k) for k in ("steps", "epochs", "seconds")}
+    if all(v is None for v in limits.values()):
+        limits["epochs"] = 10
+    total_steps = limits["steps"] or (math.ceil(limits["epochs"] * batcher.steps_per_epoch) if limits["epochs"] else 0)
+    budget = limits["seconds"] or 0
+    settings = {k: v for k, v in saved_run["settings"].items() if k not in ("steps", "epochs", "seconds")}
+    settings.update({k: v for k, v in limits.items() if v is not None})
+
+    log_path = os.path.join(run, "log.jsonl")
+    started = time.time()
+    time_before, smooth = 0.0, None
+    if rank == 0 and os.path.isfile(log_path):
+        with open(log_path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                time_before = e.get("time", time_before) or time_before
+                if e.get("event") == "step":
+                    smooth = e.get("smooth_loss", smooth)
+    chars_per_step = BATCH * SEQ
+
+    def position(step, epoch):
+        return {"step": step, "epoch": epoch, "chars": step * chars_per_step, "time": time_before + time.time() - started}
+
+    def log(event, **fields):
+        if rank == 0:
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"event": event, **snake(fields)}, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def say(line):
+        if rank == 0:
+            print(line, flush=True)
+
+    best_val = saved_run.get("bestValLoss")
+    since_best = 0
+    steps_per_epoch = batcher.steps_per_epoch
+    log("config", **position(steps_done, chunks / steps_per_epoch), resumed=True,
+        model={k: config[k] for k in ("cell", "layers", "hidden", "emb", "dropout", "vocabSize")}, settings=settings,
+        corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
+        params=sum(sizes), backend=f"pytorch {torch.__version__} ddp {world}x {'nccl' if world > 1 and cuda else 'gloo' if world > 1 else 'single'} {device.type}",
+        totalSteps=total_steps or None, budgetSeconds=budget or None)
+    say(f"resuming the run in {run} at step {steps_done}{f' of {total_steps}' if total_steps else ''} in PyTorch: {world} process{'es' if world > 1 else ''} on {device.type}")
+
+    def save(step, epoch, best=None):
+        """Rank 0 writes the files; for a checkpoint, every process first gives its streams' carried state and position."""
+        if best is None:
+            whole = tuple(gather(s, world) for s in state) if isinstance(state, tuple) else gather(state, world)
+            where = gather(torch.tensor([[batcher.pos, batcher.chunks]], device=device).t(), world)  # [2, world]
+            assert (where == where[:, :1]).all(), "the processes disagree on the stream position"
+        if rank != 0:
+            return
+        files = []
+        weights = [(n, t) for n, t in zip(names, params)]
+        model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"]}
+        info = {"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED}
+        if best is not None:
+            write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "training": compact(info), "val_loss": repr(best)})
+            files.append("best")
+        else:
+            write_safetensors(os.path.join(run, "model.safetensors"), weights, {**model_meta, "training": compact(info)})
+            first, second = save_moments(optimizer, params)
+            carried = state_to_checkpoint(whole)
+            extra = [("train.optimizer.first", first), ("train.optimizer.second", second)]
+            extra += [(f"train.state.{k}_l{i}", carried[f"train.state.{k}_l{i}"]) for i in range(LAYERS) for k in (("h", "c") if CELL == "lstm" else ("h",))]
+            state_json = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
+                          "dropoutRng": training["dropoutRng"],
+                          "run": {"settings": settings, "textHash": TEXT_HASH, "bestValLoss": best_val}}
+            write_safetensors(ckpt_path, weights + extra, {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
+                                                           "training": compact(state_json)})
+            files += ["model", "checkpoint"]
+        log("saved", **position(step, epoch), files=files)
+
+    def validate(step, epoch):
+        nonlocal best_val, since_best
+        if len(val_ids) < 2:
+            return None
+        loss = validation_loss(model, val_ids, device)
+        is_best = best_val is None or loss < best_val
+        best_val, since_best = (loss, 0) if is_best else (best_val, since_best + 1)
+        log("validation", **position(step, epoch), loss=loss, best=is_best, bestLoss=best_val, sinceBest=since_best)
+        say(f"step {step}  validation loss {loss:.4f} nats/char ({loss / math.log(2):.3f} bits){'  best so far' if is_best else ''}")
+        if is_best:
+            save(step, epoch, best=loss)
+        return loss
+
+    stop = {"signal": False}
+    signal.signal(signal.SIGINT, lambda *_: stop.update(signal=True))
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(signal=True))
+    seconds = timed_seconds = 0.0
+    timed_steps = steps_run = 0
+    last = None
+    val_loss = None
+    reported = saved = -1
+    reason = "limit"
+    while True:
+        # One all-reduce a step carries the loss, the time and a stop request, so every process makes the same decision.
+        if total_steps and steps_done >= total_steps:
+            break
+        t0 = time.time()
+        x, y, reset = batcher.next()
+        if reset:
+            state = zero(state)
+        lr = learning_rate(steps_done)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        logits, state = net(x, state)
+        state = detach(state)
+        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))  # the mean over this process's share; DDP averages the gradients
+        loss.backward()
+        grad_norm = float(nn.utils.clip_grad_norm_(params, CLIP if CLIP > 0 else float("inf")))
+        shared = torch.tensor([loss.item(), time.time() - t0, float(stop["signal"])], dtype=torch.float64, device=device)
+        if world > 1:
+            dist.all_reduce(shared)
+        loss_value, dt, stop_votes = shared[0].item() / world, shared[1].item() / world, shared[2].item()
+        if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+            what, value = ("gradient norm", grad_norm) if math.isfinite(loss_value) else ("loss", loss_value)
+            raise UserError(f"Training diverged at step {steps_done + 1}: the {what} became {value}; try a smaller learning rate (models saved before this step are kept).")
+        optimizer.step()
+        steps_done += 1
+        steps_run += 1
+        seconds += dt
+        if steps_run > WARMUP_STEPS:
+            timed_seconds += dt
+            timed_steps += 1
+        speed = timed_steps * chars_per_step / timed_seconds if timed_seconds > 0 else steps_run * chars_per_step / max(seconds, 1e-9)
+        smooth = loss_value if smooth is None else SMOOTHING * smooth + (1 - SMOOTHING) * loss_value
+        epoch = batcher.epoch
+        last = (steps_done, epoch, loss_value, lr, grad_norm, speed)
+
+        def report():
+            log("step", **position(steps_done, epoch), loss=loss_value, smoothLoss=smooth, lr=lr, gradNorm=grad_norm, charsPerSecond=speed)
+            say(f"step {steps_done}{f'/{total_steps}' if total_steps else ''}  epoch {epoch:.2f}  loss {loss_value:.4f}  "
+                f"{'' if val_loss is None else f'val {val_loss:.4f}  '}{speed:,.0f} chars/s")
+
+        if steps_done == 1 or steps_done % a.print_every == 0:
+            report()
+            reported = steps_done
+        if VAL_EVERY > 0 and steps_done % VAL_EVERY == 0:
+            val_loss = validate(steps_done, epoch)
+        if CHECKPOINT_EVERY > 0 and steps_done % CHECKPOINT_EVERY == 0:
+            save(steps_done, epoch)
+            saved = steps_done
+        if stop_votes > 0:
+            reason = "signal"
+            break
+        if budget and seconds >= budget:
+            break
+
+    if last is None:
+        say(f"the run in {run} had already reached its {steps_done} steps; give a larger --steps to train on")
+        if world > 1:
+            dist.destroy_process_group()
+        return
+    if reported != steps_done:
+        report()
+    if VAL_EVERY == 0 or steps_done % VAL_EVERY != 0:
+        val_loss = validate(steps_done, epoch)
+    if saved != steps_done:
+        save(steps_done, epoch)
+    message = "stopped by a signal" if reason == "signal" else f"reached the limit after {steps_done} steps"
+    log("stopped", **position(steps_done, epoch), reason=reason, message=message)
+    log("result", **position(steps_done, epoch), reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed,
+        lastLoss=loss_value, valLoss=val_loss, bestValLoss=best_val, sample=None)
+    say(f"{'stopped' if reason == 'signal' else 'done'} after {steps_done} steps ({seconds:.1f} s, {speed:,.0f} chars/s); saved {os.path.join(run, 'model.safetensors')}")
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserError as e:
+        # Under torchrun every process meets the same input: rank 0 alone says it.
+        if os.environ.get("RANK", "0") == "0":
+            print(f"{os.path.basename(__file__)}: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
+`;
