@@ -55,7 +55,7 @@ const torch = (folder: string, args: string[]): SpawnSyncReturns<string> => run(
  * mapping sidesteps that without redirecting anything.
  */
 const torchrun = (n: number, folder: string, args: string[]): SpawnSyncReturns<string> => run(PYTHON, [
-  '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(n), '--redirects', '9:1', '--tee', '9:1',
+  '-m', 'torch.distributed.run', '--standalone', '--monitor_interval', '0.5', '--nproc_per_node', String(n), '--redirects', '9:1', '--tee', '9:1',
   join(folder, 'train_torch.py'), ...args]);
 
 type Event = Record<string, unknown> & { event: string; step: number };

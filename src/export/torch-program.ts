@@ -126,7 +126,7 @@ formats (atomically, from rank 0) and one JSON event per line to RUN_DIR/log.jso
 charrnn sample / eval / train --resume go on from there.
 
 What does not carry over: dropout masks come from PyTorch's generator (seeded
-from the run's seed and the rank), not from charrnn's; charrnn's own generator
+from the run's seed, the step and the rank), not from charrnn's; charrnn's own generator
 state is kept in the checkpoint untouched for when charrnn resumes.
 Needs only PyTorch (and NumPy, which PyTorch installs): safetensors files are
 read and written below in plain Python.
@@ -371,7 +371,7 @@ def main():
         torch.backends.cudnn.allow_tf32 = False
     if world > 1:
         dist.init_process_group("nccl" if cuda else "gloo")
-    torch.manual_seed(SEED * 1000 + rank)  # dropout masks only: the weights come from the checkpoint
+    torch.manual_seed(hash((SEED, steps_done, rank)) % 2**63)  # dropout masks only (the weights come from the checkpoint)
 
     model = CharRNN(V).to(device)
     names = [n for n, _ in model.named_parameters()]
