@@ -263,31 +263,26 @@ def validation_loss(model, val, device):
 `;
 
 const MAIN = String.raw`
+# ---- The carried state: charrnn keeps train.state.h_l{i} (and c_l{i}) as [BATCH, HIDDEN] per layer ----
 
-# ---- The carried state: charrnn keeps train.state.h_l{i} (and c_l{i}) as [B, H] per layer ----
-
-def state_from_checkpoint(tensors, rows, device):
-    def layers(kind):
-        return torch.stack([tensors[f"train.state.{kind}_l{i}"].view(BATCH, HIDDEN) for i in range(LAYERS)])[:, rows].contiguous().to(device)
-    return (layers("h"), layers("c")) if CELL == "lstm" else layers("h")
+def state_from_checkpoint(tensors, device):
+    """The state of all BATCH streams: [LAYERS, BATCH, HIDDEN] (a pair of them for an LSTM)."""
+    def kind(k):
+        return torch.stack([tensors[f"train.state.{k}_l{i}"].view(BATCH, HIDDEN) for i in range(LAYERS)]).to(device)
+    return (kind("h"), kind("c")) if CELL == "lstm" else kind("h")
 
 
 def state_to_checkpoint(state):
-    """The state of all BATCH streams ([LAYERS, BATCH, HIDDEN] per kind) as charrnn's tensors."""
     kinds = [("h", state[0]), ("c", state[1])] if CELL == "lstm" else [("h", state)]
-    return {f"train.state.{k}_l{i}": s[i].reshape(-1) for k, s in kinds for i in range(LAYERS)}
+    return [(f"train.state.{k}_l{i}", s[i].reshape(-1)) for i in range(LAYERS) for k, s in kinds]
 
 
-def detach(state):
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
-def zero(state):
-    return tuple(torch.zeros_like(s) for s in state) if isinstance(state, tuple) else torch.zeros_like(state)
+def each(state, f):
+    return tuple(f(s) for s in state) if isinstance(state, tuple) else f(state)
 
 
 def gather(t, world):
-    """Every process's tensor, concatenated in rank order along dim 1 (the streams) on every process."""
+    """Every process's tensor, concatenated in rank order along dim 1 (the streams), on every process."""
     if world == 1:
         return t
     parts = [torch.empty_like(t) for _ in range(world)]
@@ -295,35 +290,104 @@ def gather(t, world):
     return torch.cat(parts, dim=1)
 
 
+# ---- The run's files ----
+
 def compact(v):
-    """JSON as charrnn writes it (no spaces), for metadata."""
+    """JSON as charrnn writes it (no spaces)."""
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
-def json_number(x):
-    """charrnn's JSON numbers: integers as they are, other values to 6 significant digits, non-finite as null."""
-    if isinstance(x, bool) or x is None:
-        return x
-    if isinstance(x, int):
-        return x
-    if not math.isfinite(x):
-        return None
-    return int(x) if float(x).is_integer() else float(f"{x:.6g}")
+def read_checkpoint(path):
+    """The run's checkpoint (charrnn's checkpoint.ts): tensors, metadata and the training state, checked."""
+    tensors, meta = read_safetensors(path)
+    try:
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise UserError(f"{path} is not a usable charrnn checkpoint: its format is {json.dumps(meta.get('format'))}, not {CHECKPOINT_FORMAT}.")
+        config, training, _ = json.loads(meta["config"]), json.loads(meta["training"]), json.loads(meta["vocab"])
+        steps, pos, chunks = training["optimizerSteps"], training["streams"]["pos"], training["streams"]["chunks"]
+        settings, text_hash = training["run"]["settings"], training["run"]["textHash"]
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{path} is not a usable charrnn checkpoint: its metadata is incomplete.")
+    exported = {"cell": CELL, "layers": LAYERS, "hidden": HIDDEN, "emb": EMB, "dropout": DROPOUT}
+    if any(config.get(k) != v for k, v in exported.items()) or settings.get("batch") != BATCH:
+        raise UserError(f"The run in {os.path.dirname(path)} is not the one this program was exported for: export it with charrnn export-torch.")
+    if text_hash != TEXT_HASH:
+        raise UserError(f"The run in {os.path.dirname(path)} was trained on other text than {IDS_FILE} holds: export it again with the run's text.")
+    return tensors, meta, training
+
+
+def restore(tensors, V, steps, device, path):
+    """The model, its optimizer and the carried state of all BATCH streams, as the checkpoint left them."""
+    model = CharRNN(V).to(device)
+    params = [t for _, t in model.named_parameters()]
+    optimizer = make_optimizer(params)
+    try:
+        with torch.no_grad():
+            for name, t in model.named_parameters():
+                t.copy_(tensors[name].view_as(t))
+        load_moments(optimizer, params, tensors, [t.numel() for t in params], steps, device)
+        state = state_from_checkpoint(tensors, device)
+    except (KeyError, RuntimeError):
+        raise UserError(f"{path} is not a usable charrnn checkpoint: its tensors do not fit its model.")
+    return model, optimizer, state
+
+
+class EventLog:
+    """RUN/log.jsonl: one JSON event per line in charrnn's format (src/run/events.ts), written by rank 0.
+    The time and the smoothed loss go on from the run's earlier events."""
+
+    def __init__(self, path, writes):
+        self.path, self.writes, self.started = path, writes, time.time()
+        self.time_before, self.smooth_loss = 0.0, None
+        if writes and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    self.time_before = e.get("time") or self.time_before
+                    if e.get("event") == "step":
+                        self.smooth_loss = e.get("smooth_loss", self.smooth_loss)
+
+    def smooth(self, loss):
+        self.smooth_loss = loss if self.smooth_loss is None else SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
+        return self.smooth_loss
+
+    def write(self, event, step, epoch, **fields):
+        if self.writes:
+            e = {"event": event, "step": step, "epoch": epoch, "chars": step * BATCH * SEQ,
+                 "time": self.time_before + time.time() - self.started, **fields}
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(compact(snake(e)) + "\n")
 
 
 def snake(v):
+    """charrnn's event JSON: snake_case keys, numbers to 6 significant digits, non-finite numbers as null."""
     if isinstance(v, dict):
         return {"".join("_" + c.lower() if c.isupper() else c for c in k): snake(x) for k, x in v.items()}
     if isinstance(v, list):
         return [snake(x) for x in v]
-    return json_number(v) if isinstance(v, (int, float)) else v
+    if isinstance(v, float):
+        return None if not math.isfinite(v) else int(v) if v.is_integer() else float(f"{v:.6g}")
+    return v
+
+
+def stop_limits(a, saved):
+    """charrnn train's: new limits replace the run's own; with none at all, 10 epochs."""
+    limits = {"steps": a.steps, "epochs": a.epochs, "seconds": a.seconds if a.minutes is None else (a.seconds or 0) + 60 * a.minutes}
+    if all(v is None for v in limits.values()):
+        limits = {k: saved.get(k) for k in limits}
+    if all(v is None for v in limits.values()):
+        limits["epochs"] = 10
+    return {k: v for k, v in limits.items() if v is not None}
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description="Continue the charrnn run in PyTorch (alone, or under torchrun with DDP).")
     p.add_argument("--resume", default=os.path.normpath(os.path.join(here, RUN_FOLDER)), help="the charrnn run folder (default: %(default)s)")
-    p.add_argument("--steps", type=int, help="the run's total steps to stop at (default: the run's own limit)")
+    p.add_argument("--steps", type=int, help="stop at this many steps in all (default: the run's own limit)")
     p.add_argument("--epochs", type=float, help="stop after this many passes over the training text, counted from the run's start")
     p.add_argument("--seconds", type=float, help="stop after this much training time in this invocation")
     p.add_argument("--minutes", type=float, help="the same in minutes")
@@ -337,201 +401,130 @@ def main():
     if BATCH % world:
         divisors = ", ".join(str(d) for d in range(1, BATCH + 1) if BATCH % d == 0)
         raise UserError(f"{world} processes cannot share the run's {BATCH} streams evenly: the world size must divide --batch {BATCH} (one of {divisors}).")
-    rows = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
-
-    # Everything is read and checked before the processes meet, so a bad input stops them all with one sentence.
-    ckpt_path = os.path.join(run, "checkpoint.safetensors")
-    tensors, meta = read_safetensors(ckpt_path)
-    try:
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"its format is {json.dumps(meta.get('format'))}, not {CHECKPOINT_FORMAT}")
-        config, vocab, training = (json.loads(meta[k]) for k in ("config", "vocab", "training"))
-        saved_run = training["run"]
-        pos, chunks = training["streams"]["pos"], training["streams"]["chunks"]
-        steps_done = training["optimizerSteps"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise UserError(f"{ckpt_path} is not a usable charrnn checkpoint: {e if isinstance(e, ValueError) and str(e) else 'its metadata is incomplete'}.")
-    wanted = {"cell": CELL, "layers": LAYERS, "hidden": HIDDEN, "emb": EMB, "dropout": DROPOUT}
-    if any(config.get(k) != v for k, v in wanted.items()) or saved_run.get("settings", {}).get("batch") != BATCH:
-        raise UserError(f"The run in {run} is not the one this program was exported for: export it with charrnn export-torch {run}.")
-    if saved_run.get("textHash") != TEXT_HASH:
-        raise UserError(f"The run in {run} was trained on other text than {IDS_FILE} holds: export it again with the run's text.")
-    V = config["vocabSize"]
-    train_ids, val_ids = split(load_ids(here))
-    x_all, y_all = streams(train_ids, BATCH)
-    if pos > x_all.shape[1]:
-        raise UserError(f"The saved stream position {pos} does not fit streams of length {x_all.shape[1]}.")
-
+    mine = slice(rank * BATCH // world, (rank + 1) * BATCH // world)  # this process's streams
     cuda = torch.cuda.is_available() and not a.cpu
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
-        # charrnn computes in exact float32; TF32 would change the math (set these True for speed at some precision).
+        # charrnn computes in float32; TF32 would change the math (set these True for speed at some precision).
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+
+    # Everything is read and checked before the processes meet, so a bad input stops them all with one sentence.
+    ckpt_path = os.path.join(run, "checkpoint.safetensors")
+    tensors, meta, training = read_checkpoint(ckpt_path)
+    V, steps_done = json.loads(meta["config"])["vocabSize"], training["optimizerSteps"]
+    model, optimizer, state = restore(tensors, V, steps_done, device, ckpt_path)
+    state = each(state, lambda s: s[:, mine].contiguous())
+    del tensors
+    train_ids, val_ids = split(load_ids(here))
+    x, y = streams(train_ids, BATCH)
+    if training["streams"]["pos"] > x.shape[1]:
+        raise UserError(f"The saved stream position {training['streams']['pos']} does not fit streams of length {x.shape[1]}: export the run again.")
+    batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])
+
     if world > 1:
         dist.init_process_group("nccl" if cuda else "gloo")
-    torch.manual_seed(hash((SEED, steps_done, rank)) % 2**63)  # dropout masks only (the weights come from the checkpoint)
-
-    model = CharRNN(V).to(device)
-    names = [n for n, _ in model.named_parameters()]
-    try:
-        with torch.no_grad():
-            for n, t in model.named_parameters():
-                t.copy_(tensors[n].view_as(t))
-    except (KeyError, RuntimeError):
-        raise UserError(f"{ckpt_path} is not a usable charrnn checkpoint: its weights do not fit the model.")
-    params = [t for _, t in model.named_parameters()]
-    optimizer = make_optimizer(params)
-    sizes = [t.numel() for t in params]
-    load_moments(optimizer, params, tensors, sizes, steps_done, device)
     net = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
-    batcher = Batcher(x_all[rows].to(device), y_all[rows].to(device), pos, chunks)
-    state = state_from_checkpoint(tensors, rows, device)
-    del tensors
+    torch.manual_seed(hash((SEED, steps_done, rank)) % 2**63)  # dropout masks only (the weights come from the checkpoint)
+    params = [t for _, t in model.named_parameters()]
 
-    # Stop limits as charrnn train has them: new ones replace the run's, else the run's own.
-    limits = {k: getattr(a, k) for k in ("steps", "epochs", "seconds")}
-    if a.minutes is not None:
-        limits["seconds"] = (limits["seconds"] or 0) + a.minutes * 60
-    if all(v is None for v in limits.values()):
-        limits = {k: saved_run["settings"].get(k) for k in ("steps", "epochs", "seconds")}
-    if all(v is None for v in limits.values()):
-        limits["epochs"] = 10
-    total_steps = limits["steps"] or (math.ceil(limits["epochs"] * batcher.steps_per_epoch) if limits["epochs"] else 0)
-    budget = limits["seconds"] or 0
-    settings = {k: v for k, v in saved_run["settings"].items() if k not in ("steps", "epochs", "seconds")}
-    settings.update({k: v for k, v in limits.items() if v is not None})
+    saved_run = training["run"]
+    limits = stop_limits(a, saved_run["settings"])
+    total_steps = limits.get("steps") or math.ceil(limits.get("epochs", 0) * batcher.steps_per_epoch)
+    budget = limits.get("seconds", 0)
+    settings = {**{k: v for k, v in saved_run["settings"].items() if k not in ("steps", "epochs", "seconds")}, **limits}
+    best_val, since_best = saved_run["bestValLoss"], 0
+    log = EventLog(os.path.join(run, "log.jsonl"), rank == 0)
+    say = (lambda line: print(line, flush=True)) if rank == 0 else (lambda line: None)
+    backend = f"pytorch {torch.__version__}, {world} process{'es' if world > 1 else ''}, {('nccl' if cuda else 'gloo') if world > 1 else 'single'}, {device.type}"
+    log.write("config", steps_done, batcher.epoch, resumed=True, model=json.loads(meta["config"]), settings=settings,
+              corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
+              params=sum(t.numel() for t in params), backend=backend, totalSteps=total_steps or None, budgetSeconds=budget or None)
+    say(f"resuming the run in {run} at step {steps_done}{f' of {total_steps}' if total_steps else ''} in PyTorch: "
+        f"{world} process{'es' if world > 1 else ''} on {device.type}")
 
-    log_path = os.path.join(run, "log.jsonl")
-    started = time.time()
-    time_before, smooth = 0.0, None
-    if rank == 0 and os.path.isfile(log_path):
-        with open(log_path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    e = json.loads(line)
-                except ValueError:
-                    continue
-                time_before = e.get("time", time_before) or time_before
-                if e.get("event") == "step":
-                    smooth = e.get("smooth_loss", smooth)
-    chars_per_step = BATCH * SEQ
-
-    def position(step, epoch):
-        return {"step": step, "epoch": epoch, "chars": step * chars_per_step, "time": time_before + time.time() - started}
-
-    def log(event, **fields):
-        if rank == 0:
-            with open(log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"event": event, **snake(fields)}, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-    def say(line):
-        if rank == 0:
-            print(line, flush=True)
-
-    best_val = saved_run.get("bestValLoss")
-    since_best = 0
-    steps_per_epoch = batcher.steps_per_epoch
-    log("config", **position(steps_done, chunks / steps_per_epoch), resumed=True,
-        model={k: config[k] for k in ("cell", "layers", "hidden", "emb", "dropout", "vocabSize")}, settings=settings,
-        corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
-        params=sum(sizes), backend=f"pytorch {torch.__version__} ddp {world}x {'nccl' if world > 1 and cuda else 'gloo' if world > 1 else 'single'} {device.type}",
-        totalSteps=total_steps or None, budgetSeconds=budget or None)
-    say(f"resuming the run in {run} at step {steps_done}{f' of {total_steps}' if total_steps else ''} in PyTorch: {world} process{'es' if world > 1 else ''} on {device.type}")
-
-    def save(step, epoch, best=None):
-        """Rank 0 writes the files; for a checkpoint, every process first gives its streams' carried state and position."""
-        if best is None:
-            whole = tuple(gather(s, world) for s in state) if isinstance(state, tuple) else gather(state, world)
-            where = gather(torch.tensor([[batcher.pos, batcher.chunks]], device=device).t(), world)  # [2, world]
-            assert (where == where[:, :1]).all(), "the processes disagree on the stream position"
+    def save(step, epoch, best_loss=None):
+        """The latest model and the checkpoint (or, with best_loss, best.safetensors); rank 0 writes.
+        For a checkpoint every process first hands over its streams' carried state and position."""
+        if best_loss is None:
+            whole = each(state, lambda s: gather(s, world))
+            where = gather(torch.tensor([[batcher.pos], [batcher.chunks]], device=device), world)  # [2, world]
+            assert (where == where[:, :1]).all(), "the processes disagree on the position in the streams"
         if rank != 0:
             return
-        files = []
-        weights = [(n, t) for n, t in zip(names, params)]
-        model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"]}
-        info = {"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED}
-        if best is not None:
-            write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "training": compact(info), "val_loss": repr(best)})
-            files.append("best")
-        else:
-            write_safetensors(os.path.join(run, "model.safetensors"), weights, {**model_meta, "training": compact(info)})
-            first, second = save_moments(optimizer, params)
-            carried = state_to_checkpoint(whole)
-            extra = [("train.optimizer.first", first), ("train.optimizer.second", second)]
-            extra += [(f"train.state.{k}_l{i}", carried[f"train.state.{k}_l{i}"]) for i in range(LAYERS) for k in (("h", "c") if CELL == "lstm" else ("h",))]
-            state_json = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
-                          "dropoutRng": training["dropoutRng"],
-                          "run": {"settings": settings, "textHash": TEXT_HASH, "bestValLoss": best_val}}
-            write_safetensors(ckpt_path, weights + extra, {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
-                                                           "training": compact(state_json)})
-            files += ["model", "checkpoint"]
-        log("saved", **position(step, epoch), files=files)
+        weights = list(zip([n for n, _ in model.named_parameters()], params))
+        model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
+                      "training": compact({"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED})}
+        if best_loss is not None:
+            write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "val_loss": repr(best_loss)})
+            return log.write("saved", step, epoch, files=["best"])
+        first, second = save_moments(optimizer, params)
+        carried = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
+                   "dropoutRng": training["dropoutRng"],  # charrnn's generator, kept for when charrnn resumes
+                   "run": {"settings": settings, "textHash": TEXT_HASH, "bestValLoss": best_val}}
+        write_safetensors(os.path.join(run, "model.safetensors"), weights, model_meta)
+        write_safetensors(ckpt_path, weights + [("train.optimizer.first", first), ("train.optimizer.second", second)] + state_to_checkpoint(whole),
+                          {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], "training": compact(carried)})
+        log.write("saved", step, epoch, files=["model", "checkpoint"])
 
     def validate(step, epoch):
         nonlocal best_val, since_best
         if len(val_ids) < 2:
             return None
-        loss = validation_loss(model, val_ids, device)
-        is_best = best_val is None or loss < best_val
-        best_val, since_best = (loss, 0) if is_best else (best_val, since_best + 1)
-        log("validation", **position(step, epoch), loss=loss, best=is_best, bestLoss=best_val, sinceBest=since_best)
-        say(f"step {step}  validation loss {loss:.4f} nats/char ({loss / math.log(2):.3f} bits){'  best so far' if is_best else ''}")
-        if is_best:
-            save(step, epoch, best=loss)
+        loss = validation_loss(model, val_ids, device)  # on every process: the same figure everywhere
+        best = best_val is None or loss < best_val
+        best_val, since_best = (loss, 0) if best else (best_val, since_best + 1)
+        log.write("validation", step, epoch, loss=loss, best=best, bestLoss=best_val, sinceBest=since_best)
+        say(f"step {step}  validation loss {loss:.4f} nats/char ({loss / math.log(2):.3f} bits){'  best so far' if best else ''}")
+        if best:
+            save(step, epoch, best_loss=loss)
         return loss
 
     stop = {"signal": False}
-    signal.signal(signal.SIGINT, lambda *_: stop.update(signal=True))
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(signal=True))
+    for s in (signal.SIGINT, signal.SIGTERM):  # torchrun passes Ctrl-C on as these
+        signal.signal(s, lambda *_: stop.update(signal=True))
+    chars_per_step = BATCH * SEQ
     seconds = timed_seconds = 0.0
     timed_steps = steps_run = 0
-    last = None
-    val_loss = None
-    reported = saved = -1
-    reason = "limit"
-    while True:
-        # One all-reduce a step carries the loss, the time and a stop request, so every process makes the same decision.
-        if total_steps and steps_done >= total_steps:
-            break
+    val_loss, reported, saved, reason = None, -1, -1, "limit"
+
+    def report():
+        log.write("step", steps_done, epoch, loss=loss, smoothLoss=log.smooth_loss, lr=lr, gradNorm=grad_norm, charsPerSecond=speed)
+        say(f"step {steps_done}{f'/{total_steps}' if total_steps else ''}  epoch {epoch:.2f}  loss {loss:.4f}  "
+            f"{'' if val_loss is None else f'val {val_loss:.4f}  '}{speed:,.0f} chars/s")
+
+    while not (total_steps and steps_done >= total_steps) and not (budget and seconds >= budget):
         t0 = time.time()
-        x, y, reset = batcher.next()
+        xs, ys, reset = batcher.next()
         if reset:
-            state = zero(state)
+            state = each(state, torch.zeros_like)
         lr = learning_rate(steps_done)
         for g in optimizer.param_groups:
             g["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
-        logits, state = net(x, state)
-        state = detach(state)
-        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))  # the mean over this process's share; DDP averages the gradients
-        loss.backward()
-        grad_norm = float(nn.utils.clip_grad_norm_(params, CLIP if CLIP > 0 else float("inf")))
-        shared = torch.tensor([loss.item(), time.time() - t0, float(stop["signal"])], dtype=torch.float64, device=device)
+        logits, state = net(xs, state)
+        state = each(state, lambda s: s.detach())
+        mean = F.cross_entropy(logits.reshape(-1, V), ys.reshape(-1))  # over this process's streams; DDP averages the gradients
+        mean.backward()
+        grad_norm = float(nn.utils.clip_grad_norm_(params, CLIP if CLIP > 0 else math.inf))
+        # One all-reduce carries the loss, the step time and a stop request, so that every process decides alike.
+        shared = torch.tensor([mean.item(), time.time() - t0, float(stop["signal"])], dtype=torch.float64, device=device)
         if world > 1:
             dist.all_reduce(shared)
-        loss_value, dt, stop_votes = shared[0].item() / world, shared[1].item() / world, shared[2].item()
-        if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-            what, value = ("gradient norm", grad_norm) if math.isfinite(loss_value) else ("loss", loss_value)
+        loss, dt, stop_votes = shared[0].item() / world, shared[1].item() / world, shared[2].item()
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            what, value = ("gradient norm", grad_norm) if math.isfinite(loss) else ("loss", loss)
             raise UserError(f"Training diverged at step {steps_done + 1}: the {what} became {value}; try a smaller learning rate (models saved before this step are kept).")
         optimizer.step()
         steps_done += 1
         steps_run += 1
         seconds += dt
         if steps_run > WARMUP_STEPS:
-            timed_seconds += dt
-            timed_steps += 1
-        speed = timed_steps * chars_per_step / timed_seconds if timed_seconds > 0 else steps_run * chars_per_step / max(seconds, 1e-9)
-        smooth = loss_value if smooth is None else SMOOTHING * smooth + (1 - SMOOTHING) * loss_value
+            timed_seconds, timed_steps = timed_seconds + dt, timed_steps + 1
+        speed = (timed_steps / timed_seconds if timed_seconds > 0 else steps_run / max(seconds, 1e-9)) * chars_per_step
         epoch = batcher.epoch
-        last = (steps_done, epoch, loss_value, lr, grad_norm, speed)
-
-        def report():
-            log("step", **position(steps_done, epoch), loss=loss_value, smoothLoss=smooth, lr=lr, gradNorm=grad_norm, charsPerSecond=speed)
-            say(f"step {steps_done}{f'/{total_steps}' if total_steps else ''}  epoch {epoch:.2f}  loss {loss_value:.4f}  "
-                f"{'' if val_loss is None else f'val {val_loss:.4f}  '}{speed:,.0f} chars/s")
-
+        log.smooth(loss)
         if steps_done == 1 or steps_done % a.print_every == 0:
             report()
             reported = steps_done
@@ -543,26 +536,27 @@ def main():
         if stop_votes > 0:
             reason = "signal"
             break
-        if budget and seconds >= budget:
-            break
 
-    if last is None:
+    if steps_run == 0:
         say(f"the run in {run} had already reached its {steps_done} steps; give a larger --steps to train on")
-        if world > 1:
-            dist.destroy_process_group()
-        return
-    if reported != steps_done:
-        report()
-    if VAL_EVERY == 0 or steps_done % VAL_EVERY != 0:
-        val_loss = validate(steps_done, epoch)
-    if saved != steps_done:
-        save(steps_done, epoch)
-    message = "stopped by a signal" if reason == "signal" else f"reached the limit after {steps_done} steps"
-    log("stopped", **position(steps_done, epoch), reason=reason, message=message)
-    log("result", **position(steps_done, epoch), reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed,
-        lastLoss=loss_value, valLoss=val_loss, bestValLoss=best_val, sample=None)
-    say(f"{'stopped' if reason == 'signal' else 'done'} after {steps_done} steps ({seconds:.1f} s, {speed:,.0f} chars/s); saved {os.path.join(run, 'model.safetensors')}")
+    else:
+        if reported != steps_done:
+            report()
+        if VAL_EVERY == 0 or steps_done % VAL_EVERY != 0:
+            val_loss = validate(steps_done, epoch)
+        if saved != steps_done:
+            save(steps_done, epoch)
+        message = "stopped by a signal" if reason == "signal" else f"reached its limit at step {steps_done}"
+        log.write("stopped", steps_done, epoch, reason=reason, message=message)
+        log.write("result", steps_done, epoch, reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed,
+                  lastLoss=loss, valLoss=val_loss, bestValLoss=best_val, sample=None)
+        say(f"{'stopped' if reason == 'signal' else 'done'} after {steps_done} steps ({seconds:.1f} s, {speed:,.0f} chars/s); "
+            f"saved {os.path.join(run, 'model.safetensors')}")
     if world > 1:
+        # Tear the process group down together, while rank 0 (which holds the rendezvous store) is still there:
+        # DDP holds the group, and a group freed after rank 0 has gone can hang the process that frees it.
+        del net
+        dist.barrier()
         dist.destroy_process_group()
 
 
