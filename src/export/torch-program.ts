@@ -65,6 +65,7 @@ ${indent(p.modelInit, '        ')}
         x = self.emb(ids)  # [T, B, EMB]
 ${indent(p.afterEmbedding, '        ')}        y, state = self.rnn(x, state)  # [T, B, HIDDEN]
 ${indent(p.afterRecurrent, '        ')}        return self.out(y), state  # [T, B, V]
+
 `;
 }
 
