@@ -194,9 +194,14 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     console.log(`# 2 processes vs 1: largest loss difference ${Math.max(...errors).toExponential(2)}, weights ${weightError.toExponential(2)}; torchrun took ${seconds.toFixed(1)} s`);
     assert.ok(Math.max(...errors) <= 1e-4, `loss differences ${errors.map(e => e.toExponential(1)).join(' ')}`);
     assert.ok(weightError <= 1e-4);
-    // The carried state of both processes' streams was gathered into one checkpoint, which charrnn reads.
     const config = events(at('ddp')).find(e => e.event === 'config');
-    assert.match(String(config?.backend), /ddp 2x gloo cpu/);
+    assert.match(String(config?.backend), /2 processes, gloo, cpu/);
+    // The carried state of both processes' streams was gathered, in stream order, into the one checkpoint.
+    const ckpt = (name: string): Map<string, { data: Float32Array }> => decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).tensors;
+    const [ddp, alone] = [ckpt('ddp'), ckpt('lstm-adam')];
+    for (const name of ['train.state.h_l0', 'train.state.c_l0', 'train.optimizer.first', 'train.optimizer.second']) {
+      assert.ok(tensorError(ddp.get(name)!.data, alone.get(name)!.data) <= 1e-4, name);
+    }
   });
 
   test('round trip: charrnn trains, PyTorch (2 processes) continues, charrnn resumes and finishes; the curve is one uninterrupted run\'s', () => {
