@@ -128,7 +128,8 @@ charrnn sample / eval / train --resume go on from there.
 
 What does not carry over: dropout masks come from PyTorch's generator (seeded
 from the run's seed, the step and the rank), not from charrnn's; charrnn's own generator
-state is kept in the checkpoint untouched for when charrnn resumes.
+state is kept in the checkpoint untouched for when charrnn resumes. No samples
+are drawn (charrnn's sample settings are for people watching it train).
 Needs only PyTorch (and NumPy, which PyTorch installs): safetensors files are
 read and written below in plain Python.
 """`;
@@ -334,33 +335,73 @@ def restore(tensors, V, steps, device, path):
 
 
 class EventLog:
-    """RUN/log.jsonl: one JSON event per line in charrnn's format (src/run/events.ts), written by rank 0.
-    The time and the smoothed loss go on from the run's earlier events."""
+    """RUN/log.jsonl in charrnn's format (src/run/events.ts, src/node/run-log.ts), written by rank 0: lines
+    past the step resumed from are dropped (they are about to be run again), the time goes on from the last
+    line kept, and a step event is logged every LOG_EVERY steps and before any other event at its step."""
 
-    def __init__(self, path, writes):
-        self.path, self.writes, self.started = path, writes, time.time()
-        self.time_before, self.smooth_loss = 0.0, None
+    def __init__(self, path, steps_done, every, writes):
+        self.path, self.every, self.writes, self.started, self.pending = path, every, writes, time.time(), None
+        self.time_before = 0.0
         if writes and os.path.isfile(path):
+            kept = []
             with open(path, encoding="utf-8") as f:
                 for line in f:
                     try:
                         e = json.loads(line)
                     except ValueError:
-                        continue
-                    self.time_before = e.get("time") or self.time_before
-                    if e.get("event") == "step":
-                        self.smooth_loss = e.get("smooth_loss", self.smooth_loss)
-
-    def smooth(self, loss):
-        self.smooth_loss = loss if self.smooth_loss is None else SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
-        return self.smooth_loss
+                        continue  # a line cut short by a kill
+                    if isinstance(e.get("step"), int) and e["step"] <= steps_done:
+                        kept.append(line if line.endswith("\n") else line + "\n")
+                        self.time_before = e.get("time", self.time_before)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(kept)
+            os.replace(tmp, path)
 
     def write(self, event, step, epoch, **fields):
-        if self.writes:
-            e = {"event": event, "step": step, "epoch": epoch, "chars": step * BATCH * SEQ,
-                 "time": self.time_before + time.time() - self.started, **fields}
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(compact(snake(e)) + "\n")
+        if not self.writes:
+            return
+        e = {"event": event, "step": step, "epoch": epoch, "chars": step * BATCH * SEQ,
+             "time": self.time_before + time.time() - self.started, **fields}
+        if event == "step" and step != 1 and step % self.every:
+            self.pending = e
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            if event != "step" and self.pending is not None and self.pending["step"] == step:
+                f.write(compact(snake(self.pending)) + "\n")
+            self.pending = None
+            f.write(compact(snake(e)) + "\n")
+
+
+class SmoothedLoss:
+    """The smooth_loss of step events: an exponential moving average, bias-corrected (charrnn's smoothed-loss.ts)."""
+
+    def __init__(self, saved):
+        self.average, self.weight = (saved or {}).get("average", 0.0), (saved or {}).get("weight", 0.0)
+
+    def add(self, loss):
+        self.average = SMOOTHING * self.average + (1 - SMOOTHING) * loss
+        self.weight = SMOOTHING * self.weight + (1 - SMOOTHING)
+        return self.average / self.weight
+
+
+class Budget:
+    """--seconds / --minutes as charrnn's budget.ts has it: the run, its closing validation and save
+    included, ends within the budget, so it stops stepping when one more step would not leave time for them."""
+
+    def __init__(self, seconds, guess_validation):
+        self.seconds, self.started, self.guess = seconds, time.time(), guess_validation
+        self.step_s, self.validation_s, self.save_s = 0.0, None, 0.0
+
+    def closing(self):
+        return (self.validation_s if self.validation_s is not None else self.guess()) + self.save_s + 0.5
+
+    def allows_step(self):
+        return not self.seconds or time.time() - self.started + self.step_s + self.closing() <= self.seconds
+
+    def allows_validation(self):
+        v = self.validation_s if self.validation_s is not None else self.guess()
+        return not self.seconds or time.time() - self.started + v + self.closing() <= self.seconds
 
 
 def snake(v):
@@ -374,25 +415,28 @@ def snake(v):
     return v
 
 
-def stop_limits(a, saved):
-    """charrnn train's: new limits replace the run's own; with none at all, 10 epochs."""
-    limits = {"steps": a.steps, "epochs": a.epochs, "seconds": a.seconds if a.minutes is None else (a.seconds or 0) + 60 * a.minutes}
-    if all(v is None for v in limits.values()):
-        limits = {k: saved.get(k) for k in limits}
-    if all(v is None for v in limits.values()):
-        limits["epochs"] = 10
-    return {k: v for k, v in limits.items() if v is not None}
+LIMITS = ("steps", "epochs", "seconds")
+
+
+def stop_limits(a, run):
+    """charrnn train's: the limits given now, else those the run was last given."""
+    given = {"steps": a.steps, "epochs": a.epochs, "seconds": a.seconds if a.minutes is None else 60 * a.minutes}
+    if any(v is not None for v in given.values()):
+        return {k: v for k, v in given.items() if v is not None}
+    saved = run.get("limits", run["settings"])  # checkpoints before charrnn's run layer kept them among the settings
+    return {k: saved[k] for k in LIMITS if isinstance(saved.get(k), (int, float))}
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description="Continue the charrnn run in PyTorch (alone, or under torchrun with DDP).")
     p.add_argument("--resume", default=os.path.normpath(os.path.join(here, RUN_FOLDER)), help="the charrnn run folder (default: %(default)s)")
-    p.add_argument("--steps", type=int, help="stop at this many steps in all (default: the run's own limit)")
+    p.add_argument("--steps", type=int, help="stop at this many steps in all (default: the run's own limits)")
     p.add_argument("--epochs", type=float, help="stop after this many passes over the training text, counted from the run's start")
-    p.add_argument("--seconds", type=float, help="stop after this much training time in this invocation")
+    p.add_argument("--seconds", type=float, help="this invocation's time budget, closing validation and save included")
     p.add_argument("--minutes", type=float, help="the same in minutes")
-    p.add_argument("--print-every", type=int, default=10, help="progress line and log.jsonl step event every N steps")
+    p.add_argument("--print-every", type=int, default=10, help="a progress line every N steps")
+    p.add_argument("--log-every", type=int, default=10, help="a log.jsonl step event every N steps (charrnn's 10)")
     p.add_argument("--cpu", action="store_true", help="train on the CPU (gloo) even where CUDA is available")
     a = p.parse_args()
     run = a.resume
@@ -419,6 +463,8 @@ def main():
     state = each(state, lambda s: s[:, mine].contiguous())
     del tensors
     train_ids, val_ids = split(load_ids(here))
+    if VAL_MAX_CHARS > 0:
+        val_ids = val_ids[:VAL_MAX_CHARS + 1]
     x, y = streams(train_ids, BATCH)
     if training["streams"]["pos"] > x.shape[1]:
         raise UserError(f"The saved stream position {training['streams']['pos']} does not fit streams of length {x.shape[1]}: export the run again.")
@@ -431,49 +477,61 @@ def main():
     params = [t for _, t in model.named_parameters()]
 
     saved_run = training["run"]
-    limits = stop_limits(a, saved_run["settings"])
-    total_steps = limits.get("steps") or math.ceil(limits.get("epochs", 0) * batcher.steps_per_epoch)
-    budget = limits.get("seconds", 0)
-    settings = {**{k: v for k, v in saved_run["settings"].items() if k not in ("steps", "epochs", "seconds")}, **limits}
-    best_val, since_best = saved_run["bestValLoss"], 0
-    log = EventLog(os.path.join(run, "log.jsonl"), rank == 0)
+    settings = {k: v for k, v in saved_run["settings"].items() if k not in LIMITS}
+    limits = stop_limits(a, saved_run)
+    by_epochs = math.ceil(limits.get("epochs", 10 if not limits else 0) * batcher.steps_per_epoch) or None
+    total_steps = min(limits["steps"], by_epochs) if "steps" in limits and by_epochs else limits.get("steps", by_epochs)
+    best_val, since_best = saved_run["bestValLoss"], saved_run.get("sinceBest", 0)
+    smoothed = SmoothedLoss(saved_run.get("smoothLoss"))
+    log = EventLog(os.path.join(run, "log.jsonl"), steps_done, a.log_every, rank == 0)
     say = (lambda line: print(line, flush=True)) if rank == 0 else (lambda line: None)
+    chars_per_step = BATCH * SEQ
+    seconds = timed_seconds = 0.0
+    timed_steps = steps_run = 0
+    speed = lambda: (timed_steps / timed_seconds if timed_seconds > 0 else steps_run / seconds if seconds > 0 else 0) * chars_per_step
+    # Before the first validation is timed: a forward pass costs about a third of a training step per character.
+    budget = Budget(limits.get("seconds"), lambda: len(val_ids) / max(1, speed() * 3))
     backend = f"pytorch {torch.__version__}, {world} process{'es' if world > 1 else ''}, {('nccl' if cuda else 'gloo') if world > 1 else 'single'}, {device.type}"
-    log.write("config", steps_done, batcher.epoch, resumed=True, model=json.loads(meta["config"]), settings=settings,
+    log.write("config", steps_done, batcher.epoch, resumed=True, model=json.loads(meta["config"]), settings={**settings, **limits},
               corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
-              params=sum(t.numel() for t in params), backend=backend, totalSteps=total_steps or None, budgetSeconds=budget or None)
+              params=sum(t.numel() for t in params), backend=backend, totalSteps=total_steps, budgetSeconds=limits.get("seconds"))
     say(f"resuming the run in {run} at step {steps_done}{f' of {total_steps}' if total_steps else ''} in PyTorch: "
         f"{world} process{'es' if world > 1 else ''} on {device.type}")
 
     def save(step, epoch, best_loss=None):
         """The latest model and the checkpoint (or, with best_loss, best.safetensors); rank 0 writes.
         For a checkpoint every process first hands over its streams' carried state and position."""
+        t0 = time.time()
         if best_loss is None:
             whole = each(state, lambda s: gather(s, world))
             where = gather(torch.tensor([[batcher.pos], [batcher.chunks]], device=device), world)  # [2, world]
             assert (where == where[:, :1]).all(), "the processes disagree on the position in the streams"
-        if rank != 0:
-            return
-        weights = list(zip([n for n, _ in model.named_parameters()], params))
-        model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
-                      "training": compact({"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED})}
-        if best_loss is not None:
-            write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "val_loss": repr(best_loss)})
-            return log.write("saved", step, epoch, files=["best"])
-        first, second = save_moments(optimizer, params)
-        carried = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
-                   "dropoutRng": training["dropoutRng"],  # charrnn's generator, kept for when charrnn resumes
-                   "run": {"settings": settings, "textHash": TEXT_HASH, "bestValLoss": best_val}}
-        write_safetensors(os.path.join(run, "model.safetensors"), weights, model_meta)
-        write_safetensors(ckpt_path, weights + [("train.optimizer.first", first), ("train.optimizer.second", second)] + state_to_checkpoint(whole),
-                          {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], "training": compact(carried)})
-        log.write("saved", step, epoch, files=["model", "checkpoint"])
+        if rank == 0:
+            weights = list(zip([n for n, _ in model.named_parameters()], params))
+            model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
+                          "training": compact({"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED})}
+            if best_loss is not None:
+                write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "val_loss": repr(best_loss)})
+            else:
+                first, second = save_moments(optimizer, params)
+                record = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
+                          "dropoutRng": training["dropoutRng"],  # charrnn's generator, kept for when charrnn resumes
+                          "run": {"settings": settings, "limits": limits, "textHash": TEXT_HASH, "bestValLoss": best_val,
+                                  "sinceBest": since_best, "smoothLoss": {"average": smoothed.average, "weight": smoothed.weight}}}
+                write_safetensors(os.path.join(run, "model.safetensors"), weights, model_meta)
+                write_safetensors(ckpt_path, weights + [("train.optimizer.first", first), ("train.optimizer.second", second)] + state_to_checkpoint(whole),
+                                  {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], "training": compact(record)})
+            log.write("saved", step, epoch, files=["best"] if best_loss is not None else ["model", "checkpoint"])
+        budget.save_s = max(time.time() - t0, budget.save_s * 0.9)
 
     def validate(step, epoch):
+        """On every process (the same figure everywhere, so every process makes the same patience decision)."""
         nonlocal best_val, since_best
         if len(val_ids) < 2:
             return None
-        loss = validation_loss(model, val_ids, device)  # on every process: the same figure everywhere
+        t0 = time.time()
+        loss = validation_loss(model, val_ids, device)
+        budget.validation_s = time.time() - t0
         best = best_val is None or loss < best_val
         best_val, since_best = (loss, 0) if best else (best_val, since_best + 1)
         log.write("validation", step, epoch, loss=loss, best=best, bestLoss=best_val, sinceBest=since_best)
@@ -482,20 +540,19 @@ def main():
             save(step, epoch, best_loss=loss)
         return loss
 
-    stop = {"signal": False}
+    signalled = {"name": None}
     for s in (signal.SIGINT, signal.SIGTERM):  # torchrun passes Ctrl-C on as these
-        signal.signal(s, lambda *_: stop.update(signal=True))
-    chars_per_step = BATCH * SEQ
-    seconds = timed_seconds = 0.0
-    timed_steps = steps_run = 0
-    val_loss, reported, saved, reason = None, -1, -1, "limit"
-
-    def report():
-        log.write("step", steps_done, epoch, loss=loss, smoothLoss=log.smooth_loss, lr=lr, gradNorm=grad_norm, charsPerSecond=speed)
-        say(f"step {steps_done}{f'/{total_steps}' if total_steps else ''}  epoch {epoch:.2f}  loss {loss:.4f}  "
-            f"{'' if val_loss is None else f'val {val_loss:.4f}  '}{speed:,.0f} chars/s")
-
-    while not (total_steps and steps_done >= total_steps) and not (budget and seconds >= budget):
+        signal.signal(s, lambda n, _: signalled.update(name=signal.Signals(n).name))
+    val_loss, last_loss, validated, saved_at = None, math.nan, -1, -1
+    reason, message = "limit", ""
+    if total_steps and steps_done >= total_steps:
+        log.write("note", steps_done, batcher.epoch, message=f"the run had already reached its {total_steps} steps; give a larger --steps to train on")
+        say(f"the run in {run} had already reached its {total_steps} steps; give a larger --steps to train on")
+    while True:
+        if total_steps and steps_done >= total_steps:
+            reason, message = "limit", (f"reached --steps {total_steps}" if limits.get("steps") == total_steps
+                                        else f"reached {limits.get('epochs', 10)} epochs (step {total_steps})")
+            break
         t0 = time.time()
         xs, ys, reset = batcher.next()
         if reset:
@@ -509,49 +566,58 @@ def main():
         mean = F.cross_entropy(logits.reshape(-1, V), ys.reshape(-1))  # over this process's streams; DDP averages the gradients
         mean.backward()
         grad_norm = float(nn.utils.clip_grad_norm_(params, CLIP if CLIP > 0 else math.inf))
-        # One all-reduce carries the loss, the step time and a stop request, so that every process decides alike.
-        shared = torch.tensor([mean.item(), time.time() - t0, float(stop["signal"])], dtype=torch.float64, device=device)
+        # One all-reduce carries the loss, the step time, a stop request and rank 0's budget decisions,
+        # so that every process decides alike.
+        step_s = time.time() - t0
+        budget.step_s = max(step_s, budget.step_s * 0.9)
+        decide = rank == 0
+        shared = torch.tensor([mean.item(), step_s, float(signalled["name"] is not None),
+                               float(decide and not budget.allows_step()), float(decide and budget.allows_validation())],
+                              dtype=torch.float64, device=device)
         if world > 1:
             dist.all_reduce(shared)
-        loss, dt, stop_votes = shared[0].item() / world, shared[1].item() / world, shared[2].item()
+        loss, dt, stop_votes, out_of_time, may_validate = shared[0].item() / world, shared[1].item() / world, *shared[2:].tolist()
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             what, value = ("gradient norm", grad_norm) if math.isfinite(loss) else ("loss", loss)
-            raise UserError(f"Training diverged at step {steps_done + 1}: the {what} became {value}; try a smaller learning rate (models saved before this step are kept).")
+            message = f"Training diverged at step {steps_done + 1}: the {what} became {value}; try a smaller learning rate (models saved before this step are kept)."
+            log.write("stopped", steps_done, batcher.epoch, reason="diverged", message=message)
+            raise UserError(message)
         optimizer.step()
         steps_done += 1
         steps_run += 1
         seconds += dt
         if steps_run > WARMUP_STEPS:
             timed_seconds, timed_steps = timed_seconds + dt, timed_steps + 1
-        speed = (timed_steps / timed_seconds if timed_seconds > 0 else steps_run / max(seconds, 1e-9)) * chars_per_step
-        epoch = batcher.epoch
-        log.smooth(loss)
-        if steps_done == 1 or steps_done % a.print_every == 0:
-            report()
-            reported = steps_done
-        if VAL_EVERY > 0 and steps_done % VAL_EVERY == 0:
-            val_loss = validate(steps_done, epoch)
+        epoch, last_loss = batcher.epoch, loss
+        log.write("step", steps_done, epoch, loss=loss, smoothLoss=smoothed.add(loss), lr=lr, gradNorm=grad_norm, charsPerSecond=speed())
+        if steps_done == 1 or steps_done % a.print_every == 0 or (total_steps and steps_done == total_steps):
+            say(f"step {steps_done}{f'/{total_steps}' if total_steps else ''}  epoch {epoch:.2f}  loss {loss:.4f}  "
+                f"{'' if val_loss is None else f'val {val_loss:.4f}  '}{speed():,.0f} chars/s")
+        if VAL_EVERY > 0 and steps_done % VAL_EVERY == 0 and may_validate and not stop_votes:
+            val_loss, validated = validate(steps_done, epoch), steps_done
         if CHECKPOINT_EVERY > 0 and steps_done % CHECKPOINT_EVERY == 0:
             save(steps_done, epoch)
-            saved = steps_done
-        if stop_votes > 0:
-            reason = "signal"
+            saved_at = steps_done
+        if stop_votes:
+            reason, message = "signal", "received a signal"
+            break
+        if PATIENCE > 0 and since_best >= PATIENCE:
+            reason, message = "patience", f"{since_best} validations in a row without a new best (--patience {PATIENCE}); the best is {best_val:.4f}"
+            break
+        if out_of_time:
+            reason, message = "limit", f"the {limits['seconds']:g}-second budget leaves time only for the final validation and save"
             break
 
-    if steps_run == 0:
-        say(f"the run in {run} had already reached its {steps_done} steps; give a larger --steps to train on")
-    else:
-        if reported != steps_done:
-            report()
-        if VAL_EVERY == 0 or steps_done % VAL_EVERY != 0:
+    if steps_run > 0:
+        if reason != "signal" and validated != steps_done:
             val_loss = validate(steps_done, epoch)
-        if saved != steps_done:
+        if saved_at != steps_done:
             save(steps_done, epoch)
-        message = "stopped by a signal" if reason == "signal" else f"reached its limit at step {steps_done}"
-        log.write("stopped", steps_done, epoch, reason=reason, message=message)
-        log.write("result", steps_done, epoch, reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed,
-                  lastLoss=loss, valLoss=val_loss, bestValLoss=best_val, sample=None)
-        say(f"{'stopped' if reason == 'signal' else 'done'} after {steps_done} steps ({seconds:.1f} s, {speed:,.0f} chars/s); "
+    log.write("stopped", steps_done, batcher.epoch, reason=reason, message=message)
+    log.write("result", steps_done, batcher.epoch, reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed(),
+              lastLoss=last_loss, valLoss=val_loss, bestValLoss=best_val, sample=None)
+    if steps_run > 0:
+        say(f"{'stopped' if reason != 'limit' else 'done'} after {steps_done} steps ({message}; {seconds:.1f} s, {speed():,.0f} chars/s); "
             f"saved {os.path.join(run, 'model.safetensors')}")
     if world > 1:
         # Tear the process group down together, while rank 0 (which holds the rendezvous store) is still there:

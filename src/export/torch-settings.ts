@@ -91,15 +91,23 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   lrDecayEvery: { apply: constant('LR_DECAY_EVERY') },
   valFrac: { apply: constant('VAL_FRAC') },
   valEvery: { apply: constant('VAL_EVERY') },
+  valMaxChars: { apply: constant('VAL_MAX_CHARS') },
+  patience: { apply: constant('PATIENCE') },
   checkpointEvery: { apply: constant('CHECKPOINT_EVERY') },
   seed: { apply: constant('SEED') },
+  sampleEvery: { note: 'samples are for people watching charrnn train; the program draws none' },
+  sampleLength: { note: 'see sampleEvery' },
+  sampleTemperature: { note: 'see sampleEvery' },
+  samplePrime: { note: 'see sampleEvery' },
   steps: { note: 'a stop limit: the program takes the run\'s own unless --steps, --epochs, --seconds or --minutes is given' },
   epochs: { note: 'a stop limit (see steps)' },
   seconds: { note: 'a stop limit (see steps)' },
 };
 
-/** Settings every run has (older checkpoints may lack one: then charrnn's default at the time applies). */
-const DEFAULTS: Settings = { lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1 };
+/** Settings the program needs that older checkpoints may lack: what charrnn did before they existed. */
+const DEFAULTS: Settings = {
+  lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, valMaxChars: 0, patience: 0, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1,
+};
 
 /** The program parts for a run's settings; a setting the table does not know is refused by name. */
 export function programParts(saved: Settings, source: string): ProgramParts {
