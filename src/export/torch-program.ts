@@ -389,19 +389,26 @@ class Budget:
     """--seconds / --minutes as charrnn's budget.ts has it: the run, its closing validation and save
     included, ends within the budget, so it stops stepping when one more step would not leave time for them."""
 
-    def __init__(self, seconds, guess_validation):
-        self.seconds, self.started, self.guess = seconds, time.time(), guess_validation
-        self.step_s, self.validation_s, self.save_s = 0.0, None, 0.0
+    def __init__(self, seconds, validation_steps):
+        self.seconds, self.started, self.validation_steps = seconds, time.time(), validation_steps
+        self.step_s, self.fastest_step, self.steps, self.validation_s, self.save_s = 0.0, math.inf, 0, None, 0.0
 
-    def closing(self):
-        return (self.validation_s if self.validation_s is not None else self.guess()) + self.save_s + 0.5
+    def record_step(self, seconds):
+        self.step_s = max(seconds, self.step_s * 0.9)  # a slow spell counts at once
+        self.fastest_step, self.steps = min(self.fastest_step, seconds), self.steps + 1
+
+    def validation(self):
+        """Before one is timed: a forward pass costs about a third of a training step per character,
+        judged from the fastest of the first steps (the very first pay for warming up)."""
+        if self.validation_s is not None:
+            return self.validation_s
+        return self.validation_steps * self.fastest_step / 3 if self.steps >= 3 else 0.0
 
     def allows_step(self):
-        return not self.seconds or time.time() - self.started + self.step_s + self.closing() <= self.seconds
+        return not self.seconds or time.time() - self.started + self.step_s + self.validation() + self.save_s + 0.5 <= self.seconds
 
     def allows_validation(self):
-        v = self.validation_s if self.validation_s is not None else self.guess()
-        return not self.seconds or time.time() - self.started + v + self.closing() <= self.seconds
+        return not self.seconds or time.time() - self.started + 2 * self.validation() + self.save_s + 0.5 <= self.seconds
 
 
 def snake(v):
@@ -489,8 +496,7 @@ def main():
     seconds = timed_seconds = 0.0
     timed_steps = steps_run = 0
     speed = lambda: (timed_steps / timed_seconds if timed_seconds > 0 else steps_run / seconds if seconds > 0 else 0) * chars_per_step
-    # Before the first validation is timed: a forward pass costs about a third of a training step per character.
-    budget = Budget(limits.get("seconds"), lambda: len(val_ids) / max(1, speed() * 3))
+    budget = Budget(limits.get("seconds"), len(val_ids) / chars_per_step)
     backend = f"pytorch {torch.__version__}, {world} process{'es' if world > 1 else ''}, {('nccl' if cuda else 'gloo') if world > 1 else 'single'}, {device.type}"
     log.write("config", steps_done, batcher.epoch, resumed=True, model=json.loads(meta["config"]), settings={**settings, **limits},
               corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
@@ -569,7 +575,7 @@ def main():
         # One all-reduce carries the loss, the step time, a stop request and rank 0's budget decisions,
         # so that every process decides alike.
         step_s = time.time() - t0
-        budget.step_s = max(step_s, budget.step_s * 0.9)
+        budget.record_step(step_s)
         decide = rank == 0
         shared = torch.tensor([mean.item(), step_s, float(signalled["name"] is not None),
                                float(decide and not budget.allows_step()), float(decide and budget.allows_validation())],
