@@ -530,7 +530,7 @@ describe('resume', () => {
     assertUserError(cli(['train', 'corpus.txt', '--resume', 'resumed', '--force']), /--force.*cannot be used with.*--resume/);
     writeFileSync(at('other.txt'), 'something else entirely, '.repeat(40));
     assertUserError(cli(['train', 'other.txt', '--resume', '--out', 'resumed']), /text differs/);
-    assertUserError(cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']), /No such file/);
+    assertUserError(cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']), /No run to resume: no-such-run is not a folder/);
   });
 });
 

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { exportTorchCommand } from './export-torch.js';
 import { inspectCommand } from './inspect.js';
 import { plotCommand } from './plot.js';
 import { fail } from './run.js';
@@ -26,7 +27,7 @@ const program = new Command('charrnn')
   .exitOverride()
   .configureOutput(output);
 
-for (const make of [trainCommand, sampleCommand, evalCommand, plotCommand, inspectCommand, benchCommand]) {
+for (const make of [trainCommand, sampleCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand]) {
   program.addCommand(make().exitOverride().configureOutput(output));
 }
 

@@ -1,14 +1,15 @@
 import { Command, Option } from 'commander';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
 import { loadCorpus } from '../node/corpus.js';
-import { ensureFolder, readBytes } from '../node/files.js';
+import { readBytes } from '../node/files.js';
 import { plotRefresher } from '../node/plot-refresh.js';
-import { folderStore, holdsRun, RUN_FILES } from '../node/run-folder.js';
+import { claimFreshFolder, folderStore, openRunFolder, readRunSource, RUN_FILES, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
 import { encodeCorpus } from '../run/corpus.js';
-import { TrainingRun } from '../run/run.js';
+import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
 import { chooseDisplay } from './train-display.js';
@@ -20,7 +21,7 @@ interface TrainFlags extends Partial<RunSettings> {
   epochs?: number;
   seconds?: number;
   minutes?: number;
-  out: string;
+  out?: string;
   json?: boolean;
   quiet?: boolean;
   printEvery?: number;
@@ -31,6 +32,9 @@ interface TrainFlags extends Partial<RunSettings> {
 
 /** The flags that are run settings (everything but limits, display and where). */
 const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat(['corpus', 'sampleEvery']) as (keyof RunSettings)[];
+
+/** Where a run goes without --out: a fresh folder in here for each run. */
+const RUNS_ROOT = 'runs';
 
 /** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -64,13 +68,13 @@ export function trainCommand(): Command {
     .option('--patience <n>', 'stop after N validations in a row without a new best (0: never)', nonNegativeInt, d.patience)
     .option('--checkpoint-every <steps>', 'save the latest model every N steps (0: at validations and the end)', nonNegativeInt, d.checkpointEvery)
     .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, d.seed)
-    .option('--out <dir>', 'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl', 'runs/latest')
+    .option('--out <dir>', 'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl (default: a fresh folder runs/<text>-<date>-<n>)')
     .option('--sample-every <steps>', 'print a sample every N steps (default: at every validation; 0: only at the end)', nonNegativeInt)
     .option('--sample-length <n>', 'characters in each sample (0: none); with --lines, the longest line of the samples, which are 5 whole lines', nonNegativeInt, d.sampleLength)
     .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
     .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
-    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped; its settings are kept (--lr may change)')
+    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped, on the text it records; its settings are kept (--lr may change)')
     .addOption(new Option('--force', 'start a new run in --out even though it holds one, replacing it').conflicts('resume'))
     .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
     .option('--quiet', 'print only errors and the final line')
@@ -79,17 +83,22 @@ export function trainCommand(): Command {
 Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
 one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
 --patience also ends it. Ctrl-C, SIGTERM and SIGHUP finish the current step, save
-and exit (130, 143, 129); a second signal quits at once.`)
+and exit (130, 143, 129); a second signal quits at once. A run folder is locked
+by its run (DIR/.lock) while the run goes on.`)
     .action(action(train));
 }
 
 async function train(files: string[], flags: TrainFlags, command: Command): Promise<void> {
-  const out = typeof flags.resume === 'string' ? flags.resume : flags.out;
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const note = (message: string): void => { process.stderr.write(`charrnn: ${message}\n`); };
+  const notes: string[] = []; // said as note events once the run starts
 
-  const checkpointPath = join(out, RUN_FILES.checkpoint);
-  const checkpoint: DecodedCheckpoint | null = flags.resume !== undefined ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
+  // A resumed run's folder is locked before its checkpoint is read; a new run's, once its flags and text have passed the run's checks.
+  const resumeDir = flags.resume === undefined ? null : typeof flags.resume === 'string' ? flags.resume : flags.out;
+  if (flags.resume === true && resumeDir === undefined) throw new CharrnnError("--resume needs the run's folder: give --resume DIR.");
+  if (resumeDir) openRunFolder(resumeDir, 'resume', m => notes.push(m));
+  const checkpointPath = resumeDir ? join(resumeDir, RUN_FILES.checkpoint) : '';
+  const checkpoint: DecodedCheckpoint | null = resumeDir ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
   const given: Partial<RunSettings> = {};
   for (const k of SETTING_KEYS) {
     if (flags[k] !== undefined && (checkpoint === null || explicit(k))) (given as Record<string, unknown>)[k] = flags[k];
@@ -97,17 +106,32 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
   const limits = stopLimits(flags, explicit, checkpoint);
 
-  const corpusText = loadCorpus(files, settings.corpus);
+  const source = resumeDir ? readRunSource(resumeDir) : null;
+  const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
+  const corpusText = loadCorpus(inputs, settings.corpus);
   if (corpusText.lines) settings.lines = true; // a list corpus is trained line by line
-  const corpus = encodeCorpus(corpusText.text, corpusText.source, settings);
-  ensureFolder(out); // now, not after an hour of training
+  // Read from the folder's record, the text keeps the name it was given at the start.
+  const name = inputs !== files && source !== null ? source.source : corpusText.source;
+  const corpus = encodeCorpus(corpusText.text, name, settings);
   const kernels = await loadKernels(flags.backend, note);
-  const log = new RunLog(out, checkpoint ? checkpoint.steps : null);
-  const run = new TrainingRun({ corpus, settings, limits, kernels, store: folderStore(out), checkpoint, timeBefore: log.timeBefore });
-  // After the run's own checks, so a bad flag or text is said first.
-  if (checkpoint === null && !flags.force && holdsRun(out)) {
-    throw new CharrnnError(`${out} holds a run already; continue it with --resume ${out}, give another --out, or --force to replace it.`);
+  const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
+  let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
+  const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
+  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes });
+
+  const absolute = inputs.map(f => resolve(f));
+  if (!resumeDir) {
+    out = flags.out ?? claimFreshFolder(RUNS_ROOT, settings.corpus ?? inputs[0] ?? 'run');
+    openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m));
+    writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
+  } else if (files.length > 0 && source !== null && absolute.join('\n') !== source.files.join('\n')) {
+    // The same text (the run checked its fingerprint) from another place: read it from there from now on.
+    writeRunSource(out, { ...source, files: absolute, source: corpus.source });
+    notes.push(`the run's text is now read from ${inputs.join(', ')} (the same text as before, at ${source.files.join(', ')})`);
+  } else if (source === null) {
+    writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   }
+  const log = resumedLog ?? new RunLog(out, null);
 
   const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out });
   const plot = plotRefresher(out, message => display.notice(message));
@@ -116,14 +140,17 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   run.on(e => plot.onEvent(e));
 
   let signalled: string | null = null;
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
   const onSignal = (signal: NodeJS.Signals): void => {
-    // A second signal quits at once: what is on disk is always whole (atomic writes).
+    // A second signal delivered with the first (both while a step ran) quits here; one sent later meets no
+    // listener and takes its default action, which ends the process at once even inside a long step or save.
+    // What is on disk stays whole either way (atomic writes); the lock left behind is stale and taken over.
     if (signalled !== null) process.exit(SIGNAL_EXIT[signal]);
     signalled = signal;
     run.requestStop(`received ${signal}`);
     display.notice(`${signal}: stopping after this step and saving (again to quit at once)`);
+    setImmediate(() => { for (const s of signals) process.off(s, onSignal); });
   };
-  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
   for (const s of signals) process.on(s, onSignal);
   let result;
   try {
@@ -135,6 +162,18 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   }
   if (result.step === 0) throw new CharrnnError('Training stopped before the first step; nothing was saved.');
   if (signalled !== null) process.exitCode = SIGNAL_EXIT[signalled];
+}
+
+/** The files a resumed run reads when none are given: those its folder records. */
+function recordedFiles(dir: string, source: RunSource | null): string[] {
+  if (source === null || source.files.length === 0) {
+    throw new CharrnnError(`${dir} does not record where its text came from (a run from an older charrnn); give its text files: charrnn train FILE... --resume ${dir}.`);
+  }
+  const gone = source.files.find(f => !existsSync(f));
+  if (gone !== undefined) {
+    throw new CharrnnError(`The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`);
+  }
+  return source.files;
 }
 
 /**

@@ -56,6 +56,12 @@ export interface RunOptions {
    * knows); kept out of the checkpoint so that its bytes depend on the math only.
    */
   timeBefore?: number;
+  /**
+   * Things said before the run starts (a stale lock taken over, leftovers
+   * removed), emitted as note events after the config event; read when the run
+   * starts, so a caller may add to it after building the run.
+   */
+  notes?: readonly string[];
 }
 
 /** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
@@ -122,7 +128,8 @@ export class TrainingRun {
   private chars: number;
   /** A line model's metadata entries, in every model file it saves (empty for running text). */
   private readonly lineMetadata: Record<string, string>;
-  private readonly textHash: string;
+  /** The training text's fingerprint, which a resumed run must match. */
+  readonly textHash: string;
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private readonly now: () => number;
   private readonly store: RunStore;
@@ -164,6 +171,9 @@ export class TrainingRun {
     this.textHash = fingerprint(corpus.ids);
     if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
       throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
+    }
+    if (checkpoint && this.limits.steps !== undefined && this.limits.steps < checkpoint.steps) {
+      throw new CharrnnError(`The run is at step ${checkpoint.steps} already, past --steps ${this.limits.steps}; give a --steps of ${checkpoint.steps} or more.`);
     }
     const run = checkpoint?.run;
     this.resumed = run !== undefined;
@@ -216,6 +226,7 @@ export class TrainingRun {
         ...(s.lines ? { trainLines: lineCount(this.options.corpus.lines!.train), valLines: lineCount(this.options.corpus.lines!.val) } : {}) },
       params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
     });
+    for (const message of this.options.notes ?? []) this.note(message);
     const savedLr = this.options.checkpoint?.run.settings.lr;
     if (typeof savedLr === 'number' && savedLr !== s.lr) this.note(`the learning rate changes from ${savedLr} to ${s.lr} at step ${trainer.steps}`);
     if (this.totalSteps !== null && trainer.steps >= this.totalSteps) {

@@ -7,11 +7,14 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { modelConfigProblem, type ModelConfig } from '../model/config.js';
+import { MODEL_FORMAT } from '../model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import type { Trainer } from './trainer.js';
 
-export const CHECKPOINT_FORMAT = 'charrnn-checkpoint/1';
+/** The checkpoint format this charrnn writes; it reads this version and none newer. */
+export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_FORMAT = `charrnn-checkpoint/${CHECKPOINT_VERSION}`;
 
 /** What the run itself needs to go on: its settings and where it stood. */
 export interface RunRecord {
@@ -76,6 +79,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
   const fail = (why: string): never => {
     throw new CharrnnError(`${source} is not a usable charrnn checkpoint: ${why}.`);
   };
+  const version = /^charrnn-checkpoint\/(\d+)$/.exec(metadata.format ?? '');
+  if (version && Number(version[1]) > CHECKPOINT_VERSION) {
+    throw new CharrnnError(`${source} was saved by a newer charrnn (format ${metadata.format}; this one reads ${CHECKPOINT_FORMAT}); update charrnn to resume it.`);
+  }
+  if (metadata.format === MODEL_FORMAT) fail('it is a model file, not a training checkpoint (a run folder keeps its checkpoint in checkpoint.safetensors)');
   if (metadata.format !== CHECKPOINT_FORMAT) fail(`its format is ${JSON.stringify(metadata.format ?? null)}, not ${CHECKPOINT_FORMAT}`);
   const parse = (key: string): unknown => {
     try {

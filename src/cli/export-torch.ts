@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { relative } from 'node:path';
+import { exportTorch } from '../node/export-torch.js';
+import { action } from './run.js';
+
+interface ExportTorchFlags {
+  corpus?: string;
+  to?: string;
+}
+
+export function exportTorchCommand(): Command {
+  return new Command('export-torch')
+    .description('write a PyTorch program that continues the run in DIR under torchrun (DDP on many GPUs or machines) and saves back in charrnn\'s formats')
+    .argument('<dir>', 'the run folder (the --out of charrnn train)')
+    .argument('[files...]', 'the text files the run trained on (default: the corpus the run records)')
+    .option('--corpus <name>', 'the embedded corpus the run trained on, instead of files')
+    .option('--to <outdir>', 'where the program and the text go (default: DIR/torch)')
+    .action(action(exportTorchAction));
+}
+
+function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): void {
+  const r = exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to });
+  const program = relative(process.cwd(), r.program) || r.program;
+  process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
+    `the run is at step ${r.steps}. Continue it with:\n  torchrun --nproc_per_node N ${program} --resume ${dir}\n`);
+}

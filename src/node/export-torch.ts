@@ -1,0 +1,85 @@
+// `charrnn export-torch`: writes the PyTorch program that continues a run, and
+// the run's training text as ids beside it. The run's own files stay where they
+// are: the program reads the checkpoint from the run folder and saves back there.
+import { existsSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { CharrnnError } from '../errors.js';
+import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
+import { programParts } from '../export/torch-settings.js';
+import { Vocabulary } from '../text/vocabulary.js';
+import { decodeCheckpoint, fingerprint, type RunRecord } from '../train/checkpoint.js';
+import { loadCorpus, type Corpus } from './corpus.js';
+import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
+
+export interface ExportTorchOptions {
+  /** The run folder (the --out of charrnn train). */
+  run: string;
+  /** The text files the run trained on, or its embedded corpus; by default what the run records. */
+  files: readonly string[];
+  corpus?: string;
+  /** Where the program goes (default: RUN/torch). */
+  to?: string;
+}
+
+export interface ExportTorchResult {
+  folder: string;
+  program: string;
+  ids: string;
+  /** Optimizer steps the run had done: where PyTorch goes on from. */
+  steps: number;
+  chars: number;
+}
+
+export function exportTorch(o: ExportTorchOptions): ExportTorchResult {
+  const checkpointPath = join(o.run, 'checkpoint.safetensors');
+  if (!existsSync(checkpointPath) || !statSync(checkpointPath).isFile()) {
+    throw new CharrnnError(`${o.run} holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.`);
+  }
+  const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
+  const parts = programParts(checkpoint.run.settings, o.run);
+  const corpus = textOfRun(o, checkpoint.run);
+  const vocab = Vocabulary.fromText(corpus.text);
+  const { ids } = vocab.encode(corpus.text);
+  if (fingerprint(ids) !== checkpoint.run.textHash || vocab.chars.join('') !== checkpoint.vocab.chars.join('')) {
+    throw new CharrnnError(`The text differs from the one the run in ${o.run} was trained on, so it cannot be exported with it.`);
+  }
+
+  const folder = o.to ?? join(o.run, 'torch');
+  ensureFolder(folder);
+  const wide = ids instanceof Uint32Array;
+  const idsFile = wide ? 'text.u32' : 'text.u16';
+  const program = torchProgram({
+    summary: summary(checkpoint.config, corpus.source), idsFile, idsDtype: wide ? '<u4' : '<u2', idsCount: ids.length,
+    textHash: checkpoint.run.textHash, runFolder: relative(resolve(folder), resolve(o.run)) || '.', corpus: corpus.source,
+  }, parts);
+  writeFileAtomic(join(folder, idsFile), littleEndian(ids));
+  writeFileAtomic(join(folder, TORCH_PROGRAM_NAME), new TextEncoder().encode(program));
+  return { folder, program: join(folder, TORCH_PROGRAM_NAME), ids: join(folder, idsFile), steps: checkpoint.steps, chars: ids.length };
+}
+
+/**
+ * The text a run trained on: the files or corpus given, else the corpus the run
+ * records. (When run folders remember their text source, it plugs in here.)
+ */
+function textOfRun(o: ExportTorchOptions, run: RunRecord): Corpus {
+  if (o.files.length > 0 || o.corpus !== undefined) return loadCorpus(o.files, o.corpus);
+  const recorded = run.settings.corpus;
+  if (typeof recorded === 'string') return loadCorpus([], recorded);
+  throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
+}
+
+function summary(c: { cell: string; layers: number; hidden: number }, source: string): string {
+  return `a ${c.layers}x${c.hidden} ${c.cell.toUpperCase()} on ${source}`;
+}
+
+/** The ids as little-endian bytes, whatever the machine's byte order. */
+function littleEndian(ids: Uint16Array | Uint32Array): Uint8Array {
+  const out = new Uint8Array(ids.byteLength);
+  const view = new DataView(out.buffer);
+  const width = ids.BYTES_PER_ELEMENT;
+  for (let i = 0; i < ids.length; i++) {
+    if (width === 2) view.setUint16(2 * i, ids[i], true);
+    else view.setUint32(4 * i, ids[i], true);
+  }
+  return out;
+}
