@@ -143,7 +143,7 @@ describe('charrnn train --lines', () => {
     assert.equal(code, 130, stderr);
     const stoppedAt = Number(/^stopping at step (\d+): received SIGINT$/m.exec(stdout)?.[1]);
     assert.ok(stoppedAt > 0 && stoppedAt < 400, `stopped at step ${stoppedAt}`);
-    ok(['train', at('long-list.txt'), '--resume', at('signalled')]);
+    ok(['train', '--resume', at('signalled')]); // the folder records the text and that it is a line run
     ok(['train', ...args, '--out', at('unstopped')]);
     for (const f of ['model', 'best', 'checkpoint']) {
       assert.equal(sha256(at(`signalled/${f}.safetensors`)), sha256(at(`unstopped/${f}.safetensors`)), `${f}.safetensors`);
