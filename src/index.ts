@@ -3,7 +3,7 @@
 // backend) live under src/node.
 export { CharrnnError } from './errors.js';
 export { Vocabulary } from './text/vocabulary.js';
-export { decodeText } from './text/utf8.js';
+export { decodeText } from './text/decoder.js';
 export { splitCorpus } from './data/split.js';
 export { StreamBatcher, evaluationChunks } from './data/streams.js';
 export type { CellType, FloatArray, Kernels } from './kernels/kernels.js';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
-import { decodeText, firstInvalidUtf8 } from '../src/text/utf8.js';
+import { decodeText } from '../src/text/decoder.js';
+import { firstInvalidUtf8 } from '../src/text/utf8.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { Random } from '../src/util/random.js';
 

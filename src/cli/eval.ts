@@ -3,7 +3,7 @@ import { CharrnnError } from '../errors.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { decodeText } from '../text/utf8.js';
+import { decodeText } from '../text/decoder.js';
 import { scoreText } from '../train/evaluate.js';
 import { action } from './run.js';
 

@@ -44,7 +44,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
-function fileError(e: unknown, path: string): Error {
+/** The usual file-system failures as one sentence naming the path; anything else as it is. */
+export function fileError(e: unknown, path: string): Error {
   const code = (e as NodeJS.ErrnoException | null)?.code;
   switch (code) {
     case 'ENOENT': return new CharrnnError(`No such file or folder: ${path}.`);
