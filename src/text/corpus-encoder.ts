@@ -24,8 +24,6 @@ export interface EncoderOptions {
 export interface EncodedText {
   ids: CorpusIds;
   vocab: Vocabulary;
-  /** Occurrences of each symbol, by id. */
-  counts: Float64Array;
   /** Distinct characters folded into the unknown symbol by maxVocab. */
   foldedChars: number;
   /** Occurrences of the unknown symbol (folded characters, and U+FFFD from --invalid replace or in the text). */
@@ -38,7 +36,6 @@ const MAX_CODE_POINT = 0x10ffff;
 export class CorpusEncoder {
   private ids: CorpusIds;
   private length = 0;
-  private counts = new Float64Array(256); // [provisional id] occurrences
   private readonly provisional = new Int32Array(MAX_CODE_POINT + 1).fill(-1); // code point -> provisional id
   private readonly codePoints: number[] = []; // provisional id -> code point
   private decoder: ChunkDecoder | null = null;
@@ -68,8 +65,23 @@ export class CorpusEncoder {
 
   /** The next chunk of the current file's bytes. */
   push(bytes: Uint8Array): void {
-    if (this.decoder === null) throw new Error('push before beginFile');
-    this.addText(this.normalizer.push(this.decoder.push(bytes)));
+    const decoder = this.decoder;
+    if (decoder === null) throw new Error('push before beginFile');
+    // UTF-8 text is mostly ASCII, whose bytes are its code points: those are encoded straight from the bytes,
+    // without a string, up to the first other byte; from the ASCII character before it (a combining mark may
+    // follow) the chunk goes through the decoder and the normaliser.
+    if (decoder.atUtf8Boundary && bytes.length > 0 && isAsciiText(bytes[0])) {
+      this.addText(this.normalizer.end()); // nothing composes with a following ASCII character
+      let k = this.addAscii(bytes);
+      if (k < bytes.length) {
+        k--;
+        this.length--;
+      }
+      decoder.skip(k);
+      if (k === bytes.length) return;
+      bytes = bytes.subarray(k);
+    }
+    this.addText(this.normalizer.push(decoder.push(bytes)));
   }
 
   /** Ends the current file; returns its length in code points (an empty file is refused). */
@@ -115,14 +127,12 @@ export class CorpusEncoder {
     }
     const ids = this.ids.subarray(0, this.length);
     if (!identity) for (let i = 0; i < ids.length; i++) ids[i] = remap[ids[i]];
-    const counts = new Float64Array(kept.length);
-    for (let p = 0; p < n; p++) counts[remap[p]] += this.counts[p];
     // Trimmed by a copy only when much of the array is unused (text that was mostly multi-byte UTF-8).
     const trimmed = ids.length < this.ids.length * 0.75 ? ids.slice() : ids;
     this.ids = new Uint8Array(0);
     return {
       ids: trimmed, vocab: new Vocabulary(kept.map(cp => String.fromCodePoint(cp)), this.options.normalize),
-      counts, foldedChars, unknownCount: unknownId >= 0 ? counts[unknownId] : 0,
+      foldedChars, unknownCount: unknownId >= 0 ? occurrences(ids, unknownId) : 0,
     };
   }
 
@@ -132,12 +142,35 @@ export class CorpusEncoder {
     const keep = new Uint8Array(n).fill(1);
     const max = this.options.maxVocab;
     if (max === undefined || n <= max) return { keep, foldedChars: 0 };
+    const counts = histogram(this.ids.subarray(0, this.length), n);
     // U+FFFD is the unknown symbol itself, so it is never counted as a character to keep or fold.
     const candidates = [...Array(n).keys()].filter(p => this.codePoints[p] !== REPLACEMENT_CP);
-    candidates.sort((a, b) => this.counts[b] - this.counts[a] || this.codePoints[a] - this.codePoints[b]);
+    candidates.sort((a, b) => counts[b] - counts[a] || this.codePoints[a] - this.codePoints[b]);
     const folded = candidates.slice(max - 1);
     for (const p of folded) keep[p] = 0;
     return { keep, foldedChars: folded.length };
+  }
+
+  /** Encodes the leading ASCII text bytes (not NUL) of `bytes`; returns how many there were. */
+  private addAscii(bytes: Uint8Array): number {
+    const n = bytes.length;
+    if (this.length + n > this.ids.length) this.grow(this.length + n);
+    const table = this.provisional;
+    let ids = this.ids;
+    let len = this.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = bytes[i];
+      if (!isAsciiText(c)) break;
+      let p = table[c];
+      if (p < 0) {
+        p = this.newSymbol(c, len);
+        ids = this.ids;
+      }
+      ids[len++] = p;
+    }
+    this.length = len;
+    return i;
   }
 
   private addText(s: string): void {
@@ -146,7 +179,6 @@ export class CorpusEncoder {
     if (this.length + n > this.ids.length) this.grow(this.length + n);
     const table = this.provisional;
     let ids = this.ids;
-    let counts = this.counts;
     let len = this.length;
     for (let i = 0; i < n; i++) {
       let cp = s.charCodeAt(i);
@@ -161,10 +193,8 @@ export class CorpusEncoder {
       if (p < 0) {
         p = this.newSymbol(cp, len);
         ids = this.ids;
-        counts = this.counts;
       }
       ids[len++] = p;
-      counts[p]++;
     }
     this.length = len;
   }
@@ -174,11 +204,6 @@ export class CorpusEncoder {
     const p = this.codePoints.length;
     this.codePoints.push(cp);
     this.provisional[cp] = p;
-    if (p >= this.counts.length) {
-      const c = new Float64Array(this.counts.length * 2);
-      c.set(this.counts);
-      this.counts = c;
-    }
     const limit = this.ids instanceof Uint8Array ? 0x100 : this.ids instanceof Uint16Array ? 0x10000 : Infinity;
     if (p >= limit) {
       const wider = p >= 0x10000 ? new Uint32Array(this.ids.length) : new Uint16Array(this.ids.length);
@@ -203,4 +228,22 @@ export function vocabularyWarning(size: number, maxVocab: number | undefined): s
   if (maxVocab !== undefined || size <= LARGE_VOCABULARY) return null;
   return `the text has ${size.toLocaleString('en')} distinct characters, which makes a large and slow output layer; ` +
     `--max-vocab N keeps the N - 1 most frequent ones and folds the rest into one unknown symbol`;
+}
+
+/** Any ASCII byte but NUL (which marks a binary file). */
+function isAsciiText(b: number): boolean {
+  return b !== 0 && b < 0x80;
+}
+
+/** Occurrences of each of the ids 0 .. n - 1. */
+function histogram(ids: CorpusIds, n: number): Float64Array {
+  const counts = new Float64Array(n);
+  for (let i = 0; i < ids.length; i++) counts[ids[i]]++;
+  return counts;
+}
+
+function occurrences(ids: CorpusIds, id: number): number {
+  let count = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === id) count++;
+  return count;
 }

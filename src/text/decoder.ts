@@ -73,6 +73,21 @@ export class ChunkDecoder {
     return this.decode(bytes);
   }
 
+  /**
+   * Whether the next bytes, when they begin with ASCII, may be taken as they are
+   * (and passed over with `skip`): UTF-8 decoding has started and no sequence
+   * is left open.
+   */
+  get atUtf8Boundary(): boolean {
+    return this.decoder !== null && this.encoding === 'utf-8' && this.pending.length === 0;
+  }
+
+  /** Passes over `n` bytes of ASCII text (no NUL) that the caller took as they are. */
+  skip(n: number): void {
+    if (!this.atUtf8Boundary) throw new Error('skip outside a UTF-8 sequence boundary');
+    this.offset += n;
+  }
+
   end(): string {
     let text = '';
     if (this.decoder === null) {
