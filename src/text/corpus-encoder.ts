@@ -41,6 +41,7 @@ export class CorpusEncoder {
   private decoder: ChunkDecoder | null = null;
   private normalizer: ChunkNormalizer;
   private fileStart = 0;
+  private newestAt = -1; // where the newest symbol first occurs
 
   constructor(readonly options: EncoderOptions) {
     if (options.maxVocab !== undefined && !(Number.isInteger(options.maxVocab) && options.maxVocab >= 2)) {
@@ -68,17 +69,13 @@ export class CorpusEncoder {
     const decoder = this.decoder;
     if (decoder === null) throw new Error('push before beginFile');
     // UTF-8 text is mostly ASCII, whose bytes are its code points: those are encoded straight from the bytes,
-    // without a string, up to the first other byte; from the ASCII character before it (a combining mark may
-    // follow) the chunk goes through the decoder and the normaliser.
-    if (decoder.atUtf8Boundary && bytes.length > 0 && isAsciiText(bytes[0])) {
+    // without a string, up to the first other byte. The last of them goes through the decoder and the
+    // normaliser with the rest of the chunk (or into the next chunk), since a combining mark may follow it.
+    if (decoder.atUtf8Boundary && bytes.length > 1 && isAsciiText(bytes[0])) {
       this.addText(this.normalizer.end()); // nothing composes with a following ASCII character
-      let k = this.addAscii(bytes);
-      if (k < bytes.length) {
-        k--;
-        this.length--;
-      }
+      const k = this.addAscii(bytes) - 1;
+      this.unaddLast();
       decoder.skip(k);
-      if (k === bytes.length) return;
       bytes = bytes.subarray(k);
     }
     this.addText(this.normalizer.push(decoder.push(bytes)));
@@ -151,6 +148,15 @@ export class CorpusEncoder {
     return { keep, foldedChars: folded.length };
   }
 
+  /** Takes back the last code point encoded, and its symbol if it was that symbol's first occurrence. */
+  private unaddLast(): void {
+    this.length--;
+    if (this.newestAt === this.length) {
+      this.provisional[this.codePoints.pop()!] = -1;
+      this.newestAt = -1;
+    }
+  }
+
   /** Encodes the leading ASCII text bytes (not NUL) of `bytes`; returns how many there were. */
   private addAscii(bytes: Uint8Array): number {
     const n = bytes.length;
@@ -203,6 +209,7 @@ export class CorpusEncoder {
   private newSymbol(cp: number, used: number): number {
     const p = this.codePoints.length;
     this.codePoints.push(cp);
+    this.newestAt = used;
     this.provisional[cp] = p;
     const limit = this.ids instanceof Uint8Array ? 0x100 : this.ids instanceof Uint16Array ? 0x10000 : Infinity;
     if (p >= limit) {

@@ -91,8 +91,9 @@ export class ChunkDecoder {
   end(): string {
     let text = '';
     if (this.decoder === null) {
+      const head = this.head;
       this.start();
-      text = this.decode(this.head);
+      text = this.decode(head);
     }
     try {
       return text + this.decoder!.decode();
