@@ -6,7 +6,7 @@
 // the bytes the engine really allocates (process.memoryUsage().arrayBuffers).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -302,6 +302,7 @@ describe('readCorpus (files, folders, standard input, the cache)', () => {
     writeFileSync(join(root, 'img.png'), Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01]));
     writeFileSync(join(root, 'utf16.txt'), utf16('W', false));
     writeFileSync(join(root, '.git', 'HEAD'), 'ref');
+    symlinkSync(root, join(root, 'b', 'loop')); // a link back up: not followed, so the walk ends
     const notes: string[] = [];
     const c = await readCorpus([root], undefined, options, { note: m => notes.push(m) });
     assert.equal(c.vocab.decode(c.ids), 'UABZW');
