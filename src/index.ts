@@ -6,7 +6,7 @@ export { Vocabulary } from './text/vocabulary.js';
 export { decodeText, ChunkDecoder, encodingName, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
 export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } from './text/corpus-encoder.js';
 export { normalizeText, ChunkNormalizer, DEFAULT_NORMALIZATION, type Normalization } from './text/normalize.js';
-export { encodePrime, type EncodedPrime } from './text/prime.js';
+export { primeInModelForm, type PrimeInModelForm } from './text/prime.js';
 export { trainingMemory, generationMemory, checkMemory, parameterCount, type MemoryEstimate, type MachineMemory } from './train/memory.js';
 export { splitCorpus } from './data/split.js';
 export { StreamBatcher, evaluationChunks } from './data/streams.js';

@@ -22,7 +22,7 @@ import { sample, sampleBatch } from '../src/sample/sampler.js';
 import { CorpusEncoder, vocabularyWarning } from '../src/text/corpus-encoder.js';
 import { ChunkDecoder, decodeText, encodingName } from '../src/text/decoder.js';
 import { ChunkNormalizer, normalizeText } from '../src/text/normalize.js';
-import { encodePrime } from '../src/text/prime.js';
+import { encodePrime } from '../src/generate/prime.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { encodeCheckpoint } from '../src/train/checkpoint.js';
 import { checkMemory, generationMemory, parameterCount, trainingMemory } from '../src/train/memory.js';
@@ -218,20 +218,20 @@ describe('the streaming corpus encoder', () => {
 describe('primes', () => {
   it('is put in the model\'s form before unknown characters are looked for', () => {
     const nfc = new Vocabulary(['c', 'f', 'a', 'é'], 'nfc');
-    assert.deepEqual(encodePrime(nfc, 'cafe\u0301').ids, [0, 2, 1, 3]);
+    assert.deepEqual(Array.from(encodePrime(nfc, 'cafe\u0301', 'error')), [0, 2, 1, 3]);
     const nfd = new Vocabulary(['e', '\u0301', 'c'], 'nfd');
-    assert.deepEqual(encodePrime(nfd, 'cé').ids, [2, 0, 1]);
+    assert.deepEqual(Array.from(encodePrime(nfd, 'cé', 'error')), [2, 0, 1]);
     // A model of text as given takes the prime in whichever form it knows.
     const asGiven = new Vocabulary(['é', 'c'], 'none');
-    assert.deepEqual(encodePrime(asGiven, 'ce\u0301').ids, [1, 0]);
+    assert.deepEqual(Array.from(encodePrime(asGiven, 'ce\u0301', 'error')), [1, 0]);
   });
 
   it('unknown characters: one sentence, or skipped, or the unknown symbol when the model has one', () => {
     const v = new Vocabulary(['a', 'b'], 'nfc');
-    throwsUserError(() => encodePrime(v, 'abz'), /a character the model has never seen: "z" \(U\+007A\)/, /--unknown skip/);
-    assert.deepEqual(encodePrime(v, 'abz', 'skip').ids, [0, 1]);
+    throwsUserError(() => encodePrime(v, 'abz', 'error', '--unknown skip drops them'), /a character the model has never seen: "z" \(U\+007A\)/, /--unknown skip/);
+    assert.deepEqual(Array.from(encodePrime(v, 'abz', 'skip')), [0, 1]);
     const withUnknown = new Vocabulary(['a', 'b', '\ufffd'], 'nfc');
-    assert.deepEqual(encodePrime(withUnknown, 'azb').ids, [0, 2, 1]);
+    assert.deepEqual(Array.from(encodePrime(withUnknown, 'azb', 'error')), [0, 2, 1]);
   });
 });
 
@@ -397,8 +397,11 @@ describe('the memory estimate', () => {
     const big = trainingMemory({ config: { cell: 'lstm', layers: 2, hidden: 100_000, emb: 64, vocabSize: 65, dropout: 0 }, batch: 50, seq: 50, optimizer: 'adam' });
     throwsUserError(() => checkMemory(big, { total: 16e9, available: 12e9 }, 'a 2x100000 LSTM', 'use a smaller --hidden'),
       /^A 2x100000 LSTM needs about 2\.\d TB of memory \(mostly optimizer state .*\), and this machine has 16\.0 GB \(12\.0 GB available\); use a smaller --hidden\.$/);
-    const wide = generationMemory({ cell: 'lstm', layers: 1, hidden: 8, emb: 4, vocabSize: 4, dropout: 0 }, 2, 3e9, 1);
-    throwsUserError(() => checkMemory(wide, { total: 1e15, available: 1e15 }, 'x', 'less'), /one buffer of 6,000,000,000 numbers/);
+    // B*T*V logits: 1000 * 1000 * 5000 numbers in one array.
+    const wide = trainingMemory({ config: { cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: 5000, dropout: 0 }, batch: 1000, seq: 1000, optimizer: 'sgd' });
+    throwsUserError(() => checkMemory(wide, { total: 1e15, available: 1e15 }, 'x', 'less'), /one buffer of 5,000,000,000 numbers/);
+    const texts = generationMemory({ cell: 'lstm', layers: 1, hidden: 8, emb: 4, vocabSize: 4, dropout: 0 }, 10_000, 1e8, 1);
+    assert.equal(texts.parts.texts, 10_000 * 1e8 * 4);
     const fits = trainingMemory({ config: { cell: 'lstm', layers: 2, hidden: 1024, emb: 64, vocabSize: 65, dropout: 0 }, batch: 50, seq: 50, optimizer: 'adam' });
     throwsUserError(() => checkMemory(fits, { total: 16e9, available: 12e9, engineLimit: { bytes: 1e6, engine: 'wasm' } }, 'x', 'less'), /the wasm backend can use at most 1\.0 MB/);
     assert.doesNotThrow(() => checkMemory(fits, { total: 16e9, available: 12e9 }, 'x', 'less'));

@@ -17,7 +17,7 @@ import { Budget } from './budget.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
-import { encodePrime } from '../text/prime.js';
+import { encodePrime } from '../generate/prime.js';
 import { validate } from './validate.js';
 
 /** A text ready to train on: its ids under its vocabulary, and where it came from. */

@@ -1,43 +1,34 @@
-// A prime (the text generation starts from) as ids of a model's vocabulary.
-// Platform-neutral; generation calls this and nothing else to encode a prime.
-import { CharrnnError } from '../errors.js';
+// A prime (the text generation starts from) in the form of a model's
+// vocabulary. Platform-neutral; src/generate/prime.ts's encodePrime, the one
+// reading of a prime for every face, builds on this.
 import { normalizeText } from './normalize.js';
-import { describeChar, type Vocabulary } from './vocabulary.js';
+import type { Vocabulary } from './vocabulary.js';
 
-/** What to do with prime characters the model has never seen. */
-export type PrimeUnknownPolicy = 'error' | 'skip';
-
-export interface EncodedPrime {
-  ids: number[];
+export interface PrimeInModelForm {
+  /** Ids of the known characters, unknown ones as the unknown symbol when the model has one. */
+  ids: Uint16Array | Uint32Array;
   /** The prime in the form the ids were made from. */
   text: string;
-  /** The distinct characters the model does not know, in order (dropped, or made the unknown symbol). */
+  /** The distinct characters the model does not know, in order (dropped from `ids`, or made the unknown symbol). */
   unknownChars: string[];
 }
 
 /**
- * The ids of `prime` for a model with this vocabulary. The prime is first put
- * in the vocabulary's normalisation form, so é typed as e + U+0301 finds the
- * model's é (and the other way round); for a model trained on text as given
- * ('none'), the form as typed, NFC or NFD is taken, whichever leaves fewest
- * unknown characters. Characters still unknown become the unknown symbol when
- * the model has one (--max-vocab); otherwise 'error' refuses with one sentence
- * naming them and 'skip' drops them.
+ * `prime` in the vocabulary's normalisation form, so é typed as e + U+0301
+ * finds the model's é (and the other way round); for a model trained on text as
+ * given ('none') the form as typed, NFC or NFD is taken, whichever leaves fewest
+ * unknown characters. Unknown characters become the unknown symbol (U+FFFD)
+ * when the model has one and are left out otherwise; the caller decides whether
+ * that is an error.
  */
-export function encodePrime(vocab: Vocabulary, prime: string, unknown: PrimeUnknownPolicy = 'error'): EncodedPrime {
+export function primeInModelForm(vocab: Vocabulary, prime: string): PrimeInModelForm {
   const forms = vocab.normalization === 'none'
     ? [prime, normalizeText(prime, 'nfc'), normalizeText(prime, 'nfd')]
     : [normalizeText(prime, vocab.normalization)];
-  let best: EncodedPrime | null = null;
+  let best: PrimeInModelForm | null = null;
   for (const text of forms) {
     const r = vocab.encode(text, 'map');
-    const candidate = { ids: Array.from(r.ids), text, unknownChars: r.unknownChars };
-    if (best === null || candidate.unknownChars.length < best.unknownChars.length) best = candidate;
-  }
-  const { unknownChars } = best!;
-  if (unknownChars.length > 0 && vocab.unknownId < 0 && unknown === 'error') {
-    throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
-      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (--unknown skip drops them).`);
+    if (best === null || r.unknownChars.length < best.unknownChars.length) best = { ids: r.ids, text, unknownChars: r.unknownChars };
   }
   return best!;
 }

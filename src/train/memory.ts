@@ -80,8 +80,8 @@ export function trainingMemory(s: TrainingShape): MemoryEstimate {
 
 /**
  * Bytes generation allocates: weights, the inference table (V * gates), each
- * stream's state, logits and step scratch, the prime's forward pass, and with
- * several streams the [count, length] ids of their texts.
+ * stream's state, logits and step scratch, the prime's forward pass, and the
+ * texts, which the generator keeps whole.
  */
 export function generationMemory(config: ModelConfig, streams: number, length: number, primeLength: number): MemoryEstimate {
   const c = config;
@@ -95,9 +95,10 @@ export function generationMemory(config: ModelConfig, streams: number, length: n
     'stream state': (streams * (2 * c.layers * H + 2 * V) + modelStepScratchSize(c.cell, streams, H, c.layers)
       + cellStepScratchSize({ cell: c.cell, T: 1, B: streams, I: 0, H })) * FLOAT,
     'prime pass': prime.parts.activations + prime.parts.logits,
-    texts: streams > 1 ? streams * length * FLOAT : 0,
+    // Every text is kept whole (as a string, at most 2 bytes a character, plus the pieces it was built from).
+    texts: streams * length * FLOAT,
   };
-  return { bytes: sum(parts), parts, largestArray: Math.max(P, V * G, streams > 1 ? streams * length : 0, rows * V) };
+  return { bytes: sum(parts), parts, largestArray: Math.max(P, V * G, rows * V) };
 }
 
 export interface MachineMemory {
