@@ -3,7 +3,11 @@
 // backend) live under src/node.
 export { CharrnnError } from './errors.js';
 export { Vocabulary } from './text/vocabulary.js';
-export { decodeText } from './text/utf8.js';
+export { decodeText, ChunkDecoder, encodingName, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
+export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } from './text/corpus-encoder.js';
+export { normalizeText, ChunkNormalizer, DEFAULT_NORMALIZATION, type Normalization } from './text/normalize.js';
+export { primeInModelForm, type PrimeInModelForm } from './text/prime.js';
+export { trainingMemory, generationMemory, checkMemory, parameterCount, type MemoryEstimate, type MachineMemory } from './train/memory.js';
 export { splitCorpus } from './data/split.js';
 export { StreamBatcher, evaluationChunks } from './data/streams.js';
 export type { CellType, FloatArray, Kernels } from './kernels/kernels.js';

@@ -4,6 +4,8 @@ import { encodePrime } from '../generate/prime.js';
 import { parseGenerateOptions, type GenerateOptions, type OptionNames } from '../generate/options.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
+import { machineMemory } from '../node/memory.js';
+import { checkMemory, generationMemory } from '../train/memory.js';
 import { readBytes } from '../node/files.js';
 import { collect, generationNumber } from './options.js';
 import { action } from './run.js';
@@ -64,7 +66,11 @@ async function sampleAction(path: string, flags: SampleFlags): Promise<void> {
   const settings = parseGenerateOptions(given, FLAG_NAMES);
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
   const { model, vocab } = loadModel(readBytes(path), path, kernels);
-  encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
+  const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
+  const streams = settings.beam > 0 ? settings.beam : settings.count;
+  checkMemory(generationMemory(model.config, streams, settings.length, primeIds.length), machineMemory(kernels.name),
+    `generating ${streams} text${streams === 1 ? '' : 's'} of ${settings.length} character${settings.length === 1 ? '' : 's'}`,
+    `use a smaller ${settings.beam > 0 ? '--beam' : '--count'} or --length`);
   const generator = createGenerator(model, vocab, settings);
   if (flags.json || generator.count > 1) {
     // The texts are complete only at the end: the streams advance together, and beams change until then.

@@ -5,7 +5,7 @@
 // pos + T > L the position (and the carried state) go back to the start.
 import { CharrnnError } from '../errors.js';
 
-export type TokenIds = Uint16Array | Uint32Array;
+export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
 export interface StreamState {
   /** Column of the next chunk's first step. */
