@@ -3,7 +3,11 @@
 // backend) live under src/node.
 export { CharrnnError } from './errors.js';
 export { Vocabulary } from './text/vocabulary.js';
-export { decodeText } from './text/utf8.js';
+export { decodeText, ChunkDecoder, encodingName, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
+export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } from './text/corpus-encoder.js';
+export { normalizeText, ChunkNormalizer, DEFAULT_NORMALIZATION, type Normalization } from './text/normalize.js';
+export { primeInModelForm, type PrimeInModelForm } from './text/prime.js';
+export { trainingMemory, generationMemory, checkMemory, parameterCount, type MemoryEstimate, type MachineMemory } from './train/memory.js';
 export { splitCorpus } from './data/split.js';
 export { StreamBatcher, evaluationChunks } from './data/streams.js';
 export type { Batcher, BatcherState, Chunk } from './data/batcher.js';
@@ -26,7 +30,7 @@ export { Optimizer, clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, type O
 export { Trainer, validationLoss, type TrainingConfig, type StepResult } from './train/trainer.js';
 export { lineLoss, lineLossPass, lineValidationLoss, type LineLoss } from './train/line-loss.js';
 export { TrainingRun, prepareTraining, WARMUP_STEPS, SAMPLE_LINES, type EncodedCorpus, type RunStore, type RunOptions } from './run/run.js';
-export { encodeCorpus } from './run/corpus.js';
+export { withLines } from './run/corpus.js';
 export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, resumedSettings, type RunSettings, type StopLimits } from './run/settings.js';
 export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type StopReason } from './run/events.js';
 export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress } from './report/progress.js';

@@ -278,9 +278,10 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
   });
 
   test('invalid UTF-8', () => {
-    // Bytes 0-4 are 'hello'; 0xC3 at 5 starts a two-byte sequence and 0x28 '(' at 6 cannot continue it.
+    // Bytes 0-4 are 'hello'; 0xC3 at 5 starts a two-byte sequence and 0x28 '(' at 6 cannot continue it:
+    // the bad byte is 0xC3 (the valid '(' after it was named before).
     writeFileSync(at('latin.txt'), Buffer.concat([Buffer.from('hello'), Buffer.from([0xc3, 0x28]), Buffer.from(' world'.repeat(30))]));
-    assertUserError(train(['latin.txt']), /latin\.txt is not valid UTF-8.*offset 6: 0x28/, { exit: 1 });
+    assertUserError(train(['latin.txt']), /latin\.txt is not valid UTF-8 text: the byte 0xC3 at offset 5 /, { exit: 1 });
   });
 
   test('text shorter than one batch', () => {

@@ -5,12 +5,13 @@ import { describe, test } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
-import { encodeCorpus } from '../src/run/corpus.js';
+import { withLines } from '../src/run/corpus.js';
 import type { ConfigEvent, RunEvent, SavedFile } from '../src/run/events.js';
 import { TrainingRun, type RunStore } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { lineValidationLoss } from '../src/train/line-loss.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
 
 const TINY: Partial<RunSettings> = { lines: true, layers: 1, hidden: 12, emb: 6, batch: 4, seq: 50, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
 
@@ -25,7 +26,8 @@ function memoryStore(): RunStore & { files: Map<SavedFile, Uint8Array> } {
 
 function makeRun(settings: Partial<RunSettings>, limits: StopLimits, text = TEXT) {
   const s = { ...DEFAULT_SETTINGS, ...TINY, ...settings };
-  const corpus = encodeCorpus(text, 'list', s);
+  const vocab = Vocabulary.fromText(text);
+  const corpus = withLines({ ids: vocab.encode(text).ids, vocab, source: 'list' }, s);
   const store = memoryStore();
   const run = new TrainingRun({ corpus, settings: s, limits, kernels: referenceKernels('f32'), store });
   const events: RunEvent[] = [];

@@ -51,7 +51,7 @@ describe('model file', () => {
       const d = decodeModel(bytes, 'm.charrnn');
       assert.deepEqual(d.config, config(cell));
       assert.deepEqual(d.vocab.chars, vocab.chars);
-      assert.deepEqual(d.metadata, { format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config(cell)), step: '120', note: 'héllo' });
+      assert.deepEqual(d.metadata, { format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config(cell)), normalize: 'none', step: '120', note: 'héllo' });
       assert.deepEqual([...d.tensors.keys()], model.params.specs.map(s => s.name));
 
       const { model: loaded, vocab: v2, metadata } = loadModel(bytes, 'm.charrnn', f32);

@@ -151,7 +151,7 @@ describe('charrnn inspect', () => {
 
   test('a binary file, a missing file and files with --corpus are one sentence each', () => {
     writeFileSync(at('texts', 'image.bin'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 1, 2]));
-    assertUserError(cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4\.$/);
+    assertUserError(cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/);
     assert.ok(!existsSync(at('texts', 'image.inspect.png')));
     assertUserError(cli(['inspect', 'missing.txt']), /No such file or folder: missing\.txt\./);
     assertUserError(cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);

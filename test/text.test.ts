@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
-import { decodeText, firstInvalidUtf8 } from '../src/text/utf8.js';
+import { decodeText } from '../src/text/decoder.js';
+import { firstInvalidUtf8 } from '../src/text/utf8.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { Random } from '../src/util/random.js';
 
@@ -36,26 +37,30 @@ describe('decodeText', () => {
     throwsUserError(() => decodeText(bytes(0xef, 0xbb, 0xbf), 'corpus.txt'), /^corpus\.txt is empty\.$/);
   });
 
-  it('rejects a NUL byte as binary, with its offset', () => {
+  it('rejects a NUL byte as binary, with its offset and the UTF-16 hint', () => {
     throwsUserError(() => decodeText(bytes(0x61, 0x62, 0x00, 0x63), 'img.png'), /^img\.png /, /binary/, /offset 2\b/);
-    // UTF-16 text, the usual way a NUL gets into a "text" file.
-    throwsUserError(() => decodeText(bytes(0xff, 0xfe, 0x61, 0x00), 'u16.txt'), /binary/, /offset 3\b/);
+    // UTF-16 without a byte order mark, the usual way a NUL gets into a "text" file.
+    throwsUserError(() => decodeText(bytes(0x61, 0x00, 0x62, 0x00), 'u16.txt'), /binary/, /offset 1\b/, /--encoding utf-16le/);
   });
 
   const invalid: [string, number[], number][] = [
     ['a lone continuation byte', [0x61, 0x80], 1],
-    ['a lead byte followed by ASCII', [0x41, 0xe2, 0x82, 0x41], 3],
+    // The sequence's first byte is named, not the byte after it that gave it away.
+    ['a lead byte followed by ASCII', [0x41, 0xe2, 0x82, 0x41], 1],
     ['an overlong 2-byte form (C0 80)', [0x61, 0x62, 0xc0, 0x80], 2],
-    ['an overlong 3-byte form (E0 80 80)', [0xe0, 0x80, 0x80], 1],
-    ['an encoded surrogate (ED A0 80)', [0x61, 0xed, 0xa0, 0x80], 2],
-    ['a code point above U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80], 1],
+    ['an overlong 3-byte form (E0 80 80)', [0xe0, 0x80, 0x80], 0],
+    ['an encoded surrogate (ED A0 80)', [0x61, 0xed, 0xa0, 0x80], 1],
+    ['a code point above U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80], 0],
     ['a byte that never appears (F5)', [0x61, 0xf5, 0x80, 0x80, 0x80], 1],
     ['a sequence cut off by the end', [0x61, 0x62, 0xf0, 0x9f, 0x98], 2],
-    ['Latin-1 text', [0x63, 0x61, 0x66, 0xe9], 3],
+    ['Latin-1 text ending in é', [0x63, 0x61, 0x66, 0xe9], 3],
+    // The case that used to name the wrong byte: Latin-1 é (E9) followed by "s" was reported as "0x73 at offset 4".
+    ['Latin-1 "cafés" (é followed by a letter)', [0x63, 0x61, 0x66, 0xe9, 0x73], 3],
   ];
   for (const [what, b, at] of invalid) {
-    it(`rejects ${what} as invalid UTF-8 at byte ${at}`, () => {
-      throwsUserError(() => decodeText(bytes(...b), 'data.txt'), /^data\.txt /, /not valid UTF-8/, new RegExp(`offset ${at}\\b`));
+    it(`rejects ${what} as invalid UTF-8 at byte ${at}, naming that byte`, () => {
+      const hex = b[at].toString(16).toUpperCase();
+      throwsUserError(() => decodeText(bytes(...b), 'data.txt'), /^data\.txt /, /not valid UTF-8/, new RegExp(`byte 0x${hex} at offset ${at}\\b`));
     });
   }
 
@@ -74,12 +79,10 @@ describe('decodeText', () => {
       assert.equal(at === -1, valid, `bytes ${[...b].map(x => x.toString(16)).join(' ')}: offset ${at}`);
       if (!valid) {
         bad++;
-        // Everything before the sequence holding the bad byte (at most 3 bytes back) is valid UTF-8 on its own.
-        const validBefore = [0, 1, 2, 3].some(back => {
-          if (at - back < 0) return false;
-          try { strict.decode(b.subarray(0, at - back)); return true; } catch { return false; }
-        });
-        assert.ok(validBefore, `bytes ${[...b].map(x => x.toString(16)).join(' ')}: offset ${at}`);
+        // Everything before the offset is valid UTF-8 on its own, and what starts there is not.
+        const show = `bytes ${[...b].map(x => x.toString(16)).join(' ')}: offset ${at}`;
+        assert.doesNotThrow(() => strict.decode(b.subarray(0, at)), show);
+        assert.throws(() => strict.decode(b.subarray(at)), show);
       }
     }
     assert.ok(bad > 300 && bad < 2700, `${bad} invalid cases out of 3000`);

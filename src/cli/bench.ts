@@ -7,7 +7,7 @@ import { BENCH_CONFIGS, BENCH_EMB, runProtocol, WARMUP_STEPS, type BenchConfig }
 import { CharrnnError } from '../errors.js';
 import { availableBackends, BACKENDS, loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { decodeText } from '../text/utf8.js';
+import { decodeText } from '../text/decoder.js';
 import { positiveInt, seedValue } from './options.js';
 import { action } from './run.js';
 

@@ -1,39 +1,71 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { CharrnnError } from '../errors.js';
 import { lineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
-import { decodeText } from '../text/utf8.js';
+import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
+import { describeChar } from '../text/vocabulary.js';
 import { scoreLines, scoreText, type LinesScore } from '../train/evaluate.js';
 import { action } from './run.js';
+
+/** Above this share of unknown characters eval warns: the figure then describes only part of the text. */
+const UNKNOWN_WARNING_SHARE = 0.01;
+
+interface EvalFlags {
+  json?: boolean;
+  backend?: string;
+  encoding?: string;
+  invalid: InvalidPolicy;
+  unknown: 'skip' | 'error';
+}
 
 export function evalCommand(): Command {
   return new Command('eval')
     .description('measure how well a model predicts text: cross-entropy in nats and bits per character, and perplexity ' +
       '(a line model scores each line from a fresh state, its end-of-line included)')
-    .argument('<model>', 'a model file written by charrnn train')
-    .argument('<files...>', 'UTF-8 text files, joined in order')
+    .argument('<model>', 'a model file written by charrnn train (its checkpoint.safetensors works too)')
+    .argument('<files...>', 'text files, joined in order')
+    .option('--encoding <label>', 'the files\' encoding (default: UTF-8, or UTF-16 by its byte order mark)')
+    .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD').choices(INVALID_POLICIES).default('error'))
+    .addOption(new Option('--unknown <policy>', `characters the model does not know: skip them (with a warning above ${UNKNOWN_WARNING_SHARE * 100}% of the text) or error`)
+      .choices(['skip', 'error']).default('skip'))
     .option('--json', 'end with one JSON object')
     .option('--backend <name>', 'auto, native, wasm or reference')
-    .action(action(async (path: string, files: string[], flags: { json?: boolean; backend?: string }) => {
+    .action(action(async (path: string, files: string[], flags: EvalFlags) => {
       const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
       const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
-      const text = files.map(f => decodeText(readBytes(f), f)).join('');
+      const text = files.map(f => decodeText(readBytes(f), f, { encoding: flags.encoding, invalid: flags.invalid })).join('');
       const lineModel = lineModelInfo(metadata, path) !== null;
       const s = lineModel ? scoreLines(model, vocab, text) : scoreText(model, vocab, text);
       const lines = lineModel ? (s as LinesScore).lines : null;
+      const share = `${(s.unknownShare * 100).toFixed(s.unknownShare < 0.001 ? 3 : 1)}%`;
+      const named = `${s.unknownChars.slice(0, 5).map(describeChar).join(', ')}${s.unknownChars.length > 5 ? ', …' : ''}`;
+      const treated = vocab.unknownId >= 0 ? 'scored as the model\'s unknown symbol' : 'skipped';
+      if (s.unknown > 0 && flags.unknown === 'error') {
+        throw new CharrnnError(`${share} of the text (${s.unknown.toLocaleString('en')} characters) is unknown to the model: ${named} ` +
+          '(--unknown skip scores the rest).');
+      }
       // Fewer than 2 known characters leave nothing to predict: say so rather than print NaN.
       if (s.chars === 0) {
         throw new CharrnnError(`Nothing to score: the text needs at least 2 characters the model knows${s.skipped ? ` (${s.skipped} unknown characters were skipped)` : ''}.`);
       }
+      if (!Number.isFinite(s.natsPerChar)) {
+        throw new CharrnnError(`The model's predictions for this text are not finite (the loss is ${s.natsPerChar}), so there is no score to report.`);
+      }
+      if (s.unknownShare > UNKNOWN_WARNING_SHARE) {
+        process.stderr.write(`charrnn: ${share} of the text (${s.unknown.toLocaleString('en')} characters) is unknown to the model and was ${treated}: ${named}\n`);
+      }
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ nats_per_char: s.natsPerChar, bits_per_char: s.bitsPerChar, perplexity: s.perplexity, chars: s.chars, skipped: s.skipped,
-          ...(lines === null ? {} : { lines }) }) + '\n');
+        process.stdout.write(JSON.stringify({
+          nats_per_char: s.natsPerChar, bits_per_char: s.bitsPerChar, perplexity: s.perplexity, chars: s.chars, skipped: s.skipped,
+          unknown: s.unknown, unknown_share: s.unknownShare, ...(lines === null ? {} : { lines }),
+        }) + '\n');
       } else {
         process.stdout.write(`${s.natsPerChar.toFixed(4)} nats/char, ${s.bitsPerChar.toFixed(4)} bits/char, perplexity ${s.perplexity.toFixed(3)} ` +
-          `over ${s.chars.toLocaleString('en')} characters${lines === null ? '' : ` of ${lines.toLocaleString('en')} lines, each from a fresh state with its end-of-line counted as a character`}` +
-          `${s.skipped ? ` (${s.skipped} unknown characters skipped)` : ''}\n`);
+          `over ${s.chars.toLocaleString('en')} characters` +
+          `${lines === null ? '' : ` of ${lines.toLocaleString('en')} lines, each from a fresh state with its end-of-line counted as a character`}` +
+          `${s.unknown ? ` (${s.unknown} unknown characters ${treated}, ${share} of the text)` : ''}\n`);
       }
     }));
 }

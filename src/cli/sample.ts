@@ -8,6 +8,8 @@ import type { CharRNN } from '../model/charrnn.js';
 import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
+import { machineMemory } from '../node/memory.js';
+import { checkMemory, generationMemory } from '../train/memory.js';
 import { readBytes } from '../node/files.js';
 import { kebab } from '../run/settings.js';
 import type { Vocabulary } from '../text/vocabulary.js';
@@ -78,7 +80,7 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
   const settings = parseGenerateOptions(given, FLAG_NAMES);
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
   const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
-  encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
+  const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
   const lineModel = lineModelInfo(metadata, path);
   if (lineModel) {
     sampleLineModel(model, vocab, lineModel, path, flags, explicit);
@@ -87,6 +89,10 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
   for (const f of ['novel', 'maxLength'] as const) {
     if (explicit(f)) throw new CharrnnError(`--${kebab(f)} applies to line models (trained with --lines), and ${path} is not one.`);
   }
+  const streams = settings.beam > 0 ? settings.beam : settings.count;
+  checkMemory(generationMemory(model.config, streams, settings.length, primeIds.length), machineMemory(kernels.name),
+    `generating ${streams} text${streams === 1 ? '' : 's'} of ${settings.length} character${settings.length === 1 ? '' : 's'}`,
+    `use a smaller ${settings.beam > 0 ? '--beam' : '--count'} or --length`);
   const generator = createGenerator(model, vocab, settings);
   if (flags.json || generator.count > 1) {
     // The texts are complete only at the end: the streams advance together, and beams change until then.

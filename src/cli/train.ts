@@ -3,14 +3,18 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
-import { loadCorpus } from '../node/corpus.js';
+import { isListCorpus, readCorpus } from '../node/corpus.js';
 import { readBytes } from '../node/files.js';
+import { engineThreads, machineMemory } from '../node/memory.js';
 import { plotRefresher } from '../node/plot-refresh.js';
 import { claimFreshFolder, folderStore, openRunFolder, readRunSource, RUN_FILES, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
-import { encodeCorpus } from '../run/corpus.js';
+import { withLines } from '../run/corpus.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
+import { INVALID_POLICIES } from '../text/decoder.js';
+import { NORMALIZATIONS } from '../text/normalize.js';
+import { checkMemory, MAX_TEXT_LENGTH, trainingMemory } from '../train/memory.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
 import { chooseDisplay } from './train-display.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
@@ -31,7 +35,7 @@ interface TrainFlags extends Partial<RunSettings> {
 }
 
 /** The flags that are run settings (everything but limits, display and where). */
-const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat(['corpus', 'sampleEvery']) as (keyof RunSettings)[];
+const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS).concat(['corpus', 'encoding', 'maxVocab', 'sampleEvery']) as (keyof RunSettings)[];
 
 /** Where a run goes without --out: a fresh folder in here for each run. */
 const RUNS_ROOT = 'runs';
@@ -43,9 +47,13 @@ export function trainCommand(): Command {
   const d = DEFAULT_SETTINGS;
   return new Command('train')
     .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
-    .argument('[files...]', 'UTF-8 text files, joined in order')
+    .argument('[files...]', 'text files and folders (read recursively), joined in order; - reads standard input')
     .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
     .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
+    .option('--encoding <label>', 'the text files\' encoding: utf-8, utf-16le, utf-16be, latin1, cp1252, shift_jis, ... (default: UTF-8, or UTF-16 by its byte order mark)')
+    .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (never generated)').choices(INVALID_POLICIES).default(d.invalid))
+    .addOption(new Option('--normalize <form>', 'Unicode normalisation of the text, stored in the model and applied to primes').choices(NORMALIZATIONS).default(d.normalize))
+    .option('--max-vocab <n>', 'keep the n - 1 most frequent characters and fold the rest into one unknown symbol (U+FFFD, never generated)', positiveInt)
     .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(d.cell))
     .option('--layers <n>', 'stacked recurrent layers', positiveInt, d.layers)
     .option('--hidden <n>', 'hidden units per layer', positiveInt, d.hidden)
@@ -108,12 +116,22 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
-  const corpusText = loadCorpus(inputs, settings.corpus);
-  if (corpusText.lines) settings.lines = true; // a list corpus is trained line by line
+  // The encoded text is cached in a folder that exists already (a resumed run's, or a given --out); a fresh folder has none to reuse.
+  const cacheFolder = resumeDir ?? (flags.out !== undefined && existsSync(flags.out) ? flags.out : null);
+  const read = await readCorpus(inputs, settings.corpus,
+    { encoding: settings.encoding, invalid: settings.invalid, normalize: settings.normalize, maxVocab: settings.maxVocab },
+    { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: process.stdin });
+  if (isListCorpus(settings.corpus)) settings.lines = true; // a list corpus is trained line by line
   // Read from the folder's record, the text keeps the name it was given at the start.
-  const name = inputs !== files && source !== null ? source.source : corpusText.source;
-  const corpus = encodeCorpus(corpusText.text, name, settings);
+  const corpus = withLines(inputs !== files && source !== null ? { ...read, source: source.source } : read, settings);
   const kernels = await loadKernels(flags.backend, note);
+  const s = settings;
+  checkMemory(trainingMemory({ config: { ...s, vocabSize: corpus.vocab.size }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads: engineThreads() }),
+    machineMemory(kernels.name), `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with --emb ${s.emb}, --batch ${s.batch} and --seq ${s.seq} ` +
+    `on ${corpus.vocab.size} distinct characters`, 'use a smaller --hidden, --layers, --emb, --batch or --seq');
+  if (s.sampleLength > MAX_TEXT_LENGTH) {
+    throw new CharrnnError(`--sample-length ${s.sampleLength} is longer than the longest text JavaScript can hold (${MAX_TEXT_LENGTH.toLocaleString('en')} characters); use charrnn sample, which streams.`);
+  }
   const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };

@@ -1,5 +1,6 @@
 // A text prepared for line mode: its lines, the vocabulary (their characters
 // and the end-of-line), and the training and validation lines encoded.
+import type { Normalization } from '../text/normalize.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { encodeLines, EOL, holdOutLines, splitLines, type LineExamples } from './line-examples.js';
 
@@ -14,10 +15,11 @@ export interface LineCorpus {
   ids: Uint16Array | Uint32Array;
 }
 
-export function lineCorpus(text: string, source: string, valFrac: number, seed: number): LineCorpus {
+/** `normalization`: the form the text is already in (read by the corpus reader), which the vocabulary records. */
+export function lineCorpus(text: string, source: string, valFrac: number, seed: number, normalization: Normalization = 'none'): LineCorpus {
   const { lines } = splitLines(text, source);
   const joined = lines.join(EOL) + EOL;
-  const vocab = Vocabulary.fromText(joined);
+  const vocab = new Vocabulary(Vocabulary.fromText(joined).chars, normalization);
   const split = holdOutLines(lines, valFrac, seed);
   return { lines, vocab, train: encodeLines(split.train, vocab), val: encodeLines(split.val, vocab), ids: vocab.encode(joined).ids };
 }

@@ -3,7 +3,7 @@
 // torch_ref.py's int(len(data) * 0.9) for valFrac 0.1.
 import { CharrnnError } from '../errors.js';
 
-export function splitCorpus<A extends Uint16Array | Uint32Array>(ids: A, valFrac: number): { train: A; val: A } {
+export function splitCorpus<A extends Uint8Array | Uint16Array | Uint32Array>(ids: A, valFrac: number): { train: A; val: A } {
   if (!(valFrac >= 0 && valFrac < 1)) {
     throw new CharrnnError(`The validation fraction must be at least 0 and below 1, got ${valFrac}.`);
   }

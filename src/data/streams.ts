@@ -6,7 +6,7 @@
 import { CharrnnError } from '../errors.js';
 import type { Batcher, Chunk } from './batcher.js';
 
-export type TokenIds = Uint16Array | Uint32Array;
+export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
 export interface StreamState {
   /** Column of the next chunk's first step. */

@@ -5,6 +5,7 @@ import type { Vocabulary } from '../text/vocabulary.js';
 import type { BatchStream, StreamBatch } from './batch.js';
 import { BatchedGenerator, type FinishReason, type GenerationResult } from './generator.js';
 import type { GenerateSettings } from './options.js';
+import { excludeSymbol } from './decoding.js';
 import { encodePrime } from './prime.js';
 
 interface Beam<F extends FloatArray> {
@@ -77,6 +78,7 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
     const candidates: { parent: number; id: number; logp: number }[] = [];
     this.beams.forEach((beam, parent) => {
       if (beam.stream.pending) throw new Error('advance() again before the batch stepped');
+      excludeSymbol(beam.stream.logits, this.vocab.unknownId);
       const lp = logSoftmax(beam.stream.logits, V, this.logProbs);
       for (let id = 0; id < V; id++) candidates.push({ parent, id, logp: beam.logp + lp[id] });
     });

@@ -14,6 +14,16 @@ export interface SamplingRule {
 export const DEFAULT_RULE: SamplingRule = { temperature: 1, topK: 0, topP: 1, greedy: false };
 
 /**
+ * Takes a symbol out of one row of logits (its logit becomes -Infinity, so its
+ * probability is 0 and the others' renormalise). Used for the unknown symbol
+ * U+FFFD (Vocabulary.unknownId), which stands for many characters and so is
+ * never generated; -1 leaves the row as it is.
+ */
+export function excludeSymbol(logits: { [i: number]: number }, id: number): void {
+  if (id >= 0) logits[id] = -Infinity;
+}
+
+/**
  * Picks the next character id from one row of logits, logits[offset .. offset + V)
  * (a row of a batch's [B, V] logits is read in place). `probs` and `order` are
  * scratch of length V owned by the caller, so nothing is allocated per character.

@@ -3,7 +3,7 @@ import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { Random } from '../util/random.js';
 import { StreamBatch, type BatchStream } from './batch.js';
-import { chooseNext, type SamplingRule } from './decoding.js';
+import { chooseNext, excludeSymbol, type SamplingRule } from './decoding.js';
 import type { GenerateSettings } from './options.js';
 import { encodePrime, startOf } from './prime.js';
 import { StopMatcher } from './stop.js';
@@ -174,6 +174,7 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
         next = t.first;
         t.first = -1;
       } else {
+        excludeSymbol(stream.logits, this.vocab.unknownId);
         next = chooseNext(stream.logits, V, this.rule, t.rng, this.probs, this.order);
       }
       t.generated++;

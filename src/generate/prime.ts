@@ -1,19 +1,21 @@
 import { CharrnnError } from '../errors.js';
+import { primeInModelForm } from '../text/prime.js';
 import { describeChar, type Vocabulary } from '../text/vocabulary.js';
 import type { Random } from '../util/random.js';
 
 /**
  * The one place a prime text becomes character ids: every generator (sampling,
  * beam search, the handle's feed) and every face reads its prime through here,
- * so a change to how primes are read (such as Unicode normalisation) is made
- * once. 'error' throws a CharrnnError naming up to five characters the model
+ * so a change to how primes are read is made once: the prime is put in the
+ * model's Unicode normalisation form first (src/text/prime.ts). 'error' throws a CharrnnError naming up to five characters the model
  * has never seen, ending with `skipHint` (how the caller's face asks to drop
  * them); 'skip' drops them.
  */
 export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' | 'skip',
   skipHint = "unknown: 'skip' drops them"): ArrayLike<number> {
-  const { ids, unknownChars } = vocab.encode(prime, 'skip');
-  if (unknownChars.length > 0 && unknown === 'error') {
+  // In the model's normalisation form; with the unknown symbol (--max-vocab) an unknown character is that symbol, not an error.
+  const { ids, unknownChars } = primeInModelForm(vocab, prime);
+  if (unknownChars.length > 0 && unknown === 'error' && vocab.unknownId < 0) {
     throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
       `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (${skipHint}).`);
   }
@@ -29,5 +31,10 @@ export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' |
 export function startOf(vocab: Vocabulary, primeIds: ArrayLike<number>, rng: Random): { ids: ArrayLike<number>; output: boolean } {
   if (primeIds.length > 0) return { ids: primeIds, output: false };
   const nl = vocab.id('\n');
-  return nl === undefined ? { ids: [rng.int(vocab.size)], output: true } : { ids: [nl], output: false };
+  if (nl !== undefined) return { ids: [nl], output: false };
+  // A random character other than the unknown symbol, which is never generated.
+  const unknown = vocab.unknownId;
+  let id = rng.int(vocab.size - (unknown >= 0 ? 1 : 0));
+  if (unknown >= 0 && id >= unknown) id++;
+  return { ids: [id], output: true };
 }

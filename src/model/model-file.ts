@@ -12,8 +12,17 @@ import { parameterSpecs } from './parameters.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'charrnn/1';
+/**
+ * A training checkpoint (src/train/checkpoint.ts). It is read as a model too:
+ * it holds the same weights as the model.safetensors saved with it, so
+ * refusing it would only make the user type another path.
+ */
+export const CHECKPOINT_FORMAT = 'charrnn-checkpoint/1';
+/** Tensors of a checkpoint that are training state, not model weights. */
+const TRAINING_TENSOR_PREFIX = 'train.';
 
-const RESERVED_KEYS = ['format', 'vocab', 'config'] as const;
+const RESERVED_KEYS = ['format', 'vocab', 'config', 'normalize'] as const;
+const normalizationSchema = z.enum(['nfc', 'nfd', 'none']);
 
 const vocabSchema = z.array(z.string()).min(1);
 
@@ -26,7 +35,7 @@ export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, ext
   const config: ModelConfig = modelConfigSchema.parse(c); // every field of the schema, nothing else
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
   return encodeSafetensors(tensors, {
-    format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config), ...extra,
+    format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config), normalize: vocab.normalization, ...extra,
   });
 }
 
@@ -46,13 +55,19 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
   };
   const format = metadata.format;
   if (format === undefined) fail('its metadata has no "format" entry (is it a charrnn model file?)');
-  if (format !== MODEL_FORMAT) fail(`it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT}`);
+  if (format !== MODEL_FORMAT && format !== CHECKPOINT_FORMAT) {
+    fail(`it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT} (and ${CHECKPOINT_FORMAT} checkpoints)`);
+  }
+  const isCheckpoint = format === CHECKPOINT_FORMAT;
+  // Files written before the form was recorded kept their text as given.
+  const normalization = metadata.normalize === undefined ? 'none' : normalizationSchema.safeParse(metadata.normalize).data;
+  if (normalization === undefined) fail(`its "normalize" metadata is ${JSON.stringify(metadata.normalize)}, not one of nfc, nfd, none`);
 
   const config = parseJsonEntry(metadata, 'config', modelConfigSchema, fail);
   const chars = parseJsonEntry(metadata, 'vocab', vocabSchema, fail);
   let vocab: Vocabulary;
   try {
-    vocab = new Vocabulary(chars);
+    vocab = new Vocabulary(chars, normalization);
   } catch (e) {
     if (!(e instanceof CharrnnError)) throw e;
     return fail(`its vocabulary is invalid (${e.message.replace(/\.$/, '')})`);
@@ -70,7 +85,18 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
     }
   }
   const expected = new Set(specs.map(s => s.name));
-  for (const name of tensors.keys()) if (!expected.has(name)) fail(`it has a tensor ${name} that this model has no use for`);
+  for (const name of [...tensors.keys()]) {
+    if (expected.has(name)) continue;
+    if (isCheckpoint && name.startsWith(TRAINING_TENSOR_PREFIX)) tensors.delete(name);
+    else fail(`it has a tensor ${name} that this model has no use for`);
+  }
+  // A model that diverged, or a damaged file, would otherwise sample only one character and score NaN.
+  for (const s of specs) {
+    const data = tensors.get(s.name)!.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) fail(`tensor ${s.name} holds ${data[i]} at index ${i} (every weight must be a finite number)`);
+    }
+  }
   return { config, vocab, tensors, metadata };
 }
 

@@ -5,7 +5,8 @@ export { loadKernels, availableBackends, BACKENDS, type BackendChoice } from './
 export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type NativeOptions } from './native-kernels.js';
 export { enableWasmFeatures } from './wasm-flags.js';
 export { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from './wasm-threads.js';
-export { loadCorpus, EMBEDDED_CORPORA, type Corpus } from './corpus.js';
+export { loadCorpus, readCorpus, EMBEDDED_CORPORA, type Corpus, type EncodedCorpus, type TextOptions, type ReadCorpusOptions } from './corpus.js';
+export { machineMemory } from './memory.js';
 export { readBytes, writeFileAtomic } from './files.js';
 export { writeLossPlot, readRunLog, type LossPlotFiles } from './loss-plot.js';
 export { renderSvg, svgToPng } from './render.js';

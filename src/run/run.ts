@@ -23,6 +23,7 @@ import { Budget } from './budget.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
+import { encodePrime } from '../generate/prime.js';
 import { finishPass, validate } from './validate.js';
 
 /** A text ready to train on: its ids under its vocabulary, and where it came from. */
@@ -31,8 +32,10 @@ export interface EncodedCorpus {
   vocab: Vocabulary;
   /** A short description for messages and the model file: a path, a list, a corpus name. */
   source: string;
-  /** Line mode's lines (encodeCorpus makes them when settings.lines is on); `ids` are then the lines, each ended by EOL. */
+  /** Line mode's lines (withLines makes them when settings.lines is on); `ids` are then the lines, each ended by EOL. */
   lines?: LineCorpus;
+  /** The text's fingerprint (readCorpus: SHA-256 of the text options and bytes); else one of the ids is made. */
+  hash?: string;
 }
 
 /** Where a run's files go: a folder in Node, memory or a download in a browser. */
@@ -157,7 +160,7 @@ export class TrainingRun {
       throw new CharrnnError('--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.');
     }
     // Checked before any work, so a bad prime is said at once rather than at the first sample.
-    if (settings.sampleLength > 0) corpus.vocab.encode(settings.samplePrime, 'error');
+    if (settings.sampleLength > 0) encodePrime(corpus.vocab, settings.samplePrime, 'error');
     const prepared = prepareTraining(corpus, settings, kernels, checkpoint);
     this.model = prepared.model;
     this.trainer = prepared.trainer;
@@ -168,7 +171,7 @@ export class TrainingRun {
     this.valChars = lines ? lines.val.ids.length + lineCount(lines.val) : this.val.length;
     this.trainChars = lines ? lines.train.ids.length + lineCount(lines.train) : prepared.train.length;
     this.lineMetadata = lines ? lineModelMetadata(EOL, lines.lines) : {};
-    this.textHash = fingerprint(corpus.ids);
+    this.textHash = corpus.hash ?? fingerprint(corpus.ids);
     if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
       throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
     }

@@ -4,6 +4,8 @@
 import { CharrnnError } from '../errors.js';
 import type { CellType } from '../kernels/kernels.js';
 import { DEFAULT_MODEL } from '../model/config.js';
+import type { InvalidPolicy } from '../text/decoder.js';
+import { DEFAULT_NORMALIZATION, type Normalization } from '../text/normalize.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 
 export interface RunSettings {
@@ -11,6 +13,14 @@ export interface RunSettings {
   corpus?: string;
   /** Line mode: each non-empty line is one example, from a zero state to a learned end-of-line. */
   lines: boolean;
+  /** The text files' encoding (a TextDecoder label); default UTF-8, or UTF-16 by its byte order mark. */
+  encoding?: string;
+  /** Undecodable bytes: refuse, or make them U+FFFD. */
+  invalid: InvalidPolicy;
+  /** Unicode normalisation of the text, stored in the model. */
+  normalize: Normalization;
+  /** Keep at most this many symbols, the rarest characters folded into U+FFFD. */
+  maxVocab?: number;
   cell: CellType;
   layers: number;
   hidden: number;
@@ -56,6 +66,7 @@ export interface StopLimits {
 
 export const DEFAULT_SETTINGS: RunSettings = {
   lines: false,
+  invalid: 'error', normalize: DEFAULT_NORMALIZATION,
   cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
   batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
   valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
@@ -71,7 +82,7 @@ export const DEFAULT_EPOCHS = 10;
  * loss stalls; the run's log records the change), nor are the sample settings
  * or the stop limits.
  */
-export const KEPT_ON_RESUME = ['corpus', 'lines', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
+export const KEPT_ON_RESUME = ['corpus', 'lines', 'encoding', 'invalid', 'normalize', 'maxVocab', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
   'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof RunSettings)[];
 
 /**

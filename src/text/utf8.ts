@@ -1,35 +1,12 @@
-// Turning a file's bytes into text. Platform-neutral: no Node imports, so the
-// same code reads a corpus in a browser.
-import { CharrnnError } from '../errors.js';
+// UTF-8 at the level of bytes: where a file stops being valid, and where a
+// chunk ends inside a sequence. Platform-neutral.
 
 /**
- * Decodes strict UTF-8 (a leading byte order mark is dropped). Throws a
- * CharrnnError naming `source` when the input is empty, looks binary (has a NUL
- * byte) or is not valid UTF-8.
- */
-export function decodeText(bytes: Uint8Array, source: string): string {
-  const hasBom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-  if (bytes.length === (hasBom ? 3 : 0)) throw new CharrnnError(`${source} is empty.`);
-  // A NUL is valid UTF-8 but never in a text corpus: it is the usual sign of a binary file or of UTF-16.
-  const nul = bytes.indexOf(0);
-  if (nul >= 0) {
-    throw new CharrnnError(`${source} looks like a binary file, not text: it has a NUL byte at byte offset ${nul}.`);
-  }
-  try {
-    // ignoreBOM: true keeps the BOM in the output, so that stripping it is done once, here, on every platform.
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-    return hasBom ? text.slice(1) : text;
-  } catch {
-    const at = firstInvalidUtf8(bytes);
-    const where = at >= 0 ? ` (first bad byte at offset ${at}: 0x${bytes[at].toString(16).padStart(2, '0')})` : '';
-    throw new CharrnnError(`${source} is not valid UTF-8 text${where}.`);
-  }
-}
-
-/**
- * Offset of the first byte that makes `bytes` invalid UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF included), or -1 when it is valid.
- * Only run after the fast decoder has already failed.
+ * Offset of the first byte of the first sequence that makes `bytes` invalid
+ * UTF-8 (overlong forms, surrogates and code points above U+10FFFF included),
+ * or -1 when it is valid. Everything before the offset is valid UTF-8. The
+ * sequence's first byte is named, not the byte where the scan noticed: in
+ * Latin-1 "cafés" (63 61 66 E9 73) the culprit is E9, not the valid "s" after it.
  */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
   const n = bytes.length;
@@ -50,11 +27,27 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
       if (b === 0xf4) hi = 0x8f; // above U+10FFFF
     } else return i;
     for (let k = 1; k <= need; k++) {
-      if (i + k >= n) return i; // truncated sequence: the lead byte is the bad one
+      if (i + k >= n) return i; // cut off by the end
       const c = bytes[i + k];
-      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i + k;
+      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i;
     }
     i += need + 1;
   }
   return -1;
+}
+
+/**
+ * How many bytes at the end of `bytes` begin a UTF-8 sequence that the next
+ * chunk would complete (0 to 3), so that a chunked reader can say where an
+ * error lies in the whole file.
+ */
+export function incompleteUtf8Tail(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const b = bytes[n - back];
+    if (b >= 0x80 && b <= 0xbf) continue; // a continuation byte: look further back for its lead
+    const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0;
+    return need >= back ? back : 0;
+  }
+  return 0;
 }

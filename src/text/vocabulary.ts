@@ -2,6 +2,8 @@
 // unit, so an emoji or a CJK character outside the BMP is one symbol), sorted by
 // code point as Python's sorted(set(text)) sorts them.
 import { CharrnnError } from '../errors.js';
+import { REPLACEMENT_CHAR } from './decoder.js';
+import type { Normalization } from './normalize.js';
 
 const MAX_CODE_POINT = 0x10ffff;
 /** How many unknown characters an error message names before it just counts them. */
@@ -12,19 +14,37 @@ export interface EncodeResult {
   ids: Uint16Array | Uint32Array;
   /** How many code points were dropped because they are not in the vocabulary ('skip' mode). */
   skipped: number;
-  /** The distinct unknown characters, in order of first appearance ('skip' mode). */
+  /** The distinct unknown characters, in order of first appearance ('skip' and 'map' modes). */
   unknownChars: string[];
+  /** How many code points became the unknown symbol ('map' mode). */
+  mapped: number;
 }
+
+/**
+ * What encode does with a character outside the vocabulary: 'error' refuses,
+ * 'skip' drops it, 'map' turns it into the unknown symbol (U+FFFD) when the
+ * vocabulary has one, and drops it otherwise.
+ */
+export type UnknownPolicy = 'error' | 'skip' | 'map';
 
 export class Vocabulary {
   readonly chars: readonly string[];
+  /**
+   * The id of U+FFFD, the unknown symbol, or -1. It stands for every character
+   * that --max-vocab left out and every byte that --invalid replace could not
+   * decode; it is learnt like any character but never generated.
+   */
+  readonly unknownId: number;
   // Id lookup: a dense table for the BMP (where almost every character of real text is)
   // and a map for the rest, so that encoding a large corpus does no string hashing.
   private readonly bmp: Int32Array;
   private readonly astral: Map<number, number>;
 
-  /** A vocabulary of exactly these characters, in this order (ids are the indices). */
-  constructor(chars: readonly string[]) {
+  /**
+   * A vocabulary of exactly these characters, in this order (ids are the
+   * indices), built from text in Unicode normalisation form `normalization`.
+   */
+  constructor(chars: readonly string[], readonly normalization: Normalization = 'none') {
     if (chars.length === 0) throw new CharrnnError('The vocabulary is empty.');
     this.bmp = new Int32Array(0x10000).fill(-1);
     this.astral = new Map();
@@ -39,6 +59,7 @@ export class Vocabulary {
       else this.astral.set(cp, i);
     }
     this.chars = Object.freeze([...chars]);
+    this.unknownId = this.lookup(REPLACEMENT_CHAR.codePointAt(0)!);
   }
 
   /** The sorted distinct code points of a text. */
@@ -83,12 +104,14 @@ export class Vocabulary {
    * outside the vocabulary throws a CharrnnError naming it; with 'skip' it is
    * dropped and counted.
    */
-  encode(text: string, unknown: 'error' | 'skip' = 'error'): EncodeResult {
+  encode(text: string, unknown: UnknownPolicy = 'error'): EncodeResult {
     const n = text.length;
     // Never more code points than UTF-16 units; trimmed at the end when there were pairs or skips.
     const ids = this.size <= 0x10000 ? new Uint16Array(n) : new Uint32Array(n);
     let m = 0;
     let skipped = 0;
+    let mapped = 0;
+    const replacement = unknown === 'map' ? this.unknownId : -1;
     const unknownChars: string[] = [];
     const unknownSet = new Set<number>();
     for (let i = 0; i < n; i++) {
@@ -104,7 +127,10 @@ export class Vocabulary {
       if (id >= 0) {
         ids[m++] = id;
       } else {
-        skipped++;
+        if (replacement >= 0) {
+          ids[m++] = replacement;
+          mapped++;
+        } else skipped++;
         if (!unknownSet.has(cp)) {
           unknownSet.add(cp);
           unknownChars.push(String.fromCodePoint(cp));
@@ -118,7 +144,7 @@ export class Vocabulary {
       const times = skipped === 1 ? '1 occurrence' : `${skipped} occurrences in all`;
       throw new CharrnnError(`The text has ${kinds} that the vocabulary does not have, ${times}: ${named}${more}.`);
     }
-    return { ids: m === n ? ids : ids.slice(0, m), skipped, unknownChars };
+    return { ids: m === n ? ids : ids.slice(0, m), skipped, unknownChars, mapped };
   }
 
   /** The text of a sequence of ids. */

@@ -7,14 +7,16 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { modelConfigProblem, type ModelConfig } from '../model/config.js';
-import { MODEL_FORMAT } from '../model/model-file.js';
+import { CHECKPOINT_FORMAT, MODEL_FORMAT } from '../model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
+import type { Normalization } from '../text/normalize.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import type { Trainer } from './trainer.js';
 
-/** The checkpoint format this charrnn writes; it reads this version and none newer. */
-export const CHECKPOINT_VERSION = 1;
-export const CHECKPOINT_FORMAT = `charrnn-checkpoint/${CHECKPOINT_VERSION}`;
+export { CHECKPOINT_FORMAT } from '../model/model-file.js';
+
+/** The checkpoint version this charrnn writes (CHECKPOINT_FORMAT's number); it reads this one and none newer. */
+export const CHECKPOINT_VERSION = Number(CHECKPOINT_FORMAT.split('/')[1]);
 
 /** What the run itself needs to go on: its settings and where it stood. */
 export interface RunRecord {
@@ -58,7 +60,8 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
     optimizerSteps: optimizer.steps, streams: trainer.batcher.getState(), dropoutRng: model.dropoutRng.getState(), run,
   };
   return encodeSafetensors(tensors, {
-    format: CHECKPOINT_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(model.config), training: JSON.stringify(training),
+    format: CHECKPOINT_FORMAT, vocab: JSON.stringify(vocab.chars), normalize: vocab.normalization,
+    config: JSON.stringify(model.config), training: JSON.stringify(training),
   });
 }
 
@@ -98,7 +101,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
   const config = rawConfig as ModelConfig;
   const vocabChars = parse('vocab');
   if (!Array.isArray(vocabChars)) fail('it has no vocabulary');
-  const vocab = new Vocabulary(vocabChars as string[]);
+  const normalization = metadata.normalize ?? 'none';
+  if (normalization !== 'nfc' && normalization !== 'nfd' && normalization !== 'none') fail(`its "normalize" metadata is ${JSON.stringify(normalization)}`);
+  const vocab = new Vocabulary(vocabChars as string[], normalization as Normalization);
   const training = trainingStateSchema.safeParse(parse('training'));
   if (!training.success) return fail('its training state is incomplete');
   const t = training.data;

@@ -5,7 +5,7 @@ import { CharrnnError } from '../errors.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
 import { clipGradNorm, decayedLearningRate, Optimizer, type OptimizerConfig } from './optimizer.js';
 
-export type TokenIds = Uint16Array | Uint32Array;
+export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
 export interface TrainingConfig {
   /** Streams per batch (B). */
