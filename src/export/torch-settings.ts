@@ -50,6 +50,10 @@ const OPTIMIZERS: Record<OptimizerName, Pick<ProgramParts, 'optimizerClass' | 'o
 /** Every setting charrnn train saves in a checkpoint today, and what it becomes in the program (rows apply in this order). */
 export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   corpus: { note: 'the embedded corpus the run trains on: its text travels as ids, and CORPUS names it in the model files' },
+  encoding: { note: 'how the text files were read: the text travels as ids, read with it' },
+  invalid: { note: 'see encoding' },
+  normalize: { note: 'see encoding (the model files keep the form for primes)' },
+  maxVocab: { note: 'see encoding: the unknown symbol is one more id' },
   cell: {
     apply(p, v) {
       p.constants.push(`CELL = ${py(v)}`);
