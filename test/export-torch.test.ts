@@ -126,6 +126,10 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--out', 'small']), 'train');
     const other = cli(['export-torch', 'small', 'other.txt']);
     assert.equal(other.stderr, 'charrnn: The text differs from the one the run in small was trained on, so it cannot be exported with it.\n');
+    // The folder records its text (run.json): export finds it there; without that record it asks for the text.
+    ok(cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
+    assert.ok(existsSync(at('small-export', 'train_torch.py')));
+    rmSync(at('small', 'run.json'));
     const noText = cli(['export-torch', 'small']);
     assert.match(noText.stderr, /^charrnn: The run in small does not record its text: give the text files it was trained on, as for charrnn train --resume\.\n$/);
 

@@ -18,8 +18,8 @@ export function exportTorchCommand(): Command {
     .action(action(exportTorchAction));
 }
 
-function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): void {
-  const r = exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to });
+async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
+  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to });
   const program = relative(process.cwd(), r.program) || r.program;
   process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
     `the run is at step ${r.steps}. Continue it with:\n  torchrun --nproc_per_node N ${program} --resume ${dir}\n`);

@@ -514,7 +514,9 @@ def main():
             assert (where == where[:, :1]).all(), "the processes disagree on the position in the streams"
         if rank == 0:
             weights = list(zip([n for n, _ in model.named_parameters()], params))
-            model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"],
+            # The text's normalisation form travels with the vocabulary (charrnn normalises primes with it).
+            text_meta = {k: meta[k] for k in ("normalize",) if k in meta}
+            model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta,
                           "training": compact({"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED})}
             if best_loss is not None:
                 write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "val_loss": repr(best_loss)})
@@ -526,7 +528,7 @@ def main():
                                   "sinceBest": since_best, "smoothLoss": {"average": smoothed.average, "weight": smoothed.weight}}}
                 write_safetensors(os.path.join(run, "model.safetensors"), weights, model_meta)
                 write_safetensors(ckpt_path, weights + [("train.optimizer.first", first), ("train.optimizer.second", second)] + state_to_checkpoint(whole),
-                                  {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], "training": compact(record)})
+                                  {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta, "training": compact(record)})
             log.write("saved", step, epoch, files=["best"] if best_loss is not None else ["model", "checkpoint"])
         budget.save_s = max(time.time() - t0, budget.save_s * 0.9)
 

@@ -57,6 +57,10 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     },
     note: 'false: the run trains on streams of running text, as the program does',
   },
+  encoding: { note: 'how the text files were read: the text travels as ids, read with it' },
+  invalid: { note: 'see encoding' },
+  normalize: { note: 'see encoding (the model files keep the form for primes)' },
+  maxVocab: { note: 'see encoding: the unknown symbol is one more id' },
   cell: {
     apply(p, v) {
       p.constants.push(`CELL = ${py(v)}`);

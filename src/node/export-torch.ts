@@ -6,10 +6,12 @@ import { join, relative, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
-import { Vocabulary } from '../text/vocabulary.js';
-import { decodeCheckpoint, fingerprint, type RunRecord } from '../train/checkpoint.js';
-import { loadCorpus, type Corpus } from './corpus.js';
+import type { InvalidPolicy } from '../text/decoder.js';
+import type { Normalization } from '../text/normalize.js';
+import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
+import { readCorpus, type EncodedCorpus } from './corpus.js';
 import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
+import { readRunSource } from './run-folder.js';
 
 export interface ExportTorchOptions {
   /** The run folder (the --out of charrnn train). */
@@ -30,17 +32,18 @@ export interface ExportTorchResult {
   chars: number;
 }
 
-export function exportTorch(o: ExportTorchOptions): ExportTorchResult {
+export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchResult> {
   const checkpointPath = join(o.run, 'checkpoint.safetensors');
   if (!existsSync(checkpointPath) || !statSync(checkpointPath).isFile()) {
     throw new CharrnnError(`${o.run} holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.`);
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
   const parts = programParts(checkpoint.run.settings, o.run);
-  const corpus = textOfRun(o, checkpoint.run);
-  const vocab = Vocabulary.fromText(corpus.text);
-  const { ids } = vocab.encode(corpus.text);
-  if (fingerprint(ids) !== checkpoint.run.textHash || vocab.chars.join('') !== checkpoint.vocab.chars.join('')) {
+  const corpus = await textOfRun(o, checkpoint.run);
+  const { vocab } = corpus;
+  // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
+  const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;
+  if (corpus.hash !== checkpoint.run.textHash || vocab.chars.join('') !== checkpoint.vocab.chars.join('')) {
     throw new CharrnnError(`The text differs from the one the run in ${o.run} was trained on, so it cannot be exported with it.`);
   }
 
@@ -58,13 +61,23 @@ export function exportTorch(o: ExportTorchOptions): ExportTorchResult {
 }
 
 /**
- * The text a run trained on: the files or corpus given, else the corpus the run
- * records. (When run folders remember their text source, it plugs in here.)
+ * The text a run trained on, read with the run's own text settings (encoding,
+ * normalisation, --max-vocab), so its ids are the run's: the files or corpus
+ * given, else what the run folder records (run.json), else the run's corpus.
  */
-function textOfRun(o: ExportTorchOptions, run: RunRecord): Corpus {
-  if (o.files.length > 0 || o.corpus !== undefined) return loadCorpus(o.files, o.corpus);
-  const recorded = run.settings.corpus;
-  if (typeof recorded === 'string') return loadCorpus([], recorded);
+async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<EncodedCorpus> {
+  const s = run.settings;
+  const options = {
+    encoding: typeof s.encoding === 'string' ? s.encoding : undefined,
+    invalid: (typeof s.invalid === 'string' ? s.invalid : 'error') as InvalidPolicy,
+    normalize: (typeof s.normalize === 'string' ? s.normalize : 'none') as Normalization,
+    maxVocab: typeof s.maxVocab === 'number' ? s.maxVocab : undefined,
+  };
+  if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options);
+  const recorded = readRunSource(o.run);
+  if (recorded !== null && recorded.files.length > 0) return readCorpus(recorded.files, undefined, options);
+  const corpus = recorded?.corpus ?? s.corpus;
+  if (typeof corpus === 'string') return readCorpus([], corpus, options);
   throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
 }
 
