@@ -23,6 +23,7 @@ import { loadCorpus } from '../src/node/corpus.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');
+const LIB_DIR = join(ROOT, 'dist', 'browser');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
 /** Where screenshots go when asked (CHARRNN_SCREENSHOTS=DIR): outside the repository. */
@@ -38,19 +39,20 @@ const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test(cli(['--help']).stdou
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
-/** The built page with the headers that make it cross-origin isolated, as `charrnn serve` sends them. */
-function staticServer(dir: string): Promise<{ server: Server; url: string }> {
+/**
+ * The files of `dir` (and `pages`, path to HTML) with the headers that make a
+ * page cross-origin isolated, as `charrnn serve` sends them.
+ */
+function staticServer(dir: string, pages: Record<string, string> = {}): Promise<{ server: Server; url: string }> {
+  const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    if (Object.hasOwn(pages, path)) return void response.writeHead(200, { 'content-type': 'text/html', ...isolation }).end(pages[path]);
     let file = normalize(join(dir, path));
     if (!file.startsWith(dir + sep) && file !== dir) return void response.writeHead(403).end();
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!existsSync(file)) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    response.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-    });
+    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...isolation });
     response.end(readFileSync(file));
   });
   return new Promise(resolve => server.listen(0, '127.0.0.1', () => {
@@ -205,6 +207,7 @@ describe('the playground in Chromium', { skip }, () => {
       return s.loss !== undefined && Number(s.loss) < Number(s.firstLoss) - 1 && document.querySelectorAll('#samples li').length > 0;
     }, undefined, { timeout: 60_000 });
     await page.locator('#chart svg').waitFor();
+    await page.locator('#download:not([disabled])').waitFor(); // the model is saved as it trains, not only at the end
     assert.match(await page.locator('#train-status').innerText(), /threads/);
     if (SHOTS) {
       await page.waitForTimeout(600); // the chart's next drawing
@@ -223,6 +226,40 @@ describe('the playground in Chromium', { skip }, () => {
     assert.equal([...sample].length, 80);
     const known = new Set(text);
     assert.deepEqual([...sample].filter(c => !known.has(c)), [], 'the sample has characters the text has not');
+  });
+
+  test('the library bundle (charrnn/browser) has no Node built-ins, and generates in a page on threaded wasm kernels as the CLI does', async () => {
+    const bundle = readFileSync(join(LIB_DIR, 'charrnn.js'), 'utf8');
+    assert.doesNotMatch(bundle, /from\s*["']node:|import\(["']node:|\brequire\(/);
+    const lib = await staticServer(LIB_DIR, { '/': '<!doctype html><script type="module">import * as charrnn from "./charrnn.js"; window.charrnn = charrnn;</script>' });
+    try {
+      const libPage = await page.context().newPage();
+      libPage.on('pageerror', e => pageErrors.push(e.message));
+      await libPage.goto(lib.url);
+      await libPage.waitForFunction(() => 'charrnn' in window);
+      const bytes = [...readFileSync(modelFile())];
+      const got = await libPage.evaluate(async bytes => {
+        const charrnn = (window as unknown as { charrnn: typeof import('../src/browser/index.js') }).charrnn;
+        const kernels = await charrnn.loadBrowserKernels({ threads: 2 });
+        const model = await charrnn.CharRnnModel.load(new Uint8Array(bytes), { kernels });
+        const { text } = await model.generate({ prime: 'a ', length: 50, seed: 11, temperature: 1.1 });
+        let bad = '';
+        try {
+          await charrnn.CharRnnModel.load(new Uint8Array(8), { kernels, name: 'zeros.bin' });
+        } catch (e) {
+          bad = e instanceof charrnn.CharrnnError ? e.message : `not a CharrnnError: ${String(e)}`;
+        }
+        return { text, threads: kernels.threads, bad };
+      }, bytes);
+      await libPage.close();
+      assert.equal(got.threads, 2);
+      const r = cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal('a ' + got.text, r.stdout.replace(/\n$/, ''));
+      assert.match(got.bad, /^zeros\.bin .+\.$/);
+    } finally {
+      lib.server.close();
+    }
   });
 
   test('no error escaped the page', () => {

@@ -17,11 +17,11 @@ export type TrainSize = 'small' | 'medium';
 export const TRAIN_PRESETS: Record<TrainSize, RunSettings> = {
   small: {
     ...DEFAULT_SETTINGS, cell: 'lstm', layers: 1, hidden: 64, emb: 32, batch: 16, seq: 32, lr: 3e-3,
-    valEvery: 50, valMaxChars: 20_000, checkpointEvery: 0, sampleLength: 160, sampleTemperature: 0.8,
+    valEvery: 50, valMaxChars: 20_000, checkpointEvery: 50, sampleLength: 160, sampleTemperature: 0.8,
   },
   medium: {
     ...DEFAULT_SETTINGS, batch: 32, seq: 64, lr: 2e-3,
-    valEvery: 100, valMaxChars: 50_000, checkpointEvery: 0, sampleLength: 200, sampleTemperature: 0.8,
+    valEvery: 100, valMaxChars: 50_000, checkpointEvery: 100, sampleLength: 200, sampleTemperature: 0.8,
   },
 };
 
