@@ -43,15 +43,19 @@ export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float3
   if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
   if (request.text.trim() === '') throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
   const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
-  const needed = Math.ceil((settings.batch * settings.seq + 1) / (1 - settings.valFrac)) + 1;
-  if (request.text.length < needed) {
-    throw new CharrnnError(`${capitalize(request.source)} has ${request.text.length} characters; the ${request.size} size needs at least ${needed} to train on.`);
-  }
   const vocab = Vocabulary.fromText(request.text);
   const corpus = { ids: vocab.encode(request.text).ids, vocab, source: request.source };
+  // The least length whose training split (splitCorpus: the first floor(n (1 - valFrac))) holds one batch of chunks and its targets.
+  const chunk = settings.batch * settings.seq + 1;
+  let needed = Math.ceil(chunk / (1 - settings.valFrac));
+  while (Math.floor(needed * (1 - settings.valFrac)) < chunk) needed++;
+  if (corpus.ids.length < needed) {
+    throw new CharrnnError(`${capitalize(request.source)} has ${corpus.ids.length} characters; the ${request.size} size needs at least ${needed} to train on.`);
+  }
   return new TrainingRun({ corpus, settings, limits: { seconds: request.seconds }, kernels, store });
 }
 
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+/** "the pasted text" starts a sentence as "The pasted text"; a file name stays as it is. */
+function capitalize(source: string): string {
+  return source.startsWith('the ') ? `T${source.slice(1)}` : source;
 }
