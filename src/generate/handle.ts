@@ -17,6 +17,8 @@ export type ModelSource = Uint8Array | ArrayBuffer | URL | string;
 export interface LoadOptions {
   /** The engine to run on; default the WebAssembly one (in Node, charrnn/node's CharRnnModel picks native first). */
   kernels?: Kernels<Float32Array>;
+  /** What messages call the model when `source` is bytes (a file's name, say); default "the model bytes". */
+  name?: string;
 }
 
 /** What `generate` gives: the texts and what came with them. */
@@ -62,7 +64,7 @@ export class CharRnnModel {
    * fetched, throws a CharrnnError with one sentence.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<CharRnnModel> {
-    const { bytes, name } = await readSource(source);
+    const { bytes, name } = await readSource(source, options.name ?? 'the model bytes');
     const kernels = options.kernels ?? (await loadWasmKernels());
     const { model, vocab } = loadModel(bytes, name, kernels);
     return new CharRnnModel(model, vocab);
@@ -180,9 +182,9 @@ export class CharRnnModel {
   }
 }
 
-async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; name: string }> {
-  if (source instanceof Uint8Array) return { bytes: source, name: 'the model bytes' };
-  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'the model bytes' };
+async function readSource(source: ModelSource, bytesName: string): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, name: bytesName };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: bytesName };
   const url = source.toString();
   let response: Response;
   try {

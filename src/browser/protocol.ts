@@ -1,0 +1,18 @@
+// The messages between a page and its training worker (./train-worker.ts).
+import type { RunEvent, SavedFile } from '../run/events.js';
+import type { TrainRequest } from './training.js';
+
+export type ToTrainWorker =
+  | ({ type: 'train'; threads?: number } & TrainRequest)
+  | { type: 'stop' };
+
+export type FromTrainWorker =
+  /** The engine the run trains on. */
+  | { type: 'engine'; threads: number; variant: string }
+  | { type: 'event'; event: RunEvent }
+  /** A file the run saved (the model file; checkpoints stay in the worker). */
+  | { type: 'file'; file: SavedFile; bytes: Uint8Array }
+  /** The run could not start or failed: `message` is one sentence; `userError` when the input was at fault (a CharrnnError). */
+  | { type: 'error'; message: string; userError: boolean }
+  /** The run ended (after its result event, or an error). */
+  | { type: 'done' };

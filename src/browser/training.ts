@@ -1,0 +1,61 @@
+// A training run as a page starts one: text and a size preset in, a
+// TrainingRun out. Platform-neutral (the page runs it in a Web Worker, see
+// ./train-worker.ts); the math and the run's rules are the run layer's.
+import { CharrnnError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { TrainingRun, type RunStore } from '../run/run.js';
+import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
+import { Vocabulary } from '../text/vocabulary.js';
+
+export type TrainSize = 'small' | 'medium';
+
+/**
+ * The sizes a page offers. small learns within a minute on one thread (a
+ * 1x64 LSTM on short chunks); medium is the CLI's default model (2x128).
+ * Validation and samples come often, so a chart and samples show progress early.
+ */
+export const TRAIN_PRESETS: Record<TrainSize, RunSettings> = {
+  small: {
+    ...DEFAULT_SETTINGS, cell: 'lstm', layers: 1, hidden: 64, emb: 32, batch: 16, seq: 32, lr: 3e-3,
+    valEvery: 50, valMaxChars: 20_000, checkpointEvery: 50, sampleLength: 160, sampleTemperature: 0.8,
+  },
+  medium: {
+    ...DEFAULT_SETTINGS, batch: 32, seq: 64, lr: 2e-3,
+    valEvery: 100, valMaxChars: 50_000, checkpointEvery: 100, sampleLength: 200, sampleTemperature: 0.8,
+  },
+};
+
+export interface TrainRequest {
+  /** The text to learn. */
+  text: string;
+  /** Where it came from (a file name, "the pasted text"), for messages and the model file. */
+  source: string;
+  size: TrainSize;
+  /** Wall-clock budget in seconds, final validation and save included. */
+  seconds: number;
+  /** Seed of the run (default the CLI's). */
+  seed?: number;
+}
+
+/** Builds the run a page asked for; an empty or too short text throws a CharrnnError (one sentence). */
+export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float32Array>, store: RunStore): TrainingRun {
+  const preset = TRAIN_PRESETS[request.size];
+  if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
+  if (request.text.trim() === '') throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
+  const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
+  const vocab = Vocabulary.fromText(request.text);
+  const corpus = { ids: vocab.encode(request.text).ids, vocab, source: request.source };
+  // The least length whose training split (splitCorpus: the first floor(n (1 - valFrac))) holds one batch of chunks and its targets.
+  const chunk = settings.batch * settings.seq + 1;
+  let needed = Math.ceil(chunk / (1 - settings.valFrac));
+  while (Math.floor(needed * (1 - settings.valFrac)) < chunk) needed++;
+  if (corpus.ids.length < needed) {
+    throw new CharrnnError(`${capitalize(request.source)} has ${corpus.ids.length} characters; the ${request.size} size needs at least ${needed} to train on.`);
+  }
+  return new TrainingRun({ corpus, settings, limits: { seconds: request.seconds }, kernels, store });
+}
+
+/** "the pasted text" starts a sentence as "The pasted text"; a file name stays as it is. */
+function capitalize(source: string): string {
+  return source.startsWith('the ') ? `T${source.slice(1)}` : source;
+}

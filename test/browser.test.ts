@@ -1,0 +1,119 @@
+// The browser adapter's platform-neutral parts, in Node: a page's training run
+// (its refusals, and a short run saving a model file that loads), the memory
+// store, and the charrnn-serve client over real HTTP (events split anywhere,
+// error answers, stopping). test/web.test.ts drives the same code in Chromium.
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import { describe, test } from 'node:test';
+import { createTrainingRun, memoryStore, readTextFile, serverModels, serverStream } from '../src/browser/index.js';
+import { CharrnnError } from '../src/errors.js';
+import { referenceKernels } from '../src/kernels/reference/index.js';
+import { loadModel } from '../src/model/model-file.js';
+
+describe('a training run as a page starts one', () => {
+  test('an empty text, a too short one and an unknown size are refused in one sentence', () => {
+    const store = memoryStore();
+    const run = (text: string, size = 'small') => () => createTrainingRun({ text, source: 'the pasted text', size: size as 'small', seconds: 1 }, referenceKernels(), store);
+    assert.throws(run(' \n '), new CharrnnError('The pasted text is empty: paste some text or drop a text file to train on.'));
+    // small: batch 16 x seq 32 + 1 = 513 characters to train on, 90% of the text: 570 (floor(570 x 0.9) = 513).
+    assert.throws(run('abc'.repeat(189) + 'ab'), new CharrnnError('The pasted text has 569 characters; the small size needs at least 570 to train on.'));
+    assert.doesNotThrow(run('abc'.repeat(190)));
+    assert.throws(run('abcd'.repeat(500), 'huge'), new CharrnnError("There is no size 'huge'; choose small or medium."));
+  });
+
+  test('a short run saves a model file, kept by the memory store, that loads with the text\'s vocabulary', async () => {
+    const saved: string[] = [];
+    const store = memoryStore(file => saved.push(file));
+    const text = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+    const run = createTrainingRun({ text, source: 'fox.txt', size: 'small', seconds: 1 }, referenceKernels(), store);
+    const steps: number[] = [];
+    run.on(e => { if (e.type === 'step') steps.push(e.loss); });
+    const result = await run.run();
+    assert.ok(result.step > 0);
+    assert.ok(saved.includes('model'));
+    const { vocab, model } = loadModel(store.files.get('model')!, 'model', referenceKernels());
+    assert.deepEqual([...vocab.chars], [...new Set(text)].sort());
+    assert.equal(model.config.hidden, 64);
+  });
+
+  test('readTextFile decodes strict UTF-8 and names the file in its sentence', async () => {
+    const file = (name: string, bytes: number[]) => ({ name, arrayBuffer: async () => new Uint8Array(bytes).buffer });
+    assert.equal(await readTextFile(file('ok.txt', [0xef, 0xbb, 0xbf, 0x68, 0xc3, 0xa9])), 'hé');
+    await assert.rejects(readTextFile(file('empty.txt', [])), new CharrnnError('empty.txt is empty.'));
+    await assert.rejects(readTextFile(file('latin1.txt', [0x68, 0xe9, 0x21])), /^CharrnnError: latin1\.txt is not valid UTF-8 text/);
+  });
+});
+
+describe('the charrnn serve client', () => {
+  /** A server answering each request with `answer`; returns its base URL and a closer. */
+  async function serve(answer: (url: string, body: string, response: ServerResponse) => void) {
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', c => { body += c; });
+      request.on('end', () => answer(request.url ?? '', body, response));
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    return { base, close: () => new Promise(resolve => { server.closeAllConnections(); server.close(resolve); }) };
+  }
+
+  test('pieces come out as the server sent them, whatever the chunks; the request is what the page asked', async () => {
+    let asked = '';
+    const { base, close } = await serve((_, body, response) => {
+      asked = body;
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      // One event cut across writes, two in one write, then the summary and [DONE].
+      const wire = 'data: {"index":0,"text":"he"}\n\ndata: {"index":0,"text":"l"}\n\ndata: {"index":0,"text":"lo\\n"}\n\n' +
+        'data: {"finish_reasons":["length"],"usage":{}}\n\ndata: [DONE]\n\n';
+      const cuts = [5, 17, 31, 33, 60, wire.length];
+      let from = 0;
+      for (const to of cuts) {
+        response.write(wire.slice(from, to));
+        from = to;
+      }
+      response.end();
+    });
+    try {
+      const pieces: string[] = [];
+      for await (const p of serverStream({ model: 'm', prime: 'x', length: 5, seed: 3 }, { base })) pieces.push(p);
+      assert.deepEqual(pieces, ['he', 'l', 'lo\n']);
+      assert.deepEqual(JSON.parse(asked), { model: 'm', prime: 'x', length: 5, seed: 3, stream: true });
+    } finally {
+      await close();
+    }
+  });
+
+  test("an error answer throws the server's sentence; a missing server is no server", async () => {
+    const { base, close } = await serve((url, _, response) => {
+      if (url === '/v1/models') return void response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>not here</h1>');
+      response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'temperature must be above 0.', type: 'invalid_request_error' } }));
+    });
+    try {
+      await assert.rejects(async () => { for await (const _ of serverStream({ model: 'm', temperature: 0 }, { base })) { /* none */ } },
+        new CharrnnError('temperature must be above 0.'));
+      assert.equal(await serverModels(base), null);
+    } finally {
+      await close();
+    }
+  });
+
+  test('aborting ends the stream quietly and closes the connection', async () => {
+    let closed = false;
+    const { base, close } = await serve((_, __, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => response.write('data: {"index":0,"text":"a"}\n\n'), 5);
+      response.on('close', () => { closed = true; clearInterval(timer); });
+    });
+    try {
+      const stop = new AbortController();
+      let n = 0;
+      for await (const _ of serverStream({ model: 'm' }, { base, signal: stop.signal })) if (++n === 3) stop.abort();
+      assert.equal(n, 3);
+      for (let i = 0; i < 50 && !closed; i++) await new Promise(resolve => setTimeout(resolve, 10));
+      assert.equal(closed, true);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,286 @@
+// The playground in a real browser: Debian's Chromium driven by playwright-core
+// over the built page (web/dist, `npm run build:web`), served with the
+// cross-origin isolation headers by `charrnn serve` when this build has it,
+// else by a small static server here (127.0.0.1 only). A model file from disk
+// generates offline in the page, the same text as `charrnn sample` on the same
+// engine; a small model trains in a Web Worker until its loss goes down, and
+// its downloaded file is sampled by the CLI; bad files get their sentence.
+// Skips, saying why, where no Chromium is installed.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { CharRNN } from '../src/model/charrnn.js';
+import { encodeModel } from '../src/model/model-file.js';
+import { referenceKernels } from '../src/kernels/reference/index.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+import { loadCorpus } from '../src/node/corpus.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PAGE_DIR = join(ROOT, 'web', 'dist');
+const LIB_DIR = join(ROOT, 'dist', 'browser');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
+/** Where screenshots go when asked (CHARRNN_SCREENSHOTS=DIR): outside the repository. */
+const SHOTS = process.env.CHARRNN_SCREENSHOTS;
+
+const skip = CHROMIUM === undefined ? 'no Chromium here (apt-get install -y chromium, or set CHROMIUM_PATH)' : false;
+if (skip) console.log(`# web.test: skipped: ${skip}`);
+
+const cli = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CHARRNN_DEBUG: '' } });
+
+/** Whether this build has `charrnn serve` (another branch adds it). */
+const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test(cli(['--help']).stdout);
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+/**
+ * The files of `dir` (and `pages`, path to HTML) with the headers that make a
+ * page cross-origin isolated, as `charrnn serve` sends them.
+ */
+function staticServer(dir: string, pages: Record<string, string> = {}): Promise<{ server: Server; url: string }> {
+  const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    if (Object.hasOwn(pages, path)) return void response.writeHead(200, { 'content-type': 'text/html', ...isolation }).end(pages[path]);
+    let file = normalize(join(dir, path));
+    if (!file.startsWith(dir + sep) && file !== dir) return void response.writeHead(403).end();
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...isolation });
+    response.end(readFileSync(file));
+  });
+  return new Promise(resolve => server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` });
+  }));
+}
+
+/** `charrnn serve MODEL --static web/dist` on a free port; resolves when /healthz answers. */
+async function startServe(model: string): Promise<{ child: ChildProcess; url: string }> {
+  const { server, url: probe } = await staticServer(PAGE_DIR); // only to pick a free port
+  const port = new URL(probe).port;
+  await new Promise(resolve => server.close(resolve));
+  const child = spawn(process.execPath, [MAIN, 'serve', model, '--port', port, '--host', '127.0.0.1', '--static', PAGE_DIR], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${url}healthz`)).ok) return { child, url };
+    } catch { /* not up yet */ }
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  child.kill();
+  throw new Error('charrnn serve did not answer /healthz within 10 s');
+}
+
+describe('the playground in Chromium', { skip }, () => {
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  let url: string;
+  let server: Server | null = null;
+  let serve: ChildProcess | null = null;
+  const modelFile = (): string => join(dir, 'tiny.safetensors');
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(join(PAGE_DIR, 'index.html')), 'web/dist holds no page: run npm run build:web first');
+    dir = mkdtempSync(join(tmpdir(), 'charrnn-web-'));
+    // A small model file (random weights suffice: the test compares the page's text with the CLI's).
+    const vocab = Vocabulary.fromText('the cat sat on the mat. a dog ran far away!\n');
+    const model = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 8, dropout: 0, vocabSize: vocab.size }, referenceKernels(), { seed: 3 });
+    writeFileSync(modelFile(), encodeModel(model, vocab));
+    if (SERVE) ({ child: serve, url } = await startServe(modelFile()));
+    else ({ server, url } = await staticServer(PAGE_DIR));
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+    page = await context.newPage();
+    page.on('pageerror', e => pageErrors.push(e.message));
+    await page.goto(url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+    serve?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the page is cross-origin isolated (threads for training)', async () => {
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    assert.match(await page.locator('#engine').innerText(), /threads/);
+  });
+
+  test('a model file from disk generates in the page, streaming, the same text as charrnn sample on the wasm engine', async () => {
+    await page.locator('#model-file').setInputFiles(modelFile());
+    await page.locator('#model-info').filter({ hasText: 'runs in this browser' }).waitFor();
+    await page.locator('#prime').fill('the ');
+    await page.locator('#seed').fill('7');
+    await setRange(page, '#temperature', 0.9);
+    await setRange(page, '#top-p', 0.95);
+    await setRange(page, '#length', 60);
+    await page.locator('#generate-button').click();
+    await page.locator('#output[data-state="done"]').waitFor();
+    const text = await page.locator('#output').innerText();
+    const r = cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(text, r.stdout.replace(/\n$/, ''));
+    assert.equal([...text].length, 4 + 60);
+  });
+
+  test('a long generation streams and stops on Stop', async () => {
+    await page.locator('#seed').fill('');
+    await setRange(page, '#length', 5000);
+    await page.locator('#generate-button').click();
+    // Mid-stream: some text is there and more is coming.
+    await page.waitForFunction(() => (document.getElementById('output')?.textContent ?? '').length > 400);
+    assert.equal(await page.locator('#output').getAttribute('data-state'), 'streaming');
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-streaming.png') });
+    await page.locator('#generate-stop').click();
+    await page.locator('#output[data-state="stopped"]').waitFor();
+    const stoppedAt = (await page.locator('#output').innerText()).length;
+    assert.ok(stoppedAt < 4 + 5000, `stopped at ${stoppedAt} characters, not before the end`);
+    await page.waitForTimeout(300);
+    assert.equal((await page.locator('#output').innerText()).length, stoppedAt, 'text kept coming after Stop');
+    assert.match(await page.locator('#generate-status').innerText(), /stopped/);
+  });
+
+  test('a file that is not a model gets one sentence on the page', async () => {
+    await page.locator('#model-file').setInputFiles({ name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('these are my notes, not a model') });
+    const error = page.locator('#generate-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /^notes\.safetensors is not a valid safetensors file: .+\.$/);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-bad-model.png') });
+  });
+
+  test('through charrnn serve: a server model generates in the page', { skip: SERVE ? false : 'this build has no charrnn serve' }, async () => {
+    const option = page.locator('#model-select option[value^="server:"]');
+    await option.first().waitFor({ state: 'attached' });
+    await page.locator('#model-select').selectOption(await option.first().getAttribute('value') ?? '');
+    const model = (await page.locator('#model-select').inputValue()).slice('server:'.length);
+    await page.locator('#prime').fill('the ');
+    await page.locator('#seed').fill('5');
+    await setRange(page, '#temperature', 0.7);
+    await setRange(page, '#top-p', 0.9);
+    await setRange(page, '#length', 60);
+    await page.locator('#generate-button').click();
+    await page.locator('#output[data-state="done"]').waitFor();
+    const text = await page.locator('#output').innerText();
+    // The streamed pieces make the text the server gives in one JSON answer for the same request.
+    const answer = await fetch(`${url}v1/generate`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, prime: 'the ', length: 60, seed: 5, temperature: 0.7, top_p: 0.9 }),
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(text, `the ${((await answer.json()) as { text: string }).text}`);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-server.png') });
+    assert.equal([...text].length, 4 + 60);
+  });
+
+  test('a binary file dropped on the training text gets one sentence', async () => {
+    await page.locator('#tab-train').click();
+    await page.locator('#drop-zone').evaluate(zone => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])], 'picture.png'));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    const error = page.locator('#train-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /^picture\.png looks like a binary file, not text: it has a NUL byte at byte offset 8\b[^\n]*\.$/);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'train-bad-file.png') });
+  });
+
+  test('an empty text gets one sentence, from the training worker', async () => {
+    await page.locator('#train-text').fill('   ');
+    await page.locator('#train-button').click();
+    const error = page.locator('#train-error');
+    await error.filter({ hasText: 'empty' }).waitFor();
+    assert.equal(await error.innerText(), 'The pasted text is empty: paste some text or drop a text file to train on.');
+    await page.locator('#train-status[data-state="done"]').waitFor();
+  });
+
+  test('a small model trains in the page until its loss goes down; the downloaded file samples in the CLI', async () => {
+    const text = loadCorpus([], 'moby-dick').text.slice(20_000, 60_000);
+    await page.locator('#train-text').fill(text);
+    await page.locator('input[name="size"][value="small"]').check();
+    await page.locator('#train-button').click();
+    assert.equal(await page.locator('#train-error').isHidden(), true);
+    // Until the smoothed loss is 1 nat/char below the first step's (ln V ≈ 4.2 at the start) and a validation is drawn.
+    await page.waitForFunction(() => {
+      const s = document.getElementById('train-status')!.dataset;
+      return s.loss !== undefined && Number(s.loss) < Number(s.firstLoss) - 1 && document.querySelectorAll('#samples li').length > 0;
+    }, undefined, { timeout: 60_000 });
+    await page.locator('#chart svg').waitFor();
+    await page.locator('#download:not([disabled])').waitFor(); // the model is saved as it trains, not only at the end
+    assert.match(await page.locator('#train-status').innerText(), /threads/);
+    if (SHOTS) {
+      await page.waitForTimeout(600); // the chart's next drawing
+      await page.screenshot({ path: join(SHOTS, 'train-chart.png'), fullPage: true });
+    }
+    await page.locator('#train-stop').click();
+    await page.locator('#train-status[data-state="done"]').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#train-status').innerText(), /stopped from the page/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+    assert.equal(download.suggestedFilename(), 'model.safetensors');
+    const saved = join(dir, 'model.safetensors');
+    await download.saveAs(saved);
+    const r = cli(['sample', saved, '--length', '80', '--seed', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const sample = r.stdout.replace(/\n$/, '');
+    assert.equal([...sample].length, 80);
+    const known = new Set(text);
+    assert.deepEqual([...sample].filter(c => !known.has(c)), [], 'the sample has characters the text has not');
+  });
+
+  test('the library bundle (charrnn/browser) has no Node built-ins, and generates in a page on threaded wasm kernels as the CLI does', async () => {
+    const bundle = readFileSync(join(LIB_DIR, 'charrnn.js'), 'utf8');
+    assert.doesNotMatch(bundle, /from\s*["']node:|import\(["']node:|\brequire\(/);
+    const lib = await staticServer(LIB_DIR, { '/': '<!doctype html><script type="module">import * as charrnn from "./charrnn.js"; window.charrnn = charrnn;</script>' });
+    try {
+      const libPage = await page.context().newPage();
+      libPage.on('pageerror', e => pageErrors.push(e.message));
+      await libPage.goto(lib.url);
+      await libPage.waitForFunction(() => 'charrnn' in window);
+      const bytes = [...readFileSync(modelFile())];
+      const got = await libPage.evaluate(async bytes => {
+        const charrnn = (window as unknown as { charrnn: typeof import('../src/browser/index.js') }).charrnn;
+        const kernels = await charrnn.loadBrowserKernels({ threads: 2 });
+        const model = await charrnn.CharRnnModel.load(new Uint8Array(bytes), { kernels });
+        const { text } = await model.generate({ prime: 'a ', length: 50, seed: 11, temperature: 1.1 });
+        let bad = '';
+        try {
+          await charrnn.CharRnnModel.load(new Uint8Array(8), { kernels, name: 'zeros.bin' });
+        } catch (e) {
+          bad = e instanceof charrnn.CharrnnError ? e.message : `not a CharrnnError: ${String(e)}`;
+        }
+        return { text, threads: kernels.threads, bad };
+      }, bytes);
+      await libPage.close();
+      assert.equal(got.threads, 2);
+      const r = cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal('a ' + got.text, r.stdout.replace(/\n$/, ''));
+      assert.match(got.bad, /^zeros\.bin .+\.$/);
+    } finally {
+      lib.server.close();
+    }
+  });
+
+  test('no error escaped the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+/** Sets a range input as a user dragging it would (an input event after the value). */
+async function setRange(page: Page, selector: string, value: number): Promise<void> {
+  await page.locator(selector).evaluate((el, v) => {
+    (el as HTMLInputElement).value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
