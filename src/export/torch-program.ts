@@ -44,8 +44,9 @@ export function torchProgram(facts: ProgramFacts, parts: ProgramParts): string {
     CORE,
     modelCode(parts),
     optimizerCode(parts),
+    ...parts.helpers,
     learningRateCode(parts),
-    MAIN,
+    mainCode(parts),
   ].join('\n');
 }
 
@@ -79,8 +80,8 @@ function optimizerCode(p: ProgramParts): string {
   return String.raw`# ---- The optimizer. charrnn keeps its per-parameter state as two flat buffers in
 # parameter order: train.optimizer.first (${first}) and train.optimizer.second (${second ?? 'empty'}). ----
 
-def make_optimizer(params):
-    return ${[`${p.optimizerClass}(params`, 'lr=LR', ...p.optimizerArgs].join(', ')})
+def make_optimizer(model):
+${indent(p.optimizerSetup, '    ')}    return ${[`${p.optimizerClass}(${p.optimizerParams}`, 'lr=LR', ...p.optimizerArgs].join(', ')})
 
 
 def load_moments(optimizer, params, tensors, sizes, steps, device):
@@ -264,7 +265,8 @@ def validation_loss(model, val, device):
 
 `;
 
-const MAIN = String.raw`
+function mainCode(p: ProgramParts): string {
+  return String.raw`
 # ---- The carried state: charrnn keeps train.state.h_l{i} (and c_l{i}) as [BATCH, HIDDEN] per layer ----
 
 def state_from_checkpoint(tensors, device):
@@ -322,7 +324,7 @@ def restore(tensors, V, steps, device, path):
     """The model, its optimizer and the carried state of all BATCH streams, as the checkpoint left them."""
     model = CharRNN(V).to(device)
     params = [t for _, t in model.named_parameters()]
-    optimizer = make_optimizer(params)
+    optimizer = make_optimizer(model)
     try:
         with torch.no_grad():
             for name, t in model.named_parameters():
@@ -467,7 +469,7 @@ def main():
     tensors, meta, training = read_checkpoint(ckpt_path)
     V, steps_done = json.loads(meta["config"])["vocabSize"], training["optimizerSteps"]
     model, optimizer, state = restore(tensors, V, steps_done, device, ckpt_path)
-    state = each(state, lambda s: s[:, mine].contiguous())
+${indent(p.afterRestore, '    ')}    state = each(state, lambda s: s[:, mine].contiguous())
     del tensors
     train_ids, val_ids = split(load_ids(here))
     if VAL_MAX_CHARS > 0:
@@ -526,8 +528,8 @@ def main():
                           "dropoutRng": training["dropoutRng"],  # charrnn's generator, kept for when charrnn resumes
                           "run": {"settings": settings, "limits": limits, "textHash": TEXT_HASH, "bestValLoss": best_val,
                                   "sinceBest": since_best, "smoothLoss": {"average": smoothed.average, "weight": smoothed.weight}}}
-                write_safetensors(os.path.join(run, "model.safetensors"), weights, model_meta)
-                write_safetensors(ckpt_path, weights + [("train.optimizer.first", first), ("train.optimizer.second", second)] + state_to_checkpoint(whole),
+                write_safetensors(os.path.join(run, "model.safetensors"), ${p.modelWeights}, model_meta)
+                write_safetensors(ckpt_path, weights + [${[...p.checkpointExtras, '("train.optimizer.first", first)', '("train.optimizer.second", second)'].join(', ')}] + state_to_checkpoint(whole),
                                   {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta, "training": compact(record)})
             log.write("saved", step, epoch, files=["best"] if best_loss is not None else ["model", "checkpoint"])
         budget.save_s = max(time.time() - t0, budget.save_s * 0.9)
@@ -538,7 +540,7 @@ def main():
         if len(val_ids) < 2:
             return None
         t0 = time.time()
-        loss = validation_loss(model, val_ids, device)
+${indent(p.beforeValidation, '        ')}        loss = validation_loss(model, val_ids, device)
         budget.validation_s = time.time() - t0
         best = best_val is None or loss < best_val
         best_val, since_best = (loss, 0) if best else (best_val, since_best + 1)
@@ -546,7 +548,7 @@ def main():
         say(f"step {step}  validation loss {loss:.4f} nats/char ({loss / math.log(2):.3f} bits){'  best so far' if best else ''}")
         if best:
             save(step, epoch, best_loss=loss)
-        return loss
+${indent(p.afterValidation, '        ')}        return loss
 
     signalled = {"name": None}
     for s in (signal.SIGINT, signal.SIGTERM):  # torchrun passes Ctrl-C on as these
@@ -592,7 +594,7 @@ def main():
             raise UserError(message)
         optimizer.step()
         steps_done += 1
-        steps_run += 1
+${indent(p.afterStep, '        ')}        steps_run += 1
         seconds += dt
         if steps_run > WARMUP_STEPS:
             timed_seconds, timed_steps = timed_seconds + dt, timed_steps + 1
@@ -644,3 +646,4 @@ if __name__ == "__main__":
             print(f"{os.path.basename(__file__)}: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
 `;
+}

@@ -26,6 +26,21 @@ export interface ProgramParts {
   moments: { first: string; second: string | null; counted: boolean };
   /** learning_rate(steps_done) body lines between `lr = LR` and `return lr`. */
   learningRate: string[];
+  /** make_optimizer(model) lines before its return, and what it hands the optimizer (default model.parameters()). */
+  optimizerSetup: string[];
+  optimizerParams: string;
+  /** Top-level definitions after the optimizer's (helpers a setting needs). */
+  helpers: string[];
+  /** main() lines right after the model is restored, while the checkpoint's tensors are still at hand. */
+  afterRestore: string[];
+  /** Training-loop lines right after the optimizer's step (steps_done already counts it). */
+  afterStep: string[];
+  /** validate() lines before the validation pass and after it (its best save included). */
+  beforeValidation: string[];
+  afterValidation: string[];
+  /** save(): what model.safetensors holds (default: the parameters) and tensors the checkpoint keeps beside them. */
+  modelWeights: string;
+  checkpointExtras: string[];
 }
 
 type Settings = Readonly<Record<string, unknown>>;
@@ -46,6 +61,52 @@ const OPTIMIZERS: Record<OptimizerName, Pick<ProgramParts, 'optimizerClass' | 'o
   rmsprop: { optimizerClass: 'torch.optim.RMSprop', optimizerArgs: [`alpha=${alpha}`, `eps=${eps}`], moments: { first: 'square_avg', second: null, counted: true } },
   sgd: { optimizerClass: 'torch.optim.SGD', optimizerArgs: [`momentum=${momentum}`], moments: { first: 'momentum_buffer', second: null, counted: false } },
 };
+
+/** The run's learning-rate schedule after warm-up (runs from before schedules: step decay). */
+const scheduleOf = (s: Settings): unknown => s.lrSchedule ?? 'step';
+
+/**
+ * charrnn's moving average of the weights (src/train/average.ts), kept as
+ * AveragedModel keeps an EMA: the first update copies, each later one moves the
+ * average toward the weights; validation and the saved models use it.
+ */
+const WEIGHT_AVERAGE = String.raw`class WeightAverage:
+    """The average of every parameter, in parameter order; the checkpoint keeps it flat as train.ema."""
+
+    def __init__(self, model, tensors, steps_done, path):
+        self.params = list(model.parameters())
+        if steps_done == 0:
+            self.values = [p.detach().clone() for p in self.params]  # replaced by the first update
+        elif "train.ema" not in tensors or tensors["train.ema"].numel() != sum(p.numel() for p in self.params):
+            raise UserError(f"{path} is not a usable charrnn checkpoint: the run keeps a moving average (--ema) and its train.ema is missing or of another size.")
+        else:
+            flat = tensors["train.ema"].split([p.numel() for p in self.params])
+            self.values = [v.view_as(p).to(p.device).clone() for v, p in zip(flat, self.params)]
+
+    @torch.no_grad()
+    def update(self, step):
+        """After the optimizer's step-th update (1-based): a <- a + (1 - EMA) (p - a)."""
+        for a, p in zip(self.values, self.params):
+            if step <= 1:
+                a.copy_(p)
+            else:
+                a += (1 - EMA) * (p - a)
+
+    @torch.no_grad()
+    def swap(self):
+        """Exchanges the parameters and the average in place (again to undo, bit for bit)."""
+        for a, p in zip(self.values, self.params):
+            raw = p.detach().clone()
+            p.copy_(a)
+            a.copy_(raw)
+
+    def named(self, model):
+        return list(zip([n for n, _ in model.named_parameters()], self.values))
+
+    def flat(self):
+        return torch.cat([a.reshape(-1) for a in self.values])
+
+`;
 
 /** Every setting charrnn train saves in a checkpoint today, and what it becomes in the program (rows apply in this order). */
 export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
@@ -93,13 +154,95 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   },
   lr: { apply: constant('LR') },
   clip: { apply: constant('CLIP') },
+  // The learning rate as schedule.ts `learningRateAt` has it: warm-up first, then the schedule counted from its end.
+  warmup: {
+    apply(p, v) {
+      if (v === 0) return;
+      if (!(Number.isInteger(v) && Number(v) > 0)) throw new CharrnnError(`The run's warm-up ${py(v)} is not a whole number of steps, so it is not exported.`);
+      p.constants.push(`WARMUP = ${py(v)}`);
+      p.learningRate.push(
+        'if steps_done < WARMUP:',
+        '    return LR * (steps_done + 1) / (WARMUP + 1)  # linear warm-up',
+        'steps_done -= WARMUP  # the schedule counts from the end of warm-up',
+      );
+    },
+  },
   lrDecay: {
     apply(p, v, s) {
       p.constants.push(`LR_DECAY = ${py(v)}`);
-      if (Number(v) !== 1 && Number(s.lrDecayEvery) > 0) p.learningRate.push('lr *= LR_DECAY ** (steps_done // LR_DECAY_EVERY)  # step decay');
+      if (scheduleOf(s) === 'step' && Number(v) !== 1 && Number(s.lrDecayEvery) > 0) {
+        p.learningRate.push('lr *= LR_DECAY ** (steps_done // LR_DECAY_EVERY)  # step decay');
+      }
     },
   },
   lrDecayEvery: { apply: constant('LR_DECAY_EVERY') },
+  lrSchedule: {
+    apply(p, v, s) {
+      if (v === 'step') return; // lrDecay's row
+      if (v === 'constant') {
+        p.constants.push('LR_SCHEDULE = "constant"  # LR after warm-up');
+        return;
+      }
+      if (v !== 'cosine') throw new CharrnnError(`The run's learning-rate schedule ${py(v)} is not one export-torch knows (constant, step, cosine), so it is not exported.`);
+      const span = Number(s.scheduleSteps ?? 0) - Number(s.warmup ?? 0);
+      if (!(Number.isInteger(span) && span > 0)) {
+        throw new CharrnnError(`The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`);
+      }
+      p.constants.push('LR_SCHEDULE = "cosine"', `COSINE_STEPS = ${span}  # SCHEDULE_STEPS less the warm-up`);
+      p.learningRate.push(
+        'if steps_done >= COSINE_STEPS:',
+        '    return LR_MIN  # the end of the cosine, held',
+        'lr = LR_MIN + (LR - LR_MIN) * (1 + math.cos(math.pi * steps_done / COSINE_STEPS)) / 2',
+      );
+    },
+  },
+  lrMin: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`LR_MIN = ${py(v)}`); } },
+  scheduleSteps: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`SCHEDULE_STEPS = ${py(v)}  # warm-up included`); } },
+  weightDecay: {
+    apply(p, v, s) {
+      if (v === 0) return;
+      if (!(Number(v) > 0)) throw new CharrnnError(`The run's weight decay ${py(v)} is not a positive number, so it is not exported.`);
+      if ((s.optimizer ?? 'adam') !== 'adam') throw new CharrnnError(`The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`);
+      // optimizer.ts: AdamW's decoupled decay (p <- p (1 - lr W), then the Adam step) on the weight matrices only (isDecayed).
+      p.constants.push(`WEIGHT_DECAY = ${py(v)}`);
+      p.optimizerClass = 'torch.optim.AdamW';
+      p.optimizerSetup.push(
+        '# charrnn decays the recurrent and output weight matrices only: not the biases, not the embedding',
+        'decayed = [n.startswith("rnn.weight_") or n == "out.weight" for n, _ in model.named_parameters()]',
+        'groups = [[p for p, d in zip(model.parameters(), decayed) if d == keep] for keep in (True, False)]',
+      );
+      p.optimizerParams = '[{"params": groups[0], "weight_decay": WEIGHT_DECAY}, {"params": groups[1], "weight_decay": 0.0}]';
+    },
+  },
+  embDropout: {
+    apply(p, v) {
+      if (v === 0) return;
+      p.constants.push(`EMB_DROPOUT = ${py(v)}`);
+      p.modelInit.push("self.emb_drop = nn.Dropout(EMB_DROPOUT)  # on the embedding's output");
+      p.afterEmbedding.push('x = self.emb_drop(x)');
+    },
+  },
+  ema: {
+    apply(p, v) {
+      if (v === 0) return;
+      if (!(Number(v) > 0 && Number(v) < 1)) throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
+      p.constants.push(`EMA = ${py(v)}`);
+      p.helpers.push(WEIGHT_AVERAGE);
+      p.afterRestore.push('average = WeightAverage(model, tensors, steps_done, ckpt_path)');
+      p.afterStep.push('average.update(steps_done)');
+      p.beforeValidation.push('average.swap()  # validate, and save the best, with the average');
+      p.afterValidation.push('average.swap()');
+      p.modelWeights = 'average.named(model)';
+      p.checkpointExtras.push('("train.ema", average.flat())');
+    },
+  },
+  valSplit: {
+    apply(_p, v) {
+      // Spread windows are drawn with charrnn's own generator; the program holds out the tail only.
+      if (v !== 'tail') throw new CharrnnError(`The run holds out validation windows spread across its text (--val-split ${String(v)}), which the PyTorch program of export-torch does not do yet, so it is not exported.`);
+    },
+    note: 'tail: the last --val-frac, as the program holds out',
+  },
   valFrac: { apply: constant('VAL_FRAC') },
   valEvery: { apply: constant('VAL_EVERY') },
   valMaxChars: { apply: constant('VAL_MAX_CHARS') },
@@ -133,7 +276,8 @@ export function programParts(saved: Settings, source: string): ProgramParts {
   }
   const parts: ProgramParts = {
     constants: [], rnnClass: '', rnnArgs: [], modelInit: [], afterEmbedding: [], afterRecurrent: [],
-    ...OPTIMIZERS.adam, learningRate: [],
+    ...OPTIMIZERS.adam, learningRate: [], optimizerSetup: [], optimizerParams: 'model.parameters()', helpers: [],
+    afterRestore: [], afterStep: [], beforeValidation: [], afterValidation: [], modelWeights: 'weights', checkpointExtras: [],
   };
   for (const [k, rule] of Object.entries(TORCH_SETTINGS)) if (k in settings && k !== 'corpus') rule.apply?.(parts, settings[k], settings);
   return parts;
