@@ -34,6 +34,8 @@ function torchMissing(): string | null {
   return r.status === 0 ? null : `PyTorch is not installed for ${PYTHON} (apt-get install -y python3-torch libopenblas0-pthread, or set CHARRNN_PYTHON)`;
 }
 const MISSING = torchMissing();
+/** Whether this charrnn has the training techniques (--warmup, --lr-schedule, --weight-decay, --ema, --emb-dropout). */
+const TECHNIQUES = 'ema' in DEFAULT_SETTINGS;
 if (MISSING) console.log(`# skipping the PyTorch tests of export-torch: ${MISSING}`);
 
 let dir: string;
@@ -181,7 +183,8 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
 
   test('spread validation windows and line mode are refused in one sentence each, nothing written', () => {
     // Checkpoints as a charrnn with these settings saves them (its settings record; the tensors do not depend on them).
-    const { tensors, metadata } = decodeSafetensors(readFileSync(at('small', 'checkpoint.safetensors')), 'ckpt');
+    ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '2', '--out', 'plain']), 'train');
+    const { tensors, metadata } = decodeSafetensors(readFileSync(at('plain', 'checkpoint.safetensors')), 'ckpt');
     const cases: [string, Record<string, unknown>, string][] = [
       ['spread', { valSplit: 'spread' }, 'The run holds out validation windows spread across its text (--val-split spread), which the PyTorch program of export-torch does not do yet, so it is not exported.'],
       ['lined', { lines: true }, 'The run trains on lines (--lines), which the PyTorch program of export-torch does not do yet, so it is not exported.'],
@@ -215,7 +218,7 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
       name: 'lstm-techniques',
       flags: ['--cell', 'lstm', '--clip', '0.05', '--warmup', '12', '--lr-schedule', 'cosine', '--schedule-steps', '26', '--lr-min', '1e-4',
         '--weight-decay', '0.1', '--ema', '0.9'],
-      skip: 'ema' in DEFAULT_SETTINGS ? false : 'this charrnn has no training techniques yet (--warmup, --lr-schedule, --weight-decay, --ema)',
+      skip: TECHNIQUES ? false : 'this charrnn has no training techniques yet (--warmup, --lr-schedule, --weight-decay, --ema)',
     },
   ];
 
@@ -317,10 +320,13 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     }
   });
 
-  test('with dropout (2 layers) PyTorch trains from the checkpoint and charrnn resumes from what it saved', () => {
-    ok(cli(['train', 'corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', '--steps', '4', '--out', 'drop']), 'train');
+  test('with dropout (2 layers, and on the embedding where charrnn has it) PyTorch trains from the checkpoint and charrnn resumes from what it saved', () => {
+    const embDropout = TECHNIQUES ? ['--emb-dropout', '0.2'] : [];
+    ok(cli(['train', 'corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', ...embDropout, '--steps', '4', '--out', 'drop']), 'train');
     ok(cli(['export-torch', 'drop', 'corpus.txt', '--to', 'drop-torch']), 'export-torch');
-    assert.match(readFileSync(at('drop-torch', 'train_torch.py'), 'utf8'), /nn\.LSTM\(EMB, HIDDEN, LAYERS, dropout=DROPOUT\)[\s\S]*y = self\.drop\(y\)/);
+    const program = readFileSync(at('drop-torch', 'train_torch.py'), 'utf8');
+    assert.match(program, /nn\.LSTM\(EMB, HIDDEN, LAYERS, dropout=DROPOUT\)[\s\S]*y = self\.drop\(y\)/);
+    if (TECHNIQUES) assert.match(program, /EMB_DROPOUT = 0\.2[\s\S]*x = self\.emb\(ids\)  # \[T, B, EMB\]\n\s+x = self\.emb_drop\(x\)\n/);
     ok(torch(at('drop-torch'), ['--resume', 'drop', '--steps', '8']), 'the exported program');
     ok(cli(['train', 'corpus.txt', '--resume', 'drop', '--steps', '10']), 'train --resume');
     assert.equal(decodeCheckpoint(readFileSync(at('drop', 'checkpoint.safetensors')), 'c').steps, 10);
