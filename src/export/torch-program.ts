@@ -471,10 +471,7 @@ def main():
     model, optimizer, state = restore(tensors, V, steps_done, device, ckpt_path)
 ${indent(p.afterRestore, '    ')}    state = each(state, lambda s: s[:, mine].contiguous())
     del tensors
-    train_ids, val_ids = split(load_ids(here))
-    if VAL_MAX_CHARS > 0:
-        val_ids = val_ids[:VAL_MAX_CHARS + 1]
-    x, y = streams(train_ids, BATCH)
+${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
     if training["streams"]["pos"] > x.shape[1]:
         raise UserError(f"The saved stream position {training['streams']['pos']} does not fit streams of length {x.shape[1]}: export the run again.")
     batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])
@@ -540,7 +537,7 @@ ${indent(p.afterRestore, '    ')}    state = each(state, lambda s: s[:, mine].co
         if len(val_ids) < 2:
             return None
         t0 = time.time()
-${indent(p.beforeValidation, '        ')}        loss = validation_loss(model, val_ids, device)
+${indent(p.beforeValidation, '        ')}        loss = ${p.validationLoss}
         budget.validation_s = time.time() - t0
         best = best_val is None or loss < best_val
         best_val, since_best = (loss, 0) if best else (best_val, since_best + 1)

@@ -38,6 +38,9 @@ export interface ProgramParts {
   /** validate() lines before the validation pass and after it (its best save included). */
   beforeValidation: string[];
   afterValidation: string[];
+  /** main() lines that hold out the validation text (train_ids, val_ids and what validation needs), and validate()'s loss. */
+  heldOut: string[];
+  validationLoss: string;
   /** save(): what model.safetensors holds (default: the parameters) and tensors the checkpoint keeps beside them. */
   modelWeights: string;
   checkpointExtras: string[];
@@ -105,6 +108,95 @@ const WEIGHT_AVERAGE = String.raw`class WeightAverage:
 
     def flat(self):
         return torch.cat([a.reshape(-1) for a in self.values])
+
+`;
+
+/**
+ * charrnn's spread split (src/data/split.ts spreadSplit), its validation over
+ * windows (src/data/streams.ts windowChunks) and its bound by --val-max-chars
+ * (src/run/run.ts boundedValidation), with its generator (src/util/random.ts):
+ * the windows' places are drawn from it, so it is written out here bit for bit.
+ */
+const SPREAD = String.raw`# ---- The held-out text: --val-split spread ----
+
+SPREAD_WINDOW = 1000  # the longest held-out window, in characters
+
+
+class Random:
+    """charrnn's generator (xoshiro128**, seeded through splitmix32), as far as the split draws from it."""
+
+    def __init__(self, seed):
+        x, self.s = seed & 0xFFFFFFFF, []
+        for _ in range(4):
+            x = (x + 0x9E3779B9) & 0xFFFFFFFF
+            z = ((x ^ (x >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
+            z = ((z ^ (z >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
+            self.s.append(z ^ (z >> 16))
+
+    def uint32(self):
+        s0, s1, s2, s3 = self.s
+        result = (rotl((s1 * 5) & 0xFFFFFFFF, 7) * 9) & 0xFFFFFFFF
+        t = (s1 << 9) & 0xFFFFFFFF
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        self.s = [s0, s1, s2, rotl(s3, 11)]
+        return result
+
+    def int(self, n):
+        """An integer in [0, n), from a double with 53 random bits."""
+        hi, lo = self.uint32() >> 5, self.uint32() >> 6
+        return math.floor((hi * 67108864 + lo) / 9007199254740992 * n)
+
+
+def rotl(x, k):
+    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
+
+
+def spread_split(ids):
+    """Training text and K held-out windows of w characters laid end to end, one at a seeded place in each of
+    K equal segments; the training text is the rest, joined in order. Returns (train, val, K)."""
+    n = len(ids)
+    held = math.floor(n * VAL_FRAC)
+    w = min(SPREAD_WINDOW, held)
+    K = held // w if w >= 2 else 0
+    if K == 0:
+        return ids, ids[:0], 0
+    rng, segment = Random(SEED ^ 0x2545F491), n // K
+    starts = [k * segment + rng.int(segment - w + 1) for k in range(K)]
+    ends = [0] + [s + w for s in starts]
+    train = torch.cat([ids[a:b] for a, b in zip(ends, starts + [n])])
+    val = torch.cat([ids[s:s + w] for s in starts])
+    return train, val, K
+
+
+def bounded_windows(val, windows):
+    """At most VAL_MAX_CHARS of the held-out text (0: all) as whole windows, evenly spaced so they stay spread."""
+    if VAL_MAX_CHARS <= 0 or len(val) <= VAL_MAX_CHARS + 1:
+        return val, windows
+    w = len(val) // windows
+    keep = max(1, VAL_MAX_CHARS // w)
+    picked = [(i * windows) // keep for i in range(keep)]
+    return torch.cat([val[k * w:(k + 1) * w] for k in picked]), keep
+
+
+@torch.no_grad()
+def window_loss(model, val, windows, device):
+    """Mean cross-entropy over the held-out windows: each one stream (its first character only an input), fed
+    in chunks of SEQ columns with the state carried, the last chunk shorter."""
+    w = len(val) // windows
+    x, y = val.view(windows, w)[:, :-1], val.view(windows, w)[:, 1:]
+    model.eval()
+    state, total, count = None, 0.0, 0
+    for s in range(0, w - 1, SEQ):
+        xs, ys = x[:, s:s + SEQ].t().to(device), y[:, s:s + SEQ].t().to(device)
+        logits, state = model(xs, state)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), reduction="sum").item()
+        count += ys.numel()
+    model.train()
+    return total / count
 
 `;
 
@@ -237,9 +329,13 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     },
   },
   valSplit: {
-    apply(_p, v) {
-      // Spread windows are drawn with charrnn's own generator; the program holds out the tail only.
-      if (v !== 'tail') throw new CharrnnError(`The run holds out validation windows spread across its text (--val-split ${String(v)}), which the PyTorch program of export-torch does not do yet, so it is not exported.`);
+    apply(p, v) {
+      if (v === 'tail') return;
+      if (v !== 'spread') throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
+      p.constants.push('VAL_SPLIT = "spread"  # held-out windows across the text');
+      p.helpers.push(SPREAD);
+      p.heldOut = ['train_ids, val_ids, windows = spread_split(load_ids(here))', 'val_ids, windows = bounded_windows(val_ids, windows)'];
+      p.validationLoss = 'window_loss(model, val_ids, windows, device)';
     },
     note: 'tail: the last --val-frac, as the program holds out',
   },
@@ -278,6 +374,8 @@ export function programParts(saved: Settings, source: string): ProgramParts {
     constants: [], rnnClass: '', rnnArgs: [], modelInit: [], afterEmbedding: [], afterRecurrent: [],
     ...OPTIMIZERS.adam, learningRate: [], optimizerSetup: [], optimizerParams: 'model.parameters()', helpers: [],
     afterRestore: [], afterStep: [], beforeValidation: [], afterValidation: [], modelWeights: 'weights', checkpointExtras: [],
+    heldOut: ['train_ids, val_ids = split(load_ids(here))', 'if VAL_MAX_CHARS > 0:', '    val_ids = val_ids[:VAL_MAX_CHARS + 1]'],
+    validationLoss: 'validation_loss(model, val_ids, device)',
   };
   for (const [k, rule] of Object.entries(TORCH_SETTINGS)) if (k in settings && k !== 'corpus') rule.apply?.(parts, settings[k], settings);
   return parts;
