@@ -7,6 +7,7 @@ import { inspectCommand } from './inspect.js';
 import { plotCommand } from './plot.js';
 import { fail } from './run.js';
 import { sampleCommand } from './sample.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 /**
@@ -27,7 +28,7 @@ const program = new Command('charrnn')
   .exitOverride()
   .configureOutput(output);
 
-for (const make of [trainCommand, sampleCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand]) {
+for (const make of [trainCommand, sampleCommand, serveCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand]) {
   program.addCommand(make().exitOverride().configureOutput(output));
 }
 

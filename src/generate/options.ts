@@ -34,7 +34,13 @@ export function optionRequirement(name: GenerateOptionName): string {
   return FIELDS[name][1];
 }
 
-const schema = z.strictObject(Object.fromEntries(Object.entries(FIELDS).map(([k, [s]]) => [k, s.optional()])) as {
+/**
+ * The options as one zod object (every field optional, no others): what
+ * parseGenerateOptions checks first, and what a face that validates JSON itself
+ * (the server) turns into its JSON schema with z.toJSONSchema, so there is one
+ * definition of every option's type and range.
+ */
+export const generateOptionsSchema = z.strictObject(Object.fromEntries(Object.entries(FIELDS).map(([k, [s]]) => [k, s.optional()])) as {
   [K in Field]: z.ZodOptional<(typeof FIELDS)[K][0]>;
 });
 
@@ -109,7 +115,7 @@ export function parseGenerateOptions(input: unknown, names: OptionNames = {}): G
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new GenerateOptionsError('The generation options must be an object.', '');
   }
-  const r = schema.safeParse(input);
+  const r = generateOptionsSchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0];
     if (issue.code === 'unrecognized_keys') {

@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { DEFAULT_LIMITS } from '../server/limits.js';
+import { serve } from '../server/serve.js';
+import { collect, nonNegativeInt, positiveInt } from './options.js';
+import { action } from './run.js';
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  name?: string[];
+  token?: string;
+  batching: boolean;
+  backend?: string;
+  maxLength: number;
+  maxCount: number;
+  maxBeam: number;
+  maxInFlight: number;
+  maxQueue: number;
+  bodyLimit: number;
+  static?: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve models over HTTP: /v1/generate, OpenAI-compatible /v1/completions, /v1/models, /healthz, /openapi.json')
+    .argument('<models...>', 'model files written by charrnn train; clients choose them by name (the file stem, or --name)')
+    .option('--port <n>', 'port to listen on (0: any free one)', nonNegativeInt, 8080)
+    .option('--host <address>', 'address to bind; 0.0.0.0 exposes the server to the network', '127.0.0.1')
+    .option('--name <name>', 'name of the next model, in order (repeatable)', collect)
+    .option('--token <token>', 'require Authorization: Bearer <token> on /v1 (default: $CHARRNN_TOKEN, if set)')
+    .option('--no-batching', 'run each request on a batch of its own (for comparison)')
+    .option('--backend <name>', 'auto, native, wasm or reference')
+    .option('--max-length <n>', 'most characters per text', positiveInt, DEFAULT_LIMITS.maxLength)
+    .option('--max-count <n>', 'most texts per request', positiveInt, DEFAULT_LIMITS.maxCount)
+    .option('--max-beam <n>', 'widest beam search', positiveInt, DEFAULT_LIMITS.maxBeam)
+    .option('--max-in-flight <n>', 'requests generating at once; more wait in the queue', positiveInt, DEFAULT_LIMITS.maxInFlight)
+    .option('--max-queue <n>', 'requests waiting; past that 429 with Retry-After', nonNegativeInt, DEFAULT_LIMITS.maxQueue)
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, DEFAULT_LIMITS.bodyLimit)
+    .option('--static <dir>', 'folder served at / with cross-origin isolation headers (default: the package\'s web/dist, when built)')
+    .action(action(serveAction));
+}
+
+async function serveAction(models: string[], flags: ServeFlags): Promise<void> {
+  await serve({
+    models, names: flags.name, port: flags.port, host: flags.host, token: flags.token ?? (process.env.CHARRNN_TOKEN || undefined),
+    batching: flags.batching, backend: flags.backend, staticDir: flags.static,
+    limits: {
+      maxLength: flags.maxLength, maxCount: flags.maxCount, maxBeam: flags.maxBeam, maxInFlight: flags.maxInFlight,
+      maxQueue: flags.maxQueue, bodyLimit: flags.bodyLimit,
+    },
+    log: line => process.stdout.write(`${line}\n`),
+  });
+}

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
+import { buildServer } from './app.js';
+import type { ServerLimits } from './limits.js';
+import { loadServedModels } from './models.js';
+
+export interface ServeOptions {
+  models: string[];
+  names?: string[];
+  port: number;
+  host: string;
+  token?: string;
+  batching: boolean;
+  backend?: string;
+  limits?: Partial<ServerLimits>;
+  /** The page's folder; default the package's web/dist (served only when it exists). */
+  staticDir?: string;
+  log?: (line: string) => void;
+}
+
+/** The playground's build folder in this package (web/dist), next to dist/. */
+export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+
+/**
+ * `charrnn serve`: loads the models, listens, and drains on SIGTERM or SIGINT
+ * (stops accepting, lets the requests in flight finish, then exits 0).
+ */
+export async function serve(options: ServeOptions): Promise<FastifyInstance> {
+  const log = options.log ?? (() => {});
+  const models = await loadServedModels(options.models, options.names, options.backend, m => log(`charrnn: ${m}`));
+  const app = await buildServer({
+    models, token: options.token, batching: options.batching, limits: options.limits,
+    staticDir: options.staticDir ?? DEFAULT_STATIC_DIR,
+  });
+  const address = await app.listen({ port: options.port, host: options.host });
+  log(`charrnn: serving ${models.map(m => m.name).join(', ')} at ${address}${options.batching ? '' : ' (batching off)'}`);
+  let closing = false;
+  const drain = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log(`charrnn: ${signal}: finishing the requests in flight, accepting no more`);
+    app.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', () => drain('SIGTERM'));
+  process.once('SIGINT', () => drain('SIGINT'));
+  return app;
+}
