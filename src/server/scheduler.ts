@@ -1,4 +1,4 @@
-import { StreamBatch } from '../generate/batch.js';
+import { StreamBatch, type BatchStream } from '../generate/batch.js';
 import { createGenerator } from '../generate/create.js';
 import type { GenerationResult, TextGenerator } from '../generate/generator.js';
 import type { GenerateSettings } from '../generate/options.js';
@@ -45,6 +45,8 @@ interface Running {
 export class ModelScheduler {
   private readonly running: Running[] = [];
   private shared: StreamBatch | null = null;
+  /** Streams of the shared batch that belong to no request: they round its size up to a bucket (see `pad`). */
+  private readonly padding: BatchStream[] = [];
   private looping = false;
 
   constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary, readonly batching = true) {}
@@ -56,7 +58,7 @@ export class ModelScheduler {
 
   /** Streams the shared batch steps now (0 without batching). */
   get batchSize(): number {
-    return this.shared?.size ?? 0;
+    return (this.shared?.size ?? 0) - this.padding.length;
   }
 
   /**
@@ -103,6 +105,7 @@ export class ModelScheduler {
           }
         }
         // Every live stream has its next input now: one step per batch (the shared one, or each request's own).
+        if (this.shared) this.pad(this.shared);
         const batches = new Set(this.running.map(r => r.batch));
         for (const b of batches) if (b.size > 0) b.step();
         await new Promise(resolve => setImmediate(resolve));
@@ -110,6 +113,22 @@ export class ModelScheduler {
     } finally {
       this.looping = false;
     }
+  }
+
+  /**
+   * Rounds the shared batch up to a bucket size with idle streams: 1 to 8
+   * exactly, then multiples of 8. A batch binds one step plan per size and
+   * keeps 16; with requests coming and going the size wanders over every value
+   * up to the number of clients, and rebinding a plan per step costs more than
+   * stepping up to 7 idle streams. The idle streams read character 0 and their
+   * outputs are never looked at (every stream's row is computed on its own).
+   */
+  private pad(batch: StreamBatch): void {
+    const live = batch.size - this.padding.length;
+    const target = live === 0 ? 0 : live <= 8 ? live : Math.ceil(live / 8) * 8;
+    while (this.padding.length > target - live) this.padding.pop()!.close();
+    while (this.padding.length < target - live) this.padding.push(batch.open());
+    for (const p of this.padding) p.input(0);
   }
 
   /** Takes a request out of the loop: its streams close (the batch stays packed for the others). */

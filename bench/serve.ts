@@ -1,0 +1,61 @@
+// npm run bench:serve -- [--model PATH] [--seconds S] [--length N]
+// Total generated characters per second at 1, 8 and 50 concurrent clients, with
+// continuous batching and without (--no-batching), in the same run, against
+// `charrnn serve` on 127.0.0.1. Each client sends /v1/generate requests of
+// --length characters one after another for --seconds.
+import { benchModel, cpuSeconds, flag, startServer } from './server-process.js';
+
+const seconds = Number(flag('seconds') ?? 5);
+const length = Number(flag('length') ?? 200);
+const CLIENTS = [1, 8, 50];
+
+async function client(url: string, until: number, seed: number): Promise<{ chars: number; errors: number }> {
+  let chars = 0, errors = 0;
+  for (let i = 0; Date.now() < until; i++) {
+    const res = await fetch(`${url}/v1/generate`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prime: 'ROMEO:\n', length, seed: seed * 1000 + i }),
+    });
+    const body = (await res.json()) as { usage?: { generated_chars: number } };
+    if (res.ok && body.usage) chars += body.usage.generated_chars;
+    else errors++;
+  }
+  return { chars, errors };
+}
+
+interface Cell { charsPerSec: number; charsPerCpuSec: number; errors: number }
+
+async function measure(url: string, pid: number, clients: number): Promise<Cell> {
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(url, Date.now() + 500, 100 + c))); // warm up: plans bound, JIT
+  const start = Date.now(), cpu = cpuSeconds(pid);
+  const results = await Promise.all(Array.from({ length: clients }, (_, c) => client(url, start + seconds * 1000, c + 1)));
+  const elapsed = (Date.now() - start) / 1000, used = cpuSeconds(pid) - cpu;
+  const chars = results.reduce((n, r) => n + r.chars, 0);
+  return { charsPerSec: chars / elapsed, charsPerCpuSec: chars / used, errors: results.reduce((n, r) => n + r.errors, 0) };
+}
+
+const model = benchModel();
+const rows: Record<number, { on: Cell; off: Cell }> = {};
+for (const batching of [true, false]) {
+  const server = await startServer(model, batching ? [] : ['--no-batching']);
+  try {
+    for (const c of CLIENTS) {
+      const r = await measure(server.url, server.child.pid!, c);
+      (rows[c] ??= {} as { on: Cell; off: Cell })[batching ? 'on' : 'off'] = r;
+      process.stderr.write(`batching ${batching ? 'on ' : 'off'}, ${c} clients: ${Math.round(r.charsPerSec)} chars/s\n`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+console.log(`\nmodel ${model}, /v1/generate of ${length} characters, ${seconds} s per cell\n`);
+// Wall-clock chars/s is what a client sees; chars per CPU-second of the server is the same work measured
+// by what it cost, which holds still on a machine whose cores other programs share.
+console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors |');
+console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
+for (const c of CLIENTS) {
+  const { on, off } = rows[c];
+  console.log(`| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
+    `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} |`);
+}
