@@ -255,7 +255,12 @@ async function run(request: FastifyRequest, reply: FastifyReply, admission: Admi
     });
   } catch (e) {
     if (e instanceof GenerationCancelled) {
-      if (!streaming) reply.hijack();
+      // The client is gone (or the server is closing at once): end whatever is left of the answer.
+      if (streaming) (streaming as SseWriter).done();
+      else {
+        reply.hijack();
+        reply.raw.destroy();
+      }
       return undefined;
     }
     if (streaming) {
