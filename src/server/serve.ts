@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
+import { CharrnnError } from '../errors.js';
 import { buildServer } from './app.js';
 import type { ServerLimits } from './limits.js';
 import { loadServedModels } from './models.js';
@@ -32,7 +33,17 @@ export async function serve(options: ServeOptions): Promise<FastifyInstance> {
     models, token: options.token, batching: options.batching, limits: options.limits,
     staticDir: options.staticDir ?? DEFAULT_STATIC_DIR,
   });
-  const address = await app.listen({ port: options.port, host: options.host });
+  if (options.port > 65535) throw new CharrnnError(`--port must be from 0 to 65535, not ${options.port}.`);
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port, host: options.host });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CharrnnError(`Port ${options.port} on ${options.host} is in use; choose another with --port.`);
+    if (code === 'EACCES') throw new CharrnnError(`Port ${options.port} on ${options.host} needs privileges this user does not have; choose one above 1023 with --port.`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CharrnnError(`${options.host} is not an address of this machine (--host).`);
+    throw e;
+  }
   log(`charrnn: serving ${models.map(m => m.name).join(', ')} at ${address}${options.batching ? '' : ' (batching off)'}`);
   let closing = false;
   const drain = (signal: string) => {
