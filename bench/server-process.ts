@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-export const CORPUS = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+// The benchmark corpus of ../shared beside the package (also looked for one folder further up, where a git worktree sits).
+const CORPORA = ['../../../shared/data/tinyshakespeare.txt', '../../../../shared/data/tinyshakespeare.txt'].map(p => fileURLToPath(new URL(p, import.meta.url)));
+export const CORPUS = CORPORA.find(p => existsSync(p)) ?? CORPORA[0];
 
 /** The value of `--flag v` in argv, or undefined. */
 export function flag(name: string): string | undefined {

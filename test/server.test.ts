@@ -332,6 +332,8 @@ describe('charrnn server limits and options', () => {
       await assertError(await post(`${url}/v1/generate`, { model: 'tiny' }, { authorization: 's3cret' }), 401);
       assert.equal((await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer s3cret' } })).status, 200);
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      // The same route spelled another way needs the token too.
+      await assertError(await fetch(`${url}/%761/models`), 401);
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 's3cret' });
       assert.equal((await client.completions.create({ model: 'tiny', prompt: 'a', max_tokens: 5 })).choices[0].text.length, 5);
       await assert.rejects(new OpenAI({ baseURL: `${url}/v1`, apiKey: 'dummy' }).completions.create({ model: 'tiny', prompt: 'a' }), OpenAI.AuthenticationError);

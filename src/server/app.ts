@@ -95,7 +95,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.token !== undefined) {
     const expected = createHash('sha256').update(options.token).digest();
     app.addHook('onRequest', async request => {
-      if (!request.url.startsWith('/v1/') && request.url !== '/v1') return;
+      // The route matched, not the raw URL: a path spelled another way (percent-encoded) reaches the same route.
+      if (!request.routeOptions.url?.startsWith('/v1/')) return;
       const m = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
       const given = createHash('sha256').update(m ? m[1] : '').digest();
       if (!m || !timingSafeEqual(given, expected)) {

@@ -107,7 +107,14 @@ export class ModelScheduler {
         // Every live stream has its next input now: one step per batch (the shared one, or each request's own).
         if (this.shared) this.pad(this.shared);
         const batches = new Set(this.running.map(r => r.batch));
-        for (const b of batches) if (b.size > 0) b.step();
+        for (const b of batches) {
+          try {
+            if (b.size > 0) b.step();
+          } catch (e) {
+            // Not expected (every live stream has an input): the requests on that batch fail, the server goes on.
+            for (const r of this.running.filter(r => r.batch === b)) this.end(r, e);
+          }
+        }
         await new Promise(resolve => setImmediate(resolve));
       }
     } finally {
