@@ -266,6 +266,8 @@ describe('charrnn server', () => {
     await assertError(await post(gen, '[1, 2]'), 400, /must be a JSON object/);
     await assertError(await post(gen, '{"model": '), 400, /not valid JSON/);
     await assertError(await post(gen, ''), 400, /empty/);
+    await assertError(await post(gen, '{"model": "tiny", "__proto__": {"length": 1}}'), 400, /^Unknown field '__proto__'/);
+    await assertError(await post(`${url}/v1/completions`, '{"model": "tiny", "stream_options": {"constructor": {"prototype": {}}}}'), 400, /^stream_options must be/);
     await assertError(await fetch(gen, { method: 'POST', body: 'model=tiny', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /must be JSON/);
     await assertError(await post(gen, { model: 'tiny', prime: 'x'.repeat(70_000) }), 413, /larger than the 65536 bytes/);
     await assertError(await fetch(`${url}/v1/nothing`), 404, /nothing at GET \/v1\/nothing/);

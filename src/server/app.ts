@@ -74,6 +74,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     forceCloseConnections: 'idle',
   });
   app.decorate('charrnn', { schedulers, admission, limits });
+  // JSON bodies parsed plainly: a "__proto__" key is then an own field like any other, which every
+  // schema refuses by name (additionalProperties: false at every level), rather than "not valid JSON".
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'The request body is not valid JSON.', 'invalid_request_error'), undefined);
+    }
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -300,7 +312,9 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError(400, 'The request body is not valid JSON.', 'invalid_request_error');
   }
-  if (error instanceof SyntaxError && e.statusCode === 400) return new ApiError(400, 'The request body is not valid JSON.', 'invalid_request_error');
+  if (error instanceof SyntaxError && e.statusCode === 400) {
+    return new ApiError(400, 'The request body is not valid JSON.', 'invalid_request_error');
+  }
   const status = e.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const message = String(e.message || 'The request was refused').replace(/\.?$/, '.');
