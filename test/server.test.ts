@@ -5,6 +5,7 @@
 // every refusal's status and one-sentence body; a few hundred random bodies.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -190,6 +191,31 @@ describe('charrnn server', () => {
       assert.equal((await health()).in_flight, 1);
     } finally {
       big.charrnn.schedulers.forEach(s => s.cancelAll());
+      await big.close();
+    }
+  });
+
+  it('a client reading slower than the model writes gets the same text, its pieces joined into fewer events', async () => {
+    // 16 texts of 30,000 characters: some 15 MB of events, more than the sockets' buffers hold on localhost.
+    const { app: big, url: bigUrl } = await start({ limits: { maxLength: 30_000 } });
+    try {
+      const body = JSON.stringify({ model: 'tiny', prime: 'the ', length: 30_000, count: 16, seed: 11, stream: true });
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = request(`${bigUrl}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' } }, res => {
+          res.pause(); // not read for a while: the socket fills and the server holds the pieces
+          setTimeout(() => { res.setEncoding('utf8'); let all = ''; res.on('data', (d: string) => { all += d; }); res.on('end', () => resolve(all)); res.resume(); }, 1500);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const events = sseEvents(text);
+      const pieces = events.slice(0, -2).map(e => JSON.parse(e) as { index: number; text: string });
+      // Unjoined, every step would be an event per text (no stop strings): 480,000 of them.
+      assert.ok(pieces.length < 16 * 30_000, `${pieces.length} events for 480000 characters: pieces were joined`);
+      const texts = new Array<string>(16).fill('');
+      for (const p of pieces) texts[p.index] += p.text;
+      assert.deepEqual(texts, await alone({ prime: 'the ', length: 30_000, count: 16, seed: 11 }));
+    } finally {
       await big.close();
     }
   });

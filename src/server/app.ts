@@ -162,7 +162,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return run(request, reply, admission, async (signal, sse) => {
       if (!body.stream) return answer(await generation(scheduler.start(settings), signal));
       const events = sse();
-      const job = scheduler.start(settings, pieces => pieces.forEach((text, index) => { if (text) events.send({ index, text }); }));
+      const job = scheduler.start(settings, pieces => events.pieces(pieces, held => held.flatMap((text, index) => (text ? [{ index, text }] : []))));
       const r = await generation(job, signal);
       events.send({ finish_reasons: r.finishReasons, ...(r.logprobs ? { logprobs: r.logprobs } : {}), usage: usage(r) });
       events.done();
@@ -200,10 +200,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         };
       }
       const events = sse();
-      const job = scheduler.start(settings, pieces => {
-        const choices = pieces.flatMap((text, index) => (text ? [{ text, index, logprobs: null, finish_reason: null }] : []));
-        events.send({ ...head, choices });
-      });
+      const job = scheduler.start(settings, pieces => events.pieces(pieces, held => {
+        const choices = held.flatMap((text, index) => (text ? [{ text, index, logprobs: null, finish_reason: null }] : []));
+        return choices.length > 0 ? [{ ...head, choices }] : [];
+      }));
       const r = await generation(job, signal);
       events.send({ ...head, choices: r.finishReasons.map((finish_reason, index) => ({ text: '', index, logprobs: null, finish_reason })) });
       if (body.stream_options?.include_usage) events.send({ ...head, choices: [], usage: usage(r) });
