@@ -72,6 +72,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Values are taken as sent: "10" is not a number, and an unknown field is an error, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, verbose: true } },
     forceCloseConnections: 'idle',
+    return503OnClosing: false, // our own 503, in the error shape every other refusal has
   });
   app.decorate('charrnn', { schedulers, admission, limits });
   // JSON bodies parsed plainly: a "__proto__" key is then an own field like any other, which every
@@ -102,6 +103,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'not_found_error'));
+  });
+
+  // Draining (SIGTERM): requests already in flight finish; a new one on a kept-alive connection is told to go elsewhere.
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError(503, 'The server is shutting down; try again in a moment.', 'unavailable', { connection: 'close', 'retry-after': '1' });
   });
 
   if (options.token !== undefined) {
