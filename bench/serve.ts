@@ -3,6 +3,8 @@
 // continuous batching and without (--no-batching), in the same run, against
 // `charrnn serve` on 127.0.0.1. Each client sends /v1/generate requests of
 // --length characters one after another for --seconds.
+import { StreamBatch } from '../src/generate/batch.js';
+import { loadServedModels } from '../src/server/models.js';
 import { benchModel, cpuSeconds, flag, startServer } from './server-process.js';
 
 const seconds = Number(flag('seconds') ?? 5);
@@ -48,14 +50,33 @@ for (const batching of [true, false]) {
     await server.stop();
   }
 }
+/** The engine alone, for scale: characters per CPU-second of B streams stepping one StreamBatch (no sampling, no server), in this process. */
+async function engineAlone(B: number): Promise<number> {
+  const [served] = await loadServedModels([model]);
+  const batch = new StreamBatch(served.model, { capacity: B });
+  const streams = Array.from({ length: B }, () => batch.open());
+  const step = () => { for (const s of streams) s.input(1); batch.step(); };
+  for (let i = 0; i < 50; i++) step();
+  let steps = 0;
+  const start = performance.now(), cpu = process.cpuUsage();
+  while (performance.now() - start < 1000) { step(); steps++; }
+  const used = process.cpuUsage(cpu);
+  const rate = (B * steps) / ((used.user + used.system) / 1e6);
+  batch.dispose();
+  return rate;
+}
+const engine = new Map<number, number>();
+for (const c of CLIENTS) engine.set(c, await engineAlone(c));
+
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 console.log(`\nmodel ${model}, /v1/generate of ${length} characters, ${seconds} s per cell\n`);
 // Wall-clock chars/s is what a client sees; chars per CPU-second of the server is the same work measured
 // by what it cost, which holds still on a machine whose cores other programs share.
-console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors |');
-console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
+console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors | engine alone, B = clients: chars per CPU-s | vs B = 1 |');
+console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
 for (const c of CLIENTS) {
   const { on, off } = rows[c];
   console.log(`| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
-    `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} |`);
+    `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} | ` +
+    `${fmt(engine.get(c)!)} | ${(engine.get(c)! / engine.get(1)!).toFixed(1)}x |`);
 }
