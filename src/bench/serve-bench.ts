@@ -3,8 +3,8 @@
 // continuous batching and without (--no-batching), in the same run, against
 // `charrnn serve` on 127.0.0.1. Each client sends /v1/generate requests of
 // --length characters one after another for --seconds.
-import { StreamBatch } from '../src/generate/batch.js';
-import { loadServedModels } from '../src/server/models.js';
+import { StreamBatch } from '../generate/batch.js';
+import { loadServedModels } from '../server/models.js';
 import { benchModel, cpuSeconds, flag, startServer } from './server-process.js';
 
 const seconds = Number(flag('seconds') ?? 5);

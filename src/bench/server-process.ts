@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-// The benchmark corpus of ../shared beside the package (also looked for one folder further up, where a git worktree sits).
-const CORPORA = ['../../../shared/data/tinyshakespeare.txt', '../../../../shared/data/tinyshakespeare.txt'].map(p => fileURLToPath(new URL(p, import.meta.url)));
+export const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+// The benchmark corpus of ../shared beside the package (dist/src/bench is three folders down), also looked for
+// one folder further up, where a git worktree sits.
+const CORPORA = ['../../../../shared/data/tinyshakespeare.txt', '../../../../../shared/data/tinyshakespeare.txt'].map(p => fileURLToPath(new URL(p, import.meta.url)));
 export const CORPUS = CORPORA.find(p => existsSync(p)) ?? CORPORA[0];
 
 /** The value of `--flag v` in argv, or undefined. */
