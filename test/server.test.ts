@@ -202,8 +202,15 @@ describe('charrnn server', () => {
       const body = JSON.stringify({ model: 'tiny', prime: 'the ', length: 30_000, count: 16, seed: 11, stream: true });
       const text = await new Promise<string>((resolve, reject) => {
         const req = request(`${bigUrl}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' } }, res => {
-          res.pause(); // not read for a while: the socket fills and the server holds the pieces
-          setTimeout(() => { res.setEncoding('utf8'); let all = ''; res.on('data', (d: string) => { all += d; }); res.on('end', () => resolve(all)); res.resume(); }, 1500);
+          // Not read until the generation is over: the sockets fill and the server holds the pieces.
+          res.pause();
+          const read = () => { res.setEncoding('utf8'); let all = ''; res.on('data', (d: string) => { all += d; }); res.on('end', () => resolve(all)); res.resume(); };
+          const poll = async (): Promise<void> => {
+            const h = await (await fetch(`${bigUrl}/healthz`)).json() as { in_flight: number };
+            if (h.in_flight === 0) read();
+            else setTimeout(() => void poll().catch(reject), 50);
+          };
+          setTimeout(() => void poll().catch(reject), 50);
         });
         req.on('error', reject);
         req.end(body);
