@@ -1,6 +1,6 @@
 // Helpers of the server benchmarks: a realistic model, and `charrnn serve` as a child process on 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ export function benchModel(): string {
   const corpus = flag('corpus') ?? CORPUS;
   if (!existsSync(corpus)) throw new Error(`no corpus at ${corpus}: pass --model PATH or --corpus PATH`);
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-serve-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true })); // the model is the benchmark's own
   process.stderr.write(`training a 2x128 LSTM on ${corpus} for 20 s ...\n`);
   const r = spawnSync(process.execPath, [MAIN, 'train', corpus, '--layers', '2', '--hidden', '128', '--seconds', '20', '--out', dir, '--quiet', '--sample-length', '0'],
     { stdio: ['ignore', 'ignore', 'inherit'] });
