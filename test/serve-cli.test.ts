@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CharRNN } from '../src/model/charrnn.js';
+import { lineModelMetadata } from '../src/model/line-model.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
@@ -24,6 +25,7 @@ before(() => {
   const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 4, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), { seed: 1 });
   model = join(dir, 'abc.safetensors');
   writeFileSync(model, encodeModel(m, vocab));
+  writeFileSync(join(dir, 'lines.safetensors'), encodeModel(m, vocab, lineModelMetadata('\n', ['abc def', 'def abc'])));
   writeFileSync(join(dir, 'not-a-model.safetensors'), 'hello');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,6 +75,23 @@ describe('charrnn serve', () => {
     assert.match(output(), /SIGTERM: finishing the requests in flight/);
     // Nothing listens any more.
     await assert.rejects(fetch(`${url}/healthz`));
+  });
+
+  it('a model trained on lines is a line model: /v1/models says so and its texts end at the end of the line', async () => {
+    const { child, url } = await serve([model, join(dir, 'lines.safetensors')]);
+    try {
+      const models = await (await fetch(`${url}/v1/models`)).json() as { data: { id: string; line_model: boolean }[] };
+      assert.deepEqual(models.data.map(m => [m.id, m.line_model]), [['abc', false], ['lines', true]]);
+      const r = await (await fetch(`${url}/v1/generate`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'lines', length: 2000, count: 8 }),
+      })).json() as { texts: string[]; finish_reasons: string[]; usage: { prompt_chars: number } };
+      for (const t of r.texts) assert.ok(!t.includes('\n'));
+      assert.equal(r.usage.prompt_chars, 1, 'the end-of-line the line starts from');
+      assert.ok(r.finish_reasons.includes('stop'), 'some line ended at its end-of-line');
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
   });
 
   it('--token from the flag or CHARRNN_TOKEN', async () => {

@@ -66,8 +66,8 @@ before(async () => {
   const kernels = await loadKernels();
   const config = { cell: 'lstm' as const, layers: 2, hidden: 32, emb: 8, vocabSize: vocab.size, dropout: 0 };
   const model = new CharRNN(config, kernels, { seed: 7 });
-  tiny = { name: 'tiny', model, vocab, lineModel: false, created: 1_700_000_000 };
-  other = { name: 'other', model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }), vocab, lineModel: true, created: 1_700_000_001 };
+  tiny = { name: 'tiny', model, vocab, lineEol: null, created: 1_700_000_000 };
+  other = { name: 'other', model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }), vocab, lineEol: '\n', created: 1_700_000_001 };
   handle = new CharRnnModel(model, vocab);
 });
 
@@ -108,10 +108,11 @@ describe('charrnn server', () => {
     assert.deepEqual(beam.logprobs, beamAlone.logprobs);
   });
 
-  it('a line model ends its texts at the end of the line unless the request says end_of_line: false', async () => {
+  it('a line model (lineModelInfo) writes lines, each from its end-of-line, unless the request says end_of_line: false', async () => {
     const lines = await (await post(`${url}/v1/generate`, { model: 'other', prime: 'the ', length: 400, seed: 2, count: 4 })).json() as { texts: string[]; finish_reasons: string[] };
     const otherHandle = new CharRnnModel(other.model, vocab);
-    assert.deepEqual(lines.texts, (await otherHandle.generate({ prime: 'the ', length: 400, seed: 2, count: 4, endOfLine: true })).texts);
+    // A line: from a state fed the end-of-line, then the prime, up to the next end-of-line.
+    assert.deepEqual(lines.texts, (await otherHandle.generate({ prime: '\nthe ', length: 400, seed: 2, count: 4, stop: ['\n'] })).texts);
     for (const t of lines.texts) assert.ok(!t.includes('\n'));
     const free = await (await post(`${url}/v1/generate`, { model: 'other', prime: 'the ', length: 400, seed: 2, end_of_line: false })).json() as { text: string };
     assert.equal(free.text, (await otherHandle.generate({ prime: 'the ', length: 400, seed: 2 })).text);

@@ -137,9 +137,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return m;
   };
 
-  /** The settings of a request, checked by the generation schemas; a line model ends its texts at the end of the line unless told otherwise. */
+  /**
+   * The settings of a request, checked by the generation schemas. A line model
+   * writes a line, as it was trained to: from a state fed its end-of-line (put
+   * before the prime, so it is counted in the prompt's characters) up to the
+   * next one, unless the request says end_of_line: false.
+   */
   const settingsFor = (served: ServedModel, options: GenerateOptions, names: OptionNames, unknownHint: string): GenerateSettings => {
-    if (served.lineModel && options.endOfLine === undefined && options.beam === undefined) options = { ...options, endOfLine: true };
+    const eol = served.lineEol;
+    if (eol !== null && options.endOfLine !== false && options.beam === undefined) {
+      const stop = options.stop === undefined ? [] : typeof options.stop === 'string' ? [options.stop] : options.stop;
+      options = { ...options, prime: eol + (options.prime ?? ''), stop: [...stop, eol] };
+    }
     const settings = parseGenerateOptions(options, names);
     encodePrime(served.vocab, settings.prime, settings.unknown, unknownHint);
     return settings;
@@ -225,7 +234,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     data: options.models.map(m => ({
       id: m.name, object: 'model', created: m.created, owned_by: 'charrnn',
       cell: m.model.config.cell, layers: m.model.config.layers, hidden: m.model.config.hidden, embedding: m.model.config.emb,
-      vocab_size: m.vocab.size, line_model: m.lineModel,
+      vocab_size: m.vocab.size, line_model: m.lineEol !== null,
     })),
   }));
 
