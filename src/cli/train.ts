@@ -46,7 +46,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 export function trainCommand(): Command {
   const d = DEFAULT_SETTINGS;
   return new Command('train')
-    .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
+    .description('train a model on text files (or an embedded corpus) and save it as safetensors')
     .argument('[files...]', 'text files and folders (read recursively), joined in order; - reads standard input')
     .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
     .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
