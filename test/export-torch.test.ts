@@ -140,6 +140,13 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--out', 'small']), 'train');
     const other = cli(['export-torch', 'small', 'other.txt']);
     assert.equal(other.stderr, 'charrnn: The text differs from the one the run in small was trained on, so it cannot be exported with it.\n');
+    // A file that is not the run's and not UTF-8: the run's own settings are used, so the advice is not another --encoding.
+    writeFileSync(at('wrong.txt'), Uint8Array.from('Chère amie\n', c => c.charCodeAt(0)));
+    const wrong = cli(['export-torch', 'small', 'wrong.txt']);
+    assert.equal(wrong.stderr, 'charrnn: wrong.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 does not begin a valid UTF-8 sequence (bytes there: E8 72 65 20); ' +
+      'export-torch reads the text with the run\'s own text settings (the run in small was trained on UTF-8 text), so this is not the text the run was trained on.\n');
+    assert.equal(wrong.status, 1);
+    assert.match(ok(cli(['export-torch', '--help']), 'help'), /no --encoding/);
     // The folder records its text (run.json): export finds it there; without that record it asks for the text.
     ok(cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
     assert.ok(existsSync(at('small-export', 'train_torch.py')));

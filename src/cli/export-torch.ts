@@ -12,7 +12,7 @@ export function exportTorchCommand(): Command {
   return new Command('export-torch')
     .description('write a PyTorch program that continues the run in DIR under torchrun (DDP on many GPUs or machines) and saves back in charrnn\'s formats')
     .argument('<dir>', 'the run folder (the --out of charrnn train)')
-    .argument('[files...]', 'the text files the run trained on (default: the corpus the run records)')
+    .argument('[files...]', 'the text files the run trained on (default: the text the run records); read with the run\'s own text settings (encoding, --invalid, normalisation), so there is no --encoding')
     .option('--corpus <name>', 'the embedded corpus the run trained on, instead of files')
     .option('--to <outdir>', 'where the program and the text go (default: DIR/torch)')
     .action(action(exportTorchAction));

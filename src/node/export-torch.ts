@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
-import type { InvalidPolicy } from '../text/decoder.js';
+import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
 import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { readCorpus, type EncodedCorpus } from './corpus.js';
@@ -39,7 +39,16 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
   const parts = programParts(checkpoint.run.settings, o.run);
-  const corpus = await textOfRun(o, checkpoint.run);
+  const corpus = await textOfRun(o, checkpoint.run).catch((e: unknown) => {
+    // The run's text settings are fixed, so the decoder's advice (another --encoding) does not apply: the file is not the run's text.
+    if (e instanceof DecodeError) {
+      const s = checkpoint.run.settings;
+      const reading = `${typeof s.encoding === 'string' ? s.encoding : 'UTF-8'}${s.invalid === 'replace' ? ' with --invalid replace' : ''}`;
+      throw new CharrnnError(`${e.problem}; export-torch reads the text with the run's own text settings (the run in ${o.run} was trained on ${reading} text), ` +
+        'so this is not the text the run was trained on.');
+    }
+    throw e;
+  });
   const { vocab } = corpus;
   // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
   const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;
