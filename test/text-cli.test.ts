@@ -144,6 +144,21 @@ describe('inputs', () => {
     for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
   });
 
+  test('a run from standard input records it as such: resume and export-torch ask for the text again, piped resume goes on', () => {
+    ok(['train', '-', ...TINY, '--out', 'piped'], FRENCH);
+    assert.deepEqual(JSON.parse(readFileSync(at('piped/run.json'), 'utf8')).files, ['-']);
+    assertUserError(cli(['train', '--resume', 'piped', '--steps', '5']),
+      /^charrnn: The run in piped read its text from standard input; pipe the same text again: cat FILE \| charrnn train - --resume piped\.$/);
+    assertUserError(cli(['export-torch', 'piped']),
+      /^charrnn: The run in piped read its text from standard input; export-torch cannot read it again, so give the same text as a file \(charrnn export-torch piped FILE\) or pipe it \(cat FILE \| charrnn export-torch piped -\)\.$/);
+    ok(['train', '-', '--resume', 'piped', '--steps', '5'], FRENCH);
+    ok(['export-torch', 'piped', '-', '--to', 'piped-torch'], FRENCH);
+    ok(['export-torch', 'piped', 'utf8.txt', '--to', 'piped-torch']);
+    // A run.json of before, with standard input as a path ending in /-, reads the same way.
+    writeFileSync(at('piped/run.json'), readFileSync(at('piped/run.json'), 'utf8').replace('"-"', JSON.stringify(join(dir, '-'))));
+    assertUserError(cli(['train', '--resume', 'piped', '--steps', '6']), /^charrnn: The run in piped read its text from standard input; pipe the same text again/);
+  });
+
   test('a folder is read recursively, skipping binary files with a note', () => {
     mkdirSync(at('mail/2024'), { recursive: true });
     writeFileSync(at('mail/a.txt'), FRENCH);

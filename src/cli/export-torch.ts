@@ -19,7 +19,7 @@ export function exportTorchCommand(): Command {
 }
 
 async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
-  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to });
+  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: process.stdin });
   const program = relative(process.cwd(), r.program) || r.program;
   process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
     `the run is at step ${r.steps}. Continue it with:\n  torchrun --nproc_per_node N ${program} --resume ${dir}\n`);

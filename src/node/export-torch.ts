@@ -11,7 +11,7 @@ import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { readCorpus, type EncodedCorpus } from './corpus.js';
 import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
-import { readRunSource } from './run-folder.js';
+import { readRunSource, STANDARD_INPUT, standardInputRun } from './run-folder.js';
 
 export interface ExportTorchOptions {
   /** The run folder (the --out of charrnn train). */
@@ -21,6 +21,8 @@ export interface ExportTorchOptions {
   corpus?: string;
   /** Where the program goes (default: RUN/torch). */
   to?: string;
+  /** Standard input, for the file "-". */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export interface ExportTorchResult {
@@ -82,8 +84,11 @@ async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<Encoded
     normalize: (typeof s.normalize === 'string' ? s.normalize : 'none') as Normalization,
     maxVocab: typeof s.maxVocab === 'number' ? s.maxVocab : undefined,
   };
-  if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options);
+  if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options, { stdin: o.stdin });
   const recorded = readRunSource(o.run);
+  if (recorded?.files.includes(STANDARD_INPUT)) {
+    throw standardInputRun(o.run, `export-torch cannot read it again, so give the same text as a file (charrnn export-torch ${o.run} FILE) or pipe it (cat FILE | charrnn export-torch ${o.run} -)`);
+  }
   if (recorded !== null && recorded.files.length > 0) return readCorpus(recorded.files, undefined, options);
   const corpus = recorded?.corpus ?? s.corpus;
   if (typeof corpus === 'string') return readCorpus([], corpus, options);
