@@ -366,7 +366,14 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     const three = torchrun(3, at('bad', 'torch'), ['--resume', 'bad']);
     assertOneSentence(three, 'train_torch.py: ',
       /^train_torch\.py: 3 processes cannot share the run's 4 streams evenly: the world size must divide --batch 4 \(one of 1, 2, 4\)\.$/);
+    // --steps below the step reached is refused as charrnn train --resume refuses it.
+    const behind = torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '1']);
+    assert.equal(behind.status, 1);
+    assertOneSentence(behind, 'train_torch.py: ', /^train_torch\.py: The run is at step 2 already, past --steps 1; give a --steps of 2 or more\.$/);
     // What was saved is untouched.
     assert.equal(decodeCheckpoint(readFileSync(at('bad', 'checkpoint.safetensors')), 'c').steps, 2);
+    // The last line says where the run stands and how many steps this invocation made, in charrnn's words.
+    const on = ok(torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '5']), 'train_torch.py');
+    assert.match(on, /^done at step 5 after 3 steps \(reached --steps 5; /m);
   });
 });
