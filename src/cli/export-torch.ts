@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { relative } from 'node:path';
-import { exportTorch } from '../node/export-torch.js';
+import { exportTorch, torchrunCommand } from '../node/export-torch.js';
 import { action } from './run.js';
 
 interface ExportTorchFlags {
@@ -21,6 +21,10 @@ export function exportTorchCommand(): Command {
 async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
   const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: process.stdin });
   const program = relative(process.cwd(), r.program) || r.program;
+  const torchrun = torchrunCommand();
+  // PyTorch 1.13's torchrun cannot parse its own default --redirects/--tee under Python 3.11; a mapping for a rank that does not exist sidesteps it.
   process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
-    `the run is at step ${r.steps}. Continue it with:\n  torchrun --nproc_per_node N ${program} --resume ${dir}\n`);
+    `the run is at step ${r.steps}. Continue it with:\n  ${torchrun} --standalone --nproc_per_node N ${program} --resume ${dir}\n` +
+    `or, where that stops with "'NoneType' object has no attribute 'get'" (PyTorch 1.13 on Python 3.11, as in Debian 12):\n` +
+    `  ${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N ${program} --resume ${dir}\n`);
 }

@@ -2,7 +2,7 @@
 // the run's training text as ids beside it. The run's own files stay where they
 // are: the program reads the checkpoint from the run folder and saves back there.
 import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
@@ -93,6 +93,17 @@ async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<Encoded
   const corpus = recorded?.corpus ?? s.corpus;
   if (typeof corpus === 'string') return readCorpus([], corpus, options);
   throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
+}
+
+/**
+ * How to start torchrun here: `torchrun` when it is on the PATH, else PyTorch's
+ * module through Debian's python3 (which python3-torch installs into) or the
+ * python3 on the PATH.
+ */
+export function torchrunCommand(path = process.env.PATH ?? ''): string {
+  const onPath = (name: string): boolean => path.split(delimiter).some(d => d !== '' && existsSync(join(d, name)));
+  if (onPath('torchrun')) return 'torchrun';
+  return `${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`;
 }
 
 function summary(c: { cell: string; layers: number; hidden: number }, source: string): string {
