@@ -184,6 +184,26 @@ describe('eval and model files', () => {
     assert.equal(ok(['eval', 'ev/model.safetensors', 'utf8.txt']).stderr, '');
   });
 
+  test('counts of unknown characters have thousands separators; a run folder or a file where the other is expected is said', () => {
+    writeFileSync(at('greek-long.txt'), FRENCH + 'αβγ'.repeat(400)); // 1,200 unknown characters
+    const r = ok(['eval', 'ev/model.safetensors', 'greek-long.txt', '--unknown', 'skip']);
+    assert.match(r.stdout, / \(1,200 unknown characters skipped, /);
+    assertUserError(cli(['sample', 'ev']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors \(the latest model\) or ev\/best\.safetensors \(the best by validation loss\)\.$/);
+    assertUserError(cli(['eval', 'ev', 'utf8.txt']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors/);
+    mkdirSync(at('nomodel'), { recursive: true });
+    assertUserError(cli(['sample', 'nomodel']), /^charrnn: nomodel is a folder, not a model file: give a \.safetensors file written by charrnn train\.$/);
+    assertUserError(cli(['plot', 'utf8.txt']), /^charrnn: utf8\.txt is a file, not a run folder: give the --out folder of a charrnn train run\.$/);
+  });
+
+  test('--unknown skip: the prime is printed as the model read it, in its normalisation form and without the skipped characters', () => {
+    const r = ok(['sample', 'ev/model.safetensors', '--prime', 'Zébra€ à', '--unknown', 'skip', '--length', '5', '--seed', '2']);
+    // Z and € are not in the French text; é, b, r, a, space and à are.
+    assert.ok(r.stdout.startsWith('ébra à'), JSON.stringify(r.stdout));
+    assert.equal([...r.stdout.slice('ébra à'.length, -1)].length, 5);
+    // A decomposed é is read (and printed) as the NFC é the model knows.
+    assert.ok(ok(['sample', 'ev/model.safetensors', '--prime', 'e\u0301', '--length', '1']).stdout.startsWith('é'));
+  });
+
   test('a model file holding NaN is refused by sample and eval, naming the tensor', () => {
     const path = at('ev/model.safetensors');
     const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);

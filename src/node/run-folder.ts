@@ -27,6 +27,26 @@ export function folderStore(dir: string): RunStore {
   return { save: (file, bytes) => writeFileAtomic(join(dir, RUN_FILES[file]), bytes) };
 }
 
+/**
+ * A model file's bytes. A folder given instead (most often a run's, for its
+ * model) is one sentence naming the model files in it.
+ */
+export function readModelBytes(path: string): Uint8Array {
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch { /* readBytes says what is wrong */ }
+  if (folder) {
+    const latest = join(path, RUN_FILES.model), best = join(path, RUN_FILES.best);
+    if (existsSync(latest) || existsSync(best)) {
+      throw new CharrnnError(`${path} is a run folder, not a model file: give ${latest} (the latest model)` +
+        `${existsSync(best) ? ` or ${best} (the best by validation loss)` : ''}.`);
+    }
+    throw new CharrnnError(`${path} is a folder, not a model file: give a .safetensors file written by charrnn train.`);
+  }
+  return readBytes(path);
+}
+
 /** Whether `dir` holds a run's files, which a new run must not replace unasked. */
 export function holdsRun(dir: string): boolean {
   return existsSync(join(dir, RUN_FILES.checkpoint)) || existsSync(join(dir, RUN_FILES.model));
