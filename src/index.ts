@@ -3,7 +3,7 @@
 // backend) live under src/node.
 export { CharrnnError } from './errors.js';
 export { Vocabulary } from './text/vocabulary.js';
-export { decodeText, ChunkDecoder, encodingName, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
+export { decodeText, ChunkDecoder, DecodeError, encodingName, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
 export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } from './text/corpus-encoder.js';
 export { normalizeText, ChunkNormalizer, DEFAULT_NORMALIZATION, type Normalization } from './text/normalize.js';
 export { primeInModelForm, type PrimeInModelForm } from './text/prime.js';

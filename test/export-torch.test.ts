@@ -5,7 +5,7 @@
 // they are skipped with the reason printed. Models are tiny (1x32, B=4, T=8).
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -140,6 +140,13 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--out', 'small']), 'train');
     const other = cli(['export-torch', 'small', 'other.txt']);
     assert.equal(other.stderr, 'charrnn: The text differs from the one the run in small was trained on, so it cannot be exported with it.\n');
+    // A file that is not the run's and not UTF-8: the run's own settings are used, so the advice is not another --encoding.
+    writeFileSync(at('wrong.txt'), Uint8Array.from('Chère amie\n', c => c.charCodeAt(0)));
+    const wrong = cli(['export-torch', 'small', 'wrong.txt']);
+    assert.equal(wrong.stderr, 'charrnn: wrong.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 does not begin a valid UTF-8 sequence (bytes there: E8 72 65 20); ' +
+      'export-torch reads the text with the run\'s own text settings (the run in small was trained on UTF-8 text), so this is not the text the run was trained on.\n');
+    assert.equal(wrong.status, 1);
+    assert.match(ok(cli(['export-torch', '--help']), 'help'), /no --encoding/);
     // The folder records its text (run.json): export finds it there; without that record it asks for the text.
     ok(cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
     assert.ok(existsSync(at('small-export', 'train_torch.py')));
@@ -359,7 +366,36 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     const three = torchrun(3, at('bad', 'torch'), ['--resume', 'bad']);
     assertOneSentence(three, 'train_torch.py: ',
       /^train_torch\.py: 3 processes cannot share the run's 4 streams evenly: the world size must divide --batch 4 \(one of 1, 2, 4\)\.$/);
+    // --steps below the step reached is refused as charrnn train --resume refuses it.
+    const behind = torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '1']);
+    assert.equal(behind.status, 1);
+    assertOneSentence(behind, 'train_torch.py: ', /^train_torch\.py: The run is at step 2 already, past --steps 1; give a --steps of 2 or more\.$/);
     // What was saved is untouched.
     assert.equal(decodeCheckpoint(readFileSync(at('bad', 'checkpoint.safetensors')), 'c').steps, 2);
+    // The commands export-torch prints run as printed (N = 2), torchrun on the PATH or not; the second works around torch 1.13 on Python 3.11.
+    const printed = (env: NodeJS.ProcessEnv): string[] => {
+      const r = spawnSync(process.execPath, [MAIN, 'export-torch', 'bad'], { cwd: dir, env, encoding: 'utf8' });
+      return ok(r, 'export-torch').split('\n').filter(l => l.startsWith('  ')).map(l => l.trim());
+    };
+    mkdirSync(at('node-only'));
+    symlinkSync(process.execPath, at('node-only', 'node'));
+    const expected = (torchrun: string): string[] => [`${torchrun} --standalone --nproc_per_node N bad/torch/train_torch.py --resume bad`,
+      `${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N bad/torch/train_torch.py --resume bad`];
+    const without = printed({ ...ENV, PATH: at('node-only') });
+    assert.deepEqual(without, expected(`${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`));
+    const lines = [without[1]];
+    if (spawnSync('bash', ['-c', 'command -v torchrun']).status === 0) {
+      const withTorchrun = printed(ENV);
+      assert.deepEqual(withTorchrun, expected('torchrun'));
+      lines.push(withTorchrun[1]);
+    }
+    for (const line of lines) {
+      const r = spawnSync('bash', ['-c', line.replace(' N ', ' 2 ')], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `${line}: ${r.stderr}`);
+      assert.match(r.stdout, /resuming the run in bad at step 2 of 2 in PyTorch: 2 processes on cpu/);
+    }
+    // The last line says where the run stands and how many steps this invocation made, in charrnn's words.
+    const on = ok(torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '5']), 'train_torch.py');
+    assert.match(on, /^done at step 5 after 3 steps \(reached --steps 5; /m);
   });
 });

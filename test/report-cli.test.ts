@@ -157,4 +157,24 @@ describe('charrnn inspect', () => {
     assertUserError(cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);
     assertUserError(cli(['inspect', join('texts', 'small.txt'), '--val-frac', '1']), /--val-frac/);
   });
+
+  test('--encoding, --invalid and --normalize read the text as train does; no text says what inspect needs', () => {
+    // "Chère à" in Latin-1: è is 0xE8, à is 0xE0, neither valid UTF-8.
+    writeFileSync(at('texts', 'latin1.txt'), Uint8Array.from('Chère à\n', c => c.charCodeAt(0)));
+    assertUserError(cli(['inspect', join('texts', 'latin1.txt')]), /latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 .*give --encoding/);
+    const decoded = ok(['inspect', join('texts', 'latin1.txt'), '--encoding', 'latin1']);
+    assert.match(decoded, /^characters {6}8 \(8 distinct\)$/m);
+    assert.match(decoded, /'è' ×1/);
+    const replaced = ok(['inspect', join('texts', 'latin1.txt'), '--invalid', 'replace']);
+    assert.match(replaced, /^characters {6}8 \(7 distinct\)$/m);
+    assert.match(replaced, /'\ufffd' ×2/);
+    // e + combining grave: two characters as written, one in NFC (train's default), two with --normalize none.
+    writeFileSync(at('texts', 'nfd.txt'), 'e\u0300e\u0300\n');
+    assert.match(ok(['inspect', join('texts', 'nfd.txt')]), /^characters {6}3 \(2 distinct\)$/m);
+    assert.match(ok(['inspect', join('texts', 'nfd.txt'), '--normalize', 'none']), /^characters {6}5 \(3 distinct\)$/m);
+    assertUserError(cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files, or --corpus moby-dick\.$/);
+    assert.doesNotMatch(ok(['inspect', '--help']), /UTF-8 text files/);
+    assert.doesNotMatch(ok(['--help']), /UTF-8 text files/);
+    assert.doesNotMatch(ok(['train', '--help']), /UTF-8 text files/);
+  });
 });

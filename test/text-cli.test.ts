@@ -106,7 +106,7 @@ describe('normalisation', () => {
     assert.equal(modelFile('nfc').normalize, 'nfc');
     const decomposed = 'Le cafe\u0301';
     const r = ok(['sample', 'nfc/model.safetensors', '--prime', decomposed, '--length', '5']);
-    assert.ok(r.stdout.startsWith(decomposed));
+    assert.ok(r.stdout.startsWith('Le caf\u00e9'), 'the prime is printed as the model read it, in NFC');
     ok(['train', 'utf8.txt', ...TINY, '--normalize', 'nfd', '--out', 'nfd']);
     const nfd = modelFile('nfd');
     assert.equal(nfd.normalize, 'nfd');
@@ -144,6 +144,21 @@ describe('inputs', () => {
     for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
   });
 
+  test('a run from standard input records it as such: resume and export-torch ask for the text again, piped resume goes on', () => {
+    ok(['train', '-', ...TINY, '--out', 'piped'], FRENCH);
+    assert.deepEqual(JSON.parse(readFileSync(at('piped/run.json'), 'utf8')).files, ['-']);
+    assertUserError(cli(['train', '--resume', 'piped', '--steps', '5']),
+      /^charrnn: The run in piped read its text from standard input; pipe the same text again: cat FILE \| charrnn train - --resume piped\.$/);
+    assertUserError(cli(['export-torch', 'piped']),
+      /^charrnn: The run in piped read its text from standard input; export-torch cannot read it again, so give the same text as a file \(charrnn export-torch piped FILE\) or pipe it \(cat FILE \| charrnn export-torch piped -\)\.$/);
+    ok(['train', '-', '--resume', 'piped', '--steps', '5'], FRENCH);
+    ok(['export-torch', 'piped', '-', '--to', 'piped-torch'], FRENCH);
+    ok(['export-torch', 'piped', 'utf8.txt', '--to', 'piped-torch']);
+    // A run.json of before, with standard input as a path ending in /-, reads the same way.
+    writeFileSync(at('piped/run.json'), readFileSync(at('piped/run.json'), 'utf8').replace('"-"', JSON.stringify(join(dir, '-'))));
+    assertUserError(cli(['train', '--resume', 'piped', '--steps', '6']), /^charrnn: The run in piped read its text from standard input; pipe the same text again/);
+  });
+
   test('a folder is read recursively, skipping binary files with a note', () => {
     mkdirSync(at('mail/2024'), { recursive: true });
     writeFileSync(at('mail/a.txt'), FRENCH);
@@ -167,6 +182,26 @@ describe('eval and model files', () => {
     assert.match(r.stdout, /nats\/char/);
     assertUserError(cli(['eval', 'ev/model.safetensors', 'greek.txt', '--unknown', 'error']), /^charrnn: 5\.\d% of the text \(30 characters\) is unknown to the model: /);
     assert.equal(ok(['eval', 'ev/model.safetensors', 'utf8.txt']).stderr, '');
+  });
+
+  test('counts of unknown characters have thousands separators; a run folder or a file where the other is expected is said', () => {
+    writeFileSync(at('greek-long.txt'), FRENCH + 'αβγ'.repeat(400)); // 1,200 unknown characters
+    const r = ok(['eval', 'ev/model.safetensors', 'greek-long.txt', '--unknown', 'skip']);
+    assert.match(r.stdout, / \(1,200 unknown characters skipped, /);
+    assertUserError(cli(['sample', 'ev']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors \(the latest model\) or ev\/best\.safetensors \(the best by validation loss\)\.$/);
+    assertUserError(cli(['eval', 'ev', 'utf8.txt']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors/);
+    mkdirSync(at('nomodel'), { recursive: true });
+    assertUserError(cli(['sample', 'nomodel']), /^charrnn: nomodel is a folder, not a model file: give a \.safetensors file written by charrnn train\.$/);
+    assertUserError(cli(['plot', 'utf8.txt']), /^charrnn: utf8\.txt is a file, not a run folder: give the --out folder of a charrnn train run\.$/);
+  });
+
+  test('--unknown skip: the prime is printed as the model read it, in its normalisation form and without the skipped characters', () => {
+    const r = ok(['sample', 'ev/model.safetensors', '--prime', 'Zébra€ à', '--unknown', 'skip', '--length', '5', '--seed', '2']);
+    // Z and € are not in the French text; é, b, r, a, space and à are.
+    assert.ok(r.stdout.startsWith('ébra à'), JSON.stringify(r.stdout));
+    assert.equal([...r.stdout.slice('ébra à'.length, -1)].length, 5);
+    // A decomposed é is read (and printed) as the NFC é the model knows.
+    assert.ok(ok(['sample', 'ev/model.safetensors', '--prime', 'e\u0301', '--length', '1']).stdout.startsWith('é'));
   });
 
   test('a model file holding NaN is refused by sample and eval, naming the tensor', () => {

@@ -4,6 +4,7 @@ import { lineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
+import { readModelBytes } from '../node/run-folder.js';
 import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
 import { describeChar } from '../text/vocabulary.js';
 import { scoreLines, scoreText, type LinesScore } from '../train/evaluate.js';
@@ -34,7 +35,7 @@ export function evalCommand(): Command {
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(async (path: string, files: string[], flags: EvalFlags) => {
       const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
-      const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
+      const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
       const text = files.map(f => decodeText(readBytes(f), f, { encoding: flags.encoding, invalid: flags.invalid })).join('');
       const lineModel = lineModelInfo(metadata, path) !== null;
       const s = lineModel ? scoreLines(model, vocab, text) : scoreText(model, vocab, text);
@@ -48,7 +49,7 @@ export function evalCommand(): Command {
       }
       // Fewer than 2 known characters leave nothing to predict: say so rather than print NaN.
       if (s.chars === 0) {
-        throw new CharrnnError(`Nothing to score: the text needs at least 2 characters the model knows${s.skipped ? ` (${s.skipped} unknown characters were skipped)` : ''}.`);
+        throw new CharrnnError(`Nothing to score: the text needs at least 2 characters the model knows${s.skipped ? ` (${s.skipped.toLocaleString('en')} unknown characters were skipped)` : ''}.`);
       }
       if (!Number.isFinite(s.natsPerChar)) {
         throw new CharrnnError(`The model's predictions for this text are not finite (the loss is ${s.natsPerChar}), so there is no score to report.`);
@@ -65,7 +66,7 @@ export function evalCommand(): Command {
         process.stdout.write(`${s.natsPerChar.toFixed(4)} nats/char, ${s.bitsPerChar.toFixed(4)} bits/char, perplexity ${s.perplexity.toFixed(3)} ` +
           `over ${s.chars.toLocaleString('en')} characters` +
           `${lines === null ? '' : ` of ${lines.toLocaleString('en')} lines, each from a fresh state with its end-of-line counted as a character`}` +
-          `${s.unknown ? ` (${s.unknown} unknown characters ${treated}, ${share} of the text)` : ''}\n`);
+          `${s.unknown ? ` (${s.unknown.toLocaleString('en')} unknown characters ${treated}, ${share} of the text)` : ''}\n`);
       }
     }));
 }

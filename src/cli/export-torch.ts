@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { relative } from 'node:path';
-import { exportTorch } from '../node/export-torch.js';
+import { exportTorch, torchrunCommand } from '../node/export-torch.js';
 import { action } from './run.js';
 
 interface ExportTorchFlags {
@@ -12,15 +12,19 @@ export function exportTorchCommand(): Command {
   return new Command('export-torch')
     .description('write a PyTorch program that continues the run in DIR under torchrun (DDP on many GPUs or machines) and saves back in charrnn\'s formats')
     .argument('<dir>', 'the run folder (the --out of charrnn train)')
-    .argument('[files...]', 'the text files the run trained on (default: the corpus the run records)')
+    .argument('[files...]', 'the text files the run trained on (default: the text the run records); read with the run\'s own text settings (encoding, --invalid, normalisation), so there is no --encoding')
     .option('--corpus <name>', 'the embedded corpus the run trained on, instead of files')
     .option('--to <outdir>', 'where the program and the text go (default: DIR/torch)')
     .action(action(exportTorchAction));
 }
 
 async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
-  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to });
+  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: process.stdin });
   const program = relative(process.cwd(), r.program) || r.program;
+  const torchrun = torchrunCommand();
+  // PyTorch 1.13's torchrun cannot parse its own default --redirects/--tee under Python 3.11; a mapping for a rank that does not exist sidesteps it.
   process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
-    `the run is at step ${r.steps}. Continue it with:\n  torchrun --nproc_per_node N ${program} --resume ${dir}\n`);
+    `the run is at step ${r.steps}. Continue it with:\n  ${torchrun} --standalone --nproc_per_node N ${program} --resume ${dir}\n` +
+    `or, where that stops with "'NoneType' object has no attribute 'get'" (PyTorch 1.13 on Python 3.11, as in Debian 12):\n` +
+    `  ${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N ${program} --resume ${dir}\n`);
 }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
 import { loadCorpus } from '../node/corpus.js';
 import { writeFileAtomic } from '../node/files.js';
@@ -6,11 +6,18 @@ import { renderSvg, svgToPng } from '../node/render.js';
 import { corpusPlotSpec } from '../report/corpus-plot.js';
 import { corpusReport, describeChar, type CorpusReport } from '../report/corpus.js';
 import { percent, thousands } from '../report/format.js';
+import { CharrnnError } from '../errors.js';
+import { DEFAULT_SETTINGS } from '../run/settings.js';
+import { INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
+import { NORMALIZATIONS, type Normalization } from '../text/normalize.js';
 import { fraction } from './options.js';
 import { action } from './run.js';
 
 interface InspectFlags {
   corpus?: string;
+  encoding?: string;
+  invalid: InvalidPolicy;
+  normalize: Normalization;
   lines?: boolean;
   valFrac: number;
   out?: string;
@@ -19,13 +26,17 @@ interface InspectFlags {
 export function inspectCommand(): Command {
   return new Command('inspect')
     .description('report on a text before training on it: characters, lines, line lengths, and what will hurt training; also as NAME.inspect.svg and .png')
-    .argument('[files...]', 'UTF-8 text files, joined in order')
+    .argument('[files...]', 'text files, joined in order')
     .option('--corpus <name>', 'inspect an embedded corpus instead of files: moby-dick')
+    .option('--encoding <label>', 'the files\' encoding, as train takes it (default: UTF-8, or UTF-16 by its byte order mark)')
+    .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (as train --invalid)').choices(INVALID_POLICIES).default(DEFAULT_SETTINGS.invalid))
+    .addOption(new Option('--normalize <form>', 'Unicode normalisation of the text (as train --normalize)').choices(NORMALIZATIONS).default(DEFAULT_SETTINGS.normalize))
     .option('--lines', 'the text is a list: each non-empty line is one example (as train --lines)')
     .option('--val-frac <f>', 'the validation fraction training will hold out', fraction, 0.1)
     .option('--out <dir>', 'folder for the pictures (default: the first file\'s folder, or the current folder with --corpus)')
     .action(action(async (files: string[], flags: InspectFlags) => {
-      const corpus = loadCorpus(files, flags.corpus);
+      if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files, or --corpus moby-dick.');
+      const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize });
       const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
       process.stdout.write(formatReport(report, corpus.source));
       const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;

@@ -10,7 +10,7 @@ import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { machineMemory } from '../node/memory.js';
 import { checkMemory, generationMemory } from '../train/memory.js';
-import { readBytes } from '../node/files.js';
+import { readModelBytes } from '../node/run-folder.js';
 import { kebab } from '../run/settings.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { collect, generationNumber, positiveInt } from './options.js';
@@ -79,8 +79,10 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
   for (const k of Object.keys(given) as (keyof GenerateOptions)[]) if (given[k] === undefined) delete given[k];
   const settings = parseGenerateOptions(given, FLAG_NAMES);
   const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
-  const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
+  const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
   const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
+  // The prime as the model read it (normalised, unknown characters dropped or its unknown symbol), so the text printed is the text continued.
+  const prime = vocab.decode(primeIds);
   const lineModel = lineModelInfo(metadata, path);
   if (lineModel) {
     sampleLineModel(model, vocab, lineModel, path, flags, explicit);
@@ -105,12 +107,12 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
         usage: { prompt_chars: r.usage.promptChars, generated_chars: r.usage.generatedChars },
       })}\n`);
     } else {
-      process.stdout.write(r.texts.map(text => flags.prime + text + '\n').join('\n'));
+      process.stdout.write(r.texts.map(text => prime + text + '\n').join('\n'));
     }
     return;
   }
   // Written as it is produced, flushed a line (or a few dozen characters) at a time.
-  process.stdout.write(flags.prime);
+  process.stdout.write(prime);
   let pending = '';
   for (const [piece] of generator.pieces()) {
     pending += piece;

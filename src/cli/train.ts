@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
 import { isListCorpus, readCorpus } from '../node/corpus.js';
 import { readBytes } from '../node/files.js';
 import { engineThreads, machineMemory } from '../node/memory.js';
 import { plotRefresher } from '../node/plot-refresh.js';
-import { claimFreshFolder, folderStore, openRunFolder, readRunSource, RUN_FILES, writeRunSource, type RunSource } from '../node/run-folder.js';
+import { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, STANDARD_INPUT, standardInputRun, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
 import { withLines } from '../run/corpus.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
@@ -46,7 +46,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 export function trainCommand(): Command {
   const d = DEFAULT_SETTINGS;
   return new Command('train')
-    .description('train a model on UTF-8 text files (or an embedded corpus) and save it as safetensors')
+    .description('train a model on text files (or an embedded corpus) and save it as safetensors')
     .argument('[files...]', 'text files and folders (read recursively), joined in order; - reads standard input')
     .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
     .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
@@ -137,7 +137,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
   const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes });
 
-  const absolute = inputs.map(f => resolve(f));
+  const absolute = inputs.map(recordedInput);
   if (!resumeDir) {
     out = flags.out ?? claimFreshFolder(RUNS_ROOT, settings.corpus ?? inputs[0] ?? 'run');
     openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m));
@@ -187,6 +187,7 @@ function recordedFiles(dir: string, source: RunSource | null): string[] {
   if (source === null || source.files.length === 0) {
     throw new CharrnnError(`${dir} does not record where its text came from (a run from an older charrnn); give its text files: charrnn train FILE... --resume ${dir}.`);
   }
+  if (source.files.includes(STANDARD_INPUT)) throw standardInputRun(dir, `pipe the same text again: cat FILE | charrnn train - --resume ${dir}`);
   const gone = source.files.find(f => !existsSync(f));
   if (gone !== undefined) {
     throw new CharrnnError(`The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`);

@@ -475,6 +475,10 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
     if training["streams"]["pos"] > x.shape[1]:
         raise UserError(f"The saved stream position {training['streams']['pos']} does not fit streams of length {x.shape[1]}: export the run again.")
     batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])
+    saved_run = training["run"]
+    limits = stop_limits(a, saved_run)
+    if "steps" in limits and limits["steps"] < steps_done:  # as charrnn train --resume refuses it
+        raise UserError(f"The run is at step {steps_done} already, past --steps {limits['steps']}; give a --steps of {steps_done} or more.")
 
     if world > 1:
         dist.init_process_group("nccl" if cuda else "gloo")
@@ -482,9 +486,7 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
     torch.manual_seed(hash((SEED, steps_done, rank)) % 2**63)  # dropout masks only (the weights come from the checkpoint)
     params = [t for _, t in model.named_parameters()]
 
-    saved_run = training["run"]
     settings = {k: v for k, v in saved_run["settings"].items() if k not in LIMITS}
-    limits = stop_limits(a, saved_run)
     by_epochs = math.ceil(limits.get("epochs", 10 if not limits else 0) * batcher.steps_per_epoch) or None
     total_steps = min(limits["steps"], by_epochs) if "steps" in limits and by_epochs else limits.get("steps", by_epochs)
     best_val, since_best = saved_run["bestValLoss"], saved_run.get("sinceBest", 0)
@@ -624,7 +626,7 @@ ${indent(p.afterStep, '        ')}        steps_run += 1
     log.write("result", steps_done, batcher.epoch, reason=reason, stepsThisRun=steps_run, trainSeconds=seconds, charsPerSecond=speed(),
               lastLoss=last_loss, valLoss=val_loss, bestValLoss=best_val, sample=None)
     if steps_run > 0:
-        say(f"{'stopped' if reason != 'limit' else 'done'} after {steps_done} steps ({message}; {seconds:.1f} s, {speed():,.0f} chars/s); "
+        say(f"{'stopped' if reason != 'limit' else 'done'} at step {steps_done} after {steps_run} steps ({message}; {seconds:.1f} s, {speed():,.0f} chars/s); "
             f"saved {os.path.join(run, 'model.safetensors')}")
     if world > 1:
         # Tear the process group down together, while rank 0 (which holds the rendezvous store) is still there:

@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { CorpusEncoder, vocabularyWarning, type CorpusIds } from '../text/corpus-encoder.js';
-import { decodeText, encodingOfBom, type InvalidPolicy } from '../text/decoder.js';
-import type { Normalization } from '../text/normalize.js';
+import { decodeText, encodingOfBom, type DecodeOptions, type InvalidPolicy } from '../text/decoder.js';
+import { normalizeText, type Normalization } from '../text/normalize.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { fileError, readBytes, writeFileAtomic } from './files.js';
 
@@ -26,15 +26,24 @@ export interface Corpus {
   lines?: boolean;
 }
 
-/** The text of one or more UTF-8 files, joined in order, or of an embedded corpus (small texts only: it is one string). */
-export function loadCorpus(files: readonly string[], corpus?: string): Corpus {
+/** How loadCorpus reads files: the decoding training uses (UTF-8 by default), then a normalisation form (default: none). */
+export interface LoadOptions extends DecodeOptions {
+  normalize?: Normalization;
+}
+
+/**
+ * The text of one or more files, decoded as training decodes them and joined in
+ * order, or of an embedded corpus (small texts only: it is one string).
+ */
+export function loadCorpus(files: readonly string[], corpus?: string, options: LoadOptions = {}): Corpus {
+  const form = options.normalize ?? 'none';
   if (corpus !== undefined) {
     if (files.length > 0) throw new CharrnnError('Give either text files or --corpus, not both.');
-    return { text: embeddedCorpus(corpus), source: corpus, lines: isListCorpus(corpus) };
+    return { text: normalizeText(embeddedCorpus(corpus), form), source: corpus, lines: isListCorpus(corpus) };
   }
-  if (files.length === 0) throw new CharrnnError('No training text: give one or more UTF-8 text files, or --corpus moby-dick.');
-  const text = files.map(f => decodeText(readBytes(f), f)).join('');
-  return { text, source: files.join(', ') };
+  if (files.length === 0) throw new CharrnnError('No text: give one or more text files, or --corpus moby-dick.');
+  const text = files.map(f => decodeText(readBytes(f), f, { encoding: options.encoding, invalid: options.invalid })).join('');
+  return { text: normalizeText(text, form), source: files.join(', ') };
 }
 
 /** How the bytes of a corpus become symbols; part of the corpus's identity (its hash). */

@@ -2,16 +2,16 @@
 // the run's training text as ids beside it. The run's own files stay where they
 // are: the program reads the checkpoint from the run folder and saves back there.
 import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
-import type { InvalidPolicy } from '../text/decoder.js';
+import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
 import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { readCorpus, type EncodedCorpus } from './corpus.js';
 import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
-import { readRunSource } from './run-folder.js';
+import { readRunSource, STANDARD_INPUT, standardInputRun } from './run-folder.js';
 
 export interface ExportTorchOptions {
   /** The run folder (the --out of charrnn train). */
@@ -21,6 +21,8 @@ export interface ExportTorchOptions {
   corpus?: string;
   /** Where the program goes (default: RUN/torch). */
   to?: string;
+  /** Standard input, for the file "-". */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export interface ExportTorchResult {
@@ -39,7 +41,16 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
   const parts = programParts(checkpoint.run.settings, o.run);
-  const corpus = await textOfRun(o, checkpoint.run);
+  const corpus = await textOfRun(o, checkpoint.run).catch((e: unknown) => {
+    // The run's text settings are fixed, so the decoder's advice (another --encoding) does not apply: the file is not the run's text.
+    if (e instanceof DecodeError) {
+      const s = checkpoint.run.settings;
+      const reading = `${typeof s.encoding === 'string' ? s.encoding : 'UTF-8'}${s.invalid === 'replace' ? ' with --invalid replace' : ''}`;
+      throw new CharrnnError(`${e.problem}; export-torch reads the text with the run's own text settings (the run in ${o.run} was trained on ${reading} text), ` +
+        'so this is not the text the run was trained on.');
+    }
+    throw e;
+  });
   const { vocab } = corpus;
   // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
   const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;
@@ -73,12 +84,26 @@ async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<Encoded
     normalize: (typeof s.normalize === 'string' ? s.normalize : 'none') as Normalization,
     maxVocab: typeof s.maxVocab === 'number' ? s.maxVocab : undefined,
   };
-  if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options);
+  if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options, { stdin: o.stdin });
   const recorded = readRunSource(o.run);
+  if (recorded?.files.includes(STANDARD_INPUT)) {
+    throw standardInputRun(o.run, `export-torch cannot read it again, so give the same text as a file (charrnn export-torch ${o.run} FILE) or pipe it (cat FILE | charrnn export-torch ${o.run} -)`);
+  }
   if (recorded !== null && recorded.files.length > 0) return readCorpus(recorded.files, undefined, options);
   const corpus = recorded?.corpus ?? s.corpus;
   if (typeof corpus === 'string') return readCorpus([], corpus, options);
   throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
+}
+
+/**
+ * How to start torchrun here: `torchrun` when it is on the PATH, else PyTorch's
+ * module through Debian's python3 (which python3-torch installs into) or the
+ * python3 on the PATH.
+ */
+export function torchrunCommand(path = process.env.PATH ?? ''): string {
+  const onPath = (name: string): boolean => path.split(delimiter).some(d => d !== '' && existsSync(join(d, name)));
+  if (onPath('torchrun')) return 'torchrun';
+  return `${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`;
 }
 
 function summary(c: { cell: string; layers: number; hidden: number }, source: string): string {

@@ -1,5 +1,6 @@
 // DIR/loss.svg and DIR/loss.png from DIR/log.jsonl: what `charrnn plot` does and
 // what training repeats at each validation.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import type { RunEvent } from '../run/events.js';
@@ -16,6 +17,11 @@ export interface LossPlotFiles {
 /** The events of DIR/log.jsonl; a folder without a log, or a log without events, is one sentence. */
 export function readRunLog(dir: string): RunEvent[] {
   const path = join(dir, 'log.jsonl');
+  let isFile = false;
+  try {
+    isFile = statSync(dir).isFile();
+  } catch { /* readBytes says what is wrong */ }
+  if (isFile) throw new CharrnnError(`${dir} is a file, not a run folder: give the --out folder of a charrnn train run.`);
   let bytes: Uint8Array;
   try {
     bytes = readBytes(path);

@@ -3,7 +3,7 @@
 // run at a time (a lock), a fresh folder per run by default, leftovers of a
 // killed save cleared, and a test write before the first step.
 import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import type { SavedFile } from '../run/events.js';
@@ -27,6 +27,26 @@ export function folderStore(dir: string): RunStore {
   return { save: (file, bytes) => writeFileAtomic(join(dir, RUN_FILES[file]), bytes) };
 }
 
+/**
+ * A model file's bytes. A folder given instead (most often a run's, for its
+ * model) is one sentence naming the model files in it.
+ */
+export function readModelBytes(path: string): Uint8Array {
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch { /* readBytes says what is wrong */ }
+  if (folder) {
+    const latest = join(path, RUN_FILES.model), best = join(path, RUN_FILES.best);
+    if (existsSync(latest) || existsSync(best)) {
+      throw new CharrnnError(`${path} is a run folder, not a model file: give ${latest} (the latest model)` +
+        `${existsSync(best) ? ` or ${best} (the best by validation loss)` : ''}.`);
+    }
+    throw new CharrnnError(`${path} is a folder, not a model file: give a .safetensors file written by charrnn train.`);
+  }
+  return readBytes(path);
+}
+
 /** Whether `dir` holds a run's files, which a new run must not replace unasked. */
 export function holdsRun(dir: string): boolean {
   return existsSync(join(dir, RUN_FILES.checkpoint)) || existsSync(join(dir, RUN_FILES.model));
@@ -35,7 +55,7 @@ export function holdsRun(dir: string): boolean {
 /** DIR/run.json: the text a run trains on, as the files' absolute paths or an embedded corpus's name. */
 export interface RunSource {
   format: typeof SOURCE_FORMAT;
-  /** Absolute paths of the files given, in order (empty for an embedded corpus). */
+  /** Absolute paths of the files given, in order, "-" for standard input (empty for an embedded corpus). */
   files: string[];
   corpus?: string;
   /** The text's name in messages and model files, as given at the start (kept on resume so that a model file's bytes do not depend on it). */
@@ -47,6 +67,19 @@ export interface RunSource {
 const sourceSchema = z.object({
   format: z.literal(SOURCE_FORMAT), files: z.array(z.string()), corpus: z.string().optional(), source: z.string(), textHash: z.string(),
 });
+
+/** How run.json names standard input among the files. */
+export const STANDARD_INPUT = '-';
+
+/** An input as run.json records it: a file's absolute path, or "-" for standard input. */
+export function recordedInput(input: string): string {
+  return input === STANDARD_INPUT ? STANDARD_INPUT : resolve(input);
+}
+
+/** Says that a run's text came from standard input, which is gone: it must be given again. */
+export function standardInputRun(dir: string, needs: string): CharrnnError {
+  return new CharrnnError(`The run in ${dir} read its text from standard input; ${needs}.`);
+}
 
 export function writeRunSource(dir: string, source: Omit<RunSource, 'format'>): void {
   const record: RunSource = { format: SOURCE_FORMAT, ...source };
@@ -71,7 +104,9 @@ export function readRunSource(dir: string): RunSource | null {
   }
   const parsed = sourceSchema.safeParse(json);
   if (!parsed.success) throw new CharrnnError(`${path} is not a charrnn run record (${SOURCE_FORMAT}).`);
-  return parsed.data;
+  // Records written before standard input was recorded as "-" have it as a path ending in /-, where no file is.
+  const files = parsed.data.files.map(f => (basename(f) === STANDARD_INPUT && !existsSync(f) ? STANDARD_INPUT : f));
+  return { ...parsed.data, files };
 }
 
 /**

@@ -22,6 +22,17 @@ export const REPLACEMENT_CHAR = '\ufffd';
 
 const HINT = 'give --encoding with its encoding (for example latin1, cp1252 or utf-16le), or --invalid replace to turn the bad bytes into U+FFFD';
 
+/**
+ * Bytes that cannot be decoded as the text settings ask. `problem` is what is
+ * wrong, without the advice the message ends in, for callers whose advice differs
+ * (a run's text is read with the run's own settings, which the user cannot change).
+ */
+export class DecodeError extends CharrnnError {
+  constructor(readonly problem: string, advice: string) {
+    super(`${problem}${advice}.`);
+  }
+}
+
 /** The platform's canonical name for an encoding label, or one sentence saying it is unknown. */
 export function encodingName(label: string): string {
   try {
@@ -116,8 +127,8 @@ export class ChunkDecoder {
     if (this.given === null && this.encoding === 'utf-8') {
       const nul = bytes.indexOf(0);
       if (nul >= 0) {
-        throw new CharrnnError(`${this.source} looks like a binary file, not text: it has a NUL byte at byte offset ${this.offset + nul} ` +
-          '(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be).');
+        throw new DecodeError(`${this.source} looks like a binary file, not text: it has a NUL byte at byte offset ${this.offset + nul}`,
+          ' (if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be)');
       }
     }
     let text: string;
@@ -135,17 +146,17 @@ export class ChunkDecoder {
   }
 
   /** The sentence for undecodable bytes in `region`, which starts at file offset `base`. */
-  private invalid(region: Uint8Array, base: number, atEnd: boolean): CharrnnError {
+  private invalid(region: Uint8Array, base: number, atEnd: boolean): DecodeError {
     if (this.encoding !== 'utf-8') {
-      if (atEnd) return new CharrnnError(`${this.source} is not valid ${this.encoding} text: it ends in the middle of a character, after ${this.offset} bytes; ${HINT}.`);
-      return new CharrnnError(`${this.source} is not valid ${this.encoding} text: the bytes from offset ${base} to ${base + region.length} ` +
-        `hold something that encoding cannot decode; ${HINT}.`);
+      if (atEnd) return new DecodeError(`${this.source} is not valid ${this.encoding} text: it ends in the middle of a character, after ${this.offset} bytes`, `; ${HINT}`);
+      return new DecodeError(`${this.source} is not valid ${this.encoding} text: the bytes from offset ${base} to ${base + region.length} ` +
+        'hold something that encoding cannot decode', `; ${HINT}`);
     }
     const i = atEnd ? 0 : Math.max(0, firstInvalidUtf8(region));
     const shown = [...region.subarray(i, i + 4)].map(b => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
     const why = atEnd ? 'begins a sequence that the end of the file cuts off' : 'does not begin a valid UTF-8 sequence';
-    return new CharrnnError(`${this.source} is not valid UTF-8 text: the byte 0x${shown.slice(0, 2)} at offset ${base + i} ${why} ` +
-      `(bytes there: ${shown}); ${HINT}.`);
+    return new DecodeError(`${this.source} is not valid UTF-8 text: the byte 0x${shown.slice(0, 2)} at offset ${base + i} ${why} ` +
+      `(bytes there: ${shown})`, `; ${HINT}`);
   }
 }
 
