@@ -4,11 +4,14 @@
 // shared/bench/torch_ref.py's training step, all run in float64 on
 // float32-representable inputs:
 //
-// - the adam / rmsprop / sgd kernels, 5 steps each;
+// - the adam / rmsprop / sgd kernels, 5 steps each, and AdamW (scale, then adam);
+// - learningRateAt against SequentialLR(LinearLR warm-up, StepLR / CosineAnnealingLR);
 // - clipGradNorm on gradients above and below the limit;
 // - whole 4-step training runs (LSTM + Adam, GRU + RMSprop, RNN + SGD with
 //   momentum and step decay) through CharRNN + Optimizer + clipGradNorm +
-//   decayedLearningRate, and once more through Trainer;
+//   decayedLearningRate, and once more through Trainer; an LSTM run with AdamW on
+//   the weight matrices, warm-up + cosine and an EMA of the weights
+//   (AveragedModel) through the same two paths;
 // - a hand-computed property: Adam's first step from zero moments moves every
 //   parameter by lr * sign(g), up to eps.
 import assert from 'node:assert/strict';
@@ -20,7 +23,9 @@ import type { FloatArray, Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
-import { clipGradNorm, decayedLearningRate, Optimizer, type OptimizerConfig } from '../src/train/optimizer.js';
+import { WeightAverage } from '../src/train/average.js';
+import { clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, isDecayed, Optimizer, type OptimizerConfig } from '../src/train/optimizer.js';
+import { checkSchedule, learningRateAt, plannedSteps, stepDecaySchedule, type LearningRateSchedule } from '../src/train/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
 import { backendsUnderTest } from './backends.js';
@@ -32,7 +37,7 @@ interface Tensor {
 }
 
 interface KernelCase {
-  hyper: { lr: number; beta1?: number; beta2?: number; eps?: number; alpha?: number; momentum?: number };
+  hyper: { lr: number; beta1?: number; beta2?: number; eps?: number; alpha?: number; momentum?: number; weightDecay?: number };
   param: Tensor;
   grads: Tensor[];
   /** Parameters after each step. */
@@ -40,7 +45,7 @@ interface KernelCase {
 }
 
 interface KernelFixture {
-  optimizers: Record<'adam' | 'rmsprop' | 'sgd-momentum' | 'sgd', KernelCase>;
+  optimizers: Record<'adam' | 'rmsprop' | 'sgd-momentum' | 'sgd' | 'adamw', KernelCase>;
 }
 
 interface ClipFixture {
@@ -53,13 +58,19 @@ interface TrainFixture {
   clip: number;
   lrDecay: number;
   lrDecayEvery: number;
+  schedule?: LearningRateSchedule;
+  ema?: number;
   B: number;
   T: number;
   data: Tensor;
   x: Tensor[]; // per step [B, T]
   y: Tensor[];
   initialWeights: Record<string, Tensor>;
-  steps: { loss: number; gradNorm: number | null; clipped: boolean; lr: number; weights: Record<string, Tensor> }[];
+  steps: { loss: number; gradNorm: number | null; clipped: boolean; lr: number; weights: Record<string, Tensor>; ema?: Record<string, Tensor> }[];
+}
+
+interface SchedulesFixture {
+  cases: { schedule: LearningRateSchedule; rates: number[] }[];
 }
 
 /** test/fixtures/torch-optim, looked for upwards from wherever the compiled test runs. */
@@ -80,7 +91,8 @@ const dir = fixtureDir();
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(dir, name), 'utf8')) as T;
 const kernelFixture = load<KernelFixture>('kernels.json');
 const clipFixture = load<ClipFixture>('clip.json');
-const trainFixtures: [string, TrainFixture][] = ['train-lstm-adam', 'train-gru-rmsprop', 'train-rnn-sgd']
+const schedulesFixture = load<SchedulesFixture>('schedules.json');
+const trainFixtures: [string, TrainFixture][] = ['train-lstm-adam', 'train-gru-rmsprop', 'train-rnn-sgd', 'train-lstm-adamw']
   .map(n => [n, load<TrainFixture>(`${n}.json`)]);
 
 /** [B, T] batch-first (PyTorch) -> [T, B] time-major (charrnn). */
@@ -180,6 +192,10 @@ function kernelErrors<F extends FloatArray>(k: Kernels<F>, name: keyof KernelFix
       case 'adam':
         k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
         break;
+      case 'adamw': // what Optimizer does for each decayed tensor
+        k.scale(param, n, 1 - h.lr * h.weightDecay!);
+        k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
+        break;
       case 'rmsprop':
         k.rmsprop(param, grad, first, n, h.lr, h.alpha!, h.eps!);
         break;
@@ -202,6 +218,8 @@ function runErrors<F extends FloatArray>(k: Kernels<F>, fx: TrainFixture, worst:
   const model = new CharRNN(fx.config, k);
   loadWeights(model, fx.initialWeights);
   const optimizer = new Optimizer(k, model.params, fx.optimizer);
+  const schedule = fx.schedule ?? stepDecaySchedule(fx.optimizer.lr, fx.lrDecay, fx.lrDecayEvery);
+  const average = fx.ema ? new WeightAverage(model.params, fx.ema, n => k.alloc(n)) : null;
   // The state carried between chunks; backward truncates at the chunk's start,
   // which is what torch_ref.py's detach does.
   const state = model.newState(B);
@@ -213,12 +231,15 @@ function runErrors<F extends FloatArray>(k: Kernels<F>, fx: TrainFixture, worst:
     worst.add(`${where} loss`, maxRelativeError([loss], [expected.loss]));
     const norm = clipGradNorm(k, model.params.grad, model.params.size, fx.clip);
     if (expected.gradNorm !== null) worst.add(`${where} grad norm`, maxRelativeError([norm], [expected.gradNorm]));
-    const lr = decayedLearningRate(fx.optimizer.lr, fx.lrDecay, fx.lrDecayEvery, optimizer.steps);
+    const lr = fx.schedule ? learningRateAt(schedule, optimizer.steps) : decayedLearningRate(fx.optimizer.lr, fx.lrDecay, fx.lrDecayEvery, optimizer.steps);
+    if (fx.schedule) worst.add(`${where} lr`, maxRelativeError([lr], [expected.lr]));
     // StepLR multiplies by gamma = 0.5 and decayedLearningRate by a power of
     // 0.5: both exact in binary, so the rates must be equal, not just close.
-    assert.equal(lr, expected.lr, `${where}: learning rate ${lr}, PyTorch's StepLR gives ${expected.lr}`);
+    else assert.equal(lr, expected.lr, `${where}: learning rate ${lr}, PyTorch's StepLR gives ${expected.lr}`);
     optimizer.step(lr);
+    average?.update(optimizer.steps);
     compareWeights(worst, where, model, expected.weights);
+    if (average) compareAverage(worst, where, model, average.values, expected.ema!);
   });
 }
 
@@ -228,17 +249,99 @@ function trainerErrors<F extends FloatArray>(k: Kernels<F>, fx: TrainFixture, wo
   loadWeights(model, fx.initialWeights);
   const trainer = new Trainer(model, Uint16Array.from(fx.data.data), {
     batch: fx.B, seq: fx.T, clip: fx.clip, optimizer: fx.optimizer, lrDecay: fx.lrDecay, lrDecayEvery: fx.lrDecayEvery,
+    ...(fx.schedule ? { schedule: fx.schedule } : {}), ...(fx.ema ? { ema: fx.ema } : {}),
   });
   fx.steps.forEach((expected, i) => {
     const where = `step ${i + 1}`;
     const r = trainer.step();
     assert.equal(r.step, i + 1);
-    assert.equal(r.lr, expected.lr, `${where}: learning rate`);
+    if (fx.schedule) worst.add(`${where} lr`, maxRelativeError([r.lr], [expected.lr]));
+    else assert.equal(r.lr, expected.lr, `${where}: learning rate`);
     worst.add(`${where} loss`, maxRelativeError([r.loss], [expected.loss]));
     if (expected.gradNorm !== null) worst.add(`${where} grad norm`, maxRelativeError([r.gradNorm], [expected.gradNorm]));
     compareWeights(worst, where, model, expected.weights);
+    if (trainer.average) compareAverage(worst, where, model, trainer.average.values, expected.ema!);
   });
 }
+
+/** Compares a moving average in the parameters' flat layout to the fixture's AveragedModel weights. */
+function compareAverage<F extends FloatArray>(worst: Worst, where: string, model: CharRNN<F>, values: F, ema: Record<string, Tensor>): void {
+  for (const spec of model.params.specs) {
+    worst.add(`${where} ema ${spec.name}`, scaledError(values.subarray(spec.offset, spec.offset + spec.size), ema[spec.name].data));
+  }
+}
+
+describe('learning-rate schedules match torch.optim.lr_scheduler', () => {
+  for (const c of schedulesFixture.cases) {
+    const s = c.schedule;
+    it(`${s.name}, warm-up ${s.warmup}${s.name === 'cosine' ? `, ${s.totalSteps} steps to ${s.lrMin}` : ''}${s.name === 'step' ? `, x${s.decay} every ${s.decayEvery}` : ''}`, () => {
+      checkSchedule(s);
+      // PyTorch chains its factors step by step; the closed form differs by rounding only.
+      const worst = new Worst();
+      c.rates.forEach((rate, i) => worst.add(`step ${i}`, maxRelativeError([learningRateAt(s, i)], [rate])));
+      assert.ok(worst.error < 1e-12, worst.toString());
+    });
+  }
+
+  it('by hand: past its planned end a cosine schedule holds lrMin; without warm-up, step decay is decayedLearningRate exactly', () => {
+    const cosine: LearningRateSchedule = { lr: 1e-3, name: 'cosine', warmup: 2, decay: 1, decayEvery: 0, lrMin: 1e-5, totalSteps: 10 };
+    assert.equal(learningRateAt(cosine, 2), 1e-3); // the first step after warm-up is the peak
+    assert.equal(learningRateAt(cosine, 10), 1e-5);
+    assert.equal(learningRateAt(cosine, 1000), 1e-5);
+    // Halfway through the cosine part (step 2 + 4 of 8): the mean of lr and lrMin.
+    assert.ok(Math.abs(learningRateAt(cosine, 6) - (1e-3 + 1e-5) / 2) < 1e-18);
+    for (let step = 0; step < 1000; step += 7) {
+      assert.equal(learningRateAt(stepDecaySchedule(2e-3, 0.97, 200), step), decayedLearningRate(2e-3, 0.97, 200, step));
+    }
+    assert.throws(() => checkSchedule({ ...cosine, totalSteps: 2 }), /cosine schedule needs the run's length/);
+    assert.throws(() => checkSchedule({ ...cosine, lrMin: 1 }), /--lr-min must be between 0 and the learning rate/);
+  });
+
+  it('plannedSteps: the steps a time budget allows at a measured speed, at least warm-up + 1', () => {
+    assert.equal(plannedSteps(900, 0.12), 7500);
+    assert.equal(plannedSteps(1, 10, 5), 6);
+    assert.throws(() => plannedSteps(0, 0.1), /Cannot plan/);
+  });
+});
+
+describe('weight decay and the moving average, by hand', () => {
+  it('AdamW decays only the weight matrices; other optimizers refuse weight decay', () => {
+    const k = referenceKernels('f64');
+    const model = new CharRNN({ cell: 'lstm', layers: 2, hidden: 3, emb: 2, vocabSize: 4, dropout: 0 }, k);
+    const before = Float64Array.from(model.params.data);
+    const opt = new Optimizer(k, model.params, { ...DEFAULT_OPTIMIZER, lr: 0.1, weightDecay: 0.5 });
+    opt.step(0.1); // zero gradient: Adam moves nothing (m = v = 0), so only the decay acts
+    for (const spec of model.params.specs) {
+      const factor = isDecayed(spec) ? 1 - 0.1 * 0.5 : 1;
+      const got = model.params.get(spec.name);
+      for (let i = 0; i < spec.size; i++) assert.ok(Math.abs(got[i] - before[spec.offset + i] * factor) < 1e-15, `${spec.name}[${i}]`);
+    }
+    assert.deepEqual(model.params.specs.filter(isDecayed).map(s => s.name),
+      ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.weight_ih_l1', 'rnn.weight_hh_l1', 'out.weight']);
+    assert.throws(() => new Optimizer(k, model.params, { ...DEFAULT_OPTIMIZER, name: 'sgd', weightDecay: 0.1 }), /needs the adam optimizer/);
+  });
+
+  it('the average: a copy at step 1, then a <- a + (1 - d)(p - a); swap twice is the identity, bit for bit', () => {
+    const k = referenceKernels('f32');
+    const model = new CharRNN({ cell: 'gru', layers: 1, hidden: 3, emb: 2, vocabSize: 4, dropout: 0 }, k);
+    const avg = new WeightAverage(model.params, 0.75, n => k.alloc(n));
+    const p = model.params.data;
+    avg.update(1);
+    assert.deepEqual(avg.values, p);
+    const a1 = Float64Array.from(avg.values);
+    for (let i = 0; i < p.length; i++) p[i] += 1;
+    avg.update(2);
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(avg.values[i] - (a1[i] + 0.25)) < 1e-6);
+    const [pBefore, aBefore] = [p.slice(), avg.values.slice()];
+    const version = model.params.version;
+    avg.swap();
+    assert.deepEqual(p, aBefore);
+    assert.ok(avg.inUse && model.params.version > version, 'a swap marks the weights changed (the inference table is rebuilt)');
+    avg.swap();
+    assert.deepEqual(p, pBefore);
+    assert.deepEqual(avg.values, aBefore);
+  });
+});
 
 describe('optimizer parity with PyTorch', () => {
   it('the fixtures exercise clipping on some steps and not on others, and lr decay', () => {
@@ -252,7 +355,7 @@ describe('optimizer parity with PyTorch', () => {
 
   for (const { kernels: k, tolerance, runTolerance } of backends) {
     describe(`${k.name} (tolerance ${tolerance.toExponential(0)}, runs ${runTolerance.toExponential(0)})`, () => {
-      for (const name of ['adam', 'rmsprop', 'sgd-momentum', 'sgd'] as const) {
+      for (const name of ['adam', 'rmsprop', 'sgd-momentum', 'sgd', 'adamw'] as const) {
         it(`${name} kernel: 5 steps match torch.optim`, t => {
           const worst = new Worst();
           kernelErrors(k, name, kernelFixture.optimizers[name], worst);

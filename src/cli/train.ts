@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { splitCorpus } from '../data/split.js';
+import { holdOut, type ValSplit } from '../data/split.js';
+import { StreamBatcher } from '../data/streams.js';
 import { CharrnnError } from '../errors.js';
 import type { CellType } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
@@ -14,7 +15,8 @@ import { Vocabulary } from '../text/vocabulary.js';
 import { decodeCheckpoint, encodeCheckpoint, fingerprint } from '../train/checkpoint.js';
 import { runTraining, type ProgressReport, type ValidationReport } from '../train/loop.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
-import { Trainer } from '../train/trainer.js';
+import type { ScheduleName } from '../train/schedule.js';
+import { Trainer, withEvaluationWeights } from '../train/trainer.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
 import { action } from './run.js';
 
@@ -32,6 +34,14 @@ interface TrainFlags {
   optimizer: OptimizerName;
   lrDecay: number;
   lrDecayEvery: number;
+  lrSchedule: ScheduleName;
+  warmup: number;
+  lrMin: number;
+  scheduleSteps?: number;
+  weightDecay: number;
+  ema: number;
+  embDropout: number;
+  valSplit: ValSplit;
   steps?: number;
   epochs?: number;
   seconds?: number;
@@ -50,11 +60,15 @@ interface TrainFlags {
 
 /** Flags that define a run; a resumed run keeps the values it started with. */
 const RUN_SETTINGS = ['corpus', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'lr', 'clip', 'optimizer', 'lrDecay',
-  'lrDecayEvery', 'valFrac', 'valEvery', 'checkpointEvery', 'seed'] as const;
+  'lrDecayEvery', 'valFrac', 'valEvery', 'checkpointEvery', 'seed',
+  // Training techniques (README, Training techniques); a run saved before they existed resumes without them.
+  'lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'weightDecay', 'ema', 'embDropout', 'valSplit'] as const;
 /** Stop limits: a resumed run keeps them unless new ones are given. */
 const STOP_LIMITS = ['steps', 'epochs', 'seconds'] as const;
 
 const DEFAULT_EPOCHS = 10;
+/** Settings a run saved before they existed lacks: it resumes with their defaults (which are what it ran with). */
+const NEWER_SETTINGS = new Set<string>(['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'weightDecay', 'ema', 'embDropout', 'valSplit']);
 
 export function trainCommand(): Command {
   return new Command('train')
@@ -73,6 +87,16 @@ export function trainCommand(): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default('adam'))
     .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, 1)
     .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, 0)
+    .addOption(new Option('--lr-schedule <name>', 'learning rate after warm-up: constant, step (--lr-decay every --lr-decay-every steps) or cosine (down to --lr-min at the run\'s last step)')
+      .choices(['constant', 'step', 'cosine']).default('step'))
+    .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, 0)
+    .option('--lr-min <rate>', 'the rate a cosine schedule ends at', nonNegativeNumber, 0)
+    .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', positiveInt)
+    .option('--weight-decay <w>', 'decoupled weight decay of the weight matrices (Adam becomes AdamW)', nonNegativeNumber, 0)
+    .option('--ema <decay>', 'validate and save an exponential moving average of the weights with this decay (0: off)', dropoutRate, 0)
+    .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, 0)
+    .addOption(new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
+      .choices(['tail', 'spread']).default('tail'))
     .addOption(new Option('--steps <n>', 'stop after this many steps').argParser(positiveInt).conflicts('epochs'))
     .addOption(new Option('--epochs <n>', `stop after this many passes over the text (default ${DEFAULT_EPOCHS})`).argParser(positiveNumber))
     .option('--seconds <s>', 'stop after this much training time', positiveNumber)
@@ -101,7 +125,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const corpus = loadCorpus(files, flags.corpus);
   const vocab = Vocabulary.fromText(corpus.text);
   const { ids } = vocab.encode(corpus.text);
-  const { train, val } = splitCorpus(ids, flags.valFrac);
+  const { train, val, windows: valWindows } = holdOut(ids, flags.valFrac, flags.valSplit, flags.seed);
   // Said here rather than by the batcher, which sees only the training split.
   const needed = flags.batch * flags.seq + 1;
   if (train.length < needed) {
@@ -114,17 +138,32 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   }
   ensureFolder(flags.out); // now, not after an hour of training
   const kernels = await loadKernels(flags.backend, note);
-  const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size };
+  const config = { cell: flags.cell, layers: flags.layers, hidden: flags.hidden, emb: flags.emb, dropout: flags.dropout, vocabSize: vocab.size,
+    ...(flags.embDropout > 0 ? { embDropout: flags.embDropout } : {}) };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: flags.seed });
+  const stepsPerEpoch = new StreamBatcher(train, flags.batch, flags.seq).stepsPerEpoch;
+  const epochs = flags.steps === undefined && flags.epochs === undefined && flags.seconds === undefined ? DEFAULT_EPOCHS : flags.epochs ?? 0;
+  const totalSteps = flags.steps ?? (epochs > 0 ? Math.ceil(epochs * stepsPerEpoch) : 0);
+  if (flags.lrSchedule === 'cosine' && flags.scheduleSteps === undefined) {
+    if (totalSteps === 0) throw new CharrnnError('--lr-schedule cosine with only --seconds needs --schedule-steps: the steps the time allows.');
+    flags.scheduleSteps = totalSteps; // fixed now, so a resumed run keeps the same curve
+  }
+  if (flags.lrSchedule !== 'step' && flags.lrDecayEvery > 0) {
+    throw new CharrnnError(`--lr-decay-every belongs to --lr-schedule step, not ${flags.lrSchedule}.`);
+  }
+  if (flags.weightDecay > 0 && flags.optimizer !== 'adam') {
+    throw new CharrnnError(`--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not ${flags.optimizer}.`);
+  }
   const trainer = new Trainer(model, train, {
     batch: flags.batch, seq: flags.seq, clip: flags.clip, lrDecay: flags.lrDecay, lrDecayEvery: flags.lrDecayEvery,
-    optimizer: { ...DEFAULT_OPTIMIZER, name: flags.optimizer, lr: flags.lr },
+    optimizer: { ...DEFAULT_OPTIMIZER, name: flags.optimizer, lr: flags.lr, ...(flags.weightDecay > 0 ? { weightDecay: flags.weightDecay } : {}) },
+    schedule: { lr: flags.lr, name: flags.lrSchedule, warmup: flags.warmup, decay: flags.lrDecay, decayEvery: flags.lrDecayEvery,
+      lrMin: flags.lrMin, totalSteps: flags.scheduleSteps ?? 0 },
+    ...(flags.ema > 0 ? { ema: flags.ema } : {}),
   });
   checkpoint?.restore(trainer);
   const settings: Record<string, unknown> = {};
   for (const k of [...RUN_SETTINGS, ...STOP_LIMITS]) if (flags[k] !== undefined) settings[k] = flags[k];
-  const epochs = flags.steps === undefined && flags.epochs === undefined && flags.seconds === undefined ? DEFAULT_EPOCHS : flags.epochs ?? 0;
-  const totalSteps = flags.steps ?? (epochs > 0 ? Math.ceil(epochs * trainer.batcher.stepsPerEpoch) : 0);
 
   const header = {
     config: { ...config, batch: flags.batch, seq: flags.seq, optimizer: flags.optimizer, lr: flags.lr, clip: flags.clip, seed: flags.seed },
@@ -153,7 +192,7 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
   const summary = await runTraining(trainer, val, {
     steps: totalSteps, epochs: 0, seconds: flags.seconds ?? 0,
     valEvery: flags.valEvery, checkpointEvery: flags.checkpointEvery, printEvery: flags.printEvery,
-    bestValLoss: checkpoint?.run.bestValLoss ?? null,
+    bestValLoss: checkpoint?.run.bestValLoss ?? null, valWindows,
   }, {
     now: () => performance.now(),
     shouldStop: () => stopRequested,
@@ -167,8 +206,9 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
       if (flags.json) emit({ step: r.step, epoch: round(r.epoch, 4), val_loss: round(r.valLoss, 4), best: r.best });
       else log(`step ${r.step}  validation loss ${r.valLoss.toFixed(4)} nats/char (${(r.valLoss / Math.LN2).toFixed(3)} bits)${r.best ? '  best so far' : ''}`);
     },
-    saveLatest: (step, bestValLoss) => {
-      writeFileAtomic(latestPath, encodeModel(model, vocab, training(step)));
+    saveLatest: async (step, bestValLoss) => {
+      // The model file holds the weights the run validates (the moving average when kept); the checkpoint, both.
+      await withEvaluationWeights(trainer, () => writeFileAtomic(latestPath, encodeModel(model, vocab, training(step))));
       writeFileAtomic(checkpointPath, encodeCheckpoint(trainer, vocab, { settings, textHash, bestValLoss }));
     },
     saveBest: r => writeFileAtomic(bestPath, encodeModel(model, vocab, training(r.step, { val_loss: String(r.valLoss) }))),
@@ -179,7 +219,8 @@ async function train(files: string[], given: TrainFlags, command: Command): Prom
     note(`the run in ${flags.out} had already reached its ${summary.steps} steps; give a larger --steps to train on`);
   }
 
-  const text = flags.sampleLength > 0 ? sample(model, vocab, { length: flags.sampleLength, temperature: given.sampleTemperature, seed: flags.seed }) : '';
+  const text = flags.sampleLength > 0 ? await withEvaluationWeights(trainer,
+    () => sample(model, vocab, { length: flags.sampleLength, temperature: given.sampleTemperature, seed: flags.seed })) : '';
   if (flags.json) {
     emit({ result: true, steps: summary.steps, epoch: round(summary.epoch, 4), train_seconds: round(summary.seconds, 3),
       chars_per_s: Math.round(summary.charsPerSecond), train_loss: round(summary.lastLoss, 4), val_loss: summary.valLoss === null ? null : round(summary.valLoss, 4),
@@ -203,7 +244,7 @@ function resumedFlags(given: TrainFlags, saved: Record<string, unknown>, command
     if (fromCli && k in saved && saved[k] !== given[k]) {
       throw new CharrnnError(`The run being resumed has --${kebab(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave --${kebab(k)} out.`);
     }
-    flags[k] = saved[k];
+    if (k in saved || !NEWER_SETTINGS.has(k)) flags[k] = saved[k];
   }
   const newLimits = STOP_LIMITS.some(k => command.getOptionValueSource(k) === 'cli');
   if (!newLimits) for (const k of STOP_LIMITS) flags[k] = saved[k];

@@ -13,6 +13,11 @@ export interface ModelConfig {
   vocabSize: number;
   /** Dropout probability after each recurrent layer while training (0 disables it). */
   dropout: number;
+  /**
+   * Dropout on the embedding's output while training (0 or absent: none). A
+   * training setting only: model files do not carry it (no weights depend on it).
+   */
+  embDropout?: number;
 }
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', layers: 2, hidden: 128, emb: 64, dropout: 0 };

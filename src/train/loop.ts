@@ -1,5 +1,5 @@
 import type { FloatArray } from '../kernels/kernels.js';
-import { Trainer, validationLoss, type StepResult, type TokenIds } from './trainer.js';
+import { Trainer, validationLoss, withEvaluationWeights, type StepResult, type TokenIds } from './trainer.js';
 
 /** When a run stops and how often it reports, validates and saves. */
 export interface RunLimits {
@@ -17,6 +17,8 @@ export interface RunLimits {
   printEvery: number;
   /** The best validation loss of the run so far, when it is resumed. */
   bestValLoss?: number | null;
+  /** The validation text is this many windows laid end to end (0 or absent: one continuous text). */
+  valWindows?: number;
 }
 
 export interface ProgressReport extends StepResult {
@@ -71,7 +73,8 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   const { batch, seq } = trainer.config;
   const charsPerStep = batch * seq;
   const valBatch = Math.max(1, Math.min(batch, Math.floor((val.length - 1) / seq)));
-  const canValidate = val.length >= 2;
+  const valWindows = limits.valWindows ?? 0;
+  const canValidate = valWindows > 0 || val.length >= 2;
   let seconds = 0;
   let timedSeconds = 0;
   let timedSteps = 0;
@@ -84,15 +87,17 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   let lastReportedStep = -1;
   let stepsRun = 0; // by this call (a resumed run starts past step 0)
 
-  const validate = async (): Promise<void> => {
+  // Validation and the best model see the moving average of the weights when the run keeps one.
+  const validate = async (): Promise<void> => withEvaluationWeights(trainer, async () => {
     if (!canValidate || !last) return;
-    valLoss = validationLoss(trainer.model, val, valBatch, seq);
-    const best = bestValLoss === null || valLoss < bestValLoss;
-    if (best) bestValLoss = valLoss;
-    const report = { step: last.step, epoch: last.epoch, valLoss, best };
+    const loss = validationLoss(trainer.model, val, valBatch, seq, valWindows);
+    valLoss = loss;
+    const best = bestValLoss === null || loss < bestValLoss;
+    if (best) bestValLoss = loss;
+    const report = { step: last.step, epoch: last.epoch, valLoss: loss, best };
     await hooks.onValidation?.(report);
     if (best) await hooks.saveBest?.(report);
-  };
+  });
   // Steady-state speed once past the warm-up steps; until then, the speed so far.
   const throughput = (): number => timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds
     : seconds > 0 ? (stepsRun * charsPerStep) / seconds : 0;
