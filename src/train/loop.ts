@@ -88,16 +88,19 @@ export async function runTraining<F extends FloatArray>(trainer: Trainer<F>, val
   let stepsRun = 0; // by this call (a resumed run starts past step 0)
 
   // Validation and the best model see the moving average of the weights when the run keeps one.
-  const validate = async (): Promise<void> => withEvaluationWeights(trainer, async () => {
-    if (!canValidate || !last) return;
+  const validate = async (): Promise<void> => {
+    const at = last;
+    if (canValidate && at) await withEvaluationWeights(trainer, () => validateAt(at));
+  };
+  const validateAt = async (at: StepResult): Promise<void> => {
     const loss = validationLoss(trainer.model, val, valBatch, seq, valWindows);
     valLoss = loss;
     const best = bestValLoss === null || loss < bestValLoss;
     if (best) bestValLoss = loss;
-    const report = { step: last.step, epoch: last.epoch, valLoss: loss, best };
+    const report = { step: at.step, epoch: at.epoch, valLoss: loss, best };
     await hooks.onValidation?.(report);
     if (best) await hooks.saveBest?.(report);
-  });
+  };
   // Steady-state speed once past the warm-up steps; until then, the speed so far.
   const throughput = (): number => timedSeconds > 0 ? (timedSteps * charsPerStep) / timedSeconds
     : seconds > 0 ? (stepsRun * charsPerStep) / seconds : 0;
