@@ -526,6 +526,42 @@ describe('resume', () => {
     assert.equal(sha256(at('crash/model.safetensors')), sha256(at('crash-straight/model.safetensors')));
   });
 
+  // Every training technique at once: warm-up + cosine (its length fixed in the settings), AdamW,
+  // the moving average (validated, saved, and checkpointed), embedding dropout, spread validation windows.
+  const techniques = [...flags, '--lr-schedule', 'cosine', '--warmup', '5', '--lr-min', '1e-4', '--schedule-steps', '40',
+    '--weight-decay', '0.1', '--ema', '0.9', '--emb-dropout', '0.2', '--val-split', 'spread'];
+
+  test('with every training technique on, a run stopped and resumed ends byte-identical to one that never stopped', () => {
+    ok(['train', ...techniques, '--steps', '40', '--out', 'tech-straight']);
+    ok(['train', ...techniques, '--steps', '20', '--out', 'tech-resumed']);
+    ok(['train', 'corpus.txt', '--resume', '--steps', '40', '--out', 'tech-resumed', '--sample-length', '0']);
+    for (const f of ['model.safetensors', 'best.safetensors', 'checkpoint.safetensors']) {
+      assert.equal(sha256(at(`tech-resumed/${f}`)), sha256(at(`tech-straight/${f}`)), `${f} differs after resuming`);
+    }
+    const path = at('tech-straight/checkpoint.safetensors');
+    const { metadata, tensors } = decodeSafetensors(readFileSync(path), path);
+    const settings = (JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
+    assert.deepEqual([settings.lrSchedule, settings.warmup, settings.lrMin, settings.scheduleSteps, settings.weightDecay, settings.ema,
+      settings.embDropout, settings.valSplit], ['cosine', 5, 1e-4, 40, 0.1, 0.9, 0.2, 'spread']);
+    // The checkpoint keeps the average beside the raw weights; the model file holds the average.
+    const ema = tensors.get('train.ema')!.data;
+    const model = decodeSafetensors(readFileSync(at('tech-straight/model.safetensors')), 'model').tensors;
+    const emb = model.get('emb.weight')!.data;
+    assert.deepEqual(emb, ema.subarray(0, emb.length));
+    assert.notDeepEqual(emb, tensors.get('emb.weight')!.data);
+    // A model file stays what PyTorch loads: no training-only tensors, no embedding dropout in its config.
+    assert.deepEqual([...model.keys()].filter(k => k.startsWith('train.')), []);
+  });
+
+  test('training techniques refuse combinations that cannot work, in one sentence', () => {
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--seconds', '5', '--out', 'bad']), /cosine with only --seconds needs --schedule-steps/);
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-decay-every', '10', '--steps', '5', '--out', 'bad']), /--lr-decay-every belongs to --lr-schedule step/);
+    assertUserError(cli(['train', ...flags, '--optimizer', 'sgd', '--weight-decay', '0.1', '--steps', '5', '--out', 'bad']), /needs --optimizer adam/);
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']), /--lr-min must be between 0/);
+    assertUserError(cli(['train', ...flags, '--ema', '1', '--steps', '5', '--out', 'bad']), /--ema/);
+    assert.ok(!existsSync(at('bad/model.safetensors')));
+  });
+
   test('resuming refuses a changed setting, other text, or a folder with no run', () => {
     assertUserError(cli(['train', 'corpus.txt', '--resume', '--hidden', '32', '--out', 'resumed']), /keeps its settings.*--hidden/);
     assertUserError(cli(['train', 'corpus.txt', '--resume', 'resumed', '--force']), /--force.*cannot be used with.*--resume/);
