@@ -29,6 +29,8 @@ export { lineModelInfo, lineModelMetadata, type LineModelInfo } from './model/li
 export { Optimizer, clipGradNorm, decayedLearningRate, isDecayed, DEFAULT_OPTIMIZER, type OptimizerConfig, type OptimizerName } from './train/optimizer.js';
 export { learningRateAt, checkSchedule, plannedSteps, stepDecaySchedule, type LearningRateSchedule, type ScheduleName } from './train/schedule.js';
 export { WeightAverage } from './train/average.js';
+export { measureSpeeds, type ProbeModel, type ProbeOptions } from './run/probe.js';
+export { budgetRecipe, probeModels, probeSeconds, type BudgetRecipe, type BudgetRecipeOptions } from './run/budget-recipe.js';
 export { chooseRecipe, estimateSpeed, costPerChar, type Recipe, type RecipeInput, type RecipeSettings, type MeasuredSpeed } from './run/recipe.js';
 export { Trainer, validationLoss, withEvaluationWeights, type TrainingConfig, type StepResult } from './train/trainer.js';
 export { lineLoss, lineLossPass, lineValidationLoss, type LineLoss } from './train/line-loss.js';
