@@ -7,7 +7,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../train/trainer.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
-import { chooseRecipe, VALIDATION_SHARE, type RecipeSettings } from './recipe.js';
+import { chooseRecipe, VALIDATION_SHARE, type Recipe, type RecipeSettings } from './recipe.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
 export interface BudgetRecipe {
@@ -34,6 +34,8 @@ export interface BudgetRecipeOptions {
 /** Share of the budget the probe may take, and its bounds in seconds. */
 const PROBE_SHARE = 0.02;
 const PROBE_SECONDS = { min: 0.5, max: 6 };
+/** Sizes measured after the first choice at most (each choice of a size not yet measured measures it). */
+const MAX_EXTRA_PROBES = 2;
 /** Below this budget the recipe picks among small models, and the probe measures one; above, two larger ones. */
 const SHORT_BUDGET_SECONDS = 180;
 
@@ -55,11 +57,21 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const given = withoutConflicts(o.given);
   const batch = given.batch ?? DEFAULT_SETTINGS.batch;
   const seq = given.seq ?? DEFAULT_SETTINGS.seq;
-  const models = probeModels(o.seconds, given);
-  const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, models, { seconds: probeSeconds(o.seconds), batch, seq, now: o.now });
+  const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
+  const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, probeModels(o.seconds, given), probe);
+  const choose = (): Recipe => chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize,
+    seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given: given as Partial<RecipeSettings> });
+  // A speed scaled from another size is a guess (small models are bound by overheads, not
+  // multiply-adds): when the choice is a size not measured, it is measured too, and the choice made again.
+  let recipe = choose();
+  for (let round = 0; round < MAX_EXTRA_PROBES; round++) {
+    const { cell, layers, hidden, emb } = recipe.settings;
+    if (speeds.some(m => m.cell === cell && m.layers === layers && m.hidden === hidden && m.emb === emb)) break;
+    speeds.push(...await measureSpeeds(o.ids, o.vocabSize, o.kernels, [{ cell, layers, hidden, emb }], probe));
+    recipe = choose();
+  }
   const probed = (o.now() - started) / 1000;
   const left = Math.max(1, o.seconds - probed);
-  const recipe = chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize, seconds: left, given: given as Partial<RecipeSettings> });
   const r = recipe.settings;
   const scheduleSteps = given.scheduleSteps
     ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
