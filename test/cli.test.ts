@@ -611,6 +611,53 @@ describe('watching a run', () => {
   });
 });
 
+describe('the recipe for a time budget', () => {
+  // A small text with some variety: sentences in a shuffled order.
+  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'storm', 'harbour', 'rope', 'sail', 'night'];
+  const recipeText = Array.from({ length: 3000 }, (_, i) => `${words[(i * 7) % 10]} ${words[(i * 3 + 1) % 10]} ${words[(i * i) % 10]}.`).join(' ');
+
+  test('--seconds alone: the recipe measures, chooses and says so in one line; the run ends within its budget plus a few seconds', () => {
+    writeFileSync(at('recipe.txt'), recipeText);
+    const budget = 10;
+    const t0 = performance.now();
+    // The machine's own fastest backend: the recipe is about this machine's speed.
+    const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', String(budget), '--backend', 'auto', '--out', 'recipe', '--json', '--sample-length', '0']));
+    const took = (performance.now() - t0) / 1000;
+    // The process's start and the text's loading count here too.
+    assert.ok(took <= budget + 4, `took ${took.toFixed(1)} s for a ${budget} s budget`);
+    assert.ok(existsSync(at('recipe/best.safetensors')));
+    const config = lines[0];
+    const note = lines[1];
+    assert.equal(note.event, 'note');
+    assert.match(note.message as string, /^recipe: \dx\d+ LSTM \(.* parameters\), dropout .* cosine lr .* over [\d,]+ steps.* \(measured 2x128 at [\d,]+ chars\/s/);
+    const settings = config.settings as Record<string, unknown>;
+    assert.equal(settings.lr_schedule, 'cosine');
+    assert.equal(settings.val_split, 'spread');
+    assert.ok((settings.schedule_steps as number) > 0);
+    // The planned length is part of the run's settings, so a resumed run follows the same curve.
+    const path = at('recipe/checkpoint.safetensors');
+    const saved = (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
+    assert.equal(saved.scheduleSteps, settings.schedule_steps);
+    const result = lines[lines.length - 1];
+    assert.ok((result.best_val_loss as number) < Math.log(new Set(recipeText).size), 'it learned something');
+  });
+
+  test('the flags given win over the recipe; --recipe off, --steps or a model size leave it out', () => {
+    writeFileSync(at('recipe.txt'), recipeText);
+    const given = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--backend', 'auto', '--dropout', '0.4', '--lr', '0.001', '--val-split', 'tail',
+      '--out', 'recipe-given', '--json', '--sample-length', '0']));
+    const settings = given[0].settings as Record<string, unknown>;
+    assert.deepEqual([settings.dropout, settings.lr, settings.val_split, settings.lr_schedule], [0.4, 0.001, 'tail', 'cosine']);
+    assert.equal(given[1].event, 'note');
+    for (const [name, extra] of [['off', ['--recipe', 'off']], ['steps', ['--steps', '3']], ['size', ['--hidden', '16']]] as const) {
+      const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--batch', '4', '--seq', '16', ...extra, '--out', `recipe-${name}`, '--json', '--sample-length', '0']));
+      const s = lines[0].settings as Record<string, unknown>;
+      assert.deepEqual([s.lr_schedule, s.val_split, s.dropout], ['step', 'tail', 0], name);
+      assert.ok(!lines.some(e => e.event === 'note' && String(e.message).startsWith('recipe')), name);
+    }
+  });
+});
+
 describe('embedded corpus', () => {
   test('--corpus moby-dick trains without a data file', () => {
     const lines = jsonLines(ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',

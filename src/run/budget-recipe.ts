@@ -67,6 +67,8 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   for (let round = 0; round < MAX_EXTRA_PROBES; round++) {
     const { cell, layers, hidden, emb } = recipe.settings;
     if (speeds.some(m => m.cell === cell && m.layers === layers && m.hidden === hidden && m.emb === emb)) break;
+    // A slow machine has spent its probe already (each model takes at least a few steps): the estimate stands.
+    if ((o.now() - started) / 1000 > 2 * probeSeconds(o.seconds)) break;
     speeds.push(...await measureSpeeds(o.ids, o.vocabSize, o.kernels, [{ cell, layers, hidden, emb }], probe));
     recipe = choose();
   }
