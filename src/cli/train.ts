@@ -104,9 +104,12 @@ export function trainCommand(): Command {
     .addHelpText('after', `
 Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
 one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
---patience also ends it. Ctrl-C, SIGTERM and SIGHUP finish the current step, save
-and exit (130, 143, 129); a second signal quits at once. A run folder is locked
-by its run (DIR/.lock) while the run goes on.`)
+--patience also ends it. With --seconds/--minutes alone (no --steps, --epochs, --layers,
+--hidden), the recipe measures this machine's speed on the text for a few seconds of
+the budget and chooses the model and its training (--recipe off: the defaults); the
+flags given win, and the run says what it chose in one line. Ctrl-C, SIGTERM and
+SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
+at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
     .action(action(train));
 }
 
