@@ -8,6 +8,9 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { CANDIDATES, chooseRecipe, costPerChar, estimateSpeed, MAX_SPEEDUP, parameterCount, type MeasuredSpeed } from '../src/run/recipe.js';
 import { plannedSteps } from '../src/train/schedule.js';
+import { budgetRecipe, probeModels, probeSeconds } from '../src/run/budget-recipe.js';
+import { measureSpeeds } from '../src/run/probe.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
 
 /** This machine's native medium-config speed (README, npm run bench). */
 const PROBE: MeasuredSpeed = { cell: 'lstm', layers: 2, hidden: 256, emb: 64, charsPerSecond: 24_587 };
@@ -105,5 +108,45 @@ describe('chooseRecipe', () => {
   it('refuses what it cannot plan for', () => {
     assert.throws(() => recipe(0), /positive budget/);
     assert.throws(() => chooseRecipe({ speeds: [], ...SHAKESPEARE, seconds: 60 }), /measured speed/);
+  });
+});
+
+describe('the speed probe and the budget recipe (a clock that advances a fixed time per reading)', () => {
+  const text = 'the whale, the sea, the ship and the captain. '.repeat(200);
+  const vocab = Vocabulary.fromText(text);
+  const { ids } = vocab.encode(text);
+  /** A clock that moves `ms` forward each time it is read. */
+  const ticking = (ms: number): (() => number) => {
+    let t = 0;
+    return () => (t += ms);
+  };
+
+  it('measureSpeeds: one untimed step, then steps until the share is used; the speed by hand', async () => {
+    // Readings 50 ms apart, share 0.2 s: t0 at the first; steps 1 and 2 (the minimum) unread;
+    // then readings at +50, +100, +150 go on (steps 3, 4, 5), +200 stops; the end is read at +250 ms.
+    const [speed] = await measureSpeeds(ids, vocab.size, referenceKernels('f32'), [{ cell: 'lstm', layers: 1, hidden: 8, emb: 4 }],
+      { seconds: 0.2, batch: 4, seq: 8, now: ticking(50) });
+    assert.equal(speed.charsPerSecond, (5 * 4 * 8) / 0.25);
+    assert.deepEqual([speed.layers, speed.hidden, speed.emb, speed.cell], [1, 8, 4, 'lstm']);
+  });
+
+  it('budgetRecipe: the flags given win, the schedule length is planned and the probe counts in the budget', async () => {
+    const now = ticking(20);
+    const r = await budgetRecipe({ ids, vocabSize: vocab.size, kernels: referenceKernels('f32'), seconds: 30, now,
+      given: { batch: 4, seq: 8, emb: 8, dropout: 0.3, valSplit: 'tail' } });
+    assert.deepEqual([r.settings.batch, r.settings.seq, r.settings.emb, r.settings.dropout, r.settings.valSplit], [4, 8, 8, 0.3, 'tail']);
+    assert.equal(r.settings.lrSchedule, 'cosine');
+    assert.ok(r.settings.scheduleSteps > r.settings.warmup);
+    // The line names the sizes measured and the probe's seconds on the given clock (0.5 s of a 30 s budget, plus its readings).
+    const probed = /measured (.*) in ([\d.]+) s/.exec(r.explanation)!;
+    assert.match(probed[1], /^2x128 at [\d,]+ chars\/s/);
+    assert.ok(Number(probed[2]) >= probeSeconds(30) / 2 && Number(probed[2]) < 5, probed[2]);
+    assert.match(r.explanation, new RegExp(`^${r.settings.layers}x${r.settings.hidden} LSTM`));
+  });
+
+  it('probe sizes by budget, and the probe\'s share of it', () => {
+    assert.deepEqual(probeModels(60, {}).map(m => `${m.layers}x${m.hidden}`), ['2x128']);
+    assert.deepEqual(probeModels(900, { cell: 'gru' }).map(m => `${m.cell} ${m.layers}x${m.hidden}`), ['gru 2x256', 'gru 2x512']);
+    assert.deepEqual([probeSeconds(10), probeSeconds(60), probeSeconds(3600)], [0.5, 1.2, 6]);
   });
 });

@@ -7,7 +7,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../train/trainer.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
-import { chooseRecipe, VALIDATION_SHARE, type Recipe, type RecipeSettings } from './recipe.js';
+import { chooseRecipe, VALIDATION_SHARE, type Recipe } from './recipe.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
 export interface BudgetRecipe {
@@ -60,7 +60,7 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
   const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, probeModels(o.seconds, given), probe);
   const choose = (): Recipe => chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize,
-    seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given: given as Partial<RecipeSettings> });
+    seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given });
   // A speed scaled from another size is a guess (small models are bound by overheads, not
   // multiply-adds): when the choice is a size not measured, it is measured too, and the choice made again.
   let recipe = choose();
