@@ -1,6 +1,7 @@
 // The quality benchmark (issue 9; not in CI): how good a model charrnn's recipe
 // trains in a time budget, beside the PyTorch reference in the same budget.
-//   npm run bench:quality [-- --minutes 15] [--text PATH] [--torch-ref PATH] [--json]
+//   npm run bench:quality [-- --minutes 15] [--json]
+//   node scripts/bench-quality.mjs --text PATH --torch-ref PATH [--minutes M] [--python PATH] [--json]
 // 1. charrnn: `charrnn train` on the first 90% of the text with --seconds and
 //    nothing else (the recipe chooses everything), then `charrnn eval` of its
 //    best.safetensors on the last 10%.
@@ -27,8 +28,8 @@ const options = new Command('bench:quality')
   .description('train with the recipe for a time budget on the first 90% of tinyshakespeare, score on the last 10%, beside the PyTorch reference')
   .option('--minutes <m>', 'the training budget of each side', positive, 15)
   .option('--seconds <s>', 'the budget in seconds instead', positive)
-  .option('--text <path>', 'tinyshakespeare.txt', '../shared/data/tinyshakespeare.txt')
-  .option('--torch-ref <path>', 'the PyTorch reference script', '../shared/bench/torch_ref.py')
+  .option('--text <path>', 'tinyshakespeare.txt (npm run bench:quality passes ../shared/data/tinyshakespeare.txt)')
+  .option('--torch-ref <path>', 'the PyTorch reference script (npm run bench:quality passes ../shared/bench/torch_ref.py)')
   .option('--python <path>', 'a Python with torch', '/usr/bin/python3')
   .option('--torch-val-every <steps>', 'steps between the reference\'s validations', positive, 100)
   .option('--json', 'one JSON object instead of the table')
@@ -42,6 +43,7 @@ function fail(message) {
 
 const seconds = options.seconds ?? options.minutes * 60;
 for (const [flag, path] of [['--text', options.text], ['--torch-ref', options.torchRef], ['--python', options.python]]) {
+  if (path === undefined) fail(`give ${flag} PATH.`);
   if (!existsSync(path)) fail(`${path} does not exist; give ${flag} PATH (relative paths are from ${process.cwd()}).`);
 }
 if (!existsSync(cli)) fail(`${cli} does not exist; run npm run build first.`);
