@@ -143,6 +143,15 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     const newer = cli(['export-torch', 'newer', 'corpus.txt']);
     assert.equal(newer.stderr, 'charrnn: The run in newer uses --warmup-steps 100, which export-torch cannot carry over to PyTorch yet, so it is not exported.\n');
     assert.ok(!existsSync(at('newer', 'torch')));
+
+  });
+
+  test('a training technique the program does not translate yet is refused by name, nothing written', () => {
+    ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--ema', '0.9', '--val-split', 'spread', '--out', 'ema']), 'train');
+    const ema = cli(['export-torch', 'ema', 'corpus.txt']);
+    assert.equal(ema.stderr, 'charrnn: The run in ema uses --ema 0.9, --val-split "spread", which export-torch cannot carry over to PyTorch yet, so it is not exported.\n');
+    assert.equal(ema.status, 1);
+    assert.ok(!existsSync(at('ema', 'torch')));
   });
 
   test('a line run is refused in one sentence, nothing written', () => {

@@ -34,6 +34,8 @@ interface SettingRule {
   /** What the setting puts into the program (absent: nothing, because `note` says why). */
   apply?(parts: ProgramParts, value: unknown, settings: Settings): void;
   note?: string;
+  /** The one value the program carries (a training technique it does not translate yet, exported only when off). */
+  off?: unknown;
 }
 
 const py = (v: unknown): string => JSON.stringify(v);
@@ -106,6 +108,15 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   patience: { apply: constant('PATIENCE') },
   checkpointEvery: { apply: constant('CHECKPOINT_EVERY') },
   seed: { apply: constant('SEED') },
+  // The training techniques (README, Training techniques): the program does not translate them yet, so a run exports only with them off.
+  lrSchedule: { off: 'step', note: 'exported as step decay only (lrDecay, lrDecayEvery)' },
+  warmup: { off: 0, note: 'not translated yet: exported only without warm-up' },
+  lrMin: { off: 0, note: 'belongs to a cosine schedule (not translated yet)' },
+  scheduleSteps: { off: 0, note: 'belongs to a cosine schedule (not translated yet)' },
+  weightDecay: { off: 0, note: 'not translated yet (AdamW with the weight matrices in their own group)' },
+  ema: { off: 0, note: 'not translated yet (AveragedModel)' },
+  embDropout: { off: 0, note: 'not translated yet (nn.Dropout after the embedding)' },
+  valSplit: { off: 'tail', note: 'not translated yet: the program holds out the tail' },
   sampleEvery: { note: 'samples are for people watching charrnn train; the program draws none' },
   sampleLength: { note: 'see sampleEvery' },
   sampleTemperature: { note: 'see sampleEvery' },
@@ -123,6 +134,11 @@ const DEFAULTS: Settings = {
 /** The program parts for a run's settings; a setting the table does not know is refused by name. */
 export function programParts(saved: Settings, source: string): ProgramParts {
   const settings: Settings = { ...DEFAULTS, corpus: null, ...saved };
+  const on = Object.keys(settings).filter(k => TORCH_SETTINGS[k]?.off !== undefined && settings[k] !== TORCH_SETTINGS[k].off);
+  if (on.length > 0) {
+    const flags = on.map(k => `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} ${py(settings[k])}`).join(', ');
+    throw new CharrnnError(`The run in ${source} uses ${flags}, which export-torch cannot carry over to PyTorch yet, so it is not exported.`);
+  }
   const unknown = Object.keys(settings).filter(k => !Object.hasOwn(TORCH_SETTINGS, k));
   if (unknown.length > 0) {
     const flags = unknown.map(k => `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} ${py(settings[k])}`).join(', ');
