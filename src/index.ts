@@ -8,8 +8,8 @@ export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } 
 export { normalizeText, ChunkNormalizer, DEFAULT_NORMALIZATION, type Normalization } from './text/normalize.js';
 export { primeInModelForm, type PrimeInModelForm } from './text/prime.js';
 export { trainingMemory, generationMemory, checkMemory, parameterCount, type MemoryEstimate, type MachineMemory } from './train/memory.js';
-export { splitCorpus } from './data/split.js';
-export { StreamBatcher, evaluationChunks } from './data/streams.js';
+export { splitCorpus, spreadSplit, holdOut, type HeldOut, type ValSplit } from './data/split.js';
+export { StreamBatcher, evaluationChunks, windowChunks } from './data/streams.js';
 export type { Batcher, BatcherState, Chunk } from './data/batcher.js';
 export { EOL, MAX_LINE_LENGTH, splitLines, encodeLines, holdOutLines, type LineExamples, type TextLines } from './data/line-examples.js';
 export { LineBatcher, linePadding, writeLineBatch } from './data/line-batcher.js';
@@ -26,8 +26,13 @@ export { Parameters, parameterSpecs, type ParameterSpec } from './model/paramete
 export { encodeSafetensors, decodeSafetensors } from './model/safetensors.js';
 export { MODEL_FORMAT, encodeModel, decodeModel, loadModel } from './model/model-file.js';
 export { lineModelInfo, lineModelMetadata, type LineModelInfo } from './model/line-model.js';
-export { Optimizer, clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, type OptimizerConfig, type OptimizerName } from './train/optimizer.js';
-export { Trainer, validationLoss, type TrainingConfig, type StepResult } from './train/trainer.js';
+export { Optimizer, clipGradNorm, decayedLearningRate, isDecayed, DEFAULT_OPTIMIZER, type OptimizerConfig, type OptimizerName } from './train/optimizer.js';
+export { learningRateAt, checkSchedule, plannedSteps, stepDecaySchedule, type LearningRateSchedule, type ScheduleName } from './train/schedule.js';
+export { WeightAverage } from './train/average.js';
+export { measureSpeeds, type ProbeModel, type ProbeOptions } from './run/probe.js';
+export { budgetRecipe, probeModels, probeSeconds, type BudgetRecipe, type BudgetRecipeOptions } from './run/budget-recipe.js';
+export { chooseRecipe, estimateSpeed, costPerChar, type Recipe, type RecipeInput, type RecipeSettings, type MeasuredSpeed } from './run/recipe.js';
+export { Trainer, validationLoss, withEvaluationWeights, type TrainingConfig, type StepResult } from './train/trainer.js';
 export { lineLoss, lineLossPass, lineValidationLoss, type LineLoss } from './train/line-loss.js';
 export { TrainingRun, prepareTraining, WARMUP_STEPS, SAMPLE_LINES, type EncodedCorpus, type RunStore, type RunOptions } from './run/run.js';
 export { withLines } from './run/corpus.js';

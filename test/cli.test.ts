@@ -527,6 +527,42 @@ describe('resume', () => {
     assert.equal(sha256(at('crash/model.safetensors')), sha256(at('crash-straight/model.safetensors')));
   });
 
+  // Every training technique at once: warm-up + cosine (its length fixed in the settings), AdamW,
+  // the moving average (validated, saved, and checkpointed), embedding dropout, spread validation windows.
+  const techniques = [...flags, '--lr-schedule', 'cosine', '--warmup', '5', '--lr-min', '1e-4', '--schedule-steps', '40',
+    '--weight-decay', '0.1', '--ema', '0.9', '--emb-dropout', '0.2', '--val-split', 'spread'];
+
+  test('with every training technique on, a run stopped and resumed ends byte-identical to one that never stopped', () => {
+    ok(['train', ...techniques, '--steps', '40', '--out', 'tech-straight']);
+    ok(['train', ...techniques, '--steps', '20', '--out', 'tech-resumed']);
+    ok(['train', 'corpus.txt', '--resume', '--steps', '40', '--out', 'tech-resumed', '--sample-length', '0']);
+    for (const f of ['model.safetensors', 'best.safetensors', 'checkpoint.safetensors']) {
+      assert.equal(sha256(at(`tech-resumed/${f}`)), sha256(at(`tech-straight/${f}`)), `${f} differs after resuming`);
+    }
+    const path = at('tech-straight/checkpoint.safetensors');
+    const { metadata, tensors } = decodeSafetensors(readFileSync(path), path);
+    const settings = (JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
+    assert.deepEqual([settings.lrSchedule, settings.warmup, settings.lrMin, settings.scheduleSteps, settings.weightDecay, settings.ema,
+      settings.embDropout, settings.valSplit], ['cosine', 5, 1e-4, 40, 0.1, 0.9, 0.2, 'spread']);
+    // The checkpoint keeps the average beside the raw weights; the model file holds the average.
+    const ema = tensors.get('train.ema')!.data;
+    const model = decodeSafetensors(readFileSync(at('tech-straight/model.safetensors')), 'model').tensors;
+    const emb = model.get('emb.weight')!.data;
+    assert.deepEqual(emb, ema.subarray(0, emb.length));
+    assert.notDeepEqual(emb, tensors.get('emb.weight')!.data);
+    // A model file stays what PyTorch loads: no training-only tensors, no embedding dropout in its config.
+    assert.deepEqual([...model.keys()].filter(k => k.startsWith('train.')), []);
+  });
+
+  test('training techniques refuse combinations that cannot work, in one sentence', () => {
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--seconds', '5', '--out', 'bad']), /cosine with only --seconds needs --schedule-steps/);
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-decay-every', '10', '--steps', '5', '--out', 'bad']), /--lr-decay-every belongs to --lr-schedule step/);
+    assertUserError(cli(['train', ...flags, '--optimizer', 'sgd', '--weight-decay', '0.1', '--steps', '5', '--out', 'bad']), /needs --optimizer adam/);
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']), /--lr-min must be between 0/);
+    assertUserError(cli(['train', ...flags, '--ema', '1', '--steps', '5', '--out', 'bad']), /--ema/);
+    assert.ok(!existsSync(at('bad/model.safetensors')));
+  });
+
   test('resuming refuses a changed setting, other text, or a folder with no run', () => {
     assertUserError(cli(['train', 'corpus.txt', '--resume', '--hidden', '32', '--out', 'resumed']), /keeps its settings.*--hidden/);
     assertUserError(cli(['train', 'corpus.txt', '--resume', 'resumed', '--force']), /--force.*cannot be used with.*--resume/);
@@ -573,6 +609,53 @@ describe('watching a run', () => {
     const stopped = lines.find(l => l.event === 'stopped')!;
     assert.equal(stopped.reason, 'limit');
     assert.match(stopped.message as string, /3-second budget/);
+  });
+});
+
+describe('the recipe for a time budget', () => {
+  // A small text with some variety: sentences in a shuffled order.
+  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'storm', 'harbour', 'rope', 'sail', 'night'];
+  const recipeText = Array.from({ length: 3000 }, (_, i) => `${words[(i * 7) % 10]} ${words[(i * 3 + 1) % 10]} ${words[(i * i) % 10]}.`).join(' ');
+
+  test('--seconds alone: the recipe measures, chooses and says so in one line; the run ends within its budget plus a few seconds', () => {
+    writeFileSync(at('recipe.txt'), recipeText);
+    const budget = 10;
+    const t0 = performance.now();
+    // The machine's own fastest backend: the recipe is about this machine's speed.
+    const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', String(budget), '--backend', 'auto', '--out', 'recipe', '--json', '--sample-length', '0']));
+    const took = (performance.now() - t0) / 1000;
+    // The process's start and the text's loading count here too.
+    assert.ok(took <= budget + 4, `took ${took.toFixed(1)} s for a ${budget} s budget`);
+    assert.ok(existsSync(at('recipe/best.safetensors')));
+    const config = lines[0];
+    const note = lines[1];
+    assert.equal(note.event, 'note');
+    assert.match(note.message as string, /^recipe: \dx\d+ LSTM \(.* parameters\), dropout .* cosine lr .* over [\d,]+ steps.* \(measured 2x128 at [\d,]+ chars\/s/);
+    const settings = config.settings as Record<string, unknown>;
+    assert.equal(settings.lr_schedule, 'cosine');
+    assert.equal(settings.val_split, 'spread');
+    assert.ok((settings.schedule_steps as number) > 0);
+    // The planned length is part of the run's settings, so a resumed run follows the same curve.
+    const path = at('recipe/checkpoint.safetensors');
+    const saved = (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
+    assert.equal(saved.scheduleSteps, settings.schedule_steps);
+    const result = lines[lines.length - 1];
+    assert.ok((result.best_val_loss as number) < Math.log(new Set(recipeText).size), 'it learned something');
+  });
+
+  test('the flags given win over the recipe; --recipe off, --steps or a model size leave it out', () => {
+    writeFileSync(at('recipe.txt'), recipeText);
+    const given = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--backend', 'auto', '--dropout', '0.4', '--lr', '0.001', '--val-split', 'tail',
+      '--out', 'recipe-given', '--json', '--sample-length', '0']));
+    const settings = given[0].settings as Record<string, unknown>;
+    assert.deepEqual([settings.dropout, settings.lr, settings.val_split, settings.lr_schedule], [0.4, 0.001, 'tail', 'cosine']);
+    assert.equal(given[1].event, 'note');
+    for (const [name, extra] of [['off', ['--recipe', 'off']], ['steps', ['--steps', '3']], ['size', ['--hidden', '16']]] as const) {
+      const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--batch', '4', '--seq', '16', ...extra, '--out', `recipe-${name}`, '--json', '--sample-length', '0']));
+      const s = lines[0].settings as Record<string, unknown>;
+      assert.deepEqual([s.lr_schedule, s.val_split, s.dropout], ['step', 'tail', 0], name);
+      assert.ok(!lines.some(e => e.event === 'note' && String(e.message).startsWith('recipe')), name);
+    }
   });
 });
 

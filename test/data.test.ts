@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
-import { splitCorpus } from '../src/data/split.js';
-import { evaluationChunks, StreamBatcher } from '../src/data/streams.js';
+import { holdOut, splitCorpus, SPREAD_WINDOW, spreadSplit } from '../src/data/split.js';
+import { evaluationChunks, StreamBatcher, windowChunks } from '../src/data/streams.js';
 
 /** ids 0..n-1, so that every value names its own position in the data. */
 const iota = (n: number): Uint16Array => Uint16Array.from({ length: n }, (_, i) => i);
@@ -145,5 +145,61 @@ describe('evaluationChunks', () => {
       e instanceof CharrnnError && /needs at least 3 characters and has 2\./.test(e.message));
     assert.equal([...evaluationChunks(iota(3), 2, 4)].length, 1);
     assert.throws(() => evaluationChunks(iota(30), 2, 0), CharrnnError);
+  });
+});
+
+describe('spreadSplit (--val-split spread)', () => {
+  it('holds out floor(n * f) rounded down to whole windows, one per segment, and trains on the rest in order', () => {
+    const n = 50_000;
+    const ids = iota(n);
+    const { train, val, windows } = spreadSplit(ids, 0.05, 7);
+    // 2500 held out -> windows of SPREAD_WINDOW (1000): 2 windows, 2000 characters.
+    assert.equal(windows, 2);
+    assert.equal(val.length, 2 * SPREAD_WINDOW);
+    assert.equal(train.length, n - 2 * SPREAD_WINDOW);
+    // Every character is in exactly one of the two, each part in text order.
+    const seen = new Uint8Array(n);
+    for (const v of [...train, ...val]) seen[v]++;
+    assert.ok(seen.every(c => c === 1));
+    for (let i = 1; i < train.length; i++) assert.ok(train[i] > train[i - 1]);
+    // Each window is a contiguous stretch inside its own segment (n / K = 25,000 characters).
+    for (let k = 0; k < windows; k++) {
+      const w = val.subarray(k * SPREAD_WINDOW, (k + 1) * SPREAD_WINDOW);
+      for (let i = 1; i < w.length; i++) assert.equal(w[i], w[i - 1] + 1);
+      assert.ok(w[0] >= k * 25_000 && w[w.length - 1] < (k + 1) * 25_000, `window ${k} starts at ${w[0]}`);
+    }
+    // Seeded: the same seed gives the same windows, another seed other ones.
+    assert.deepEqual(spreadSplit(ids, 0.05, 7).val, val);
+    assert.notDeepEqual(spreadSplit(ids, 0.05, 8).val, val);
+  });
+
+  it('a short text gets one shorter window; nothing to hold out leaves the text whole', () => {
+    const { train, val, windows } = spreadSplit(iota(100), 0.1, 1);
+    assert.deepEqual([windows, val.length, train.length], [1, 10, 90]);
+    assert.equal(spreadSplit(iota(100), 0, 1).windows, 0);
+    assert.equal(spreadSplit(iota(100), 0, 1).train.length, 100);
+    assert.throws(() => spreadSplit(iota(100), 1, 1), CharrnnError);
+  });
+
+  it('holdOut tail is splitCorpus exactly (the benchmark protocol\'s split)', () => {
+    const ids = iota(1234);
+    const tail = holdOut(ids, 0.1, 'tail', 1);
+    assert.deepEqual({ train: tail.train, val: tail.val }, splitCorpus(ids, 0.1));
+    assert.equal(tail.windows, 0);
+  });
+});
+
+describe('windowChunks', () => {
+  it('one stream per window, targets never crossing into the next window (3 windows of 5, T = 3)', () => {
+    const data = iota(15);
+    const chunks = [...windowChunks(data, 3, 3)];
+    // Each window has 4 inputs: columns 0-2, then a last chunk of 1.
+    assert.deepEqual(chunks.map(c => c.T), [3, 1]);
+    // Time-major [T, B]: window b's inputs are 5b .. 5b + 3, targets one later.
+    assert.deepEqual([...chunks[0].x], [0, 5, 10, 1, 6, 11, 2, 7, 12]);
+    assert.deepEqual([...chunks[0].y], [1, 6, 11, 2, 7, 12, 3, 8, 13]);
+    assert.deepEqual([...chunks[1].x], [3, 8, 13]);
+    assert.deepEqual([...chunks[1].y], [4, 9, 14]);
+    assert.throws(() => windowChunks(iota(14), 3, 3), /not 3 windows/);
   });
 });

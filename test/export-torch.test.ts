@@ -164,6 +164,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     const newer = cli(['export-torch', 'newer', 'corpus.txt']);
     assert.equal(newer.stderr, 'charrnn: The run in newer uses --warmup-steps 100, which export-torch cannot carry over to PyTorch yet, so it is not exported.\n');
     assert.ok(!existsSync(at('newer', 'torch')));
+
   });
 
   test('a line run is refused in one sentence, nothing written', () => {

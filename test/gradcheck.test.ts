@@ -108,11 +108,17 @@ describe('gradient check (finite differences, float64)', () => {
     assert.ok(error(d, numericalGradient(loss, table)) < TOL);
   });
 
-  for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-    it(`whole ${cell} model, second of two chunks with carried state and dropout`, (t) => {
+  const cases = [
+    ...(['lstm', 'gru', 'rnn'] as const).map(cell => ({ cell, embDropout: 0 })),
+    // Embedding dropout: its mask is drawn first from the model's generator, which the check replays (fixed masks).
+    ...(['lstm', 'gru'] as const).map(cell => ({ cell, embDropout: 0.4 })),
+  ];
+  for (const { cell, embDropout } of cases) {
+    it(`whole ${cell} model, second of two chunks with carried state and dropout${embDropout ? `, embedding dropout ${embDropout}` : ''}`, (t) => {
       const vocabSize = 6, T = 4, B = 2;
       // emb > hidden and hidden > emb both occur across the cell types: the backward buffers must fit either.
-      const model = new CharRNN({ cell, layers: 2, hidden: 5, emb: cell === "gru" ? 7 : 3, vocabSize, dropout: 0.25 }, k, { seed: 11 });
+      const model = new CharRNN({ cell, layers: 2, hidden: 5, emb: cell === "gru" ? 7 : 3, vocabSize, dropout: 0.25, ...(embDropout ? { embDropout } : {}) },
+        k, { seed: 11 });
       const rng = new Random(5);
       const ids = () => Array.from({ length: T * B }, () => rng.int(vocabSize));
       const x1 = ids(), x2 = ids(), y2 = ids();
@@ -144,7 +150,20 @@ describe('gradient check (finite differences, float64)', () => {
         assert.ok(err < TOL, `${cell} ${s.name}: relative error ${err.toExponential(2)}`);
         worst = Math.max(worst, err);
       }
-      t.diagnostic(`whole ${cell} model: worst relative error ${worst.toExponential(2)}`);
+      t.diagnostic(`whole ${cell} model${embDropout ? ' with embedding dropout' : ''}: worst relative error ${worst.toExponential(2)}`);
+      if (embDropout) {
+        // The mask acted: the same model without embedding dropout, its generator moved past the
+        // embedding mask's T * B * emb draws so that the layers' masks are the same, gives another loss.
+        const plain = new CharRNN({ ...model.config, embDropout: 0 }, k, { seed: 11 });
+        plain.params.data.set(model.params.data);
+        const plainState = plain.newState(B);
+        plainState.layers.forEach((l, i) => { l.h.set(saved[i].h); if (l.c) l.c.set(saved[i].c!); });
+        plain.dropoutRng.setState(rngState);
+        for (let i = 0; i < T * B * model.config.emb; i++) plain.dropoutRng.next();
+        plain.forward(x2, T, B, plainState, { train: true });
+        const plainLoss = plain.loss(y2) / (T * B);
+        assert.notEqual(plainLoss, loss());
+      }
       // The carried state matters: a different start gives a different loss.
       restore();
       state.layers[0].h.fill(0);

@@ -12,7 +12,7 @@ import { RunLog } from '../src/node/run-log.js';
 import { ProgressTracker } from '../src/report/progress.js';
 import type { RunEvent, SavedFile } from '../src/run/events.js';
 import { TrainingRun, type EncodedCorpus, type RunStore } from '../src/run/run.js';
-import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
+import { DEFAULT_SETTINGS, resumedSettings, TECHNIQUES, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
@@ -125,6 +125,24 @@ describe('the run layer', () => {
     assert.equal(s.hidden, 64);
     assert.equal(s.sampleLength, 50, 'sample settings may change');
     assert.throws(() => resumedSettings(saved, { hidden: 32 }), /has --hidden 64; a resumed run keeps its settings/);
+  });
+
+  test('a checkpoint from before the training techniques resumes with their defaults, and refuses turning one on', () => {
+    const old: Partial<RunSettings> = { ...DEFAULT_SETTINGS, hidden: 64 };
+    for (const k of TECHNIQUES) delete old[k];
+    const s = resumedSettings(old, {});
+    assert.deepEqual(TECHNIQUES.map(k => s[k]), TECHNIQUES.map(k => DEFAULT_SETTINGS[k]));
+    assert.throws(() => resumedSettings(old, { ema: 0.99 }), /has --ema 0; a resumed run keeps its settings/);
+  });
+
+  test('spread validation: --val-max-chars keeps whole windows, evenly spaced; the config says how much', async () => {
+    const text = 'abcdefghij klmnopqrst uvwxyz. '.repeat(400); // 12,000 characters: 0.25 holds out 3 windows of 1,000
+    const { run, events } = makeRun(text, { valSplit: 'spread', valFrac: 0.25, valMaxChars: 2000 }, { steps: 2 });
+    await run.run();
+    const config = events[0] as Extract<RunEvent, { type: 'config' }>;
+    assert.equal(config.corpus.valChars, 2000);
+    assert.equal(config.corpus.trainChars, 9000);
+    assert.ok(events.some(e => e.type === 'validation'));
   });
 });
 

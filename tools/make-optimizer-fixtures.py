@@ -17,13 +17,18 @@ inputs a float32 engine holds without rounding:
 - clip.json: torch.nn.utils.clip_grad_norm_(max_norm=5) on a list of gradient
   tensors whose global norm is above 5 and below 5; the clipped gradients and
   the returned norm.
+- schedules.json: the learning rate of every step from torch.optim.lr_scheduler:
+  SequentialLR(LinearLR warm-up, then StepLR / CosineAnnealingLR / constant).
 - train-*.json: shared/bench/torch_ref.py's CharRNN and training step
   (zero_grad -> forward with the carried, detached state -> mean cross-entropy
   -> backward -> clip_grad_norm_ -> opt.step), 4 steps on fixed chunks of B
   streams of T characters laid out as torch_ref.py's `streams` lays them out.
   The initial weights, the chunks (batch-first [B, T], as PyTorch has them),
   every step's loss, gradient norm, learning rate and weights after the step,
-  and the token sequence the chunks were cut from.
+  and the token sequence the chunks were cut from. train-lstm-adamw.json adds
+  decoupled weight decay (torch.optim.AdamW with the weight matrices in a group of
+  their own), warm-up + cosine decay, and an EMA of the weights
+  (torch.optim.swa_utils.AveragedModel, updated by torch.lerp after each step).
 
 Tensors are {"shape": [...], "data": [row-major flat list]}, as in
 tools/make-fixtures.py.
@@ -78,6 +83,10 @@ OPTIMIZERS = {
                      {"lr": 1e-2, "momentum": 0.9}),
     "sgd": (lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.0),
             {"lr": 1e-2, "momentum": 0.0}),
+    # Decoupled weight decay, large enough (lr * wd = 2e-3 per step) that a
+    # missing or coupled decay shows far above float32 rounding.
+    "adamw": (lambda ps: torch.optim.AdamW(ps, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1.0),
+              {"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 1.0}),
 }
 
 
@@ -130,6 +139,49 @@ def clip_fixture(seed):
     return {"generator": "tools/make-optimizer-fixtures.py", "torch": torch.__version__, "seed": seed, "cases": cases}
 
 
+# ---------------------------------------------------------------- schedules
+
+def warmup_then(opt, warmup, after):
+    """charrnn's schedule: LinearLR from lr / (warmup + 1) over `warmup` steps, then `after`."""
+    if warmup == 0:
+        return after
+    lin = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+    return torch.optim.lr_scheduler.SequentialLR(opt, [lin, after], milestones=[warmup])
+
+
+def schedule_case(name, lr, warmup, steps, decay=1.0, decay_every=0, lr_min=0.0, total=0):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    if name == "step":
+        after = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=decay)
+    elif name == "cosine":
+        after = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=lr_min)
+    else:
+        after = torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+    sched = warmup_then(opt, warmup, after)
+    rates = []
+    for _ in range(steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return {"schedule": {"lr": lr, "name": name, "warmup": warmup, "decay": decay, "decayEvery": decay_every,
+                         "lrMin": lr_min, "totalSteps": total}, "rates": rates}
+
+
+def schedules_fixture():
+    import warnings
+    warnings.filterwarnings("ignore")  # SequentialLR's deprecation chatter about step(epoch)
+    return {"generator": "tools/make-optimizer-fixtures.py", "torch": torch.__version__, "cases": [
+        # Up to the planned end only: past T_max, CosineAnnealingLR climbs back up
+        # (it is periodic) where charrnn holds lr_min (tested by hand).
+        schedule_case("cosine", 2e-3, 5, 30, lr_min=1e-4, total=30),
+        schedule_case("cosine", 3e-3, 0, 25, lr_min=0.0, total=25),
+        schedule_case("step", 2e-3, 3, 30, decay=0.97, decay_every=4),
+        schedule_case("step", 1e-2, 0, 12, decay=0.5, decay_every=3),
+        schedule_case("constant", 2e-3, 4, 10),
+    ]}
+
+
 # ---------------------------------------------------------------- training runs
 
 class CharRNN(nn.Module):
@@ -148,6 +200,13 @@ class CharRNN(nn.Module):
         return s.out(s.drop(y)), h
 
 
+def decay_groups(m, wd):
+    """AdamW parameter groups: decay the recurrent and output weight matrices, not biases or the embedding."""
+    decayed = [p for n, p in m.named_parameters() if n.startswith("rnn.weight_") or n == "out.weight"]
+    rest = [p for n, p in m.named_parameters() if not (n.startswith("rnn.weight_") or n == "out.weight")]
+    return [{"params": decayed, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
+
+
 def detach(h):
     return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
 
@@ -160,7 +219,8 @@ def streams(d, B):
     return x, y
 
 
-def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=4, B=2, T=5, V=6, E=4, H=5, layers=2):
+def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=4, B=2, T=5, V=6, E=4, H=5, layers=2,
+                  schedule=None, ema=None):
     torch.manual_seed(seed)
     m = CharRNN(cell, layers, V, E, H)  # float32 draws, PyTorch's own initialisation
     initial = {name: tensor(p.double()) for name, p in m.state_dict().items()}
@@ -168,8 +228,12 @@ def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=
     data = torch.randint(0, V, (B * steps * T + 1,))
     tx, ty = streams(data, B)
 
-    opt = optimizer(m.parameters())
+    opt = optimizer(m)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_decay[1], gamma=lr_decay[0]) if lr_decay else None
+    if schedule:
+        after = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=schedule["totalSteps"] - schedule["warmup"], eta_min=schedule["lrMin"])
+        sched = warmup_then(opt, schedule["warmup"], after)
+    averaged = torch.optim.swa_utils.AveragedModel(m, avg_fn=lambda a, p, n: torch.lerp(a, p, 1 - ema)) if ema else None
     h = None
     pos = 0
     xs, ys, records = [], [], []
@@ -187,6 +251,8 @@ def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=
         opt.step()
         if sched:
             sched.step()
+        if averaged:
+            averaged.update_parameters(m)
         xs.append(tensor(x))
         ys.append(tensor(y))
         records.append({
@@ -195,6 +261,7 @@ def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=
             "clipped": bool(norm is not None and norm.item() > clip),
             "lr": lr,
             "weights": {name: tensor(p) for name, p in m.state_dict().items()},
+            **({"ema": {name: tensor(p) for name, p in averaged.module.state_dict().items()}} if averaged else {}),
         })
     return {
         "generator": "tools/make-optimizer-fixtures.py",
@@ -206,6 +273,8 @@ def train_fixture(seed, cell, optimizer, opt_config, clip, lr_decay=None, steps=
         # charrnn's names: multiply lr by lrDecay every lrDecayEvery steps (1 / 0: constant).
         "lrDecay": lr_decay[0] if lr_decay else 1,
         "lrDecayEvery": lr_decay[1] if lr_decay else 0,
+        **({"schedule": schedule} if schedule else {}),
+        **({"ema": ema} if ema else {}),
         "B": B,
         "T": T,
         # The whole token sequence the chunks were cut from, for driving
@@ -224,21 +293,30 @@ def main():
     files = {
         "kernels.json": kernel_fixture(2024),
         "clip.json": clip_fixture(2025),
+        "schedules.json": schedules_fixture(),
         # The brief's run: 2-layer LSTM, Adam (charrnn's defaults), clip 5.
         "train-lstm-adam.json": train_fixture(
-            3001, "lstm", lambda ps: torch.optim.Adam(ps, lr=2e-3, betas=(0.9, 0.999), eps=1e-8),
+            3001, "lstm", lambda m: torch.optim.Adam(m.parameters(), lr=2e-3, betas=(0.9, 0.999), eps=1e-8),
             {**base, "name": "adam", "lr": 2e-3}, clip=5.0),
         # GRU with RMSprop. The tiny models' gradient norms are 0.2 to 0.9, so
         # clip 5 never acts; clip 0.4 clips some steps and not others here.
         "train-gru-rmsprop.json": train_fixture(
-            3002, "gru", lambda ps: torch.optim.RMSprop(ps, lr=1e-2, alpha=0.99, eps=1e-8),
+            3002, "gru", lambda m: torch.optim.RMSprop(m.parameters(), lr=1e-2, alpha=0.99, eps=1e-8),
             {**base, "name": "rmsprop", "lr": 1e-2}, clip=0.4),
         # tanh-RNN with SGD + momentum, lr halved every 2 steps by StepLR; clip
         # 0.5 acts on the later steps, and with SGD the clip scale reaches the
         # update directly (Adam and RMSprop mostly normalise it away).
         "train-rnn-sgd.json": train_fixture(
-            3003, "rnn", lambda ps: torch.optim.SGD(ps, lr=0.5, momentum=0.9),
+            3003, "rnn", lambda m: torch.optim.SGD(m.parameters(), lr=0.5, momentum=0.9),
             {**base, "name": "sgd", "lr": 0.5}, clip=0.5, lr_decay=(0.5, 2)),
+        # AdamW on the weight matrices only (charrnn's choice: not the biases or
+        # the embedding), warm-up 2 then cosine to 2e-4 over 6 steps, EMA 0.7
+        # (a decay that small so the 6 steps move the average visibly).
+        "train-lstm-adamw.json": train_fixture(
+            3004, "lstm", lambda m: torch.optim.AdamW(decay_groups(m, 0.5), lr=2e-3, betas=(0.9, 0.999), eps=1e-8),
+            {**base, "name": "adam", "lr": 2e-3, "weightDecay": 0.5}, clip=5.0, steps=6,
+            schedule={"lr": 2e-3, "name": "cosine", "warmup": 2, "decay": 1, "decayEvery": 0, "lrMin": 2e-4, "totalSteps": 6},
+            ema=0.7),
     }
     for name, fx in files.items():
         path = os.path.join(OUT_DIR, name)

@@ -9,6 +9,7 @@ import { engineThreads, machineMemory } from '../node/memory.js';
 import { plotRefresher } from '../node/plot-refresh.js';
 import { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, STANDARD_INPUT, standardInputRun, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
+import { budgetRecipe } from '../run/budget-recipe.js';
 import { withLines } from '../run/corpus.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
@@ -32,6 +33,7 @@ interface TrainFlags extends Partial<RunSettings> {
   backend?: string;
   resume?: string | boolean;
   force?: boolean;
+  recipe: 'auto' | 'off';
 }
 
 /** The flags that are run settings (everything but limits, display and where). */
@@ -66,6 +68,18 @@ export function trainCommand(): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default(d.optimizer))
     .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, d.lrDecay)
     .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, d.lrDecayEvery)
+    .addOption(new Option('--lr-schedule <name>', 'learning rate after warm-up: constant, step (--lr-decay every --lr-decay-every steps) or cosine (down to --lr-min at the schedule\'s last step)')
+      .choices(['constant', 'step', 'cosine']).default(d.lrSchedule))
+    .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, d.warmup)
+    .option('--lr-min <rate>', 'the rate a cosine schedule ends at', nonNegativeNumber, d.lrMin)
+    .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', positiveInt)
+    .option('--weight-decay <w>', 'decoupled weight decay of the weight matrices (Adam becomes AdamW)', nonNegativeNumber, d.weightDecay)
+    .option('--ema <decay>', 'validate and save an exponential moving average of the weights with this decay (0: off)', dropoutRate, d.ema)
+    .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, d.embDropout)
+    .addOption(new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
+      .choices(['tail', 'spread']).default(d.valSplit))
+    .addOption(new Option('--recipe <when>', 'auto: with --seconds/--minutes alone (no --steps, --epochs, --layers, --hidden), measure this machine\'s speed and choose the model and training for the budget; off: the defaults above')
+      .choices(['auto', 'off']).default('auto'))
     .option('--steps <n>', "stop at this step (the run's total, also when resuming)", positiveInt)
     .option('--epochs <n>', 'stop after this many passes over the text', positiveNumber)
     .addOption(new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included').argParser(positiveNumber).conflicts('minutes'))
@@ -90,9 +104,12 @@ export function trainCommand(): Command {
     .addHelpText('after', `
 Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
 one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
---patience also ends it. Ctrl-C, SIGTERM and SIGHUP finish the current step, save
-and exit (130, 143, 129); a second signal quits at once. A run folder is locked
-by its run (DIR/.lock) while the run goes on.`)
+--patience also ends it. With --seconds/--minutes alone (no --steps, --epochs, --layers,
+--hidden), the recipe measures this machine's speed on the text for a few seconds of
+the budget and chooses the model and its training (--recipe off: the defaults); the
+flags given win, and the run says what it chose in one line. Ctrl-C, SIGTERM and
+SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
+at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
     .action(action(train));
 }
 
@@ -111,7 +128,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   for (const k of SETTING_KEYS) {
     if (flags[k] !== undefined && (checkpoint === null || explicit(k))) (given as Record<string, unknown>)[k] = flags[k];
   }
-  const settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
+  let settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
   const limits = stopLimits(flags, explicit, checkpoint);
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
@@ -125,6 +142,20 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   // Read from the folder's record, the text keeps the name it was given at the start.
   const corpus = withLines(inputs !== files && source !== null ? { ...read, source: source.source } : read, settings);
   const kernels = await loadKernels(flags.backend, note);
+  // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
+  const recipeApplies = flags.recipe === 'auto' && checkpoint === null && limits.seconds !== undefined && limits.steps === undefined &&
+    limits.epochs === undefined && !explicit('layers') && !explicit('hidden') && !settings.lines;
+  // The budget starts before the speed probe, so the probe's seconds count in it.
+  const now = (): number => performance.now();
+  const startedAt = now();
+  if (recipeApplies) {
+    const explicitSettings: Partial<RunSettings> = {};
+    for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
+    const chosen = await budgetRecipe({ ids: corpus.ids, vocabSize: corpus.vocab.size, kernels, base: settings, given: explicitSettings,
+      seconds: limits.seconds!, now });
+    settings = chosen.settings;
+    notes.push(`recipe: ${chosen.explanation}`);
+  }
   const s = settings;
   checkMemory(trainingMemory({ config: { ...s, vocabSize: corpus.vocab.size }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads: engineThreads() }),
     machineMemory(kernels.name), `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with --emb ${s.emb}, --batch ${s.batch} and --seq ${s.seq} ` +
@@ -135,7 +166,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
-  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes });
+  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes, startedAt, now });
 
   const absolute = inputs.map(recordedInput);
   if (!resumeDir) {

@@ -103,16 +103,32 @@ export function evaluationChunks(data: TokenIds, B: number, T: number): Generato
     throw new CharrnnError(
       `The text to evaluate is too short for ${B} streams: it needs at least ${B + 1} characters and has ${data.length}.`);
   }
-  return chunks(data, B, T, L);
+  return chunks(data, B, T, L, L);
 }
 
-function* chunks(data: TokenIds, B: number, T: number, L: number): Generator<EvalChunk, void, undefined> {
+/**
+ * Validation over held-out windows: `data` is `windows` windows of equal length
+ * laid end to end, and each is one stream (its first character is only an input,
+ * and no target crosses into the next window), fed with carried state in chunks
+ * of T columns, the last one shorter.
+ */
+export function windowChunks(data: TokenIds, windows: number, T: number): Generator<EvalChunk, void, undefined> {
+  checkSizes(windows, T);
+  const stride = Math.floor(data.length / windows);
+  if (stride < 2 || stride * windows !== data.length) {
+    throw new CharrnnError(`The held-out text (${data.length} characters) is not ${windows} windows of at least 2 characters.`);
+  }
+  return chunks(data, windows, T, stride - 1, stride);
+}
+
+/** Chunks of B streams of L inputs each, stream b starting at b * stride. */
+function* chunks(data: TokenIds, B: number, T: number, L: number, stride: number): Generator<EvalChunk, void, undefined> {
   for (let s = 0; s < L; s += T) {
     const steps = Math.min(T, L - s);
     const x = new Int32Array(steps * B);
     const y = new Int32Array(steps * B);
     for (let b = 0; b < B; b++) {
-      const start = b * L + s;
+      const start = b * stride + s;
       for (let t = 0; t < steps; t++) {
         x[t * B + b] = data[start + t];
         y[t * B + b] = data[start + t + 1];

@@ -33,6 +33,8 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   readonly embedding: Embedding<F>;
   readonly layers: RecurrentLayer<F>[];
   readonly dropouts: Dropout<F>[];
+  /** Dropout on the embedding's output, when config.embDropout > 0. */
+  readonly embDropout: Dropout<F> | null;
   readonly output: Linear<F>;
   /** Draws dropout masks; part of a training checkpoint. */
   readonly dropoutRng: Random;
@@ -41,6 +43,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   private inputIds!: Int32Array; // [T, B]
   private targetIds!: Int32Array; // [T, B]
   private embedded!: F; // [T, B, E]
+  private embeddedDropped!: F; // [T, B, E] after embedding dropout (empty without it)
   private dropped!: F[]; // per layer [T, B, H]: the layer's output after dropout
   private logits!: F; // [T, B, V]
   private dLogits!: F; // [T, B, V]
@@ -67,6 +70,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
         { wih: g('weight_ih'), whh: g('weight_hh'), bih: g('bias_ih'), bhh: g('bias_hh') }));
       this.dropouts.push(new Dropout(kernels, config.dropout));
     }
+    this.embDropout = (config.embDropout ?? 0) > 0 ? new Dropout(kernels, config.embDropout!) : null;
     this.output = new Linear(kernels, p.get('out.weight'), p.get('out.bias'), p.gradOf('out.weight'), p.gradOf('out.bias'),
       config.hidden, config.vocabSize);
   }
@@ -90,6 +94,12 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     for (let i = 0; i < rows; i++) ids32[i] = ids[i];
     let x = this.embedded.subarray(0, rows * emb) as F;
     this.embedding.forward(x, ids32, rows);
+    // The embedding's mask is drawn before the layers' masks, from the same generator.
+    if (train && this.embDropout) {
+      const d = this.embeddedDropped.subarray(0, rows * emb) as F;
+      this.embDropout.forward(d, x, rows * emb, this.dropoutRng);
+      x = d;
+    }
     const outputs: F[] = [];
     for (let l = 0; l < this.layers.length; l++) {
       let h = this.layers[l].forward(x, T, B, state.layers[l]);
@@ -147,6 +157,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
       [current, spare] = [spare, current];
       dh = dx;
     }
+    if (this.embDropout) this.embDropout.backward(dh, dh, rows * emb);
     this.embedding.backward(dh, this.inputIds, rows);
     return scored > 0 ? loss / scored : 0;
   }
@@ -164,6 +175,7 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     this.inputIds = k.allocInt(rows);
     this.targetIds = k.allocInt(rows);
     this.embedded = k.alloc(rows * emb);
+    this.embeddedDropped = k.alloc(this.embDropout ? rows * emb : 0);
     this.dropped = this.layers.map(() => k.alloc(dropout > 0 ? rows * hidden : 0));
     this.logits = k.alloc(rows * vocabSize);
     this.dLogits = k.alloc(rows * vocabSize);

@@ -19,6 +19,11 @@ export const modelConfigSchema = z.strictObject({
   vocabSize: z.number().int().min(1),
   /** Dropout probability after each recurrent layer while training (0 disables it). */
   dropout: z.number().min(0).lt(1),
+  /**
+   * Dropout on the embedding's output while training (0 or absent: none). A
+   * training setting only: model files do not carry it (no weights depend on it).
+   */
+  embDropout: z.number().min(0).lt(1).optional(),
 });
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;

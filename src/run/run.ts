@@ -6,7 +6,8 @@
 import { LineBatcher } from '../data/line-batcher.js';
 import type { LineCorpus } from '../data/line-corpus.js';
 import { EOL, lineCount, type LineExamples } from '../data/line-examples.js';
-import { splitCorpus } from '../data/split.js';
+import { holdOut } from '../data/split.js';
+import { StreamBatcher } from '../data/streams.js';
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
@@ -18,10 +19,10 @@ import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { lineLossPass } from '../train/line-loss.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
-import { Trainer, type StepResult, type TokenIds } from '../train/trainer.js';
+import { Trainer, withEvaluationWeights, type StepResult, type TokenIds } from '../train/trainer.js';
 import { Budget } from './budget.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
-import { DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './settings.js';
+import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
 import { encodePrime } from '../generate/prime.js';
 import { finishPass, validate } from './validate.js';
@@ -55,6 +56,12 @@ export interface RunOptions {
   /** Milliseconds, monotonic (default: performance.now). */
   now?: () => number;
   /**
+   * The clock's reading when this invocation's budget began (default: now); a
+   * caller that measured the machine's speed first passes when it started, so
+   * the measuring counts inside --seconds.
+   */
+  startedAt?: number;
+  /**
    * Wall seconds the run took before this invocation (a resumed run's log
    * knows); kept out of the checkpoint so that its bytes depend on the math only.
    */
@@ -82,35 +89,77 @@ export interface PreparedTraining {
   trainer: Trainer<Float32Array>;
   train: TokenIds;
   val: TokenIds;
+  /** The held-out text is this many windows laid end to end (--val-split spread), or one text (0). */
+  valWindows: number;
   /** Line mode's held-out lines (then `train` and `val` are empty: batches are whole lines). */
   valLines?: LineExamples;
+  /** The settings as trained with: a cosine schedule's length fixed from the limits when not given. */
+  settings: RunSettings;
 }
 
 /**
  * Splits the text, builds the model (fresh, or from a checkpoint) and its
- * trainer: on streams of the text, or in line mode on batches of whole lines.
+ * trainer with the run's techniques: on streams of the text, or in line mode on
+ * batches of whole lines; `limits` give a cosine schedule its length when the
+ * settings do not.
  */
-export function prepareTraining(corpus: EncodedCorpus, s: RunSettings, kernels: Kernels<Float32Array>,
-  checkpoint?: DecodedCheckpoint | null): PreparedTraining {
+export function prepareTraining(corpus: EncodedCorpus, given: RunSettings, kernels: Kernels<Float32Array>,
+  checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
   const { ids, lines } = corpus;
+  let s = given;
   if (s.lines && !lines) throw new Error('a line-mode run needs its corpus from encodeCorpus with lines on');
   const lineMode = s.lines ? lines! : null;
+  if (s.lrSchedule !== 'step' && s.lrDecayEvery > 0) {
+    throw new CharrnnError(`--lr-decay-every belongs to --lr-schedule step, not ${s.lrSchedule}.`);
+  }
+  if (s.weightDecay > 0 && s.optimizer !== 'adam') {
+    throw new CharrnnError(`--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not ${s.optimizer}.`);
+  }
+  if (lineMode && s.valSplit !== 'tail') {
+    throw new CharrnnError('--val-split spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave --val-split out.');
+  }
   // Line mode holds out whole lines (in the corpus already); the streams' split is not used.
-  const { train, val } = splitCorpus(lineMode ? ids.subarray(0, 0) as TokenIds : ids, lineMode ? 0 : s.valFrac);
+  const { train, val, windows } = holdOut(lineMode ? ids.subarray(0, 0) as TokenIds : ids, lineMode ? 0 : s.valFrac, s.valSplit, s.seed);
   const needed = s.batch * s.seq + 1;
   if (!lineMode && train.length < needed) {
     throw new CharrnnError(`The text is too short for --batch ${s.batch} and --seq ${s.seq}: training needs at least ${needed} characters, ` +
       `and ${corpus.source} has ${ids.length}${s.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${s.valFrac}` : ''}; ` +
       'use a smaller --batch or --seq.');
   }
-  const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size };
+  const lineBatcher = lineMode ? new LineBatcher(lineMode.train, s.batch, s.seed) : null;
+  if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0) {
+    const total = stopStep(limits, (lineBatcher ?? new StreamBatcher(train, s.batch, s.seq)).stepsPerEpoch);
+    if (total === null) throw new CharrnnError('--lr-schedule cosine with only --seconds needs --schedule-steps: the steps the time allows.');
+    s = { ...s, scheduleSteps: total }; // fixed now and saved, so a resumed run keeps the same curve
+  }
+  const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size,
+    ...(s.embDropout > 0 ? { embDropout: s.embDropout } : {}) };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
-  const trainer = new Trainer(model, lineMode ? new LineBatcher(lineMode.train, s.batch, s.seed) : train, {
+  const trainer = new Trainer(model, lineBatcher ?? train, {
     batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
-    optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr },
+    optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr, ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}) },
+    schedule: { lr: s.lr, name: s.lrSchedule, warmup: s.warmup, decay: s.lrDecay, decayEvery: s.lrDecayEvery, lrMin: s.lrMin, totalSteps: s.scheduleSteps },
+    ...(s.ema > 0 ? { ema: s.ema } : {}),
   });
   checkpoint?.restore(trainer);
-  return { model, trainer, train, val, ...(lineMode ? { valLines: lineMode.val } : {}) };
+  return { model, trainer, train, val, valWindows: windows, settings: s, ...(lineMode ? { valLines: lineMode.val } : {}) };
+}
+
+/**
+ * At most `maxChars` of the held-out text (0: all): a prefix of one continuous
+ * text, or whole windows, evenly spaced, of a spread split (so they stay spread).
+ */
+function boundedValidation(val: TokenIds, windows: number, maxChars: number): { val: TokenIds; windows: number } {
+  if (maxChars <= 0 || val.length <= maxChars + 1) return { val, windows };
+  if (windows === 0) return { val: val.subarray(0, maxChars + 1) as TokenIds, windows };
+  const w = val.length / windows;
+  const keep = Math.max(1, Math.floor(maxChars / w));
+  const out = new (val.constructor as new (n: number) => TokenIds)(keep * w);
+  for (let i = 0; i < keep; i++) {
+    const k = Math.floor(i * windows / keep);
+    out.set(val.subarray(k * w, (k + 1) * w), i * w);
+  }
+  return { val: out, windows: keep };
 }
 
 export class TrainingRun {
@@ -122,6 +171,8 @@ export class TrainingRun {
   /** The step the run stops at, when a step or epoch limit gives one. */
   readonly totalSteps: number | null;
   private readonly val: TokenIds;
+  /** The held-out text is this many windows laid end to end (0: one text). */
+  private readonly valWindows: number;
   /** Line mode's held-out lines (null for a run on streams). */
   private readonly valLines: LineExamples | null;
   /** Characters scored by one validation pass (a line's end-of-line counts as one). */
@@ -150,21 +201,21 @@ export class TrainingRun {
 
   constructor(private readonly options: RunOptions) {
     const { corpus, settings, kernels, checkpoint } = options;
-    this.settings = settings;
     this.limits = options.limits;
     this.vocab = corpus.vocab;
     this.store = options.store;
     this.now = options.now ?? (() => performance.now());
-    this.startedAt = this.now();
+    this.startedAt = options.startedAt ?? this.now();
     if (settings.patience > 0 && settings.valFrac === 0) {
       throw new CharrnnError('--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.');
     }
     // Checked before any work, so a bad prime is said at once rather than at the first sample.
     if (settings.sampleLength > 0) encodePrime(corpus.vocab, settings.samplePrime, 'error');
-    const prepared = prepareTraining(corpus, settings, kernels, checkpoint);
+    const prepared = prepareTraining(corpus, settings, kernels, checkpoint, this.limits);
+    this.settings = prepared.settings;
     this.model = prepared.model;
     this.trainer = prepared.trainer;
-    this.val = settings.valMaxChars > 0 ? prepared.val.subarray(0, settings.valMaxChars + 1) as TokenIds : prepared.val;
+    ({ val: this.val, windows: this.valWindows } = boundedValidation(prepared.val, prepared.valWindows, settings.valMaxChars));
     this.valLines = prepared.valLines ?? null;
     const lines = settings.lines ? corpus.lines! : null;
     // In line mode, characters are the targets a pass scores: each line's characters and its end-of-line.
@@ -186,11 +237,7 @@ export class TrainingRun {
     this.smoothed = new SmoothedLoss(run?.smoothLoss ?? null);
     // Checkpoints before line mode did not count characters; their runs were on streams of batch x seq.
     this.chars = run?.chars ?? this.trainer.steps * settings.batch * settings.seq;
-    const { steps, epochs, seconds } = this.limits;
-    const noLimit = steps === undefined && epochs === undefined && seconds === undefined;
-    const epochLimit = epochs ?? (noLimit ? DEFAULT_EPOCHS : undefined);
-    const fromEpochs = epochLimit === undefined ? undefined : Math.ceil(epochLimit * this.trainer.batcher.stepsPerEpoch);
-    this.totalSteps = steps !== undefined && fromEpochs !== undefined ? Math.min(steps, fromEpochs) : steps ?? fromEpochs ?? null;
+    this.totalSteps = stopStep(this.limits, this.trainer.batcher.stepsPerEpoch);
   }
 
   /** Calls `listener` with every event from now on; returns the unsubscribe function. */
@@ -260,7 +307,7 @@ export class TrainingRun {
         charsPerSecond: this.throughput(),
       });
       if (s.valEvery > 0 && last.step % s.valEvery === 0 && budget.allowsValidation(this.now())) await this.validate();
-      if (s.sampleEvery !== undefined && s.sampleEvery > 0 && last.step % s.sampleEvery === 0) this.sample();
+      if (s.sampleEvery !== undefined && s.sampleEvery > 0 && last.step % s.sampleEvery === 0) await this.sample();
       if (s.checkpointEvery > 0 && last.step % s.checkpointEvery === 0) await this.saveLatest();
       if (this.now() - lastYield > YIELD_MS) {
         await new Promise(resolve => setTimeout(resolve, 0));
@@ -272,7 +319,7 @@ export class TrainingRun {
     if (stepped && this.stopReason !== 'signal' && this.lastValidatedStep !== trainer.steps) await this.validate(true);
     if (stepped && this.lastSavedStep !== trainer.steps) await this.saveLatest();
     if (this.stopReason !== null) this.emit({ type: 'stopped', ...this.position(), reason: this.stopReason, message: this.stopMessage });
-    const text = stepped && s.sampleLength > 0 && this.stopReason !== 'signal' ? this.sampleText() : null;
+    const text = stepped && s.sampleLength > 0 && this.stopReason !== 'signal' ? await this.sampleText() : null;
     const result = {
       type: 'result' as const, ...this.position(), reason: this.stopReason ?? 'limit', stepsThisRun: this.stepsThisRun,
       trainSeconds: this.trainSeconds, charsPerSecond: this.throughput(), lastLoss: last?.loss ?? NaN,
@@ -340,14 +387,23 @@ export class TrainingRun {
     this.emit({ type: 'note', ...this.position(), message });
   }
 
-  /** @param closing the run's last validation: its sample is the result's, not a sample event */
+  /**
+   * Validates (and saves a new best) with the weights the run evaluates: the
+   * moving average when it keeps one.
+   * @param closing the run's last validation: its sample is the result's, not a sample event
+   */
   private async validate(closing = false): Promise<void> {
+    const { valLines } = this;
+    if (valLines ? lineCount(valLines) === 0 : this.valWindows === 0 && this.val.length < 2) return;
+    await withEvaluationWeights(this.trainer, () => this.validateNow(closing));
+  }
+
+  private async validateNow(closing: boolean): Promise<void> {
     const { settings: s, valLines } = this;
-    if (valLines ? lineCount(valLines) === 0 : this.val.length < 2) return;
     const t0 = this.now();
     const o = { now: this.now, shouldStop: () => this.stopRequested };
     const loss = valLines ? await finishPass(lineLossPass(this.model, valLines, s.batch), o)
-      : await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq, o);
+      : await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq, o, this.valWindows);
     if (loss === null) return; // abandoned for a stop request
     this.budget?.recordValidation((this.now() - t0) / 1000);
     this.lastValidatedStep = this.trainer.steps;
@@ -362,24 +418,35 @@ export class TrainingRun {
     const event: ValidationEvent = { type: 'validation', ...this.position(), loss, best, bestLoss: this.bestValLoss!, sinceBest: this.sinceBest };
     this.emit(event);
     if (best) await this.save(['best'], () => [this.modelBytes({ val_loss: String(loss) })]);
-    if (s.sampleEvery === undefined && !closing) this.sample();
+    if (s.sampleEvery === undefined && !closing) this.emitSample(this.sampleNow());
     if (s.patience > 0 && this.sinceBest >= s.patience) {
       this.stop('patience', `${this.sinceBest} validations in a row without a new best (--patience ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
     }
   }
 
-  private sample(): void {
+  private async sample(): Promise<void> {
     if (this.settings.sampleLength <= 0) return;
-    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text: this.sampleText(),
+    this.emitSample(await this.sampleText());
+  }
+
+  private emitSample(text: string | null): void {
+    if (text === null) return;
+    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text,
       ...(this.settings.lines ? { lines: true } : {}) });
   }
 
   /**
-   * A sample from the current weights; it draws from its own generator, so
-   * training is unaffected. A line model's is SAMPLE_LINES whole lines.
+   * A sample from the weights the run evaluates; it draws from its own
+   * generator, so training is unaffected. A line model's is SAMPLE_LINES whole lines.
    */
-  private sampleText(): string {
+  private async sampleText(): Promise<string> {
+    return withEvaluationWeights(this.trainer, () => this.sampleNow()!);
+  }
+
+  /** A sample from the weights as they are now (null when samples are off). */
+  private sampleNow(): string | null {
     const s = this.settings;
+    if (s.sampleLength <= 0) return null;
     if (s.lines) {
       return sampleLines(this.model, this.vocab, { count: SAMPLE_LINES, eol: EOL, maxLength: s.sampleLength, temperature: s.sampleTemperature,
         prime: s.samplePrime, seed: s.seed }).lines.join(EOL);
@@ -387,14 +454,16 @@ export class TrainingRun {
     return sample(this.model, this.vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed });
   }
 
+  /** The model file holds the weights the run evaluates (the average when kept); the checkpoint, the raw ones beside it. */
   private async saveLatest(): Promise<void> {
-    await this.save(['model', 'checkpoint'], () => [this.modelBytes(), encodeCheckpoint(this.trainer, this.vocab, this.record())]);
+    await this.save(['model', 'checkpoint'], async () => [
+      await withEvaluationWeights(this.trainer, () => this.modelBytes()), encodeCheckpoint(this.trainer, this.vocab, this.record())]);
     this.lastSavedStep = this.trainer.steps;
   }
 
-  private async save(files: SavedFile[], encode: () => Uint8Array[]): Promise<void> {
+  private async save(files: SavedFile[], encode: () => Uint8Array[] | Promise<Uint8Array[]>): Promise<void> {
     const t0 = this.now();
-    const bytes = encode();
+    const bytes = await encode();
     for (let i = 0; i < files.length; i++) await this.store.save(files[i], bytes[i]);
     this.budget?.recordSave((this.now() - t0) / 1000);
     this.emit({ type: 'saved', ...this.position(), files });

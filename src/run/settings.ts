@@ -4,9 +4,11 @@
 import { CharrnnError } from '../errors.js';
 import type { CellType } from '../kernels/kernels.js';
 import { DEFAULT_MODEL } from '../model/config.js';
+import type { ValSplit } from '../data/split.js';
 import type { InvalidPolicy } from '../text/decoder.js';
 import { DEFAULT_NORMALIZATION, type Normalization } from '../text/normalize.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
+import type { ScheduleName } from '../train/schedule.js';
 
 export interface RunSettings {
   /** The embedded corpus the run trains on, when not files. */
@@ -35,7 +37,26 @@ export interface RunSettings {
   clip: number;
   lrDecay: number;
   lrDecayEvery: number;
-  /** The last fraction of the text held out for validation (in line mode: whole lines, chosen at random with the seed). */
+  /** The learning rate after warm-up: constant, step (lrDecay every lrDecayEvery steps) or cosine (down to lrMin). */
+  lrSchedule: ScheduleName;
+  /** Steps of linear learning-rate warm-up. */
+  warmup: number;
+  /** The rate a cosine schedule ends at. */
+  lrMin: number;
+  /**
+   * Steps a cosine schedule spans (0: the run's step limit, fixed at its start;
+   * a run planned for a time budget stores the steps the budget allows).
+   */
+  scheduleSteps: number;
+  /** Decoupled weight decay of the weight matrices (AdamW; 0: none). */
+  weightDecay: number;
+  /** Decay of the moving average of the weights that validation and the saved models use (0: none). */
+  ema: number;
+  /** Dropout on the embedding's output. */
+  embDropout: number;
+  /** The held-out text: the last valFrac (tail) or seeded windows across the text (spread). */
+  valSplit: ValSplit;
+  /** The fraction of the text held out for validation (--val-split says where; in line mode: whole lines, chosen at random with the seed). */
   valFrac: number;
   /** Validate every N steps (0: only at the end). */
   valEvery: number;
@@ -69,6 +90,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   invalid: 'error', normalize: DEFAULT_NORMALIZATION,
   cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
   batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
+  lrSchedule: 'step', warmup: 0, lrMin: 0, scheduleSteps: 0, weightDecay: 0, ema: 0, embDropout: 0, valSplit: 'tail',
   valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
   sampleLength: 200, sampleTemperature: 0.8, samplePrime: '',
 };
@@ -77,20 +99,29 @@ export const DEFAULT_SETTINGS: RunSettings = {
 export const DEFAULT_EPOCHS = 10;
 
 /**
+ * The training techniques (README, Training techniques): kept on resume like the
+ * rest, and a checkpoint saved before they existed lacks them, so it resumes
+ * with their defaults, which are what it ran with.
+ */
+export const TECHNIQUES = ['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'weightDecay', 'ema', 'embDropout', 'valSplit'] as const;
+
+/**
  * Settings that a resumed run keeps: they define the run's math and data. The
  * learning rate is not among them (char-rnn users lower it by hand when the
  * loss stalls; the run's log records the change), nor are the sample settings
  * or the stop limits.
  */
 export const KEPT_ON_RESUME = ['corpus', 'lines', 'encoding', 'invalid', 'normalize', 'maxVocab', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
-  'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed'] as const satisfies readonly (keyof RunSettings)[];
+  'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed', ...TECHNIQUES] as const satisfies readonly (keyof RunSettings)[];
 
 /**
  * The settings of a resumed run: what it was saved with, the given values of
  * the settings it does not keep, and a refusal naming the first kept setting
  * given with another value. `given` holds only what the user said explicitly.
  */
-export function resumedSettings(saved: Partial<RunSettings>, given: Partial<RunSettings>): RunSettings {
+export function resumedSettings(savedSettings: Partial<RunSettings>, given: Partial<RunSettings>): RunSettings {
+  const saved: Partial<RunSettings> = { ...savedSettings };
+  for (const k of TECHNIQUES) if (!(k in saved)) (saved as Record<string, unknown>)[k] = DEFAULT_SETTINGS[k];
   const out: RunSettings = { ...DEFAULT_SETTINGS, ...saved, ...given };
   for (const k of KEPT_ON_RESUME) {
     if (k in given && k in saved && given[k] !== saved[k]) {
@@ -104,4 +135,16 @@ export function resumedSettings(saved: Partial<RunSettings>, given: Partial<RunS
 /** The flag that sets a setting: valEvery -> val-every. */
 export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
+}
+
+/**
+ * The step a run stops at when a step or epoch limit gives one (with no limit
+ * at all, DEFAULT_EPOCHS), else null; `stepsPerEpoch` is the training split's.
+ */
+export function stopStep(limits: StopLimits, stepsPerEpoch: number): number | null {
+  const { steps, epochs, seconds } = limits;
+  const noLimit = steps === undefined && epochs === undefined && seconds === undefined;
+  const epochLimit = epochs ?? (noLimit ? DEFAULT_EPOCHS : undefined);
+  const fromEpochs = epochLimit === undefined ? undefined : Math.ceil(epochLimit * stepsPerEpoch);
+  return steps !== undefined && fromEpochs !== undefined ? Math.min(steps, fromEpochs) : steps ?? fromEpochs ?? null;
 }

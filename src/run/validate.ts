@@ -9,12 +9,13 @@ export type PassSums = { total: number; count: number };
 
 /**
  * The validation loss (nats per character) of `data` as B streams of T-step
- * chunks with carried state, letting the event loop turn between chunks; null
- * when `shouldStop` turned true before the pass finished.
+ * chunks with carried state (or, when `windows` > 0, as that many held-out
+ * windows laid end to end, one stream each), letting the event loop turn between
+ * chunks; null when `shouldStop` turned true before the pass finished.
  */
 export async function validate(model: CharRNN<Float32Array>, data: TokenIds, batch: number, seq: number,
-  o: { now: () => number; shouldStop: () => boolean }): Promise<number | null> {
-  return finishPass(validationPass(model, data, batch, seq), o);
+  o: { now: () => number; shouldStop: () => boolean }, windows = 0): Promise<number | null> {
+  return finishPass(validationPass(model, data, batch, seq, windows), o);
 }
 
 /**

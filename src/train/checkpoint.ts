@@ -1,7 +1,7 @@
 // A training checkpoint: everything needed to continue a run exactly as if it had
 // never stopped — the weights, the optimizer's moments and step count, the state
-// carried between chunks, the position in the streams, the dropout generator, and
-// the run's settings. One safetensors file, so one atomic write saves it whole.
+// carried between chunks, the position in the streams, the dropout generator, the
+// moving average of the weights when the run keeps one, and the run's settings. One safetensors file, so one atomic write saves it whole.
 import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
@@ -48,8 +48,13 @@ const trainingStateSchema = z.object({
 });
 
 export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabulary, run: RunRecord): Uint8Array {
-  const { model, optimizer, state } = trainer;
-  const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
+  const { model, optimizer, state, average } = trainer;
+  // The raw weights go under the parameters' names and the average under train.ema,
+  // whichever of the two the parameters hold right now.
+  const swapped = average?.inUse ?? false;
+  const raw = swapped ? average!.values : model.params.data;
+  const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: raw.subarray(s.offset, s.offset + s.size) }));
+  if (average) tensors.push({ name: 'train.ema', shape: [model.params.size], data: swapped ? model.params.data : average.values });
   tensors.push({ name: 'train.optimizer.first', shape: [optimizer.first.length], data: optimizer.first });
   tensors.push({ name: 'train.optimizer.second', shape: [optimizer.second.length], data: optimizer.second });
   state.layers.forEach((l, i) => {
@@ -132,6 +137,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
       });
       trainer.batcher.setState(t.streams);
       model.dropoutRng.setState(t.dropoutRng);
+      if (trainer.average) trainer.average.values.set(tensor('train.ema', trainer.average.values.length));
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { FloatArray, Kernels } from '../kernels/kernels.js';
-import type { Parameters } from '../model/parameters.js';
+import { CharrnnError } from '../errors.js';
+import type { ParameterSpec, Parameters } from '../model/parameters.js';
 
 export type OptimizerName = 'adam' | 'rmsprop' | 'sgd';
 
@@ -15,6 +16,12 @@ export interface OptimizerConfig {
   /** SGD's momentum (0: plain SGD). */
   momentum: number;
   eps: number;
+  /**
+   * Decoupled weight decay (AdamW; Adam only, 0 or absent: none): before each
+   * Adam step p <- p * (1 - lr * weightDecay) for the weight matrices (the
+   * recurrent and output layers'), not the biases or the embedding.
+   */
+  weightDecay?: number;
 }
 
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'adam', lr: 2e-3, beta1: 0.9, beta2: 0.999, alpha: 0.99, momentum: 0.9, eps: 1e-8 };
@@ -30,9 +37,18 @@ export class Optimizer<F extends FloatArray> {
   /** Updates done so far. */
   steps = 0;
 
+  /** The tensors weight decay shrinks (none without it). */
+  private readonly decayed: F[];
+
   constructor(private readonly kernels: Kernels<F>, private readonly params: Parameters<F>, readonly config: OptimizerConfig) {
     this.first = kernels.alloc(params.size);
     this.second = kernels.alloc(config.name === 'adam' ? params.size : 0);
+    const wd = config.weightDecay ?? 0;
+    if (!(wd >= 0)) throw new CharrnnError(`The weight decay must be 0 or more, got ${wd}.`);
+    if (wd > 0 && config.name !== 'adam') {
+      throw new CharrnnError(`Weight decay is decoupled (AdamW) and needs the adam optimizer, not ${config.name}.`);
+    }
+    this.decayed = wd > 0 ? params.specs.filter(isDecayed).map(s => params.get(s.name)) : [];
   }
 
   /** Applies params.grad with learning rate `lr` (the decayed rate of this step). */
@@ -42,6 +58,11 @@ export class Optimizer<F extends FloatArray> {
     this.steps++;
     switch (c.name) {
       case 'adam':
+        // torch.optim.AdamW: decay first, by the step's rate, then the Adam step on the decayed weights.
+        if (this.decayed.length > 0) {
+          const keep = 1 - lr * c.weightDecay!;
+          for (const w of this.decayed) this.kernels.scale(w, w.length, keep);
+        }
         this.kernels.adam(data, grad, this.first, this.second, size, { lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, step: this.steps });
         break;
       case 'rmsprop':
@@ -53,6 +74,17 @@ export class Optimizer<F extends FloatArray> {
     }
     this.params.changed();
   }
+}
+
+/**
+ * Whether weight decay applies to a tensor: the weight matrices of the
+ * recurrent and output layers. Biases only shift activations and the embedding's
+ * rows of rare characters see few gradients, so decay would pull those toward
+ * zero for no gain (minGPT's choice too). PyTorch's equivalent is AdamW with two
+ * parameter groups, weight_decay W for these tensors and 0 for the rest.
+ */
+export function isDecayed(spec: ParameterSpec): boolean {
+  return spec.name.startsWith('rnn.weight_') || spec.name === 'out.weight';
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { Batcher } from '../data/batcher.js';
-import { evaluationChunks, StreamBatcher } from '../data/streams.js';
+import { evaluationChunks, StreamBatcher, windowChunks } from '../data/streams.js';
 import type { FloatArray } from '../kernels/kernels.js';
 import { CharrnnError } from '../errors.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
-import { clipGradNorm, decayedLearningRate, Optimizer, type OptimizerConfig } from './optimizer.js';
+import { WeightAverage } from './average.js';
+import { clipGradNorm, Optimizer, type OptimizerConfig } from './optimizer.js';
+import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSchedule } from './schedule.js';
 
 export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
@@ -18,6 +20,10 @@ export interface TrainingConfig {
   /** Multiply the learning rate by lrDecay every lrDecayEvery steps (1 / 0: constant). */
   lrDecay: number;
   lrDecayEvery: number;
+  /** A learning-rate schedule; when given, it replaces lrDecay / lrDecayEvery (and optimizer.lr). */
+  schedule?: LearningRateSchedule;
+  /** Decay of an exponential moving average of the weights (0 or absent: none). */
+  ema?: number;
 }
 
 export interface StepResult {
@@ -44,6 +50,9 @@ export class Trainer<F extends FloatArray> {
   readonly batcher: Batcher;
   readonly optimizer: Optimizer<F>;
   readonly state: ModelState<F>;
+  readonly schedule: LearningRateSchedule;
+  /** The moving average of the weights, when the config asks for one. */
+  readonly average: WeightAverage<F> | null;
   private readonly x: Int32Array;
   private readonly y: Int32Array;
 
@@ -57,6 +66,9 @@ export class Trainer<F extends FloatArray> {
     if (this.batcher.B !== config.batch) throw new Error(`the batcher gives ${this.batcher.B} sequences, the config says ${config.batch}`);
     this.optimizer = new Optimizer(model.kernels, model.params, config.optimizer);
     this.state = model.newState(config.batch);
+    this.schedule = config.schedule ?? stepDecaySchedule(config.optimizer.lr, config.lrDecay, config.lrDecayEvery);
+    checkSchedule(this.schedule);
+    this.average = config.ema ? new WeightAverage(model.params, config.ema, n => model.kernels.alloc(n)) : null;
     this.x = new Int32Array(config.batch * this.batcher.maxT);
     this.y = new Int32Array(config.batch * this.batcher.maxT);
   }
@@ -80,9 +92,27 @@ export class Trainer<F extends FloatArray> {
       throw new CharrnnError(`Training diverged at step ${this.optimizer.steps + 1}: the ${what} became ${value}; ` +
         'try a smaller learning rate (models saved before this step are kept).');
     }
-    const lr = decayedLearningRate(config.optimizer.lr, config.lrDecay, config.lrDecayEvery, this.optimizer.steps);
+    if (this.average?.inUse) throw new Error('a training step while the averaged weights are swapped in');
+    const lr = learningRateAt(this.schedule, this.optimizer.steps);
     this.optimizer.step(lr);
+    this.average?.update(this.optimizer.steps);
     return { step: this.optimizer.steps, loss, gradNorm, lr, epoch: this.batcher.epoch, chars: targets };
+  }
+}
+
+/**
+ * Runs `use` with the weights a run validates and saves: the moving average when
+ * there is one (swapped in, and back out afterwards, bit for bit), else the
+ * weights as they are.
+ */
+export async function withEvaluationWeights<F extends FloatArray, T>(trainer: Trainer<F>, use: () => T | Promise<T>): Promise<T> {
+  const average = trainer.average;
+  if (!average || trainer.steps === 0) return await use();
+  average.swap();
+  try {
+    return await use();
+  } finally {
+    average.swap();
   }
 }
 
@@ -95,11 +125,13 @@ export function zeroState<F extends FloatArray>(state: ModelState<F>): void {
 
 /**
  * Mean cross-entropy (nats per character) over a whole split, fed as B streams
- * with the state carried from chunk to chunk, as the benchmark protocol defines it.
+ * with the state carried from chunk to chunk, as the benchmark protocol defines it;
+ * or, when `windows` > 0, over that many held-out windows laid end to end, one
+ * stream each (B is then the window count).
  */
-export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number): number {
+export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number, windows = 0): number {
   let last = { total: 0, count: 0 };
-  for (const sums of validationPass(model, data, batch, seq)) last = sums;
+  for (const sums of validationPass(model, data, batch, seq, windows)) last = sums;
   return last.count > 0 ? last.total / last.count : NaN;
 }
 
@@ -108,15 +140,16 @@ export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: To
  * (nats) and the characters predicted so far. A caller that must stay
  * responsive (a stop request, a budget) can pause or abandon it between chunks.
  */
-export function* validationPass<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number):
+export function* validationPass<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number, windows = 0):
   Generator<{ total: number; count: number }, void, undefined> {
-  const state = model.newState(batch);
+  const B = windows > 0 ? windows : batch;
+  const state = model.newState(B);
   let total = 0;
   let count = 0;
-  for (const chunk of evaluationChunks(data, batch, seq)) {
-    model.forward(chunk.x, chunk.T, batch, state);
+  for (const chunk of windows > 0 ? windowChunks(data, windows, seq) : evaluationChunks(data, batch, seq)) {
+    model.forward(chunk.x, chunk.T, B, state);
     total += model.loss(chunk.y);
-    count += chunk.T * batch;
+    count += chunk.T * B;
     yield { total, count };
   }
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../../src/model/config.js';
 import type { OptimizerConfig } from '../../src/train/optimizer.js';
+import type { LearningRateSchedule } from '../../src/train/schedule.js';
 
 export function fixtureDir(name: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -101,7 +102,7 @@ interface JsonTensor {
 }
 
 export interface OptimizerKernelCase {
-  hyper: { lr: number; beta1?: number; beta2?: number; eps?: number; alpha?: number; momentum?: number };
+  hyper: { lr: number; beta1?: number; beta2?: number; eps?: number; alpha?: number; momentum?: number; weightDecay?: number };
   param: JsonTensor;
   grads: JsonTensor[];
   /** Parameters after each step. */
@@ -109,7 +110,8 @@ export interface OptimizerKernelCase {
 }
 
 export interface OptimizerFixtures {
-  kernels: Record<'adam' | 'rmsprop' | 'sgd-momentum' | 'sgd', OptimizerKernelCase>;
+  /** adamw: torch.optim.AdamW, which charrnn's Optimizer does as a scale by 1 - lr * weightDecay, then adam. */
+  kernels: Record<'adam' | 'rmsprop' | 'sgd-momentum' | 'sgd' | 'adamw', OptimizerKernelCase>;
   clip: { label: string; maxNorm: number; grads: JsonTensor[]; norm: number; clipped: JsonTensor[] }[];
   runs: [string, TrainFixture][];
 }
@@ -120,13 +122,17 @@ export interface TrainFixture {
   clip: number;
   lrDecay: number;
   lrDecayEvery: number;
+  /** A learning-rate schedule (SequentialLR of LinearLR warm-up and CosineAnnealingLR), when the run has one. */
+  schedule?: LearningRateSchedule;
+  /** The decay of an AveragedModel EMA of the weights, when the run keeps one. */
+  ema?: number;
   B: number;
   T: number;
   data: JsonTensor;
   x: JsonTensor[]; // per step [B, T]
   y: JsonTensor[];
   initialWeights: Record<string, JsonTensor>;
-  steps: { loss: number; gradNorm: number | null; clipped: boolean; lr: number; weights: Record<string, JsonTensor> }[];
+  steps: { loss: number; gradNorm: number | null; clipped: boolean; lr: number; weights: Record<string, JsonTensor>; ema?: Record<string, JsonTensor> }[];
 }
 
 export function optimizerFixtures(): OptimizerFixtures {
@@ -135,6 +141,6 @@ export function optimizerFixtures(): OptimizerFixtures {
   return {
     kernels: load<{ optimizers: OptimizerFixtures['kernels'] }>('kernels.json').optimizers,
     clip: load<{ cases: OptimizerFixtures['clip'] }>('clip.json').cases,
-    runs: ['train-lstm-adam', 'train-gru-rmsprop', 'train-rnn-sgd'].map(n => [n, load<TrainFixture>(`${n}.json`)]),
+    runs: ['train-lstm-adam', 'train-gru-rmsprop', 'train-rnn-sgd', 'train-lstm-adamw'].map(n => [n, load<TrainFixture>(`${n}.json`)]),
   };
 }

@@ -26,7 +26,9 @@ import { CharRNN } from '../../src/model/charrnn.js';
 import { encodeModel, loadModel } from '../../src/model/model-file.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
 import type { ModelConfig } from '../../src/model/config.js';
+import { WeightAverage } from '../../src/train/average.js';
 import { clipGradNorm, decayedLearningRate, DEFAULT_OPTIMIZER, Optimizer } from '../../src/train/optimizer.js';
+import { learningRateAt } from '../../src/train/schedule.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Random } from '../../src/util/random.js';
 import { ENGINES, engine as engineNamed, PROCESSES, Unavailable, type Engine, type ProcessName } from './engines.js';
@@ -248,7 +250,7 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       m.done(t);
     });
 
-    for (const name of ['adam', 'rmsprop', 'sgd-momentum', 'sgd'] as const) {
+    for (const name of ['adam', 'rmsprop', 'sgd-momentum', 'sgd', 'adamw'] as const) {
       it(`${name} kernel: 5 steps match torch.optim`, t => {
         const m = measure('kernels', 'PyTorch');
         const c = optim.kernels[name];
@@ -258,7 +260,8 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
         c.grads.forEach((g, i) => {
           grad.set(g.data);
           const step = i + 1; // torch.optim counts steps from 1
-          if (name === 'adam') k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
+          if (name === 'adamw') k.scale(param, n, 1 - h.lr * h.weightDecay!); // what Optimizer does to each decayed tensor first
+          if (name === 'adam' || name === 'adamw') k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
           else if (name === 'rmsprop') k.rmsprop(param, grad, first, n, h.lr, h.alpha!, h.eps!);
           else k.sgd(param, grad, first, n, h.lr, h.momentum!, step === 1);
           m.check(`${name} step ${step}`, param, c.after[i].data);
@@ -717,6 +720,7 @@ function trainingRun(k: K, m: Measure, fx: TrainFixture): void {
   const model = new CharRNN(fx.config, k);
   loadWeights(model, fx.initialWeights);
   const optimizer = new Optimizer(k, model.params, fx.optimizer);
+  const average = fx.ema ? new WeightAverage(model.params, fx.ema, n => k.alloc(n)) : null;
   const timeMajor = (src: ArrayLike<number>): Float64Array => swap01(src, B, T, 1);
   const state = model.newState(B); // carried; backward truncates at the chunk's start, as torch_ref.py's detach does
   fx.steps.forEach((expected, i) => {
@@ -726,11 +730,20 @@ function trainingRun(k: K, m: Measure, fx: TrainFixture): void {
     m.check(`${where} loss`, [model.backward(timeMajor(fx.y[i].data))], [expected.loss]);
     const norm = clipGradNorm(k, model.params.grad, model.params.size, fx.clip);
     if (expected.gradNorm !== null) m.check(`${where} grad norm`, [norm], [expected.gradNorm]);
-    const lr = decayedLearningRate(fx.optimizer.lr, fx.lrDecay, fx.lrDecayEvery, optimizer.steps);
-    // StepLR's gamma 0.5 and decayedLearningRate's power of 0.5 are exact in binary: equal, not close.
-    assert.equal(lr, expected.lr, `${where}: learning rate ${lr}, PyTorch's StepLR gives ${expected.lr}`);
-    optimizer.step(lr);
+    if (fx.schedule) {
+      // PyTorch chains the schedule's factors step by step; the closed form differs by rounding only.
+      const lr = learningRateAt(fx.schedule, optimizer.steps);
+      m.check(`${where} lr`, [lr], [expected.lr]);
+      optimizer.step(lr);
+    } else {
+      const lr = decayedLearningRate(fx.optimizer.lr, fx.lrDecay, fx.lrDecayEvery, optimizer.steps);
+      // StepLR's gamma 0.5 and decayedLearningRate's power of 0.5 are exact in binary: equal, not close.
+      assert.equal(lr, expected.lr, `${where}: learning rate ${lr}, PyTorch's StepLR gives ${expected.lr}`);
+      optimizer.step(lr);
+    }
+    average?.update(optimizer.steps);
     for (const spec of model.params.specs) m.check(`${where} ${spec.name}`, model.params.get(spec.name), expected.weights[spec.name].data);
+    if (average) checkAverage(m, where, model, average.values, expected.ema!);
   });
 }
 
@@ -740,16 +753,24 @@ function trainerRun(k: K, m: Measure, fx: TrainFixture): void {
   loadWeights(model, fx.initialWeights);
   const trainer = new Trainer(model, Uint16Array.from(fx.data.data), {
     batch: fx.B, seq: fx.T, clip: fx.clip, optimizer: fx.optimizer, lrDecay: fx.lrDecay, lrDecayEvery: fx.lrDecayEvery,
+    ...(fx.schedule ? { schedule: fx.schedule } : {}), ...(fx.ema ? { ema: fx.ema } : {}),
   });
   fx.steps.forEach((expected, i) => {
     const where = `step ${i + 1}`;
     const r = trainer.step();
     assert.equal(r.step, i + 1);
-    assert.equal(r.lr, expected.lr, `${where}: learning rate`);
+    if (fx.schedule) m.check(`${where} lr`, [r.lr], [expected.lr]);
+    else assert.equal(r.lr, expected.lr, `${where}: learning rate`);
     m.check(`${where} loss`, [r.loss], [expected.loss]);
     if (expected.gradNorm !== null) m.check(`${where} grad norm`, [r.gradNorm], [expected.gradNorm]);
     for (const spec of model.params.specs) m.check(`${where} ${spec.name}`, model.params.get(spec.name), expected.weights[spec.name].data);
+    if (trainer.average) checkAverage(m, where, model, trainer.average.values, expected.ema!);
   });
+}
+
+/** A moving average in the parameters' flat layout against the fixture's AveragedModel weights. */
+function checkAverage(m: Measure, where: string, model: CharRNN<FloatArray>, values: FloatArray, ema: Record<string, { data: number[] }>): void {
+  for (const spec of model.params.specs) m.check(`${where} ema ${spec.name}`, values.subarray(spec.offset, spec.offset + spec.size), ema[spec.name].data);
 }
 
 function loadWeights(model: CharRNN<FloatArray>, weights: Record<string, { shape: number[]; data: number[] }>): void {

@@ -1,0 +1,95 @@
+// The recipe applied to a time-budgeted run: measure this machine's speed on the
+// text, let chooseRecipe pick around what the user gave, and fix the schedule's
+// length once (it is saved with the settings, so a resumed run keeps the same
+// curve). Platform-neutral: the clock is the caller's, and the probe's seconds
+// come out of the budget.
+import type { Kernels } from '../kernels/kernels.js';
+import { plannedSteps } from '../train/schedule.js';
+import type { TokenIds } from '../train/trainer.js';
+import { measureSpeeds, type ProbeModel } from './probe.js';
+import { chooseRecipe, VALIDATION_SHARE, type Recipe } from './recipe.js';
+import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
+
+export interface BudgetRecipe {
+  /** The run's settings: the recipe's, the user's given ones over them. */
+  settings: RunSettings;
+  /** One line: what was chosen and why, and what the probe measured. */
+  explanation: string;
+}
+
+export interface BudgetRecipeOptions {
+  ids: TokenIds;
+  vocabSize: number;
+  kernels: Kernels<Float32Array>;
+  /** The settings without the recipe (default: DEFAULT_SETTINGS); what the recipe chooses replaces theirs. */
+  base?: RunSettings;
+  /** What the user gave explicitly: it wins over the recipe. */
+  given: Partial<RunSettings>;
+  /** The whole budget in seconds, the probe included. */
+  seconds: number;
+  /** Milliseconds, monotonic; its reading at the call is when the budget started. */
+  now: () => number;
+}
+
+/** Share of the budget the probe may take, and its bounds in seconds. */
+const PROBE_SHARE = 0.02;
+const PROBE_SECONDS = { min: 0.5, max: 6 };
+/** Sizes measured after the first choice at most (each choice of a size not yet measured measures it). */
+const MAX_EXTRA_PROBES = 2;
+/** Below this budget the recipe picks among small models, and the probe measures one; above, two larger ones. */
+const SHORT_BUDGET_SECONDS = 180;
+
+/** The models the probe measures: near what the recipe is likely to pick for the budget (the speeds of others are scaled from them). */
+export function probeModels(seconds: number, given: Partial<RunSettings>): ProbeModel[] {
+  const cell = given.cell ?? DEFAULT_SETTINGS.cell;
+  const emb = given.emb ?? DEFAULT_SETTINGS.emb;
+  const sizes = seconds < SHORT_BUDGET_SECONDS ? [{ layers: 2, hidden: 128 }] : [{ layers: 2, hidden: 256 }, { layers: 2, hidden: 512 }];
+  return sizes.map(s => ({ cell, emb, ...s }));
+}
+
+/** Seconds the probe takes of a budget. */
+export function probeSeconds(budget: number): number {
+  return Math.min(PROBE_SECONDS.max, Math.max(PROBE_SECONDS.min, PROBE_SHARE * budget));
+}
+
+export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe> {
+  const started = o.now();
+  const given = withoutConflicts(o.given);
+  const batch = given.batch ?? DEFAULT_SETTINGS.batch;
+  const seq = given.seq ?? DEFAULT_SETTINGS.seq;
+  const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
+  const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, probeModels(o.seconds, given), probe);
+  const choose = (): Recipe => chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize,
+    seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given });
+  // A speed scaled from another size is a guess (small models are bound by overheads, not
+  // multiply-adds): when the choice is a size not measured, it is measured too, and the choice made again.
+  let recipe = choose();
+  for (let round = 0; round < MAX_EXTRA_PROBES; round++) {
+    const { cell, layers, hidden, emb } = recipe.settings;
+    if (speeds.some(m => m.cell === cell && m.layers === layers && m.hidden === hidden && m.emb === emb)) break;
+    // A slow machine has spent its probe already (each model takes at least a few steps): the estimate stands.
+    if ((o.now() - started) / 1000 > 2 * probeSeconds(o.seconds)) break;
+    speeds.push(...await measureSpeeds(o.ids, o.vocabSize, o.kernels, [{ cell, layers, hidden, emb }], probe));
+    recipe = choose();
+  }
+  const probed = (o.now() - started) / 1000;
+  const left = Math.max(1, o.seconds - probed);
+  const r = recipe.settings;
+  const scheduleSteps = given.scheduleSteps
+    ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
+  const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, ...given };
+  const measured = speeds.map(s => `${s.layers}x${s.hidden} at ${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
+  return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; --recipe off for the plain defaults)` };
+}
+
+/**
+ * The user's settings with what the recipe must not add around them: a step
+ * decay asked for keeps the step schedule, an optimizer other than Adam gets no
+ * weight decay (AdamW is Adam's).
+ */
+function withoutConflicts(given: Partial<RunSettings>): Partial<RunSettings> {
+  const out = { ...given };
+  if (out.lrSchedule === undefined && (out.lrDecayEvery ?? 0) > 0) out.lrSchedule = 'step';
+  if (out.weightDecay === undefined && out.optimizer !== undefined && out.optimizer !== 'adam') out.weightDecay = 0;
+  return out;
+}

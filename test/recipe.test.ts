@@ -1,0 +1,152 @@
+// The recipe's pure choice function: its cost and size arithmetic against
+// independent counts (the model's own parameter buffer, costs by hand), and its
+// choices' shape: monotone in the budget, smaller and more regularised for a
+// smaller text, the user's settings winning, the evidence's 15-minute model.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { referenceKernels } from '../src/kernels/reference/index.js';
+import { CharRNN } from '../src/model/charrnn.js';
+import { CANDIDATES, chooseRecipe, costPerChar, estimateSpeed, MAX_SPEEDUP, parameterCount, type MeasuredSpeed } from '../src/run/recipe.js';
+import { plannedSteps } from '../src/train/schedule.js';
+import { budgetRecipe, probeModels, probeSeconds } from '../src/run/budget-recipe.js';
+import { measureSpeeds } from '../src/run/probe.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
+
+/** This machine's native medium-config speed (README, npm run bench). */
+const PROBE: MeasuredSpeed = { cell: 'lstm', layers: 2, hidden: 256, emb: 64, charsPerSecond: 24_587 };
+/** The first 90% of tinyshakespeare: the benchmark's training text. */
+const SHAKESPEARE = { textChars: 1_003_854, vocabSize: 65 };
+const recipe = (seconds: number, extra: Partial<Parameters<typeof chooseRecipe>[0]> = {}) =>
+  chooseRecipe({ speeds: [PROBE], ...SHAKESPEARE, seconds, ...extra });
+
+describe('recipe arithmetic', () => {
+  it('parameterCount is the size of the model\'s parameter buffer, for every cell and candidate', () => {
+    const k = referenceKernels('f32');
+    for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+      for (const { layers, hidden } of CANDIDATES.slice(0, 6)) {
+        const model = new CharRNN({ cell, layers, hidden, emb: 48, vocabSize: 70, dropout: 0 }, k);
+        assert.equal(parameterCount(cell, layers, hidden, 48, 70), model.params.size, `${cell} ${layers}x${hidden}`);
+      }
+    }
+  });
+
+  it('costPerChar by hand: 2x256 LSTM, emb 64, 65 characters', () => {
+    // layer 0: 4*256*(64+256) = 327,680; layer 1: 4*256*512 = 524,288; output: 65*256 = 16,640.
+    assert.equal(costPerChar('lstm', 2, 256, 64, 65), 868_608);
+  });
+
+  it('estimateSpeed scales the nearest measured speed by the cost ratio, at most MAX_SPEEDUP times faster', () => {
+    const large = estimateSpeed([PROBE], 'lstm', 2, 512, 64, 65);
+    // 2x512: 4*512*576 + 4*512*1024 + 65*512 = 3,310,080 multiply-adds per character.
+    assert.ok(Math.abs(large - 24_587 * 868_608 / 3_310_080) < 1e-9);
+    assert.equal(estimateSpeed([PROBE], 'lstm', 1, 64, 64, 65), MAX_SPEEDUP * 24_587);
+    // With two measurements, the nearer one is used as it is.
+    const measuredLarge: MeasuredSpeed = { ...PROBE, hidden: 512, charsPerSecond: 7_000 };
+    assert.equal(estimateSpeed([PROBE, measuredLarge], 'lstm', 2, 512, 64, 65), 7_000);
+  });
+});
+
+describe('chooseRecipe', () => {
+  it('15 minutes on tinyshakespeare at this machine\'s speed: the 2x512 LSTM with dropout 0.25 the evidence found', () => {
+    const r = recipe(900);
+    assert.deepEqual([r.settings.layers, r.settings.hidden, r.settings.cell, r.settings.dropout], [2, 512, 'lstm', 0.25]);
+    assert.equal(r.settings.valSplit, 'spread');
+    assert.equal(r.settings.lrSchedule, 'cosine');
+    // The schedule spans the steps the budget allows at the estimated speed, less validation's share.
+    assert.equal(r.settings.scheduleSteps, Math.floor(r.charsPerSecond * 900 * 0.97 / 2500));
+    assert.equal(r.settings.scheduleSteps, plannedSteps(900 * 0.97, 2500 / r.charsPerSecond));
+    assert.match(r.explanation, /^2x512 LSTM \(3\.3M parameters\), dropout 0\.25.*~5\.8 epochs of 964k characters in 15 min at ~6\.5k chars\/s; cosine/);
+  });
+
+  it('is monotone in the budget: never a smaller model, fewer steps or less dropout for more time', () => {
+    let last = recipe(10);
+    for (const seconds of [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800]) {
+      const r = recipe(seconds);
+      assert.ok(r.parameters >= last.parameters, `${seconds} s: ${r.parameters} parameters after ${last.parameters}`);
+      assert.ok(r.settings.scheduleSteps >= last.settings.scheduleSteps || r.parameters > last.parameters, `${seconds} s: steps`);
+      assert.ok(r.settings.dropout >= last.settings.dropout, `${seconds} s: dropout ${r.settings.dropout} after ${last.settings.dropout}`);
+      last = r;
+    }
+    assert.ok(last.parameters > recipe(10).parameters, 'eight hours get a larger model than ten seconds');
+  });
+
+  it('a smaller text gets a model no larger and dropout no lower; a much larger one, no dropout', () => {
+    for (const seconds of [60, 900, 3600]) {
+      const full = recipe(seconds);
+      const small = recipe(seconds, { textChars: 100_000 });
+      assert.ok(small.parameters <= full.parameters, `${seconds} s`);
+      assert.ok(small.settings.dropout >= full.settings.dropout, `${seconds} s`);
+      assert.ok(small.parameters <= 6 * 100_000, 'not far larger than the text');
+      assert.equal(recipe(seconds, { textChars: 100_000_000 }).settings.dropout, 0);
+    }
+    assert.ok(recipe(900, { textChars: 100_000 }).parameters < recipe(900).parameters, 'strictly smaller at 15 minutes');
+  });
+
+  it('flags the user gives win, and the rest is chosen around them', () => {
+    const r = recipe(900, { given: { hidden: 300, dropout: 0, lrSchedule: 'step', ema: 0, valSplit: 'tail', batch: 32, seq: 64 } });
+    assert.deepEqual([r.settings.hidden, r.settings.dropout, r.settings.lrSchedule, r.settings.ema, r.settings.valSplit, r.settings.batch, r.settings.seq],
+      [300, 0, 'step', 0, 'tail', 32, 64]);
+    // The steps follow the user's batch and sequence length.
+    assert.equal(r.settings.scheduleSteps, Math.floor(r.charsPerSecond * 900 * 0.97 / (32 * 64)));
+    // A given size is used for the speed estimate too.
+    assert.equal(recipe(900, { given: { layers: 1, hidden: 64 } }).charsPerSecond, MAX_SPEEDUP * 24_587);
+  });
+
+  it('validation takes about 3% of the budget and holds out at most 40,000 characters, spread', () => {
+    for (const seconds of [60, 900, 3600]) {
+      const r = recipe(seconds);
+      const valChars = r.settings.valFrac * SHAKESPEARE.textChars;
+      // The fraction is rounded to 2 significant digits; the split then holds out whole 1,000-character windows.
+      assert.ok(valChars <= 40_000 * 1.02, `${valChars} held out`);
+      // A validation pass is forward only: about a third of training on as many characters.
+      const validations = r.settings.scheduleSteps / r.settings.valEvery;
+      const share = validations * valChars / 3 / (r.charsPerSecond * seconds);
+      assert.ok(share > 0.02 && share <= 0.031, `${seconds} s: validation takes ${(100 * share).toFixed(1)}%`);
+    }
+  });
+
+  it('refuses what it cannot plan for', () => {
+    assert.throws(() => recipe(0), /positive budget/);
+    assert.throws(() => chooseRecipe({ speeds: [], ...SHAKESPEARE, seconds: 60 }), /measured speed/);
+  });
+});
+
+describe('the speed probe and the budget recipe (a clock that advances a fixed time per reading)', () => {
+  const text = 'the whale, the sea, the ship and the captain. '.repeat(200);
+  const vocab = Vocabulary.fromText(text);
+  const { ids } = vocab.encode(text);
+  /** A clock that moves `ms` forward each time it is read. */
+  const ticking = (ms: number): (() => number) => {
+    let t = 0;
+    return () => (t += ms);
+  };
+
+  it('measureSpeeds: one untimed step, then steps until the share is used; the speed by hand', async () => {
+    // Readings 50 ms apart, share 0.2 s: t0 at the first; steps 1 and 2 (the minimum) unread;
+    // then readings at +50, +100, +150 go on (steps 3, 4, 5), +200 stops; the end is read at +250 ms.
+    const [speed] = await measureSpeeds(ids, vocab.size, referenceKernels('f32'), [{ cell: 'lstm', layers: 1, hidden: 8, emb: 4 }],
+      { seconds: 0.2, batch: 4, seq: 8, now: ticking(50) });
+    assert.equal(speed.charsPerSecond, (5 * 4 * 8) / 0.25);
+    assert.deepEqual([speed.layers, speed.hidden, speed.emb, speed.cell], [1, 8, 4, 'lstm']);
+  });
+
+  it('budgetRecipe: the flags given win, the schedule length is planned and the probe counts in the budget', async () => {
+    const now = ticking(20);
+    const r = await budgetRecipe({ ids, vocabSize: vocab.size, kernels: referenceKernels('f32'), seconds: 30, now,
+      given: { batch: 4, seq: 8, emb: 8, dropout: 0.3, valSplit: 'tail' } });
+    assert.deepEqual([r.settings.batch, r.settings.seq, r.settings.emb, r.settings.dropout, r.settings.valSplit], [4, 8, 8, 0.3, 'tail']);
+    assert.equal(r.settings.lrSchedule, 'cosine');
+    assert.ok(r.settings.scheduleSteps > r.settings.warmup);
+    // The line names the sizes measured and the probe's seconds on the given clock (0.5 s of a 30 s budget, plus its readings).
+    const probed = /measured (.*) in ([\d.]+) s/.exec(r.explanation)!;
+    assert.match(probed[1], /^2x128 at [\d,]+ chars\/s/);
+    assert.ok(Number(probed[2]) >= probeSeconds(30) / 2 && Number(probed[2]) < 5, probed[2]);
+    assert.match(r.explanation, new RegExp(`^${r.settings.layers}x${r.settings.hidden} LSTM`));
+  });
+
+  it('probe sizes by budget, and the probe\'s share of it', () => {
+    assert.deepEqual(probeModels(60, {}).map(m => `${m.layers}x${m.hidden}`), ['2x128']);
+    assert.deepEqual(probeModels(900, { cell: 'gru' }).map(m => `${m.cell} ${m.layers}x${m.hidden}`), ['gru 2x256', 'gru 2x512']);
+    assert.deepEqual([probeSeconds(10), probeSeconds(60), probeSeconds(3600)], [0.5, 1.2, 6]);
+  });
+});
