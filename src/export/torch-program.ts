@@ -640,9 +640,13 @@ if __name__ == "__main__":
     try:
         main()
     except UserError as e:
-        # Under torchrun every process meets the same input: rank 0 alone says it.
+        # Under torchrun every process meets the same input: rank 0 alone says it. The others wait a
+        # moment before exiting, since torchrun stops every process as soon as one has failed, and
+        # rank 0 must have printed its sentence by then.
         if os.environ.get("RANK", "0") == "0":
             print(f"{os.path.basename(__file__)}: {e}", file=sys.stderr, flush=True)
+        else:
+            time.sleep(3)
         sys.exit(1)
 `;
 }
