@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
+import { assertUserError } from './user-error.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 // The reference backend wherever the backend is not the point; CHARRNN_DEBUG off so
@@ -38,22 +39,6 @@ const codePoints = (s: string): number => [...s].length;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const jsonLines = (stdout: string): Record<string, unknown>[] =>
   stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
-
-/**
- * A user error as the spec wants it: a non-zero exit and exactly one line on
- * stderr, starting "charrnn: " and saying what is wrong, with no stack trace.
- */
-function assertUserError(r: SpawnSyncReturns<string>, says: RegExp, { exit }: { exit?: number } = {}): void {
-  const lines = r.stderr.split('\n');
-  assert.equal(lines.pop(), '', `stderr must end with a newline: ${JSON.stringify(r.stderr)}`);
-  assert.notEqual(r.status, 0, 'a bad input must not exit 0');
-  assert.notEqual(r.status, 70, `exit 70 means charrnn treated the input as its own bug: ${r.stderr}`);
-  if (exit !== undefined) assert.equal(r.status, exit, r.stderr);
-  assert.ok(!/^\s+at /m.test(r.stderr), `stack trace on stderr: ${r.stderr}`);
-  assert.equal(lines.length, 1, `expected one line on stderr, got ${JSON.stringify(r.stderr)}`);
-  assert.match(lines[0], /^charrnn: \S/);
-  assert.match(lines[0], says);
-}
 
 // A corpus with characters outside the BMP (🙂, two UTF-16 units, one code point)
 // and CJK, so that counting code points and counting UTF-16 units disagree.

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { LineSet } from '../src/text/line-set.js';
+import { assertUserError } from './user-error.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
@@ -32,14 +33,6 @@ function ok(args: string[]): string {
   const r = cli(args);
   assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
-}
-
-function assertUserError(r: SpawnSyncReturns<string>, says: RegExp): void {
-  assert.notEqual(r.status, 0);
-  assert.notEqual(r.status, 70, `treated as an internal error: ${r.stderr}`);
-  assert.ok(!/^\s+at /m.test(r.stderr), `stack trace on stderr: ${r.stderr}`);
-  assert.match(r.stderr, /^charrnn: [^\n]+\n$/);
-  assert.match(r.stderr, says);
 }
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { svgToPng } from '../src/node/render.js';
 import { darkPixels, decodePng, PNG_SIGNATURE } from './png.js';
 import { syntheticRun, toLog } from './report-fixtures.js';
+import { assertUserError } from './user-error.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_DEBUG: '' };
@@ -32,16 +33,6 @@ function ok(args: string[]): string {
 }
 
 /** One line on stderr, "charrnn: ..." saying `says`, a non-zero exit that is not an internal error (70). */
-function assertUserError(r: SpawnSyncReturns<string>, says: RegExp): void {
-  assert.notEqual(r.status, 0, 'a bad input must not exit 0');
-  assert.notEqual(r.status, 70, `exit 70 means charrnn took the input for its own bug: ${r.stderr}`);
-  const lines = r.stderr.split('\n');
-  assert.equal(lines.pop(), '');
-  assert.equal(lines.length, 1, `expected one line on stderr, got ${JSON.stringify(r.stderr)}`);
-  assert.match(lines[0], /^charrnn: \S/);
-  assert.match(lines[0], says);
-}
-
 /** The texts of an SVG's <text> elements, and of each <tspan> line of the ones with several lines. */
 const svgTexts = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/g)]
   .flatMap(m => [m[1], ...[...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map(t => t[1])])
