@@ -62,6 +62,17 @@ async function assertError(res: Response, status: number, says?: RegExp): Promis
   return body.error;
 }
 
+/** Polls /healthz until `ready` holds (a few seconds at most): waits on the server's state, not on time. */
+async function waitForHealth(url: string, ready: (h: { in_flight: number; queued: number }) => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const h = (await (await fetch(`${url}/healthz`)).json()) as { in_flight: number; queued: number };
+    if (ready(h)) return;
+    assert.ok(Date.now() < deadline, `the server never reached the awaited state: ${JSON.stringify(h)}`);
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+}
+
 before(async () => {
   const kernels = await loadKernels();
   const config = { cell: 'lstm' as const, layers: 2, hidden: 32, emb: 8, vocabSize: vocab.size, dropout: 0 };
@@ -183,8 +194,7 @@ describe('charrnn server', () => {
       const waiting = fetch(`${bigUrl}/v1/generate`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', length: 5_000_000, seed: 3 }), signal: gone.signal,
       }).catch(() => null);
-      await new Promise(resolve => setTimeout(resolve, 200));
-      assert.equal((await health()).in_flight, 2);
+      await waitForHealth(bigUrl, h => h.in_flight === 2);
       gone.abort();
       await waiting;
       const until2 = Date.now() + 5000;
@@ -381,16 +391,21 @@ describe('charrnn server limits and options', () => {
   it('requests past maxInFlight wait in the queue; past maxQueue they get 429 with Retry-After', async () => {
     const { app, url } = await start({ limits: { maxInFlight: 1, maxQueue: 1, maxLength: 1_000_000 } });
     try {
-      const long = post(`${url}/v1/generate`, { model: 'tiny', length: 20_000 });
-      await new Promise(resolve => setTimeout(resolve, 50));
+      // The first request is far longer than the test (a fast machine finished 20,000 chars
+      // in under 100 ms); the test ends it by disconnecting, which frees its place.
+      const stopLong = new AbortController();
+      const long = fetch(`${url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', length: 1_000_000 }), signal: stopLong.signal })
+        .catch((e: unknown) => e);
+      await waitForHealth(url, h => h.in_flight === 1);
       const queued = post(`${url}/v1/generate`, { model: 'tiny', length: 10, seed: 2 });
-      await new Promise(resolve => setTimeout(resolve, 50));
+      await waitForHealth(url, h => h.queued === 1);
       assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok', models: 2, in_flight: 1, queued: 1, streams: 1 });
       const refused = await post(`${url}/v1/generate`, { model: 'tiny', length: 10 });
       assert.equal(refused.headers.get('retry-after'), '1');
       const e = await assertError(refused, 429, /busy/);
       assert.equal(e.type, 'rate_limit_error');
-      assert.equal((await long).status, 200);
+      stopLong.abort();
+      assert.ok((await long) instanceof Error, 'the long request was ended by its client');
       const q = await queued;
       assert.equal(q.status, 200);
       assert.equal(((await q.json()) as { text: string }).text, (await alone({ length: 10, seed: 2 }))[0]);
