@@ -1,11 +1,13 @@
-// npm run bench:serve -- [--model PATH] [--seconds S] [--length N]
+// npm run bench:serve -- [--model PATH ...] [--seconds S] [--length N]
 // Total generated characters per second at 1, 8 and 50 concurrent clients, with
 // continuous batching and without (--no-batching), in the same run, against
 // `charrnn serve` on 127.0.0.1. Each client sends /v1/generate requests of
-// --length characters one after another for --seconds.
+// --length characters one after another for --seconds. Without --model, two
+// LSTMs: 2x128 (the default run's size, whose weights fit one core's L2 cache)
+// and 2x512 (the size the 15-minute recipe picks here, whose weights do not).
 import { StreamBatch } from '../generate/batch.js';
 import { loadServedModels } from '../server/models.js';
-import { benchModel, cpuSeconds, flag, startServer } from './server-process.js';
+import { benchModels, cpuSeconds, flag, startServer } from './server-process.js';
 
 const seconds = Number(flag('seconds') ?? 5);
 const length = Number(flag('length') ?? 200);
@@ -36,22 +38,8 @@ async function measure(url: string, pid: number, clients: number): Promise<Cell>
   return { charsPerSec: chars / elapsed, charsPerCpuSec: chars / used, errors: results.reduce((n, r) => n + r.errors, 0) };
 }
 
-const model = benchModel();
-const rows: Record<number, { on: Cell; off: Cell }> = {};
-for (const batching of [true, false]) {
-  const server = await startServer(model, batching ? [] : ['--no-batching']);
-  try {
-    for (const c of CLIENTS) {
-      const r = await measure(server.url, server.child.pid!, c);
-      (rows[c] ??= {} as { on: Cell; off: Cell })[batching ? 'on' : 'off'] = r;
-      process.stderr.write(`batching ${batching ? 'on ' : 'off'}, ${c} clients: ${Math.round(r.charsPerSec)} chars/s\n`);
-    }
-  } finally {
-    await server.stop();
-  }
-}
 /** The engine alone, for scale: characters per CPU-second of B streams stepping one StreamBatch (no sampling, no server), in this process. */
-async function engineAlone(B: number): Promise<number> {
+async function engineAlone(model: string, B: number): Promise<number> {
   const [served] = await loadServedModels([model]);
   const batch = new StreamBatch(served.model, { capacity: B });
   const streams = Array.from({ length: B }, () => batch.open());
@@ -65,18 +53,39 @@ async function engineAlone(B: number): Promise<number> {
   batch.dispose();
   return rate;
 }
-const engine = new Map<number, number>();
-for (const c of CLIENTS) engine.set(c, await engineAlone(c));
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-console.log(`\nmodel ${model}, /v1/generate of ${length} characters, ${seconds} s per cell\n`);
-// Wall-clock chars/s is what a client sees; chars per CPU-second of the server is the same work measured
-// by what it cost, which holds still on a machine whose cores other programs share.
-console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors | engine alone, B = clients: chars per CPU-s | vs B = 1 |');
-console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
-for (const c of CLIENTS) {
-  const { on, off } = rows[c];
-  console.log(`| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
-    `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} | ` +
-    `${fmt(engine.get(c)!)} | ${(engine.get(c)! / engine.get(1)!).toFixed(1)}x |`);
+
+async function benchOne(model: string): Promise<void> {
+  const rows: Record<number, { on: Cell; off: Cell }> = {};
+  for (const batching of [true, false]) {
+    const server = await startServer(model, batching ? [] : ['--no-batching']);
+    try {
+      for (const c of CLIENTS) {
+        const r = await measure(server.url, server.child.pid!, c);
+        (rows[c] ??= {} as { on: Cell; off: Cell })[batching ? 'on' : 'off'] = r;
+        process.stderr.write(`batching ${batching ? 'on ' : 'off'}, ${c} clients: ${Math.round(r.charsPerSec)} chars/s\n`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  const engine = new Map<number, number>();
+  for (const c of CLIENTS) engine.set(c, await engineAlone(model, c));
+
+  const [served] = await loadServedModels([model]);
+  const { cell, layers, hidden } = served.model.config;
+  console.log(`\nmodel ${model} (${cell} ${layers}x${hidden}), /v1/generate of ${length} characters, ${seconds} s per cell\n`);
+  // Wall-clock chars/s is what a client sees; chars per CPU-second of the server is the same work measured
+  // by what it cost, which holds still on a machine whose cores other programs share.
+  console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors | engine alone, B = clients: chars per CPU-s | vs B = 1 |');
+  console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const c of CLIENTS) {
+    const { on, off } = rows[c];
+    console.log(`| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
+      `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} | ` +
+      `${fmt(engine.get(c)!)} | ${(engine.get(c)! / engine.get(1)!).toFixed(1)}x |`);
+  }
 }
+
+for (const model of benchModels(['2x128', '2x512'])) await benchOne(model);

@@ -17,16 +17,35 @@ export function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** A model to serve: --model PATH, or a 2x128 LSTM trained for 20 s on tinyshakespeare (--corpus PATH). */
-export function benchModel(): string {
+/** The value of every `--flag v` in argv, in order. */
+export function flags(name: string): string[] {
+  return process.argv.flatMap((a, i) => (a === `--${name}` && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
+}
+
+/** A model to serve: --model PATH, or an LSTM of `size` (LAYERSxHIDDEN) trained for 20 s on tinyshakespeare (--corpus PATH). */
+export function benchModel(size = '2x128'): string {
   const given = flag('model');
   if (given) return given;
+  return trainBenchModel(size);
+}
+
+/**
+ * The models to serve: every --model PATH, or LSTMs of the given sizes trained
+ * for 20 s each (their speed depends on their sizes, not on how well they learned).
+ */
+export function benchModels(sizes: string[]): string[] {
+  const given = flags('model');
+  return given.length > 0 ? given : sizes.map(trainBenchModel);
+}
+
+function trainBenchModel(size: string): string {
+  const [layers, hidden] = size.split('x');
   const corpus = flag('corpus') ?? CORPUS;
   if (!existsSync(corpus)) throw new Error(`no corpus at ${corpus}: pass --model PATH or --corpus PATH`);
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-serve-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true })); // the model is the benchmark's own
-  process.stderr.write(`training a 2x128 LSTM on ${corpus} for 20 s ...\n`);
-  const r = spawnSync(process.execPath, [MAIN, 'train', corpus, '--layers', '2', '--hidden', '128', '--seconds', '20', '--out', dir, '--quiet', '--sample-length', '0'],
+  process.stderr.write(`training a ${size} LSTM on ${corpus} for 20 s ...\n`);
+  const r = spawnSync(process.execPath, [MAIN, 'train', corpus, '--layers', layers, '--hidden', hidden, '--seconds', '20', '--out', dir, '--quiet', '--sample-length', '0'],
     { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error('training the benchmark model failed');
   return join(dir, 'model.safetensors');
