@@ -3,37 +3,26 @@
 // checked (exit codes, stdout, stderr, files on disk). Models are tiny and the
 // reference backend is used throughout, so the whole file runs in seconds.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
+import { cliRunner, MAIN } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 // The reference backend wherever the backend is not the point; CHARRNN_DEBUG off so
 // that an internal error would not print a stack trace we then have to tell apart.
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
 const TINY = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--backend', 'reference'];
 
 let dir: string;
+const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 
-function cli(args: string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return r;
-}
 
-/** Runs the CLI and insists that it succeeded, showing stderr when it did not. */
-function ok(args: string[]): string {
-  const r = cli(args);
-  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const codePoints = (s: string): number => [...s].length;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -2,38 +2,28 @@
 // evaluating and sampling the line model, resuming (after --steps and after a
 // signal), and the bad inputs of --lines and of sampling whole lines.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { LineSet } from '../src/text/line-set.js';
+import { cliRunner, MAIN } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
 const TINY = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '8', '--backend', 'reference', '--sample-length', '0'];
 /** The stdlib lists' names, as the corpus joins them. */
 const NAMES_LINES = 8849;
 
 let dir: string;
+const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 
-function cli(args: string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return r;
-}
 
-function ok(args: string[]): string {
-  const r = cli(args);
-  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const jsonLines = (stdout: string): Record<string, unknown>[] => stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);

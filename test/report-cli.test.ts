@@ -3,34 +3,24 @@
 // checked: the SVG's marks and text, and the PNG decoded by an independent
 // reader (test/png.ts) down to the pixels of its text.
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { svgToPng } from '../src/node/render.js';
 import { darkPixels, decodePng, PNG_SIGNATURE } from './png.js';
 import { syntheticRun, toLog } from './report-fixtures.js';
+import { cliRunner } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_DEBUG: '' };
 
 let dir: string;
+const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (...names: string[]): string => join(dir, ...names);
 
-function cli(args: string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return r;
-}
 
-function ok(args: string[]): string {
-  const r = cli(args);
-  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** One line on stderr, "charrnn: ..." saying `says`, a non-zero exit that is not an internal error (70). */
 /** The texts of an SVG's <text> elements, and of each <tspan> line of the ones with several lines. */

@@ -10,33 +10,22 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeModel } from '../src/model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Random } from '../src/util/random.js';
+import { cliRunner, MAIN } from './cli-runner.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
 const TINY = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--backend', 'reference', '--sample-length', '0'];
 const CORPUS = 'the cat sat on the mat; the dog ran far away.\n'.repeat(60);
 
 let dir: string;
+const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (...names: string[]): string => join(dir, ...names);
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-function cli(args: string[]): SpawnSyncReturns<string> {
-  // The timeout is a safety net against a spin (the /proc case), not a timing assertion.
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return r;
-}
 
-function ok(args: string[]): string {
-  const r = cli(args);
-  assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** One line on stderr, "charrnn: ..." matching `says`, exit 1, no stack trace. */
 function assertRefused(r: SpawnSyncReturns<string>, says: RegExp): void {
