@@ -366,10 +366,15 @@ describe('the memory estimate', () => {
     assert.equal(e.parts.activations, 138 * 4);
     assert.equal(e.parts.logits, 2 * 6 * 4 * 4);
     assert.equal(e.parts['engine scratch'], (38 + 6 * 2) * 4);
+    assert.equal(e.parts['averaged weights'], undefined);
+    // --ema keeps one more copy of the 38 weights.
+    const averaged = trainingMemory({ config: { cell: 'rnn', layers: 1, hidden: 2, emb: 3, vocabSize: 4, dropout: 0 }, batch: 2, seq: 3, optimizer: 'sgd', ema: true });
+    assert.equal(averaged.parts['averaged weights'], 38 * 4);
+    assert.equal(averaged.bytes, e.bytes + 38 * 4);
   });
 
   it('bounds what the reference engine really allocates for training (0.9x to 1x of the estimate)', () => {
-    for (const [cell, hidden, batch, seq, dropout] of [['lstm', 256, 32, 64, 0], ['gru', 128, 16, 100, 0.2]] as const) {
+    for (const [cell, hidden, batch, seq, dropout, ema] of [['lstm', 256, 32, 64, 0, 0], ['gru', 128, 16, 100, 0.2, 0.9]] as const) {
       const config: ModelConfig = { cell, layers: 2, hidden, emb: 32, vocabSize: 80, dropout };
       // A fresh process, so that no other test's buffers are collected during the measurement.
       const script = `
@@ -380,13 +385,13 @@ describe('the memory estimate', () => {
         const data = new Uint8Array(${batch * seq * 3});
         const before = process.memoryUsage().arrayBuffers;
         const model = new CharRNN(${JSON.stringify(config)}, referenceKernels(), { seed: 1 });
-        const trainer = new Trainer(model, data, { batch: ${batch}, seq: ${seq}, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 1e-3 } });
+        const trainer = new Trainer(model, data, { batch: ${batch}, seq: ${seq}, clip: 5, lrDecay: 1, lrDecayEvery: 0, ema: ${ema}, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 1e-3 } });
         trainer.step();
         process.stdout.write(String(process.memoryUsage().arrayBuffers - before));`;
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const measured = Number(r.stdout);
-      const e = trainingMemory({ config, batch, seq, optimizer: 'adam' });
+      const e = trainingMemory({ config, batch, seq, optimizer: 'adam', ema: ema > 0 });
       // The reference engine packs nothing and has no threads: its share of the estimate is everything but the engine scratch.
       const expected = e.bytes - e.parts['engine scratch'];
       assert.ok(measured <= expected && measured >= 0.9 * expected, `${cell}: measured ${measured} bytes, estimated ${expected}`);

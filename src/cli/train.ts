@@ -157,7 +157,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
     notes.push(`recipe: ${chosen.explanation}`);
   }
   const s = settings;
-  checkMemory(trainingMemory({ config: { ...s, vocabSize: corpus.vocab.size }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads: engineThreads() }),
+  checkMemory(trainingMemory({ config: { ...s, vocabSize: corpus.vocab.size }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads: engineThreads(), ema: s.ema > 0 }),
     machineMemory(kernels.name), `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with --emb ${s.emb}, --batch ${s.batch} and --seq ${s.seq} ` +
     `on ${corpus.vocab.size} distinct characters`, 'use a smaller --hidden, --layers, --emb, --batch or --seq');
   if (s.sampleLength > MAX_TEXT_LENGTH) {

@@ -29,6 +29,8 @@ export interface TrainingShape {
   optimizer: OptimizerName;
   /** Engine threads, each with its own gate scratch (default 1). */
   threads?: number;
+  /** Whether the run keeps an exponential moving average of the weights (--ema): one more copy of them. */
+  ema?: boolean;
 }
 
 /** The longest string a JavaScript engine (V8) holds: a text generated whole must fit in one. */
@@ -50,7 +52,7 @@ export function parameterCount(c: ModelConfig): number {
  * Bytes a training run allocates: weights, gradients and optimizer state; per
  * layer the activations and backward scratch for B*T rows, carried state and
  * dropout masks; logits and their gradient (B*T*V each); the engine's packed
- * copy of the weights and each thread's gate rows.
+ * copy of the weights and each thread's gate rows; with --ema, the averaged weights.
  */
 export function trainingMemory(s: TrainingShape): MemoryEstimate {
   const { config: c, batch: B, seq: T } = s;
@@ -66,6 +68,7 @@ export function trainingMemory(s: TrainingShape): MemoryEstimate {
     + (c.dropout > 0 ? 2 * rows * H : 0) /* mask and dropped output */;
   const parts = {
     weights: P * FLOAT,
+    ...(s.ema ? { 'averaged weights': P * FLOAT } : {}),
     gradients: P * FLOAT,
     'optimizer state': (s.optimizer === 'adam' ? 2 : 1) * P * FLOAT,
     activations: (c.layers * perLayer + rows * c.emb + 2 * rows * Math.max(c.emb, H) + 4 * rows /* ids and targets, model and trainer */) * FLOAT,
