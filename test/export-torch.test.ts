@@ -18,12 +18,16 @@ import { programParts } from '../src/export/torch-settings.js';
 import { DEFAULT_SETTINGS } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { prepareTraining } from '../src/run/run.js';
+import { withLines } from '../src/run/corpus.js';
+import { lineModelMetadata } from '../src/model/line-model.js';
 import type { RunSettings } from '../src/run/settings.js';
 import { Random } from '../src/util/random.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '', OMP_NUM_THREADS: '1' };
 const PYTHON = process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+/** The line run of the line-mode tests (clipping active, a decay step inside the 20 steps). */
+const LINE_FLAGS = ['--cell', 'lstm', '--clip', '0.05', '--lr-decay', '0.5', '--lr-decay-every', '15'];
 const TINY = ['--layers', '1', '--hidden', '32', '--emb', '16', '--batch', '4', '--seq', '8', '--val-frac', '0.1', '--sample-length', '0'];
 
 /** Why the PyTorch tests cannot run here, or null when they can. */
@@ -86,6 +90,28 @@ function text(chars: number): string {
   return s.slice(0, chars);
 }
 
+/**
+ * A names-like list for line mode: `count` names of one to four syllables, one
+ * in eight a copy of an earlier one (name lists repeat names, and copies stay on
+ * one side of the held-out split). 23 names leave 21 training lines with --val-frac
+ * 0.1: 6 batches of 4 a pass, the first (shortest) of a single line and 3 rows of padding.
+ */
+function names(count: number): string {
+  const syllables = ['ka', 'ro', 'mi', 'an', 'te', 'lo', 'su', 'ri', 'na', 've', 'do', 'el', 'th', 'ys'];
+  const rng = new Random(11);
+  const out: string[] = [];
+  while (out.length < count) {
+    if (out.length > 4 && rng.next() < 0.125) {
+      out.push(out[rng.int(out.length)]);
+      continue;
+    }
+    let name = '';
+    for (let k = 1 + rng.int(4); k > 0; k--) name += syllables[rng.int(syllables.length)];
+    out.push(name[0].toUpperCase() + name.slice(1));
+  }
+  return out.join('\n') + '\n';
+}
+
 /** Largest |a - b| over a tensor, relative to the largest |b| of that tensor. */
 function tensorError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
@@ -111,7 +137,9 @@ function charrnnContinues(runDir: string, corpus: string, steps: number): {
 } {
   const ckpt = decodeCheckpoint(readFileSync(join(runDir, 'checkpoint.safetensors')), 'checkpoint');
   const settings = { ...DEFAULT_SETTINGS, ...ckpt.run.settings } as RunSettings;
-  const { model, trainer } = prepareTraining({ ids: ckpt.vocab.encode(corpus).ids, vocab: ckpt.vocab, source: 'corpus.txt' }, settings, referenceKernels(), ckpt);
+  // A line run's vocabulary is its lines' characters and the end-of-line: every character of a list's text.
+  const text = withLines({ ids: ckpt.vocab.encode(corpus).ids, vocab: ckpt.vocab, source: 'corpus.txt' }, settings);
+  const { model, trainer } = prepareTraining(text, settings, referenceKernels(), ckpt);
   const losses = Array.from({ length: steps }, () => trainer.step().loss);
   const copy = (): Map<string, Float32Array> => new Map(model.params.specs.map(p => [p.name, Float32Array.from(model.params.get(p.name))]));
   const weights = copy();
@@ -127,6 +155,7 @@ before(() => {
   writeFileSync(at('corpus.txt'), text(600));
   writeFileSync(at('other.txt'), text(601));
   writeFileSync(at('long.txt'), text(40_000));
+  writeFileSync(at('names.txt'), names(23));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -167,13 +196,17 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
 
   });
 
-  test('a line run is refused in one sentence, nothing written', () => {
-    writeFileSync(at('list.txt'), Array.from({ length: 30 }, (_, i) => `name ${i}`).join('\n') + '\n');
-    ok(cli(['train', 'list.txt', '--lines', ...TINY, '--steps', '3', '--out', 'lines']), 'train');
-    const r = cli(['export-torch', 'lines', 'list.txt']);
-    assert.equal(r.stderr, 'charrnn: The run trains on lines (--lines), which the PyTorch program of export-torch does not do yet, so it is not exported.\n');
-    assert.equal(r.status, 1);
-    assert.ok(!existsSync(at('lines', 'torch')));
+  test('a line run exports its lines, each followed by the end-of-line, and the metadata entries of its model files', () => {
+    ok(cli(['train', 'names.txt', '--lines', ...TINY, '--steps', '3', '--out', 'lines']), 'train');
+    ok(cli(['export-torch', 'lines', 'names.txt']), 'export-torch');
+    const vocab = decodeCheckpoint(readFileSync(at('lines', 'checkpoint.safetensors')), 'c').vocab;
+    const ids = new Uint16Array(Uint8Array.from(readFileSync(at('lines', 'torch', 'text.u16'))).buffer);
+    assert.equal(vocab.decode(ids), readFileSync(at('names.txt'), 'utf8'));
+    // The entries charrnn's own model file of the run has (its end-of-line, and the set of lines --novel checks against).
+    const model = decodeSafetensors(readFileSync(at('lines', 'model.safetensors')), 'model').metadata;
+    assert.deepEqual(JSON.parse(readFileSync(at('lines', 'torch', 'lines.json'), 'utf8')), { lines: model.lines, lines_seen: model.lines_seen });
+    assert.deepEqual(lineModelMetadata('\n', readFileSync(at('names.txt'), 'utf8').split('\n').filter(l => l !== '')), { lines: model.lines, lines_seen: model.lines_seen });
+    assert.match(readFileSync(at('lines', 'torch', 'train_torch.py'), 'utf8'), /^LINES = True\b[\s\S]*^EOL_ID, LINES_FILE = 0, "lines\.json"/m);
   });
 
   test('the training techniques at their defaults add nothing to the program, and a run without them exports as one with them off', () => {
@@ -188,13 +221,13 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     }
   });
 
-  test('line mode and a validation split the program does not know are refused in one sentence each, nothing written', () => {
+  test('a validation split the program does not know, or one with line mode, is refused in one sentence each, nothing written', () => {
     // Checkpoints as a charrnn with these settings saves them (its settings record; the tensors do not depend on them).
     ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '2', '--out', 'plain']), 'train');
     const { tensors, metadata } = decodeSafetensors(readFileSync(at('plain', 'checkpoint.safetensors')), 'ckpt');
     const cases: [string, Record<string, unknown>, string][] = [
       ['middle', { valSplit: 'middle' }, 'The run\'s --val-split "middle" is not one export-torch knows (tail, spread), so it is not exported.'],
-      ['lined', { lines: true }, 'The run trains on lines (--lines), which the PyTorch program of export-torch does not do yet, so it is not exported.'],
+      ['lined', { lines: true, valSplit: 'spread' }, 'The run trains on lines (--lines) with --val-split "spread", which charrnn does not do, so it is not exported.'],
       ['tailed', { valSplit: 'tail', lines: false }, ''],
       ['spread', { valSplit: 'spread' }, ''],
     ];
@@ -233,6 +266,9 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
       name: 'lstm-spread', flags: ['--cell', 'lstm', '--val-split', 'spread', '--val-max-chars', '2500'], corpus: 'long.txt',
       skip: TECHNIQUES ? false : 'this charrnn has no --val-split yet',
     },
+    // Line mode: 21 training lines, 6 batches a pass (so the 20 steps cross three passes, each in its own seeded
+    // order), the first batch a single line and padding; the 2 held-out lines validate.
+    { name: 'lstm-lines', flags: ['--lines', ...LINE_FLAGS], corpus: 'names.txt' },
   ];
 
   for (const c of configs) {
@@ -334,6 +370,63 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
     for (const [i, e] of steps.entries()) {
       assert.equal(same[i].chars, e.chars);
+      for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
+        if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
+      }
+    }
+  });
+
+  test('line mode: 2 gloo processes give the one-process losses and weights; charrnn -> PyTorch (2 processes) -> charrnn leaves one run\'s log.jsonl', () => {
+    const flags = ['--lines', ...TINY, ...LINE_FLAGS, '--val-every', '5', '--checkpoint-every', '5'];
+    ok(cli(['train', 'names.txt', ...flags, '--steps', '30', '--out', 'lines-straight']), 'train');
+    ok(cli(['train', 'names.txt', ...flags, '--steps', '10', '--out', 'lines-trip']), 'train');
+    ok(cli(['export-torch', 'lines-trip', 'names.txt']), 'export-torch');
+    // The step-10 checkpoint the equivalence test (lstm-lines) started from: 20 steps in 2 processes, each holding 2 of
+    // the 4 rows of every batch (in the single-line batches one process holds padding only).
+    cpSync(at('lines-trip'), at('lines-ddp'), { recursive: true });
+    const out = ok(torchrun(2, at('lines-ddp', 'torch'), ['--resume', at('lines-ddp'), '--steps', String(10 + STEPS), '--log-every', '1']), 'torchrun');
+    assert.match(out, /2 processes on cpu/);
+    const one = stepLosses(at('lstm-lines'));
+    const two = stepLosses(at('lines-ddp'));
+    const errors = Array.from({ length: STEPS }, (_, i) => Math.abs((two.get(11 + i) ?? NaN) - (one.get(11 + i) ?? NaN)));
+    const ckpt = (name: string): Map<string, { data: Float32Array }> => decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).tensors;
+    const [ddp, alone] = [ckpt('lines-ddp'), ckpt('lstm-lines')];
+    const weightError = Math.max(...[...alone].map(([name, t]) => tensorError(ddp.get(name)!.data, t.data)));
+    console.log(`# lines, 2 processes vs 1: largest loss difference ${Math.max(...errors).toExponential(2)}, checkpoint tensors ${weightError.toExponential(2)}`);
+    assert.ok(Math.max(...errors) <= 1e-4, `loss differences ${errors.map(e => e.toExponential(1)).join(' ')}`);
+    // Weights, moments, and the state each process's rows ended their last batch with, gathered in row order.
+    assert.ok(weightError <= 1e-4, `checkpoint tensors differ by ${weightError}`);
+    const position = (name: string): unknown => (JSON.parse(decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).metadata.training) as { streams: unknown }).streams;
+    assert.deepEqual(position('lines-ddp'), position('lstm-lines'));
+
+    ok(torchrun(2, at('lines-trip', 'torch'), ['--resume', at('lines-trip'), '--steps', '20']), 'torchrun');
+    // PyTorch's model files are line models with charrnn's entries, and load.
+    const entries = (file: string): [string, string] => {
+      const m = decodeSafetensors(readFileSync(file), file).metadata;
+      return [m.lines, m.lines_seen];
+    };
+    assert.deepEqual(entries(at('lines-trip', 'model.safetensors')), entries(at('lines-straight', 'model.safetensors')));
+    assert.deepEqual(entries(at('lines-trip', 'best.safetensors')), entries(at('lines-straight', 'model.safetensors')));
+    ok(cli(['sample', at('lines-trip', 'model.safetensors')]), 'sample');
+    ok(cli(['eval', at('lines-trip', 'best.safetensors'), 'names.txt']), 'eval');
+    ok(cli(['train', 'names.txt', '--resume', 'lines-trip', '--steps', '30']), 'train --resume');
+    assert.equal(decodeCheckpoint(readFileSync(at('lines-trip', 'checkpoint.safetensors')), 'c').steps, 30);
+
+    const trip = events(at('lines-trip'));
+    const straight = events(at('lines-straight'));
+    const opened = trip.filter(e => e.event === 'config');
+    assert.deepEqual(opened.map(e => [e.step, e.resumed]), [[0, false], [10, true], [20, true]]);
+    assert.match(String(opened[1].backend), /^pytorch .*, 2 processes, gloo, cpu$/);
+    assert.deepEqual(opened[1].corpus, opened[0].corpus, 'the same lines, held out alike');
+    const shape = (log: Event[]): string[] => log.filter(e => !['config', 'stopped', 'result'].includes(e.event)).map(e => `${e.event}@${e.step}`);
+    assert.deepEqual(shape(trip), shape(straight));
+    const times = trip.map(e => e.time as number);
+    assert.deepEqual(times, [...times].sort((x, y) => x - y), 'time goes on across the hand-overs');
+    // The same curve, and the same characters (the lines' targets, padding not counted) at every event.
+    const steps = straight.filter(e => e.event === 'step' || e.event === 'validation');
+    const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
+    for (const [i, e] of steps.entries()) {
+      assert.equal(same[i].chars, e.chars, `chars at step ${e.step}`);
       for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
         if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
       }

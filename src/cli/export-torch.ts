@@ -23,7 +23,9 @@ async function exportTorchAction(dir: string, files: string[], flags: ExportTorc
   const program = relative(process.cwd(), r.program) || r.program;
   const torchrun = torchrunCommand();
   // PyTorch 1.13's torchrun cannot parse its own default --redirects/--tee under Python 3.11; a mapping for a rank that does not exist sidesteps it.
-  process.stdout.write(`wrote ${program} and ${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters); ` +
+  const ids = `${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters${r.lineMetadata ? ', the lines each followed by the end-of-line' : ''})`;
+  const written = r.lineMetadata ? `${program}, ${ids} and ${relative(process.cwd(), r.lineMetadata) || r.lineMetadata}` : `${program} and ${ids}`;
+  process.stdout.write(`wrote ${written}; ` +
     `the run is at step ${r.steps}. Continue it with:\n  ${torchrun} --standalone --nproc_per_node N ${program} --resume ${dir}\n` +
     `or, where that stops with "'NoneType' object has no attribute 'get'" (PyTorch 1.13 on Python 3.11, as in Debian 12):\n` +
     `  ${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N ${program} --resume ${dir}\n`);

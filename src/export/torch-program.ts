@@ -26,6 +26,8 @@ export interface ProgramFacts {
   runFolder: string;
   /** Where the text came from (files or a corpus name), as the model files' metadata says it. */
   corpus: string;
+  /** Line mode: the end-of-line's id (the ids file holds every line followed by it) and the file of the line model's metadata entries. */
+  lines?: { eolId: number; metadataFile: string };
 }
 
 const py = (v: unknown): string => JSON.stringify(v);
@@ -40,6 +42,7 @@ export function torchProgram(facts: ProgramFacts, parts: ProgramParts): string {
     `CORPUS = ${py(facts.corpus)}`,
     `IDS_FILE, IDS_DTYPE, IDS_COUNT, TEXT_HASH = ${py(facts.idsFile)}, ${py(facts.idsDtype)}, ${facts.idsCount}, ${py(facts.textHash)}`,
     `RUN_FOLDER = ${py(facts.runFolder)}  # default of --resume, relative to this file`,
+    ...(facts.lines ? [`EOL_ID, LINES_FILE = ${facts.lines.eolId}, ${py(facts.lines.metadataFile)}  # the end-of-line's id; the line model's metadata entries`] : []),
     '',
     CORE,
     modelCode(parts),
@@ -120,9 +123,9 @@ DistributedDataParallel (NCCL on GPUs, gloo on CPUs):
     torchrun --nproc_per_node N ${TORCH_PROGRAM_NAME} --resume RUN_DIR [--steps TOTAL] [--minutes M]
 
 It reads RUN_DIR/checkpoint.safetensors (weights, optimizer moments and step,
-stream positions, carried state), trains with the run's own math (the global
-batch stays BATCH streams, split across the processes; gradients are averaged
-by DDP, so the update is the one a single process makes), and writes back
+position in the batches, carried state), trains with the run's own math (the
+global batch stays BATCH sequences, split across the processes; gradients are
+averaged by DDP, so the update is the one a single process makes), and writes back
 model.safetensors, best.safetensors and checkpoint.safetensors in charrnn's
 formats (atomically, from rank 0) and one JSON event per line to RUN_DIR/log.jsonl.
 charrnn sample / eval / train --resume go on from there.
@@ -235,13 +238,15 @@ class Batcher:
         self.steps_per_epoch = self.L // SEQ
 
     def next(self):
+        """This process's next chunk [T, B / world] time-major, whether it starts from a zero state, and the
+        targets scored in the whole (all processes') chunk."""
         if self.pos + SEQ > self.L:
             self.pos = 0
         reset = self.pos == 0
-        x, y = self.x[:, self.pos:self.pos + SEQ].t(), self.y[:, self.pos:self.pos + SEQ].t()  # [T, B] time-major
+        x, y = self.x[:, self.pos:self.pos + SEQ].t(), self.y[:, self.pos:self.pos + SEQ].t()
         self.pos += SEQ
         self.chunks += 1
-        return x, y, reset
+        return x, y, reset, BATCH * SEQ
 
     @property
     def epoch(self):
@@ -341,8 +346,9 @@ class EventLog:
     past the step resumed from are dropped (they are about to be run again), the time goes on from the last
     line kept, and a step event is logged every LOG_EVERY steps and before any other event at its step."""
 
-    def __init__(self, path, steps_done, every, writes):
+    def __init__(self, path, steps_done, chars, every, writes):
         self.path, self.every, self.writes, self.started, self.pending = path, every, writes, time.time(), None
+        self.chars = chars  # training characters (scored targets) so far, across resumes: the events' chars
         self.time_before = 0.0
         if writes and os.path.isfile(path):
             kept = []
@@ -363,7 +369,7 @@ class EventLog:
     def write(self, event, step, epoch, **fields):
         if not self.writes:
             return
-        e = {"event": event, "step": step, "epoch": epoch, "chars": step * BATCH * SEQ,
+        e = {"event": event, "step": step, "epoch": epoch, "chars": self.chars,
              "time": self.time_before + time.time() - self.started, **fields}
         if event == "step" and step != 1 and step % self.every:
             self.pending = e
@@ -471,11 +477,7 @@ def main():
     model, optimizer, state = restore(tensors, V, steps_done, device, ckpt_path)
 ${indent(p.afterRestore, '    ')}    state = each(state, lambda s: s[:, mine].contiguous())
     del tensors
-${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
-    if training["streams"]["pos"] > x.shape[1]:
-        raise UserError(f"The saved stream position {training['streams']['pos']} does not fit streams of length {x.shape[1]}: export the run again.")
-    batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])
-    saved_run = training["run"]
+${indent(p.heldOut, '    ')}${indent(p.batches, '    ')}    saved_run = training["run"]
     limits = stop_limits(a, saved_run)
     if "steps" in limits and limits["steps"] < steps_done:  # as charrnn train --resume refuses it
         raise UserError(f"The run is at step {steps_done} already, past --steps {limits['steps']}; give a --steps of {steps_done} or more.")
@@ -491,16 +493,16 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
     total_steps = min(limits["steps"], by_epochs) if "steps" in limits and by_epochs else limits.get("steps", by_epochs)
     best_val, since_best = saved_run["bestValLoss"], saved_run.get("sinceBest", 0)
     smoothed = SmoothedLoss(saved_run.get("smoothLoss"))
-    log = EventLog(os.path.join(run, "log.jsonl"), steps_done, a.log_every, rank == 0)
+    # Checkpoints before charrnn counted characters were of runs on streams: BATCH x SEQ a step.
+    log = EventLog(os.path.join(run, "log.jsonl"), steps_done, saved_run.get("chars", steps_done * BATCH * SEQ), a.log_every, rank == 0)
     say = (lambda line: print(line, flush=True)) if rank == 0 else (lambda line: None)
-    chars_per_step = BATCH * SEQ
     seconds = timed_seconds = 0.0
-    timed_steps = steps_run = 0
-    speed = lambda: (timed_steps / timed_seconds if timed_seconds > 0 else steps_run / seconds if seconds > 0 else 0) * chars_per_step
-    budget = Budget(limits.get("seconds"), len(val_ids) / chars_per_step)
+    steps_run = chars_run = timed_chars = 0
+    speed = lambda: timed_chars / timed_seconds if timed_seconds > 0 else chars_run / seconds if seconds > 0 else 0
+    budget = Budget(limits.get("seconds"), val_chars / chars_per_step)
     backend = f"pytorch {torch.__version__}, {world} process{'es' if world > 1 else ''}, {('nccl' if cuda else 'gloo') if world > 1 else 'single'}, {device.type}"
     log.write("config", steps_done, batcher.epoch, resumed=True, model=json.loads(meta["config"]), settings={**settings, **limits},
-              corpus={"source": CORPUS, "chars": IDS_COUNT, "trainChars": len(train_ids), "valChars": len(val_ids), "vocab": V, "lines": False},
+              corpus={"source": CORPUS, "chars": IDS_COUNT, **corpus_facts},
               params=sum(t.numel() for t in params), backend=backend, totalSteps=total_steps, budgetSeconds=limits.get("seconds"))
     say(f"resuming the run in {run} at step {steps_done}{f' of {total_steps}' if total_steps else ''} in PyTorch: "
         f"{world} process{'es' if world > 1 else ''} on {device.type}")
@@ -517,7 +519,7 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
             weights = list(zip([n for n, _ in model.named_parameters()], params))
             # The text's normalisation form travels with the vocabulary (charrnn normalises primes with it).
             text_meta = {k: meta[k] for k in ("normalize",) if k in meta}
-            model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta,
+            model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta,${p.modelMetadata === null ? '' : ` **${p.modelMetadata},`}
                           "training": compact({"steps": step, "corpus": CORPUS, "batch": BATCH, "seq": SEQ, "seed": SEED})}
             if best_loss is not None:
                 write_safetensors(os.path.join(run, "best.safetensors"), weights, {**model_meta, "val_loss": repr(best_loss)})
@@ -526,7 +528,7 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
                 record = {"optimizerSteps": step, "streams": {"pos": int(where[0, 0]), "chunks": int(where[1, 0])},
                           "dropoutRng": training["dropoutRng"],  # charrnn's generator, kept for when charrnn resumes
                           "run": {"settings": settings, "limits": limits, "textHash": TEXT_HASH, "bestValLoss": best_val,
-                                  "sinceBest": since_best, "smoothLoss": {"average": smoothed.average, "weight": smoothed.weight}}}
+                                  "sinceBest": since_best, "smoothLoss": {"average": smoothed.average, "weight": smoothed.weight}, "chars": log.chars}}
                 write_safetensors(os.path.join(run, "model.safetensors"), ${p.modelWeights}, model_meta)
                 write_safetensors(ckpt_path, weights + [${[...p.checkpointExtras, '("train.optimizer.first", first)', '("train.optimizer.second", second)'].join(', ')}] + state_to_checkpoint(whole),
                                   {"format": CHECKPOINT_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta, "training": compact(record)})
@@ -536,7 +538,7 @@ ${indent(p.heldOut, '    ')}    x, y = streams(train_ids, BATCH)
     def validate(step, epoch):
         """On every process (the same figure everywhere, so every process makes the same patience decision)."""
         nonlocal best_val, since_best
-        if len(val_ids) < 2:
+        if val_chars < 2:
             return None
         t0 = time.time()
 ${indent(p.beforeValidation, '        ')}        loss = ${p.validationLoss}
@@ -563,7 +565,7 @@ ${indent(p.afterValidation, '        ')}        return loss
                                         else f"reached {limits.get('epochs', 10)} epochs (step {total_steps})")
             break
         t0 = time.time()
-        xs, ys, reset = batcher.next()
+        xs, ys, reset, targets = batcher.next()
         if reset:
             state = each(state, torch.zeros_like)
         lr = learning_rate(steps_done)
@@ -572,20 +574,23 @@ ${indent(p.afterValidation, '        ')}        return loss
         optimizer.zero_grad(set_to_none=True)
         logits, state = net(xs, state)
         state = each(state, lambda s: s.detach())
-        mean = F.cross_entropy(logits.reshape(-1, V), ys.reshape(-1))  # over this process's streams; DDP averages the gradients
-        mean.backward()
+        # The batch's loss is the mean over the targets it scores (line mode's padding, target -1, is not scored);
+        # this process's share is its own sum over that whole count. DDP averages the gradients over the processes,
+        # so each backpropagates world x its share: the average is the gradient of the batch's mean, as one process has it.
+        share = F.cross_entropy(logits.reshape(-1, V), ys.reshape(-1), ignore_index=-1, reduction="sum") / targets
+        (share * world).backward()
         grad_norm = float(nn.utils.clip_grad_norm_(params, CLIP if CLIP > 0 else math.inf))
         # One all-reduce carries the loss, the step time, a stop request and rank 0's budget decisions,
         # so that every process decides alike.
         step_s = time.time() - t0
         budget.record_step(step_s)
         decide = rank == 0
-        shared = torch.tensor([mean.item(), step_s, float(signalled["name"] is not None),
+        shared = torch.tensor([share.item(), step_s, float(signalled["name"] is not None),
                                float(decide and not budget.allows_step()), float(decide and budget.allows_validation())],
                               dtype=torch.float64, device=device)
         if world > 1:
             dist.all_reduce(shared)
-        loss, dt, stop_votes, out_of_time, may_validate = shared[0].item() / world, shared[1].item() / world, *shared[2:].tolist()
+        loss, dt, stop_votes, out_of_time, may_validate = shared[0].item(), shared[1].item() / world, *shared[2:].tolist()
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             what, value = ("gradient norm", grad_norm) if math.isfinite(loss) else ("loss", loss)
             message = f"Training diverged at step {steps_done + 1}: the {what} became {value}; try a smaller learning rate (models saved before this step are kept)."
@@ -593,10 +598,10 @@ ${indent(p.afterValidation, '        ')}        return loss
             raise UserError(message)
         optimizer.step()
         steps_done += 1
-${indent(p.afterStep, '        ')}        steps_run += 1
+${indent(p.afterStep, '        ')}        steps_run, chars_run, log.chars = steps_run + 1, chars_run + targets, log.chars + targets
         seconds += dt
         if steps_run > WARMUP_STEPS:
-            timed_seconds, timed_steps = timed_seconds + dt, timed_steps + 1
+            timed_seconds, timed_chars = timed_seconds + dt, timed_chars + targets
         epoch, last_loss = batcher.epoch, loss
         log.write("step", steps_done, epoch, loss=loss, smoothLoss=smoothed.add(loss), lr=lr, gradNorm=grad_norm, charsPerSecond=speed())
         if steps_done == 1 or steps_done % a.print_every == 0 or (total_steps and steps_done == total_steps):

@@ -5,6 +5,8 @@
 // here (and, when it needs a new place in the program, one slot). Platform-neutral.
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
+import { TORCH_LINES } from './torch-lines.js';
+import { TORCH_RANDOM } from './torch-random.js';
 
 /** The places in the program that settings fill; each is a list of Python lines. */
 export interface ProgramParts {
@@ -41,6 +43,15 @@ export interface ProgramParts {
   /** main() lines that hold out the validation text (train_ids, val_ids and what validation needs), and validate()'s loss. */
   heldOut: string[];
   validationLoss: string;
+  /**
+   * main() lines after heldOut that make this process's `batcher` (next() -> this process's x, y [T, B / world],
+   * reset, the targets scored in the whole batch; pos, chunks, epoch, steps_per_epoch) from the checkpoint's
+   * position, and define train_chars and val_chars (targets a pass scores), chars_per_step (on average) and
+   * corpus_facts (the config event's corpus entries after its source and chars).
+   */
+  batches: string[];
+  /** An expression for the metadata entries every model file gets beside charrnn's own (null: none). */
+  modelMetadata: string | null;
   /** save(): what model.safetensors holds (default: the parameters) and tensors the checkpoint keeps beside them. */
   modelWeights: string;
   checkpointExtras: string[];
@@ -114,45 +125,12 @@ const WEIGHT_AVERAGE = String.raw`class WeightAverage:
 /**
  * charrnn's spread split (src/data/split.ts spreadSplit), its validation over
  * windows (src/data/streams.ts windowChunks) and its bound by --val-max-chars
- * (src/run/run.ts boundedValidation), with its generator (src/util/random.ts):
- * the windows' places are drawn from it, so it is written out here bit for bit.
+ * (src/run/run.ts boundedValidation); the windows' places are drawn from
+ * charrnn's generator (TORCH_RANDOM).
  */
 const SPREAD = String.raw`# ---- The held-out text: --val-split spread ----
 
 SPREAD_WINDOW = 1000  # the longest held-out window, in characters
-
-
-class Random:
-    """charrnn's generator (xoshiro128**, seeded through splitmix32), as far as the split draws from it."""
-
-    def __init__(self, seed):
-        x, self.s = seed & 0xFFFFFFFF, []
-        for _ in range(4):
-            x = (x + 0x9E3779B9) & 0xFFFFFFFF
-            z = ((x ^ (x >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
-            z = ((z ^ (z >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
-            self.s.append(z ^ (z >> 16))
-
-    def uint32(self):
-        s0, s1, s2, s3 = self.s
-        result = (rotl((s1 * 5) & 0xFFFFFFFF, 7) * 9) & 0xFFFFFFFF
-        t = (s1 << 9) & 0xFFFFFFFF
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        self.s = [s0, s1, s2, rotl(s3, 11)]
-        return result
-
-    def int(self, n):
-        """An integer in [0, n), from a double with 53 random bits."""
-        hi, lo = self.uint32() >> 5, self.uint32() >> 6
-        return math.floor((hi * 67108864 + lo) / 9007199254740992 * n)
-
-
-def rotl(x, k):
-    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
 
 
 def spread_split(ids):
@@ -200,15 +178,36 @@ def window_loss(model, val, windows, device):
 
 `;
 
+/** Puts charrnn's generator among the helpers, once (several settings draw from it). */
+function useRandom(p: ProgramParts): void {
+  if (!p.helpers.includes(TORCH_RANDOM)) p.helpers.push(TORCH_RANDOM);
+}
+
 /** Every setting charrnn train saves in a checkpoint today, and what it becomes in the program (rows apply in this order). */
 export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   corpus: { note: 'the embedded corpus the run trains on: its text travels as ids, and CORPUS names it in the model files' },
   lines: {
-    apply(_p, v) {
-      // Line mode's batches of padded lines and its held-out lines are not in the program yet.
-      if (v === true) throw new CharrnnError('The run trains on lines (--lines), which the PyTorch program of export-torch does not do yet, so it is not exported.');
+    apply(p, v, s) {
+      p.constants.push(`LINES = ${v === true ? 'True  # line mode: batches of whole lines, each from a zero state' : 'False'}`);
+      if (v !== true) return;
+      // charrnn refuses the two together when it trains; a checkpoint that says so was not written by it.
+      if (s.valSplit !== undefined && s.valSplit !== 'tail') throw new CharrnnError(`The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`);
+      useRandom(p);
+      p.helpers.push(TORCH_LINES);
+      p.heldOut = ['train_lines, val_lines = hold_out_lines(load_ids(here))', 'line_metadata = read_line_metadata(here)'];
+      p.batches = [
+        'batcher = LineBatcher(train_lines, mine, training["streams"]["chunks"], device)',
+        'if training["streams"]["pos"] != batcher.pos:',
+        '    raise UserError(f"The saved batch position (batch {training[\'streams\'][\'pos\']}, chunk {batcher.chunks}) does not fit "',
+        '                    f"{batcher.steps_per_epoch} batches of lines per pass: export the run again.")',
+        'train_chars, val_chars = train_lines.targets, val_lines.targets',
+        'chars_per_step = train_chars / batcher.steps_per_epoch  # a batch of lines, on average',
+        'corpus_facts = {"trainChars": train_chars, "valChars": val_chars, "vocab": V, "lines": True, "trainLines": len(train_lines), "valLines": len(val_lines)}',
+      ];
+      p.validationLoss = 'line_loss(model, val_lines, device)';
+      p.modelMetadata = 'line_metadata';
     },
-    note: 'false: the run trains on streams of running text, as the program does',
+    note: 'false: the run trains on streams of running text',
   },
   encoding: { note: 'how the text files were read: the text travels as ids, read with it' },
   invalid: { note: 'see encoding' },
@@ -333,6 +332,7 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
       if (v === 'tail') return;
       if (v !== 'spread') throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
       p.constants.push('VAL_SPLIT = "spread"  # held-out windows across the text');
+      useRandom(p);
       p.helpers.push(SPREAD);
       p.heldOut = ['train_ids, val_ids, windows = spread_split(load_ids(here))', 'val_ids, windows = bounded_windows(val_ids, windows)'];
       p.validationLoss = 'window_loss(model, val_ids, windows, device)';
@@ -356,7 +356,7 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
 
 /** Settings the program needs that older checkpoints may lack: what charrnn did before they existed. */
 const DEFAULTS: Settings = {
-  lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, valMaxChars: 0, patience: 0, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1,
+  lines: false, lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, valMaxChars: 0, patience: 0, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1,
 };
 
 /** The program parts for a run's settings; a setting the table does not know is refused by name. */
@@ -376,6 +376,15 @@ export function programParts(saved: Settings, source: string): ProgramParts {
     afterRestore: [], afterStep: [], beforeValidation: [], afterValidation: [], modelWeights: 'weights', checkpointExtras: [],
     heldOut: ['train_ids, val_ids = split(load_ids(here))', 'if VAL_MAX_CHARS > 0:', '    val_ids = val_ids[:VAL_MAX_CHARS + 1]'],
     validationLoss: 'validation_loss(model, val_ids, device)',
+    batches: [
+      'x, y = streams(train_ids, BATCH)',
+      'if training["streams"]["pos"] > x.shape[1]:',
+      '    raise UserError(f"The saved stream position {training[\'streams\'][\'pos\']} does not fit streams of length {x.shape[1]}: export the run again.")',
+      'batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])',
+      'train_chars, val_chars, chars_per_step = len(train_ids), len(val_ids), BATCH * SEQ',
+      'corpus_facts = {"trainChars": train_chars, "valChars": val_chars, "vocab": V, "lines": False}',
+    ],
+    modelMetadata: null,
   };
   for (const [k, rule] of Object.entries(TORCH_SETTINGS)) if (k in settings && k !== 'corpus') rule.apply?.(parts, settings[k], settings);
   return parts;

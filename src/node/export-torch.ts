@@ -4,8 +4,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { CharrnnError } from '../errors.js';
+import { EOL } from '../data/line-examples.js';
+import { LINE_METADATA_FILE } from '../export/torch-lines.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
+import { lineModelMetadata } from '../model/line-model.js';
+import { withLines } from '../run/corpus.js';
 import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
 import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
@@ -29,6 +33,8 @@ export interface ExportTorchResult {
   folder: string;
   program: string;
   ids: string;
+  /** A line run's lines.json (the metadata entries of its model files). */
+  lineMetadata?: string;
   /** Optimizer steps the run had done: where PyTorch goes on from. */
   steps: number;
   chars: number;
@@ -41,7 +47,7 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
   const parts = programParts(checkpoint.run.settings, o.run);
-  const corpus = await textOfRun(o, checkpoint.run).catch((e: unknown) => {
+  const text = await textOfRun(o, checkpoint.run).catch((e: unknown) => {
     // The run's text settings are fixed, so the decoder's advice (another --encoding) does not apply: the file is not the run's text.
     if (e instanceof DecodeError) {
       const s = checkpoint.run.settings;
@@ -51,6 +57,10 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
     }
     throw e;
   });
+  // Line mode trains on the text's lines, each followed by the end-of-line, with their own vocabulary.
+  const s = checkpoint.run.settings;
+  const lines = s.lines === true;
+  const corpus = withLines(text, { lines, valFrac: typeof s.valFrac === 'number' ? s.valFrac : 0.1, seed: typeof s.seed === 'number' ? s.seed : 1 });
   const { vocab } = corpus;
   // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
   const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;
@@ -63,12 +73,16 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   const wide = ids instanceof Uint32Array;
   const idsFile = wide ? 'text.u32' : 'text.u16';
   const program = torchProgram({
-    summary: summary(checkpoint.config, corpus.source), idsFile, idsDtype: wide ? '<u4' : '<u2', idsCount: ids.length,
+    summary: summary(checkpoint.config, corpus.source, lines), idsFile, idsDtype: wide ? '<u4' : '<u2', idsCount: ids.length,
     textHash: checkpoint.run.textHash, runFolder: relative(resolve(folder), resolve(o.run)) || '.', corpus: corpus.source,
+    ...(lines ? { lines: { eolId: vocab.id(EOL)!, metadataFile: LINE_METADATA_FILE } } : {}),
   }, parts);
   writeFileAtomic(join(folder, idsFile), littleEndian(ids));
+  // The entries charrnn puts in every model file of a line model, for the model files PyTorch saves.
+  const lineMetadata = join(folder, LINE_METADATA_FILE);
+  if (lines) writeFileAtomic(lineMetadata, new TextEncoder().encode(JSON.stringify(lineModelMetadata(EOL, corpus.lines!.lines))));
   writeFileAtomic(join(folder, TORCH_PROGRAM_NAME), new TextEncoder().encode(program));
-  return { folder, program: join(folder, TORCH_PROGRAM_NAME), ids: join(folder, idsFile), steps: checkpoint.steps, chars: ids.length };
+  return { folder, program: join(folder, TORCH_PROGRAM_NAME), ids: join(folder, idsFile), ...(lines ? { lineMetadata } : {}), steps: checkpoint.steps, chars: ids.length };
 }
 
 /**
@@ -106,8 +120,8 @@ export function torchrunCommand(path = process.env.PATH ?? ''): string {
   return `${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`;
 }
 
-function summary(c: { cell: string; layers: number; hidden: number }, source: string): string {
-  return `a ${c.layers}x${c.hidden} ${c.cell.toUpperCase()} on ${source}`;
+function summary(c: { cell: string; layers: number; hidden: number }, source: string, lines: boolean): string {
+  return `a ${c.layers}x${c.hidden} ${c.cell.toUpperCase()} on ${lines ? 'the lines of ' : ''}${source}`;
 }
 
 /** The ids as little-endian bytes, whatever the machine's byte order. */
