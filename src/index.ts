@@ -42,7 +42,7 @@ export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress
 export { scoreText, scoreLines, type TextScore, type LinesScore } from './train/evaluate.js';
 export { generate, sample, sampleBatch, type SampleOptions } from './sample/sampler.js';
 export { StreamBatch, BatchStream } from './generate/batch.js';
-export { inputTable } from './generate/table.js';
+export { inputTable, packedStepWeights } from './generate/table.js';
 export { chooseNext, DEFAULT_RULE, type SamplingRule } from './generate/decoding.js';
 export { StopMatcher, END_OF_LINE } from './generate/stop.js';
 export { encodePrime } from './generate/prime.js';

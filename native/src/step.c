@@ -1,17 +1,20 @@
 // Inference steps: one time step of a layer, or of a whole model, for B streams.
 //
 // Generation feeds one character at a time, so a step is a handful of
-// matrix-vector products: each weight is read once per step and used for B
-// streams. The bottleneck is reading the weights (about 800 KB for a 2x128 LSTM,
-// 3 MB for 2x256), so the kernels read PyTorch's row-major [G*H, K] matrices in
-// place, row by row as dot products: no packing, no copies, one pass. Layer 0
-// takes its input projection from a per-character table (the model's, rebuilt
-// when the weights change), so it only multiplies by W_hh.
+// matrix products with B rows: each weight is read once per step and used for B
+// streams. The weights are packed once per bound model (step_pack, called by the
+// caller whenever it rebuilds the input table): transposed in panels of 16 rows,
+// so one k gives a vector of 16 output rows, and the micro-kernels broadcast
+// x[b, k] for several streams against a few panel vectors (a small GEMM; up to
+// 24 accumulators on AVX-512). Layer 0 takes its input projection from a
+// per-character table (the model's, rebuilt when the weights change), so it only
+// multiplies by W_hh.
 //
-// Each output row's dot product is accumulated lane-wise and reduced by one fixed
-// tree (pairs, then pairs of pairs, then the two halves), whatever the rows and
-// streams blocked with it, so every stream's result is bit-identical whatever B,
-// the thread count and the split between threads (they only differ by ISA).
+// Each (stream, row) element is one FMA chain over k from 0 (W_ih's columns then
+// W_hh's), added to its bias at the end, whatever the streams and panels blocked
+// with it, so every stream's result is bit-identical whatever B, the thread
+// count and the split between threads; the AVX-512 and AVX2 kernels run the same
+// chains (the portable C one adds w * x unfused).
 //
 // A model step runs its phases (each layer, then the output layer) on the
 // context's pool when the weights are large enough: a phase's hidden units are
@@ -61,216 +64,298 @@ int step_isa_best(void) {
 #endif
 }
 
-/*
- * y[b * ldy + r] += w1[r, :] . x1[b, :] + w2[r, :] . x2[b, :] for rows r < R and
- * streams b < B; w1 is [R, k1] row-major, x1 rows ldx1 apart; w2 may be NULL.
- */
-typedef void rows_dot_fn(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
-                         const float *w2, int k2, const float *x2, int ldx2, int B);
+/* ---- packed weights ---- */
 
-static void rows_dot_generic(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
-                             const float *w2, int k2, const float *x2, int ldx2, int B) {
-  for (int b = 0; b < B; b++)
-    for (int r = 0; r < R; r++) {
-      float s = 0;
-      const float *w = w1 + (size_t)r * k1, *x = x1 + (size_t)b * ldx1;
-      for (int k = 0; k < k1; k++) s += w[k] * x[k];
-      if (w2) {
-        w = w2 + (size_t)r * k2;
-        x = x2 + (size_t)b * ldx2;
-        for (int k = 0; k < k2; k++) s += w[k] * x[k];
-      }
-      y[(size_t)b * ldy + r] += s;
+/*
+ * A weight matrix [R, K] (PyTorch's, row-major) is read as panels of 16 rows,
+ * transposed: panel p is [K][16], rows 16p .. 16p + 15 (rows past R are zeros),
+ * so one k gives one vector of 16 output rows. A layer's panel holds W_ih's
+ * columns, then W_hh's ([kx + H][16]; kx = 0 for layer 0, whose input comes
+ * from the table), gate by gate: [gates][panels of H][kx + H][16]. A bound
+ * model's output layer follows its layers: [panels of V][H][16].
+ */
+#define PANEL 16
+
+static size_t panels_of(int rows) { return ((size_t)rows + PANEL - 1) / PANEL; }
+
+static size_t layer_pack_size(int cell, int kx, int H) {
+  return (size_t)cell_gates(cell) * panels_of(H) * PANEL * ((size_t)kx + (size_t)H);
+}
+
+size_t step_pack_size(int cell, int L, int H, int V) {
+  return layer_pack_size(cell, 0, H) + (size_t)(L - 1) * layer_pack_size(cell, H, H) + panels_of(V) * PANEL * (size_t)H;
+}
+
+/* Rows [r0, r0 + 16) of w ([R, K]) into a panel's first K columns, rows past R as zeros. */
+static void pack_rows(float *panel, const float *w, int R, int K, int r0) {
+  for (int i = 0; i < PANEL; i++) {
+    const float *row = r0 + i < R ? w + (size_t)(r0 + i) * K : NULL;
+    for (int k = 0; k < K; k++) panel[(size_t)k * PANEL + i] = row ? row[k] : 0.0f;
+  }
+}
+
+/* wih [G, kx] (not read when kx = 0), whh [G, H] -> [gates][panels of H][kx + H][16]. */
+static void pack_layer(float *dst, int cell, int kx, int H, const float *wih, const float *whh) {
+  const size_t np = panels_of(H), panel = (size_t)(kx + H) * PANEL;
+  for (int g = 0; g < cell_gates(cell); g++)
+    for (size_t p = 0; p < np; p++) {
+      float *d = dst + ((size_t)g * np + p) * panel;
+      if (kx) pack_rows(d, wih + (size_t)g * H * kx, H, kx, (int)p * PANEL);
+      pack_rows(d + (size_t)kx * PANEL, whh + (size_t)g * H * H, H, H, (int)p * PANEL);
     }
+}
+
+void step_pack(int cell, int L, int H, int V, const float *const *wih, const float *const *whh, const float *wout,
+               float *dst) {
+  for (int l = 0; l < L; l++) {
+    const int kx = l > 0 ? H : 0;
+    pack_layer(dst, cell, kx, H, wih[l], whh[l]);
+    dst += layer_pack_size(cell, kx, H);
+  }
+  for (size_t p = 0; p < panels_of(V); p++) pack_rows(dst + p * PANEL * H, wout, V, H, (int)p * PANEL);
+}
+
+/* ---- panel products ---- */
+
+/*
+ * Panels [p0, p1) of each of `gates` gates: gate g's panel p at
+ * w + (g * gate_panels + p) * panel_floats, its rows at y columns
+ * g * gate_rows + 16p ..; only rows below r_end (within a gate) are stored.
+ */
+typedef struct {
+  const float *w;
+  size_t gate_panels, panel_floats;
+  int gates, gate_rows, p0, p1, r_end;
+} panels_t;
+
+/*
+ * For every row of the panels and every stream b < B:
+ *   y[b * ldy + row] += sum over k < ka of w[k] xa[b, k], then over k < kb of w[ka + k] xb[b, k]
+ * as one FMA chain from 0 in that order (xb may be NULL with kb = 0), added to y
+ * once at the end. Every kernel computes each (stream, row) by exactly this chain,
+ * whatever the streams and panels blocked with it.
+ */
+typedef void panels_fn(const panels_t *s, float *y, int ldy, const float *xa, int ka, int ldxa, const float *xb,
+                       int kb, int ldxb, int B);
+
+/* Panels q0 .. q0 + n - 1 of the set (gate-major): their weights, their rows' offset in y, their rows to store. */
+AI void panel_group(const panels_t *s, int q0, int n, const float **w, int *yo, int *nv) {
+  const int np = s->p1 - s->p0;
+  for (int i = 0; i < n; i++) {
+    const int q = q0 + i, g = q / np, p = s->p0 + q % np;
+    w[i] = s->w + ((size_t)g * s->gate_panels + (size_t)p) * s->panel_floats;
+    yo[i] = g * s->gate_rows + p * PANEL;
+    nv[i] = s->r_end - p * PANEL < PANEL ? s->r_end - p * PANEL : PANEL;
+  }
+}
+
+/* Streams cut into blocks of at most `most`, as even as they go (50 by 12: five of 10, no block of 2). */
+AI int block_streams(int left, int most) {
+  const int blocks = (left + most - 1) / most;
+  return (left + blocks - 1) / blocks;
+}
+
+static void panels_generic(const panels_t *s, float *y, int ldy, const float *xa, int ka, int ldxa, const float *xb,
+                           int kb, int ldxb, int B) {
+  const int nq = s->gates * (s->p1 - s->p0);
+  for (int q = 0; q < nq; q++) {
+    const float *w;
+    int yo, nv;
+    panel_group(s, q, 1, &w, &yo, &nv);
+    for (int b = 0; b < B; b++) {
+      float acc[PANEL] = {0};
+      const float *x = xa + (size_t)b * ldxa;
+      for (int k = 0; k < ka; k++)
+        for (int i = 0; i < PANEL; i++) acc[i] += w[(size_t)k * PANEL + i] * x[k];
+      if (kb) {
+        const float *wb = w + (size_t)ka * PANEL;
+        x = xb + (size_t)b * ldxb;
+        for (int k = 0; k < kb; k++)
+          for (int i = 0; i < PANEL; i++) acc[i] += wb[(size_t)k * PANEL + i] * x[k];
+      }
+      float *yb = y + (size_t)b * ldy + yo;
+      for (int i = 0; i < nv; i++) yb[i] += acc[i];
+    }
+  }
 }
 
 #ifdef HAVE_X86
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
-/* Sums of 8 rows' 8 lanes: lane pairs, pairs of pairs, then the 128-bit halves (the fixed tree). */
-AVX2 AI __m256 reduce8(__m256 f0, __m256 f1, __m256 f2, __m256 f3, __m256 f4, __m256 f5, __m256 f6, __m256 f7) {
-  const __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(f0, f1), _mm256_hadd_ps(f2, f3));
-  const __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(f4, f5), _mm256_hadd_ps(f6, f7));
-  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-}
-
-/* The same tree for 4 rows: each row's sum is computed exactly as reduce8 computes it. */
-AVX2 AI __m128 reduce4(__m256 f0, __m256 f1, __m256 f2, __m256 f3) {
-  const __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(f0, f1), _mm256_hadd_ps(f2, f3));
-  return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
-}
+/* The arguments of a micro-kernel: NB streams (rows of y, xa, xb from b) by NP panels. */
+#define MK_PARAMS                                                                                                   \
+  float *y, int ldy, const float *const *w, const int *yo, const int *nv, const float *xa, int ka, int ldxa,        \
+      const float *xb, int kb, int ldxb
+#define MK_ARGS y, ldy, w, yo, nv, xa, ka, ldxa, xb, kb, ldxb
 
 AVX2 AI __m256i tail_mask8(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* acc[i][b] += lanes of w[i] * x[b] over K columns (RB rows, NB streams; both constants once inlined). */
-AVX2 AI void mac8(const int RB, const int NB, __m256 acc[8][2], const float *const *w, int K, const float *x, int ldx) {
-  int k = 0;
-  for (; k + 8 <= K; k += 8) {
-    __m256 xv[2];
-    for (int b = 0; b < NB; b++) xv[b] = _mm256_loadu_ps(x + (size_t)b * ldx + k);
-    for (int i = 0; i < RB; i++) {
-      __m256 wv = _mm256_loadu_ps(w[i] + k);
-      if (NB > 1) __asm__("" : "+x"(wv)); /* one load per weight line (see mac16) */
-      for (int b = 0; b < NB; b++) acc[i][b] = _mm256_fmadd_ps(wv, xv[b], acc[i][b]);
+/* acc[b][2p + h] += half h of panel p's column k times x[b, k], over K columns from column k0 (constants once inlined). */
+AVX2 AI void mac256(const int NB, const int NP, __m256 acc[6][8], const float *const *w, int k0, int K, const float *x,
+                    int ldx) {
+  const float *wp[4], *xr[6];
+  for (int p = 0; p < NP; p++) wp[p] = w[p] + (size_t)k0 * PANEL;
+  for (int b = 0; b < NB; b++) xr[b] = x + (size_t)b * ldx;
+  for (int k = 0; k < K; k++) {
+    __m256 wv[8];
+    for (int p = 0; p < NP; p++) {
+      wv[2 * p] = _mm256_loadu_ps(wp[p] + (size_t)k * PANEL);
+      wv[2 * p + 1] = _mm256_loadu_ps(wp[p] + (size_t)k * PANEL + 8);
+      /* One load per weight vector: left alone, GCC folds the load into every stream's FMA. */
+      if (NB > 1) __asm__("" : "+x"(wv[2 * p]), "+x"(wv[2 * p + 1]));
     }
-  }
-  if (k < K) { /* masked loads never touch memory past the row */
-    const __m256i m = tail_mask8(K - k);
-    __m256 xv[2];
-    for (int b = 0; b < NB; b++) xv[b] = _mm256_maskload_ps(x + (size_t)b * ldx + k, m);
-    for (int i = 0; i < RB; i++) {
-      const __m256 wv = _mm256_maskload_ps(w[i] + k, m);
-      for (int b = 0; b < NB; b++) acc[i][b] = _mm256_fmadd_ps(wv, xv[b], acc[i][b]);
-    }
-  }
-}
-
-AVX2 AI void block_avx2(const int RB, const int NB, float *y, int ldy, int nr, const float *const *w1, int k1,
-                        const float *x1, int ldx1, const float *const *w2, int k2, const float *x2, int ldx2) {
-  __m256 acc[8][2];
-  for (int i = 0; i < RB; i++)
-    for (int b = 0; b < NB; b++) acc[i][b] = _mm256_setzero_ps();
-  mac8(RB, NB, acc, w1, k1, x1, ldx1);
-  if (w2) mac8(RB, NB, acc, w2, k2, x2, ldx2);
-  for (int b = 0; b < NB; b++) {
-    float *yb = y + (size_t)b * ldy;
-    float s[8];
-    if (RB == 8) _mm256_storeu_ps(s, reduce8(acc[0][b], acc[1][b], acc[2][b], acc[3][b], acc[4][b], acc[5][b], acc[6][b], acc[7][b]));
-    else _mm_storeu_ps(s, reduce4(acc[0][b], acc[1][b], acc[2][b], acc[3][b]));
-    for (int i = 0; i < nr; i++) yb[i] += s[i];
-  }
-}
-
-/* Row pointers of a block; rows past R repeat the last row (computed, never stored), so tails need no other code. */
-AI void block_rows(const float **p, int n, const float *w, int k, int r, int R) {
-  for (int i = 0; i < n; i++) p[i] = w ? w + (size_t)(r + i < R ? r + i : R - 1) * k : NULL;
-}
-
-/* One stream: 8 rows at a time (8 independent FMA chains); two streams: 4 rows, to stay within 16 registers. */
-AVX2 static void rows_dot_avx2(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
-                               const float *w2, int k2, const float *x2, int ldx2, int B) {
-  for (int r = 0; r < R; r += 8) {
-    const float *p1[8], *p2[8];
-    block_rows(p1, 8, w1, k1, r, R);
-    block_rows(p2, 8, w2, k2, r, R);
-    const int nr = R - r < 8 ? R - r : 8;
-    int b = 0;
-    for (; b + 2 <= B; b += 2) {
-      float *yb = y + (size_t)b * ldy + r;
-      const float *xb1 = x1 + (size_t)b * ldx1, *xb2 = w2 ? x2 + (size_t)b * ldx2 : NULL;
-      block_avx2(4, 2, yb, ldy, nr < 4 ? nr : 4, p1, k1, xb1, ldx1, w2 ? p2 : NULL, k2, xb2, ldx2);
-      if (nr > 4) block_avx2(4, 2, yb + 4, ldy, nr - 4, p1 + 4, k1, xb1, ldx1, w2 ? p2 + 4 : NULL, k2, xb2, ldx2);
-    }
-    if (b < B)
-      block_avx2(8, 1, y + (size_t)b * ldy + r, ldy, nr, p1, k1, x1 + (size_t)b * ldx1, ldx1, w2 ? p2 : NULL, k2,
-                 w2 ? x2 + (size_t)b * ldx2 : NULL, ldx2);
-  }
-}
-
-/* 16 lanes folded to 8 (lane j + lane j + 8), then the tree of reduce8. */
-AVX512 AI __m256 fold16(__m512 a) {
-  return _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-}
-
-/* acc[i][b] += lanes of w[i] * x[b] over K columns, RB rows by NB streams (constants once inlined). */
-AVX512 AI void mac16(const int RB, const int NB, __m512 acc[8][4], const float *const *w, int K, const float *x, int ldx) {
-  int k = 0;
-  for (; k + 16 <= K; k += 16) {
-    __m512 xv[4];
-    for (int b = 0; b < NB; b++) xv[b] = _mm512_loadu_ps(x + (size_t)b * ldx + k);
-    for (int i = 0; i < RB; i++) {
-      __m512 wv = _mm512_loadu_ps(w[i] + k);
-      /* One load per weight line: left alone, GCC folds the load into every stream's FMA. */
-      if (NB > 1) __asm__("" : "+v"(wv));
-      for (int b = 0; b < NB; b++) acc[i][b] = _mm512_fmadd_ps(wv, xv[b], acc[i][b]);
-    }
-  }
-  if (k < K) {
-    const __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
-    __m512 xv[4];
-    for (int b = 0; b < NB; b++) xv[b] = _mm512_maskz_loadu_ps(m, x + (size_t)b * ldx + k);
-    for (int i = 0; i < RB; i++) {
-      const __m512 wv = _mm512_maskz_loadu_ps(m, w[i] + k);
-      for (int b = 0; b < NB; b++) acc[i][b] = _mm512_fmadd_ps(wv, xv[b], acc[i][b]);
+    for (int b = 0; b < NB; b++) {
+      const __m256 xv = _mm256_broadcast_ss(xr[b] + k);
+      for (int j = 0; j < 2 * NP; j++) acc[b][j] = _mm256_fmadd_ps(wv[j], xv, acc[b][j]);
     }
   }
 }
 
-AVX512 AI void block_avx512(const int RB, const int NB, float *y, int ldy, int nr, const float *const *w1, int k1,
-                            const float *x1, int ldx1, const float *const *w2, int k2, const float *x2, int ldx2) {
-  __m512 acc[8][4];
-  for (int i = 0; i < RB; i++)
-    for (int b = 0; b < NB; b++) acc[i][b] = _mm512_setzero_ps();
-  mac16(RB, NB, acc, w1, k1, x1, ldx1);
-  if (w2) mac16(RB, NB, acc, w2, k2, x2, ldx2);
-  for (int b = 0; b < NB; b++) {
-    float *yb = y + (size_t)b * ldy;
-    float s[8];
-    if (RB == 8)
-      _mm256_storeu_ps(s, reduce8(fold16(acc[0][b]), fold16(acc[1][b]), fold16(acc[2][b]), fold16(acc[3][b]),
-                                  fold16(acc[4][b]), fold16(acc[5][b]), fold16(acc[6][b]), fold16(acc[7][b])));
-    else _mm_storeu_ps(s, reduce4(fold16(acc[0][b]), fold16(acc[1][b]), fold16(acc[2][b]), fold16(acc[3][b])));
-    for (int i = 0; i < nr; i++) yb[i] += s[i];
+AVX2 AI void mk256(const int NB, const int NP, MK_PARAMS) {
+  __m256 acc[6][8];
+  for (int b = 0; b < NB; b++)
+    for (int j = 0; j < 2 * NP; j++) acc[b][j] = _mm256_setzero_ps();
+  mac256(NB, NP, acc, w, 0, ka, xa, ldxa);
+  if (kb) mac256(NB, NP, acc, w, ka, kb, xb, ldxb);
+  for (int p = 0; p < NP; p++) {
+    const __m256i lo = tail_mask8(nv[p]), hi = tail_mask8(nv[p] - 8);
+    for (int b = 0; b < NB; b++) {
+      float *t = y + (size_t)b * ldy + yo[p];
+      _mm256_maskstore_ps(t, lo, _mm256_add_ps(_mm256_maskload_ps(t, lo), acc[b][2 * p]));
+      _mm256_maskstore_ps(t + 8, hi, _mm256_add_ps(_mm256_maskload_ps(t + 8, hi), acc[b][2 * p + 1]));
+    }
   }
 }
+
+/* acc[b][p] += panel p's column k times x[b, k], over K columns from column k0. */
+AVX512 AI void mac512(const int NB, const int NP, __m512 acc[12][8], const float *const *w, int k0, int K,
+                      const float *x, int ldx) {
+  const float *wp[8], *xr[12];
+  for (int p = 0; p < NP; p++) wp[p] = w[p] + (size_t)k0 * PANEL;
+  for (int b = 0; b < NB; b++) xr[b] = x + (size_t)b * ldx;
+  for (int k = 0; k < K; k++) {
+    __m512 wv[8];
+    for (int p = 0; p < NP; p++) {
+      wv[p] = _mm512_loadu_ps(wp[p] + (size_t)k * PANEL);
+      if (NB > 1) __asm__("" : "+v"(wv[p]));
+    }
+    for (int b = 0; b < NB; b++) {
+      const __m512 xv = _mm512_set1_ps(xr[b][k]);
+      for (int p = 0; p < NP; p++) acc[b][p] = _mm512_fmadd_ps(wv[p], xv, acc[b][p]);
+    }
+  }
+}
+
+AVX512 AI void mk512(const int NB, const int NP, MK_PARAMS) {
+  __m512 acc[12][8];
+  for (int b = 0; b < NB; b++)
+    for (int p = 0; p < NP; p++) acc[b][p] = _mm512_setzero_ps();
+  mac512(NB, NP, acc, w, 0, ka, xa, ldxa);
+  if (kb) mac512(NB, NP, acc, w, ka, kb, xb, ldxb);
+  for (int p = 0; p < NP; p++) {
+    const __mmask16 m = (__mmask16)((1u << nv[p]) - 1);
+    for (int b = 0; b < NB; b++) {
+      float *t = y + (size_t)b * ldy + yo[p];
+      _mm512_mask_storeu_ps(t, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, t), acc[b][p]));
+    }
+  }
+}
+
+typedef void mk_fn(MK_PARAMS);
+#define MK(isa, nb, np) \
+  isa static void mk##isa##_##nb##_##np(MK_PARAMS) { mk##isa##_inline(nb, np, MK_ARGS); }
+#define mkAVX2_inline mk256
+#define mkAVX512_inline mk512
+/* AVX2 (16 registers): 1 stream by 4 panels (8 chains), 2 by 2, or up to 6 by 1 (12 accumulators). */
+MK(AVX2, 1, 1) MK(AVX2, 1, 2) MK(AVX2, 1, 3) MK(AVX2, 1, 4) MK(AVX2, 2, 1) MK(AVX2, 2, 2)
+MK(AVX2, 3, 1) MK(AVX2, 4, 1) MK(AVX2, 5, 1) MK(AVX2, 6, 1)
+/* AVX-512 (32 registers): 1 stream by 8 panels, up to 5 by 4, or up to 12 by 2 (24 accumulators). */
+MK(AVX512, 1, 1) MK(AVX512, 1, 2) MK(AVX512, 1, 3) MK(AVX512, 1, 4)
+MK(AVX512, 1, 5) MK(AVX512, 1, 6) MK(AVX512, 1, 7) MK(AVX512, 1, 8)
+MK(AVX512, 2, 1) MK(AVX512, 2, 2) MK(AVX512, 2, 3) MK(AVX512, 2, 4)
+MK(AVX512, 3, 1) MK(AVX512, 3, 2) MK(AVX512, 3, 3) MK(AVX512, 3, 4)
+MK(AVX512, 4, 1) MK(AVX512, 4, 2) MK(AVX512, 4, 3) MK(AVX512, 4, 4)
+MK(AVX512, 5, 1) MK(AVX512, 5, 2) MK(AVX512, 5, 3) MK(AVX512, 5, 4)
+MK(AVX512, 6, 1) MK(AVX512, 6, 2) MK(AVX512, 7, 1) MK(AVX512, 7, 2) MK(AVX512, 8, 1) MK(AVX512, 8, 2)
+MK(AVX512, 9, 1) MK(AVX512, 9, 2) MK(AVX512, 10, 1) MK(AVX512, 10, 2) MK(AVX512, 11, 1) MK(AVX512, 11, 2)
+MK(AVX512, 12, 1) MK(AVX512, 12, 2)
+
+/* [streams][panels]: the kernel of each block shape a plan below uses. */
+static mk_fn *const MK_AVX2[7][5] = {
+    [1] = {NULL, mkAVX2_1_1, mkAVX2_1_2, mkAVX2_1_3, mkAVX2_1_4}, [2] = {NULL, mkAVX2_2_1, mkAVX2_2_2},
+    [3] = {NULL, mkAVX2_3_1}, [4] = {NULL, mkAVX2_4_1}, [5] = {NULL, mkAVX2_5_1}, [6] = {NULL, mkAVX2_6_1},
+};
+static mk_fn *const MK_AVX512[13][9] = {
+    [1] = {NULL, mkAVX512_1_1, mkAVX512_1_2, mkAVX512_1_3, mkAVX512_1_4, mkAVX512_1_5, mkAVX512_1_6, mkAVX512_1_7,
+           mkAVX512_1_8},
+    [2] = {NULL, mkAVX512_2_1, mkAVX512_2_2, mkAVX512_2_3, mkAVX512_2_4},
+    [3] = {NULL, mkAVX512_3_1, mkAVX512_3_2, mkAVX512_3_3, mkAVX512_3_4},
+    [4] = {NULL, mkAVX512_4_1, mkAVX512_4_2, mkAVX512_4_3, mkAVX512_4_4},
+    [5] = {NULL, mkAVX512_5_1, mkAVX512_5_2, mkAVX512_5_3, mkAVX512_5_4},
+    [6] = {NULL, mkAVX512_6_1, mkAVX512_6_2}, [7] = {NULL, mkAVX512_7_1, mkAVX512_7_2},
+    [8] = {NULL, mkAVX512_8_1, mkAVX512_8_2}, [9] = {NULL, mkAVX512_9_1, mkAVX512_9_2},
+    [10] = {NULL, mkAVX512_10_1, mkAVX512_10_2}, [11] = {NULL, mkAVX512_11_1, mkAVX512_11_2},
+    [12] = {NULL, mkAVX512_12_1, mkAVX512_12_2},
+};
 
 /*
- * One or two streams: 8 rows at a time (8 or 16 accumulators; the weights are
- * the bottleneck). Three or four: 4 rows by 4 streams (16 accumulators), where
- * the multiply-adds are: 8 rows by 3 would not fit the 32 registers.
+ * Panels outer, streams inner: a group of NP panels (at most 2 x 2048 x 16
+ * floats, 256 KB, for a 2x1024 layer) is read from memory once and then from
+ * L2 by each block of streams. NP and the stream block follow from B alone.
  */
-AVX512 static void rows_dot_avx512(float *y, int ldy, int R, const float *w1, int k1, const float *x1, int ldx1,
-                                   const float *w2, int k2, const float *x2, int ldx2, int B) {
-  for (int r = 0; r < R; r += 8) {
-    const float *p1[8], *p2[8];
-    block_rows(p1, 8, w1, k1, r, R);
-    block_rows(p2, 8, w2, k2, r, R);
-    const int nr = R - r < 8 ? R - r : 8;
-    const float *const *q2 = w2 ? p2 : NULL;
+static void panels_blocked(mk_fn *const *tab, int stride, int np_max, int nb_max, const panels_t *s, float *y, int ldy,
+                           const float *xa, int ka, int ldxa, const float *xb, int kb, int ldxb, int B) {
+  const int nq = s->gates * (s->p1 - s->p0);
+  for (int q0 = 0; q0 < nq; q0 += np_max) {
+    const int n = nq - q0 < np_max ? nq - q0 : np_max;
+    const float *w[8];
+    int yo[8], nv[8];
+    panel_group(s, q0, n, w, yo, nv);
     for (int b = 0; b < B;) {
-      float *yb = y + (size_t)b * ldy + r;
-      const float *xb1 = x1 + (size_t)b * ldx1, *xb2 = w2 ? x2 + (size_t)b * ldx2 : NULL;
-      const int nb = B - b < 4 ? B - b : 4;
-      if (nb >= 3) {
-        for (int h = 0; h < nr; h += 4) {
-          const int n4 = nr - h < 4 ? nr - h : 4;
-          if (nb == 4) block_avx512(4, 4, yb + h, ldy, n4, p1 + h, k1, xb1, ldx1, q2 ? q2 + h : NULL, k2, xb2, ldx2);
-          else block_avx512(4, 3, yb + h, ldy, n4, p1 + h, k1, xb1, ldx1, q2 ? q2 + h : NULL, k2, xb2, ldx2);
-        }
-      } else if (nb == 2) {
-        block_avx512(8, 2, yb, ldy, nr, p1, k1, xb1, ldx1, q2, k2, xb2, ldx2);
-      } else {
-        block_avx512(8, 1, yb, ldy, nr, p1, k1, xb1, ldx1, q2, k2, xb2, ldx2);
-      }
+      const int nb = block_streams(B - b, nb_max);
+      tab[nb * stride + n](y + (size_t)b * ldy, ldy, w, yo, nv, xa + (size_t)b * ldxa, ka, ldxa,
+                           xb ? xb + (size_t)b * ldxb : NULL, kb, ldxb);
       b += nb;
     }
   }
 }
 
+static void panels_avx2(const panels_t *s, float *y, int ldy, const float *xa, int ka, int ldxa, const float *xb,
+                        int kb, int ldxb, int B) {
+  const int np = B == 1 ? 4 : B == 2 ? 2 : 1, nb = B <= 2 ? B : 6;
+  panels_blocked(&MK_AVX2[0][0], 5, np, nb, s, y, ldy, xa, ka, ldxa, xb, kb, ldxb, B);
+}
+
+static void panels_avx512(const panels_t *s, float *y, int ldy, const float *xa, int ka, int ldxa, const float *xb,
+                          int kb, int ldxb, int B) {
+  const int np = B == 1 ? 8 : B <= 5 ? 4 : 2, nb = B <= 5 ? B : 12;
+  panels_blocked(&MK_AVX512[0][0], 9, np, nb, s, y, ldy, xa, ka, ldxa, xb, kb, ldxb, B);
+}
+
 #endif
 
-static rows_dot_fn *rows_dot_for(int isa) {
+static panels_fn *panels_for(int isa) {
 #ifdef HAVE_X86
-  if (isa >= STEP_AVX512 && step_isa_best() >= STEP_AVX512) return rows_dot_avx512;
-  if (isa >= STEP_AVX2 && step_isa_best() >= STEP_AVX2) return rows_dot_avx2;
+  if (isa >= STEP_AVX512 && step_isa_best() >= STEP_AVX512) return panels_avx512;
+  if (isa >= STEP_AVX2 && step_isa_best() >= STEP_AVX2) return panels_avx2;
 #endif
-  return rows_dot_generic;
+  return panels_generic;
 }
 
 /*
  * Hidden units [j0, j1) of one layer's step, all streams: the rows of every gate
  * for those units, then the cell update of those units. Reads all of h (every
  * unit's gates depend on all of h_{t-1}) and writes only columns [j0, j1) of
- * gx, gh, c and hn, so parts of a layer can run at once.
+ * gx, gh, c and hn, so parts of a layer can run at once. j0 is a multiple of 16
+ * (a panel's first unit).
  */
 static void layer_part(const step_cell_t *a, int isa, int j0, int j1) {
   const int B = a->B, I = a->I, H = a->H, NG = cell_gates(a->cell), G = NG * H, R = j1 - j0;
   const int gru = a->cell == CELL_GRU;
   if (R <= 0) return;
-  rows_dot_fn *dot = rows_dot_for(isa);
   for (int g = 0; g < NG; g++) {
     const int r0 = g * H + j0;
     for (int b = 0; b < B; b++) {
@@ -288,15 +373,19 @@ static void layer_part(const step_cell_t *a, int isa, int j0, int j1) {
         for (int i = 0; i < R; i++) yx[i] = in[i] + a->bhh[r0 + i];
       }
     }
-    const float *wih = a->x ? a->wih + (size_t)r0 * I : NULL, *whh = a->whh + (size_t)r0 * H;
-    if (gru) {
-      if (wih) dot(a->gx + r0, G, R, wih, I, a->x, I, NULL, 0, NULL, 0, B);
-      dot(a->gh + r0, G, R, whh, H, a->h, H, NULL, 0, NULL, 0, B);
-    } else if (wih) {
-      dot(a->gx + r0, G, R, wih, I, a->x, I, whh, H, a->h, H, B);
-    } else {
-      dot(a->gx + r0, G, R, whh, H, a->h, H, NULL, 0, NULL, 0, B);
-    }
+  }
+  const int kx = a->kx;
+  const panels_t s = {a->pw, panels_of(H), (size_t)(kx + H) * PANEL, NG, H, j0 / PANEL, (j1 + PANEL - 1) / PANEL, j1};
+  panels_fn *run = panels_for(isa);
+  if (gru) {
+    if (kx) run(&s, a->gx, G, a->x, kx, I, NULL, 0, 0, B);
+    panels_t sh = s;
+    sh.w += (size_t)kx * PANEL;
+    run(&sh, a->gh, G, a->h, H, H, NULL, 0, 0, B);
+  } else if (kx) {
+    run(&s, a->gx, G, a->x, kx, I, a->h, H, H, B);
+  } else {
+    run(&s, a->gx, G, a->h, H, H, NULL, 0, 0, B);
   }
   const int level = isa < step_isa_best() ? isa : step_isa_best();
   for (int b = 0; b < B; b++) {
@@ -316,9 +405,17 @@ static void layer_part(const step_cell_t *a, int isa, int j0, int j1) {
   }
 }
 
-void step_cell_run(ctx_t *ctx, int isa, const step_cell_t *a) {
+int step_cell_run(ctx_t *ctx, int isa, const step_cell_t *a) {
   (void)ctx;
-  layer_part(a, isa, 0, a->H);
+  step_cell_t t = *a;
+  t.kx = a->x ? a->I : 0;
+  float *pw = aligned_floats(layer_pack_size(a->cell, t.kx, a->H));
+  if (!pw) return -1;
+  pack_layer(pw, a->cell, t.kx, a->H, a->wih, a->whh);
+  t.pw = pw;
+  layer_part(&t, isa, 0, a->H);
+  free(pw);
+  return 0;
 }
 
 /* ---- whole-model steps ---- */
@@ -386,7 +483,7 @@ struct step_model {
   uint64_t steal_wait_ns;
   step_cell_t *layers;
   float **hstate;
-  const float *wout, *bout;
+  const float *pout, *bout; /* pout: the output layer's panels in the packed weights */
   float *logits;
   uint64_t step;        /* the caller's count of runs */
   line_u64_t *claim;    /* [L + 1][parts]: the last step that claimed the part */
@@ -420,7 +517,8 @@ static void output_part(const step_model_t *m, int v0, int v1) {
   if (v1 <= v0) return;
   const float *top = m->layers[m->L - 1].hn; /* [B, H] */
   for (int b = 0; b < B; b++) memcpy(m->logits + (size_t)b * V + v0, m->bout + v0, (size_t)(v1 - v0) * sizeof(float));
-  rows_dot_for(m->isa)(m->logits + v0, V, v1 - v0, m->wout + (size_t)v0 * H, H, top, H, NULL, 0, NULL, 0, B);
+  const panels_t s = {m->pout, 0, (size_t)H * PANEL, 1, V, v0 / PANEL, (v1 + PANEL - 1) / PANEL, v1};
+  panels_for(m->isa)(&s, m->logits, V, top, H, H, NULL, 0, 0, B);
 }
 
 static void run_part(const step_model_t *m, int phase, int p) {
@@ -550,7 +648,7 @@ static void crew_start(step_model_t *m) {
 }
 
 step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int H, int V, const step_cell_t *layers,
-                                float *const *hstate, const float *wout, const float *bout, float *logits,
+                                float *const *hstate, const float *packed, const float *bout, float *logits,
                                 float *scratch, double parallel_min, int autotune) {
   step_model_t *m = calloc(1, sizeof *m);
   if (!m) return NULL;
@@ -562,7 +660,6 @@ step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int
   m->B = B;
   m->H = H;
   m->V = V;
-  m->wout = wout;
   m->bout = bout;
   m->logits = logits;
   /* A second thread pays once the weights outgrow what one core reads in a few microseconds. */
@@ -608,7 +705,11 @@ step_model_t *step_model_create(ctx_t *ctx, int isa, int cell, int L, int B, int
       a->ids = NULL;
     }
     m->hstate[l] = hstate[l];
+    a->kx = l > 0 ? H : 0;
+    a->pw = packed;
+    packed += layer_pack_size(cell, a->kx, H);
   }
+  m->pout = packed;
   return m;
 }
 

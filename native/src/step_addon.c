@@ -1,9 +1,12 @@
 // N-API surface of the inference steps (step.c), registered by addon.c's init:
 //   stepIsa()                      the best step ISA here: 0 generic, 1 AVX2/FMA, 2 AVX-512
 //   cellStep(ctx, isa, cell, B, I, H, wih, whh, bih, bhh, x, table, ids, h, c, scratch)
-//   modelStepBind(ctx, isa, cell, B, H, V, table, layers, wout, bout, ids, logits, scratch, parallelMin, autotune) -> plan
+//   modelStepPackSize(cell, L, H, V) floats of a model's packed weights
+//   modelStepPack(cell, H, V, layers, wout, packed)  packs layers[].wih (past the first), .whh and wout
+//   modelStepBind(ctx, isa, cell, B, H, V, table, layers, wout, bout, ids, logits, scratch, parallelMin, autotune, packed) -> plan
 //   modelStepRun(plan)             one step of the bound model
 //   modelStepThreads(plan)         threads the plan's steps run on now
+// A plan reads its weight matrices from `packed` only (wout is checked, not kept).
 // Binding checks every buffer's size once and keeps raw pointers, so a step costs
 // one call with one argument. The pointers stay valid because the JS side keeps
 // the typed arrays (and the context) reachable for as long as it keeps the plan.
@@ -157,7 +160,10 @@ static napi_value js_cell_step(napi_env env, napi_callback_info info) {
   s.gx = scratch;
   s.gh = scratch + (size_t)s.B * (size_t)G;
   s.hn = scratch + (size_t)2 * s.B * (size_t)G;
-  step_cell_run(ctx, isa, &s);
+  if (step_cell_run(ctx, isa, &s) != 0) {
+    fail(&C, 1, "out of memory");
+    return NULL;
+  }
   memcpy(h, s.hn, (size_t)s.B * s.H * sizeof(float));
   return NULL;
 }
@@ -180,9 +186,58 @@ static napi_value prop(napi_env env, napi_value obj, const char *name) {
   return v;
 }
 
+static napi_value js_model_step_pack_size(napi_env env, napi_callback_info info) {
+  napi_value a[MAX_ARGS], r;
+  if (!get(env, info, a, 4)) return NULL;
+  chk_t C = {env, 0};
+  const int cell = int_arg(&C, a[0], 0, CELL_RNN, "cell"), L = int_arg(&C, a[1], 1, 4096, "L");
+  const int H = int_arg(&C, a[2], 1, MAX_DIM, "H"), V = int_arg(&C, a[3], 1, MAX_DIM, "V");
+  if (C.failed) return NULL;
+  napi_create_double(env, (double)step_pack_size(cell, L, H, V), &r);
+  return r;
+}
+
+/* The layers array of modelStepPack and modelStepBind: 1 to 4096 objects, with L set. */
+static int layers_arg(chk_t *C, napi_value v, uint32_t *L) {
+  bool is_array = false;
+  if (!C->failed) napi_is_array(C->env, v, &is_array);
+  if (!C->failed && (!is_array || napi_get_array_length(C->env, v, L) != napi_ok || *L < 1 || *L > 4096))
+    fail(C, 0, "layers must be an array of 1 to 4096 layers");
+  return !C->failed;
+}
+
+static napi_value js_model_step_pack(napi_env env, napi_callback_info info) {
+  napi_value a[MAX_ARGS];
+  if (!get(env, info, a, 6)) return NULL;
+  chk_t C = {env, 0};
+  const int cell = int_arg(&C, a[0], 0, CELL_RNN, "cell");
+  const int iH = int_arg(&C, a[1], 1, MAX_DIM, "H"), iV = int_arg(&C, a[2], 1, MAX_DIM, "V");
+  uint32_t L = 0;
+  if (!layers_arg(&C, a[3], &L)) return NULL;
+  const double H = iH, V = iV, G = (double)cell_gates(cell) * iH;
+  const float **wih = calloc(L, sizeof *wih), **whh = calloc(L, sizeof *whh);
+  if (!wih || !whh) fail(&C, 1, "out of memory");
+  for (uint32_t l = 0; l < L && !C.failed; l++) {
+    napi_value o;
+    napi_get_element(env, a[3], l, &o);
+    if (l > 0) {
+      if (int_arg(&C, prop(env, o, "inputSize"), 1, MAX_DIM, "layers[].inputSize") != iH && !C.failed)
+        fail(&C, 1, "layers past the first take the hidden size as input");
+      wih[l] = f32(&C, prop(env, o, "wih"), G * H, 0, "layers[].wih");
+    }
+    whh[l] = f32(&C, prop(env, o, "whh"), G * H, 0, "layers[].whh");
+  }
+  const float *wout = f32(&C, a[4], V * H, 0, "outWeight");
+  float *packed = f32(&C, a[5], (double)step_pack_size(cell, (int)L, iH, iV), 0, "packed");
+  if (!C.failed) step_pack(cell, (int)L, iH, iV, wih, whh, wout, packed);
+  free(wih);
+  free(whh);
+  return NULL;
+}
+
 static napi_value js_model_step_bind(napi_env env, napi_callback_info info) {
   napi_value a[MAX_ARGS];
-  if (!get(env, info, a, 15)) return NULL;
+  if (!get(env, info, a, 16)) return NULL;
   chk_t C = {env, 0};
   ctx_t *ctx = ctx_arg(&C, a[0]);
   const int isa = int_arg(&C, a[1], 0, STEP_AVX512, "isa");
@@ -194,11 +249,7 @@ static napi_value js_model_step_bind(napi_env env, napi_callback_info info) {
   double parallel_min = 0;
   if (!C.failed && napi_get_value_double(env, a[13], &parallel_min) != napi_ok) fail(&C, 0, "parallelMin must be a number");
   uint32_t L = 0;
-  bool is_array = false;
-  if (!C.failed) napi_is_array(env, a[7], &is_array);
-  if (!C.failed && (!is_array || napi_get_array_length(env, a[7], &L) != napi_ok || L < 1 || L > 4096))
-    fail(&C, 0, "layers must be an array of 1 to 4096 layers");
-  if (C.failed) return NULL;
+  if (!layers_arg(&C, a[7], &L)) return NULL;
   const double B = iB, H = iH, V = iV, G = (double)cell_gates(cell) * iH;
   const float *table = f32(&C, a[6], V * G, 0, "table");
   step_cell_t *layers = calloc(L, sizeof *layers);
@@ -221,17 +272,18 @@ static napi_value js_model_step_bind(napi_env env, napi_callback_info info) {
     s->c = f32(&C, prop(env, o, "c"), B * H, 1, "layers[].c");
     if (!C.failed && cell == CELL_LSTM && !s->c) fail(&C, 0, "an LSTM needs c");
   }
-  const float *wout = f32(&C, a[8], V * H, 0, "outWeight");
+  f32(&C, a[8], V * H, 0, "outWeight"); /* checked only: the plan reads the packed copy */
   const float *bout = f32(&C, a[9], V, 0, "outBias");
   const int32_t *ids = typed(&C, a[10], napi_int32_array, B, 0, "ids", NULL);
   float *logits = f32(&C, a[11], B * V, 0, "logits");
   float *scratch = f32(&C, a[12], B * (2 * G + H) + L * B * H, 0, "scratch");
+  const float *packed = f32(&C, a[15], (double)step_pack_size(cell, (int)L, iH, iV), 0, "packed");
   plan_t *plan = NULL;
   if (!C.failed) {
     layers[0].table = table;
     layers[0].ids = ids;
     plan = calloc(1, sizeof *plan);
-    if (plan) plan->m = step_model_create(ctx, isa, cell, (int)L, iB, iH, iV, layers, hstate, wout, bout, logits, scratch,
+    if (plan) plan->m = step_model_create(ctx, isa, cell, (int)L, iB, iH, iV, layers, hstate, packed, bout, logits, scratch,
                                           parallel_min, autotune);
     if (!plan || !plan->m) {
       free(plan);
@@ -282,6 +334,8 @@ void step_register(napi_env env, napi_value exports) {
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
       FN("stepIsa", js_step_isa),
       FN("cellStep", js_cell_step),
+      FN("modelStepPackSize", js_model_step_pack_size),
+      FN("modelStepPack", js_model_step_pack),
       FN("modelStepBind", js_model_step_bind),
       FN("modelStepRun", js_model_step_run),
       FN("modelStepThreads", js_model_step_threads),

@@ -1,6 +1,6 @@
 import { modelStepScratchSize, type FloatArray } from '../kernels/kernels.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
-import { inputTable } from './table.js';
+import { inputTable, packedStepWeights } from './table.js';
 
 /**
  * Engine buffers for up to `capacity` streams of one model, and the step plans
@@ -221,7 +221,7 @@ export class StreamBatch<F extends FloatArray = Float32Array> {
       // The least recently bound plan goes past MAX_PLANS (a native plan holds threads until collected).
       if (b.plans.size > MAX_PLANS) b.plans.delete(b.plans.keys().next().value!);
     }
-    inputTable(this.model); // rebuilt in place if the weights moved since the last step
+    inputTable(this.model); // rebuilt in place, with the packed weights, if the weights moved since the last step
     run();
   }
 
@@ -334,7 +334,7 @@ export class StreamBatch<F extends FloatArray = Float32Array> {
     const m = this.model;
     const { cell, hidden: H, vocabSize: V, layers: L } = m.config;
     return m.kernels.bindModelStep({
-      cell, B, H, V, table: inputTable(m),
+      cell, B, H, V, table: inputTable(m), packed: packedStepWeights(m),
       layers: m.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
       outWeight: m.params.get('out.weight'), outBias: m.params.get('out.bias'),
       state: b.state.map(l => ({ h: l.h.subarray(0, B * H) as F, c: l.c ? (l.c.subarray(0, B * H) as F) : null })),

@@ -154,7 +154,16 @@ export interface ModelStepArgs<F extends FloatArray> {
   logits: F;
   /** modelStepScratchSize(cell, B, H, layers) floats, contents undefined. */
   scratch: F;
+  /**
+   * The weights as Kernels.packModelStep packed them, required by the backends
+   * that have it (their steps read the weight matrices from here only); kept
+   * current by the caller, like the table.
+   */
+  packed?: F;
 }
+
+/** What Kernels.packModelStep reads: the shapes and the weight matrices of a model step. */
+export type ModelStepWeights<F extends FloatArray> = Pick<ModelStepArgs<F>, 'cell' | 'H' | 'V' | 'layers' | 'outWeight'>;
 
 /** Scratch of a bound model step: a cell step's, plus every layer's new h [B, H]. */
 export function modelStepScratchSize(cell: CellType, B: number, H: number, layers: number): number {
@@ -207,9 +216,17 @@ export interface Kernels<F extends FloatArray = Float32Array> {
    * function that runs it: read args.ids, advance args.state, write args.logits.
    * Binding once lets a backend check and translate the buffers once, not per
    * character. The binding holds the buffers; weights may change between runs
-   * (the table is the caller's to keep current).
+   * (the table, and the packed weights where the backend packs them, are the
+   * caller's to keep current).
    */
   bindModelStep(args: ModelStepArgs<F>): () => void;
+  /**
+   * Backends whose model step reads the weights in a layout of their own: the
+   * weight matrices packed into it (ModelStepArgs.packed), into `into` when
+   * given (a buffer this returned for the same shapes, so plans bound to it
+   * see the new weights), else into a new buffer. Returns the buffer.
+   */
+  packModelStep?(args: ModelStepWeights<F>, into?: F): F;
 
   /** out[i, :] = table[ids[i], :] for i < n; rows of width dim. */
   embeddingForward(out: F, table: F, ids: Int32Array, n: number, dim: number): void;

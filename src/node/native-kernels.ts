@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type AdamArgs, type CellBackwardArgs, type CellForwardArgs, type CellStepArgs, type CellType, type Kernels,
-  type ModelStepArgs,
+  type ModelStepArgs, type ModelStepWeights,
 } from '../kernels/kernels.js';
 
 /** A thread pool plus scratch memory on the C side; opaque here. */
@@ -17,7 +17,7 @@ type NativeContext = { readonly __nativeContext: never };
 /** A model step bound to its buffers on the C side (native/src/step_addon.c); opaque here. */
 type NativeStepPlan = { readonly __nativeStepPlan: never };
 /** One layer of a model step as modelStepBind reads it. */
-interface NativeStepLayer { inputSize: number; wih: F32; whh: F32; bih: F32; bhh: F32; h: F32; c: F32OrNull }
+interface NativeStepLayer { inputSize: number; wih: F32; whh: F32; bih?: F32; bhh?: F32; h?: F32; c?: F32OrNull }
 type F32 = Float32Array;
 type F32OrNull = Float32Array | null;
 
@@ -48,8 +48,12 @@ interface NativeAddon {
   stepIsa(): number;
   cellStep(ctx: NativeContext, isa: number, cell: number, B: number, I: number, H: number, wih: F32, whh: F32, bih: F32, bhh: F32,
     x: F32OrNull, table: F32OrNull, ids: Int32Array | null, h: F32, c: F32OrNull, scratch: F32): void;
+  /** Floats of a model's packed step weights (native/src/step.c's panels). */
+  modelStepPackSize(cell: number, L: number, H: number, V: number): number;
+  modelStepPack(cell: number, H: number, V: number, layers: NativeStepLayer[], outWeight: F32, packed: F32): void;
   modelStepBind(ctx: NativeContext, isa: number, cell: number, B: number, H: number, V: number, table: F32, layers: NativeStepLayer[],
-    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number, autotune: boolean): NativeStepPlan;
+    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number, autotune: boolean,
+    packed: F32): NativeStepPlan;
   modelStepRun(plan: NativeStepPlan): void;
   modelStepThreads(plan: NativeStepPlan): number;
 }
@@ -192,14 +196,23 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
       lib.cellStep(ctx, isa, CELL_CODE[shape.cell], shape.B, shape.I, shape.H, w.wih, w.whh, w.bih, w.bhh,
         table ? null : (input as { x: F32 }).x, table?.table ?? null, table?.ids ?? null, h, c, scratch);
     },
+    packModelStep(a: ModelStepWeights<F32>, into?: F32) {
+      const size = lib.modelStepPackSize(CELL_CODE[a.cell], a.layers.length, a.H, a.V);
+      if (into !== undefined && into.length !== size) throw new RangeError(`packed weights of this model are ${size} floats, got ${into.length}`);
+      const packed = into ?? aligned(size, 4, (b, o, l) => new Float32Array(b, o, l));
+      const layers = a.layers.map((l): NativeStepLayer => ({ inputSize: l.inputSize, wih: l.weights.wih, whh: l.weights.whh }));
+      lib.modelStepPack(CELL_CODE[a.cell], a.H, a.V, layers, a.outWeight, packed);
+      return packed;
+    },
     bindModelStep(a: ModelStepArgs<F32>) {
+      if (a.packed === undefined) throw new RangeError('the native model step reads packed weights: pass packModelStep\'s buffer as packed');
       const layers = a.layers.map((l, i): NativeStepLayer => ({
         inputSize: l.inputSize, wih: l.weights.wih, whh: l.weights.whh, bih: l.weights.bih, bhh: l.weights.bhh,
         h: a.state[i].h, c: a.cell === 'lstm' ? a.state[i].c : null,
       }));
       if (a.state.length !== layers.length) throw new RangeError(`${layers.length} layers but ${a.state.length} states`);
       const plan = lib.modelStepBind(ctx, isa, CELL_CODE[a.cell], a.B, a.H, a.V, a.table, layers, a.outWeight, a.outBias,
-        a.ids, a.logits, a.scratch, parallelMin, autotune);
+        a.ids, a.logits, a.scratch, parallelMin, autotune, a.packed);
       lastPlan = plan;
       // The closure keeps `a` (every buffer the plan points into) and the context alive as long as the plan.
       return () => {

@@ -21,7 +21,7 @@ import {
 } from '../../src/kernels/kernels.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { StreamBatch } from '../../src/generate/batch.js';
-import { inputTable } from '../../src/generate/table.js';
+import { inputTable, packedStepWeights } from '../../src/generate/table.js';
 import { CharRNN } from '../../src/model/charrnn.js';
 import { encodeModel, loadModel } from '../../src/model/model-file.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
@@ -350,7 +350,7 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const B = 2, H = 4, V = 5;
       const modelIds = k.allocInt(B);
       const run = k.bindModelStep({
-        cell: 'gru', B, H, V, table: inputTable(model),
+        cell: 'gru', B, H, V, table: inputTable(model), packed: packedStepWeights(model),
         layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
         outWeight: model.params.get('out.weight'), outBias: model.params.get('out.bias'),
         state: [{ h: k.alloc(B * H), c: null }], ids: modelIds, logits: k.alloc(B * V), scratch: k.alloc(modelStepScratchSize('gru', B, H, 1)),
