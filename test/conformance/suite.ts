@@ -372,16 +372,20 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
     it('the model step gives every stream the same numbers whatever B', () => {
       const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 40, emb: 6, vocabSize: 13, dropout: 0 };
       const model = new CharRNN(config, k, { seed: 5 });
-      const B = 7;
-      const batch = streamsOf(model, B);
-      const singles = Array.from({ length: B }, () => streamsOf(model, 1));
+      // Sizes that the engines cut into different blocks of streams (the native AVX-512 step: 1, up to 5, up to 12 at a time).
+      const sizes = [2, 3, 7, 13, 50];
+      const singles = Array.from({ length: Math.max(...sizes) }, () => streamsOf(model, 1));
+      const batches = sizes.map(B => streamsOf(model, B));
       for (let t = 0; t < 3; t++) {
-        const ids = Array.from({ length: B }, (_, b) => (b * 5 + t * 3) % 13);
-        const logits = batch.step(ids);
-        for (let b = 0; b < B; b++) {
-          assert.deepEqual(Array.from(singles[b].step([ids[b]])), Array.from(logits.subarray(b * 13, (b + 1) * 13)), `stream ${b} step ${t}`);
-        }
+        const ids = Array.from({ length: singles.length }, (_, b) => (b * 5 + t * 3) % 13);
+        const alone = singles.map((s, b) => Array.from(s.step([ids[b]])));
+        batches.forEach((batch, i) => {
+          const B = sizes[i];
+          const logits = batch.step(ids.slice(0, B));
+          for (let b = 0; b < B; b++) assert.deepEqual(Array.from(logits.subarray(b * 13, (b + 1) * 13)), alone[b], `B ${B} stream ${b} step ${t}`);
+        });
       }
+      for (const s of [...singles, ...batches]) s.dispose();
     });
 
     it('the model step follows the weights: after an optimizer step, params.changed(), and a load', () => {
