@@ -1,5 +1,6 @@
 // What only the native backend has: its thread-count option, its allocator,
-// its argument checks, the autotuned step plan, and CHARRNN_REQUIRE_NATIVE.
+// its argument checks, the autotuned step plan, its packed step weights, and
+// CHARRNN_REQUIRE_NATIVE.
 // Its arithmetic, at every instruction set and thread count, is checked by the
 // conformance suite (test/conformance/).
 import assert from 'node:assert/strict';
@@ -7,9 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { StreamBatch } from '../src/generate/batch.js';
+import { inputTable, packedStepWeights } from '../src/generate/table.js';
+import { modelStepScratchSize } from '../src/kernels/kernels.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadNativeKernels, nativeUnavailableReason } from '../src/node/native-kernels.js';
+import { packedStepFloats } from '../src/train/memory.js';
 
 const native = loadNativeKernels();
 
@@ -75,6 +79,29 @@ describe('native kernels', () => {
     const ids = k.allocInt(2);
     ids[1] = 3;
     assert.throws(() => k.embeddingForward(k.alloc(4), k.alloc(6), ids, 2, 2), RangeError);
+  });
+
+  it('pack a model\'s step weights once, of the size generation\'s memory estimate counts, and bind no step without them', () => {
+    for (const config of [
+      { cell: 'lstm', layers: 2, hidden: 40, emb: 6, vocabSize: 13, dropout: 0 },
+      { cell: 'gru', layers: 3, hidden: 16, emb: 3, vocabSize: 65, dropout: 0 },
+      { cell: 'rnn', layers: 1, hidden: 1, emb: 2, vocabSize: 2, dropout: 0 },
+    ] satisfies ModelConfig[]) {
+      const model = new CharRNN(config, k, { seed: 1 });
+      const packed = packedStepWeights(model)!;
+      assert.equal(packed.length, packedStepFloats(config), `${config.cell} ${config.layers}x${config.hidden}`);
+      model.params.changed();
+      assert.equal(packedStepWeights(model), packed, 'repacked in place, not reallocated');
+    }
+    const model = new CharRNN({ cell: 'gru', layers: 1, hidden: 4, emb: 3, vocabSize: 5, dropout: 0 }, k);
+    const weights = { cell: 'gru', H: 4, V: 5, outWeight: model.params.get('out.weight'),
+      layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })) } as const;
+    assert.throws(() => k.packModelStep(weights, k.alloc(3)), /packed weights of this model are \d+ floats, got 3/);
+    const B = 1;
+    assert.throws(() => k.bindModelStep({
+      ...weights, B, table: inputTable(model), outBias: model.params.get('out.bias'),
+      state: [{ h: k.alloc(B * 4), c: null }], ids: k.allocInt(B), logits: k.alloc(B * 5), scratch: k.alloc(modelStepScratchSize('gru', B, 4, 1)),
+    }), /reads packed weights/);
   });
 
   it('a step plan that measures one thread against two keeps every step what one thread gives', () => {

@@ -80,6 +80,8 @@ export interface NativeKernels extends Kernels<Float32Array> {
   readonly stepSimd: StepSimd;
   /** Threads the last bound model step runs on now (1 until one is bound). */
   readonly stepThreads: number;
+  /** The native model step reads its weight matrices packed in panels of 16 rows (native/src/step.c); one copy per model. */
+  packModelStep(args: ModelStepWeights<Float32Array>, into?: Float32Array): Float32Array;
 }
 
 export interface NativeOptions {

@@ -82,9 +82,21 @@ export function trainingMemory(s: TrainingShape): MemoryEstimate {
 }
 
 /**
- * Bytes generation allocates: weights, the inference table (V * gates), each
- * stream's state, logits and step scratch, the prime's forward pass, and the
- * texts, which the generator keeps whole.
+ * Floats of the weight matrices a model step reads, packed as the native engine
+ * packs them (one copy per model, native/src/step.c): every layer's W_hh, W_ih
+ * past layer 0 (whose input comes from the inference table) and the output
+ * layer's, rows padded to a multiple of 16. The other engines read the weights
+ * in place, so for them this errs high.
+ */
+export function packedStepFloats(config: ModelConfig): number {
+  const H = config.hidden, pad = (rows: number): number => Math.ceil(rows / 16) * 16;
+  return GATES[config.cell] * pad(H) * (H + (config.layers - 1) * 2 * H) + pad(config.vocabSize) * H;
+}
+
+/**
+ * Bytes generation allocates: weights, the inference table (V * gates), the
+ * packed step weights, each stream's state, logits and step scratch, the
+ * prime's forward pass, and the texts, which the generator keeps whole.
  */
 export function generationMemory(config: ModelConfig, streams: number, length: number, primeLength: number): MemoryEstimate {
   const c = config;
@@ -95,13 +107,14 @@ export function generationMemory(config: ModelConfig, streams: number, length: n
   const parts = {
     weights: P * FLOAT,
     'inference table': V * G * FLOAT,
+    'packed step weights': packedStepFloats(c) * FLOAT,
     'stream state': (streams * (2 * c.layers * H + 2 * V) + modelStepScratchSize(c.cell, streams, H, c.layers)
       + cellStepScratchSize({ cell: c.cell, T: 1, B: streams, I: 0, H })) * FLOAT,
     'prime pass': prime.parts.activations + prime.parts.logits,
     // Every text is kept whole (as a string, at most 2 bytes a character, plus the pieces it was built from).
     texts: streams * length * FLOAT,
   };
-  return { bytes: sum(parts), parts, largestArray: Math.max(P, V * G, rows * V) };
+  return { bytes: sum(parts), parts, largestArray: Math.max(P, V * G, packedStepFloats(c), rows * V) };
 }
 
 export interface MachineMemory {
