@@ -208,7 +208,7 @@ AVX2 AI void mac256(const int NB, const int NP, __m256 acc[6][8], const float *c
       if (NB > 1) __asm__("" : "+x"(wv[2 * p]), "+x"(wv[2 * p + 1]));
     }
     for (int b = 0; b < NB; b++) {
-      const __m256 xv = _mm256_broadcast_ss(xr[b] + k);
+      const __m256 xv = _mm256_set1_ps(xr[b][k]);
       for (int j = 0; j < 2 * NP; j++) acc[b][j] = _mm256_fmadd_ps(wv[j], xv, acc[b][j]);
     }
   }
