@@ -14,7 +14,7 @@
 // W_hh's), added to its bias at the end, whatever the streams and panels blocked
 // with it, so every stream's result is bit-identical whatever B, the thread
 // count and the split between threads; the AVX-512 and AVX2 kernels run the same
-// chains (the portable C one adds w * x unfused).
+// chains (the portable C one too, but the compiler decides whether it fuses).
 //
 // A model step runs its phases (each layer, then the output layer) on the
 // context's pool when the weights are large enough: a phase's hidden units are
