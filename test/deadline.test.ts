@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { replanEvery, replanForDeadline, REPLAN_TOLERANCE } from '../src/run/deadline.js';
+import { MIN_CHANGE, replanEvery, replanForDeadline, REPLAN_TOLERANCE } from '../src/run/deadline.js';
 import type { NoteEvent, RunEvent, SavedFile, StepEvent } from '../src/run/events.js';
 import { TrainingRun, type EncodedCorpus, type RunStore } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
@@ -90,12 +90,16 @@ describe('re-planning the cosine (pure functions)', () => {
   });
 
   test('replanForDeadline: within the tolerance, at the end already, or not a cosine, the plan stands', () => {
-    assert.equal(REPLAN_TOLERANCE, 0.05);
+    assert.deepEqual([REPLAN_TOLERANCE, MIN_CHANGE], [0.05, 0.01]);
     // 60 steps left of the plan (40..100); 5% of them is 3: an end at 102 or 97 stands, 104 or 96 re-plans.
     assert.equal(replanForDeadline(COSINE, 40, 63 * 0.5, 0.5), null); // updates 40..102
     assert.equal(replanForDeadline(COSINE, 40, 58 * 0.5, 0.5), null); // 40..97
     assert.equal(plannedEnd(replanForDeadline(COSINE, 40, 65 * 0.5, 0.5)!), 104);
     assert.equal(plannedEnd(replanForDeadline(COSINE, 40, 57 * 0.5, 0.5)!), 96);
+    // Near the end, 1% of the whole plan: 10 steps left of 1,000, an end 10 steps later stands, 11 re-plans.
+    const long = { ...COSINE, warmup: 0, totalSteps: 1000 };
+    assert.equal(replanForDeadline(long, 990, 21 * 0.5, 0.5), null); // updates 990..1010
+    assert.equal(plannedEnd(replanForDeadline(long, 990, 22 * 0.5, 0.5)!), 1011);
     assert.equal(replanForDeadline(COSINE, 100, 50, 0.5), null, 'at lrMin already: it stays there');
     assert.equal(replanForDeadline({ ...COSINE, name: 'step' }, 40, 10, 0.5), null);
     assert.equal(replanForDeadline(COSINE, 40, 10, 0), null, 'no speed measured');

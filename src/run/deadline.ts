@@ -8,8 +8,15 @@
 // caller's.
 import { cosinePhase, plannedEnd, replanSchedule, type LearningRateSchedule } from '../train/schedule.js';
 
-/** A new plan must move the end by more than this share of the steps left; smaller changes are noise. */
+/**
+ * A new plan must move the end by more than this share of the steps the plan
+ * has left, and by more than MIN_CHANGE of the cosine's whole planned length;
+ * smaller changes are noise in the measured speed. Near the end the cosine is
+ * flat: stopping 1% of its length early leaves the rate within about 3e-4 of
+ * the way from lrMin to lr, and running 1% more keeps lrMin for those steps.
+ */
 export const REPLAN_TOLERANCE = 0.05;
+export const MIN_CHANGE = 0.01;
 /** A window of fewer steps says too little about the speed (a run resumed just before a check). */
 export const MIN_WINDOW_STEPS = 3;
 /** With --val-every 0 the run checks this many times over its planned steps. */
@@ -43,7 +50,7 @@ export function replanForDeadline(schedule: LearningRateSchedule, done: number, 
   const fit = Math.floor(Math.max(0, secondsLeft) / secondsPerStep) - (at - done);
   const end = Math.max(at + 1, at + fit - 1);
   const planned = plannedEnd(schedule);
-  if (Math.abs(end - planned) <= tolerance * Math.max(1, planned - at)) return null;
+  if (Math.abs(end - planned) <= Math.max(tolerance * (planned - at), MIN_CHANGE * (planned - schedule.warmup))) return null;
   return replanSchedule(schedule, at, end);
 }
 
