@@ -256,7 +256,7 @@ export class TrainingRun {
   /** Whether this invocation re-plans its schedule to end at the deadline: a cosine set to, and a time budget. */
   get followsDeadline(): boolean {
     const s = this.settings;
-    return s.scheduleEnd === 'deadline' && s.lrSchedule === 'cosine' && this.limits.seconds !== undefined && Number.isFinite(this.limits.seconds);
+    return s.scheduleEnd === 'deadline' && s.lrSchedule === 'cosine' && Number.isFinite(this.limits.seconds);
   }
 
   /** Calls `listener` with every event from now on; returns the unsubscribe function. */
@@ -357,7 +357,7 @@ export class TrainingRun {
   private followDeadline(follower: DeadlineFollower, budget: Budget): void {
     const now = this.now();
     const check = follower.check(now, this.trainer.schedule, this.trainer.steps, budget.remaining(now) - budget.closingSeconds());
-    if (check?.schedule == null) return;
+    if (!check?.schedule) return;
     this.trainer.reschedule(check.schedule);
     this.currentSettings = { ...this.currentSettings, scheduleReplans: check.schedule.replans ?? [] };
     const rate = this.settings.lines ? '' : ` (${Math.round(this.settings.batch * this.settings.seq / check.secondsPerStep).toLocaleString('en')} chars/s)`;
