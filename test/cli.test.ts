@@ -534,6 +534,10 @@ describe('resume', () => {
     assertUserError(cli(['train', ...flags, '--optimizer', 'sgd', '--weight-decay', '0.1', '--steps', '5', '--out', 'bad']), /needs --optimizer adam/);
     assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']), /--lr-min must be between 0/);
     assertUserError(cli(['train', ...flags, '--ema', '1', '--steps', '5', '--out', 'bad']), /--ema/);
+    assertUserError(cli(['train', ...flags, '--lr-schedule', 'cosine', '--schedule-steps', '40', '--schedule-end', 'deadline', '--steps', '5', '--out', 'bad']),
+      /^charrnn: --schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out\.$/);
+    assertUserError(cli(['train', ...flags, '--schedule-end', 'deadline', '--seconds', '5', '--out', 'bad']),
+      /^charrnn: --schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out\.$/);
     assert.ok(!existsSync(at('bad/model.safetensors')));
   });
 
@@ -613,6 +617,11 @@ describe('the recipe for a time budget', () => {
     const path = at('recipe/checkpoint.safetensors');
     const saved = (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
     assert.equal(saved.scheduleSteps, settings.schedule_steps);
+    // ... and so are the re-plans that made it follow the deadline, each announced in a note.
+    assert.equal(settings.schedule_end, 'deadline');
+    const replans = saved.scheduleReplans as { at: number; totalSteps: number }[];
+    const announced = lines.filter(e => e.event === 'note' && /^the learning rate now reaches/.test(String(e.message)));
+    assert.ok(Array.isArray(replans) && announced.length >= replans.length && (replans.length === 0) === (announced.length === 0));
     const result = lines[lines.length - 1];
     assert.ok((result.best_val_loss as number) < Math.log(new Set(recipeText).size), 'it learned something');
   });

@@ -17,6 +17,7 @@ import { torchProgram } from '../src/export/torch-program.js';
 import { programParts } from '../src/export/torch-settings.js';
 import { DEFAULT_SETTINGS } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { learningRateAt } from '../src/train/schedule.js';
 import { prepareTraining } from '../src/run/run.js';
 import { withLines } from '../src/run/corpus.js';
 import { lineModelMetadata } from '../src/model/line-model.js';
@@ -150,6 +151,20 @@ function charrnnContinues(runDir: string, corpus: string, steps: number): {
   return { losses, weights, evaluated, average: average ? Float32Array.from(average.values) : null, pos: trainer.batcher.getState().pos };
 }
 
+/** A deadline schedule's saved re-plans (src/run/deadline.ts), on a short cosine with warm-up. */
+const REPLANNED = {
+  flags: ['--cell', 'lstm', '--warmup', '2', '--lr-schedule', 'cosine', '--schedule-steps', '40', '--lr-min', '1e-4'],
+  settings: { scheduleEnd: 'deadline', scheduleReplans: [{ at: 6, totalSteps: 30 }, { at: 15, totalSteps: 24 }] },
+};
+
+/** Rewrites a checkpoint's saved settings as a charrnn that made them would have saved them (the tensors do not depend on them). */
+function withSettings(path: string, extra: Record<string, unknown>): void {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  const training = JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } };
+  Object.assign(training.run.settings, extra);
+  writeFileSync(path, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), { ...metadata, training: JSON.stringify(training) }));
+}
+
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-export-torch-'));
   writeFileSync(at('corpus.txt'), text(600));
@@ -252,7 +267,7 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
   const STEPS = 20;
   // Each configuration exercises the clip (active at 0.05), a learning-rate decay boundary, a stream wrap
   // (600 characters: 16 chunks per epoch) and the optimizer's moments moving across.
-  const configs: { name: string; flags: string[]; skip?: string | false; corpus?: string }[] = [
+  const configs: { name: string; flags: string[]; skip?: string | false; corpus?: string; settings?: Record<string, unknown> }[] = [
     { name: 'lstm-adam', flags: ['--cell', 'lstm', '--optimizer', 'adam', '--clip', '0.05', '--lr-decay', '0.5', '--lr-decay-every', '15'] },
     { name: 'gru-rmsprop', flags: ['--cell', 'gru', '--optimizer', 'rmsprop', '--lr', '1e-3', '--lr-decay', '0.9', '--lr-decay-every', '7'] },
     { name: 'rnn-sgd', flags: ['--cell', 'rnn', '--optimizer', 'sgd', '--lr', '0.05'] },
@@ -272,12 +287,16 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     // Line mode: 21 training lines, 6 batches a pass (so the 20 steps cross three passes, each in its own seeded
     // order), the first batch a single line and padding; the 2 held-out lines validate.
     { name: 'lstm-lines', flags: ['--lines', ...LINE_FLAGS], corpus: 'names.txt' },
+    // A cosine re-planned to its deadline (--schedule-end deadline): the checkpoint at step 10 records a re-plan made
+    // before it and one the continuation meets at step 15, which ends (and holds lrMin) at step 24, inside the 20 steps.
+    { ...REPLANNED, name: 'lstm-replanned', skip: 'scheduleReplans' in DEFAULT_SETTINGS ? false : 'this charrnn does not re-plan schedules yet' },
   ];
 
   for (const c of configs) {
     test(`equivalence (${c.name}): 20 steps in PyTorch from a charrnn checkpoint give charrnn's losses and weights`, { skip: c.skip ?? false }, () => {
       const corpus = c.corpus ?? 'corpus.txt';
       ok(cli(['train', corpus, ...TINY, ...c.flags, '--steps', '10', '--val-every', '5', '--checkpoint-every', '5', '--out', c.name]), 'train');
+      if (c.settings) withSettings(at(c.name, 'checkpoint.safetensors'), c.settings);
       // charrnn train --resume on a copy gives charrnn's own validations (of the held-out text the run chose, bounded as it bounds it).
       cpSync(at(c.name), at(`${c.name}-charrnn`), { recursive: true });
       ok(cli(['train', corpus, '--resume', `${c.name}-charrnn`, '--steps', String(10 + STEPS)]), 'train --resume');
@@ -317,6 +336,25 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
       assert.deepEqual(training.streams, { pos: expected.pos, chunks: 10 + STEPS });
     });
   }
+
+  test('a re-planned cosine: the program\'s learning_rate is charrnn\'s learningRateAt at every step', { skip: 'scheduleReplans' in DEFAULT_SETTINGS ? false : 'no re-plans here' }, () => {
+    ok(cli(['train', 'corpus.txt', ...TINY, ...REPLANNED.flags, '--steps', '3', '--out', 'replanned-rates']), 'train');
+    withSettings(at('replanned-rates', 'checkpoint.safetensors'), REPLANNED.settings);
+    ok(cli(['export-torch', 'replanned-rates', 'corpus.txt']), 'export-torch');
+    const program = at('replanned-rates', 'torch', 'train_torch.py');
+    const r = run(PYTHON, ['-c', 'import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name="exported"); ' +
+      'print(json.dumps([ns["learning_rate"](i) for i in range(50)]))', program]);
+    assert.equal(r.status, 0, r.stderr);
+    const theirs = JSON.parse(r.stdout) as number[];
+    // The run's schedule: TINY keeps the default --lr, REPLANNED's flags give the rest.
+    const schedule = { lr: DEFAULT_SETTINGS.lr, name: 'cosine' as const, warmup: 2, decay: 1, decayEvery: 0, lrMin: 1e-4, totalSteps: 40,
+      replans: REPLANNED.settings.scheduleReplans };
+    const ours = theirs.map((_, i) => learningRateAt(schedule, i));
+    const worst = Math.max(...ours.map((lr, i) => Math.abs(theirs[i] - lr) / lr));
+    assert.ok(worst < 1e-12, `learning rates ${theirs.join(' ')} against charrnn's ${ours.join(' ')}`);
+    assert.equal(theirs[24], 1e-4, 'lrMin at the last re-plan\'s end');
+    assert.ok(Math.abs(theirs[20] - learningRateAt({ ...schedule, replans: [] }, 20)) > 1e-4, 'the re-plans change the curve');
+  });
 
   test('data parallel: the same 20 steps under torchrun with 2 gloo processes give the one-process losses and weights', () => {
     // The charrnn checkpoint at step 10 the equivalence test started from, trained again (charrnn is bit-identical run to run).

@@ -137,11 +137,24 @@ describe('the speed probe and the budget recipe (a clock that advances a fixed t
     assert.deepEqual([r.settings.batch, r.settings.seq, r.settings.emb, r.settings.dropout, r.settings.valSplit], [4, 8, 8, 0.3, 'tail']);
     assert.equal(r.settings.lrSchedule, 'cosine');
     assert.ok(r.settings.scheduleSteps > r.settings.warmup);
+    assert.equal(r.settings.scheduleEnd, 'deadline', 'the planned length is re-planned to the deadline as the run goes');
     // The line names the sizes measured and the probe's seconds on the given clock (0.5 s of a 30 s budget, plus its readings).
     const probed = /measured (.*) in ([\d.]+) s/.exec(r.explanation)!;
     assert.match(probed[1], /^2x128 at [\d,]+ chars\/s/);
     assert.ok(Number(probed[2]) >= probeSeconds(30) / 2 && Number(probed[2]) < 5, probed[2]);
     assert.match(r.explanation, new RegExp(`^${r.settings.layers}x${r.settings.hidden} LSTM`));
+  });
+
+  it('budgetRecipe: a schedule length or a schedule end given stays as given', async () => {
+    const o = { ids, vocabSize: vocab.size, kernels: referenceKernels('f32'), seconds: 30 };
+    const steps = await budgetRecipe({ ...o, now: ticking(20), given: { batch: 4, seq: 8, scheduleSteps: 500 } });
+    assert.deepEqual([steps.settings.scheduleSteps, steps.settings.scheduleEnd], [500, 'steps']);
+    const both = await budgetRecipe({ ...o, now: ticking(20), given: { batch: 4, seq: 8, scheduleSteps: 500, scheduleEnd: 'deadline' } });
+    assert.deepEqual([both.settings.scheduleSteps, both.settings.scheduleEnd], [500, 'deadline']);
+    const off = await budgetRecipe({ ...o, now: ticking(20), given: { batch: 4, seq: 8, scheduleEnd: 'steps' } });
+    assert.equal(off.settings.scheduleEnd, 'steps');
+    const step = await budgetRecipe({ ...o, now: ticking(20), given: { batch: 4, seq: 8, lrSchedule: 'step' } });
+    assert.equal(step.settings.scheduleEnd, 'steps', 'only a cosine follows the deadline');
   });
 
   it('probe sizes by budget, and the probe\'s share of it', () => {

@@ -73,6 +73,8 @@ export function trainCommand(): Command {
     .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, d.warmup)
     .option('--lr-min <rate>', 'the rate a cosine schedule ends at', nonNegativeNumber, d.lrMin)
     .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', positiveInt)
+    .addOption(new Option('--schedule-end <when>', 'where a cosine schedule reaches --lr-min: after --schedule-steps (steps), or when the --seconds/--minutes budget ends (deadline: re-planned from the measured speed as the run goes; the recipe\'s choice)')
+      .choices(['steps', 'deadline']).default(d.scheduleEnd))
     .option('--weight-decay <w>', 'decoupled weight decay of the weight matrices (Adam becomes AdamW)', nonNegativeNumber, d.weightDecay)
     .option('--ema <decay>', 'validate and save an exponential moving average of the weights with this decay (0: off)', dropoutRate, d.ema)
     .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, d.embDropout)

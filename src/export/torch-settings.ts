@@ -123,6 +123,31 @@ const WEIGHT_AVERAGE = String.raw`class WeightAverage:
 `;
 
 /**
+ * charrnn's cosinePhase (src/train/schedule.ts) for a schedule with re-plans,
+ * steps counted from the end of warm-up; the same arithmetic in the same order.
+ */
+const REPLANNED_COSINE = String.raw`def cosine_phase(steps_done):
+    """The cosine's phase (0 at LR, pi at LR_MIN): the plain cosine until the first re-plan, then, from
+    each re-plan on, linear from the phase it stood at to pi at the re-plan's end (so the rate never jumps)."""
+    start, end, start_phase = 0, COSINE_STEPS, None
+
+    def phase(step):
+        if step >= end:
+            return math.pi
+        if start_phase is None:
+            return math.pi * step / end
+        return start_phase + (math.pi - start_phase) * (step - start) / (end - start)
+
+    for at, new_end in REPLANS:
+        if steps_done < at:
+            break
+        start_phase = phase(at)
+        start, end = at, new_end
+    return phase(steps_done)
+
+`;
+
+/**
  * charrnn's spread split (src/data/split.ts spreadSplit), its validation over
  * windows (src/data/streams.ts windowChunks) and its bound by --val-max-chars
  * (src/run/run.ts boundedValidation); the windows' places are drawn from
@@ -258,6 +283,27 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
       );
     },
   },
+  // A deadline schedule's re-plans (src/train/schedule.ts cosinePhase): ahead of the plain cosine's lines, which hold until the first.
+  scheduleReplans: {
+    apply(p, v, s) {
+      if (!Array.isArray(v) || v.length === 0) return;
+      if (scheduleOf(s) !== 'cosine') throw new CharrnnError(`The run re-planned a ${py(scheduleOf(s))} schedule, which only a cosine can be, so it is not exported.`);
+      const warmup = Number(s.warmup ?? 0);
+      const replans = (v as unknown[]).map(r => {
+        const { at, totalSteps } = (r ?? {}) as { at?: unknown; totalSteps?: unknown };
+        if (!(Number.isInteger(at) && Number.isInteger(totalSteps) && Number(at) >= warmup && Number(totalSteps) > Number(at))) {
+          throw new CharrnnError(`The run's schedule re-plan ${py(r)} is not a step after warm-up with a later end, so it is not exported.`);
+        }
+        return `(${Number(at) - warmup}, ${Number(totalSteps) - warmup})`;
+      });
+      p.constants.push(`REPLANS = [${replans.join(', ')}]  # (step, new end) after warm-up: the cosine re-planned to the time budget's deadline`);
+      p.helpers.push(REPLANNED_COSINE);
+      p.learningRate.push(
+        'if steps_done >= REPLANS[0][0]:',
+        '    return LR_MIN + (LR - LR_MIN) * (1 + math.cos(cosine_phase(steps_done))) / 2',
+      );
+    },
+  },
   lrDecay: {
     apply(p, v, s) {
       p.constants.push(`LR_DECAY = ${py(v)}`);
@@ -289,6 +335,7 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   },
   lrMin: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`LR_MIN = ${py(v)}`); } },
   scheduleSteps: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`SCHEDULE_STEPS = ${py(v)}  # warm-up included`); } },
+  scheduleEnd: { note: 'how the run planned its cosine; the curve it followed is scheduleSteps with scheduleReplans, which the program follows (it does not re-plan to its own --minutes)' },
   weightDecay: {
     apply(p, v, s) {
       if (v === 0) return;

@@ -1,7 +1,7 @@
 // The recipe applied to a time-budgeted run: measure this machine's speed on the
-// text, let chooseRecipe pick around what the user gave, and fix the schedule's
-// length once (it is saved with the settings, so a resumed run keeps the same
-// curve). Platform-neutral: the clock is the caller's, and the probe's seconds
+// text, let chooseRecipe pick around what the user gave, and plan the schedule's
+// length (saved with the settings; the run re-plans it to the deadline as it
+// goes, and keeps the re-plans beside it, so a resumed run keeps the same curve). Platform-neutral: the clock is the caller's, and the probe's seconds
 // come out of the budget.
 import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
@@ -77,7 +77,10 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const r = recipe.settings;
   const scheduleSteps = given.scheduleSteps
     ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
-  const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, ...given };
+  // A length planned from the probe is a first guess: the run re-plans it to the deadline as it measures its own speed
+  // (src/run/deadline.ts). A length the user gave stays fixed unless they ask for the deadline too.
+  const scheduleEnd = r.lrSchedule === 'cosine' && given.scheduleSteps === undefined ? 'deadline' : 'steps';
+  const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, scheduleEnd, ...given };
   const measured = speeds.map(s => `${s.layers}x${s.hidden} at ${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
   return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; --recipe off for the plain defaults)` };
 }

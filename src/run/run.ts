@@ -21,6 +21,7 @@ import { lineLossPass } from '../train/line-loss.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
 import { Trainer, withEvaluationWeights, type StepResult, type TokenIds } from '../train/trainer.js';
 import { Budget } from './budget.js';
+import { DeadlineFollower, replanEvery } from './deadline.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
@@ -112,6 +113,9 @@ export function prepareTraining(corpus: EncodedCorpus, given: RunSettings, kerne
   if (s.lrSchedule !== 'step' && s.lrDecayEvery > 0) {
     throw new CharrnnError(`--lr-decay-every belongs to --lr-schedule step, not ${s.lrSchedule}.`);
   }
+  if (s.scheduleEnd === 'deadline' && s.lrSchedule !== 'cosine') {
+    throw new CharrnnError(`--schedule-end deadline re-plans a cosine schedule, not ${s.lrSchedule}; give --lr-schedule cosine or leave --schedule-end out.`);
+  }
   if (s.weightDecay > 0 && s.optimizer !== 'adam') {
     throw new CharrnnError(`--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not ${s.optimizer}.`);
   }
@@ -138,7 +142,8 @@ export function prepareTraining(corpus: EncodedCorpus, given: RunSettings, kerne
   const trainer = new Trainer(model, lineBatcher ?? train, {
     batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr, ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}) },
-    schedule: { lr: s.lr, name: s.lrSchedule, warmup: s.warmup, decay: s.lrDecay, decayEvery: s.lrDecayEvery, lrMin: s.lrMin, totalSteps: s.scheduleSteps },
+    schedule: { lr: s.lr, name: s.lrSchedule, warmup: s.warmup, decay: s.lrDecay, decayEvery: s.lrDecayEvery, lrMin: s.lrMin, totalSteps: s.scheduleSteps,
+      ...(s.scheduleReplans.length > 0 ? { replans: s.scheduleReplans } : {}) },
     ...(s.ema > 0 ? { ema: s.ema } : {}),
   });
   checkpoint?.restore(trainer);
@@ -166,7 +171,8 @@ export class TrainingRun {
   readonly model: CharRNN<Float32Array>;
   readonly trainer: Trainer<Float32Array>;
   readonly vocab: Vocabulary;
-  readonly settings: RunSettings;
+  /** The settings as trained with (a deadline schedule's re-plans join them as they are made). */
+  private currentSettings: RunSettings;
   readonly limits: StopLimits;
   /** The step the run stops at, when a step or epoch limit gives one. */
   readonly totalSteps: number | null;
@@ -211,8 +217,11 @@ export class TrainingRun {
     }
     // Checked before any work, so a bad prime is said at once rather than at the first sample.
     if (settings.sampleLength > 0) encodePrime(corpus.vocab, settings.samplePrime, 'error');
+    if (settings.scheduleEnd === 'deadline' && !checkpoint && this.limits.seconds === undefined) {
+      throw new CharrnnError('--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.');
+    }
     const prepared = prepareTraining(corpus, settings, kernels, checkpoint, this.limits);
-    this.settings = prepared.settings;
+    this.currentSettings = prepared.settings;
     this.model = prepared.model;
     this.trainer = prepared.trainer;
     ({ val: this.val, windows: this.valWindows } = boundedValidation(prepared.val, prepared.valWindows, settings.valMaxChars));
@@ -238,6 +247,16 @@ export class TrainingRun {
     // Checkpoints before line mode did not count characters; their runs were on streams of batch x seq.
     this.chars = run?.chars ?? this.trainer.steps * settings.batch * settings.seq;
     this.totalSteps = stopStep(this.limits, this.trainer.batcher.stepsPerEpoch);
+  }
+
+  get settings(): RunSettings {
+    return this.currentSettings;
+  }
+
+  /** Whether this invocation re-plans its schedule to end at the deadline: a cosine set to, and a time budget. */
+  get followsDeadline(): boolean {
+    const s = this.settings;
+    return s.scheduleEnd === 'deadline' && s.lrSchedule === 'cosine' && Number.isFinite(this.limits.seconds);
   }
 
   /** Calls `listener` with every event from now on; returns the unsubscribe function. */
@@ -283,6 +302,8 @@ export class TrainingRun {
       this.note(`the run had already reached its ${this.totalSteps} steps; give a larger --steps to train on`);
     }
 
+    const follower = this.followsDeadline ? new DeadlineFollower(this.now()) : null;
+    const checkEvery = replanEvery(s.valEvery, s.scheduleSteps);
     let last: StepResult | null = null;
     let lastYield = this.now();
     while (this.stopReason === null) {
@@ -300,6 +321,7 @@ export class TrainingRun {
       }
       const dt = (this.now() - t0) / 1000;
       budget.recordStep(dt);
+      follower?.recordStep();
       this.chars += last.chars;
       this.recordTiming(dt, last.chars);
       this.emit({
@@ -307,6 +329,8 @@ export class TrainingRun {
         charsPerSecond: this.throughput(),
       });
       if (s.valEvery > 0 && last.step % s.valEvery === 0 && budget.allowsValidation(this.now())) await this.validate();
+      // After the validation (its time is in the window, and measured for the closing reserve), before any save (which keeps the new plan).
+      if (follower && last.step % checkEvery === 0) this.followDeadline(follower, budget);
       if (s.sampleEvery !== undefined && s.sampleEvery > 0 && last.step % s.sampleEvery === 0) await this.sample();
       if (s.checkpointEvery > 0 && last.step % s.checkpointEvery === 0) await this.saveLatest();
       if (this.now() - lastYield > YIELD_MS) {
@@ -327,6 +351,18 @@ export class TrainingRun {
     };
     this.emit(result);
     return result;
+  }
+
+  /** Re-plans the schedule's rest when the measured speed says the deadline is elsewhere, and says so. */
+  private followDeadline(follower: DeadlineFollower, budget: Budget): void {
+    const now = this.now();
+    const check = follower.check(now, this.trainer.schedule, this.trainer.steps, budget.remaining(now) - budget.closingSeconds());
+    if (!check?.schedule) return;
+    this.trainer.reschedule(check.schedule);
+    this.currentSettings = { ...this.currentSettings, scheduleReplans: check.schedule.replans ?? [] };
+    const rate = this.settings.lines ? '' : ` (${Math.round(this.settings.batch * this.settings.seq / check.secondsPerStep).toLocaleString('en')} chars/s)`;
+    this.note(`the learning rate now reaches ${this.settings.lrMin} at step ${check.to.toLocaleString('en')}, not ${check.from.toLocaleString('en')}: ` +
+      `${check.secondsPerStep.toFixed(3)} s per step over the last ${check.steps}${rate}, ${Math.round(check.secondsLeft)} s left to train`);
   }
 
   // Throughput: the steady state once past the warm-up steps; until then, the speed so far.

@@ -8,7 +8,10 @@ import type { ValSplit } from '../data/split.js';
 import type { InvalidPolicy } from '../text/decoder.js';
 import { DEFAULT_NORMALIZATION, type Normalization } from '../text/normalize.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
-import type { ScheduleName } from '../train/schedule.js';
+import type { Replan, ScheduleName } from '../train/schedule.js';
+
+/** Where a cosine schedule ends: after scheduleSteps, fixed; or at the time budget's deadline, re-planned as the run goes. */
+export type ScheduleEnd = 'steps' | 'deadline';
 
 export interface RunSettings {
   /** The embedded corpus the run trains on, when not files. */
@@ -48,6 +51,14 @@ export interface RunSettings {
    * a run planned for a time budget stores the steps the budget allows).
    */
   scheduleSteps: number;
+  /**
+   * steps: the cosine ends after scheduleSteps; deadline: a run with a time
+   * budget re-plans the cosine's remaining part as it goes (src/run/deadline.ts),
+   * so it reaches lrMin when the budget ends, however the machine's speed changes.
+   */
+  scheduleEnd: ScheduleEnd;
+  /** The re-plans a deadline schedule made (the run's record, not a flag): with scheduleSteps, the whole curve. */
+  scheduleReplans: readonly Replan[];
   /** Decoupled weight decay of the weight matrices (AdamW; 0: none). */
   weightDecay: number;
   /** Decay of the moving average of the weights that validation and the saved models use (0: none). */
@@ -90,7 +101,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   invalid: 'error', normalize: DEFAULT_NORMALIZATION,
   cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
   batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
-  lrSchedule: 'step', warmup: 0, lrMin: 0, scheduleSteps: 0, weightDecay: 0, ema: 0, embDropout: 0, valSplit: 'tail',
+  lrSchedule: 'step', warmup: 0, lrMin: 0, scheduleSteps: 0, scheduleEnd: 'steps', scheduleReplans: [], weightDecay: 0, ema: 0, embDropout: 0, valSplit: 'tail',
   valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
   sampleLength: 200, sampleTemperature: 0.8, samplePrime: '',
 };
@@ -103,7 +114,7 @@ export const DEFAULT_EPOCHS = 10;
  * rest, and a checkpoint saved before they existed lacks them, so it resumes
  * with their defaults, which are what it ran with.
  */
-export const TECHNIQUES = ['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'weightDecay', 'ema', 'embDropout', 'valSplit'] as const;
+export const TECHNIQUES = ['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'scheduleEnd', 'scheduleReplans', 'weightDecay', 'ema', 'embDropout', 'valSplit'] as const;
 
 /**
  * Settings that a resumed run keeps: they define the run's math and data. The

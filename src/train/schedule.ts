@@ -1,7 +1,9 @@
 // The learning rate of every step as a pure function of the step and the run's
-// planned length, so that a resumed run (or any replay) gets the same rate at the
-// same step, bit for bit. A time-budgeted run fixes its planned length once, at
-// the start, from its measured speed, and keeps it in its settings.
+// plan, so that a resumed run (or any replay) gets the same rate at the same
+// step, bit for bit. A time-budgeted run plans its length at the start from its
+// measured speed; when its schedule follows the deadline (src/run/deadline.ts) it
+// re-plans the rest of the cosine as it goes, and each re-plan is one entry of
+// the plan, kept in the run's settings.
 import { CharrnnError } from '../errors.js';
 import { decayedLearningRate } from './optimizer.js';
 
@@ -23,6 +25,21 @@ export interface LearningRateSchedule {
   /** cosine: the rate it ends at. */
   lrMin: number;
   /** cosine: the run's planned number of steps, warm-up included; past it the rate stays lrMin. */
+  totalSteps: number;
+  /**
+   * cosine: the re-plans made so far, in step order (absent or empty: none, and
+   * the cosine is the plain one over totalSteps).
+   */
+  replans?: readonly Replan[];
+}
+
+/**
+ * From update `at` (0-based, at or after the warm-up) on, the cosine goes from
+ * where it stood at `at` to lrMin at update `totalSteps` instead, so the rate is
+ * continuous and only its pace changes.
+ */
+export interface Replan {
+  at: number;
   totalSteps: number;
 }
 
@@ -49,11 +66,62 @@ export function learningRateAt(s: LearningRateSchedule, done: number): number {
       // The same expression as before schedules existed, so a run without them is unchanged bit for bit.
       return decayedLearningRate(s.lr, s.decay, s.decayEvery, after);
     case 'cosine': {
+      if (s.replans !== undefined && s.replans.length > 0) {
+        const phase = cosinePhase(s, done);
+        return phase >= Math.PI ? s.lrMin : s.lrMin + (s.lr - s.lrMin) * (1 + Math.cos(phase)) / 2;
+      }
       const span = s.totalSteps - s.warmup;
       if (after >= span) return s.lrMin;
       return s.lrMin + (s.lr - s.lrMin) * (1 + Math.cos(Math.PI * after / span)) / 2;
     }
   }
+}
+
+/**
+ * How far along its cosine a schedule is at update `done` (after warm-up), as
+ * the cosine's phase: 0 at the peak, π at lrMin. Between re-plans the phase
+ * moves linearly from where it stood at the re-plan to π at the re-plan's end;
+ * before the first, it is the plain cosine's, to the last bit (the steps before
+ * a re-plan were trained with it).
+ */
+export function cosinePhase(s: LearningRateSchedule, done: number): number {
+  let from = s.warmup;
+  let end = s.totalSteps;
+  let start = 0; // the phase at `from`
+  let first = true;
+  const at = (step: number): number => {
+    if (step >= end) return Math.PI;
+    return first ? Math.PI * (step - from) / (end - from) : start + (Math.PI - start) * (step - from) / (end - from);
+  };
+  for (const r of s.replans ?? []) {
+    if (done < r.at) break;
+    start = at(r.at);
+    from = r.at;
+    end = r.totalSteps;
+    first = false;
+  }
+  return at(Math.max(done, s.warmup));
+}
+
+/** The update at which a cosine schedule reaches lrMin under its latest plan. */
+export function plannedEnd(s: LearningRateSchedule): number {
+  return s.replans?.at(-1)?.totalSteps ?? s.totalSteps;
+}
+
+/**
+ * The schedule re-planned at update `done` to reach lrMin at update `end`
+ * instead: the same rates before `done` and at it, the cosine's remaining part
+ * stretched or squeezed after it. During warm-up the re-plan starts where the
+ * cosine does. A re-plan at the step of the last one replaces it.
+ */
+export function replanSchedule(s: LearningRateSchedule, done: number, end: number): LearningRateSchedule {
+  if (s.name !== 'cosine') throw new Error(`only a cosine schedule is re-planned, not ${s.name}`);
+  const at = Math.max(done, s.warmup);
+  if (!(Number.isInteger(at) && Number.isInteger(end) && end > at)) throw new Error(`cannot re-plan at update ${at} to end at ${end}`);
+  const earlier = s.replans ?? [];
+  if (earlier.some(r => r.at > at)) throw new Error(`a re-plan at update ${at} after one at a later update`);
+  const kept = earlier.filter(r => r.at < at);
+  return { ...s, replans: [...kept, { at, totalSteps: end }] };
 }
 
 /** One sentence for a schedule that cannot work; nothing when it can. */
@@ -64,6 +132,12 @@ export function checkSchedule(s: LearningRateSchedule): void {
     if (!(Number.isInteger(s.totalSteps) && s.totalSteps > s.warmup)) {
       throw new CharrnnError(`A cosine schedule needs the run's length in steps, more than its ${s.warmup} warm-up steps; got ${s.totalSteps}.`);
     }
+    (s.replans ?? []).forEach((r, i, all) => {
+      const after = i === 0 ? s.warmup : all[i - 1].at + 1;
+      if (!(Number.isInteger(r.at) && Number.isInteger(r.totalSteps) && r.at >= after && r.totalSteps > r.at)) {
+        throw new CharrnnError(`The schedule's re-plans must be at whole steps in increasing order from the end of warm-up, each ending after it starts; got ${JSON.stringify(s.replans)}.`);
+      }
+    });
   }
 }
 

@@ -50,7 +50,7 @@ export class Trainer<F extends FloatArray> {
   readonly batcher: Batcher;
   readonly optimizer: Optimizer<F>;
   readonly state: ModelState<F>;
-  readonly schedule: LearningRateSchedule;
+  private currentSchedule: LearningRateSchedule;
   /** The moving average of the weights, when the config asks for one. */
   readonly average: WeightAverage<F> | null;
   private readonly x: Int32Array;
@@ -66,8 +66,8 @@ export class Trainer<F extends FloatArray> {
     if (this.batcher.B !== config.batch) throw new Error(`the batcher gives ${this.batcher.B} sequences, the config says ${config.batch}`);
     this.optimizer = new Optimizer(model.kernels, model.params, config.optimizer);
     this.state = model.newState(config.batch);
-    this.schedule = config.schedule ?? stepDecaySchedule(config.optimizer.lr, config.lrDecay, config.lrDecayEvery);
-    checkSchedule(this.schedule);
+    this.currentSchedule = config.schedule ?? stepDecaySchedule(config.optimizer.lr, config.lrDecay, config.lrDecayEvery);
+    checkSchedule(this.currentSchedule);
     this.average = config.ema ? new WeightAverage(model.params, config.ema, n => model.kernels.alloc(n)) : null;
     this.x = new Int32Array(config.batch * this.batcher.maxT);
     this.y = new Int32Array(config.batch * this.batcher.maxT);
@@ -75,6 +75,20 @@ export class Trainer<F extends FloatArray> {
 
   get steps(): number {
     return this.optimizer.steps;
+  }
+
+  /** The learning-rate schedule the next steps follow. */
+  get schedule(): LearningRateSchedule {
+    return this.currentSchedule;
+  }
+
+  /**
+   * Follows `schedule` from the next step on (a deadline re-plan); the caller
+   * keeps it in the run's settings, so a resumed run follows it too.
+   */
+  reschedule(schedule: LearningRateSchedule): void {
+    checkSchedule(schedule);
+    this.currentSchedule = schedule;
   }
 
   step(): StepResult {
