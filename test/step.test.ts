@@ -13,7 +13,9 @@ import type { ModelConfig } from '../src/model/config.js';
 import { loadKernels } from '../src/node/backend.js';
 import { StreamBatch } from '../src/generate/batch.js';
 import { chooseNext, DEFAULT_RULE } from '../src/generate/decoding.js';
-import { GenerateOptionsError } from '../src/generate/options.js';
+import { createGenerator } from '../src/generate/create.js';
+import { PRIME_STEPS_MAX } from '../src/generate/prime.js';
+import { GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
 import { generate, sample, sampleBatch } from '../src/sample/sampler.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
@@ -83,6 +85,9 @@ describe('generation with step', () => {
       const m = trained(referenceKernels('f32'), cell);
       const greedy = sample(m, vocab, { prime: 'the qu', length: 120, greedy: true });
       assert.equal(greedy, generateWithForward(m, vocab, 'the qu', 120, 1, { ...DEFAULT_RULE, greedy: true }), cell);
+      // A prime longer than PRIME_STEPS_MAX is read by one forward pass rather than by steps: the same text.
+      const long = text.slice(3, 3 + PRIME_STEPS_MAX + 9);
+      assert.equal(sample(m, vocab, { prime: long, length: 40, seed: 6 }), generateWithForward(m, vocab, long, 40, 6), `${cell}, long prime`);
       for (const seed of [1, 2]) {
         const rule = { ...DEFAULT_RULE, temperature: 0.9, topK: 10 };
         assert.equal(sample(m, vocab, { prime: 'fox', length: 150, seed, ...rule }), generateWithForward(m, vocab, 'fox', 150, seed, rule), `${cell} seed ${seed}`);
@@ -163,5 +168,16 @@ describe('generation with step', () => {
     const texts = sampleBatch(m, v, { length: 12, count: 5, seed: 3 });
     texts.forEach((t, i) => assert.equal(t, sample(m, v, { length: 12, seed: 3 + i })));
     assert.ok(new Set(texts.map(t => t[0])).size > 1, 'the first characters differ');
+    // The first character is drawn, output, and then read once, as every other generated character is:
+    // after the first step the stream predicts what the model predicts after that one character.
+    const batch = new StreamBatch(m, { capacity: 1 });
+    const gen = createGenerator(m, v, parseGenerateOptions({ length: 12, seed: 3 }), batch);
+    const [first] = gen.advance();
+    assert.equal(first, texts[0][0]);
+    batch.step();
+    const want = m.forward([v.id(first)!], 1, 1, m.newState(1));
+    assert.deepEqual(Array.from(batch.rowLogits(0)), Array.from(want));
+    gen.dispose();
+    batch.dispose();
   });
 });

@@ -5,7 +5,7 @@ import { Random } from '../util/random.js';
 import { StreamBatch, type BatchStream } from './batch.js';
 import { chooseNext, excludeSymbol, type SamplingRule } from './decoding.js';
 import type { GenerateSettings } from './options.js';
-import { encodePrime, startOf } from './prime.js';
+import { encodePrime, PRIME_STEPS_MAX, startOf } from './prime.js';
 import { StopMatcher } from './stop.js';
 
 /** Why a text ended: its length was reached, or a stop string (or the end of the line) came. */
@@ -31,8 +31,12 @@ export interface GenerationResult {
  * One generation request running on a StreamBatch, a character per batch step.
  * The protocol, for one generator or many sharing a batch (a server):
  *
- *     const gen = createGenerator(model, vocab, options, batch);  // reads the prime now
+ *     const gen = createGenerator(model, vocab, options, batch);
  *     while (!gen.done) { const pieces = gen.advance(); ...; if (!gen.done) batch.step(); }
+ *
+ * A short prime (PRIME_STEPS_MAX) is read by the first steps, its characters
+ * batched with the other streams' (those advances return '' pieces); a long one
+ * is read at creation.
  *
  * With many generators on one batch: call `advance()` on each (it consumes the
  * last step's logits and sets the next inputs), then one `batch.step()`, and
@@ -46,8 +50,9 @@ export interface TextGenerator {
   /** True once every text is finished; then it has no open streams. */
   readonly done: boolean;
   /**
-   * Consumes the logits of the step just run (or of the prime, the first time),
-   * chooses the next characters, and sets the inputs of the streams that go on.
+   * Consumes the logits of the step just run (or of a prime read at creation),
+   * chooses the next characters, and sets the inputs of the streams that go on
+   * (or, while a short prime is being read, its next character).
    * Returns the text each output gained ('' for none): the pieces to stream,
    * which put together are the texts. Beam search returns '' until its last
    * advance, which returns the whole texts, best first (beams are not final before).
@@ -106,6 +111,9 @@ interface SampledText<F extends FloatArray> {
   generated: number;
   /** A character chosen at the start (a random one, when the model knows no newline), output on the first advance. */
   first: number;
+  /** A short prime read by the batch's steps, one character per advance, and how much of it is read. */
+  prime: ArrayLike<number>;
+  primeRead: number;
   finish: FinishReason | null;
 }
 
@@ -134,19 +142,20 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
     const primeIds = encodePrime(vocab, settings.prime, settings.unknown);
     this.promptChars = primeIds.length;
     this.texts = [];
-    let shared: BatchStream<F> | null = null; // the first stream fed the prime: the others copy it
+    let shared: BatchStream<F> | null = null; // the first stream fed a long prime: the others copy it
     for (let i = 0; i < count; i++) {
       const rng = new Random((seed + i) >>> 0);
       const start = startOf(vocab, primeIds, rng);
-      const t: SampledText<F> = { stream: null, rng, stop: new StopMatcher(settings.stop), text: '', generated: 0, first: -1, finish: null };
+      const t: SampledText<F> = { stream: null, rng, stop: new StopMatcher(settings.stop), text: '', generated: 0, first: -1, prime: [], primeRead: 0, finish: null };
       this.texts.push(t);
       if (length === 0) { t.finish = 'length'; continue; }
       const stream = this.batch.open();
       t.stream = stream;
       if (start.output) {
-        // The random start is the first of the `length` characters.
+        // The random start is the first of the `length` characters: output, then read, like any other.
         t.first = start.ids[0];
-        stream.feed(start.ids);
+      } else if (start.ids.length <= PRIME_STEPS_MAX) {
+        t.prime = start.ids;
       } else if (shared !== null) {
         stream.copyFrom(shared);
       } else {
@@ -169,6 +178,10 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
       const stream = t.stream;
       if (stream === null) continue;
       if (stream.pending) throw new Error('advance() again before the batch stepped');
+      if (t.primeRead < t.prime.length) {
+        stream.input(t.prime[t.primeRead++]);
+        continue;
+      }
       let next: number;
       if (t.first >= 0) {
         next = t.first;

@@ -23,6 +23,15 @@ export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' |
 }
 
 /**
+ * Primes up to this many characters are read by the batch's steps, a character
+ * per step beside the other streams' characters (a server's requests read their
+ * primes batched, as they generate); a longer prime is read by one forward pass
+ * of its own, so its first character does not wait for as many batch steps.
+ * A stream's numbers depend on which way it read its prime, never on the batch.
+ */
+export const PRIME_STEPS_MAX = 64;
+
+/**
  * What a stream starts from: the prime's ids, or without a prime a newline (the
  * start of a line is a natural beginning for most corpora), or when the model
  * knows no newline a random character, which is then also the first character
