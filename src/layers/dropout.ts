@@ -13,9 +13,8 @@ export class Dropout<F extends FloatArray> {
   forward(out: F, x: F, n: number, rng: Random): void {
     if (this.mask.length < n) this.mask = this.kernels.alloc(n);
     const keep = 1 - this.p;
-    const m = this.mask;
-    for (let i = 0; i < n; i++) m[i] = rng.next() < keep ? 1 / keep : 0;
-    this.kernels.multiply(out, x, m, n);
+    rng.fillBernoulli(this.mask, n, keep, 1 / keep);
+    this.kernels.multiply(out, x, this.mask, n);
   }
 
   /** dx = dy * mask, the mask of the last forward. */
