@@ -9,12 +9,12 @@ import { describe, test } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { MIN_CHANGE, replanEvery, replanForDeadline, REPLAN_TOLERANCE } from '../src/run/deadline.js';
-import type { NoteEvent, RunEvent, SavedFile, StepEvent } from '../src/run/events.js';
-import { TrainingRun, type EncodedCorpus, type RunStore } from '../src/run/run.js';
+import type { NoteEvent, RunEvent, StepEvent } from '../src/run/events.js';
+import { TrainingRun } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { checkSchedule, cosinePhase, learningRateAt, plannedEnd, replanSchedule, type LearningRateSchedule } from '../src/train/schedule.js';
-import { Vocabulary } from '../src/text/vocabulary.js';
+import { corpusOf, memoryStore } from './run-helpers.js';
 
 const COSINE: LearningRateSchedule = { lr: 1e-2, name: 'cosine', warmup: 4, decay: 1, decayEvery: 0, lrMin: 1e-3, totalSteps: 100 };
 /** The plain cosine's rate at update `done`, written out from its definition. */
@@ -40,8 +40,8 @@ describe('re-planning the cosine (pure functions)', () => {
     for (let done = 41; done < 70; done++) {
       assert.ok(learningRateAt(s, done) < plain(done), `step ${done}`);
       assert.ok(learningRateAt(s, done) < learningRateAt(s, done - 1), `step ${done}`);
-    }
-  });
+   }
+ });
 
   test('re-plans chain: each starts where the last left the phase; one at the same step replaces it; warm-up is untouched', () => {
     const once = replanSchedule(COSINE, 40, 70);
@@ -63,14 +63,14 @@ describe('re-planning the cosine (pure functions)', () => {
     assert.throws(() => checkSchedule({ ...COSINE, replans: [{ at: 50, totalSteps: 90 }, { at: 40, totalSteps: 70 }] }), CharrnnError);
     assert.throws(() => checkSchedule({ ...COSINE, replans: [{ at: 2, totalSteps: 90 }] }), /from the end of warm-up/);
     assert.throws(() => checkSchedule({ ...COSINE, replans: [{ at: 50, totalSteps: 50 }] }), /each ending after it starts/);
-  });
+ });
 
   test('without re-plans the rate is the plain cosine, bit for bit', () => {
     for (let done = 0; done < 120; done++) {
       assert.equal(learningRateAt({ ...COSINE, replans: [] }, done), learningRateAt(COSINE, done));
       if (done >= 4 && done < 100) assert.ok(Math.abs(learningRateAt(COSINE, done) - plain(done)) < 1e-18);
-    }
-  });
+   }
+ });
 
   test('replanForDeadline: slower, the end comes closer; faster, it goes further; the last update that fits runs at lrMin', () => {
     // At update 40, 10 s left at 0.5 s per step: updates 40..59 fit.
@@ -87,7 +87,7 @@ describe('re-planning the cosine (pure functions)', () => {
     assert.equal(learningRateAt(faster, 159), 1e-3);
     // Less time than a step: the next step is the last, at lrMin.
     assert.equal(plannedEnd(replanForDeadline(COSINE, 40, 0.1, 0.5)!), 41);
-  });
+ });
 
   test('replanForDeadline: within the tolerance, at the end already, or not a cosine, the plan stands', () => {
     assert.deepEqual([REPLAN_TOLERANCE, MIN_CHANGE], [0.05, 0.01]);
@@ -103,13 +103,13 @@ describe('re-planning the cosine (pure functions)', () => {
     assert.equal(replanForDeadline(COSINE, 100, 50, 0.5), null, 'at lrMin already: it stays there');
     assert.equal(replanForDeadline({ ...COSINE, name: 'step' }, 40, 10, 0.5), null);
     assert.equal(replanForDeadline(COSINE, 40, 10, 0), null, 'no speed measured');
-  });
+ });
 
   test('checks come at the validation points, or every twentieth of the plan without them', () => {
     assert.equal(replanEvery(180, 3410), 180);
     assert.equal(replanEvery(0, 3410), 171);
     assert.equal(replanEvery(0, 100), 25);
-  });
+ });
 });
 
 // ---- Runs on a clock that is a function of the steps done ----
@@ -120,15 +120,7 @@ const LR = 0.01;
 const LR_MIN = 0.001;
 const SCHEDULE: Partial<RunSettings> = { lr: LR, lrMin: LR_MIN, lrSchedule: 'cosine', warmup: 4, valEvery: 5 };
 
-function corpusOf(text: string): EncodedCorpus {
-  const vocab = Vocabulary.fromText(text);
-  return { ids: vocab.encode(text).ids, vocab, source: 'test' };
-}
 
-function memoryStore(): RunStore & { files: Map<SavedFile, Uint8Array> } {
-  const files = new Map<SavedFile, Uint8Array>();
-  return { files, save: (file, bytes) => { files.set(file, bytes); } };
-}
 
 /**
  * A run whose clock reads `elapsed(steps done)` milliseconds: steps take what
@@ -144,7 +136,7 @@ function clockedRun(settings: Partial<RunSettings>, limits: StopLimits, stepMs: 
     let ms = 0;
     for (let k = 1; k <= steps; k++) ms += stepMs(k);
     return ms;
-  };
+ };
   run = new TrainingRun({ corpus: corpusOf(TEXT), settings: full, limits, kernels: referenceKernels('f32'), store, checkpoint, startedAt: 0,
     now: () => elapsed(run?.trainer.steps ?? checkpoint?.steps ?? 0) });
   const events: RunEvent[] = [];
@@ -184,7 +176,7 @@ describe('a time-budgeted run follows its deadline', () => {
     for (let done = 0; done <= 20; done++) assert.equal(b[done], a[done], `step ${done + 1}: the same rate until the re-plan, and at it`);
     assert.equal(b[32], LR_MIN, 'the last step runs at lrMin');
     for (let done = 21; done < 33; done++) assert.ok(b[done] < b[done - 1]);
-  });
+ });
 
   test('speeding up: the fixed plan sits at lrMin for half the run; the deadline plan stretches to the last step', async () => {
     // Planned at 200 ms a step (30 steps); the machine does 100 ms: 60 steps fit, updates 0..59.
@@ -201,7 +193,7 @@ describe('a time-budgeted run follows its deadline', () => {
     assert.equal(b.filter(lr => lr === LR_MIN).length, 1, 'only the last update at lrMin');
     assert.equal(b[59], LR_MIN);
     assert.ok(b[45] > LR_MIN + 0.1 * (LR - LR_MIN));
-  });
+ });
 
   test('stopped after a re-plan and resumed on the same clock: the same rates and bytes as a run that never stopped', async () => {
     const settings = { ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'deadline' as const, dropout: 0.1, ema: 0.9 };
@@ -221,8 +213,8 @@ describe('a time-budgeted run follows its deadline', () => {
     assert.deepEqual(resumed.run.settings.scheduleReplans, straight.run.settings.scheduleReplans);
     for (const file of ['model', 'best', 'checkpoint'] as const) {
       assert.deepEqual(first.store.files.get(file), straight.store.files.get(file), `${file}.safetensors differs`);
-    }
-  });
+   }
+ });
 
   test('without a time budget, or with --schedule-end steps, nothing is re-planned; a deadline without a budget or a cosine is one sentence', async () => {
     const steps = clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'steps' }, { steps: 33, ...BUDGET }, slowsDown);
@@ -232,5 +224,5 @@ describe('a time-budgeted run follows its deadline', () => {
       (e: unknown) => e instanceof CharrnnError && e.message === '--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.');
     assert.throws(() => clockedRun({ ...SCHEDULE, lrSchedule: 'step', scheduleEnd: 'deadline' }, BUDGET, slowsDown),
       (e: unknown) => e instanceof CharrnnError && e.message === '--schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out.');
-  });
+ });
 });

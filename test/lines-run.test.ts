@@ -6,12 +6,13 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { withLines } from '../src/run/corpus.js';
-import type { ConfigEvent, RunEvent, SavedFile } from '../src/run/events.js';
-import { TrainingRun, type RunStore } from '../src/run/run.js';
+import type { ConfigEvent, RunEvent } from '../src/run/events.js';
+import { TrainingRun } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { lineValidationLoss } from '../src/train/line-loss.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
+import { memoryStore } from './run-helpers.js';
 
 const TINY: Partial<RunSettings> = { lines: true, layers: 1, hidden: 12, emb: 6, batch: 4, seq: 50, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
 
@@ -19,10 +20,6 @@ const TINY: Partial<RunSettings> = { lines: true, layers: 1, hidden: 12, emb: 6,
 const LINES = Array.from({ length: 40 }, (_, i) => `${'abcdefg'.slice(0, 1 + (i % 7))} ${i}`);
 const TEXT = LINES.join('\n') + '\n';
 
-function memoryStore(): RunStore & { files: Map<SavedFile, Uint8Array> } {
-  const files = new Map<SavedFile, Uint8Array>();
-  return { files, save: (file, bytes) => { files.set(file, bytes); } };
-}
 
 function makeRun(settings: Partial<RunSettings>, limits: StopLimits, text = TEXT) {
   const s = { ...DEFAULT_SETTINGS, ...TINY, ...settings };
@@ -55,7 +52,7 @@ describe('a line run', () => {
     const result = events.at(-1)!;
     assert.equal(result.step, Math.ceil(trainLines / 4), 'one epoch: a batch of 4 lines a step');
     assert.equal(result.chars, expected, 'one pass trains on each line once');
-  });
+ });
 
   test('validation scores the held-out lines; model and best carry the line-model metadata', async () => {
     const { run, events, store, corpus } = makeRun({ valFrac: 0.25, valEvery: 5 }, { steps: 12 });
@@ -69,24 +66,24 @@ describe('a line run', () => {
       const info = lineModelInfo(metadata, file);
       assert.ok(info, `${file} is a line model`);
       for (const l of LINES) assert.ok(info.lineSet.has(l), `${file} knows ${l}`);
-    }
+   }
     const checkpoint = decodeCheckpoint(store.files.get('checkpoint')!, 'checkpoint');
     assert.equal(checkpoint.run.settings.lines, true);
     assert.equal(checkpoint.run.chars, events.at(-1)!.chars);
-  });
+ });
 
   test('a stop request during a long line validation abandons it between batches', async () => {
     const many = Array.from({ length: 6000 }, (_, i) => `line number ${i} of a long list`).join('\n') + '\n';
     const { run, events } = makeRun({ valFrac: 0.5, valEvery: 3, batch: 2, hidden: 48 }, { steps: 1000 }, many);
     run.on(e => {
       if (e.type === 'step' && e.step === 3) setTimeout(() => run.requestStop('test'), 5);
-    });
+   });
     const result = await run.run();
     assert.equal(result.reason, 'signal');
     assert.equal(result.step, 3);
     assert.equal(events.filter(e => e.type === 'validation').length, 0, 'the validation was abandoned');
     assert.ok(events.some(e => e.type === 'saved' && e.step === 3));
-  });
+ });
 
   test('samples are 5 whole lines of at most --sample-length characters, and leave training unchanged', async () => {
     const sampled = makeRun({ sampleLength: 9, samplePrime: 'ab', valFrac: 0.2, valEvery: 4 }, { steps: 8 });
@@ -101,11 +98,11 @@ describe('a line run', () => {
       const lines = text.split('\n');
       assert.equal(lines.length, 5);
       for (const l of lines) assert.ok(l.startsWith('ab') && [...l].length <= 2 + 9, JSON.stringify(l));
-    }
-  });
+   }
+ });
 
   test('lines is kept on resume', () => {
     assert.throws(() => resumedSettings({ ...DEFAULT_SETTINGS, lines: true }, { lines: false }), /has --lines true; a resumed run keeps its settings/);
     assert.equal(resumedSettings({ ...DEFAULT_SETTINGS, lines: true }, {}).lines, true);
-  });
+ });
 });

@@ -10,28 +10,19 @@ import { decodeSafetensors } from '../src/model/safetensors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { RunLog } from '../src/node/run-log.js';
 import { ProgressTracker } from '../src/report/progress.js';
-import type { RunEvent, SavedFile } from '../src/run/events.js';
-import { TrainingRun, type EncodedCorpus, type RunStore } from '../src/run/run.js';
+import type { RunEvent } from '../src/run/events.js';
+import { TrainingRun } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, TECHNIQUES, type RunSettings, type StopLimits } from '../src/run/settings.js';
-import { Vocabulary } from '../src/text/vocabulary.js';
+import { corpusOf, memoryStore } from './run-helpers.js';
 
 const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
 
-function corpusOf(text: string): EncodedCorpus {
-  const vocab = Vocabulary.fromText(text);
-  return { ids: vocab.encode(text).ids, vocab, source: 'test' };
-}
 
-/** A store that keeps the last bytes of each file in memory. */
-function memoryStore(): RunStore & { files: Map<SavedFile, Uint8Array> } {
-  const files = new Map<SavedFile, Uint8Array>();
-  return { files, save: (file, bytes) => { files.set(file, bytes); } };
-}
 
 function makeRun(text: string, settings: Partial<RunSettings>, limits: StopLimits, store = memoryStore()) {
   const run = new TrainingRun({
     corpus: corpusOf(text), settings: { ...DEFAULT_SETTINGS, ...TINY, ...settings }, limits, kernels: referenceKernels('f32'), store,
-  });
+ });
   const events: RunEvent[] = [];
   run.on(e => events.push(e));
   return { run, events, store };
@@ -53,7 +44,7 @@ describe('the run layer', () => {
     assert.equal(result.stepsThisRun, 12);
     for (let i = 1; i < events.length; i++) assert.ok(events[i].time >= events[i - 1].time, 'time never goes back');
     assert.equal(events[events.length - 1], result);
-  });
+ });
 
   test('samples while training do not change the run: same bytes with and without them', async () => {
     const a = makeRun(TEXT, { valEvery: 4, sampleEvery: 3, sampleLength: 40, dropout: 0.2, layers: 2 }, { steps: 15 });
@@ -71,9 +62,9 @@ describe('the run layer', () => {
       delete t.run.settings.sampleEvery;
       delete t.run.settings.sampleLength;
       return t;
-    };
+   };
     assert.deepEqual(training(ca), training(cb));
-  });
+ });
 
   test('patience stops after N validations without a new best, and says so', async () => {
     // Training text is all "ab", validation text all "b": learning the alternation makes "b after b" ever less likely.
@@ -87,11 +78,11 @@ describe('the run layer', () => {
     assert.equal(result.step, 30);
     const stopped = events.find(e => e.type === 'stopped');
     assert.match((stopped as { message: string }).message, /2 validations in a row without a new best \(--patience 2\)/);
-  });
+ });
 
   test('--patience without validation text is refused in one sentence', () => {
     assert.throws(() => makeRun(TEXT, { patience: 3, valFrac: 0 }, {}), (e: unknown) => e instanceof CharrnnError && /--patience/.test(e.message));
-  });
+ });
 
   test('a wall-clock budget is kept, the closing validation and save included', async () => {
     const budget = 2;
@@ -104,20 +95,20 @@ describe('the run layer', () => {
     assert.ok(result.stepsThisRun > 1);
     assert.ok(events.some(e => e.type === 'validation'), 'the closing validation ran');
     assert.match((events.find(e => e.type === 'stopped') as { message: string }).message, /2-second budget/);
-  });
+ });
 
   test('a stop request during a long validation abandons it, saves and ends with reason signal', async () => {
     const text = 'a long validation text: the same words again and again. '.repeat(2500);
     const { run, events } = makeRun(text, { valEvery: 3, valFrac: 0.5, valMaxChars: 0, hidden: 48 }, { steps: 1000 });
     run.on(e => {
       if (e.type === 'step' && e.step === 3) setTimeout(() => run.requestStop('test'), 5);
-    });
+   });
     const result = await run.run();
     assert.equal(result.reason, 'signal');
     assert.equal(result.step, 3);
     assert.equal(events.filter(e => e.type === 'validation').length, 0, 'the validation was abandoned');
     assert.ok(events.some(e => e.type === 'saved' && e.step === 3));
-  });
+ });
 
   test('a resumed run keeps its settings and refuses a changed one by name', () => {
     const saved = { ...DEFAULT_SETTINGS, hidden: 64, sampleLength: 10 };
@@ -125,7 +116,7 @@ describe('the run layer', () => {
     assert.equal(s.hidden, 64);
     assert.equal(s.sampleLength, 50, 'sample settings may change');
     assert.throws(() => resumedSettings(saved, { hidden: 32 }), /has --hidden 64; a resumed run keeps its settings/);
-  });
+ });
 
   test('a checkpoint from before the training techniques resumes with their defaults, and refuses turning one on', () => {
     const old: Partial<RunSettings> = { ...DEFAULT_SETTINGS, hidden: 64 };
@@ -133,7 +124,7 @@ describe('the run layer', () => {
     const s = resumedSettings(old, {});
     assert.deepEqual(TECHNIQUES.map(k => s[k]), TECHNIQUES.map(k => DEFAULT_SETTINGS[k]));
     assert.throws(() => resumedSettings(old, { ema: 0.99 }), /has --ema 0; a resumed run keeps its settings/);
-  });
+ });
 
   test('spread validation: --val-max-chars keeps whole windows, evenly spaced; the config says how much', async () => {
     const text = 'abcdefghij klmnopqrst uvwxyz. '.repeat(400); // 12,000 characters: 0.25 holds out 3 windows of 1,000
@@ -143,7 +134,7 @@ describe('the run layer', () => {
     assert.equal(config.corpus.valChars, 2000);
     assert.equal(config.corpus.trainChars, 9000);
     assert.ok(events.some(e => e.type === 'validation'));
-  });
+ });
 });
 
 describe('progress', () => {
@@ -159,7 +150,7 @@ describe('progress', () => {
     p = t.update({ type: 'step', step: 30, time: 60, ...base, loss: 2, smoothLoss: 2, lr: 1, gradNorm: 1, charsPerSecond: 1 });
     assert.equal(p.eta, 10);
     assert.ok(Math.abs(p.fraction - 50 / 60) < 1e-12);
-  });
+ });
 });
 
 describe('log.jsonl', () => {
@@ -173,8 +164,8 @@ describe('log.jsonl', () => {
       assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').length, 5, 'nothing is written before the first event');
       log.write({ type: 'note', step: 20, epoch: 0, chars: 0, time: 2.5, message: 'resumed' });
       assert.deepEqual(readFileSync(join(dir, 'log.jsonl'), 'utf8').trimEnd().split('\n').map(l => (JSON.parse(l) as { step: number }).step), [0, 10, 20, 20]);
-    } finally {
+   } finally {
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
+   }
+ });
 });
