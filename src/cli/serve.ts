@@ -1,22 +1,17 @@
 import { Command } from 'commander';
-import { DEFAULT_LIMITS } from '../server/limits.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import { serve } from '../server/serve.js';
 import { collect, nonNegativeInt, positiveInt } from './options.js';
 import { action } from './run.js';
 
-interface ServeFlags {
+/** The flags of `charrnn serve`: one per server limit, and these. */
+interface ServeFlags extends ServerLimits {
   port: number;
   host: string;
   name?: string[];
   token?: string;
   batching: boolean;
   backend?: string;
-  maxLength: number;
-  maxCount: number;
-  maxBeam: number;
-  maxInFlight: number;
-  maxQueue: number;
-  bodyLimit: number;
   static?: string;
 }
 
