@@ -11,7 +11,7 @@
 // One after the other, so that neither slows the other. Run after `npm run build`.
 import { Command, InvalidArgumentError } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ const options = new Command('bench:quality')
   .option('--python <path>', 'a Python with torch', '/usr/bin/python3')
   .option('--torch-val-every <steps>', 'steps between the reference\'s validations', positive, 100)
   .option('--json', 'one JSON object instead of the table')
+  .option('--keep <dir>', 'keep the split, charrnn\'s run folder and the reference\'s output in this new folder (default: a temporary one, removed)')
   .parse()
   .opts();
 
@@ -60,7 +61,9 @@ const jsonLines = text => text.split('\n').filter(l => l.startsWith('{')).map(l 
 // The split of the benchmark protocol and torch_ref.py: int(len(text) * 0.9) characters (code points) train.
 const chars = [...readFileSync(options.text, 'utf8')];
 const nTrain = Math.floor(chars.length * 0.9);
-const work = mkdtempSync(join(tmpdir(), 'charrnn-bench-quality-'));
+if (options.keep !== undefined && existsSync(options.keep)) fail(`${options.keep} exists; give --keep a new folder.`);
+const work = options.keep ?? mkdtempSync(join(tmpdir(), 'charrnn-bench-quality-'));
+mkdirSync(work, { recursive: true });
 const trainPath = join(work, 'train.txt');
 const testPath = join(work, 'test.txt');
 writeFileSync(trainPath, chars.slice(0, nTrain).join(''));
@@ -81,6 +84,7 @@ try {
   const torch = jsonLines(run(options.python, [options.torchRef, '--text', options.text, '--layers', '2', '--hidden', '256',
     '--seconds', String(seconds), '--val-every', String(options.torchValEvery)]));
   const torchWall = (performance.now() - t1) / 1000;
+  if (options.keep !== undefined) writeFileSync(join(work, 'torch.jsonl'), torch.map(e => JSON.stringify(e)).join('\n') + '\n');
   const vals = torch.filter(e => typeof e.val === 'number');
   const torchResult = torch.find(e => e.result);
   const bestTorch = Math.min(...vals.map(e => e.val), torchResult?.val_loss ?? Infinity);
@@ -110,5 +114,5 @@ try {
     ].join('\n'));
   }
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (options.keep === undefined) rmSync(work, { recursive: true, force: true });
 }

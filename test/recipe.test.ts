@@ -141,8 +141,38 @@ describe('the speed probe and the budget recipe (a clock that advances a fixed t
     // The line names the sizes measured and the probe's seconds on the given clock (0.5 s of a 30 s budget, plus its readings).
     const probed = /measured (.*) in ([\d.]+) s/.exec(r.explanation)!;
     assert.match(probed[1], /^2x128 at [\d,]+ chars\/s/);
+    // The chosen size is measured with the run's dropout (given: 0.3).
+    assert.match(probed[1], new RegExp(`${r.settings.layers}x${r.settings.hidden} with dropout at [\\d,]+ chars/s`));
     assert.ok(Number(probed[2]) >= probeSeconds(30) / 2 && Number(probed[2]) < 5, probed[2]);
     assert.match(r.explanation, new RegExp(`^${r.settings.layers}x${r.settings.hidden} LSTM`));
+  });
+
+  it('budgetRecipe: the chosen size is measured again with the dropout the run will use, in place of its figure without', async () => {
+    const o = { ids, vocabSize: vocab.size, kernels: referenceKernels('f32'), seconds: 30, now: ticking(20) };
+    const plain = await budgetRecipe({ ...o, given: { batch: 4, seq: 8, emb: 8, dropout: 0 } });
+    assert.doesNotMatch(plain.explanation, /with dropout/, 'no dropout: the first figure stands');
+    const dropped = await budgetRecipe({ ...o, now: ticking(20), given: { batch: 4, seq: 8, emb: 8, dropout: 0.3 } });
+    const { layers, hidden } = dropped.settings;
+    const measured = /measured (.*) in [\d.]+ s/.exec(dropped.explanation)![1].split(', ');
+    const ofSize = measured.filter(m => m.startsWith(`${layers}x${hidden} `));
+    assert.equal(ofSize.length, 1, measured.join(', '));
+    assert.match(ofSize[0], /with dropout at [\d,]+ chars\/s$/);
+  });
+
+  it('measureSpeeds trains with the dropout it is given (its masks are applied) and says so', async () => {
+    const model = { cell: 'lstm' as const, layers: 2, hidden: 8, emb: 4 };
+    // Counts the mask multiplications: dropout's forward and backward, per dropout layer and step.
+    let masked = 0;
+    const base = referenceKernels('f32');
+    const kernels = { ...base, multiply: (...a: Parameters<typeof base.multiply>) => { masked++; base.multiply(...a); } };
+    const o = { seconds: 0.2, batch: 4, seq: 8, now: ticking(50) };
+    const [dropped] = await measureSpeeds(ids, vocab.size, kernels, [{ ...model, dropout: 0.5, embDropout: 0.1 }], o);
+    assert.deepEqual([dropped.dropout, dropped.embDropout], [0.5, 0.1]);
+    // 6 steps (one untimed, 5 timed as above), each through 3 dropout layers (embedding, after each of 2 layers), forward and backward.
+    assert.equal(masked, 6 * 3 * 2);
+    masked = 0;
+    const [plain] = await measureSpeeds(ids, vocab.size, kernels, [model], { ...o, now: ticking(50) });
+    assert.deepEqual([plain.dropout, plain.embDropout, masked], [0, 0, 0]);
   });
 
   it('budgetRecipe: a schedule length or a schedule end given stays as given', async () => {

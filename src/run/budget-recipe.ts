@@ -7,7 +7,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../train/trainer.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
-import { chooseRecipe, VALIDATION_SHARE, type Recipe } from './recipe.js';
+import { chooseRecipe, VALIDATION_SHARE, type MeasuredSpeed, type Recipe } from './recipe.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
 export interface BudgetRecipe {
@@ -34,7 +34,7 @@ export interface BudgetRecipeOptions {
 /** Share of the budget the probe may take, and its bounds in seconds. */
 const PROBE_SHARE = 0.02;
 const PROBE_SECONDS = { min: 0.5, max: 6 };
-/** Sizes measured after the first choice at most (each choice of a size not yet measured measures it). */
+/** Measurements after the first choice at most (each choice of a size not yet measured as it will train measures it). */
 const MAX_EXTRA_PROBES = 2;
 /** Below this budget the recipe picks among small models, and the probe measures one; above, two larger ones. */
 const SHORT_BUDGET_SECONDS = 180;
@@ -62,14 +62,18 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const choose = (): Recipe => chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize,
     seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given });
   // A speed scaled from another size is a guess (small models are bound by overheads, not
-  // multiply-adds): when the choice is a size not measured, it is measured too, and the choice made again.
+  // multiply-adds), and so is one measured without the dropout the run will use (its masks
+  // cost time too): when the choice is a size not measured as it will train, it is measured
+  // so, in place of the size's earlier figure, and the choice made again.
   let recipe = choose();
   for (let round = 0; round < MAX_EXTRA_PROBES; round++) {
-    const { cell, layers, hidden, emb } = recipe.settings;
-    if (speeds.some(m => m.cell === cell && m.layers === layers && m.hidden === hidden && m.emb === emb)) break;
+    const { cell, layers, hidden, emb, dropout, embDropout } = recipe.settings;
+    const sameSize = (m: MeasuredSpeed): boolean => m.cell === cell && m.layers === layers && m.hidden === hidden && m.emb === emb;
+    if (speeds.some(m => sameSize(m) && sameDropout(m, dropout, embDropout))) break;
     // A slow machine has spent its probe already (each model takes at least a few steps): the estimate stands.
     if ((o.now() - started) / 1000 > 2 * probeSeconds(o.seconds)) break;
-    speeds.push(...await measureSpeeds(o.ids, o.vocabSize, o.kernels, [{ cell, layers, hidden, emb }], probe));
+    const measured = await measureSpeeds(o.ids, o.vocabSize, o.kernels, [{ cell, layers, hidden, emb, dropout, embDropout }], probe);
+    speeds.splice(0, speeds.length, ...speeds.filter(m => !sameSize(m)), ...measured);
     recipe = choose();
   }
   const probed = (o.now() - started) / 1000;
@@ -81,8 +85,17 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   // (src/run/deadline.ts). A length the user gave stays fixed unless they ask for the deadline too.
   const scheduleEnd = r.lrSchedule === 'cosine' && given.scheduleSteps === undefined ? 'deadline' : 'steps';
   const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, scheduleEnd, ...given };
-  const measured = speeds.map(s => `${s.layers}x${s.hidden} at ${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
+  const measured = speeds.map(s => `${s.layers}x${s.hidden}${s.dropout || s.embDropout ? ' with dropout' : ''} at ` +
+    `${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
   return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; --recipe off for the plain defaults)` };
+}
+
+/**
+ * Whether a speed was measured with dropout where the run will have it: the
+ * masks cost about the same at any rate above 0, so only on or off matters.
+ */
+function sameDropout(m: MeasuredSpeed, dropout: number, embDropout: number): boolean {
+  return ((m.dropout ?? 0) > 0) === (dropout > 0) && ((m.embDropout ?? 0) > 0) === (embDropout > 0);
 }
 
 /**

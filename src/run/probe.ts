@@ -13,6 +13,9 @@ export interface ProbeModel {
   layers: number;
   hidden: number;
   emb: number;
+  /** Dropout between layers and on the embedding, as the run would use them: drawing and applying masks costs time too. */
+  dropout?: number;
+  embDropout?: number;
 }
 
 export interface ProbeOptions {
@@ -39,7 +42,8 @@ export async function measureSpeeds(ids: TokenIds, vocabSize: number, kernels: K
   const share = o.seconds / models.length;
   const speeds: MeasuredSpeed[] = [];
   for (const m of models) {
-    const model = new CharRNN({ ...m, vocabSize, dropout: 0 }, kernels, { seed: 1 });
+    const { dropout = 0, embDropout = 0 } = m;
+    const model = new CharRNN({ cell: m.cell, layers: m.layers, hidden: m.hidden, emb: m.emb, vocabSize, dropout, embDropout }, kernels, { seed: 1 });
     const trainer = new Trainer(model, ids, { batch, seq: o.seq, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: DEFAULT_OPTIMIZER });
     trainer.step();
     const t0 = o.now();
@@ -51,7 +55,7 @@ export async function measureSpeeds(ids: TokenIds, vocabSize: number, kernels: K
       await new Promise(resolve => setTimeout(resolve, 0));
     }
     const seconds = (o.now() - t0) / 1000;
-    speeds.push({ ...m, charsPerSecond: (steps * batch * o.seq) / Math.max(seconds, 1e-6) });
+    speeds.push({ ...m, dropout, embDropout, charsPerSecond: (steps * batch * o.seq) / Math.max(seconds, 1e-6) });
   }
   return speeds;
 }

@@ -51,6 +51,9 @@ export interface MeasuredSpeed {
   cell: CellType;
   /** Training characters per second (batch x seq x steps / seconds), after warm-up. */
   charsPerSecond: number;
+  /** The dropout rates it was measured with (absent: none). */
+  dropout?: number;
+  embDropout?: number;
 }
 
 export interface RecipeInput {
