@@ -74,6 +74,32 @@ const stepLosses = (runDir: string): Map<number, number> =>
   new Map(events(runDir).filter(e => e.event === 'step').map(e => [e.step, e.loss as number]));
 
 /** One line on stderr, prefixed by the program's name, saying `says`; no traceback of ours. */
+/**
+ * A log written by charrnn (from step 0), PyTorch under 2 gloo processes (from 10)
+ * and charrnn again (from 20) is the log of the run that never left charrnn: the
+ * same events at the same steps, nothing repeated or missing, time going on, the
+ * same corpus, and the same curve (float32 sums in another order: within 1e-4).
+ */
+function assertOneRunLog(trip: Event[], straight: Event[]): void {
+  const opened = trip.filter(e => e.event === 'config');
+  assert.deepEqual(opened.map(e => [e.step, e.resumed]), [[0, false], [10, true], [20, true]]);
+  assert.match(String(opened[1].backend), /^pytorch .*, 2 processes, gloo, cpu$/);
+  assert.deepEqual(opened[1].corpus, opened[0].corpus, 'the same text, held out alike');
+  const shape = (log: Event[]): string[] => log.filter(e => !['config', 'stopped', 'result'].includes(e.event)).map(e => `${e.event}@${e.step}`);
+  assert.deepEqual(shape(trip), shape(straight));
+  const times = trip.map(e => e.time as number);
+  assert.deepEqual(times, [...times].sort((x, y) => x - y), 'time goes on across the hand-overs');
+  const steps = straight.filter(e => e.event === 'step' || e.event === 'validation');
+  const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
+  assert.equal(same.length, steps.length);
+  for (const [i, e] of steps.entries()) {
+    assert.equal(same[i].chars, e.chars, `chars at step ${e.step}`);
+    for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
+      if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
+    }
+  }
+}
+
 function assertOneSentence(r: SpawnSyncReturns<string>, prefix: string, says: RegExp): void {
   assert.notEqual(r.status, 0, 'a bad input must not exit 0');
   const ours = r.stderr.split('\n').filter(l => l.startsWith(prefix));
@@ -395,26 +421,7 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     ok(cli(['train', 'corpus.txt', '--resume', 'trip', '--steps', '30']), 'train --resume');
     assert.equal(decodeCheckpoint(readFileSync(at('trip', 'checkpoint.safetensors')), 'c').steps, 30);
 
-    const trip = events(at('trip'));
-    const straight = events(at('straight'));
-    // Three runs wrote the log: charrnn from step 0, PyTorch from 10 (2 processes), charrnn again from 20.
-    const opened = trip.filter(e => e.event === 'config');
-    assert.deepEqual(opened.map(e => [e.step, e.resumed]), [[0, false], [10, true], [20, true]]);
-    assert.match(String(opened[1].backend), /^pytorch .*, 2 processes, gloo, cpu$/);
-    // The same events at the same steps as the run that never left charrnn, and nothing repeated or missing.
-    const shape = (log: Event[]): string[] => log.filter(e => !['config', 'stopped', 'result'].includes(e.event)).map(e => `${e.event}@${e.step}`);
-    assert.deepEqual(shape(trip), shape(straight));
-    const times = trip.map(e => e.time as number);
-    assert.deepEqual(times, [...times].sort((x, y) => x - y), 'time goes on across the hand-overs');
-    // The same curve: losses, smoothed losses and validation losses (float32 sums in another order: within 1e-4).
-    const steps = straight.filter(e => e.event === 'step' || e.event === 'validation');
-    const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
-    for (const [i, e] of steps.entries()) {
-      assert.equal(same[i].chars, e.chars);
-      for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
-        if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
-      }
-    }
+    assertOneRunLog(events(at('trip')), events(at('straight')));
   });
 
   test('line mode: 2 gloo processes give the one-process losses and weights; charrnn -> PyTorch (2 processes) -> charrnn leaves one run\'s log.jsonl', () => {
@@ -453,25 +460,8 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
     ok(cli(['train', 'names.txt', '--resume', 'lines-trip', '--steps', '30']), 'train --resume');
     assert.equal(decodeCheckpoint(readFileSync(at('lines-trip', 'checkpoint.safetensors')), 'c').steps, 30);
 
-    const trip = events(at('lines-trip'));
-    const straight = events(at('lines-straight'));
-    const opened = trip.filter(e => e.event === 'config');
-    assert.deepEqual(opened.map(e => [e.step, e.resumed]), [[0, false], [10, true], [20, true]]);
-    assert.match(String(opened[1].backend), /^pytorch .*, 2 processes, gloo, cpu$/);
-    assert.deepEqual(opened[1].corpus, opened[0].corpus, 'the same lines, held out alike');
-    const shape = (log: Event[]): string[] => log.filter(e => !['config', 'stopped', 'result'].includes(e.event)).map(e => `${e.event}@${e.step}`);
-    assert.deepEqual(shape(trip), shape(straight));
-    const times = trip.map(e => e.time as number);
-    assert.deepEqual(times, [...times].sort((x, y) => x - y), 'time goes on across the hand-overs');
-    // The same curve, and the same characters (the lines' targets, padding not counted) at every event.
-    const steps = straight.filter(e => e.event === 'step' || e.event === 'validation');
-    const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
-    for (const [i, e] of steps.entries()) {
-      assert.equal(same[i].chars, e.chars, `chars at step ${e.step}`);
-      for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
-        if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
-      }
-    }
+    // In line mode the characters counted are the lines' targets, padding not counted.
+    assertOneRunLog(events(at('lines-trip')), events(at('lines-straight')));
 
     // Bad input of line mode, one sentence each, nothing saved touched: a batch position that does not fit the
     // lines (a checkpoint edited by hand), and a program folder without its lines.json.
