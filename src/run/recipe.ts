@@ -171,11 +171,13 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   const epochs = totalChars / trainChars;
   const steps = Math.max(1, Math.floor(totalChars / (batch * seq)));
 
-  // Overfitting pressure: passes over the text times parameters per character. The
-  // reference's 2x256 without dropout overfits past ~5 M characters (pressure ~5);
-  // the hand-picked 2x512 at dropout 0.25 was at ~20. Dropout grows with its log.
+  // Overfitting pressure: passes over the text times parameters per character. Dropout
+  // grows with its log, fitted to three runs on tinyshakespeare (docs/recipe-experiments.md):
+  // at ~19 (2x512, 5.2 epochs) dropout 0.1 scored 1.431 and 0.2 1.457, both underfit;
+  // at ~58 (3x512, 8-10 epochs) 0.35 was still underfit; at ~230 (3x512, 34-41 epochs)
+  // 0.5 overfit. The reference's 2x256 without dropout overfits from ~5.
   const pressure = epochs * parameters / trainChars;
-  const dropout = given.dropout ?? roundTo(clamp(0.07 * Math.log2(pressure / 2), 0, 0.5), 0.05);
+  const dropout = given.dropout ?? roundTo(clamp(0.12 * Math.log2(pressure / 10), 0, 0.5), 0.05);
   const embDropout = given.embDropout ?? (dropout >= 0.2 ? 0.1 : 0);
   const weightDecay = given.weightDecay ?? (dropout >= 0.2 ? 0.1 : 0);
   // Larger models take smaller steps (Adam's usual rule of thumb), 2e-3 up to 512 units.
