@@ -597,7 +597,7 @@ describe('the recipe for a time budget', () => {
 
   test('--seconds alone: the recipe measures, chooses and says so in one line; the run ends within its budget plus a few seconds', () => {
     writeFileSync(at('recipe.txt'), recipeText);
-    const budget = 10;
+    const budget = 20; // the figure
     const t0 = performance.now();
     // The machine's own fastest backend: the recipe is about this machine's speed.
     const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', String(budget), '--backend', 'auto', '--out', 'recipe', '--json', '--sample-length', '0']));
@@ -639,6 +639,32 @@ describe('the recipe for a time budget', () => {
       assert.deepEqual([s.lr_schedule, s.val_split, s.dropout], ['step', 'tail', 0], name);
       assert.ok(!lines.some(e => e.event === 'note' && String(e.message).startsWith('recipe')), name);
     }
+  });
+
+  test('--recipe on plans the training around a model size given, and says in one sentence where it cannot plan', () => {
+    writeFileSync(at('recipe.txt'), recipeText);
+    const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--backend', 'auto', '--recipe', 'on', '--hidden', '24',
+      '--out', 'recipe-on', '--json', '--sample-length', '0']));
+    const s = lines[0].settings as Record<string, unknown>;
+    // The size given is kept; the schedule and validation are the recipe's, not the plain defaults (step, tail).
+    assert.equal(s.hidden, 24);
+    assert.deepEqual([s.lr_schedule, s.val_split, s.schedule_end], ['cosine', 'spread', 'deadline']);
+    const note = lines.find(e => e.event === 'note' && String(e.message).startsWith('recipe'));
+    assert.match(String(note?.message), /^recipe: \dx24 LSTM/);
+    assert.ok(existsSync(at('recipe-on/best.safetensors')));
+
+    const before = sha256(at('recipe-on/checkpoint.safetensors'));
+    const bad: [string[], RegExp][] = [
+      [['recipe.txt', '--steps', '5'], /--recipe on plans a time budget: give --seconds or --minutes\.$/],
+      [['recipe.txt', '--seconds', '3', '--epochs', '1'], /--recipe on plans a time budget, not --steps or --epochs/],
+      [['--corpus', 'names', '--seconds', '3'], /--recipe on is not calibrated for line mode \(--lines, or a list corpus such as names\) yet/],
+      [['recipe.txt', '--seconds', '3', '--resume', 'recipe-on'], /--recipe on plans a new run; a resumed run keeps the settings/],
+    ];
+    for (const [args, says] of bad) {
+      assertUserError(cli(['train', ...args, '--recipe', 'on', '--out', 'recipe-on-bad', '--sample-length', '0']), says, { exit: 1 });
+    }
+    assert.equal(sha256(at('recipe-on/checkpoint.safetensors')), before, 'the run refused to resume is untouched');
+    assert.ok(!existsSync(at('recipe-on-bad')), 'no folder for a run that never started');
   });
 });
 

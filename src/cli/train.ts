@@ -33,7 +33,7 @@ interface TrainFlags extends Partial<RunSettings> {
   backend?: string;
   resume?: string | boolean;
   force?: boolean;
-  recipe: 'auto' | 'off';
+  recipe: 'auto' | 'on' | 'off';
 }
 
 /** The flags that are run settings (everything but limits, display and where). */
@@ -80,8 +80,8 @@ export function trainCommand(): Command {
     .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, d.embDropout)
     .addOption(new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
       .choices(['tail', 'spread']).default(d.valSplit))
-    .addOption(new Option('--recipe <when>', 'auto: with --seconds/--minutes alone (no --steps, --epochs, --layers, --hidden), measure this machine\'s speed and choose the model and training for the budget; off: the defaults above')
-      .choices(['auto', 'off']).default('auto'))
+    .addOption(new Option('--recipe <when>', 'auto: with --seconds/--minutes alone (no --steps, --epochs, --layers, --hidden), measure this machine\'s speed and choose the model and training for the budget; on: the same around a --layers/--hidden given; off: the defaults above')
+      .choices(['auto', 'on', 'off']).default('auto'))
     .option('--steps <n>', "stop at this step (the run's total, also when resuming)", positiveInt)
     .option('--epochs <n>', 'stop after this many passes over the text', positiveNumber)
     .addOption(new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included').argParser(positiveNumber).conflicts('minutes'))
@@ -108,8 +108,9 @@ Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the firs
 one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
 --patience also ends it. With --seconds/--minutes alone (no --steps, --epochs, --layers,
 --hidden), the recipe measures this machine's speed on the text for a few seconds of
-the budget and chooses the model and its training (--recipe off: the defaults); the
-flags given win, and the run says what it chose in one line. Ctrl-C, SIGTERM and
+the budget and chooses the model and its training (--recipe on: also around a
+--layers/--hidden given; --recipe off: the defaults); the flags given win, and the
+run says what it chose in one line. Ctrl-C, SIGTERM and
 SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
 at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
     .action(action(train));
@@ -132,6 +133,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   }
   let settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
   const limits = stopLimits(flags, explicit, checkpoint);
+  if (flags.recipe === 'on') checkRecipeAsked(checkpoint !== null, limits);
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
@@ -145,8 +147,11 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const corpus = withLines(inputs !== files && source !== null ? { ...read, source: source.source } : read, settings);
   const kernels = await loadKernels(flags.backend, note);
   // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
-  const recipeApplies = flags.recipe === 'auto' && checkpoint === null && limits.seconds !== undefined && limits.steps === undefined &&
-    limits.epochs === undefined && !explicit('layers') && !explicit('hidden') && !settings.lines;
+  if (flags.recipe === 'on' && settings.lines) {
+    throw new CharrnnError('--recipe on is not calibrated for line mode (--lines, or a list corpus such as names) yet: use --recipe off (the defaults) or give the settings.');
+  }
+  const recipeApplies = flags.recipe === 'on' || (flags.recipe === 'auto' && checkpoint === null && limits.seconds !== undefined &&
+    limits.steps === undefined && limits.epochs === undefined && !explicit('layers') && !explicit('hidden') && !settings.lines);
   // The budget starts before the speed probe, so the probe's seconds count in it.
   const now = (): number => performance.now();
   const startedAt = now();
@@ -226,6 +231,15 @@ function recordedFiles(dir: string, source: RunSource | null): string[] {
     throw new CharrnnError(`The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`);
   }
   return source.files;
+}
+
+/** --recipe on where the recipe cannot plan: one sentence saying why. */
+function checkRecipeAsked(resumed: boolean, limits: StopLimits): void {
+  if (resumed) throw new CharrnnError('--recipe on plans a new run; a resumed run keeps the settings it started with (drop --recipe on).');
+  if (limits.seconds === undefined) throw new CharrnnError('--recipe on plans a time budget: give --seconds or --minutes.');
+  if (limits.steps !== undefined || limits.epochs !== undefined) {
+    throw new CharrnnError('--recipe on plans a time budget, not --steps or --epochs: drop them, or use --recipe off.');
+  }
 }
 
 /**
