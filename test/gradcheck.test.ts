@@ -152,17 +152,24 @@ describe('gradient check (finite differences, float64)', () => {
       }
       t.diagnostic(`whole ${cell} model${embDropout ? ' with embedding dropout' : ''}: worst relative error ${worst.toExponential(2)}`);
       if (embDropout) {
-        // The mask acted: the same model without embedding dropout, its generator moved past the
-        // embedding mask's T * B * emb draws so that the layers' masks are the same, gives another loss.
-        const plain = new CharRNN({ ...model.config, embDropout: 0 }, k, { seed: 11 });
-        plain.params.data.set(model.params.data);
-        const plainState = plain.newState(B);
-        plainState.layers.forEach((l, i) => { l.h.set(saved[i].h); if (l.c) l.c.set(saved[i].c!); });
-        plain.dropoutRng.setState(rngState);
-        for (let i = 0; i < T * B * model.config.emb; i++) plain.dropoutRng.next();
-        plain.forward(x2, T, B, plainState, { train: true });
-        const plainLoss = plain.loss(y2) / (T * B);
-        assert.notEqual(plainLoss, loss());
+        // The mask acted. The same weights, carried state and generator with another embedding
+        // dropout: at 0 the embedding mask's T * B * emb draws (one 32-bit draw each) are skipped by
+        // hand so that the layers' masks are the same; at 1e-9 the mask keeps everything (and scales
+        // by 1 + 1e-9), so its loss must equal the skipped one's: that proves the alignment, and then
+        // a different loss at the tested rate can only come from its embedding mask.
+        const lossAt = (rate: number): number => {
+          const other = new CharRNN({ ...model.config, embDropout: rate }, k, { seed: 11 });
+          other.params.data.set(model.params.data);
+          const otherState = other.newState(B);
+          otherState.layers.forEach((l, i) => { l.h.set(saved[i].h); if (l.c) l.c.set(saved[i].c!); });
+          other.dropoutRng.setState(rngState);
+          if (rate === 0) for (let i = 0; i < T * B * model.config.emb; i++) other.dropoutRng.nextUint32();
+          other.forward(x2, T, B, otherState, { train: true });
+          return other.loss(y2) / (T * B);
+        };
+        const plain = lossAt(0);
+        assert.ok(Math.abs(lossAt(1e-9) - plain) < 1e-7, `the layers' masks line up: ${lossAt(1e-9)} against ${plain}`);
+        assert.ok(Math.abs(loss() - plain) > 1e-4, `embedding dropout changed the loss: ${loss()} against ${plain}`);
       }
       // The carried state matters: a different start gives a different loss.
       restore();
