@@ -3,7 +3,7 @@
 // checked (exit codes, stdout, stderr, files on disk). Models are tiny and the
 // reference backend is used throughout, so the whole file runs in seconds.
 import assert from 'node:assert/strict';
-import { spawn, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -665,6 +665,29 @@ describe('the recipe for a time budget', () => {
     }
     assert.equal(sha256(at('recipe-on/checkpoint.safetensors')), before, 'the run refused to resume is untouched');
     assert.ok(!existsSync(at('recipe-on-bad')), 'no folder for a run that never started');
+  });
+});
+
+describe('the live display on a terminal', () => {
+  // A real terminal from script(1): the live bar runs only when stdout is one.
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+  test('lines printed above the bar are wrapped to the terminal, which the bar has told not to wrap (the recipe\'s line, samples)', { skip: hasScript ? false : 'script(1) is not installed' }, () => {
+    const words = ['thou', 'art', 'the', 'king', 'of', 'all', 'these', 'lands'];
+    writeFileSync(at('display.txt'), Array.from({ length: 2000 }, (_, i) => words[(i * 5) % 8]).join(' '));
+    const command = `stty cols 60 rows 40; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} train display.txt --seconds 2 ` +
+      '--sample-length 150 --out display';
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stdout);
+    assert.ok(r.stdout.includes('\x1b[?7l'), 'the bar turns line wrapping off');
+    // What is printed above the bar while it runs: each piece between line ends and cursor moves,
+    // the bar's own redraws aside (the bar is cut at the edge by design: it must stay one row).
+    const shown = r.stdout.slice(0, r.stdout.indexOf('\x1b[?7h')).split(/\x1b\[[0-9;?]*[A-Za-z]|\r?\n|\r/)
+      .filter(l => !/[█░]/.test(l));
+    const widest = Math.max(...shown.map(l => [...l].length));
+    assert.ok(widest <= 60, `a line of ${widest} columns in a 60-column terminal would be cut: ${shown.find(l => [...l].length > 60)}`);
+    // The recipe's line is all there, wrapped: its end reaches the screen.
+    assert.match(shown.join(''), /recipe: .*--recipe off for the plain defaults\)/);
   });
 });
 

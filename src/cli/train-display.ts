@@ -2,6 +2,7 @@
 // stdout is a file or a pipe, one JSON object per event with --json, or only the
 // final line with --quiet. Each renders the run's events; none knows training.
 import cliProgress from 'cli-progress';
+import wrapAnsi from 'wrap-ansi';
 import { eventToJson, type ConfigEvent, type RunEvent } from '../run/events.js';
 import { eventLine, formatDuration, progressLine, ProgressTracker, type Progress } from '../report/progress.js';
 
@@ -120,7 +121,14 @@ function liveDisplay(out: string): TrainDisplay {
     elapsedText: formatDuration(p.elapsed),
     etaText: p.eta === null ? '-' : formatDuration(p.eta),
   });
-  const log = (text: string): void => bars.log(text.endsWith('\n') ? text : text + '\n');
+  // cli-progress turns the terminal's line wrapping off while the bar runs (so that redrawing the bar
+  // never scrolls), which would cut every longer line at the edge: the recipe's line, samples. So the
+  // lines printed above the bar are wrapped here, as the terminal would have wrapped them.
+  const log = (text: string): void => {
+    const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+    const columns = process.stdout.columns || 80;
+    bars.log(wrapAnsi(body, columns, { hard: true, wordWrap: false, trim: false }) + '\n');
+  };
   let stopped = false;
   // The lines logged since the last redraw are flushed by one more redraw before the bar stops for good.
   const stop = (): void => {
