@@ -28,7 +28,7 @@ describe('a training run as a page starts one', () => {
     const run = createTrainingRun({ text, source: 'fox.txt', size: 'small', seconds: 1 }, referenceKernels(), store);
     const steps: number[] = [];
     run.on(e => { if (e.type === 'step') steps.push(e.loss); });
-    const result = await run.run();
+    const result = await run.train();
     assert.ok(result.step > 0);
     assert.ok(saved.includes('model'));
     const { vocab, model } = loadModel(store.files.get('model')!, 'model', referenceKernels());

@@ -158,8 +158,8 @@ describe('a time-budgeted run follows its deadline', () => {
   test('slowing down: the fixed plan ends mid-cosine; the deadline plan re-plans once and ends at lrMin', async () => {
     const fixed = clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'steps' }, BUDGET, slowsDown);
     const deadline = clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'deadline' }, BUDGET, slowsDown);
-    await fixed.run.run();
-    await deadline.run.run();
+    await fixed.run.train();
+    await deadline.run.train();
     const [a, b] = [fixed.rates(), deadline.rates()];
     assert.equal(a.length, 33);
     assert.equal(b.length, 33);
@@ -182,8 +182,8 @@ describe('a time-budgeted run follows its deadline', () => {
     // Planned at 200 ms a step (30 steps); the machine does 100 ms: 60 steps fit, updates 0..59.
     const fixed = clockedRun({ ...SCHEDULE, scheduleSteps: 30, scheduleEnd: 'steps' }, BUDGET, () => 100);
     const deadline = clockedRun({ ...SCHEDULE, scheduleSteps: 30, scheduleEnd: 'deadline' }, BUDGET, () => 100);
-    await fixed.run.run();
-    await deadline.run.run();
+    await fixed.run.train();
+    await deadline.run.train();
     const [a, b] = [fixed.rates(), deadline.rates()];
     assert.equal(a.length, 60);
     assert.equal(b.length, 60);
@@ -198,17 +198,17 @@ describe('a time-budgeted run follows its deadline', () => {
   test('stopped after a re-plan and resumed on the same clock: the same rates and bytes as a run that never stopped', async () => {
     const settings = { ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'deadline' as const, dropout: 0.1, ema: 0.9 };
     const straight = clockedRun(settings, BUDGET, slowsDown);
-    await straight.run.run();
+    await straight.run.train();
     assert.deepEqual(straight.run.settings.scheduleReplans, [{ at: 20, totalSteps: 32 }]);
 
     const first = clockedRun(settings, BUDGET, slowsDown);
     // Stopped once step 20's validation is done (a stop request during a validation abandons it).
     first.run.on(e => { if (e.type === 'validation' && e.step === 20) first.run.requestStop('test'); });
-    const stopped = await first.run.run();
+    const stopped = await first.run.train();
     assert.equal(stopped.step, 20);
     const resumed = clockedRun({}, BUDGET, slowsDown, { store: first.store, checkpoint: first.store.files.get('checkpoint') });
     assert.deepEqual(resumed.run.settings.scheduleReplans, [{ at: 20, totalSteps: 32 }], 'the re-plan is in the checkpoint');
-    await resumed.run.run();
+    await resumed.run.train();
     assert.deepEqual([...first.rates(), ...resumed.rates()], straight.rates());
     assert.deepEqual(resumed.run.settings.scheduleReplans, straight.run.settings.scheduleReplans);
     for (const file of ['model', 'best', 'checkpoint'] as const) {
@@ -218,7 +218,7 @@ describe('a time-budgeted run follows its deadline', () => {
 
   test('without a time budget, or with --schedule-end steps, nothing is re-planned; a deadline without a budget or a cosine is one sentence', async () => {
     const steps = clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'steps' }, { steps: 33, ...BUDGET }, slowsDown);
-    await steps.run.run();
+    await steps.run.train();
     assert.deepEqual(steps.run.settings.scheduleReplans, []);
     assert.throws(() => clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'deadline' }, { steps: 30 }, slowsDown),
       (e: unknown) => e instanceof CharrnnError && e.message === '--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.');

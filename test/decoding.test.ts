@@ -3,7 +3,7 @@
 // tiny model, scored by the model's forward pass.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createGenerator } from '../src/generate/create.js';
+import { createGenerator } from '../src/generate/create-generator.js';
 import { parseGenerateOptions, type GenerateOptions } from '../src/generate/options.js';
 import { END_OF_LINE, StopMatcher } from '../src/generate/stop.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';

@@ -19,7 +19,7 @@ import { DEFAULT_SETTINGS } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { prepareTraining } from '../src/run/run.js';
-import { withLines } from '../src/run/corpus.js';
+import { withLines } from '../src/run/line-mode.js';
 import { lineModelMetadata } from '../src/model/line-model.js';
 import type { RunSettings } from '../src/run/settings.js';
 import { Random } from '../src/util/random.js';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
-import { StreamBatch } from '../src/generate/batch.js';
-import { createGenerator } from '../src/generate/create.js';
+import { GenerationBatch } from '../src/generate/generation-batch.js';
+import { createGenerator } from '../src/generate/create-generator.js';
 import type { TextGenerator } from '../src/generate/generator.js';
 import { parseGenerateOptions, type GenerateOptions } from '../src/generate/options.js';
 import type { Kernels } from '../src/kernels/kernels.js';
@@ -69,7 +69,7 @@ describe('generators', () => {
         [12, { prime: 'the lazy ', length: 20, count: 2, topP: 0.9, seed: 9 }],
       ];
       const want = requests.map(([, o]) => alone(m, o));
-      const batch = new StreamBatch(m);
+      const batch = new GenerationBatch(m);
       const running: { gen: TextGenerator; i: number }[] = [];
       const got: string[][] = requests.map(() => []);
       let maxSize = 0;
@@ -91,7 +91,7 @@ describe('generators', () => {
 
   it('a generator that is disposed mid-way leaves the batch; the others go on unchanged', () => {
     const m = trained(BACKENDS[BACKENDS.length - 1].kernels);
-    const batch = new StreamBatch(m);
+    const batch = new GenerationBatch(m);
     const keep = createGenerator(m, vocab, parseGenerateOptions({ prime: 'the', length: 50, seed: 4 }), batch);
     const drop = createGenerator(m, vocab, parseGenerateOptions({ prime: 'dog', length: 50, count: 2 }), batch);
     for (let s = 0; !keep.done; s++) {
@@ -107,7 +107,7 @@ describe('generators', () => {
 
   it('refuses to advance twice without a step, and a step with a stream that has no input', () => {
     const m = trained(BACKENDS[0].kernels);
-    const batch = new StreamBatch(m);
+    const batch = new GenerationBatch(m);
     const gen = createGenerator(m, vocab, parseGenerateOptions({ prime: 'the', length: 5 }), batch);
     gen.advance();
     assert.throws(() => gen.advance(), /before the batch stepped/);
@@ -119,11 +119,11 @@ describe('generators', () => {
   it('a disposed batch hands its buffers and plans to the next batch of the model, which gives the same texts', () => {
     for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
-      const b1 = new StreamBatch(m, { capacity: 3 });
+      const b1 = new GenerationBatch(m, { capacity: 3 });
       const cap = b1.capacity;
       b1.dispose();
       assert.throws(() => b1.open(), /disposed/);
-      const b2 = new StreamBatch(m, { capacity: 2 });
+      const b2 = new GenerationBatch(m, { capacity: 2 });
       assert.equal(b2.capacity, cap, 'the spare buffers are reused');
       const o: GenerateOptions = { prime: 'the ', length: 30, count: 3, seed: 8 };
       const gen = createGenerator(m, vocab, parseGenerateOptions(o), b2);
@@ -137,7 +137,7 @@ describe('generators', () => {
 
   it('a stream grows the batch past its capacity without changing the others', () => {
     const m = trained(BACKENDS[0].kernels);
-    const batch = new StreamBatch(m, { capacity: 1 });
+    const batch = new GenerationBatch(m, { capacity: 1 });
     const o = (seed: number): GenerateOptions => ({ prime: 'the', length: 12, seed });
     const gens = [createGenerator(m, vocab, parseGenerateOptions(o(1)), batch)];
     gens[0].advance();
@@ -155,8 +155,8 @@ describe('generators', () => {
   it('a batch whose size goes through more B than it keeps plans for (rebinding evicted ones) steps every stream as alone', () => {
     for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
-      const batch = new StreamBatch(m);
-      const solo = new StreamBatch(m);
+      const batch = new GenerationBatch(m);
+      const solo = new GenerationBatch(m);
       const one = solo.open();
       const streams = [batch.open()];
       const input = (t: number): number => (t * 7) % vocab.size;
@@ -183,7 +183,7 @@ describe('generators', () => {
   it('stream state: getState copies (no aliasing), setState copies in, and the stream continues from it', () => {
     for (const { name, kernels } of BACKENDS) {
       const m = trained(kernels);
-      const batch = new StreamBatch(m);
+      const batch = new GenerationBatch(m);
       const s = batch.open();
       s.feed(vocab.encode('the quick').ids);
       const saved = s.getState();

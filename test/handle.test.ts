@@ -12,15 +12,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CharrnnError } from '../src/errors.js';
-import { CharRnnModel as CoreModel } from '../src/generate/handle.js';
 import { GenerateOptionsError } from '../src/generate/options.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { encodeModel } from '../src/model/model-file.js';
-import { CharRnnModel } from '../src/node/model.js';
+import { CharRnnModel } from '../src/node/index.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
-import { sampleBatch } from '../src/sample/sampler.js';
+import { sampleBatch } from '../src/generate/sample.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -64,9 +63,9 @@ describe('CharRnnModel', () => {
     await assert.rejects(CharRnnModel.load(join(dir, 'missing.safetensors')), (e: Error) => e instanceof CharrnnError && /missing\.safetensors/.test(e.message));
   });
 
-  it('loads bytes (main entry, wasm by default) and URLs over real HTTP; a bad file or a 404 is one sentence', async () => {
+  it('loads bytes (on the backend asked for) and URLs over real HTTP; a bad file or a 404 is one sentence', async () => {
     const bytes = readFileSync(file);
-    const fromBytes = await CoreModel.load(new Uint8Array(bytes));
+    const fromBytes = await CharRnnModel.load(new Uint8Array(bytes), { backend: 'wasm' });
     assert.equal(fromBytes.model.kernels.name, 'wasm');
     const server = createServer((req, res) => {
       if (req.url === '/model.safetensors') res.end(bytes);
@@ -78,11 +77,11 @@ describe('CharRnnModel', () => {
     try {
       const o = { prime: 'the', length: 30, greedy: true };
       const want = (await fromBytes.generate(o)).text;
-      for (const m of [await CoreModel.load(`${base}/model.safetensors`), await CharRnnModel.load(new URL(`${base}/model.safetensors`))]) {
+      for (const m of [await CharRnnModel.load(`${base}/model.safetensors`), await CharRnnModel.load(new URL(`${base}/model.safetensors`))]) {
         assert.equal((await m.generate(o)).text, want);
       }
-      await assert.rejects(CoreModel.load(`${base}/nothing`), /^CharrnnError: Could not fetch the model at .*nothing: the server answered 404 Not Found\.$/);
-      await assert.rejects(CoreModel.load(`${base}/junk`), (e: Error) => e instanceof CharrnnError && /junk is not a valid safetensors file/.test(e.message));
+      await assert.rejects(CharRnnModel.load(`${base}/nothing`), /^CharrnnError: Could not fetch the model at .*nothing: the server answered 404 Not Found\.$/);
+      await assert.rejects(CharRnnModel.load(`${base}/junk`), (e: Error) => e instanceof CharrnnError && /junk is not a valid safetensors file/.test(e.message));
     } finally {
       server.close();
     }
@@ -92,7 +91,7 @@ describe('CharRnnModel', () => {
     let allocs = 0;
     const ref = referenceKernels('f32');
     const counting: Kernels<Float32Array> = { ...ref, alloc: n => { allocs++; return ref.alloc(n); }, allocInt: n => { allocs++; return ref.allocInt(n); } };
-    const m = await CoreModel.load(readFileSync(file), { kernels: counting });
+    const m = await CharRnnModel.load(readFileSync(file), { kernels: counting });
     const o = { prime: 'the ', length: 120, seed: 9 };
     let streamed = '';
     for await (const piece of m.stream(o)) streamed += piece;
@@ -110,7 +109,7 @@ describe('CharRnnModel', () => {
   });
 
   it('feed / predict / reset / state: the distribution of the forward pass, state copied in and out', async () => {
-    const m = new CoreModel(trained, vocab);
+    const m = new CharRnnModel(trained, vocab);
     m.feed('the c');
     m.feed('at s');
     const p = m.predict();
@@ -133,7 +132,7 @@ describe('CharRnnModel', () => {
     kept.layers[1].h.fill(0); // set copied it in
     assert.deepEqual(m.predict(), p);
     m.reset();
-    const fresh = new CoreModel(trained, vocab);
+    const fresh = new CharRnnModel(trained, vocab);
     fresh.feed('the');
     m.feed('the');
     assert.deepEqual(m.predict(), fresh.predict());

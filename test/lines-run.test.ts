@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
-import { withLines } from '../src/run/corpus.js';
+import { withLines } from '../src/run/line-mode.js';
 import type { ConfigEvent, RunEvent } from '../src/run/events.js';
 import { TrainingRun } from '../src/run/run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
@@ -35,7 +35,7 @@ function makeRun(settings: Partial<RunSettings>, limits: StopLimits, text = TEXT
 describe('a line run', () => {
   test('one epoch counts every training line\'s characters and end-of-line once; the config says how the lines were split', async () => {
     const { run, events, corpus } = makeRun({ valFrac: 0.2 }, { epochs: 1 });
-    await run.run();
+    await run.train();
     const config = events[0] as ConfigEvent;
     const train = corpus.lines!.train;
     const trainLines = train.starts.length - 1;
@@ -56,7 +56,7 @@ describe('a line run', () => {
 
   test('validation scores the held-out lines; model and best carry the line-model metadata', async () => {
     const { run, events, store, corpus } = makeRun({ valFrac: 0.25, valEvery: 5 }, { steps: 12 });
-    await run.run();
+    await run.train();
     const validations = events.filter(e => e.type === 'validation');
     assert.deepEqual(validations.map(e => e.step), [5, 10, 12]);
     // The closing validation is the final model's loss on the held-out lines.
@@ -78,7 +78,7 @@ describe('a line run', () => {
     run.on(e => {
       if (e.type === 'step' && e.step === 3) setTimeout(() => run.requestStop('test'), 5);
    });
-    const result = await run.run();
+    const result = await run.train();
     assert.equal(result.reason, 'signal');
     assert.equal(result.step, 3);
     assert.equal(events.filter(e => e.type === 'validation').length, 0, 'the validation was abandoned');
@@ -87,9 +87,9 @@ describe('a line run', () => {
 
   test('samples are 5 whole lines of at most --sample-length characters, and leave training unchanged', async () => {
     const sampled = makeRun({ sampleLength: 9, samplePrime: 'ab', valFrac: 0.2, valEvery: 4 }, { steps: 8 });
-    await sampled.run.run();
+    await sampled.run.train();
     const plain = makeRun({ valFrac: 0.2, valEvery: 4 }, { steps: 8 });
-    await plain.run.run();
+    await plain.run.train();
     assert.deepEqual(sampled.run.model.params.data, plain.run.model.params.data, 'the same weights with and without samples');
     const samples = sampled.events.filter(e => e.type === 'sample');
     assert.deepEqual(samples.map(e => e.step), [4, 8], 'one at each validation');

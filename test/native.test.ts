@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { StreamBatch } from '../src/generate/batch.js';
-import { inputTable, packedStepWeights } from '../src/generate/table.js';
+import { GenerationBatch } from '../src/generate/generation-batch.js';
+import { inputTable, packedStepWeights } from '../src/generate/input-table.js';
 import { modelStepScratchSize } from '../src/kernels/kernels.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadNativeKernels, nativeUnavailableReason } from '../src/node/native-kernels.js';
-import { packedStepFloats } from '../src/train/memory.js';
+import { packedStepFloats } from '../src/train/memory-estimate.js';
 
 const native = loadNativeKernels();
 
@@ -109,7 +109,7 @@ describe('native kernels', () => {
     const config: ModelConfig = { cell: 'lstm', layers: 2, hidden: 40, emb: 6, vocabSize: 13, dropout: 0 };
     const tuned = new CharRNN(config, loadNativeKernels({ threads: 2, stepParallelMin: 0 })!, { seed: 5 });
     const alone = new CharRNN(config, loadNativeKernels({ threads: 1 })!, { seed: 5 });
-    const [bt, ba] = [new StreamBatch(tuned, { capacity: 2 }), new StreamBatch(alone, { capacity: 2 })];
+    const [bt, ba] = [new GenerationBatch(tuned, { capacity: 2 }), new GenerationBatch(alone, { capacity: 2 })];
     const st = [bt.open(), bt.open()], sa = [ba.open(), ba.open()];
     for (let t = 0; t < 200; t++) {
       const ids = [t % 13, (7 * t + 3) % 13];

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunEvent, StepEvent } from '../src/run/events.js';
-import { corpusReport, countChars, describeChar, lengthHistogram, splitLines, TINY_CHARS } from '../src/report/corpus.js';
+import { corpusReport, countChars, describeChar, lengthHistogram, splitLines, TINY_CHARS } from '../src/report/corpus-report.js';
 import { jsonToEvent, parseRunLog, runHistory } from '../src/report/log.js';
 import { lossPlotData, lossPlotSpec, SERIES } from '../src/report/loss-plot.js';
 import { CONFIG, stepEvent, syntheticRun, toLog, trainingLoss, validationEvent } from './report-fixtures.js';

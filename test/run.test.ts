@@ -33,7 +33,7 @@ const TEXT = 'the quick brown fox jumps over the lazy dog.\n'.repeat(60);
 describe('the run layer', () => {
   test('events come in order, every one with its position, and the result says why the run ended', async () => {
     const { run, events } = makeRun(TEXT, { valEvery: 5, checkpointEvery: 10 }, { steps: 12 });
-    const result = await run.run();
+    const result = await run.train();
     assert.equal(events[0].type, 'config');
     assert.deepEqual(events.filter(e => e.type === 'step').map(e => e.step), Array.from({ length: 12 }, (_, i) => i + 1));
     assert.deepEqual(events.filter(e => e.type === 'validation').map(e => e.step), [5, 10, 12]);
@@ -49,8 +49,8 @@ describe('the run layer', () => {
   test('samples while training do not change the run: same bytes with and without them', async () => {
     const a = makeRun(TEXT, { valEvery: 4, sampleEvery: 3, sampleLength: 40, dropout: 0.2, layers: 2 }, { steps: 15 });
     const b = makeRun(TEXT, { valEvery: 4, sampleLength: 0, dropout: 0.2, layers: 2 }, { steps: 15 });
-    await a.run.run();
-    await b.run.run();
+    await a.run.train();
+    await b.run.train();
     assert.equal(a.events.filter(e => e.type === 'sample').length, 5);
     assert.deepEqual(a.store.files.get('model'), b.store.files.get('model'), 'the model differs');
     // The checkpoints differ only in the sample settings they record.
@@ -70,7 +70,7 @@ describe('the run layer', () => {
     // Training text is all "ab", validation text all "b": learning the alternation makes "b after b" ever less likely.
     const text = 'ab'.repeat(900) + 'b'.repeat(200);
     const { run, events } = makeRun(text, { valEvery: 10, patience: 2, lr: 0.02, valFrac: 0.1 }, { steps: 500 });
-    const result = await run.run();
+    const result = await run.train();
     const vals = events.filter(e => e.type === 'validation') as Extract<RunEvent, { type: 'validation' }>[];
     assert.equal(result.reason, 'patience');
     assert.deepEqual(vals.map(v => v.sinceBest), [0, 1, 2]);
@@ -88,7 +88,7 @@ describe('the run layer', () => {
     const budget = 2;
     const t0 = performance.now();
     const { run, events } = makeRun('some text to learn from, over and over. '.repeat(3000), { valEvery: 0, hidden: 32 }, { seconds: budget });
-    const result = await run.run();
+    const result = await run.train();
     const took = (performance.now() - t0) / 1000;
     assert.equal(result.reason, 'limit');
     assert.ok(took <= budget + 2, `took ${took.toFixed(2)} s for a ${budget} s budget`);
@@ -103,7 +103,7 @@ describe('the run layer', () => {
     run.on(e => {
       if (e.type === 'step' && e.step === 3) setTimeout(() => run.requestStop('test'), 5);
    });
-    const result = await run.run();
+    const result = await run.train();
     assert.equal(result.reason, 'signal');
     assert.equal(result.step, 3);
     assert.equal(events.filter(e => e.type === 'validation').length, 0, 'the validation was abandoned');
@@ -129,7 +129,7 @@ describe('the run layer', () => {
   test('spread validation: --val-max-chars keeps whole windows, evenly spaced; the config says how much', async () => {
     const text = 'abcdefghij klmnopqrst uvwxyz. '.repeat(400); // 12,000 characters: 0.25 holds out 3 windows of 1,000
     const { run, events } = makeRun(text, { valSplit: 'spread', valFrac: 0.25, valMaxChars: 2000 }, { steps: 2 });
-    await run.run();
+    await run.train();
     const config = events[0] as Extract<RunEvent, { type: 'config' }>;
     assert.equal(config.corpus.valChars, 2000);
     assert.equal(config.corpus.trainChars, 9000);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { CharRnnModel } from '../src/generate/handle.js';
+import { CharRnnModel } from '../src/generate/char-rnn-model.js';
 import { generateOptionsSchema, type GenerateOptions } from '../src/generate/options.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { loadKernels } from '../src/node/backend.js';

@@ -1,7 +1,7 @@
-// Generation on StreamBatch: the step against forward on the reference backend
+// Generation on GenerationBatch: the step against forward on the reference backend
 // (bit for bit, whatever B), step-based generation against the forward-based one,
 // batched sampling, and the choice rule. The engines' step kernels themselves
-// (Kernels.cellStep and Kernels.bindModelStep through StreamBatch: against the
+// (Kernels.cellStep and Kernels.bindModelStep through GenerationBatch: against the
 // float64 reference, every stream's numbers whatever B, weights followed, bad ids
 // refused) are checked on every engine by the conformance suite (test/conformance/).
 import assert from 'node:assert/strict';
@@ -11,12 +11,12 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { loadKernels } from '../src/node/backend.js';
-import { StreamBatch } from '../src/generate/batch.js';
+import { GenerationBatch } from '../src/generate/generation-batch.js';
 import { chooseNext, DEFAULT_RULE } from '../src/generate/decoding.js';
-import { createGenerator } from '../src/generate/create.js';
-import { PRIME_STEPS_MAX } from '../src/generate/prime.js';
+import { createGenerator } from '../src/generate/create-generator.js';
+import { PRIME_STEPS_MAX } from '../src/generate/encode-prime.js';
 import { GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
-import { generate, sample, sampleBatch } from '../src/sample/sampler.js';
+import { generate, sample, sampleBatch } from '../src/generate/sample.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -30,14 +30,14 @@ const BACKENDS: { name: string; kernels: Kernels<Float32Array> }[] = [
   { name: 'default', kernels: await loadKernels() },
 ];
 
-describe('StreamBatch.step', () => {
+describe('GenerationBatch.step', () => {
   it('is bit-identical to forward (T = 1) on the reference backend, whatever B', () => {
     for (const cell of CELLS) {
       const config: ModelConfig = { cell, layers: 3, hidden: 9, emb: 4, vocabSize: 7, dropout: 0 };
       const a = new CharRNN(config, referenceKernels('f32'), { seed: 3 });
       const b = new CharRNN(config, referenceKernels('f32'), { seed: 3 });
       const sa = a.newState(3);
-      const batch = new StreamBatch(b, { capacity: 3 });
+      const batch = new GenerationBatch(b, { capacity: 3 });
       const streams = [batch.open(), batch.open(), batch.open()];
       for (let t = 0; t < 5; t++) {
         const ids = [t % 7, (2 * t + 1) % 7, (3 * t + 2) % 7];
@@ -170,7 +170,7 @@ describe('generation with step', () => {
     assert.ok(new Set(texts.map(t => t[0])).size > 1, 'the first characters differ');
     // The first character is drawn, output, and then read once, as every other generated character is:
     // after the first step the stream predicts what the model predicts after that one character.
-    const batch = new StreamBatch(m, { capacity: 1 });
+    const batch = new GenerationBatch(m, { capacity: 1 });
     const gen = createGenerator(m, v, parseGenerateOptions({ length: 12, seed: 3 }), batch);
     const [first] = gen.advance();
     assert.equal(first, texts[0][0]);

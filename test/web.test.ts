@@ -19,7 +19,7 @@ import { CharRNN } from '../src/model/charrnn.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { loadCorpus } from '../src/node/corpus.js';
+import { loadCorpus } from '../src/node/read-corpus.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');

@@ -7,5 +7,5 @@ export { loadBrowserKernels, browserWasmSpawner, browserThreadCount, canUseThrea
 export { memoryStore, type MemoryStore } from './memory-store.js';
 export { readTextFile, readBytes, type NamedBlob } from './files.js';
 export { createTrainingRun, TRAIN_PRESETS, type TrainRequest, type TrainSize } from './training.js';
-export type { ToTrainWorker, FromTrainWorker } from './protocol.js';
+export type { ToTrainWorker, FromTrainWorker } from './train-worker-messages.js';
 export { serverModels, serverStream, type ServerModel, type ServerGenerateRequest } from './server.js';

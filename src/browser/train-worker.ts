@@ -5,7 +5,7 @@ import { CharrnnError } from '../errors.js';
 import type { TrainingRun } from '../run/run.js';
 import { loadBrowserKernels } from './kernels.js';
 import { memoryStore } from './memory-store.js';
-import type { FromTrainWorker, ToTrainWorker } from './protocol.js';
+import type { FromTrainWorker, ToTrainWorker } from './train-worker-messages.js';
 import { createTrainingRun } from './training.js';
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<ToTrainWorker>) => void) | null; postMessage(message: FromTrainWorker): void };
@@ -31,7 +31,7 @@ async function train(request: Extract<ToTrainWorker, { type: 'train' }>): Promis
     run = createTrainingRun(request, kernels, store);
     if (stopAsked) run.requestStop('stopped from the page');
     run.on(event => post({ type: 'event', event }));
-    await run.run();
+    await run.train();
     await kernels.dispose();
   } catch (error) {
     const userError = error instanceof CharrnnError;

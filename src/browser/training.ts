@@ -5,7 +5,7 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
-import { Vocabulary } from '../text/vocabulary.js';
+import { trainingText } from '../run/training-text.js';
 
 export type TrainSize = 'small' | 'medium';
 
@@ -43,8 +43,7 @@ export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float3
   if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
   if (request.text.trim() === '') throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
   const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
-  const vocab = Vocabulary.fromText(request.text);
-  const corpus = { ids: vocab.encode(request.text).ids, vocab, source: request.source };
+  const corpus = trainingText(request.text, request.source);
   // The least length whose training split (splitCorpus: the first floor(n (1 - valFrac))) holds one batch of chunks and its targets.
   const chunk = settings.batch * settings.seq + 1;
   let needed = Math.ceil(chunk / (1 - settings.valFrac));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_CONFIGS, BENCH_EMB, runProtocol, WARMUP_STEPS, type BenchConfig } from '../bench/protocol.js';
+import { BENCH_CONFIGS, BENCH_EMB, runProtocol, WARMUP_STEPS, type BenchConfig } from '../run/bench-protocol.js';
 import { CharrnnError } from '../errors.js';
 import { availableBackends, BACKENDS, loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
-import { loadCorpus } from '../node/corpus.js';
+import { loadCorpus } from '../node/read-corpus.js';
 import { writeFileAtomic } from '../node/files.js';
 import { renderSvg, svgToPng } from '../node/render.js';
 import { corpusPlotSpec } from '../report/corpus-plot.js';
-import { corpusReport, describeChar, type CorpusReport } from '../report/corpus.js';
+import { corpusReport, describeChar, type CorpusReport } from '../report/corpus-report.js';
 import { percent, thousands } from '../report/format.js';
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { writeLossPlot } from '../node/loss-plot.js';
+import { writeLossPlot } from '../node/plot-files.js';
 import { action } from './run.js';
 
 export function plotCommand(): Command {

@@ -3,19 +3,19 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import { loadKernels } from '../node/backend.js';
-import { isListCorpus, readCorpus } from '../node/corpus.js';
+import { isListCorpus, readCorpus } from '../node/read-corpus.js';
 import { readBytes } from '../node/files.js';
-import { engineThreads, machineMemory } from '../node/memory.js';
+import { engineThreads, machineMemory } from '../node/machine.js';
 import { plotRefresher } from '../node/plot-refresh.js';
 import { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, STANDARD_INPUT, standardInputRun, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
 import { budgetRecipe } from '../run/budget-recipe.js';
-import { withLines } from '../run/corpus.js';
+import { withLines } from '../run/line-mode.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { INVALID_POLICIES } from '../text/decoder.js';
 import { NORMALIZATIONS } from '../text/normalize.js';
-import { checkMemory, MAX_TEXT_LENGTH, trainingMemory } from '../train/memory.js';
+import { checkMemory, MAX_TEXT_LENGTH, trainingMemory } from '../train/memory-estimate.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
 import { chooseDisplay } from './train-display.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
@@ -210,7 +210,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   for (const s of signals) process.on(s, onSignal);
   let result;
   try {
-    result = await run.run();
+    result = await run.train();
     await plot.settle();
   } finally {
     for (const s of signals) process.off(s, onSignal);

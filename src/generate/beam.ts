@@ -2,14 +2,14 @@ import { CharrnnError } from '../errors.js';
 import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import type { BatchStream, StreamBatch } from './batch.js';
+import type { GenerationStream, GenerationBatch } from './generation-batch.js';
 import { BatchedGenerator, type FinishReason, type GenerationResult } from './generator.js';
 import type { GenerateSettings } from './options.js';
 import { excludeSymbol } from './decoding.js';
-import { encodePrime } from './prime.js';
+import { encodePrime } from './encode-prime.js';
 
 interface Beam<F extends FloatArray> {
-  stream: BatchStream<F>;
+  stream: GenerationStream<F>;
   text: string;
   /** Log-probability of the characters chosen so far. */
   logp: number;
@@ -44,7 +44,7 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
   private readonly promptChars: number;
   private readonly logProbs: Float64Array;
 
-  constructor(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings, batch?: StreamBatch<F>) {
+  constructor(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings, batch?: GenerationBatch<F>) {
     super(model, vocab, settings.beam, batch);
     this.count = settings.beam;
     this.length = settings.length;

@@ -2,10 +2,10 @@ import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { Random } from '../util/random.js';
-import { StreamBatch, type BatchStream } from './batch.js';
+import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { chooseNext, excludeSymbol, type SamplingRule } from './decoding.js';
 import type { GenerateSettings } from './options.js';
-import { encodePrime, PRIME_STEPS_MAX, startOf } from './prime.js';
+import { encodePrime, PRIME_STEPS_MAX, startOf } from './encode-prime.js';
 import { StopMatcher } from './stop.js';
 
 /** Why a text ended: its length was reached, or a stop string (or the end of the line) came. */
@@ -28,7 +28,7 @@ export interface GenerationResult {
 }
 
 /**
- * One generation request running on a StreamBatch, a character per batch step.
+ * One generation request running on a GenerationBatch, a character per batch step.
  * The protocol, for one generator or many sharing a batch (a server):
  *
  *     const gen = createGenerator(model, vocab, options, batch);
@@ -68,16 +68,16 @@ export interface TextGenerator {
 
 /** What sampling and beam search share: the batch, owned or not, and the loop that drives it. */
 export abstract class BatchedGenerator<F extends FloatArray> implements TextGenerator {
-  protected readonly batch: StreamBatch<F>;
+  protected readonly batch: GenerationBatch<F>;
   private readonly ownsBatch: boolean;
   abstract readonly count: number;
   abstract readonly done: boolean;
 
-  constructor(readonly model: CharRNN<F>, readonly vocab: Vocabulary, streams: number, batch?: StreamBatch<F>) {
+  constructor(readonly model: CharRNN<F>, readonly vocab: Vocabulary, streams: number, batch?: GenerationBatch<F>) {
     if (vocab.size !== model.config.vocabSize) throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
     if (batch !== undefined && batch.model !== model) throw new RangeError('the stream batch belongs to another model');
     this.ownsBatch = batch === undefined;
-    this.batch = batch ?? new StreamBatch(model, { capacity: streams });
+    this.batch = batch ?? new GenerationBatch(model, { capacity: streams });
   }
 
   abstract advance(): string[];
@@ -104,7 +104,7 @@ export abstract class BatchedGenerator<F extends FloatArray> implements TextGene
 }
 
 interface SampledText<F extends FloatArray> {
-  stream: BatchStream<F> | null;
+  stream: GenerationStream<F> | null;
   rng: Random;
   stop: StopMatcher;
   text: string;
@@ -131,7 +131,7 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
   private readonly order: Uint32Array;
   private live: number;
 
-  constructor(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings, batch?: StreamBatch<F>) {
+  constructor(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings, batch?: GenerationBatch<F>) {
     super(model, vocab, settings.count, batch);
     const { count, length, seed } = settings;
     this.count = count;
@@ -142,7 +142,7 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
     const primeIds = encodePrime(vocab, settings.prime, settings.unknown);
     this.promptChars = primeIds.length;
     this.texts = [];
-    let shared: BatchStream<F> | null = null; // the first stream fed a long prime: the others copy it
+    let shared: GenerationStream<F> | null = null; // the first stream fed a long prime: the others copy it
     for (let i = 0; i < count; i++) {
       const rng = new Random((seed + i) >>> 0);
       const start = startOf(vocab, primeIds, rng);

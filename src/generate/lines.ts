@@ -6,7 +6,7 @@ import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { LineSet } from '../text/line-set.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import { createGenerator } from './create.js';
+import { createGenerator } from './create-generator.js';
 import { parseGenerateOptions, type GenerateOptions, type OptionNames } from './options.js';
 
 /** The sampling options a line request takes from GenerateOptions (length, stops and count are the request's own). */

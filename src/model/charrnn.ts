@@ -25,7 +25,7 @@ export interface ForwardOptions {
  * A chunk is T steps of B streams, time-major: ids[t * B + b]. `forward` runs it
  * from a state and leaves the final state there (the state carried to the next
  * chunk); `backward` follows a training forward and accumulates into
- * `params.grad`. Generation runs on its own objects (src/generate: StreamBatch,
+ * `params.grad`. Generation runs on its own objects (src/generate: GenerationBatch,
  * createGenerator), as many at once as needed; the model holds no inference state.
  */
 export class CharRNN<F extends FloatArray = Float32Array> {

@@ -9,11 +9,11 @@ import { LINE_METADATA_FILE } from '../export/torch-lines.js';
 import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
 import { programParts } from '../export/torch-settings.js';
 import { lineModelMetadata } from '../model/line-model.js';
-import { withLines } from '../run/corpus.js';
+import { withLines } from '../run/line-mode.js';
 import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
 import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
-import { readCorpus, type EncodedCorpus } from './corpus.js';
+import { readCorpus, type LoadedCorpus } from './read-corpus.js';
 import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
 import { readRunSource, STANDARD_INPUT, standardInputRun } from './run-folder.js';
 
@@ -90,7 +90,7 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
  * normalisation, --max-vocab), so its ids are the run's: the files or corpus
  * given, else what the run folder records (run.json), else the run's corpus.
  */
-async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<EncodedCorpus> {
+async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<LoadedCorpus> {
   const s = run.settings;
   const options = {
     encoding: typeof s.encoding === 'string' ? s.encoding : undefined,

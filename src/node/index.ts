@@ -1,13 +1,22 @@
 // charrnn's Node entry ('charrnn/node'): what only Node can do — read files and
-// the embedded corpus, write atomically, load the native addon — and the backend
-// choice the CLI uses. Everything platform-neutral is in the main entry.
+// the embedded corpora, write atomically, keep a run in a folder, load the
+// native engine — and the main entry's model handle, which reads a path once
+// this entry is imported. Everything platform-neutral is in the main entry.
+import { fileURLToPath } from 'node:url';
+import { setModelLoading } from '../generate/char-rnn-model.js';
+import { loadKernels } from './backend.js';
+import { readBytes } from './files.js';
+
+setModelLoading({
+  readPath: path => readBytes(typeof path === 'string' ? path : fileURLToPath(path)),
+  kernels: backend => loadKernels(backend),
+});
+
+export { CharRnnModel } from '../generate/char-rnn-model.js';
 export { loadKernels, availableBackends, BACKENDS, type BackendChoice } from './backend.js';
 export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type NativeOptions } from './native-kernels.js';
-export { enableWasmFeatures } from './wasm-flags.js';
-export { loadNodeWasmKernels, nodeWasmSpawner, wasmThreadCount } from './wasm-threads.js';
-export { loadCorpus, readCorpus, EMBEDDED_CORPORA, type Corpus, type EncodedCorpus, type TextOptions, type ReadCorpusOptions } from './corpus.js';
-export { machineMemory } from './memory.js';
+export { readCorpus, EMBEDDED_CORPORA, type LoadedCorpus, type TextOptions, type ReadCorpusOptions } from './read-corpus.js';
+export { folderStore } from './run-folder.js';
+export { machineMemory } from './machine.js';
 export { readBytes, writeFileAtomic } from './files.js';
-export { writeLossPlot, readRunLog, type LossPlotFiles } from './loss-plot.js';
-export { renderSvg, svgToPng } from './render.js';
-export { CharRnnModel, type NodeLoadOptions } from './model.js';
+export { writeLossPlot, readRunLog, type LossPlotFiles } from './plot-files.js';

@@ -1,7 +1,7 @@
 // Training refreshes DIR/loss.svg and DIR/loss.png at each validation, so a
 // person can watch a long run's curve without asking for it.
 import type { RunEvent } from '../run/events.js';
-import { writeLossPlot } from './loss-plot.js';
+import { writeLossPlot } from './plot-files.js';
 
 export interface PlotRefresher {
   /** Feed every run event; a validation starts (or queues) a redraw. */

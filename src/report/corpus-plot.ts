@@ -1,8 +1,8 @@
 // The corpus report as a picture: the most frequent characters and the
 // histogram of line lengths side by side, the warnings under the title.
 import type { TopLevelSpec } from 'vega-lite';
-import type { CorpusReport } from './corpus.js';
-import { codePoint, describeChar } from './corpus.js';
+import type { CorpusReport } from './corpus-report.js';
+import { codePoint, describeChar } from './corpus-report.js';
 import { thousands } from './format.js';
 
 /** How many of the most frequent characters the bar chart shows. */

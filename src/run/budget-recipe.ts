@@ -5,7 +5,7 @@
 // come out of the budget.
 import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
-import type { TokenIds } from '../train/trainer.js';
+import type { TokenIds } from '../data/streams.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
 import { chooseRecipe, VALIDATION_SHARE, type MeasuredSpeed, type Recipe } from './recipe.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';

@@ -4,7 +4,8 @@
 import type { CellType, Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
-import { Trainer, type TokenIds } from '../train/trainer.js';
+import type { TokenIds } from '../data/streams.js';
+import { Trainer } from '../train/trainer.js';
 import type { MeasuredSpeed } from './recipe.js';
 
 /** A model size to measure. */

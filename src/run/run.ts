@@ -14,31 +14,23 @@ import { CharRNN } from '../model/charrnn.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import { encodeModel } from '../model/model-file.js';
 import { sampleLines } from '../generate/lines.js';
-import { sample } from '../sample/sampler.js';
+import { sample } from '../generate/sample.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { lineLossPass } from '../train/line-loss.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
-import { Trainer, withEvaluationWeights, type StepResult, type TokenIds } from '../train/trainer.js';
+import type { TokenIds } from '../data/streams.js';
+import { Trainer, withEvaluationWeights, type StepResult } from '../train/trainer.js';
 import { Budget } from './budget.js';
 import { DeadlineFollower, replanEvery } from './deadline.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
-import { encodePrime } from '../generate/prime.js';
+import { encodePrime } from '../generate/encode-prime.js';
 import { finishPass, validate } from './validate.js';
+import type { TrainingText } from './training-text.js';
 
-/** A text ready to train on: its ids under its vocabulary, and where it came from. */
-export interface EncodedCorpus {
-  ids: TokenIds;
-  vocab: Vocabulary;
-  /** A short description for messages and the model file: a path, a list, a corpus name. */
-  source: string;
-  /** Line mode's lines (withLines makes them when settings.lines is on); `ids` are then the lines, each ended by EOL. */
-  lines?: LineCorpus;
-  /** The text's fingerprint (readCorpus: SHA-256 of the text options and bytes); else one of the ids is made. */
-  hash?: string;
-}
+export type { TrainingText } from './training-text.js';
 
 /** Where a run's files go: a folder in Node, memory or a download in a browser. */
 export interface RunStore {
@@ -47,7 +39,7 @@ export interface RunStore {
 }
 
 export interface RunOptions {
-  corpus: EncodedCorpus;
+  corpus: TrainingText;
   settings: RunSettings;
   limits: StopLimits;
   kernels: Kernels<Float32Array>;
@@ -104,7 +96,7 @@ export interface PreparedTraining {
  * batches of whole lines; `limits` give a cosine schedule its length when the
  * settings do not.
  */
-export function prepareTraining(corpus: EncodedCorpus, given: RunSettings, kernels: Kernels<Float32Array>,
+export function prepareTraining(corpus: TrainingText, given: RunSettings, kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
   const { ids, lines } = corpus;
   let s = given;
@@ -280,7 +272,7 @@ export class TrainingRun {
   }
 
   /** Trains until a limit, patience or a stop request; saves; returns the result event. */
-  async run(): Promise<Extract<RunEvent, { type: 'result' }>> {
+  async train(): Promise<Extract<RunEvent, { type: 'result' }>> {
     const { settings: s, trainer, model } = this;
     // A validation's cost in steps: in line mode a step is a batch of lines, on average the training lines' characters per batch.
     const charsPerStep = s.lines ? this.trainChars / trainer.batcher.stepsPerEpoch : s.batch * s.seq;

@@ -1,5 +1,6 @@
 import type { CharRNN } from '../model/charrnn.js';
-import { validationPass, type TokenIds } from '../train/trainer.js';
+import type { TokenIds } from '../data/streams.js';
+import { validationPass } from '../train/trainer.js';
 
 /** How often (ms) a validation lets the event loop turn, so a stop request is heard during a long one. */
 const YIELD_MS = 100;

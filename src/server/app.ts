@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { CharrnnError } from '../errors.js';
 import type { GenerationResult } from '../generate/generator.js';
 import { parseGenerateOptions, type GenerateOptions, type GenerateSettings, type OptionNames } from '../generate/options.js';
-import { encodePrime } from '../generate/prime.js';
+import { encodePrime } from '../generate/encode-prime.js';
 import { Admission, ServerBusy } from './admission.js';
 import { ApiError, errorBody, showValue } from './errors.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';

@@ -1,5 +1,5 @@
-import { StreamBatch, type BatchStream } from '../generate/batch.js';
-import { createGenerator } from '../generate/create.js';
+import { GenerationBatch, type GenerationStream } from '../generate/generation-batch.js';
+import { createGenerator } from '../generate/create-generator.js';
 import type { GenerationResult, TextGenerator } from '../generate/generator.js';
 import type { GenerateSettings } from '../generate/options.js';
 import type { CharRNN } from '../model/charrnn.js';
@@ -23,7 +23,7 @@ export interface Job {
 
 interface Running {
   gen: TextGenerator;
-  batch: StreamBatch;
+  batch: GenerationBatch;
   onPieces?: (pieces: string[]) => void;
   resolve: (r: GenerationResult) => void;
   reject: (e: unknown) => void;
@@ -32,7 +32,7 @@ interface Running {
 
 /**
  * Runs the requests of one model, a character per step, with continuous
- * batching: every request in flight has its streams in one shared StreamBatch,
+ * batching: every request in flight has its streams in one shared GenerationBatch,
  * so one engine step of B streams advances them all. A request joins when it
  * is started (its prime is read at once) and leaves when done or cancelled,
  * always between steps. One loop per scheduler steps the batch while any request
@@ -44,9 +44,9 @@ interface Running {
  */
 export class ModelScheduler {
   private readonly running: Running[] = [];
-  private shared: StreamBatch | null = null;
+  private shared: GenerationBatch | null = null;
   /** Streams of the shared batch that belong to no request: they round its size up to a bucket (see `pad`). */
-  private readonly padding: BatchStream[] = [];
+  private readonly padding: GenerationStream[] = [];
   private looping = false;
 
   constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary, readonly batching = true) {}
@@ -67,7 +67,7 @@ export class ModelScheduler {
    */
   start(settings: GenerateSettings, onPieces?: (pieces: string[]) => void): Job {
     const streams = Math.max(settings.count, settings.beam);
-    const batch = this.batching ? (this.shared ??= new StreamBatch(this.model, { capacity: 16 })) : new StreamBatch(this.model, { capacity: streams });
+    const batch = this.batching ? (this.shared ??= new GenerationBatch(this.model, { capacity: 16 })) : new GenerationBatch(this.model, { capacity: streams });
     let gen: TextGenerator;
     try {
       gen = createGenerator(this.model, this.vocab, settings, batch);
@@ -130,7 +130,7 @@ export class ModelScheduler {
    * stepping up to 7 idle streams. The idle streams read character 0 and their
    * outputs are never looked at (every stream's row is computed on its own).
    */
-  private pad(batch: StreamBatch): void {
+  private pad(batch: GenerationBatch): void {
     const live = batch.size - this.padding.length;
     const target = live === 0 ? 0 : live <= 8 ? live : Math.ceil(live / 8) * 8;
     while (this.padding.length > target - live) this.padding.pop()!.close();

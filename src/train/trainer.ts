@@ -6,8 +6,8 @@ import type { CharRNN, ModelState } from '../model/charrnn.js';
 import { WeightAverage } from './average.js';
 import { clipGradNorm, Optimizer, type OptimizerConfig } from './optimizer.js';
 import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSchedule } from './schedule.js';
+import type { TokenIds } from '../data/streams.js';
 
-export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
 export interface TrainingConfig {
   /** Streams per batch (B). */

@@ -20,8 +20,8 @@ import {
   modelStepScratchSize, type FloatArray, type Kernels,
 } from '../../src/kernels/kernels.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
-import { StreamBatch } from '../../src/generate/batch.js';
-import { inputTable, packedStepWeights } from '../../src/generate/table.js';
+import { GenerationBatch } from '../../src/generate/generation-batch.js';
+import { inputTable, packedStepWeights } from '../../src/generate/input-table.js';
 import { CharRNN } from '../../src/model/charrnn.js';
 import { encodeModel, loadModel } from '../../src/model/model-file.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
@@ -361,7 +361,7 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
         assert.throws(run, RangeError, `bound step, ids ${bad}`);
       }
       // Generation's face of it: a stream's input, and a step with a stream that has none.
-      const batch = new StreamBatch(model, { capacity: 2 });
+      const batch = new GenerationBatch(model, { capacity: 2 });
       const [a, b] = [batch.open(), batch.open()];
       for (const bad of [5, -1, 1.5, NaN]) assert.throws(() => b.input(bad), RangeError, `input ${bad}`);
       a.input(0);
@@ -863,12 +863,12 @@ function checkModelStep(k: K, m: Measure, cell: CellType, H: number, B: number):
 }
 
 /**
- * B streams of one StreamBatch from zero states, stepped together: the engine's
+ * B streams of one GenerationBatch from zero states, stepped together: the engine's
  * model step (Kernels.bindModelStep) as generation runs it.
  */
 function streamsOf(model: CharRNN<FloatArray>, B: number) {
   const V = model.config.vocabSize;
-  const batch = new StreamBatch(model, { capacity: B });
+  const batch = new GenerationBatch(model, { capacity: B });
   const streams = Array.from({ length: B }, () => batch.open());
   return {
     streams,

@@ -4,7 +4,7 @@
 import type { CellType, Kernels } from '../kernels/kernels.js';
 import { prepareTraining, WARMUP_STEPS } from '../run/run.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
-import { generate } from '../sample/sampler.js';
+import { generate } from '../generate/sample.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { validationLoss } from '../train/trainer.js';
 

@@ -1,5 +1,5 @@
 import { CharrnnError } from '../errors.js';
-import { primeInModelForm } from '../text/prime.js';
+import { primeInModelForm } from '../text/prime-form.js';
 import { describeChar, type Vocabulary } from '../text/vocabulary.js';
 import type { Random } from '../util/random.js';
 

@@ -55,7 +55,7 @@ export interface TextOptions {
 }
 
 /** A corpus as training takes it: ids in a typed array, never one string. */
-export interface EncodedCorpus {
+export interface LoadedCorpus {
   ids: CorpusIds;
   vocab: Vocabulary;
   /** A short description for messages and the model file: paths, a folder, "-" (standard input) or a corpus name. */
@@ -105,7 +105,7 @@ interface FileStamp { path: string; size: number; mtimeNs: string }
  * while every file keeps its size and modification time (or, when only the
  * time changed, its bytes still hash the same).
  */
-export async function readCorpus(inputs: readonly string[], corpus: string | undefined, options: TextOptions, io: ReadCorpusOptions = {}): Promise<EncodedCorpus> {
+export async function readCorpus(inputs: readonly string[], corpus: string | undefined, options: TextOptions, io: ReadCorpusOptions = {}): Promise<LoadedCorpus> {
   const note = io.note ?? (() => {});
   const optionsKey = JSON.stringify({ encoding: options.encoding ?? null, invalid: options.invalid, normalize: options.normalize, maxVocab: options.maxVocab ?? null });
   if (corpus !== undefined) {
@@ -169,8 +169,8 @@ export async function readCorpus(inputs: readonly string[], corpus: string | und
   return result;
 }
 
-function finishCorpus(encoder: CorpusEncoder, rest: Pick<EncodedCorpus, 'source' | 'hash' | 'bytes' | 'files' | 'skippedBinary' | 'cached'>,
-  options: TextOptions, note: (m: string) => void): EncodedCorpus {
+function finishCorpus(encoder: CorpusEncoder, rest: Pick<LoadedCorpus, 'source' | 'hash' | 'bytes' | 'files' | 'skippedBinary' | 'cached'>,
+  options: TextOptions, note: (m: string) => void): LoadedCorpus {
   const { ids, vocab, foldedChars, unknownCount } = encoder.finish();
   const warning = vocabularyWarning(vocab.size, options.maxVocab);
   if (warning) note(warning);
@@ -271,7 +271,7 @@ interface CacheRecord {
 const ID_ARRAYS = { Uint8Array, Uint16Array, Uint32Array } as const;
 
 /** The cached corpus when it was encoded with these options from files that are still the same, else null. */
-function readCache(dir: string, optionsKey: string, stamps: FileStamp[]): Omit<EncodedCorpus, 'source' | 'files' | 'skippedBinary' | 'cached'> | null {
+function readCache(dir: string, optionsKey: string, stamps: FileStamp[]): Omit<LoadedCorpus, 'source' | 'files' | 'skippedBinary' | 'cached'> | null {
   let record: CacheRecord;
   try {
     record = JSON.parse(readFileSync(join(dir, CACHE_JSON), 'utf8')) as CacheRecord;
@@ -323,7 +323,7 @@ function hashFiles(optionsKey: string, paths: string[]): string {
   return hash.digest('hex');
 }
 
-function writeCache(dir: string, optionsKey: string, stamps: FileStamp[], c: EncodedCorpus): void {
+function writeCache(dir: string, optionsKey: string, stamps: FileStamp[], c: LoadedCorpus): void {
   // The ids first, the record last: a record always describes whole ids.
   writeFileAtomic(join(dir, CACHE_IDS), new Uint8Array(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength));
   writeCacheRecord(dir, {

@@ -1,6 +1,6 @@
 import { modelStepScratchSize, type FloatArray } from '../kernels/kernels.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
-import { inputTable, packedStepWeights } from './table.js';
+import { inputTable, packedStepWeights } from './input-table.js';
 
 /**
  * Engine buffers for up to `capacity` streams of one model, and the step plans
@@ -71,19 +71,19 @@ function release<F extends FloatArray>(model: CharRNN<F>, buffers: BatchBuffers<
 }
 
 /**
- * One stream of a StreamBatch: a recurrent state and the model's prediction of
+ * One stream of a GenerationBatch: a recurrent state and the model's prediction of
  * its next character. It lives in a row of the batch's buffers; the row may
  * change when another stream leaves (the batch stays packed), so hold the
  * stream, never a row or a view across steps.
  */
-export class BatchStream<F extends FloatArray = Float32Array> {
+export class GenerationStream<F extends FloatArray = Float32Array> {
   /** @internal the stream's row in the batch's buffers; -1 once closed. */
   row: number;
   /** @internal whether an input has been set since the last step. */
   pending = false;
 
-  /** @internal created by StreamBatch.open */
-  constructor(private readonly batch: StreamBatch<F>, row: number) {
+  /** @internal created by GenerationBatch.open */
+  constructor(private readonly batch: GenerationBatch<F>, row: number) {
     this.row = row;
   }
 
@@ -128,7 +128,7 @@ export class BatchStream<F extends FloatArray = Float32Array> {
   }
 
   /** Makes this stream a copy of `other` (same batch): its state and its logits. */
-  copyFrom(other: BatchStream<F>): void {
+  copyFrom(other: GenerationStream<F>): void {
     this.batch.copyRow(other.live(), this.live());
   }
 
@@ -159,9 +159,9 @@ export class BatchStream<F extends FloatArray = Float32Array> {
  * Every stream's numbers are those it would get alone: the engines compute each
  * stream's row on its own, whatever B (tested on every backend).
  */
-export class StreamBatch<F extends FloatArray = Float32Array> {
+export class GenerationBatch<F extends FloatArray = Float32Array> {
   private buffers: BatchBuffers<F> | null;
-  private readonly streams: BatchStream<F>[] = [];
+  private readonly streams: GenerationStream<F>[] = [];
   private readonly V: number;
   private readonly H: number;
 
@@ -186,11 +186,11 @@ export class StreamBatch<F extends FloatArray = Float32Array> {
   }
 
   /** A new stream from a zero state; feed it (or set its state) before its first input. */
-  open(): BatchStream<F> {
+  open(): GenerationStream<F> {
     let b = this.live();
     const row = this.streams.length;
     if (row === b.capacity) b = this.grow(row + 1);
-    const stream = new BatchStream(this, row);
+    const stream = new GenerationStream(this, row);
     this.streams.push(stream);
     const H = this.H;
     for (const l of b.state) {
@@ -299,7 +299,7 @@ export class StreamBatch<F extends FloatArray = Float32Array> {
   }
 
   /** @internal the last stream takes the closing one's row, so rows 0 .. size-1 stay the open streams. */
-  remove(stream: BatchStream<F>): void {
+  remove(stream: GenerationStream<F>): void {
     const last = this.streams.length - 1;
     const row = stream.row;
     const moved = this.streams[last];

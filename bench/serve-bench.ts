@@ -6,8 +6,8 @@
 // LSTMs: 2x128 (the default run's size, whose weights fit one core's L2 cache),
 // 2x512 (about the size the 15-minute recipe picks here; its 17 MB of weights
 // fit the L3 cache) and 2x1024 (50 MB, read from memory).
-import { StreamBatch } from '../generate/batch.js';
-import { loadServedModels } from '../server/models.js';
+import { GenerationBatch } from '../src/generate/generation-batch.js';
+import { loadServedModels } from '../src/server/models.js';
 import { benchModels, cpuSeconds, flag, startServer } from './server-process.js';
 
 const seconds = Number(flag('seconds') ?? 5);
@@ -39,10 +39,10 @@ async function measure(url: string, pid: number, clients: number): Promise<Cell>
   return { charsPerSec: chars / elapsed, charsPerCpuSec: chars / used, errors: results.reduce((n, r) => n + r.errors, 0) };
 }
 
-/** The engine alone, for scale: characters per CPU-second of B streams stepping one StreamBatch (no sampling, no server), in this process. */
+/** The engine alone, for scale: characters per CPU-second of B streams stepping one GenerationBatch (no sampling, no server), in this process. */
 async function engineAlone(model: string, B: number): Promise<number> {
   const [served] = await loadServedModels([model]);
-  const batch = new StreamBatch(served.model, { capacity: B });
+  const batch = new GenerationBatch(served.model, { capacity: B });
   const streams = Array.from({ length: B }, () => batch.open());
   const step = () => { for (const s of streams) s.input(1); batch.step(); };
   for (let i = 0; i < 50; i++) step();

@@ -3,22 +3,43 @@ import type { Kernels } from '../kernels/kernels.js';
 import { loadWasmKernels } from '../kernels/wasm/index.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
 import type { ModelConfig } from '../model/config.js';
+import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
+import { scoreLines, scoreText, type TextScore } from '../train/evaluate.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import { StreamBatch, type BatchStream } from './batch.js';
-import { createGenerator } from './create.js';
+import { GenerationBatch, type GenerationStream } from './generation-batch.js';
+import { createGenerator } from './create-generator.js';
 import type { FinishReason, GenerationUsage } from './generator.js';
 import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions } from './options.js';
-import { encodePrime } from './prime.js';
+import { encodePrime } from './encode-prime.js';
 
-/** Where a model file comes from: its bytes, or a URL to fetch. */
+/** Where a model file comes from: its bytes, a URL to fetch, or (in Node, with charrnn/node imported) a path. */
 export type ModelSource = Uint8Array | ArrayBuffer | URL | string;
 
 export interface LoadOptions {
-  /** The engine to run on; default the WebAssembly one (in Node, charrnn/node's CharRnnModel picks native first). */
+  /** The engine to run on; default the platform's choice: in Node (with charrnn/node imported) native when it loads, else WebAssembly. */
   kernels?: Kernels<Float32Array>;
+  /** 'auto', 'native', 'wasm' or 'reference', when `kernels` is not given (Node only; elsewhere WebAssembly). */
+  backend?: string;
   /** What messages call the model when `source` is bytes (a file's name, say); default "the model bytes". */
   name?: string;
+}
+
+/**
+ * What a platform adds to model loading: reading a path (or file: URL), and
+ * its engine of choice. The Node entry (charrnn/node) sets it when imported;
+ * the main entry stays platform-neutral and fetches anything that is not bytes.
+ */
+export interface ModelLoading {
+  readPath(path: string | URL): Uint8Array;
+  kernels(backend?: string): Promise<Kernels<Float32Array>>;
+}
+
+let platform: ModelLoading | null = null;
+
+/** Installs a platform's model loading (called once by src/node/index.ts). */
+export function setModelLoading(loading: ModelLoading): void {
+  platform = loading;
 }
 
 /** What `generate` gives: the texts and what came with them. */
@@ -51,10 +72,13 @@ export interface CharProbability {
  * kept by the handle, fed text a piece at a time.
  */
 export class CharRnnModel {
-  private own: { batch: StreamBatch<Float32Array>; stream: BatchStream<Float32Array> } | null = null;
+  private own: { batch: GenerationBatch<Float32Array>; stream: GenerationStream<Float32Array> } | null = null;
 
-  /** A handle on a model already in memory (one just trained, say). */
-  constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary) {
+  /**
+   * A handle on a model already in memory (one just trained, say); `lineModel`
+   * is a line model's facts (src/model/line-model.ts), null for running text.
+   */
+  constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary, readonly lineModel: LineModelInfo | null = null) {
     if (vocab.size !== model.config.vocabSize) throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
   }
 
@@ -65,13 +89,23 @@ export class CharRnnModel {
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<CharRnnModel> {
     const { bytes, name } = await readSource(source, options.name ?? 'the model bytes');
-    const kernels = options.kernels ?? (await loadWasmKernels());
-    const { model, vocab } = loadModel(bytes, name, kernels);
-    return new CharRnnModel(model, vocab);
+    const kernels = options.kernels ?? (platform ? await platform.kernels(options.backend) : await loadWasmKernels());
+    const { model, vocab, metadata } = loadModel(bytes, name, kernels);
+    return new CharRnnModel(model, vocab, lineModelInfo(metadata, name));
   }
 
   get config(): ModelConfig {
     return this.model.config;
+  }
+
+  /**
+   * How well the model predicts `text`, as `charrnn eval` reports it: nats and
+   * bits per character from a fresh state (a line model scores each line from
+   * a fresh state, its end-of-line included); characters it does not know are
+   * counted in `unknown` and skipped.
+   */
+  score(text: string): TextScore {
+    return this.lineModel ? scoreLines(this.model, this.vocab, text) : scoreText(this.model, this.vocab, text);
   }
 
   /** The characters the model knows, in id order. */
@@ -173,9 +207,9 @@ export class CharRnnModel {
     this.own = null;
   }
 
-  private ownStream(): BatchStream<Float32Array> {
+  private ownStream(): GenerationStream<Float32Array> {
     if (this.own === null) {
-      const batch = new StreamBatch(this.model);
+      const batch = new GenerationBatch(this.model);
       this.own = { batch, stream: batch.open() };
     }
     return this.own.stream;
@@ -185,6 +219,7 @@ export class CharRnnModel {
 async function readSource(source: ModelSource, bytesName: string): Promise<{ bytes: Uint8Array; name: string }> {
   if (source instanceof Uint8Array) return { bytes: source, name: bytesName };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: bytesName };
+  if (platform && isLocal(source)) return { bytes: platform.readPath(source), name: source.toString() };
   const url = source.toString();
   let response: Response;
   try {
@@ -194,4 +229,9 @@ async function readSource(source: ModelSource, bytesName: string): Promise<{ byt
   }
   if (!response.ok) throw new CharrnnError(`Could not fetch the model at ${url}: the server answered ${response.status} ${response.statusText}.`.replace(' .', '.'));
   return { bytes: new Uint8Array(await response.arrayBuffer()), name: url };
+}
+
+/** A path, or a file: URL (anything but a scheme://... string or a non-file URL). */
+function isLocal(source: string | URL): boolean {
+  return source instanceof URL ? source.protocol === 'file:' : !/^[a-z][a-z0-9+.-]*:\/\//i.test(source);
 }

@@ -1,7 +1,7 @@
 // Line mode's view of a corpus: the text's non-empty lines, split into training
 // and held-out lines, with a vocabulary of their characters and the end-of-line.
 import { lineCorpus } from '../data/line-corpus.js';
-import type { EncodedCorpus } from './run.js';
+import type { TrainingText } from './run.js';
 import type { RunSettings } from './settings.js';
 
 /**
@@ -9,7 +9,7 @@ import type { RunSettings } from './settings.js';
  * lines (ids: each non-empty line followed by the end-of-line; the held-out
  * lines depend on valFrac and the seed). The fingerprint stays the text's.
  */
-export function withLines(corpus: EncodedCorpus, s: Pick<RunSettings, 'lines' | 'valFrac' | 'seed'>): EncodedCorpus {
+export function withLines(corpus: TrainingText, s: Pick<RunSettings, 'lines' | 'valFrac' | 'seed'>): TrainingText {
   if (!s.lines) return corpus;
   const lines = lineCorpus(corpus.vocab.decode(corpus.ids), corpus.source, s.valFrac, s.seed, corpus.vocab.normalization);
   return { ...corpus, ids: lines.ids, vocab: lines.vocab, lines };

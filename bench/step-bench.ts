@@ -1,12 +1,12 @@
 // npm run bench:step -- [--models 2x128,2x512,2x1024] [--streams 1,8,50] [--seconds S]
-// The engine's model step alone: characters per CPU-second of one StreamBatch of
+// The engine's model step alone: characters per CPU-second of one GenerationBatch of
 // B streams stepping (no sampling, no server), for LSTMs of LxH (embedding 64,
 // 65 characters, random weights), on the default engine with its threads
 // (CHARRNN_THREADS=1 for one). Also in multiply-adds per CPU-second, the
 // figure to hold against a core's peak.
-import { StreamBatch } from '../generate/batch.js';
-import { CharRNN } from '../model/charrnn.js';
-import { loadKernels } from '../node/backend.js';
+import { GenerationBatch } from '../src/generate/generation-batch.js';
+import { CharRNN } from '../src/model/charrnn.js';
+import { loadKernels } from '../src/node/backend.js';
 import { flag } from './server-process.js';
 
 const list = (name: string, fallback: string): string[] => (flag(name) ?? fallback).split(',');
@@ -19,7 +19,7 @@ const kernels = await loadKernels();
 
 /** Characters per CPU-second of B streams stepping, after 50 steps of warm-up. */
 function rate(model: CharRNN<Float32Array>, B: number): number {
-  const batch = new StreamBatch(model, { capacity: B });
+  const batch = new GenerationBatch(model, { capacity: B });
   const open = Array.from({ length: B }, () => batch.open());
   const step = (): void => { open.forEach((s, b) => s.input((b * 7) % V)); batch.step(); };
   for (let i = 0; i < 50; i++) step();

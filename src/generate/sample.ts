@@ -3,7 +3,7 @@
 import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import { createGenerator } from '../generate/create.js';
+import { createGenerator } from './create-generator.js';
 import { parseGenerateOptions, type GenerateOptions } from '../generate/options.js';
 
 export type SampleOptions = GenerateOptions;

@@ -1,7 +1,7 @@
 import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import type { StreamBatch } from './batch.js';
+import type { GenerationBatch } from './generation-batch.js';
 import { BeamSearch } from './beam.js';
 import { SamplingGenerator, type TextGenerator } from './generator.js';
 import type { GenerateSettings } from './options.js';
@@ -17,6 +17,6 @@ import type { GenerateSettings } from './options.js';
  *     const gen = createGenerator(model, vocab, parseGenerateOptions({ prime: 'The ', length: 100 }));
  */
 export function createGenerator<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings,
-  batch?: StreamBatch<F>): TextGenerator {
+  batch?: GenerationBatch<F>): TextGenerator {
   return settings.beam > 0 ? new BeamSearch(model, vocab, settings, batch) : new SamplingGenerator(model, vocab, settings, batch);
 }

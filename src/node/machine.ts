@@ -1,6 +1,6 @@
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { maximumPages } from '../kernels/wasm/generated/binaries.js';
-import type { MachineMemory } from '../train/memory.js';
+import type { MachineMemory } from '../train/memory-estimate.js';
 
 const WASM_PAGE = 65536;
 

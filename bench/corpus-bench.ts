@@ -11,13 +11,17 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCorpus } from '../node/corpus.js';
+import { readCorpus } from '../src/node/read-corpus.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const MAIN = join(HERE, '../cli/main.js');
-// The benchmark corpus, where `charrnn bench` looks for it (beside the package), or --text PATH.
+const MAIN = join(HERE, '../src/cli/main.js');
+// The text repeated into the big corpus: --text PATH (tinyshakespeare in the published figures).
 const textAt = process.argv.indexOf('--text');
-const SOURCE = textAt >= 0 ? process.argv[textAt + 1] : resolve(HERE, '../../..', '../shared/data/tinyshakespeare.txt');
+const SOURCE = textAt >= 0 ? resolve(process.argv[textAt + 1]) : '';
+if (SOURCE === '') {
+  console.error('bench:corpus: give the text to repeat with --text FILE.');
+  process.exit(1);
+}
 const MB = 1 << 20;
 
 function argValue(name: string, fallback: number): number {

@@ -5,11 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-// The benchmark corpus of ../shared beside the package (dist/src/bench is three folders down), also looked for
-// one folder further up, where a git worktree sits.
-const CORPORA = ['../../../../shared/data/tinyshakespeare.txt', '../../../../../shared/data/tinyshakespeare.txt'].map(p => fileURLToPath(new URL(p, import.meta.url)));
-export const CORPUS = CORPORA.find(p => existsSync(p)) ?? CORPORA[0];
+export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** The value of `--flag v` in argv, or undefined. */
 export function flag(name: string): string | undefined {
@@ -22,7 +18,7 @@ export function flags(name: string): string[] {
   return process.argv.flatMap((a, i) => (a === `--${name}` && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
 }
 
-/** A model to serve: --model PATH, or an LSTM of `size` (LAYERSxHIDDEN) trained for 20 s on tinyshakespeare (--corpus PATH). */
+/** A model to serve: --model PATH, or an LSTM of `size` (LAYERSxHIDDEN) trained for 20 s on --text FILE. */
 export function benchModel(size = '2x128'): string {
   const given = flag('model');
   if (given) return given;
@@ -40,8 +36,11 @@ export function benchModels(sizes: string[]): string[] {
 
 function trainBenchModel(size: string): string {
   const [layers, hidden] = size.split('x');
-  const corpus = flag('corpus') ?? CORPUS;
-  if (!existsSync(corpus)) throw new Error(`no corpus at ${corpus}: pass --model PATH or --corpus PATH`);
+  const corpus = flag('text');
+  if (corpus === undefined || !existsSync(corpus)) {
+    process.stderr.write(`bench: ${corpus === undefined ? 'give the text to train the benchmark models on with --text FILE' : `there is no file ${corpus}`} (or a model with --model PATH).\n`);
+    process.exit(1);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-serve-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true })); // the model is the benchmark's own
   process.stderr.write(`training a ${size} LSTM on ${corpus} for 20 s ...\n`);
