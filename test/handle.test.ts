@@ -1,6 +1,6 @@
 // The model handle (CharRnnModel): loading from a path, bytes and a URL over real
 // HTTP; generate and stream against the generators they wrap; feed / predict /
-// reset / state against the model's forward pass; and the README's example, run
+// reset / state against the model's forward pass; and docs/library.md's example, run
 // as written.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -142,9 +142,10 @@ describe('CharRnnModel', () => {
     m.dispose();
   });
 
-  it("runs the README's example as written", () => {
-    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-    const section = readme.slice(readme.indexOf('### The model handle'));
+  it("runs docs/library.md's example as written", () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/library.md', import.meta.url)), 'utf8');
+    assert.ok(doc.includes('## The model handle'), 'docs/library.md has its model handle section');
+    const section = doc.slice(doc.indexOf('## The model handle'));
     const code = section.slice(section.indexOf('```js\n') + 6, section.indexOf('\n```', section.indexOf('```js\n')));
     // Beside the compiled tests, inside the package, so that 'charrnn/node' resolves to this package.
     const script = fileURLToPath(new URL('./readme-handle-example.mjs', import.meta.url));
