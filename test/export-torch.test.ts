@@ -1,204 +1,46 @@
-// charrnn export-torch end to end: a charrnn run continued by the exported
-// PyTorch program (alone and under torchrun with 2 gloo processes), checked
-// against charrnn continuing the same checkpoint, and brought back to charrnn.
-// The PyTorch tests need Debian's python3-torch (CI installs it); without it
-// they are skipped with the reason printed. Models are tiny (1x32, B=4, T=8).
+// charrnn export-torch without PyTorch: the settings table (a run's settings
+// -> settings.json, refusing what it does not know), what export-torch writes
+// and prints, its bad input, and the Python program and launcher it copies
+// checked by py_compile, pyflakes and sh -n. The runs under PyTorch are in
+// test/e2e/export-torch.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { referenceKernels } from '../src/kernels/reference/index.js';
-import { decodeModel } from '../src/model/model-file.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
-import { torchProgram } from '../src/export/torch-program.js';
-import { programParts } from '../src/export/torch-settings.js';
-import { DEFAULT_SETTINGS } from '../src/run/settings.js';
-import { decodeCheckpoint } from '../src/train/checkpoint.js';
-import { learningRateAt } from '../src/train/schedule.js';
-import { prepareTraining } from '../src/run/run.js';
-import { withLines } from '../src/run/line-mode.js';
+import { describe, test } from 'node:test';
+import { CharrnnError } from '../src/errors.js';
+import { torchSettings, torchSettingsFile, type TorchRunFiles, type TorchSettings } from '../src/export/torch-settings.js';
 import { lineModelMetadata } from '../src/model/line-model.js';
-import type { RunSettings } from '../src/run/settings.js';
-import { Random } from '../src/util/random.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
+import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { ENV, MAIN, ok, PYTHON, PYTHON_FOLDER, TINY, workspace } from './export-torch-helpers.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '', OMP_NUM_THREADS: '1' };
-const PYTHON = process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-/** The line run of the line-mode tests: SGD, whose step (unlike Adam's) scales with the gradient, so a loss normalised wrongly across processes shows; a decay step inside the 20 steps. */
-const LINE_FLAGS = ['--cell', 'lstm', '--optimizer', 'sgd', '--lr', '0.1', '--lr-decay', '0.5', '--lr-decay-every', '15'];
-const TINY = ['--layers', '1', '--hidden', '32', '--emb', '16', '--batch', '4', '--seq', '8', '--val-frac', '0.1', '--sample-length', '0'];
+const { at, cli } = workspace();
 
-/** Why the PyTorch tests cannot run here, or null when they can. */
-function torchMissing(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy, torch.distributed.run'], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON} cannot be run (${r.error.message}); set CHARRNN_PYTHON or apt-get install -y python3-torch`;
-  return r.status === 0 ? null : `PyTorch is not installed for ${PYTHON} (apt-get install -y python3-torch libopenblas0-pthread, or set CHARRNN_PYTHON)`;
-}
-const MISSING = torchMissing();
-/** Whether this charrnn has the training techniques (--warmup, --lr-schedule, --weight-decay, --ema, --emb-dropout). */
-const TECHNIQUES = 'ema' in DEFAULT_SETTINGS;
-if (MISSING) console.log(`# skipping the PyTorch tests of export-torch: ${MISSING}`);
-
-let dir: string;
-const at = (...p: string[]): string => join(dir, ...p);
-
-function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd: dir, env: ENV, encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw r.error;
-  return r;
-}
-const cli = (args: string[]): SpawnSyncReturns<string> => run(process.execPath, [MAIN, ...args]);
-function ok(r: SpawnSyncReturns<string>, what: string): string {
-  assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-/** The exported program alone: one process. */
-const torch = (folder: string, args: string[]): SpawnSyncReturns<string> => run(PYTHON, [join(folder, 'train_torch.py'), ...args]);
-/**
- * The exported program under torchrun, --standalone (a free local port). The
- * --redirects / --tee mappings name a rank that does not exist: Debian's torch
- * 1.13 on Python 3.11 fails to parse the default "0" (an IntFlag change), and a
- * mapping sidesteps that without redirecting anything.
- */
-const torchrun = (n: number, folder: string, args: string[]): SpawnSyncReturns<string> => run(PYTHON, [
-  '-m', 'torch.distributed.run', '--standalone', '--monitor_interval', '0.5', '--nproc_per_node', String(n), '--redirects', '9:1', '--tee', '9:1',
-  join(folder, 'train_torch.py'), ...args]);
-
-type Event = Record<string, unknown> & { event: string; step: number };
-const events = (runDir: string): Event[] =>
-  readFileSync(join(runDir, 'log.jsonl'), 'utf8').split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Event);
-const stepLosses = (runDir: string): Map<number, number> =>
-  new Map(events(runDir).filter(e => e.event === 'step').map(e => [e.step, e.loss as number]));
-
-/** One line on stderr, prefixed by the program's name, saying `says`; no traceback of ours. */
-/**
- * A log written by charrnn (from step 0), PyTorch under 2 gloo processes (from 10)
- * and charrnn again (from 20) is the log of the run that never left charrnn: the
- * same events at the same steps, nothing repeated or missing, time going on, the
- * same corpus, and the same curve (float32 sums in another order: within 1e-4).
- */
-function assertOneRunLog(trip: Event[], straight: Event[]): void {
-  const opened = trip.filter(e => e.event === 'config');
-  assert.deepEqual(opened.map(e => [e.step, e.resumed]), [[0, false], [10, true], [20, true]]);
-  assert.match(String(opened[1].backend), /^pytorch .*, 2 processes, gloo, cpu$/);
-  assert.deepEqual(opened[1].corpus, opened[0].corpus, 'the same text, held out alike');
-  const shape = (log: Event[]): string[] => log.filter(e => !['config', 'stopped', 'result'].includes(e.event)).map(e => `${e.event}@${e.step}`);
-  assert.deepEqual(shape(trip), shape(straight));
-  const times = trip.map(e => e.time as number);
-  assert.deepEqual(times, [...times].sort((x, y) => x - y), 'time goes on across the hand-overs');
-  const steps = straight.filter(e => e.event === 'step' || e.event === 'validation');
-  const same = trip.filter(e => e.event === 'step' || e.event === 'validation');
-  assert.equal(same.length, steps.length);
-  for (const [i, e] of steps.entries()) {
-    assert.equal(same[i].chars, e.chars, `chars at step ${e.step}`);
-    for (const k of ['loss', 'smooth_loss', 'lr', 'epoch']) {
-      if (k in e) assert.ok(Math.abs((same[i][k] as number) - (e[k] as number)) <= 1e-4, `${e.event} ${k} at step ${e.step}: ${same[i][k]} vs ${e[k]}`);
+describe('the Python that export-torch copies', () => {
+  test('train_torch.py compiles and pyflakes finds nothing in it; run.sh is POSIX sh', () => {
+    const program = join(PYTHON_FOLDER, 'train_torch.py');
+    const out = mkdtempSync(join(tmpdir(), 'charrnn-py-compile-'));
+    try {
+      const checks: [string, string, string[]][] = [
+        // py_compile into a folder of its own, so that nothing is written beside the program.
+        ['py_compile', PYTHON, ['-c', 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)', program, join(out, 'train_torch.pyc')]],
+        ['pyflakes', PYTHON, ['-m', 'pyflakes', program]],
+        ['sh -n', 'sh', ['-n', join(PYTHON_FOLDER, 'run.sh')]],
+      ];
+      for (const [what, cmd, args] of checks) {
+        const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+        assert.ok(!r.error, `${cmd} cannot be run (${r.error?.message}): install python3 and python3-pyflakes (apt-get install -y python3-pyflakes), or set CHARRNN_PYTHON`);
+        assert.ok(!/No module named pyflakes/.test(r.stderr), `pyflakes is not installed for ${PYTHON}: apt-get install -y python3-pyflakes (or pip install pyflakes), or set CHARRNN_PYTHON`);
+        assert.equal(r.status, 0, `${what}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout + r.stderr, '', `${what} says something`);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
-  }
-}
-
-function assertOneSentence(r: SpawnSyncReturns<string>, prefix: string, says: RegExp): void {
-  assert.notEqual(r.status, 0, 'a bad input must not exit 0');
-  const ours = r.stderr.split('\n').filter(l => l.startsWith(prefix));
-  assert.equal(ours.length, 1, `expected one "${prefix}" line: ${r.stderr}`);
-  assert.match(ours[0], says);
-  assert.ok(!/File ".*(train_torch\.py|main\.js)"|^\s+at /m.test(r.stderr), `a traceback of ours on stderr: ${r.stderr}`);
-}
-
-/** A small English-like text: a few hundred characters, so the streams wrap within the tests' steps. */
-function text(chars: number): string {
-  const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'to', 'it', 'was', 'not', 'so', 'big'];
-  const rng = new Random(7);
-  let s = '';
-  while (s.length < chars) s += words[Math.floor(rng.next() * words.length)] + (rng.next() < 0.15 ? '.\n' : ' ');
-  return s.slice(0, chars);
-}
-
-/**
- * A names-like list for line mode: `count` names of one to four syllables, one
- * in eight a copy of an earlier one (name lists repeat names, and copies stay on
- * one side of the held-out split). 23 names leave 21 training lines with --val-frac
- * 0.1: 6 batches of 4 a pass, the first (shortest) of a single line and 3 rows of padding.
- */
-function names(count: number): string {
-  const syllables = ['ka', 'ro', 'mi', 'an', 'te', 'lo', 'su', 'ri', 'na', 've', 'do', 'el', 'th', 'ys'];
-  const rng = new Random(11);
-  const out: string[] = [];
-  while (out.length < count) {
-    if (out.length > 4 && rng.next() < 0.125) {
-      out.push(out[rng.int(out.length)]);
-      continue;
-    }
-    let name = '';
-    for (let k = 1 + rng.int(4); k > 0; k--) name += syllables[rng.int(syllables.length)];
-    out.push(name[0].toUpperCase() + name.slice(1));
-  }
-  return out.join('\n') + '\n';
-}
-
-/** Largest |a - b| over a tensor, relative to the largest |b| of that tensor. */
-function tensorError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
-/** The moving average of the weights a trainer keeps when the run has one (charrnn's --ema). */
-type Averaged = { average?: { values: Float32Array; swap(): void } | null };
-
-/**
- * charrnn itself continuing a checkpoint for `steps` steps on the reference
- * backend, built from the checkpoint's settings as charrnn train --resume builds
- * it: its exact losses, raw weights and the weights it evaluates (the moving
- * average when it keeps one).
- */
-function charrnnContinues(runDir: string, corpus: string, steps: number): {
-  losses: number[]; weights: Map<string, Float32Array>; evaluated: Map<string, Float32Array>; average: Float32Array | null; pos: number;
-} {
-  const ckpt = decodeCheckpoint(readFileSync(join(runDir, 'checkpoint.safetensors')), 'checkpoint');
-  const settings = { ...DEFAULT_SETTINGS, ...ckpt.run.settings } as RunSettings;
-  // A line run's vocabulary is its lines' characters and the end-of-line: every character of a list's text.
-  const text = withLines({ ids: ckpt.vocab.encode(corpus).ids, vocab: ckpt.vocab, source: 'corpus.txt' }, settings);
-  const { model, trainer } = prepareTraining(text, settings, referenceKernels(), ckpt);
-  const losses = Array.from({ length: steps }, () => trainer.step().loss);
-  const copy = (): Map<string, Float32Array> => new Map(model.params.specs.map(p => [p.name, Float32Array.from(model.params.get(p.name))]));
-  const weights = copy();
-  const { average } = trainer as unknown as Averaged;
-  average?.swap();
-  const evaluated = copy();
-  average?.swap();
-  return { losses, weights, evaluated, average: average ? Float32Array.from(average.values) : null, pos: trainer.batcher.getState().pos };
-}
-
-/** A deadline schedule's saved re-plans (src/run/deadline.ts), on a short cosine with warm-up. */
-const REPLANNED = {
-  flags: ['--cell', 'lstm', '--warmup', '2', '--lr-schedule', 'cosine', '--schedule-steps', '40', '--lr-min', '1e-4'],
-  settings: { scheduleEnd: 'deadline', scheduleReplans: [{ at: 6, totalSteps: 30 }, { at: 15, totalSteps: 24 }] },
-};
-
-/** Rewrites a checkpoint's saved settings as a charrnn that made them would have saved them (the tensors do not depend on them). */
-function withSettings(path: string, extra: Record<string, unknown>): void {
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
-  const training = JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } };
-  Object.assign(training.run.settings, extra);
-  writeFileSync(path, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), { ...metadata, training: JSON.stringify(training) }));
-}
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'charrnn-export-torch-'));
-  writeFileSync(at('corpus.txt'), text(600));
-  writeFileSync(at('other.txt'), text(601));
-  writeFileSync(at('long.txt'), text(40_000));
-  writeFileSync(at('names.txt'), names(23));
+  });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('export-torch: bad input (no PyTorch needed)', () => {
   test('a folder with no run, other text, and a setting the table does not know each get one sentence', () => {
@@ -220,6 +62,17 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     // The folder records its text (run.json): export finds it there; without that record it asks for the text.
     ok(cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
     assert.ok(existsSync(at('small-export', 'train_torch.py')));
+    // The program and its launcher are copied unchanged (run.sh executable); settings.json is the run's, by the table.
+    for (const name of ['train_torch.py', 'run.sh']) assert.ok(readFileSync(at('small-export', name)).equals(readFileSync(join(PYTHON_FOLDER, name))), name);
+    assert.equal(statSync(at('small-export', 'run.sh')).mode & 0o111, 0o111);
+    const ckpt = decodeCheckpoint(readFileSync(at('small', 'checkpoint.safetensors')), 'c');
+    const written = JSON.parse(readFileSync(at('small-export', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(written, {
+      // The text as the run recorded it (run.json: the file's full path).
+      format: 'charrnn-torch-settings/1', summary: `a 1x32 LSTM on ${at('corpus.txt')}`, corpus: at('corpus.txt'), run_folder: '../small', ids_file: 'text.u16', ids_dtype: '<u2',
+      ids_count: 600, text_hash: ckpt.run.textHash, eol_id: null, lines_file: null, ...torchSettings(ckpt.run.settings, 'small'),
+    });
+    assert.equal(written.hidden, 32);
     rmSync(at('small', 'run.json'));
     const noText = cli(['export-torch', 'small']);
     assert.match(noText.stderr, /^charrnn: The run in small does not record its text: give the text files it was trained on, as for charrnn train --resume\.\n$/);
@@ -241,8 +94,14 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     ok(cli(['train', 'names.txt', '--lines', ...TINY, '--steps', '3', '--out', 'lines']), 'train');
     const said = ok(cli(['export-torch', 'lines', 'names.txt']), 'export-torch');
     const chars = readFileSync(at('names.txt'), 'utf8').length; // names.txt: one name a line, no empty lines
-    assert.ok(said.startsWith(`wrote lines/torch/train_torch.py, lines/torch/text.u16 (${chars} characters, the lines each followed by the end-of-line) ` +
-      'and lines/torch/lines.json; the run is at step 3.'), said);
+    // What was written, and the one command that goes on from here.
+    assert.equal(said, `wrote train_torch.py, run.sh, settings.json, text.u16 (${chars} characters, the lines each followed by the end-of-line) ` +
+      'and lines.json to lines/torch; the run is at step 3. Continue it in N processes on this machine (e.g. one per GPU) with:\n  lines/torch/run.sh N --resume lines\n');
+    // A folder the shell would read otherwise is quoted, and a launcher in the working folder is named with ./ so the shell does not look it up on the PATH.
+    cpSync(at('lines'), at('my lines'), { recursive: true });
+    mkdirSync(at('out'));
+    const quoted = spawnSync(process.execPath, [MAIN, 'export-torch', join('..', 'my lines'), join('..', 'names.txt'), '--to', '.'], { cwd: at('out'), env: ENV, encoding: 'utf8' });
+    assert.match(ok(quoted, 'export-torch --to .'), / with:\n {2}\.\/run\.sh N --resume '\.\.\/my lines'\n$/);
     const vocab = decodeCheckpoint(readFileSync(at('lines', 'checkpoint.safetensors')), 'c').vocab;
     const ids = new Uint16Array(Uint8Array.from(readFileSync(at('lines', 'torch', 'text.u16'))).buffer);
     assert.equal(vocab.decode(ids), readFileSync(at('names.txt'), 'utf8'));
@@ -250,19 +109,56 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     const model = decodeSafetensors(readFileSync(at('lines', 'model.safetensors')), 'model').metadata;
     assert.deepEqual(JSON.parse(readFileSync(at('lines', 'torch', 'lines.json'), 'utf8')), { lines: model.lines, lines_seen: model.lines_seen });
     assert.deepEqual(lineModelMetadata('\n', readFileSync(at('names.txt'), 'utf8').split('\n').filter(l => l !== '')), { lines: model.lines, lines_seen: model.lines_seen });
-    assert.match(readFileSync(at('lines', 'torch', 'train_torch.py'), 'utf8'), /^LINES = True\b[\s\S]*^EOL_ID, LINES_FILE = 0, "lines\.json"/m);
+    const settings = JSON.parse(readFileSync(at('lines', 'torch', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([settings.lines, settings.eol_id, settings.lines_file, settings.optimizer], [true, vocab.id('\n'), 'lines.json', 'adam']);
   });
 
-  test('the training techniques at their defaults add nothing to the program, and a run without them exports as one with them off', () => {
+  test('the training techniques at their defaults add nothing to settings.json, and a run without them exports as one with them off', () => {
     const base = { cell: 'lstm', layers: 1, hidden: 32, emb: 16, batch: 4, seq: 8, lr: 2e-3 };
-    const facts = { summary: 's', idsFile: 'text.u16', idsDtype: '<u2' as const, idsCount: 10, textHash: 'h', runFolder: '..', corpus: 'c' };
     const off = { lrSchedule: 'step', warmup: 0, lrMin: 0, scheduleSteps: 0, weightDecay: 0, ema: 0, embDropout: 0, valSplit: 'tail', lines: false };
-    assert.equal(torchProgram(facts, programParts({ ...base, ...off }, 'r')), torchProgram(facts, programParts(base, 'r')));
-    // Each one on changes the program (the rows are not ignored; the equivalence test below checks what they put in).
-    const plain = torchProgram(facts, programParts({ ...base, ...off }, 'r'));
-    for (const one of [{ warmup: 3 }, { lrSchedule: 'cosine', scheduleSteps: 40 }, { lrSchedule: 'constant' }, { weightDecay: 0.1 }, { ema: 0.9 }, { embDropout: 0.1 }]) {
-      assert.notEqual(torchProgram(facts, programParts({ ...base, ...off, ...one }, 'r')), plain, JSON.stringify(one));
+    const plain = torchSettings({ ...base, ...off }, 'r');
+    assert.deepEqual(torchSettings(base, 'r'), plain);
+    // Each one on gives the program the entry it branches on (the equivalence tests in test/e2e check what it does with them).
+    const on: [Record<string, unknown>, Partial<TorchSettings>][] = [
+      [{ warmup: 3 }, { warmup: 3 }],
+      [{ lrSchedule: 'cosine', scheduleSteps: 40, warmup: 4, lrMin: 1e-4 }, { lr_schedule: 'cosine', cosine_steps: 36, warmup: 4, lr_min: 1e-4 }],
+      [{ lrSchedule: 'constant' }, { lr_schedule: 'constant' }],
+      [{ weightDecay: 0.1 }, { weight_decay: 0.1 }],
+      [{ ema: 0.9 }, { ema: 0.9 }],
+      [{ embDropout: 0.1 }, { emb_dropout: 0.1 }],
+      [{ lrSchedule: 'cosine', scheduleSteps: 40, warmup: 2, scheduleReplans: [{ at: 6, totalSteps: 30 }, { at: 15, totalSteps: 24 }] },
+        { lr_schedule: 'cosine', cosine_steps: 38, warmup: 2, replans: [[4, 28], [13, 22]] }],
+      [{ optimizer: 'sgd', lrDecay: 0.5, lrDecayEvery: 15 }, { optimizer: 'sgd', lr_decay: 0.5, lr_decay_every: 15 }],
+    ];
+    for (const [setting, entries] of on) assert.deepEqual(torchSettings({ ...base, ...off, ...setting }, 'r'), { ...plain, ...entries }, JSON.stringify(setting));
+  });
+
+  test('the settings table refuses, in one sentence each, a setting it does not know and a value the program cannot follow', () => {
+    const base = { cell: 'lstm', layers: 1, hidden: 32, emb: 16, batch: 4, seq: 8, lr: 2e-3 };
+    const refused: [Record<string, unknown>, string][] = [
+      [{ warmupSteps: 100, futureFlag: true }, 'The run in r uses --warmup-steps 100, --future-flag true, which export-torch cannot carry over to PyTorch yet, so it is not exported.'],
+      [{ cell: 'lru' }, 'The run\'s cell "lru" is not one PyTorch has (lstm, gru, rnn).'],
+      [{ optimizer: 'lion' }, 'The run\'s optimizer "lion" has no PyTorch counterpart here (adam, rmsprop, sgd).'],
+      [{ lrSchedule: 'cosine', scheduleSteps: 3, warmup: 3 }, 'The run\'s cosine schedule has no steps after its warm-up (--schedule-steps 3), so it is not exported.'],
+      [{ scheduleReplans: [{ at: 6, totalSteps: 30 }] }, 'The run re-planned a "step" schedule, which only a cosine can be, so it is not exported.'],
+      [{ weightDecay: 0.1, optimizer: 'sgd' }, 'The run decays weights with --optimizer "sgd", which charrnn does only with adam, so it is not exported.'],
+      [{ ema: 1 }, 'The run\'s --ema 1 is not between 0 and 1, so it is not exported.'],
+      [{ hidden: undefined }, 'The run in r does not record its --hidden, so it cannot be exported.'],
+    ];
+    for (const [setting, sentence] of refused) {
+      assert.throws(() => torchSettings({ ...base, ...setting }, 'r'), (e: unknown) => e instanceof CharrnnError && e.message === sentence, sentence);
     }
+  });
+
+  test('settings.json has the entries the program reads: the program\'s SETTING_NAMES', () => {
+    const program = readFileSync(join(PYTHON_FOLDER, 'train_torch.py'), 'utf8');
+    const listed = /^SETTING_NAMES = \(\n([\s\S]*?)\n\)/m.exec(program)?.[1];
+    assert.ok(listed, 'train_torch.py lists SETTING_NAMES');
+    const names = [...listed.replace(/#.*/g, '').matchAll(/"(\w+)"/g)].map(m => m[1]);
+    const files: TorchRunFiles = { summary: 's', corpus: 'c', run_folder: '..', ids_file: 'text.u16', ids_dtype: '<u2', ids_count: 1, text_hash: 'h', eol_id: null, lines_file: null };
+    const file = JSON.parse(torchSettingsFile(torchSettings({ cell: 'gru', layers: 1, hidden: 8, emb: 4, batch: 2, seq: 4, lr: 0.01 }, 'r'), files)) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(file).filter(k => k !== 'format').sort(), [...names].sort());
+    assert.equal(file.format, /^SETTINGS_FILE, SETTINGS_FORMAT = "settings\.json", "([^"]+)"$/m.exec(program)?.[1]);
   });
 
   test('a validation split the program does not know, or one with line mode, is refused in one sentence each, nothing written', () => {
@@ -289,255 +185,4 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
   });
 });
 
-describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, () => {
-  const STEPS = 20;
-  // Each configuration exercises the clip (active at 0.05), a learning-rate decay boundary, a stream wrap
-  // (600 characters: 16 chunks per epoch) and the optimizer's moments moving across.
-  const configs: { name: string; flags: string[]; skip?: string | false; corpus?: string; settings?: Record<string, unknown> }[] = [
-    { name: 'lstm-adam', flags: ['--cell', 'lstm', '--optimizer', 'adam', '--clip', '0.05', '--lr-decay', '0.5', '--lr-decay-every', '15'] },
-    { name: 'gru-rmsprop', flags: ['--cell', 'gru', '--optimizer', 'rmsprop', '--lr', '1e-3', '--lr-decay', '0.9', '--lr-decay-every', '7'] },
-    { name: 'rnn-sgd', flags: ['--cell', 'rnn', '--optimizer', 'sgd', '--lr', '0.05'] },
-    // The training techniques: warm-up ending inside the 20 steps, then a cosine that ends (and holds) inside them too,
-    // AdamW on the weight matrices, and the moving average that validation and the saved models use (dropout off).
-    {
-      name: 'lstm-techniques',
-      flags: ['--cell', 'lstm', '--clip', '0.05', '--warmup', '12', '--lr-schedule', 'cosine', '--schedule-steps', '26', '--lr-min', '1e-4',
-        '--weight-decay', '0.1', '--ema', '0.9'],
-      skip: TECHNIQUES ? false : 'this charrnn has no training techniques yet (--warmup, --lr-schedule, --weight-decay, --ema)',
-    },
-    // Spread validation: 40,000 characters hold out 4 windows of 1,000, of which --val-max-chars keeps 2 (the 1st and 3rd).
-    {
-      name: 'lstm-spread', flags: ['--cell', 'lstm', '--val-split', 'spread', '--val-max-chars', '2500'], corpus: 'long.txt',
-      skip: TECHNIQUES ? false : 'this charrnn has no --val-split yet',
-    },
-    // Line mode: 21 training lines, 6 batches a pass (so the 20 steps cross three passes, each in its own seeded
-    // order), the first batch a single line and padding; the 2 held-out lines validate.
-    { name: 'lstm-lines', flags: ['--lines', ...LINE_FLAGS], corpus: 'names.txt' },
-    // A cosine re-planned to its deadline (--schedule-end deadline): the checkpoint at step 10 records a re-plan made
-    // before it and one the continuation meets at step 15, which ends (and holds lrMin) at step 24, inside the 20 steps.
-    { ...REPLANNED, name: 'lstm-replanned', skip: 'scheduleReplans' in DEFAULT_SETTINGS ? false : 'this charrnn does not re-plan schedules yet' },
-  ];
 
-  for (const c of configs) {
-    test(`equivalence (${c.name}): 20 steps in PyTorch from a charrnn checkpoint give charrnn's losses and weights`, { skip: c.skip ?? false }, () => {
-      const corpus = c.corpus ?? 'corpus.txt';
-      ok(cli(['train', corpus, ...TINY, ...c.flags, '--steps', '10', '--val-every', '5', '--checkpoint-every', '5', '--out', c.name]), 'train');
-      if (c.settings) withSettings(at(c.name, 'checkpoint.safetensors'), c.settings);
-      // charrnn train --resume on a copy gives charrnn's own validations (of the held-out text the run chose, bounded as it bounds it).
-      cpSync(at(c.name), at(`${c.name}-charrnn`), { recursive: true });
-      ok(cli(['train', corpus, '--resume', `${c.name}-charrnn`, '--steps', String(10 + STEPS)]), 'train --resume');
-      ok(cli(['export-torch', c.name, corpus]), 'export-torch');
-      const expected = charrnnContinues(at(c.name), readFileSync(at(corpus), 'utf8'), STEPS);
-      ok(torch(at(c.name, 'torch'), ['--steps', String(10 + STEPS), '--log-every', '1']), 'the exported program');
-
-      const losses = stepLosses(at(c.name));
-      const lossErrors = expected.losses.map((l, i) => Math.abs((losses.get(11 + i) ?? NaN) - l));
-      const worstLoss = Math.max(...lossErrors);
-      // model.safetensors holds the weights charrnn evaluates (the moving average when the run keeps one); the checkpoint the raw ones.
-      const model = decodeModel(readFileSync(at(c.name, 'model.safetensors')), 'model');
-      const saved = decodeSafetensors(readFileSync(at(c.name, 'checkpoint.safetensors')), 'checkpoint').tensors;
-      const weightErrors = [
-        ...[...expected.evaluated].map(([name, w]) => tensorError(model.tensors.get(name)!.data, w)),
-        ...[...expected.weights].map(([name, w]) => tensorError(saved.get(name)!.data, w)),
-      ];
-      if (expected.average) weightErrors.push(tensorError(saved.get('train.ema')!.data, expected.average));
-      else assert.ok(!saved.has('train.ema'));
-      const worstWeight = Math.max(...weightErrors);
-      const validations = (runDir: string): Map<number, number> =>
-        new Map(events(runDir).filter(e => e.event === 'validation' && e.step > 10).map(e => [e.step, e.loss as number]));
-      const [theirs, ours] = [validations(at(c.name)), validations(at(`${c.name}-charrnn`))];
-      assert.deepEqual([...theirs.keys()], [15, 20, 25, 30]);
-      assert.deepEqual([...ours.keys()], [...theirs.keys()]);
-      const valError = Math.max(...[...ours].map(([step, loss]) => Math.abs(theirs.get(step)! - loss)));
-      console.log(`# ${c.name}: ${STEPS} steps, largest loss difference ${worstLoss.toExponential(2)}, largest weight difference ${worstWeight.toExponential(2)} ` +
-        `of the tensor's scale, validation losses (4) ${valError.toExponential(2)}`);
-      assert.ok(worstLoss <= 1e-4, `loss differences ${lossErrors.map(e => e.toExponential(1)).join(' ')}`);
-      assert.ok(worstWeight <= 1e-4, `weight differences ${weightErrors.map(e => e.toExponential(1)).join(' ')}`);
-      assert.ok(valError <= 1e-4, `validation losses ${[...theirs.values()].join(' ')} against charrnn's ${[...ours.values()].join(' ')}`);
-
-      // What PyTorch saved is charrnn's: the checkpoint decodes and stands where charrnn's trainer stands.
-      const back = decodeCheckpoint(readFileSync(at(c.name, 'checkpoint.safetensors')), 'checkpoint');
-      assert.equal(back.steps, 10 + STEPS);
-      const training = JSON.parse(decodeSafetensors(readFileSync(at(c.name, 'checkpoint.safetensors')), 'c').metadata.training) as { streams: { pos: number; chunks: number } };
-      assert.deepEqual(training.streams, { pos: expected.pos, chunks: 10 + STEPS });
-    });
-  }
-
-  test('a re-planned cosine: the program\'s learning_rate is charrnn\'s learningRateAt at every step', { skip: 'scheduleReplans' in DEFAULT_SETTINGS ? false : 'no re-plans here' }, () => {
-    ok(cli(['train', 'corpus.txt', ...TINY, ...REPLANNED.flags, '--steps', '3', '--out', 'replanned-rates']), 'train');
-    withSettings(at('replanned-rates', 'checkpoint.safetensors'), REPLANNED.settings);
-    ok(cli(['export-torch', 'replanned-rates', 'corpus.txt']), 'export-torch');
-    const program = at('replanned-rates', 'torch', 'train_torch.py');
-    const r = run(PYTHON, ['-c', 'import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name="exported"); ' +
-      'print(json.dumps([ns["learning_rate"](i) for i in range(50)]))', program]);
-    assert.equal(r.status, 0, r.stderr);
-    const theirs = JSON.parse(r.stdout) as number[];
-    // The run's schedule: TINY keeps the default --lr, REPLANNED's flags give the rest.
-    const schedule = { lr: DEFAULT_SETTINGS.lr, name: 'cosine' as const, warmup: 2, decay: 1, decayEvery: 0, lrMin: 1e-4, totalSteps: 40,
-      replans: REPLANNED.settings.scheduleReplans };
-    const ours = theirs.map((_, i) => learningRateAt(schedule, i));
-    const worst = Math.max(...ours.map((lr, i) => Math.abs(theirs[i] - lr) / lr));
-    assert.ok(worst < 1e-12, `learning rates ${theirs.join(' ')} against charrnn's ${ours.join(' ')}`);
-    assert.equal(theirs[24], 1e-4, 'lrMin at the last re-plan\'s end');
-    assert.ok(Math.abs(theirs[20] - learningRateAt({ ...schedule, replans: [] }, 20)) > 1e-4, 'the re-plans change the curve');
-  });
-
-  test('data parallel: the same 20 steps under torchrun with 2 gloo processes give the one-process losses and weights', () => {
-    // The charrnn checkpoint at step 10 the equivalence test started from, trained again (charrnn is bit-identical run to run).
-    ok(cli(['train', 'corpus.txt', ...TINY, ...configs[0].flags, '--steps', '10', '--val-every', '5', '--checkpoint-every', '5', '--out', 'ddp']), 'train');
-    ok(cli(['export-torch', 'ddp', 'corpus.txt']), 'export-torch');
-    const started = Date.now();
-    const out = ok(torchrun(2, at('ddp', 'torch'), ['--resume', at('ddp'), '--steps', String(10 + STEPS), '--log-every', '1']), 'torchrun');
-    const seconds = (Date.now() - started) / 1000;
-    assert.match(out, /2 processes on cpu/);
-    const one = stepLosses(at('lstm-adam'));
-    const two = stepLosses(at('ddp'));
-    const errors = Array.from({ length: STEPS }, (_, i) => Math.abs((two.get(11 + i) ?? NaN) - (one.get(11 + i) ?? NaN)));
-    const a = decodeModel(readFileSync(at('ddp', 'model.safetensors')), 'a').tensors;
-    const b = decodeModel(readFileSync(at('lstm-adam', 'model.safetensors')), 'b').tensors;
-    const weightError = Math.max(...[...a].map(([name, t]) => tensorError(t.data, b.get(name)!.data)));
-    console.log(`# 2 processes vs 1: largest loss difference ${Math.max(...errors).toExponential(2)}, weights ${weightError.toExponential(2)}; torchrun took ${seconds.toFixed(1)} s`);
-    assert.ok(Math.max(...errors) <= 1e-4, `loss differences ${errors.map(e => e.toExponential(1)).join(' ')}`);
-    assert.ok(weightError <= 1e-4);
-    const config = events(at('ddp')).filter(e => e.event === 'config').at(-1);
-    assert.match(String(config?.backend), /2 processes, gloo, cpu/);
-    // The carried state of both processes' streams was gathered, in stream order, into the one checkpoint.
-    const ckpt = (name: string): Map<string, { data: Float32Array }> => decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).tensors;
-    const [ddp, alone] = [ckpt('ddp'), ckpt('lstm-adam')];
-    for (const name of ['train.state.h_l0', 'train.state.c_l0', 'train.optimizer.first', 'train.optimizer.second']) {
-      assert.ok(tensorError(ddp.get(name)!.data, alone.get(name)!.data) <= 1e-4, name);
-    }
-  });
-
-  test('round trip: charrnn trains, PyTorch (2 processes) continues, charrnn resumes and finishes; log.jsonl is one uninterrupted run\'s', () => {
-    const flags = [...TINY, ...configs[0].flags, '--val-every', '5', '--checkpoint-every', '5'];
-    ok(cli(['train', 'corpus.txt', ...flags, '--steps', '30', '--out', 'straight']), 'train');
-    ok(cli(['train', 'corpus.txt', ...flags, '--steps', '10', '--out', 'trip']), 'train');
-    ok(cli(['export-torch', 'trip', 'corpus.txt']), 'export-torch');
-    ok(torchrun(2, at('trip', 'torch'), ['--resume', at('trip'), '--steps', '20']), 'torchrun');
-    // Every file PyTorch wrote loads in charrnn.
-    ok(cli(['sample', at('trip', 'model.safetensors'), '--length', '20']), 'sample');
-    ok(cli(['eval', at('trip', 'best.safetensors'), 'corpus.txt']), 'eval');
-    ok(cli(['train', 'corpus.txt', '--resume', 'trip', '--steps', '30']), 'train --resume');
-    assert.equal(decodeCheckpoint(readFileSync(at('trip', 'checkpoint.safetensors')), 'c').steps, 30);
-
-    assertOneRunLog(events(at('trip')), events(at('straight')));
-  });
-
-  test('line mode: 2 gloo processes give the one-process losses and weights; charrnn -> PyTorch (2 processes) -> charrnn leaves one run\'s log.jsonl', () => {
-    const flags = ['--lines', ...TINY, ...LINE_FLAGS, '--val-every', '5', '--checkpoint-every', '5'];
-    ok(cli(['train', 'names.txt', ...flags, '--steps', '30', '--out', 'lines-straight']), 'train');
-    ok(cli(['train', 'names.txt', ...flags, '--steps', '10', '--out', 'lines-trip']), 'train');
-    ok(cli(['export-torch', 'lines-trip', 'names.txt']), 'export-torch');
-    // The step-10 checkpoint the equivalence test (lstm-lines) started from: 20 steps in 2 processes, each holding 2 of
-    // the 4 rows of every batch (in the single-line batches one process holds padding only).
-    cpSync(at('lines-trip'), at('lines-ddp'), { recursive: true });
-    const out = ok(torchrun(2, at('lines-ddp', 'torch'), ['--resume', at('lines-ddp'), '--steps', String(10 + STEPS), '--log-every', '1']), 'torchrun');
-    assert.match(out, /2 processes on cpu/);
-    const one = stepLosses(at('lstm-lines'));
-    const two = stepLosses(at('lines-ddp'));
-    const errors = Array.from({ length: STEPS }, (_, i) => Math.abs((two.get(11 + i) ?? NaN) - (one.get(11 + i) ?? NaN)));
-    const ckpt = (name: string): Map<string, { data: Float32Array }> => decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).tensors;
-    const [ddp, alone] = [ckpt('lines-ddp'), ckpt('lstm-lines')];
-    const weightError = Math.max(...[...alone].map(([name, t]) => tensorError(ddp.get(name)!.data, t.data)));
-    console.log(`# lines, 2 processes vs 1: largest loss difference ${Math.max(...errors).toExponential(2)}, checkpoint tensors ${weightError.toExponential(2)}`);
-    assert.ok(Math.max(...errors) <= 1e-4, `loss differences ${errors.map(e => e.toExponential(1)).join(' ')}`);
-    // Weights, moments, and the state each process's rows ended their last batch with, gathered in row order.
-    assert.ok(weightError <= 1e-4, `checkpoint tensors differ by ${weightError}`);
-    const position = (name: string): unknown => (JSON.parse(decodeSafetensors(readFileSync(at(name, 'checkpoint.safetensors')), name).metadata.training) as { streams: unknown }).streams;
-    assert.deepEqual(position('lines-ddp'), position('lstm-lines'));
-
-    ok(torchrun(2, at('lines-trip', 'torch'), ['--resume', at('lines-trip'), '--steps', '20']), 'torchrun');
-    // PyTorch's model files are line models with charrnn's entries, and load.
-    const entries = (file: string): [string, string] => {
-      const m = decodeSafetensors(readFileSync(file), file).metadata;
-      return [m.lines, m.lines_seen];
-    };
-    assert.deepEqual(entries(at('lines-trip', 'model.safetensors')), entries(at('lines-straight', 'model.safetensors')));
-    assert.deepEqual(entries(at('lines-trip', 'best.safetensors')), entries(at('lines-straight', 'model.safetensors')));
-    ok(cli(['sample', at('lines-trip', 'model.safetensors')]), 'sample');
-    ok(cli(['eval', at('lines-trip', 'best.safetensors'), 'names.txt']), 'eval');
-    ok(cli(['train', 'names.txt', '--resume', 'lines-trip', '--steps', '30']), 'train --resume');
-    assert.equal(decodeCheckpoint(readFileSync(at('lines-trip', 'checkpoint.safetensors')), 'c').steps, 30);
-
-    // In line mode the characters counted are the lines' targets, padding not counted.
-    assertOneRunLog(events(at('lines-trip')), events(at('lines-straight')));
-
-    // Bad input of line mode, one sentence each, nothing saved touched: a batch position that does not fit the
-    // lines (a checkpoint edited by hand), and a program folder without its lines.json.
-    const { tensors, metadata } = decodeSafetensors(readFileSync(at('lines-trip', 'checkpoint.safetensors')), 'ckpt');
-    const training = JSON.parse(metadata.training) as { streams: { pos: number; chunks: number } };
-    training.streams.pos = 5;
-    mkdirSync(at('lines-moved'));
-    writeFileSync(at('lines-moved', 'checkpoint.safetensors'), encodeSafetensors([...tensors].map(([n, t]) => ({ name: n, ...t })),
-      { ...metadata, training: JSON.stringify(training) }));
-    assertOneSentence(torch(at('lines-trip', 'torch'), ['--resume', 'lines-moved', '--steps', '40']), 'train_torch.py: ',
-      /^train_torch\.py: The saved batch position \(batch 5, chunk 30\) does not fit 6 batches of lines per pass: export the run again\.$/);
-    cpSync(at('lines-trip', 'torch'), at('lines-torch'), { recursive: true });
-    rmSync(at('lines-torch', 'lines.json'));
-    assertOneSentence(torch(at('lines-torch'), ['--resume', 'lines-trip', '--steps', '40']), 'train_torch.py: ',
-      /^train_torch\.py: .*lines-torch\/lines\.json is missing or damaged: keep the lines\.json that export-torch wrote beside train_torch\.py, or export the run again\.$/);
-    assert.equal(decodeCheckpoint(readFileSync(at('lines-trip', 'checkpoint.safetensors')), 'c').steps, 30);
-    assert.ok(!existsSync(at('lines-moved', 'log.jsonl')));
-  });
-
-  test('with dropout (2 layers, and on the embedding where charrnn has it) PyTorch trains from the checkpoint and charrnn resumes from what it saved', () => {
-    const embDropout = TECHNIQUES ? ['--emb-dropout', '0.2'] : [];
-    ok(cli(['train', 'corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', ...embDropout, '--steps', '4', '--out', 'drop']), 'train');
-    ok(cli(['export-torch', 'drop', 'corpus.txt', '--to', 'drop-torch']), 'export-torch');
-    const program = readFileSync(at('drop-torch', 'train_torch.py'), 'utf8');
-    assert.match(program, /nn\.LSTM\(EMB, HIDDEN, LAYERS, dropout=DROPOUT\)[\s\S]*y = self\.drop\(y\)/);
-    if (TECHNIQUES) assert.match(program, /EMB_DROPOUT = 0\.2[\s\S]*x = self\.emb\(ids\)  # \[T, B, EMB\]\n\s+x = self\.emb_drop\(x\)\n/);
-    ok(torch(at('drop-torch'), ['--resume', 'drop', '--steps', '8']), 'the exported program');
-    ok(cli(['train', 'corpus.txt', '--resume', 'drop', '--steps', '10']), 'train --resume');
-    assert.equal(decodeCheckpoint(readFileSync(at('drop', 'checkpoint.safetensors')), 'c').steps, 10);
-  });
-
-  test('bad input: a missing or damaged checkpoint and a world size that does not divide the batch each get one sentence', () => {
-    ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '2', '--out', 'bad']), 'train');
-    ok(cli(['export-torch', 'bad', 'corpus.txt']), 'export-torch');
-    mkdirSync(at('nothing'));
-    assertOneSentence(torch(at('bad', 'torch'), ['--resume', 'nothing']), 'train_torch.py: ',
-      /^train_torch\.py: There is no checkpoint at nothing\/checkpoint\.safetensors: give --resume the folder of a charrnn run that has saved one\.$/);
-
-    cpSync(at('bad'), at('damaged'), { recursive: true });
-    truncateSync(at('damaged', 'checkpoint.safetensors'), 1000);
-    assertOneSentence(torch(at('bad', 'torch'), ['--resume', 'damaged']), 'train_torch.py: ',
-      /^train_torch\.py: damaged\/checkpoint\.safetensors is not a usable charrnn checkpoint: it is not a whole safetensors file \(truncated or damaged\?\)\.$/);
-
-    const three = torchrun(3, at('bad', 'torch'), ['--resume', 'bad']);
-    assertOneSentence(three, 'train_torch.py: ',
-      /^train_torch\.py: 3 processes cannot share the run's 4 streams evenly: the world size must divide --batch 4 \(one of 1, 2, 4\)\.$/);
-    // --steps below the step reached is refused as charrnn train --resume refuses it.
-    const behind = torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '1']);
-    assert.equal(behind.status, 1);
-    assertOneSentence(behind, 'train_torch.py: ', /^train_torch\.py: The run is at step 2 already, past --steps 1; give a --steps of 2 or more\.$/);
-    // What was saved is untouched.
-    assert.equal(decodeCheckpoint(readFileSync(at('bad', 'checkpoint.safetensors')), 'c').steps, 2);
-    // The commands export-torch prints run as printed (N = 2), torchrun on the PATH or not; the second works around torch 1.13 on Python 3.11.
-    const printed = (env: NodeJS.ProcessEnv): string[] => {
-      const r = spawnSync(process.execPath, [MAIN, 'export-torch', 'bad'], { cwd: dir, env, encoding: 'utf8' });
-      return ok(r, 'export-torch').split('\n').filter(l => l.startsWith('  ')).map(l => l.trim());
-    };
-    mkdirSync(at('node-only'));
-    symlinkSync(process.execPath, at('node-only', 'node'));
-    const expected = (torchrun: string): string[] => [`${torchrun} --standalone --nproc_per_node N bad/torch/train_torch.py --resume bad`,
-      `${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N bad/torch/train_torch.py --resume bad`];
-    const without = printed({ ...ENV, PATH: at('node-only') });
-    assert.deepEqual(without, expected(`${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`));
-    const lines = [without[1]];
-    if (spawnSync('bash', ['-c', 'command -v torchrun']).status === 0) {
-      const withTorchrun = printed(ENV);
-      assert.deepEqual(withTorchrun, expected('torchrun'));
-      lines.push(withTorchrun[1]);
-    }
-    for (const line of lines) {
-      const r = spawnSync('bash', ['-c', line.replace(' N ', ' 2 ')], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 120_000 });
-      assert.equal(r.status, 0, `${line}: ${r.stderr}`);
-      assert.match(r.stdout, /resuming the run in bad at step 2 of 2 in PyTorch: 2 processes on cpu/);
-    }
-    // The last line says where the run stands and how many steps this invocation made, in charrnn's words.
-    const on = ok(torch(at('bad', 'torch'), ['--resume', 'bad', '--steps', '5']), 'train_torch.py');
-    assert.match(on, /^done at step 5 after 3 steps \(reached --steps 5; /m);
-  });
-});

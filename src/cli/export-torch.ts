@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { relative } from 'node:path';
-import { exportTorch, torchrunCommand } from '../node/export-torch.js';
+import { basename, isAbsolute, relative, sep } from 'node:path';
+import { exportTorch } from '../node/export-torch.js';
 import { action } from './run.js';
 
 interface ExportTorchFlags {
@@ -20,13 +20,15 @@ export function exportTorchCommand(): Command {
 
 async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
   const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: process.stdin });
-  const program = relative(process.cwd(), r.program) || r.program;
-  const torchrun = torchrunCommand();
-  // PyTorch 1.13's torchrun cannot parse its own default --redirects/--tee under Python 3.11; a mapping for a rank that does not exist sidesteps it.
-  const ids = `${relative(process.cwd(), r.ids) || r.ids} (${r.chars.toLocaleString('en')} characters${r.lineMetadata ? ', the lines each followed by the end-of-line' : ''})`;
-  const written = r.lineMetadata ? `${program}, ${ids} and ${relative(process.cwd(), r.lineMetadata) || r.lineMetadata}` : `${program} and ${ids}`;
-  process.stdout.write(`wrote ${written}; ` +
-    `the run is at step ${r.steps}. Continue it with:\n  ${torchrun} --standalone --nproc_per_node N ${program} --resume ${dir}\n` +
-    `or, where that stops with "'NoneType' object has no attribute 'get'" (PyTorch 1.13 on Python 3.11, as in Debian 12):\n` +
-    `  ${torchrun} --standalone --redirects 9:1 --tee 9:1 --nproc_per_node N ${program} --resume ${dir}\n`);
+  const here = (path: string): string => relative(process.cwd(), path) || path;
+  const ids = `${basename(r.ids)} (${r.chars.toLocaleString('en')} characters${r.lineMetadata ? ', the lines each followed by the end-of-line' : ''})`;
+  const written = [r.program, r.launcher, r.settings].map(f => basename(f)).join(', ') + (r.lineMetadata ? `, ${ids} and ${basename(r.lineMetadata)}` : ` and ${ids}`);
+  process.stdout.write(`wrote ${written} to ${here(r.folder)}; the run is at step ${r.steps}. ` +
+    `Continue it in N processes on this machine (e.g. one per GPU) with:\n  ${commandWord(here(r.launcher))} N --resume ${shellWord(dir)}\n`);
 }
+
+/** A path as a shell command: with a folder part, so the shell does not look for it on the PATH. */
+const commandWord = (path: string): string => shellWord(isAbsolute(path) || path.includes(sep) ? path : `.${sep}${path}`);
+
+/** A path as one shell word: as it is when it has nothing the shell reads, else single-quoted. */
+const shellWord = (word: string): string => (/^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);

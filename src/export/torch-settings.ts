@@ -1,397 +1,206 @@
-// The settings -> program table of `charrnn export-torch`: for every setting a
-// run can have, what it puts into the PyTorch program. A setting the table does
-// not know is refused with a sentence naming it, so a run is never exported
-// with part of its math silently dropped; supporting a new setting is one row
-// here (and, when it needs a new place in the program, one slot). Platform-neutral.
+// The settings table of `charrnn export-torch`: for every setting a run can
+// have, the entries it gives settings.json, the data the PyTorch program
+// (python/train_torch.py, copied unchanged) reads and branches on. A setting the
+// table does not know is refused with a sentence naming it, so a run is never
+// exported with part of its math silently dropped; supporting a new setting is
+// one row here and, where the program must do something new, a branch there
+// (and its name in the program's SETTING_NAMES). Platform-neutral.
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
-import { TORCH_LINES } from './torch-lines.js';
-import { TORCH_RANDOM } from './torch-random.js';
 
-/** The places in the program that settings fill; each is a list of Python lines. */
-export interface ProgramParts {
-  /** NAME = value lines at the top. */
-  constants: string[];
-  /** The recurrent layers' class (nn.LSTM, nn.GRU, nn.RNN) and its extra arguments. */
-  rnnClass: string;
-  rnnArgs: string[];
-  /** CharRNN.__init__ lines after the embedding, recurrent and output layers. */
-  modelInit: string[];
-  /** forward lines after x = self.emb(ids), x [T, B, EMB]. */
-  afterEmbedding: string[];
-  /** forward lines after y, state = self.rnn(x, state), y [T, B, HIDDEN]. */
-  afterRecurrent: string[];
-  /** The torch.optim class, its arguments, the names of its per-parameter state that charrnn keeps as
-   *  train.optimizer.first / second, and whether that state counts steps. */
-  optimizerClass: string;
-  optimizerArgs: string[];
-  moments: { first: string; second: string | null; counted: boolean };
-  /** learning_rate(steps_done) body lines between `lr = LR` and `return lr`. */
-  learningRate: string[];
-  /** make_optimizer(model) lines before its return, and what it hands the optimizer (default model.parameters()). */
-  optimizerSetup: string[];
-  optimizerParams: string;
-  /** Top-level definitions after the optimizer's (helpers a setting needs). */
-  helpers: string[];
-  /** main() lines right after the model is restored, while the checkpoint's tensors are still at hand. */
-  afterRestore: string[];
-  /** Training-loop lines right after the optimizer's step (steps_done already counts it). */
-  afterStep: string[];
-  /** validate() lines before the validation pass and after it (its best save included). */
-  beforeValidation: string[];
-  afterValidation: string[];
-  /** main() lines that hold out the validation text (train_ids, val_ids and what validation needs), and validate()'s loss. */
-  heldOut: string[];
-  validationLoss: string;
-  /**
-   * main() lines after heldOut that make this process's `batcher` (next() -> this process's x, y [T, B / world],
-   * reset, the targets scored in the whole batch; pos, chunks, epoch, steps_per_epoch) from the checkpoint's
-   * position, and define train_chars and val_chars (targets a pass scores), chars_per_step (on average) and
-   * corpus_facts (the config event's corpus entries after its source and chars).
-   */
-  batches: string[];
-  /** An expression for the metadata entries every model file gets beside charrnn's own (null: none). */
-  modelMetadata: string | null;
-  /** save(): what model.safetensors holds (default: the parameters) and tensors the checkpoint keeps beside them. */
-  modelWeights: string;
-  checkpointExtras: string[];
+/** The files export-torch writes beside the run's text. */
+export const TORCH_PROGRAM_NAME = 'train_torch.py';
+export const TORCH_LAUNCHER_NAME = 'run.sh';
+export const TORCH_SETTINGS_NAME = 'settings.json';
+/** A line model's metadata entries (lines, lines_seen) for the model files the program saves. */
+export const LINE_METADATA_FILE = 'lines.json';
+/** settings.json's "format": the program refuses a file of another. */
+export const TORCH_SETTINGS_FORMAT = 'charrnn-torch-settings/1';
+
+/** The run's math as train_torch.py reads it (snake_case, as Python names it). */
+export interface TorchSettings {
+  cell: 'lstm' | 'gru' | 'rnn';
+  layers: number;
+  hidden: number;
+  emb: number;
+  /** After every recurrent layer (0: none), and on the embedding's output. */
+  dropout: number;
+  emb_dropout: number;
+  /** Line mode: batches of whole lines, each from a zero state. */
+  lines: boolean;
+  batch: number;
+  seq: number;
+  optimizer: OptimizerName;
+  /** charrnn's fixed optimizer constants (Adam's betas and eps, RMSprop's alpha, SGD's momentum). */
+  betas: [number, number];
+  alpha: number;
+  momentum: number;
+  eps: number;
+  /** AdamW's decoupled decay on the weight matrices (0: plain Adam). */
+  weight_decay: number;
+  lr: number;
+  /** The gradient norm's clip (0: none). */
+  clip: number;
+  /** The moving average of the weights that validation and the model files use (0: none). */
+  ema: number;
+  /** Linear warm-up steps; the schedule counts from their end. */
+  warmup: number;
+  lr_schedule: 'constant' | 'step' | 'cosine';
+  lr_decay: number;
+  lr_decay_every: number;
+  lr_min: number;
+  /** The cosine's length after warm-up. */
+  cosine_steps: number;
+  /** A deadline schedule's re-plans, [step, new end] counted after warm-up. */
+  replans: [number, number][];
+  val_split: 'tail' | 'spread';
+  val_frac: number;
+  val_every: number;
+  val_max_chars: number;
+  patience: number;
+  checkpoint_every: number;
+  seed: number;
+}
+
+/** What the run is and where its text lies, beside the program: the rest of settings.json. */
+export interface TorchRunFiles {
+  /** For people reading settings.json: "a 1x32 LSTM on corpus.txt". */
+  summary: string;
+  /** Where the text came from (files or a corpus name), as the model files' metadata says it. */
+  corpus: string;
+  /** The run folder, relative to the program's folder: the default of --resume. */
+  run_folder: string;
+  /** The file holding the training text's ids: '<u2' or '<u4' little-endian, ids_count of them. */
+  ids_file: string;
+  ids_dtype: '<u2' | '<u4';
+  ids_count: number;
+  /** The run's text fingerprint (checkpoint.ts `fingerprint`), checked against the checkpoint. */
+  text_hash: string;
+  /** Line mode: the end-of-line's id and the file of the line model's metadata entries (null otherwise). */
+  eol_id: number | null;
+  lines_file: string | null;
 }
 
 type Settings = Readonly<Record<string, unknown>>;
 
 interface SettingRule {
-  /** What the setting puts into the program (absent: nothing, because `note` says why). */
-  apply?(parts: ProgramParts, value: unknown, settings: Settings): void;
+  /** The entries the setting gives the program (absent: none, because `note` says why). */
+  apply?(value: unknown, settings: Settings): Partial<TorchSettings>;
   note?: string;
 }
 
 const py = (v: unknown): string => JSON.stringify(v);
-const constant = (name: string) => (p: ProgramParts, v: unknown): void => { p.constants.push(`${name} = ${py(v)}`); };
+/** A setting the program takes as it is, under its Python name. */
+const as = (name: keyof TorchSettings) => (v: unknown): Partial<TorchSettings> => ({ [name]: v });
 
-const CELLS: Record<string, string> = { lstm: 'nn.LSTM', gru: 'nn.GRU', rnn: 'nn.RNN' };
-const { beta1, beta2, alpha, momentum, eps } = DEFAULT_OPTIMIZER;
-const OPTIMIZERS: Record<OptimizerName, Pick<ProgramParts, 'optimizerClass' | 'optimizerArgs' | 'moments'>> = {
-  adam: { optimizerClass: 'torch.optim.Adam', optimizerArgs: [`betas=(${beta1}, ${beta2})`, `eps=${eps}`], moments: { first: 'exp_avg', second: 'exp_avg_sq', counted: true } },
-  rmsprop: { optimizerClass: 'torch.optim.RMSprop', optimizerArgs: [`alpha=${alpha}`, `eps=${eps}`], moments: { first: 'square_avg', second: null, counted: true } },
-  sgd: { optimizerClass: 'torch.optim.SGD', optimizerArgs: [`momentum=${momentum}`], moments: { first: 'momentum_buffer', second: null, counted: false } },
-};
+const CELLS = ['lstm', 'gru', 'rnn'];
+const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'rmsprop', 'sgd'];
 
 /** The run's learning-rate schedule after warm-up (runs from before schedules: step decay). */
 const scheduleOf = (s: Settings): unknown => s.lrSchedule ?? 'step';
 
-/**
- * charrnn's moving average of the weights (src/train/average.ts), kept as
- * AveragedModel keeps an EMA: the first update copies, each later one moves the
- * average toward the weights; validation and the saved models use it.
- */
-const WEIGHT_AVERAGE = String.raw`class WeightAverage:
-    """The average of every parameter, in parameter order; the checkpoint keeps it flat as train.ema."""
-
-    def __init__(self, model, tensors, steps_done, path):
-        self.params = list(model.parameters())
-        if steps_done == 0:
-            self.values = [p.detach().clone() for p in self.params]  # replaced by the first update
-        elif "train.ema" not in tensors or tensors["train.ema"].numel() != sum(p.numel() for p in self.params):
-            raise UserError(f"{path} is not a usable charrnn checkpoint: the run keeps a moving average (--ema) and its train.ema is missing or of another size.")
-        else:
-            flat = tensors["train.ema"].split([p.numel() for p in self.params])
-            self.values = [v.view_as(p).to(p.device).clone() for v, p in zip(flat, self.params)]
-
-    @torch.no_grad()
-    def update(self, step):
-        """After the optimizer's step-th update (1-based): a <- a + (1 - EMA) (p - a)."""
-        for a, p in zip(self.values, self.params):
-            if step <= 1:
-                a.copy_(p)
-            else:
-                a += (1 - EMA) * (p - a)
-
-    @torch.no_grad()
-    def swap(self):
-        """Exchanges the parameters and the average in place (again to undo, bit for bit)."""
-        for a, p in zip(self.values, self.params):
-            raw = p.detach().clone()
-            p.copy_(a)
-            a.copy_(raw)
-
-    def named(self, model):
-        return list(zip([n for n, _ in model.named_parameters()], self.values))
-
-    def flat(self):
-        return torch.cat([a.reshape(-1) for a in self.values])
-
-`;
-
-/**
- * charrnn's cosinePhase (src/train/schedule.ts) for a schedule with re-plans,
- * steps counted from the end of warm-up; the same arithmetic in the same order.
- */
-const REPLANNED_COSINE = String.raw`def cosine_phase(steps_done):
-    """The cosine's phase (0 at LR, pi at LR_MIN): the plain cosine until the first re-plan, then, from
-    each re-plan on, linear from the phase it stood at to pi at the re-plan's end (so the rate never jumps)."""
-    start, end, start_phase = 0, COSINE_STEPS, None
-
-    def phase(step):
-        if step >= end:
-            return math.pi
-        if start_phase is None:
-            return math.pi * step / end
-        return start_phase + (math.pi - start_phase) * (step - start) / (end - start)
-
-    for at, new_end in REPLANS:
-        if steps_done < at:
-            break
-        start_phase = phase(at)
-        start, end = at, new_end
-    return phase(steps_done)
-
-`;
-
-/**
- * charrnn's spread split (src/data/split.ts spreadSplit), its validation over
- * windows (src/data/streams.ts windowChunks) and its bound by --val-max-chars
- * (src/run/run.ts boundedValidation); the windows' places are drawn from
- * charrnn's generator (TORCH_RANDOM).
- */
-const SPREAD = String.raw`# ---- The held-out text: --val-split spread ----
-
-SPREAD_WINDOW = 1000  # the longest held-out window, in characters
-
-
-def spread_split(ids):
-    """Training text and K held-out windows of w characters laid end to end, one at a seeded place in each of
-    K equal segments; the training text is the rest, joined in order. Returns (train, val, K)."""
-    n = len(ids)
-    held = math.floor(n * VAL_FRAC)
-    w = min(SPREAD_WINDOW, held)
-    K = held // w if w >= 2 else 0
-    if K == 0:
-        return ids, ids[:0], 0
-    rng, segment = Random(SEED ^ 0x2545F491), n // K
-    starts = [k * segment + rng.int(segment - w + 1) for k in range(K)]
-    ends = [0] + [s + w for s in starts]
-    train = torch.cat([ids[a:b] for a, b in zip(ends, starts + [n])])
-    val = torch.cat([ids[s:s + w] for s in starts])
-    return train, val, K
-
-
-def bounded_windows(val, windows):
-    """At most VAL_MAX_CHARS of the held-out text (0: all) as whole windows, evenly spaced so they stay spread."""
-    if VAL_MAX_CHARS <= 0 or len(val) <= VAL_MAX_CHARS + 1:
-        return val, windows
-    w = len(val) // windows
-    keep = max(1, VAL_MAX_CHARS // w)
-    picked = [(i * windows) // keep for i in range(keep)]
-    return torch.cat([val[k * w:(k + 1) * w] for k in picked]), keep
-
-
-@torch.no_grad()
-def window_loss(model, val, windows, device):
-    """Mean cross-entropy over the held-out windows: each one stream (its first character only an input), fed
-    in chunks of SEQ columns with the state carried, the last chunk shorter."""
-    w = len(val) // windows
-    x, y = val.view(windows, w)[:, :-1], val.view(windows, w)[:, 1:]
-    model.eval()
-    state, total, count = None, 0.0, 0
-    for s in range(0, w - 1, SEQ):
-        xs, ys = x[:, s:s + SEQ].t().to(device), y[:, s:s + SEQ].t().to(device)
-        logits, state = model(xs, state)
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), reduction="sum").item()
-        count += ys.numel()
-    model.train()
-    return total / count
-
-`;
-
-/** Puts charrnn's generator among the helpers, once (several settings draw from it). */
-function useRandom(p: ProgramParts): void {
-  if (!p.helpers.includes(TORCH_RANDOM)) p.helpers.push(TORCH_RANDOM);
-}
-
-/** Every setting charrnn train saves in a checkpoint today, and what it becomes in the program (rows apply in this order). */
+/** Every setting charrnn train saves in a checkpoint today, and what it becomes in settings.json. */
 export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
-  corpus: { note: 'the embedded corpus the run trains on: its text travels as ids, and CORPUS names it in the model files' },
+  corpus: { note: 'the embedded corpus the run trains on: its text travels as ids, and corpus names it in the model files' },
   lines: {
-    apply(p, v, s) {
-      p.constants.push(`LINES = ${v === true ? 'True  # line mode: batches of whole lines, each from a zero state' : 'False'}`);
-      if (v !== true) return;
+    apply(v, s) {
       // charrnn refuses the two together when it trains; a checkpoint that says so was not written by it.
-      if (s.valSplit !== undefined && s.valSplit !== 'tail') throw new CharrnnError(`The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`);
-      useRandom(p);
-      p.helpers.push(TORCH_LINES);
-      p.heldOut = ['train_lines, val_lines = hold_out_lines(load_ids(here))', 'line_metadata = read_line_metadata(here)'];
-      p.batches = [
-        'batcher = LineBatcher(train_lines, mine, training["streams"]["chunks"], device)',
-        'if training["streams"]["pos"] != batcher.pos:',
-        '    raise UserError(f"The saved batch position (batch {training[\'streams\'][\'pos\']}, chunk {batcher.chunks}) does not fit "',
-        '                    f"{batcher.steps_per_epoch} batches of lines per pass: export the run again.")',
-        'train_chars, val_chars = train_lines.targets, val_lines.targets',
-        'chars_per_step = train_chars / batcher.steps_per_epoch  # a batch of lines, on average',
-        'corpus_facts = {"trainChars": train_chars, "valChars": val_chars, "vocab": V, "lines": True, "trainLines": len(train_lines), "valLines": len(val_lines)}',
-      ];
-      p.validationLoss = 'line_loss(model, val_lines, device)';
-      p.modelMetadata = 'line_metadata';
+      if (v === true && s.valSplit !== undefined && s.valSplit !== 'tail') throw new CharrnnError(`The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`);
+      return { lines: v === true };
     },
-    note: 'false: the run trains on streams of running text',
   },
   encoding: { note: 'how the text files were read: the text travels as ids, read with it' },
   invalid: { note: 'see encoding' },
   normalize: { note: 'see encoding (the model files keep the form for primes)' },
   maxVocab: { note: 'see encoding: the unknown symbol is one more id' },
   cell: {
-    apply(p, v) {
-      p.constants.push(`CELL = ${py(v)}`);
-      const cls = CELLS[String(v)];
-      if (cls === undefined) throw new CharrnnError(`The run's cell ${py(v)} is not one PyTorch has (lstm, gru, rnn).`);
-      p.rnnClass = cls;
+    apply(v) {
+      if (!CELLS.includes(v as string)) throw new CharrnnError(`The run's cell ${py(v)} is not one PyTorch has (lstm, gru, rnn).`);
+      return { cell: v as TorchSettings['cell'] };
     },
   },
-  layers: { apply: constant('LAYERS') },
-  hidden: { apply: constant('HIDDEN') },
-  emb: { apply: constant('EMB') },
-  dropout: {
-    apply(p, v, s) {
-      p.constants.push(`DROPOUT = ${py(v)}`);
-      if (Number(v) === 0) return;
-      // charrnn drops out after every recurrent layer: nn.LSTM's own dropout is between layers, one more after the last.
-      if (Number(s.layers) > 1) p.rnnArgs.push('dropout=DROPOUT');
-      p.modelInit.push('self.drop = nn.Dropout(DROPOUT)  # after the last layer (the recurrent module drops out between layers)');
-      p.afterRecurrent.push('y = self.drop(y)');
-    },
-  },
-  batch: { apply: constant('BATCH') },
-  seq: { apply: constant('SEQ') },
+  layers: { apply: as('layers') },
+  hidden: { apply: as('hidden') },
+  emb: { apply: as('emb') },
+  dropout: { apply: as('dropout') },
+  batch: { apply: as('batch') },
+  seq: { apply: as('seq') },
   optimizer: {
-    apply(p, v) {
-      const o = OPTIMIZERS[v as OptimizerName];
-      if (o === undefined) throw new CharrnnError(`The run's optimizer ${py(v)} has no PyTorch counterpart here (adam, rmsprop, sgd).`);
-      Object.assign(p, { ...o, optimizerArgs: [...o.optimizerArgs] });
+    apply(v) {
+      if (!OPTIMIZERS.includes(v as OptimizerName)) throw new CharrnnError(`The run's optimizer ${py(v)} has no PyTorch counterpart here (adam, rmsprop, sgd).`);
+      return { optimizer: v as OptimizerName };
     },
   },
-  lr: { apply: constant('LR') },
-  clip: { apply: constant('CLIP') },
+  lr: { apply: as('lr') },
+  clip: { apply: as('clip') },
   // The learning rate as schedule.ts `learningRateAt` has it: warm-up first, then the schedule counted from its end.
   warmup: {
-    apply(p, v) {
-      if (v === 0) return;
+    apply(v) {
+      if (v === 0) return {};
       if (!(Number.isInteger(v) && Number(v) > 0)) throw new CharrnnError(`The run's warm-up ${py(v)} is not a whole number of steps, so it is not exported.`);
-      p.constants.push(`WARMUP = ${py(v)}`);
-      p.learningRate.push(
-        'if steps_done < WARMUP:',
-        '    return LR * (steps_done + 1) / (WARMUP + 1)  # linear warm-up',
-        'steps_done -= WARMUP  # the schedule counts from the end of warm-up',
-      );
+      return { warmup: v as number };
     },
   },
-  // A deadline schedule's re-plans (src/train/schedule.ts cosinePhase): ahead of the plain cosine's lines, which hold until the first.
+  // A deadline schedule's re-plans (src/train/schedule.ts cosinePhase), which hold from the first one on.
   scheduleReplans: {
-    apply(p, v, s) {
-      if (!Array.isArray(v) || v.length === 0) return;
+    apply(v, s) {
+      if (!Array.isArray(v) || v.length === 0) return {};
       if (scheduleOf(s) !== 'cosine') throw new CharrnnError(`The run re-planned a ${py(scheduleOf(s))} schedule, which only a cosine can be, so it is not exported.`);
       const warmup = Number(s.warmup ?? 0);
-      const replans = (v as unknown[]).map(r => {
+      const replans = (v as unknown[]).map((r): [number, number] => {
         const { at, totalSteps } = (r ?? {}) as { at?: unknown; totalSteps?: unknown };
         if (!(Number.isInteger(at) && Number.isInteger(totalSteps) && Number(at) >= warmup && Number(totalSteps) > Number(at))) {
           throw new CharrnnError(`The run's schedule re-plan ${py(r)} is not a step after warm-up with a later end, so it is not exported.`);
         }
-        return `(${Number(at) - warmup}, ${Number(totalSteps) - warmup})`;
+        return [Number(at) - warmup, Number(totalSteps) - warmup];
       });
-      p.constants.push(`REPLANS = [${replans.join(', ')}]  # (step, new end) after warm-up: the cosine re-planned to the time budget's deadline`);
-      p.helpers.push(REPLANNED_COSINE);
-      p.learningRate.push(
-        'if steps_done >= REPLANS[0][0]:',
-        '    return LR_MIN + (LR - LR_MIN) * (1 + math.cos(cosine_phase(steps_done))) / 2',
-      );
+      return { replans };
     },
   },
-  lrDecay: {
-    apply(p, v, s) {
-      p.constants.push(`LR_DECAY = ${py(v)}`);
-      if (scheduleOf(s) === 'step' && Number(v) !== 1 && Number(s.lrDecayEvery) > 0) {
-        p.learningRate.push('lr *= LR_DECAY ** (steps_done // LR_DECAY_EVERY)  # step decay');
-      }
-    },
-  },
-  lrDecayEvery: { apply: constant('LR_DECAY_EVERY') },
+  lrDecay: { apply: as('lr_decay') },
+  lrDecayEvery: { apply: as('lr_decay_every') },
   lrSchedule: {
-    apply(p, v, s) {
-      if (v === 'step') return; // lrDecay's row
-      if (v === 'constant') {
-        p.constants.push('LR_SCHEDULE = "constant"  # LR after warm-up');
-        return;
-      }
+    apply(v, s) {
+      if (v === 'step' || v === 'constant') return { lr_schedule: v };
       if (v !== 'cosine') throw new CharrnnError(`The run's learning-rate schedule ${py(v)} is not one export-torch knows (constant, step, cosine), so it is not exported.`);
       const span = Number(s.scheduleSteps ?? 0) - Number(s.warmup ?? 0);
       if (!(Number.isInteger(span) && span > 0)) {
         throw new CharrnnError(`The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`);
       }
-      p.constants.push('LR_SCHEDULE = "cosine"', `COSINE_STEPS = ${span}  # SCHEDULE_STEPS less the warm-up`);
-      p.learningRate.push(
-        'if steps_done >= COSINE_STEPS:',
-        '    return LR_MIN  # the end of the cosine, held',
-        'lr = LR_MIN + (LR - LR_MIN) * (1 + math.cos(math.pi * steps_done / COSINE_STEPS)) / 2',
-      );
+      return { lr_schedule: 'cosine', cosine_steps: span };
     },
   },
-  lrMin: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`LR_MIN = ${py(v)}`); } },
-  scheduleSteps: { apply(p, v, s) { if (scheduleOf(s) === 'cosine') p.constants.push(`SCHEDULE_STEPS = ${py(v)}  # warm-up included`); } },
+  lrMin: { apply: (v, s) => (scheduleOf(s) === 'cosine' ? { lr_min: v as number } : {}) },
+  scheduleSteps: { note: 'the cosine\'s length, warm-up included: lrSchedule\'s row gives cosine_steps, the steps after warm-up' },
   scheduleEnd: { note: 'how the run planned its cosine; the curve it followed is scheduleSteps with scheduleReplans, which the program follows (it does not re-plan to its own --minutes)' },
   weightDecay: {
-    apply(p, v, s) {
-      if (v === 0) return;
+    apply(v, s) {
+      if (v === 0) return {};
       if (!(Number(v) > 0)) throw new CharrnnError(`The run's weight decay ${py(v)} is not a positive number, so it is not exported.`);
       if ((s.optimizer ?? 'adam') !== 'adam') throw new CharrnnError(`The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`);
-      // optimizer.ts: AdamW's decoupled decay (p <- p (1 - lr W), then the Adam step) on the weight matrices only (isDecayed).
-      p.constants.push(`WEIGHT_DECAY = ${py(v)}`);
-      p.optimizerClass = 'torch.optim.AdamW';
-      p.optimizerSetup.push(
-        '# charrnn decays the recurrent and output weight matrices only: not the biases, not the embedding',
-        'decayed = [n.startswith("rnn.weight_") or n == "out.weight" for n, _ in model.named_parameters()]',
-        'groups = [[p for p, d in zip(model.parameters(), decayed) if d == keep] for keep in (True, False)]',
-      );
-      p.optimizerParams = '[{"params": groups[0], "weight_decay": WEIGHT_DECAY}, {"params": groups[1], "weight_decay": 0.0}]';
+      return { weight_decay: v as number };
     },
   },
-  embDropout: {
-    apply(p, v) {
-      if (v === 0) return;
-      p.constants.push(`EMB_DROPOUT = ${py(v)}`);
-      p.modelInit.push("self.emb_drop = nn.Dropout(EMB_DROPOUT)  # on the embedding's output");
-      p.afterEmbedding.push('x = self.emb_drop(x)');
-    },
-  },
+  embDropout: { apply: as('emb_dropout') },
   ema: {
-    apply(p, v) {
-      if (v === 0) return;
+    apply(v) {
+      if (v === 0) return {};
       if (!(Number(v) > 0 && Number(v) < 1)) throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
-      p.constants.push(`EMA = ${py(v)}`);
-      p.helpers.push(WEIGHT_AVERAGE);
-      p.afterRestore.push('average = WeightAverage(model, tensors, steps_done, ckpt_path)');
-      p.afterStep.push('average.update(steps_done)');
-      p.beforeValidation.push('average.swap()  # validate, and save the best, with the average');
-      p.afterValidation.push('average.swap()');
-      p.modelWeights = 'average.named(model)';
-      p.checkpointExtras.push('("train.ema", average.flat())');
+      return { ema: v as number };
     },
   },
   valSplit: {
-    apply(p, v) {
-      if (v === 'tail') return;
-      if (v !== 'spread') throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
-      p.constants.push('VAL_SPLIT = "spread"  # held-out windows across the text');
-      useRandom(p);
-      p.helpers.push(SPREAD);
-      p.heldOut = ['train_ids, val_ids, windows = spread_split(load_ids(here))', 'val_ids, windows = bounded_windows(val_ids, windows)'];
-      p.validationLoss = 'window_loss(model, val_ids, windows, device)';
+    apply(v) {
+      if (v !== 'tail' && v !== 'spread') throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
+      return { val_split: v };
     },
-    note: 'tail: the last --val-frac, as the program holds out',
   },
-  valFrac: { apply: constant('VAL_FRAC') },
-  valEvery: { apply: constant('VAL_EVERY') },
-  valMaxChars: { apply: constant('VAL_MAX_CHARS') },
-  patience: { apply: constant('PATIENCE') },
-  checkpointEvery: { apply: constant('CHECKPOINT_EVERY') },
-  seed: { apply: constant('SEED') },
+  valFrac: { apply: as('val_frac') },
+  valEvery: { apply: as('val_every') },
+  valMaxChars: { apply: as('val_max_chars') },
+  patience: { apply: as('patience') },
+  checkpointEvery: { apply: as('checkpoint_every') },
+  seed: { apply: as('seed') },
   sampleEvery: { note: 'samples are for people watching charrnn train; the program draws none' },
   sampleLength: { note: 'see sampleEvery' },
   sampleTemperature: { note: 'see sampleEvery' },
@@ -406,8 +215,16 @@ const DEFAULTS: Settings = {
   lines: false, lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, valMaxChars: 0, patience: 0, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1,
 };
 
-/** The program parts for a run's settings; a setting the table does not know is refused by name. */
-export function programParts(saved: Settings, source: string): ProgramParts {
+const { beta1, beta2, alpha, momentum, eps } = DEFAULT_OPTIMIZER;
+/** The entries of a run with none of the training techniques: what a setting the run lacks (or has off) leaves. */
+const OFF: Omit<TorchSettings, 'cell' | 'layers' | 'hidden' | 'emb' | 'batch' | 'seq' | 'lr'> = {
+  dropout: 0, emb_dropout: 0, lines: false, optimizer: 'adam', betas: [beta1, beta2], alpha, momentum, eps, weight_decay: 0, clip: 5, ema: 0,
+  warmup: 0, lr_schedule: 'step', lr_decay: 1, lr_decay_every: 0, lr_min: 0, cosine_steps: 0, replans: [],
+  val_split: 'tail', val_frac: 0.1, val_every: 500, val_max_chars: 0, patience: 0, checkpoint_every: 500, seed: 1,
+};
+
+/** The program's settings for a run's saved settings; a setting the table does not know is refused by name. */
+export function torchSettings(saved: Settings, source: string): TorchSettings {
   const settings: Settings = { ...DEFAULTS, corpus: null, ...saved };
   const unknown = Object.keys(settings).filter(k => !Object.hasOwn(TORCH_SETTINGS, k));
   if (unknown.length > 0) {
@@ -417,22 +234,14 @@ export function programParts(saved: Settings, source: string): ProgramParts {
   for (const k of ['cell', 'layers', 'hidden', 'emb', 'batch', 'seq', 'lr']) {
     if (settings[k] === undefined) throw new CharrnnError(`The run in ${source} does not record its --${k}, so it cannot be exported.`);
   }
-  const parts: ProgramParts = {
-    constants: [], rnnClass: '', rnnArgs: [], modelInit: [], afterEmbedding: [], afterRecurrent: [],
-    ...OPTIMIZERS.adam, learningRate: [], optimizerSetup: [], optimizerParams: 'model.parameters()', helpers: [],
-    afterRestore: [], afterStep: [], beforeValidation: [], afterValidation: [], modelWeights: 'weights', checkpointExtras: [],
-    heldOut: ['train_ids, val_ids = split(load_ids(here))', 'if VAL_MAX_CHARS > 0:', '    val_ids = val_ids[:VAL_MAX_CHARS + 1]'],
-    validationLoss: 'validation_loss(model, val_ids, device)',
-    batches: [
-      'x, y = streams(train_ids, BATCH)',
-      'if training["streams"]["pos"] > x.shape[1]:',
-      '    raise UserError(f"The saved stream position {training[\'streams\'][\'pos\']} does not fit streams of length {x.shape[1]}: export the run again.")',
-      'batcher = Batcher(x[mine].to(device), y[mine].to(device), training["streams"]["pos"], training["streams"]["chunks"])',
-      'train_chars, val_chars, chars_per_step = len(train_ids), len(val_ids), BATCH * SEQ',
-      'corpus_facts = {"trainChars": train_chars, "valChars": val_chars, "vocab": V, "lines": False}',
-    ],
-    modelMetadata: null,
-  };
-  for (const [k, rule] of Object.entries(TORCH_SETTINGS)) if (k in settings && k !== 'corpus') rule.apply?.(parts, settings[k], settings);
-  return parts;
+  let out = { ...OFF } as TorchSettings;
+  for (const [k, rule] of Object.entries(TORCH_SETTINGS)) {
+    if (k in settings && rule.apply) out = { ...out, ...rule.apply(settings[k], settings) };
+  }
+  return out;
+}
+
+/** settings.json: the run's settings and files, as the program reads them. */
+export function torchSettingsFile(settings: TorchSettings, files: TorchRunFiles): string {
+  return `${JSON.stringify({ format: TORCH_SETTINGS_FORMAT, ...files, ...settings }, null, 2)}\n`;
 }

@@ -1,13 +1,16 @@
-// `charrnn export-torch`: writes the PyTorch program that continues a run, and
-// the run's training text as ids beside it. The run's own files stay where they
-// are: the program reads the checkpoint from the run folder and saves back there.
-import { existsSync, statSync } from 'node:fs';
-import { delimiter, join, relative, resolve } from 'node:path';
+// `charrnn export-torch`: copies the PyTorch program that continues a run and
+// its launcher (python/train_torch.py and python/run.sh, unchanged), and writes
+// beside them the run's settings as data (settings.json) and its training text
+// as ids. The run's own files stay where they are: the program reads the
+// checkpoint from the run folder and saves back there.
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CharrnnError } from '../errors.js';
 import { EOL } from '../data/line-examples.js';
-import { LINE_METADATA_FILE } from '../export/torch-lines.js';
-import { torchProgram, TORCH_PROGRAM_NAME } from '../export/torch-program.js';
-import { programParts } from '../export/torch-settings.js';
+import {
+  LINE_METADATA_FILE, TORCH_LAUNCHER_NAME, TORCH_PROGRAM_NAME, TORCH_SETTINGS_NAME, torchSettings, torchSettingsFile,
+} from '../export/torch-settings.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import { withLines } from '../run/line-mode.js';
 import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
@@ -32,6 +35,9 @@ export interface ExportTorchOptions {
 export interface ExportTorchResult {
   folder: string;
   program: string;
+  /** run.sh: the program under torchrun, NPROC processes on this machine. */
+  launcher: string;
+  settings: string;
   ids: string;
   /** A line run's lines.json (the metadata entries of its model files). */
   lineMetadata?: string;
@@ -46,7 +52,7 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
     throw new CharrnnError(`${o.run} holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.`);
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
-  const parts = programParts(checkpoint.run.settings, o.run);
+  const settings = torchSettings(checkpoint.run.settings, o.run);
   const text = await textOfRun(o, checkpoint.run).catch((e: unknown) => {
     // The run's text settings are fixed, so the decoder's advice (another --encoding) does not apply: the file is not the run's text.
     if (e instanceof DecodeError) {
@@ -68,21 +74,35 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
     throw new CharrnnError(`The text differs from the one the run in ${o.run} was trained on, so it cannot be exported with it.`);
   }
 
+  const copied = [TORCH_PROGRAM_NAME, TORCH_LAUNCHER_NAME].map(name => [name, readFileSync(packageFile(name))] as const);
   const folder = o.to ?? join(o.run, 'torch');
   ensureFolder(folder);
   const wide = ids instanceof Uint32Array;
   const idsFile = wide ? 'text.u32' : 'text.u16';
-  const program = torchProgram({
-    summary: summary(checkpoint.config, corpus.source, lines), idsFile, idsDtype: wide ? '<u4' : '<u2', idsCount: ids.length,
-    textHash: checkpoint.run.textHash, runFolder: relative(resolve(folder), resolve(o.run)) || '.', corpus: corpus.source,
-    ...(lines ? { lines: { eolId: vocab.id(EOL)!, metadataFile: LINE_METADATA_FILE } } : {}),
-  }, parts);
+  const settingsFile = torchSettingsFile(settings, {
+    summary: summary(checkpoint.config, corpus.source, lines), corpus: corpus.source,
+    run_folder: relative(resolve(folder), resolve(o.run)) || '.',
+    ids_file: idsFile, ids_dtype: wide ? '<u4' : '<u2', ids_count: ids.length, text_hash: checkpoint.run.textHash,
+    eol_id: lines ? vocab.id(EOL)! : null, lines_file: lines ? LINE_METADATA_FILE : null,
+  });
   writeFileAtomic(join(folder, idsFile), littleEndian(ids));
   // The entries charrnn puts in every model file of a line model, for the model files PyTorch saves.
   const lineMetadata = join(folder, LINE_METADATA_FILE);
   if (lines) writeFileAtomic(lineMetadata, new TextEncoder().encode(JSON.stringify(lineModelMetadata(EOL, corpus.lines!.lines))));
-  writeFileAtomic(join(folder, TORCH_PROGRAM_NAME), new TextEncoder().encode(program));
-  return { folder, program: join(folder, TORCH_PROGRAM_NAME), ids: join(folder, idsFile), ...(lines ? { lineMetadata } : {}), steps: checkpoint.steps, chars: ids.length };
+  writeFileAtomic(join(folder, TORCH_SETTINGS_NAME), new TextEncoder().encode(settingsFile));
+  for (const [name, bytes] of copied) writeFileAtomic(join(folder, name), bytes);
+  chmodSync(join(folder, TORCH_LAUNCHER_NAME), 0o755);
+  return {
+    folder, program: join(folder, TORCH_PROGRAM_NAME), launcher: join(folder, TORCH_LAUNCHER_NAME), settings: join(folder, TORCH_SETTINGS_NAME),
+    ids: join(folder, idsFile), ...(lines ? { lineMetadata } : {}), steps: checkpoint.steps, chars: ids.length,
+  };
+}
+
+/** python/NAME of this charrnn package (beside dist/), which export-torch copies unchanged. */
+function packageFile(name: string): string {
+  const path = fileURLToPath(new URL(`../../../python/${name}`, import.meta.url));
+  if (!existsSync(path)) throw new CharrnnError(`This charrnn installation lacks ${path}, which export-torch copies; install charrnn again.`);
+  return path;
 }
 
 /**
@@ -107,17 +127,6 @@ async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<LoadedC
   const corpus = recorded?.corpus ?? s.corpus;
   if (typeof corpus === 'string') return readCorpus([], corpus, options);
   throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
-}
-
-/**
- * How to start torchrun here: `torchrun` when it is on the PATH, else PyTorch's
- * module through Debian's python3 (which python3-torch installs into) or the
- * python3 on the PATH.
- */
-export function torchrunCommand(path = process.env.PATH ?? ''): string {
-  const onPath = (name: string): boolean => path.split(delimiter).some(d => d !== '' && existsSync(join(d, name)));
-  if (onPath('torchrun')) return 'torchrun';
-  return `${existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'} -m torch.distributed.run`;
 }
 
 function summary(c: { cell: string; layers: number; hidden: number }, source: string, lines: boolean): string {
