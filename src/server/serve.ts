@@ -29,11 +29,11 @@ export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../../web/dist', imp
  */
 export async function serve(options: ServeOptions): Promise<FastifyInstance> {
   const log = options.log ?? (() => {});
-  // Checked first: a mistyped --static is said before the models take their time to load.
+  // Checked first: a mistyped flag is said before the models take their time to load.
+  if (options.port > 65535) throw new CharrnnError(`--port must be from 0 to 65535, not ${options.port}.`);
   const staticDir = options.staticDir !== undefined ? pageFolder(options.staticDir, `--static ${options.staticDir}`) : builtPage();
   const models = await loadServedModels(options.models, options.names, options.backend, m => log(`charrnn: ${m}`));
   const app = await buildServer({ models, token: options.token, batching: options.batching, limits: options.limits, staticDir });
-  if (options.port > 65535) throw new CharrnnError(`--port must be from 0 to 65535, not ${options.port}.`);
   let closing = false;
   const drain = (signal: string) => {
     if (closing) return;
@@ -65,10 +65,10 @@ export async function serve(options: ServeOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** The package's page when it is built, else none (GET / then says how to build it). */
-function builtPage(): string | undefined {
+/** The page's build folder (by default the package's web/dist) when it is built, else none: GET / then says how to build it. */
+export function builtPage(dir = DEFAULT_STATIC_DIR): string | undefined {
   try {
-    return pageFolder(DEFAULT_STATIC_DIR);
+    return pageFolder(dir);
   } catch {
     return undefined;
   }
