@@ -24,3 +24,16 @@ export function showValue(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   return 'an object';
 }
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: ['string', 'null'] }, code: { type: 'null' } },
+    },
+  },
+};
+
+/** The error answers' response schemas of a route that takes a body: for the OpenAPI document, and fastify's serializer. */
+export const errorResponses = Object.fromEntries([400, 401, 404, 413, 415, 429].map(s => [s, errorSchema]));
