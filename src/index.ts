@@ -24,25 +24,35 @@ export { DEFAULT_LENGTH, MAX_LENGTH, type GenerateOptions } from './generate/opt
 export type { FinishReason, GenerationUsage } from './generate/generator.js';
 export type { TextScore, LinesScore } from './train/evaluate.js';
 export type { LineModelInfo } from './model/line-model.js';
+export type { LineSet } from './text/line-set.js';
 export type { ModelConfig } from './model/config.js';
 export type { CellType } from './kernels/kernels.js';
 
 // Training: a run from a text and settings, its events and stop limits.
 export { TrainingRun, type RunOptions, type RunStore } from './run/run.js';
+export type { DecodedCheckpoint, RunRecord } from './train/checkpoint.js';
 export { trainingText, type TrainingText } from './run/training-text.js';
-export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, type RunSettings, type StopLimits } from './run/settings.js';
+export type { LineCorpus } from './data/line-corpus.js';
+export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, type RunSettings, type ScheduleEnd, type StopLimits } from './run/settings.js';
 export { budgetRecipe, type BudgetRecipe, type BudgetRecipeOptions } from './run/budget-recipe.js';
 export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type StopReason } from './run/events.js';
+export type {
+  RunPosition, ConfigEvent, StepEvent, ValidationEvent, SampleEvent, SavedEvent, StoppedEvent, NoteEvent, ResultEvent,
+} from './run/events.js';
 
 // Reading text: any encoding, Unicode normalisation, corpora too big for one string.
 export { decodeText, type DecodeOptions, type InvalidPolicy } from './text/decoder.js';
 export { normalizeText, type Normalization } from './text/normalize.js';
 export { CorpusEncoder, type CorpusIds, type EncodedText, type EncoderOptions } from './text/corpus-encoder.js';
-export { Vocabulary } from './text/vocabulary.js';
+export { Vocabulary, type EncodeResult, type UnknownPolicy } from './text/vocabulary.js';
 
 // Reports of a run: its progress line, its log, its loss plot and a corpus's report (vega-lite specs).
 export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress } from './report/progress.js';
 export { parseRunLog, runHistory, type RunLog } from './report/log.js';
-export { lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type PlotSize } from './report/loss-plot.js';
-export { corpusReport, type CorpusReport, type CorpusReportOptions } from './report/corpus-report.js';
+export {
+  lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type TrainingPoint, type PlotSize,
+} from './report/loss-plot.js';
+export {
+  corpusReport, type CorpusReport, type CorpusReportOptions, type CharCount, type LineStats, type LengthBin, type SplitCheck,
+} from './report/corpus-report.js';
 export { corpusPlotSpec } from './report/corpus-plot.js';

@@ -6,6 +6,7 @@ import { decodeText } from '../text/decoder.js';
 /** A file as a browser gives it (File), or anything with a name and bytes. */
 export interface NamedBlob {
   readonly name: string;
+  /** The file's bytes, as File.arrayBuffer gives them. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 

@@ -2,10 +2,21 @@
 import type { RunEvent, SavedFile } from '../run/events.js';
 import type { TrainRequest } from './training.js';
 
+/**
+ * What a page posts to its training worker (charrnn's train-worker module):
+ * 'train' starts a run of the request (the first one only; `threads` for the
+ * wasm engine, by default as browserThreadCount chooses), 'stop' asks the run
+ * to stop after its current step; it saves and ends.
+ */
 export type ToTrainWorker =
   | ({ type: 'train'; threads?: number } & TrainRequest)
   | { type: 'stop' };
 
+/**
+ * What the training worker posts back: the engine it runs on, each run event,
+ * the model file each time it is saved, an error, and finally 'done' (always
+ * the last message, after the result event or an error).
+ */
 export type FromTrainWorker =
   /** The engine the run trains on. */
   | { type: 'engine'; threads: number; variant: string }

@@ -7,6 +7,7 @@ import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
 import { trainingText } from '../run/training-text.js';
 
+/** The model sizes a page offers (see {@link TRAIN_PRESETS}): 'small' learns within a minute on one thread, 'medium' is the CLI's default model. */
 export type TrainSize = 'small' | 'medium';
 
 /**
@@ -25,11 +26,13 @@ export const TRAIN_PRESETS: Record<TrainSize, RunSettings> = {
   },
 };
 
+/** What a page asks to train, for {@link createTrainingRun} (and, as a 'train' message, the training worker). */
 export interface TrainRequest {
   /** The text to learn. */
   text: string;
   /** Where it came from (a file name, "the pasted text"), for messages and the model file. */
   source: string;
+  /** The model size and training settings, a preset. */
   size: TrainSize;
   /** Wall-clock budget in seconds, final validation and save included. */
   seconds: number;

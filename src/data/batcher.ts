@@ -8,6 +8,7 @@ import type { StreamState } from './streams.js';
  */
 export type BatcherState = StreamState;
 
+/** What {@link Batcher.next} wrote: the chunk's length, whether it starts fresh, and how many targets it scores. */
 export interface Chunk {
   /** Time steps written into x and y (at most maxT). */
   T: number;
@@ -17,6 +18,12 @@ export interface Chunk {
   targets: number;
 }
 
+/**
+ * A source of training chunks for the {@link Trainer}: B sequences of at most
+ * maxT steps at a time, written into the caller's buffers, endlessly (a pass
+ * over the data is `stepsPerEpoch` chunks). {@link StreamBatcher} serves
+ * running text, {@link LineBatcher} line mode.
+ */
 export interface Batcher {
   /** Sequences per chunk. */
   readonly B: number;
@@ -28,6 +35,7 @@ export interface Batcher {
   readonly epoch: number;
   /** Writes the next chunk time-major (x[t * B + b], y likewise, IGNORE_TARGET where nothing is scored). */
   next(x: Int32Array, y: Int32Array): Chunk;
+  /** Where the batcher is, to save in a checkpoint. */
   getState(): BatcherState;
   /** Continues exactly from a saved state. */
   setState(s: BatcherState): void;

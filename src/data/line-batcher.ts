@@ -24,6 +24,13 @@ import { CharrnnError } from '../errors.js';
 import type { Batcher, BatcherState, Chunk } from './batcher.js';
 import { lineCount, lineLength, type LineExamples } from './line-examples.js';
 
+/**
+ * The chunks of line mode: B whole lines each, every line from a zero state,
+ * padded to the chunk's longest line with targets that score nothing. Each
+ * pass shuffles the lines with the seed, batches lines of similar length, and
+ * shuffles the batches. The constructor throws a CharrnnError for a batch
+ * size that is not a positive integer or no lines.
+ */
 export class LineBatcher implements Batcher {
   readonly maxT: number;
   readonly stepsPerEpoch: number;
@@ -67,6 +74,7 @@ export class LineBatcher implements Batcher {
     return { T, reset: true, targets };
   }
 
+  /** Where the batcher is, to save in a checkpoint (the order of every pass follows from the seed). */
   getState(): BatcherState {
     return { pos: this.chunks % this.stepsPerEpoch, chunks: this.chunks };
   }

@@ -4,10 +4,13 @@ import type { Normalization } from '../text/normalize.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { encodeLines, EOL, holdOutLines, splitLines, type LineExamples } from './line-examples.js';
 
+/** A text prepared for line mode (`--lines`): its lines, its vocabulary, and the training and validation lines encoded. */
 export interface LineCorpus {
   /** Every non-empty line of the text, in order. */
   lines: string[];
+  /** The lines' characters and the end-of-line. */
   vocab: Vocabulary;
+  /** The training lines. */
   train: LineExamples;
   /** Held-out lines (none when valFrac is 0 or the text has a single distinct line). */
   val: LineExamples;

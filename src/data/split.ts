@@ -4,6 +4,11 @@
 import { CharrnnError } from '../errors.js';
 import { Random } from '../util/random.js';
 
+/**
+ * The protocol's split: the first floor(n * (1 - valFrac)) ids train, the
+ * rest validate (views, not copies). Throws a CharrnnError unless
+ * 0 <= valFrac < 1.
+ */
 export function splitCorpus<A extends Uint8Array | Uint16Array | Uint32Array>(ids: A, valFrac: number): { train: A; val: A } {
   if (!(valFrac >= 0 && valFrac < 1)) {
     throw new CharrnnError(`The validation fraction must be at least 0 and below 1, got ${valFrac}.`);
@@ -14,6 +19,11 @@ export function splitCorpus<A extends Uint8Array | Uint16Array | Uint32Array>(id
   return { train: ids.subarray(0, nTrain) as A, val: ids.subarray(nTrain) as A };
 }
 
+/**
+ * Where the validation text comes from: 'tail', the end of the text (the
+ * protocol's split), or 'spread', windows taken from all over it (see
+ * {@link spreadSplit}), for a text whose end is unlike the rest.
+ */
 export type ValSplit = 'tail' | 'spread';
 
 /** Held-out text: one continuous stretch (windows 0) or `windows` windows of equal length laid end to end. */

@@ -6,8 +6,10 @@
 import { CharrnnError } from '../errors.js';
 import type { Batcher, Chunk } from './batcher.js';
 
+/** A text as character ids, one per code point: the narrowest array that holds the vocabulary's ids. */
 export type TokenIds = Uint8Array | Uint16Array | Uint32Array;
 
+/** Where a {@link StreamBatcher} is: what a checkpoint saves to resume it exactly. */
 export interface StreamState {
   /** Column of the next chunk's first step. */
   pos: number;
@@ -15,6 +17,13 @@ export interface StreamState {
   chunks: number;
 }
 
+/**
+ * The chunks of running text (the benchmark protocol, as torch_ref.py makes
+ * them): the text cut into B contiguous streams, read T columns at a time
+ * with the state carried from chunk to chunk, back to the start (and a zero
+ * state) when the streams run out. The constructor throws a CharrnnError when
+ * B or T is not a positive integer or the text is shorter than B * T + 1.
+ */
 export class StreamBatcher implements Batcher {
   /** Length of each stream. */
   readonly L: number;
@@ -79,6 +88,7 @@ export class StreamBatcher implements Batcher {
   }
 }
 
+/** One chunk of a validation pass: B streams of T steps, inputs and their targets. */
 export interface EvalChunk {
   /** Inputs, time-major [T, B]. */
   x: Int32Array;

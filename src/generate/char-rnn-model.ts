@@ -16,6 +16,7 @@ import { encodePrime } from './encode-prime.js';
 /** Where a model file comes from: its bytes, a URL to fetch, or (in Node, with charrnn/node imported) a path. */
 export type ModelSource = Uint8Array | ArrayBuffer | URL | string;
 
+/** How {@link CharRnnModel.load} reads a model: the engine it runs on, and its name in messages. */
 export interface LoadOptions {
   /** The engine to run on; default the platform's choice: in Node (with charrnn/node imported) native when it loads, else WebAssembly. */
   kernels?: Kernels<Float32Array>;

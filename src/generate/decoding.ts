@@ -1,5 +1,6 @@
 import type { Random } from '../util/random.js';
 
+/** How {@link chooseNext} picks a character from the model's logits: greedily, or by sampling with temperature, top-k and top-p. */
 export interface SamplingRule {
   /** Softmax temperature (> 0); below 1 sharpens, above 1 flattens. */
   temperature: number;

@@ -11,6 +11,7 @@ import { StopMatcher } from './stop.js';
 /** Why a text ended: its length was reached, or a stop string (or the end of the line) came. */
 export type FinishReason = 'length' | 'stop';
 
+/** How much text a generation read and wrote, in characters (code points); `charrnn serve` returns it as `usage`. */
 export interface GenerationUsage {
   /** Characters of the prime read (after skipping unknown ones). */
   promptChars: number;
@@ -18,9 +19,11 @@ export interface GenerationUsage {
   generatedChars: number;
 }
 
+/** What a finished {@link TextGenerator} produced: its texts, why each ended, and its usage. */
 export interface GenerationResult {
   /** The generated texts, prime not repeated, stop strings not included: `count` of them, or `beam` for beam search, best first. */
   texts: string[];
+  /** Why each text ended, in the order of `texts`. */
   finishReasons: FinishReason[];
   /** Beam search only: each text's log-probability (natural log) under the model, its stop string included. */
   logprobs?: number[];

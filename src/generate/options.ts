@@ -90,6 +90,7 @@ export interface GenerateSettings {
   unknown: 'error' | 'skip';
 }
 
+/** Characters generated when GenerateOptions.length is not given (the prime not counted). */
 export const DEFAULT_LENGTH = 500;
 
 /** A generation option that is not what it must be, or options that conflict; the message is one sentence. */
@@ -100,7 +101,11 @@ export class GenerateOptionsError extends CharrnnError {
   }
 }
 
-/** How a face spells the options in its messages: e.g. the CLI's { topK: '--top-k' }. Unnamed ones keep their own name. */
+/**
+ * How a face spells the options in its messages: e.g. the CLI's { topK: '--top-k' }. Unnamed ones keep their own name.
+ *
+ * @useDeclaredType
+ */
 export type OptionNames = Partial<Record<Field, string>>;
 
 /**

@@ -8,8 +8,16 @@
 // All matrices are row-major. Sequences are time-major: a chunk of T steps for a
 // batch of B streams is laid out [T, B, features].
 
+/**
+ * The float arrays kernels compute on: Float32Array for training and
+ * generation, Float64Array for the reference kernels in double precision (gradient checks).
+ */
 export type FloatArray = Float32Array | Float64Array;
 
+/**
+ * The recurrent cell of a model's layers, as in PyTorch: 'lstm' (nn.LSTM),
+ * 'gru' (nn.GRU) or 'rnn' (nn.RNN with tanh).
+ */
 export type CellType = 'lstm' | 'gru' | 'rnn';
 
 /** Gates per cell type: LSTM i f g o, GRU r z n, tanh-RNN one. */
@@ -70,20 +78,31 @@ export function cellScratchSizes(s: CellShape): { dgates: number; dgatesHidden: 
   return { dgates: g, dgatesHidden: s.cell === 'gru' ? g : 0, dhNext: s.B * s.H, dcNext: s.cell === 'lstm' ? s.B * s.H : 0 };
 }
 
+/** What {@link Kernels.cellForward} reads and writes: one recurrent layer over one chunk. */
 export interface CellForwardArgs<F extends FloatArray> {
   shape: CellShape;
   weights: CellWeights<F>;
-  x: F; // [T, B, I]
-  h0: F; // [B, H]
-  c0: F | null; // [B, H], LSTM only
+  /** The layer's input: [T, B, I]. */
+  x: F;
+  /** The initial hidden state: [B, H]. */
+  h0: F;
+  /** The initial cell state, LSTM only: [B, H]; null for GRU and RNN. */
+  c0: F | null;
+  /** Written: what the backward pass reads, sized by cellActivationSizes(shape). */
   act: CellActivations<F>;
 }
 
+/**
+ * What {@link Kernels.cellBackward} reads and writes: the forward pass's
+ * arguments (`act` as cellForward filled it), the gradients arriving at the
+ * outputs, and where the gradients it computes go.
+ */
 export interface CellBackwardArgs<F extends FloatArray> extends CellForwardArgs<F> {
   /** Gradient of the loss at every output h_t: [T, B, H]. Read only. */
   dh: F;
   /** Gradient at the final state from beyond the chunk, or null for none (truncated BPTT). */
   dhT: F | null;
+  /** LSTM only, as dhT for the cell state: [B, H], or null. */
   dcT: F | null;
   /** Accumulated into (+=). */
   grads: CellWeights<F>;
@@ -91,7 +110,9 @@ export interface CellBackwardArgs<F extends FloatArray> extends CellForwardArgs<
   dx: F | null;
   /** Written (=) when not null: gradient at the initial state. [B, H] */
   dh0: F | null;
+  /** LSTM only, as dh0 for the cell state: [B, H], or null. */
   dc0: F | null;
+  /** Scratch sized by cellScratchSizes(shape), contents undefined. */
   scratch: CellScratch<F>;
 }
 
@@ -173,16 +194,30 @@ export function modelStepScratchSize(cell: CellType, B: number, H: number, layer
 /** The target of a position that is not scored (padding): PyTorch's ignore_index. */
 export const IGNORE_TARGET = -1;
 
+/** The hyperparameters of one {@link Kernels.adam} update, as torch.optim.Adam names them. */
 export interface AdamArgs {
+  /** Learning rate. */
   lr: number;
+  /** Decay of the running mean of the gradient. */
   beta1: number;
+  /** Decay of the running mean of its square. */
   beta2: number;
+  /** Added to the denominator, outside the square root. */
   eps: number;
   /** 1-based step count, for bias correction. */
   step: number;
 }
 
+/**
+ * Every piece of math charrnn does, as one interface a backend implements (the
+ * reference kernels in TypeScript, WebAssembly, the native addon): a model and
+ * its trainer call nothing else. A backend owns its buffers: the arrays given
+ * to its kernels must come from its own `alloc` / `allocInt`. Matrices are
+ * row-major, sequences time-major ([T, B, features]); the kernels a training
+ * step calls allocate nothing.
+ */
 export interface Kernels<F extends FloatArray = Float32Array> {
+  /** The backend's name as messages and benchmarks show it ('reference', 'wasm', 'native', ...). */
   readonly name: string;
 
   /** A zeroed float buffer the kernels can use. */

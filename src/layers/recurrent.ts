@@ -5,7 +5,9 @@ import {
 
 /** The recurrent state one layer carries between chunks: h [B, H], and c [B, H] for an LSTM. */
 export interface LayerState<F extends FloatArray> {
+  /** Hidden state: [B, H]. */
   h: F;
+  /** Cell state, LSTM only: [B, H]; null for GRU and RNN. */
   c: F | null;
 }
 

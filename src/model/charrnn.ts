@@ -14,6 +14,7 @@ export interface ModelState<F extends FloatArray = Float32Array> {
   layers: LayerState<F>[];
 }
 
+/** How {@link CharRNN.forward} runs a chunk. */
 export interface ForwardOptions {
   /** Training mode: dropout is applied, and `backward` may follow. */
   train?: boolean;

@@ -8,6 +8,7 @@ import type { CellType } from '../kernels/kernels.js';
  * (optional, so that files written before it still load).
  */
 export const modelConfigSchema = z.strictObject({
+  /** The recurrent cell of every layer: lstm, gru or rnn (tanh). */
   cell: z.enum(['lstm', 'gru', 'rnn'] as const satisfies readonly CellType[]),
   /** Number of stacked recurrent layers. */
   layers: z.number().int().min(1),
@@ -26,6 +27,13 @@ export const modelConfigSchema = z.strictObject({
   embDropout: z.number().min(0).lt(1).optional(),
 });
 
+/**
+ * A model's architecture: the cell type, layers × hidden units, the
+ * embedding size, the vocabulary size, and dropout. Stored in the model file;
+ * a model built from it has exactly the weights it describes.
+ *
+ * @useDeclaredType
+ */
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
 /** What is wrong with a config, as a clause ("config.layers is invalid (…)"), or null when nothing is. */
@@ -36,4 +44,5 @@ export function modelConfigProblem(value: unknown): string | null {
   return `config${issue.path.map(p => `.${String(p)}`).join('')} is invalid (${issue.message.replace(/\.$/, '')})`;
 }
 
+/** The architecture `charrnn train` uses when none is given: a 2-layer LSTM of 128 hidden units, 64-wide embedding, no dropout. */
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', layers: 2, hidden: 128, emb: 64, dropout: 0 };

@@ -12,6 +12,11 @@ export const LINES_SEEN_KEY = 'lines_seen';
 
 const linesSchema = z.object({ eol: z.string().length(1) });
 
+/**
+ * What makes a model a line model (trained with `--lines`): each line is
+ * generated from a fresh state and ends with `eol`. Read from the model file's
+ * metadata by {@link lineModelInfo}; null there for a model of running text.
+ */
 export interface LineModelInfo {
   /** The end-of-line character: a line's first input, and what ends it. */
   eol: string;

@@ -11,6 +11,7 @@ import { modelConfigSchema, type ModelConfig } from './config.js';
 import { parameterSpecs } from './parameters.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
+/** The `format` metadata entry of a model file this version of charrnn writes and reads. */
 export const MODEL_FORMAT = 'charrnn/1';
 /**
  * A training checkpoint (src/train/checkpoint.ts). It is read as a model too:
@@ -39,11 +40,15 @@ export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, ext
   });
 }
 
+/** A model file read and checked by {@link decodeModel}, before a model is built from it. */
 export interface DecodedModel {
+  /** The architecture, from the `config` metadata entry. */
   config: ModelConfig;
+  /** The characters, from the `vocab` entry, in the `normalize` entry's form. */
   vocab: Vocabulary;
   /** Every parameter by PyTorch name, each checked against the config's shapes. */
   tensors: Map<string, Tensor>;
+  /** Every metadata entry, the reserved ones (format, vocab, config, normalize) included. */
   metadata: Record<string, string>;
 }
 

@@ -2,12 +2,15 @@ import { GATES, type FloatArray, type Kernels } from '../kernels/kernels.js';
 import type { Random } from '../util/random.js';
 import type { ModelConfig } from './config.js';
 
+/** One tensor of a model's parameters: its PyTorch name, shape, place in the flat buffer and initialisation. */
 export interface ParameterSpec {
   /** PyTorch state_dict name: emb.weight, rnn.weight_ih_l0, ..., out.bias. */
   name: string;
+  /** PyTorch's shape, for example [4 * hidden, emb] for an LSTM's weight_ih_l0. */
   shape: number[];
   /** Offset of the tensor in the flat parameter buffer. */
   offset: number;
+  /** Elements: the product of `shape`. */
   size: number;
   /** Bound of PyTorch's uniform initialisation, or 'normal' for N(0, 1). */
   init: number | 'normal';
@@ -55,6 +58,7 @@ export class Parameters<F extends FloatArray> {
     this.byName = new Map(this.specs.map(s => [s.name, s]));
   }
 
+  /** The tensor named `name` (a PyTorch state_dict name); throws an Error for a name the model does not have. */
   spec(name: string): ParameterSpec {
     const s = this.byName.get(name);
     if (!s) throw new Error(`no parameter named ${name}`);
@@ -98,6 +102,7 @@ export class Parameters<F extends FloatArray> {
     this.changes++;
   }
 
+  /** Sets every gradient to 0, before a step's backward pass accumulates into them. */
   zeroGrad(): void {
     this.grad.fill(0);
   }

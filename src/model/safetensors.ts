@@ -5,12 +5,17 @@
 // Platform-neutral: no Node imports.
 import { CharrnnError } from '../errors.js';
 
+/** One float32 tensor of a safetensors file. */
 export interface Tensor {
+  /** Its dimensions, outermost first; [] for a scalar. */
   shape: number[];
+  /** Its values, row-major: as many as the product of `shape`. */
   data: Float32Array;
 }
 
+/** A tensor and the name it has in the file (for a model, its PyTorch state_dict name). */
 export interface NamedTensor extends Tensor {
+  /** Unique in the file, and not `__metadata__`. */
   name: string;
 }
 

@@ -4,7 +4,9 @@ import { referenceKernels } from '../kernels/reference/index.js';
 import { loadNativeKernels, nativeUnavailableReason } from './native-kernels.js';
 import { loadNodeWasmKernels } from './wasm-threads.js';
 
+/** The engines {@link loadKernels} accepts by name, 'auto' (the fastest that loads) first: what --backend and CHARRNN_BACKEND take. */
 export const BACKENDS = ['auto', 'native', 'wasm', 'reference'] as const;
+/** One of {@link BACKENDS}. */
 export type BackendChoice = (typeof BACKENDS)[number];
 
 let warnedNative = false;

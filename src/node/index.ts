@@ -18,5 +18,6 @@ export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type Na
 export { readCorpus, EMBEDDED_CORPORA, type LoadedCorpus, type TextOptions, type ReadCorpusOptions } from './read-corpus.js';
 export { folderStore } from './run-folder.js';
 export { machineMemory } from './machine.js';
+export type { MachineMemory } from '../train/memory-estimate.js';
 export { readBytes, writeFileAtomic } from './files.js';
 export { writeLossPlot, readRunLog, type LossPlotFiles } from './plot-files.js';

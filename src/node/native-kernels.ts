@@ -84,6 +84,7 @@ export interface NativeKernels extends Kernels<Float32Array> {
   packModelStep(args: ModelStepWeights<Float32Array>, into?: Float32Array): Float32Array;
 }
 
+/** How {@link loadNativeKernels} sets up the native engine: its threads and the tuning of its inference step. */
 export interface NativeOptions {
   /** Threads for the kernels; default CHARRNN_THREADS, else the number of cores. */
   threads?: number;

@@ -9,8 +9,11 @@ import { lossPlotData, lossPlotSpec } from '../report/loss-plot.js';
 import { readBytes, writeFileAtomic } from './files.js';
 import { renderSvg, svgToPng } from './render.js';
 
+/** The paths {@link writeLossPlot} wrote. */
 export interface LossPlotFiles {
+  /** DIR/loss.svg. */
   svg: string;
+  /** DIR/loss.png. */
   png: string;
 }
 

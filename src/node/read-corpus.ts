@@ -76,6 +76,7 @@ export interface LoadedCorpus {
   cached: boolean;
 }
 
+/** Where {@link readCorpus} caches, notes and reads standard input: the I/O around reading a corpus, not its text settings. */
 export interface ReadCorpusOptions {
   /** A folder to keep the encoded corpus in and reuse it from while the text is unchanged. */
   cacheDir?: string;

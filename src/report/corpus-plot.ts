@@ -14,6 +14,12 @@ function chartLabel(c: string): string {
   return d.startsWith("'") && c.codePointAt(0)! > 0x7e ? `${d} ${codePoint(c)}` : d;
 }
 
+/**
+ * The corpus report as a vega-lite spec: the most frequent characters and the
+ * line-length histogram side by side, under a title of `source` (the text's
+ * name) with the report's figures and warnings. Rendering is the caller's
+ * (vega, or any vega-lite viewer).
+ */
 export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSpec {
   const top = report.counts.slice(0, TOP_CHARS).map((c, rank) => ({
     rank, label: chartLabel(c.char), count: c.count, share: report.chars ? c.count / report.chars : 0,

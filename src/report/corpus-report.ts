@@ -3,8 +3,11 @@
 // Characters are code points, as the vocabulary counts them.
 import { percent, thousands } from './format.js';
 
+/** How often one character occurs in a text. */
 export interface CharCount {
+  /** One code point. */
   char: string;
+  /** Its occurrences. */
   count: number;
 }
 
@@ -17,6 +20,7 @@ export interface LengthBin {
   overflow: boolean;
 }
 
+/** The lines of a text and their lengths, in characters (code points). */
 export interface LineStats {
   /** Lines, a last line without a line break included; the empty piece after a final break is not a line. */
   count: number;
@@ -45,21 +49,31 @@ export interface SplitCheck {
   meanLineLength?: { rest: number; heldOut: number };
 }
 
+/**
+ * What {@link corpusReport} finds in a text: its characters, its lines, the
+ * held-out part training would validate on, and warnings about what will hurt
+ * training. Counts are of code points, as the vocabulary counts characters.
+ */
 export interface CorpusReport {
+  /** The text's length in characters. */
   chars: number;
   /** Every distinct character, most frequent first (ties in code point order). */
   counts: CharCount[];
+  /** The text's lines and their lengths. */
   lines: LineStats;
   /** Control characters other than line break and tab, most frequent first. */
   control: CharCount[];
+  /** The held-out part against the rest, or null when `valFraction` is 0. */
   split: SplitCheck | null;
+  /** What will hurt training, one or two sentences each, with advice; empty when nothing will. */
   warnings: string[];
 }
 
+/** How training will use the text, which decides what the report checks. */
 export interface CorpusReportOptions {
   /** Each non-empty line is an example (train --lines). */
   lines?: boolean;
-  /** The validation fraction training will hold out (train --val-frac). */
+  /** The validation fraction training will hold out (train --val-frac), at least 0 and below 1; default 0.1, and 0 skips the split check. */
   valFraction?: number;
 }
 
@@ -76,6 +90,13 @@ export const MIN_HELD_OUT_CHARS = 1_000;
 /** In line mode, held-out lines whose mean length differs from the rest's by more than this share. */
 export const LINE_LENGTH_LIMIT = 0.2;
 
+/**
+ * Reports on a corpus before training: its characters (control characters
+ * also listed apart), its lines, and whether the held-out part is like the rest, with a
+ * warning for each thing that will hurt training (a tiny text, control
+ * characters, a large vocabulary, an unlike validation split). It throws
+ * nothing: what is wrong with the text is a warning.
+ */
 export function corpusReport(text: string, options: CorpusReportOptions = {}): CorpusReport {
   const valFraction = options.valFraction ?? 0.1;
   const chars = [...text];

@@ -9,7 +9,9 @@ import type { RunEvent, RunEventType } from '../run/events.js';
 
 const EVENT_TYPES: readonly RunEventType[] = ['config', 'step', 'validation', 'sample', 'saved', 'stopped', 'note', 'result'];
 
+/** A run's log.jsonl read back by {@link parseRunLog}. */
 export interface RunLog {
+  /** The events, in the order they were written (a resumed run's included: see {@link runHistory}). */
   events: RunEvent[];
   /** Lines that were not an event (a line cut short by kill -9, or not JSON at all). */
   skipped: number;

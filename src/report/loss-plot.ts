@@ -6,22 +6,29 @@ import type { ConfigEvent, RunEvent } from '../run/events.js';
 import { duration, thousands } from './format.js';
 import { runHistory } from './log.js';
 
+/** One point of a loss curve. */
 export interface LossPoint {
+  /** The optimizer step. */
   step: number;
   /** Nats per character. */
   loss: number;
 }
 
+/** One training step of the loss plot: its loss and the smoothed loss there. */
 export interface TrainingPoint extends LossPoint {
+  /** The smoothed training loss at this step, nats per character. */
   smoothLoss: number;
 }
 
 /** What the loss plot shows, taken from a run's events. */
 export interface LossPlotData {
+  /** The model and corpus, for example "LSTM 2×256 on tiny-shakespeare" ("Training loss" without a config event). */
   title: string;
+  /** The best validation loss and where the run stands, one line. */
   subtitle: string;
   /** Training steps with a finite loss, thinned to at most `maxPoints` (the last one kept). */
   training: TrainingPoint[];
+  /** Every validation, in step order. */
   validation: LossPoint[];
   /** The lowest validation loss (the first of equals), or null without validation. */
   best: LossPoint | null;
@@ -63,6 +70,7 @@ export function lossPlotData(events: readonly RunEvent[], maxPoints = 2000): Los
   };
 }
 
+/** The size of a plot's drawing area, in CSS pixels (vega-lite's width and height). */
 export interface PlotSize {
   width: number;
   height: number;

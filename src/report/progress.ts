@@ -3,14 +3,24 @@
 // terminal bar, plain lines in a log, the page) renders from this. Platform-neutral.
 import type { ConfigEvent, RunEvent } from '../run/events.js';
 
+/**
+ * Where a run stands, as a display shows it: what {@link ProgressTracker}
+ * folds from the run's events. Losses are in nats per character.
+ */
 export interface Progress {
+  /** Optimizer steps taken so far (counting those of the runs this one resumes). */
   step: number;
   /** The step the run stops at, when known. */
   totalSteps: number | null;
+  /** Passes over the training text so far, fractional. */
   epoch: number;
+  /** The smoothed training loss, or null before the first step. */
   smoothLoss: number | null;
+  /** The latest validation loss, or null before the first validation. */
   valLoss: number | null;
+  /** The lowest validation loss so far, or null before the first validation. */
   bestValLoss: number | null;
+  /** Training characters per second so far in this process, the warm-up steps excluded; 0 before the first step. */
   charsPerSecond: number;
   /** Seconds since this invocation started. */
   elapsed: number;
@@ -29,6 +39,10 @@ export class ProgressTracker {
     step: 0, totalSteps: null, epoch: 0, smoothLoss: null, valLoss: null, bestValLoss: null, charsPerSecond: 0, elapsed: 0, eta: null, fraction: 0,
   };
 
+  /**
+   * Takes the run's next event and returns the progress after it: the same
+   * object each time, updated in place.
+   */
   update(e: RunEvent): Progress {
     const p = this.progress;
     if (e.type === 'config') {

@@ -13,7 +13,9 @@ import { Vocabulary } from './vocabulary.js';
 /** Ids of a corpus, one per code point: the narrowest array that holds the vocabulary's ids. */
 export type CorpusIds = Uint8Array | Uint16Array | Uint32Array;
 
+/** How a {@link CorpusEncoder} turns the text into symbols. */
 export interface EncoderOptions {
+  /** The Unicode normalisation applied to every file before encoding (stored in the vocabulary). */
   normalize: Normalization;
   /** Keep at most this many symbols, the unknown symbol included (at least 2). */
   maxVocab?: number;
@@ -21,8 +23,11 @@ export interface EncoderOptions {
   capacity?: number;
 }
 
+/** A whole corpus as ids, what {@link CorpusEncoder.finish} returns. */
 export interface EncodedText {
+  /** One id per code point of all the files, in order, numbered by `vocab`. */
   ids: CorpusIds;
+  /** The corpus's sorted alphabet, with U+FFFD in it when characters were folded. */
   vocab: Vocabulary;
   /** Distinct characters folded into the unknown symbol by maxVocab. */
   foldedChars: number;
@@ -33,6 +38,15 @@ export interface EncodedText {
 const REPLACEMENT_CP = REPLACEMENT_CHAR.codePointAt(0)!;
 const MAX_CODE_POINT = 0x10ffff;
 
+/**
+ * Encodes a corpus of one or more files of any size to ids, chunk by chunk,
+ * without ever holding the text as a string. Call `beginFile`, `push` each
+ * chunk of bytes, `endFile` (or `addFile` for text already decoded), for every
+ * file, then `finish` once. Bad input throws a {@link CharrnnError}: the
+ * constructor for a `maxVocab` under 2, `beginFile` for an unknown encoding,
+ * `push` and `endFile` for bytes that do not decode (a {@link DecodeError}),
+ * `endFile` for an empty file, `finish` for an empty corpus.
+ */
 export class CorpusEncoder {
   private ids: CorpusIds;
   private length = 0;

@@ -10,6 +10,7 @@ import { firstInvalidUtf8, incompleteUtf8Tail } from './utf8.js';
 export type InvalidPolicy = 'error' | 'replace';
 export const INVALID_POLICIES: readonly InvalidPolicy[] = ['error', 'replace'];
 
+/** How bytes become text: their encoding, and what to do with bytes that do not decode. */
 export interface DecodeOptions {
   /** Any label the platform's TextDecoder accepts (utf-8, utf-16le, latin1, cp1252, shift_jis, ...); default: UTF-8, or UTF-16 by its byte order mark. */
   encoding?: string;

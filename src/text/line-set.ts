@@ -27,6 +27,13 @@ export function lineHash(line: string): number {
 
 const encoder = new TextEncoder();
 
+/**
+ * The training lines of a line model, as a set of 32-bit hashes compact
+ * enough for the model file's metadata: `has` tells whether a generated line
+ * was (almost surely) one of them. A line that was not is taken for one with
+ * probability about n / 2^32 for n lines, so a novel line may be wrongly
+ * skipped, never a seen one passed as novel.
+ */
 export class LineSet {
   /** The distinct hashes, ascending. */
   private constructor(private readonly hashes: Uint32Array) {}

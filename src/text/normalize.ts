@@ -3,6 +3,11 @@
 // so that what a user types (é as one code point, or e + U+0301) reaches the
 // model in the form its vocabulary was built from. Platform-neutral.
 
+/**
+ * The Unicode normalisation form text is put in before it is encoded: 'nfc'
+ * (composed: é is one code point), 'nfd' (decomposed: e + U+0301), or 'none'
+ * (the text as it is). A model stores its form and applies it to every prime.
+ */
 export type Normalization = 'nfc' | 'nfd' | 'none';
 export const NORMALIZATIONS: readonly Normalization[] = ['nfc', 'nfd', 'none'];
 

@@ -9,6 +9,7 @@ const MAX_CODE_POINT = 0x10ffff;
 /** How many unknown characters an error message names before it just counts them. */
 const NAMED_UNKNOWN = 5;
 
+/** What {@link Vocabulary.encode} returns: the ids and what became of the characters it did not know. */
 export interface EncodeResult {
   /** One id per known code point of the text; Uint16Array when every id fits in 16 bits. */
   ids: Uint16Array | Uint32Array;
@@ -27,6 +28,11 @@ export interface EncodeResult {
  */
 export type UnknownPolicy = 'error' | 'skip' | 'map';
 
+/**
+ * A model's alphabet: its characters in id order, each exactly one Unicode
+ * code point, sorted by code point when built from a text. Encodes text to ids
+ * and ids back to text; a model file stores it as its list of characters.
+ */
 export class Vocabulary {
   readonly chars: readonly string[];
   /**

@@ -70,9 +70,17 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
   });
 }
 
+/**
+ * A training checkpoint read and checked by decodeCheckpoint: what a run
+ * needs to continue exactly where it stopped (`TrainingRun` takes it as
+ * RunOptions.checkpoint).
+ */
 export interface DecodedCheckpoint {
+  /** The model's architecture. */
   config: ModelConfig;
+  /** The model's characters. */
   vocab: Vocabulary;
+  /** The run's settings and where it stood. */
   run: RunRecord;
   /** Optimizer steps done when it was saved. */
   steps: number;

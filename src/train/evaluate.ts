@@ -7,10 +7,17 @@ import { normalizeText } from '../text/normalize.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { lineLoss } from './line-loss.js';
 
+/**
+ * How well a model predicts a text: what {@link scoreText} and
+ * `CharRnnModel.score` return, and what `charrnn eval` prints. A text too
+ * short to predict anything (one character or none) scores NaN.
+ */
 export interface TextScore {
   /** Mean cross-entropy in nats per predicted character. */
   natsPerChar: number;
+  /** The same in bits per character (natsPerChar / ln 2). */
   bitsPerChar: number;
+  /** e to the natsPerChar: the number of equally likely characters the model is as unsure as. */
   perplexity: number;
   /** Characters predicted (each from all the known ones before it). */
   chars: number;
@@ -48,6 +55,7 @@ export function scoreText<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabu
   };
 }
 
+/** A line model's score of a text's lines (see {@link scoreLines}); `chars` counts each line's end-of-line too. */
 export interface LinesScore extends TextScore {
   /** Non-empty lines scored. */
   lines: number;

@@ -8,6 +8,7 @@ import type { FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import { zeroState } from './trainer.js';
 
+/** A line model's summed loss over a set of lines, from {@link lineLoss}; nats / targets is the loss per character. */
 export interface LineLoss {
   /** Summed cross-entropy, nats. */
   nats: number;

@@ -13,6 +13,7 @@ const GATES = { lstm: 4, gru: 3, rnn: 1 } as const;
 /** The most elements one JavaScript typed array can have. */
 export const MAX_ARRAY_ELEMENTS = 2 ** 32;
 
+/** How much memory a job will allocate, from {@link trainingMemory} or {@link generationMemory}. */
 export interface MemoryEstimate {
   /** Bytes in all. */
   bytes: number;
@@ -22,10 +23,15 @@ export interface MemoryEstimate {
   largestArray: number;
 }
 
+/** What decides a training run's memory: the model and the batch shape, the optimizer, threads and --ema. */
 export interface TrainingShape {
+  /** The model's architecture. */
   config: ModelConfig;
+  /** Streams (or lines) per batch. */
   batch: number;
+  /** Time steps per chunk (T). */
   seq: number;
+  /** The optimizer, whose state is one or two more copies of the weights. */
   optimizer: OptimizerName;
   /** Engine threads, each with its own gate scratch (default 1). */
   threads?: number;
@@ -117,6 +123,7 @@ export function generationMemory(config: ModelConfig, streams: number, length: n
   return { bytes: sum(parts), parts, largestArray: Math.max(P, V * G, packedStepFloats(c), rows * V) };
 }
 
+/** The memory a job may use: what the machine has, and what the engine can address. */
 export interface MachineMemory {
   /** Bytes of memory the machine (or its container) has. */
   total: number;

@@ -2,19 +2,24 @@ import type { FloatArray, Kernels } from '../kernels/kernels.js';
 import { CharrnnError } from '../errors.js';
 import type { ParameterSpec, Parameters } from '../model/parameters.js';
 
+/** The optimizers, each as torch.optim computes it: Adam, RMSprop, or SGD with momentum. */
 export type OptimizerName = 'adam' | 'rmsprop' | 'sgd';
 
+/** An optimizer and its hyperparameters, named as torch.optim names them; each optimizer reads only its own. */
 export interface OptimizerConfig {
+  /** Which optimizer. */
   name: OptimizerName;
   /** Learning rate before decay. */
   lr: number;
   /** Adam's moment decay rates. */
   beta1: number;
+  /** Adam's second-moment decay rate. */
   beta2: number;
   /** RMSprop's squared-gradient decay rate. */
   alpha: number;
   /** SGD's momentum (0: plain SGD). */
   momentum: number;
+  /** Adam's and RMSprop's term added to the denominator. */
   eps: number;
   /**
    * Decoupled weight decay (AdamW; Adam only, 0 or absent: none): before each
@@ -24,6 +29,7 @@ export interface OptimizerConfig {
   weightDecay?: number;
 }
 
+/** `charrnn train`'s optimizer: Adam at learning rate 2e-3 with PyTorch's default betas and eps, no weight decay. */
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'adam', lr: 2e-3, beta1: 0.9, beta2: 0.999, alpha: 0.99, momentum: 0.9, eps: 1e-8 };
 
 /**

@@ -7,8 +7,14 @@
 import { CharrnnError } from '../errors.js';
 import { decayedLearningRate } from './optimizer.js';
 
+/** The shapes of a learning-rate schedule after its warm-up: constant, step decay, or cosine annealing. */
 export type ScheduleName = 'constant' | 'step' | 'cosine';
 
+/**
+ * A run's learning rate at every step: a linear warm-up, then a constant, a
+ * step-decayed or a cosine rate. {@link learningRateAt} computes the rate of a
+ * step from it alone, so a resumed run gets the same rate at the same step.
+ */
 export interface LearningRateSchedule {
   /** The peak rate: after warm-up, before decay. */
   lr: number;
@@ -21,6 +27,7 @@ export interface LearningRateSchedule {
   warmup: number;
   /** step: the factor and the steps between decays (decayEvery 0: never). */
   decay: number;
+  /** step: steps between decays (0: never). */
   decayEvery: number;
   /** cosine: the rate it ends at. */
   lrMin: number;
@@ -39,7 +46,9 @@ export interface LearningRateSchedule {
  * continuous and only its pace changes.
  */
 export interface Replan {
+  /** The update it takes effect at (0-based). */
   at: number;
+  /** The update the cosine now reaches lrMin at. */
   totalSteps: number;
 }
 

@@ -9,6 +9,7 @@ import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSche
 import type { TokenIds } from '../data/streams.js';
 
 
+/** How a {@link Trainer} trains: the batch shape, gradient clipping, the optimizer and the learning-rate plan. */
 export interface TrainingConfig {
   /** Streams per batch (B). */
   batch: number;
@@ -16,6 +17,7 @@ export interface TrainingConfig {
   seq: number;
   /** Global gradient-norm limit (0: no clipping). */
   clip: number;
+  /** The optimizer and its hyperparameters. */
   optimizer: OptimizerConfig;
   /** Multiply the learning rate by lrDecay every lrDecayEvery steps (1 / 0: constant). */
   lrDecay: number;
@@ -26,6 +28,7 @@ export interface TrainingConfig {
   ema?: number;
 }
 
+/** What one {@link Trainer.step} did. */
 export interface StepResult {
   /** 1-based count of optimizer steps done. */
   step: number;
@@ -33,6 +36,7 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** The learning rate this step's update used. */
   lr: number;
   /** Passes over the training split, fractional. */
   epoch: number;
@@ -91,6 +95,12 @@ export class Trainer<F extends FloatArray> {
     this.currentSchedule = schedule;
   }
 
+  /**
+   * One optimizer step on the batcher's next chunk: forward, backward, clip,
+   * update. Throws a CharrnnError when the loss or the gradient norm is not
+   * finite (training diverged), before the update, so the weights stay those
+   * of the last good step.
+   */
   step(): StepResult {
     const { model, config } = this;
     const { T, reset, targets } = this.batcher.next(this.x, this.y);

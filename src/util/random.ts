@@ -2,6 +2,12 @@
 // same seed gives the same initial weights, dropout masks, batches and samples on
 // every platform. Math.random cannot be seeded.
 
+/**
+ * A seeded pseudo-random generator (xoshiro128**, seeded through splitmix32):
+ * the same seed gives the same numbers on every platform and engine, so the
+ * same run gives the same weights, dropout masks, batches and samples.
+ * `seed` is taken as a 32-bit unsigned integer. Not for cryptography.
+ */
 export class Random {
   private s0: number;
   private s1: number;
@@ -67,6 +73,7 @@ export class Random {
     this.s0 = s0 >>> 0; this.s1 = s1 >>> 0; this.s2 = s2 >>> 0; this.s3 = s3 >>> 0;
   }
 
+  /** Uniform in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }
@@ -96,6 +103,7 @@ export class Random {
     return [this.s0, this.s1, this.s2, this.s3];
   }
 
+  /** Continues from a state getState returned (four 32-bit words). */
   setState(state: readonly number[]): void {
     [this.s0, this.s1, this.s2, this.s3] = state.map(v => v >>> 0);
     this.spareNormal = null;

@@ -26,8 +26,14 @@ import { wasmStepKernels, type StepExports } from './step.js';
 
 export type { WasmThreadSpawner, WasmWorkerHandle, WasmWorkerInit } from './pool.js';
 
+/** Which WebAssembly build runs: 'relaxed-simd' (fused multiply-add, where the engine validates it) or plain 'simd' (SIMD128). */
 export type WasmVariant = 'relaxed-simd' | 'simd';
 
+/**
+ * The WebAssembly backend, from {@link loadWasmKernels}: the Kernels on one
+ * shared memory, single- or multi-threaded, with the same results bit for bit
+ * whatever the thread count.
+ */
 export interface WasmKernels extends Kernels<Float32Array> {
   readonly name: 'wasm';
   /** Which build runs: relaxed SIMD (fused multiply-add) or plain SIMD128. */
@@ -46,6 +52,7 @@ export interface WasmKernels extends Kernels<Float32Array> {
   dispose(): Promise<void>;
 }
 
+/** How {@link loadWasmKernels} builds the backend: which build and how many threads. */
 export interface WasmOptions {
   /** Use the relaxed-SIMD build when the engine supports it (default true). */
   relaxedSimd?: boolean;
@@ -149,6 +156,13 @@ function threadCount(threads: number | undefined, spawner: WasmThreadSpawner | u
   return n;
 }
 
+/**
+ * Compiles and starts the WebAssembly kernels (embedded, nothing is fetched),
+ * the relaxed-SIMD build where the engine supports it, with a pool of
+ * `threads - 1` workers when asked. Runs in Node and browsers alike. Throws a
+ * RangeError for a thread count outside 1 to 256, an Error for threads > 1
+ * without a spawner, or when the engine lacks WebAssembly SIMD.
+ */
 export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKernels> {
   const threads = threadCount(options.threads, options.spawner);
   let variant: WasmVariant = 'simd';

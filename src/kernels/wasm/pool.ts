@@ -50,6 +50,7 @@
 
 /** One started worker, as the platform made it. */
 export interface WasmWorkerHandle {
+  /** Stops the worker (Worker.terminate in Node and browsers alike); a promise it returns is awaited by dispose. */
   terminate(): unknown;
 }
 
@@ -63,6 +64,7 @@ export interface WasmWorkerInit {
   control: number;
   /** This worker's thread index, 1 .. threads-1 (0 is the dispatching thread). */
   thread: number;
+  /** Threads in the pool, the dispatching one included. */
   threads: number;
   /** Byte offset of this thread's own matmul packing scratch (packScratchFloats() floats). */
   packScratch: number;
