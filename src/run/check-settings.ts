@@ -62,8 +62,9 @@ export function checkSettings(s: RunSettings, limits: StopLimits, text?: Trainin
 export function shortestText(s: Pick<RunSettings, 'batch' | 'seq' | 'valFrac' | 'valSplit'>): number {
   const chunk = s.batch * s.seq + 1;
   if (!(s.valFrac >= 0 && s.valFrac < 1)) return chunk; // the split refuses such a fraction itself
-  // Neither split keeps more than n - floor(n valFrac), so no shorter text can do.
-  let n = Math.max(chunk, Math.floor(chunk / (1 - s.valFrac)) - 2);
+  // The tail keeps floor(n (1 - valFrac)), so no text much shorter than chunk / (1 - valFrac) can do; a spread
+  // split keeps whole windows' worth more (its windows leave a remainder), so only the chunk itself bounds it.
+  let n = s.valSplit === 'tail' ? Math.max(chunk, Math.floor(chunk / (1 - s.valFrac)) - 2) : chunk;
   while (trainLength(n, s.valFrac, s.valSplit) < chunk) n++;
   return n;
 }
