@@ -44,7 +44,7 @@ export interface RunOptions {
   /**
    * The clock's reading when this invocation's budget began (default: now); a
    * caller that measured the machine's speed first passes when it started, so
-   * the measuring counts inside --seconds.
+   * the measuring counts inside the time budget.
    */
   startedAt?: number;
   /**
