@@ -16,7 +16,10 @@ describe('a training run as a page starts one', () => {
     const run = (text: string, size = 'small') => () => createTrainingRun({ text, source: 'the pasted text', size: size as 'small', seconds: 1 }, referenceKernels(), store);
     assert.throws(run(' \n '), new CharrnnError('The pasted text is empty: paste some text or drop a text file to train on.'));
     // small: batch 16 x seq 32 + 1 = 513 characters to train on, 90% of the text: 570 (floor(570 x 0.9) = 513).
-    assert.throws(run('abc'.repeat(189) + 'ab'), new CharrnnError('The pasted text has 569 characters; the small size needs at least 570 to train on.'));
+    // The run layer's rule and sentence (src/run/check-settings.ts), in the page's words.
+    assert.throws(run('abc'.repeat(189) + 'ab'), new CharrnnError("The text is too short for the small size's batch 16 and the small size's chunk length 32: " +
+      'training needs at least 513 characters, a text of at least 570 with the validation share 0.1 held out, and the pasted text has 569, ' +
+      "512 of them left for training; make the small size's batch or the small size's chunk length smaller, or give a longer text."));
     assert.doesNotThrow(run('abc'.repeat(190)));
     assert.throws(run('abcd'.repeat(500), 'huge'), new CharrnnError("There is no size 'huge'; choose small or medium."));
   });

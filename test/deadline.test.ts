@@ -221,8 +221,8 @@ describe('a time-budgeted run follows its deadline', () => {
     await steps.run.train();
     assert.deepEqual(steps.run.settings.scheduleReplans, []);
     assert.throws(() => clockedRun({ ...SCHEDULE, scheduleSteps: 60, scheduleEnd: 'deadline' }, { steps: 30 }, slowsDown),
-      (e: unknown) => e instanceof CharrnnError && e.message === '--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.');
+      (e: unknown) => e instanceof CharrnnError && e.message === 'scheduleEnd deadline ends the schedule when the time budget does; give seconds, or leave scheduleEnd out.');
     assert.throws(() => clockedRun({ ...SCHEDULE, lrSchedule: 'step', scheduleEnd: 'deadline' }, BUDGET, slowsDown),
-      (e: unknown) => e instanceof CharrnnError && e.message === '--schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out.');
+      (e: unknown) => e instanceof CharrnnError && e.message === 'scheduleEnd deadline re-plans a cosine schedule, not step; give lrSchedule cosine or leave scheduleEnd out.');
  });
 });

@@ -4,6 +4,7 @@
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
+import { SettingError, type SettingName, type SettingNames } from '../run/setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
 import { trainingText } from '../run/training-text.js';
 
@@ -40,21 +41,30 @@ export interface TrainRequest {
   seed?: number;
 }
 
-/** Builds the run a page asked for; an empty or too short text throws a CharrnnError (one sentence). */
+/**
+ * Builds the run a page asked for; an empty or too short text (the run
+ * layer's rule, said in the page's words) throws a CharrnnError (one sentence).
+ */
 export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float32Array>, store: RunStore): TrainingRun {
   const preset = TRAIN_PRESETS[request.size];
   if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
   if (request.text.trim() === '') throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
   const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
   const corpus = trainingText(request.text, request.source);
-  // The least length whose training split (splitCorpus: the first floor(n (1 - valFrac))) holds one batch of chunks and its targets.
-  const chunk = settings.batch * settings.seq + 1;
-  let needed = Math.ceil(chunk / (1 - settings.valFrac));
-  while (Math.floor(needed * (1 - settings.valFrac)) < chunk) needed++;
-  if (corpus.ids.length < needed) {
-    throw new CharrnnError(`${capitalize(request.source)} has ${corpus.ids.length} characters; the ${request.size} size needs at least ${needed} to train on.`);
+  try {
+    return new TrainingRun({ corpus, settings, limits: { seconds: request.seconds }, kernels, store, names: pageNames(request.size) });
+  } catch (e) {
+    throw e instanceof SettingError ? e.said(pageNames(request.size)) : e;
   }
-  return new TrainingRun({ corpus, settings, limits: { seconds: request.seconds }, kernels, store });
+}
+
+/** The page's words for the settings in a refusal (it offers sizes, each a preset of settings). */
+export function pageNames(size: TrainSize): SettingNames {
+  const words: Partial<Record<SettingName, string>> = {
+    batch: `the ${size} size's batch`, seq: `the ${size} size's chunk length`, valFrac: 'the validation share',
+    timeBudget: 'a time', seconds: 'a time',
+  };
+  return setting => words[setting] ?? setting;
 }
 
 /** "the pasted text" starts a sentence as "The pasted text"; a file name stays as it is. */

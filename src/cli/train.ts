@@ -9,14 +9,13 @@ import { engineThreads, machineMemory } from '../node/machine.js';
 import { plotRefresher } from '../node/plot-refresh.js';
 import { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, STANDARD_INPUT, standardInputRun, writeRunSource, type RunSource } from '../node/run-folder.js';
 import { RunLog } from '../node/run-log.js';
-import { budgetRecipe } from '../run/budget-recipe.js';
-import { withLines } from '../run/line-mode.js';
+import { planRun } from '../run/plan-run.js';
 import { TrainingRun, type RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { INVALID_POLICIES } from '../text/decoder.js';
 import { NORMALIZATIONS } from '../text/normalize.js';
-import { checkMemory, MAX_TEXT_LENGTH, trainingMemory } from '../train/memory-estimate.js';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
+import { FLAG_NAMES, withFlagNames } from './flag-names.js';
 import { chooseDisplay } from './train-display.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
 import { action } from './run.js';
@@ -113,7 +112,7 @@ the budget and chooses the model and its training (--recipe on: also around a
 run says what it chose in one line. Ctrl-C, SIGTERM and
 SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
 at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
-    .action(action(train));
+    .action(action(withFlagNames(train)));
 }
 
 async function train(files: string[], flags: TrainFlags, command: Command): Promise<void> {
@@ -133,7 +132,6 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   }
   let settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
   const limits = stopLimits(flags, explicit, checkpoint);
-  if (flags.recipe === 'on') checkRecipeAsked(checkpoint !== null, limits);
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
@@ -143,37 +141,20 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
     { encoding: settings.encoding, invalid: settings.invalid, normalize: settings.normalize, maxVocab: settings.maxVocab },
     { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: process.stdin });
   if (isListCorpus(settings.corpus)) settings.lines = true; // a list corpus is trained line by line
-  // Read from the folder's record, the text keeps the name it was given at the start.
-  const corpus = withLines(inputs !== files && source !== null ? { ...read, source: source.source } : read, settings);
   const kernels = await loadKernels(flags.backend, note);
-  // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
-  if (flags.recipe === 'on' && settings.lines) {
-    throw new CharrnnError('--recipe on is not calibrated for line mode (--lines, or a list corpus such as names) yet: use --recipe off (the defaults) or give the settings.');
-  }
-  const recipeApplies = flags.recipe === 'on' || (flags.recipe === 'auto' && checkpoint === null && limits.seconds !== undefined &&
-    limits.steps === undefined && limits.epochs === undefined && !explicit('layers') && !explicit('hidden') && !settings.lines);
-  // The budget starts before the speed probe, so the probe's seconds count in it.
   const now = (): number => performance.now();
-  const startedAt = now();
-  if (recipeApplies) {
-    const explicitSettings: Partial<RunSettings> = {};
-    for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
-    const chosen = await budgetRecipe({ ids: corpus.ids, vocabSize: corpus.vocab.size, kernels, base: settings, given: explicitSettings,
-      seconds: limits.seconds!, now });
-    settings = chosen.settings;
-    notes.push(`recipe: ${chosen.explanation}`);
-  }
-  const s = settings;
-  checkMemory(trainingMemory({ config: { ...s, vocabSize: corpus.vocab.size }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads: engineThreads(), ema: s.ema > 0 }),
-    machineMemory(kernels.name), `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with --emb ${s.emb}, --batch ${s.batch} and --seq ${s.seq} ` +
-    `on ${corpus.vocab.size} distinct characters`, 'use a smaller --hidden, --layers, --emb, --batch or --seq');
-  if (s.sampleLength > MAX_TEXT_LENGTH) {
-    throw new CharrnnError(`--sample-length ${s.sampleLength} is longer than the longest text JavaScript can hold (${MAX_TEXT_LENGTH.toLocaleString('en')} characters); use charrnn sample, which streams.`);
-  }
+  const explicitSettings: Partial<RunSettings> = {};
+  for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
+  // Read from the folder's record, the text keeps the name it was given at the start.
+  const plan = await planRun({ text: inputs !== files && source !== null ? { ...read, source: source.source } : read, settings, given: explicitSettings,
+    limits, recipe: flags.recipe, resumed: checkpoint !== null, kernels, machine: machineMemory(kernels.name), threads: engineThreads(), now, names: FLAG_NAMES });
+  const { corpus, startedAt } = plan;
+  settings = plan.settings;
+  notes.push(...plan.notes);
   const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
-  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes, startedAt, now });
+  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes, startedAt, now, names: FLAG_NAMES });
 
   const absolute = inputs.map(recordedInput);
   if (!resumeDir) {
@@ -231,15 +212,6 @@ function recordedFiles(dir: string, source: RunSource | null): string[] {
     throw new CharrnnError(`The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`);
   }
   return source.files;
-}
-
-/** --recipe on where the recipe cannot plan: one sentence saying why. */
-function checkRecipeAsked(resumed: boolean, limits: StopLimits): void {
-  if (resumed) throw new CharrnnError('--recipe on plans a new run; a resumed run keeps the settings it started with (drop --recipe on).');
-  if (limits.seconds === undefined) throw new CharrnnError('--recipe on plans a time budget: give --seconds or --minutes.');
-  if (limits.steps !== undefined || limits.epochs !== undefined) {
-    throw new CharrnnError('--recipe on plans a time budget, not --steps or --epochs: drop them, or use --recipe off.');
-  }
 }
 
 /**

@@ -50,9 +50,7 @@ export function spreadSplit<A extends Uint8Array | Uint16Array | Uint32Array>(id
     throw new CharrnnError(`The validation fraction must be at least 0 and below 1, got ${valFrac}.`);
   }
   const n = ids.length;
-  const held = Math.floor(n * valFrac);
-  const w = Math.min(SPREAD_WINDOW, held);
-  const K = w >= 2 ? Math.floor(held / w) : 0;
+  const { windows: K, width: w } = spreadWindows(n, valFrac);
   const make = (length: number): A => new (ids.constructor as new (n: number) => A)(length);
   if (K === 0) return { train: ids, val: make(0), windows: 0 };
   const rng = new Random(seed ^ 0x2545f491);
@@ -70,6 +68,20 @@ export function spreadSplit<A extends Uint8Array | Uint16Array | Uint32Array>(id
   }
   train.set(ids.subarray(from), t);
   return { train, val, windows: K };
+}
+
+/** The windows a spread split of n characters holds out: `windows` of `width` characters each. */
+export function spreadWindows(n: number, valFrac: number): { windows: number; width: number } {
+  const held = Math.floor(n * valFrac);
+  const width = Math.min(SPREAD_WINDOW, held);
+  return { windows: width >= 2 ? Math.floor(held / width) : 0, width };
+}
+
+/** Characters left for training by holdOut of a text of n characters, worked out without splitting it. */
+export function trainLength(n: number, valFrac: number, how: ValSplit): number {
+  if (how === 'tail') return Math.floor(n * (1 - valFrac));
+  const { windows, width } = spreadWindows(n, valFrac);
+  return n - windows * width;
 }
 
 /** The split a run asked for: the protocol's tail (windows 0) or spread windows. */

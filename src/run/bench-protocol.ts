@@ -3,6 +3,7 @@
 // two programs are measured on exactly the same work.
 import type { CellType, Kernels } from '../kernels/kernels.js';
 import { prepareTraining, WARMUP_STEPS } from '../run/run.js';
+import type { StreamData } from '../run/training-data.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
 import { generate } from '../generate/sample.js';
 import { Vocabulary } from '../text/vocabulary.js';
@@ -48,9 +49,9 @@ export interface BenchOptions {
 export function runProtocol(text: string, config: BenchConfig, kernels: Kernels<Float32Array>, o: BenchOptions): BenchResult {
   const vocab = Vocabulary.fromText(text);
   // The protocol's settings: 90/10 split, embedding 64, Adam 2e-3, clip 5, no dropout, no decay.
-  const { model, trainer, val } = prepareTraining({ ids: vocab.encode(text).ids, vocab, source: 'benchmark corpus' }, {
+  const { model, trainer, data } = prepareTraining({ ids: vocab.encode(text).ids, vocab, source: 'benchmark corpus' }, {
     ...DEFAULT_SETTINGS, cell: config.cell, layers: config.layers, hidden: config.hidden, emb: BENCH_EMB, dropout: 0,
-    batch: config.batch, seq: config.seq, valFrac: 0.1, optimizer: 'adam', lr: 2e-3, clip: 5, lrDecay: 1, lrDecayEvery: 0, seed: o.seed,
+    batch: config.batch, seq: config.seq, valFrac: 0.1, valMaxChars: 0, optimizer: 'adam', lr: 2e-3, clip: 5, lrDecay: 1, lrDecayEvery: 0, seed: o.seed,
   }, kernels);
   let timed = 0;
   let loss = NaN;
@@ -73,6 +74,6 @@ export function runProtocol(text: string, config: BenchConfig, kernels: Kernels<
   const generate_chars_per_s = produced / ((o.now() - g0) / 1000);
 
   const result: BenchResult = { steps: o.steps, train_chars_per_s, generate_chars_per_s, final_train_loss: loss };
-  if (o.validate) result.val_loss = validationLoss(model, val, config.batch, config.seq);
+  if (o.validate) result.val_loss = validationLoss(model, (data as StreamData).val, config.batch, config.seq);
   return result;
 }

@@ -8,6 +8,7 @@ import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../data/streams.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
 import { chooseRecipe, VALIDATION_SHARE, type MeasuredSpeed, type Recipe } from './recipe.js';
+import { LIBRARY_NAMES, type SettingNames } from './setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
 export interface BudgetRecipe {
@@ -29,6 +30,8 @@ export interface BudgetRecipeOptions {
   seconds: number;
   /** Milliseconds, monotonic; its reading at the call is when the budget started. */
   now: () => number;
+  /** How the explanation names settings (default: the library's names). */
+  names?: SettingNames;
 }
 
 /** Share of the budget the probe may take, and its bounds in seconds. */
@@ -87,7 +90,7 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, scheduleEnd, ...given };
   const measured = speeds.map(s => `${s.layers}x${s.hidden}${s.dropout || s.embDropout ? ' with dropout' : ''} at ` +
     `${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
-  return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; --recipe off for the plain defaults)` };
+  return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; ${(o.names ?? LIBRARY_NAMES)('recipe')} off for the plain defaults)` };
 }
 
 /**

@@ -101,7 +101,7 @@ export interface ResultEvent extends RunPosition {
   lastLoss: number;
   valLoss: number | null;
   bestValLoss: number | null;
-  /** The final sample (`--sample-length`), if any. */
+  /** The final sample (sampleLength characters), if any. */
   sample: string | null;
 }
 

@@ -1,7 +1,7 @@
 // Line mode's view of a corpus: the text's non-empty lines, split into training
 // and held-out lines, with a vocabulary of their characters and the end-of-line.
 import { lineCorpus } from '../data/line-corpus.js';
-import type { TrainingText } from './run.js';
+import type { TrainingText } from './training-text.js';
 import type { RunSettings } from './settings.js';
 
 /**

@@ -3,34 +3,27 @@
 // outside only through typed events. Every face (the CLI's displays, --json,
 // log.jsonl, plots, the server, the page) subscribes; none wires training
 // itself. Platform-neutral: files are the store's business, time the clock's.
-import { LineBatcher } from '../data/line-batcher.js';
-import type { LineCorpus } from '../data/line-corpus.js';
-import { EOL, lineCount, type LineExamples } from '../data/line-examples.js';
-import { holdOut } from '../data/split.js';
-import { StreamBatcher } from '../data/streams.js';
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
-import { lineModelMetadata } from '../model/line-model.js';
 import { encodeModel } from '../model/model-file.js';
-import { sampleLines } from '../generate/lines.js';
-import { sample } from '../generate/sample.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
-import { lineLossPass } from '../train/line-loss.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
-import type { TokenIds } from '../data/streams.js';
 import { Trainer, withEvaluationWeights, type StepResult } from '../train/trainer.js';
 import { Budget } from './budget.js';
+import { checkSettings } from './check-settings.js';
 import { DeadlineFollower, replanEvery } from './deadline.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
+import { LIBRARY_NAMES, type SettingNames } from './setting-error.js';
 import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './settings.js';
 import { SmoothedLoss } from './smoothed-loss.js';
-import { encodePrime } from '../generate/encode-prime.js';
-import { finishPass, validate } from './validate.js';
+import { trainingData, type TrainingData } from './training-data.js';
 import type { TrainingText } from './training-text.js';
+import { finishPass } from './validate.js';
 
 export type { TrainingText } from './training-text.js';
+export { SAMPLE_LINES } from './training-data.js';
 
 /** Where a run's files go: a folder in Node, memory or a download in a browser. */
 export interface RunStore {
@@ -51,7 +44,7 @@ export interface RunOptions {
   /**
    * The clock's reading when this invocation's budget began (default: now); a
    * caller that measured the machine's speed first passes when it started, so
-   * the measuring counts inside --seconds.
+   * the measuring counts inside the time budget.
    */
   startedAt?: number;
   /**
@@ -65,73 +58,48 @@ export interface RunOptions {
    * starts, so a caller may add to it after building the run.
    */
   notes?: readonly string[];
+  /**
+   * How the run's notes and stop messages name settings (default: the
+   * library's own names; the CLI passes its flags). Errors are SettingErrors,
+   * which a face words itself.
+   */
+  names?: SettingNames;
 }
 
 /** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
 export const WARMUP_STEPS = 3;
 
-/** Lines in each sample of a line model while training (each bounded by --sample-length characters). */
-export const SAMPLE_LINES = 5;
-
 /** How often (ms) a run lets the event loop turn, so a stop request (a signal, a button) arrives. */
 const YIELD_MS = 100;
 
-/** The model, the trainer and the split of a run, built the one way every caller builds them. */
+/** The model, the trainer and the data of a run, built the one way every caller builds them. */
 export interface PreparedTraining {
   model: CharRNN<Float32Array>;
   trainer: Trainer<Float32Array>;
-  train: TokenIds;
-  val: TokenIds;
-  /** The held-out text is this many windows laid end to end (--val-split spread), or one text (0). */
-  valWindows: number;
-  /** Line mode's held-out lines (then `train` and `val` are empty: batches are whole lines). */
-  valLines?: LineExamples;
+  /** What the run trains and validates on: streams of running text, or line mode's lines. */
+  data: TrainingData;
   /** The settings as trained with: a cosine schedule's length fixed from the limits when not given. */
   settings: RunSettings;
 }
 
 /**
- * Splits the text, builds the model (fresh, or from a checkpoint) and its
- * trainer with the run's techniques: on streams of the text, or in line mode on
- * batches of whole lines; `limits` give a cosine schedule its length when the
- * settings do not.
+ * Checks the settings (checkSettings), chooses the data (streams or lines),
+ * builds the model (fresh, or from a checkpoint) and its trainer with the run's
+ * techniques; `limits` give a cosine schedule its length when the settings do not.
  */
 export function prepareTraining(corpus: TrainingText, given: RunSettings, kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
-  const { ids, lines } = corpus;
   let s = given;
-  if (s.lines && !lines) throw new Error('a line-mode run needs its corpus from encodeCorpus with lines on');
-  const lineMode = s.lines ? lines! : null;
-  if (s.lrSchedule !== 'step' && s.lrDecayEvery > 0) {
-    throw new CharrnnError(`--lr-decay-every belongs to --lr-schedule step, not ${s.lrSchedule}.`);
-  }
-  if (s.scheduleEnd === 'deadline' && s.lrSchedule !== 'cosine') {
-    throw new CharrnnError(`--schedule-end deadline re-plans a cosine schedule, not ${s.lrSchedule}; give --lr-schedule cosine or leave --schedule-end out.`);
-  }
-  if (s.weightDecay > 0 && s.optimizer !== 'adam') {
-    throw new CharrnnError(`--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not ${s.optimizer}.`);
-  }
-  if (lineMode && s.valSplit !== 'tail') {
-    throw new CharrnnError('--val-split spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave --val-split out.');
-  }
-  // Line mode holds out whole lines (in the corpus already); the streams' split is not used.
-  const { train, val, windows } = holdOut(lineMode ? ids.subarray(0, 0) as TokenIds : ids, lineMode ? 0 : s.valFrac, s.valSplit, s.seed);
-  const needed = s.batch * s.seq + 1;
-  if (!lineMode && train.length < needed) {
-    throw new CharrnnError(`The text is too short for --batch ${s.batch} and --seq ${s.seq}: training needs at least ${needed} characters, ` +
-      `and ${corpus.source} has ${ids.length}${s.valFrac > 0 ? `, ${train.length} of them left for training after --val-frac ${s.valFrac}` : ''}; ` +
-      'use a smaller --batch or --seq.');
-  }
-  const lineBatcher = lineMode ? new LineBatcher(lineMode.train, s.batch, s.seed) : null;
+  checkSettings(s, limits, corpus, checkpoint?.steps);
+  const data = trainingData(corpus, s);
   if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0) {
-    const total = stopStep(limits, (lineBatcher ?? new StreamBatcher(train, s.batch, s.seq)).stepsPerEpoch);
-    if (total === null) throw new CharrnnError('--lr-schedule cosine with only --seconds needs --schedule-steps: the steps the time allows.');
-    s = { ...s, scheduleSteps: total }; // fixed now and saved, so a resumed run keeps the same curve
+    // checkSettings made sure a limit gives the step the run stops at.
+    s = { ...s, scheduleSteps: stopStep(limits, data.batcher.stepsPerEpoch)! }; // fixed now and saved, so a resumed run keeps the same curve
   }
   const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size,
     ...(s.embDropout > 0 ? { embDropout: s.embDropout } : {}) };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
-  const trainer = new Trainer(model, lineBatcher ?? train, {
+  const trainer = new Trainer(model, data.batcher, {
     batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr, ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}) },
     schedule: { lr: s.lr, name: s.lrSchedule, warmup: s.warmup, decay: s.lrDecay, decayEvery: s.lrDecayEvery, lrMin: s.lrMin, totalSteps: s.scheduleSteps,
@@ -139,24 +107,7 @@ export function prepareTraining(corpus: TrainingText, given: RunSettings, kernel
     ...(s.ema > 0 ? { ema: s.ema } : {}),
   });
   checkpoint?.restore(trainer);
-  return { model, trainer, train, val, valWindows: windows, settings: s, ...(lineMode ? { valLines: lineMode.val } : {}) };
-}
-
-/**
- * At most `maxChars` of the held-out text (0: all): a prefix of one continuous
- * text, or whole windows, evenly spaced, of a spread split (so they stay spread).
- */
-function boundedValidation(val: TokenIds, windows: number, maxChars: number): { val: TokenIds; windows: number } {
-  if (maxChars <= 0 || val.length <= maxChars + 1) return { val, windows };
-  if (windows === 0) return { val: val.subarray(0, maxChars + 1) as TokenIds, windows };
-  const w = val.length / windows;
-  const keep = Math.max(1, Math.floor(maxChars / w));
-  const out = new (val.constructor as new (n: number) => TokenIds)(keep * w);
-  for (let i = 0; i < keep; i++) {
-    const k = Math.floor(i * windows / keep);
-    out.set(val.subarray(k * w, (k + 1) * w), i * w);
-  }
-  return { val: out, windows: keep };
+  return { model, trainer, data, settings: s };
 }
 
 export class TrainingRun {
@@ -168,18 +119,12 @@ export class TrainingRun {
   readonly limits: StopLimits;
   /** The step the run stops at, when a step or epoch limit gives one. */
   readonly totalSteps: number | null;
-  private readonly val: TokenIds;
-  /** The held-out text is this many windows laid end to end (0: one text). */
-  private readonly valWindows: number;
-  /** Line mode's held-out lines (null for a run on streams). */
-  private readonly valLines: LineExamples | null;
-  /** Characters scored by one validation pass (a line's end-of-line counts as one). */
-  private readonly valChars: number;
-  private readonly trainChars: number;
+  /** What the run trains and validates on: streams of running text, or line mode's lines. */
+  private readonly data: TrainingData;
   /** Training characters (scored targets) seen so far, across resumes. */
   private chars: number;
-  /** A line model's metadata entries, in every model file it saves (empty for running text). */
-  private readonly lineMetadata: Record<string, string>;
+  /** How notes and stop messages name settings. */
+  private readonly names: SettingNames;
   /** The training text's fingerprint, which a resumed run must match. */
   readonly textHash: string;
   private readonly listeners = new Set<(e: RunEvent) => void>();
@@ -204,31 +149,15 @@ export class TrainingRun {
     this.store = options.store;
     this.now = options.now ?? (() => performance.now());
     this.startedAt = options.startedAt ?? this.now();
-    if (settings.patience > 0 && settings.valFrac === 0) {
-      throw new CharrnnError('--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.');
-    }
-    // Checked before any work, so a bad prime is said at once rather than at the first sample.
-    if (settings.sampleLength > 0) encodePrime(corpus.vocab, settings.samplePrime, 'error');
-    if (settings.scheduleEnd === 'deadline' && !checkpoint && this.limits.seconds === undefined) {
-      throw new CharrnnError('--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.');
-    }
+    this.names = options.names ?? LIBRARY_NAMES;
     const prepared = prepareTraining(corpus, settings, kernels, checkpoint, this.limits);
     this.currentSettings = prepared.settings;
     this.model = prepared.model;
     this.trainer = prepared.trainer;
-    ({ val: this.val, windows: this.valWindows } = boundedValidation(prepared.val, prepared.valWindows, settings.valMaxChars));
-    this.valLines = prepared.valLines ?? null;
-    const lines = settings.lines ? corpus.lines! : null;
-    // In line mode, characters are the targets a pass scores: each line's characters and its end-of-line.
-    this.valChars = lines ? lines.val.ids.length + lineCount(lines.val) : this.val.length;
-    this.trainChars = lines ? lines.train.ids.length + lineCount(lines.train) : prepared.train.length;
-    this.lineMetadata = lines ? lineModelMetadata(EOL, lines.lines) : {};
+    this.data = prepared.data;
     this.textHash = corpus.hash ?? fingerprint(corpus.ids);
     if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
       throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
-    }
-    if (checkpoint && this.limits.steps !== undefined && this.limits.steps < checkpoint.steps) {
-      throw new CharrnnError(`The run is at step ${checkpoint.steps} already, past --steps ${this.limits.steps}; give a --steps of ${checkpoint.steps} or more.`);
     }
     const run = checkpoint?.run;
     this.resumed = run !== undefined;
@@ -273,25 +202,23 @@ export class TrainingRun {
 
   /** Trains until a limit, patience or a stop request; saves; returns the result event. */
   async train(): Promise<Extract<RunEvent, { type: 'result' }>> {
-    const { settings: s, trainer, model } = this;
-    // A validation's cost in steps: in line mode a step is a batch of lines, on average the training lines' characters per batch.
-    const charsPerStep = s.lines ? this.trainChars / trainer.batcher.stepsPerEpoch : s.batch * s.seq;
-    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, this.valChars / charsPerStep);
+    const { settings: s, trainer, model, data } = this;
+    // A validation's cost in steps.
+    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, data.valChars / data.charsPerStep);
     this.budget = budget;
     this.emit({
       type: 'config', ...this.position(), resumed: this.resumed,
       model: { ...model.config },
       settings: { ...s, ...this.limits },
-      corpus: { source: this.options.corpus.source, chars: this.options.corpus.ids.length, trainChars: this.trainChars,
-        valChars: this.valChars, vocab: this.vocab.size, lines: s.lines,
-        ...(s.lines ? { trainLines: lineCount(this.options.corpus.lines!.train), valLines: lineCount(this.options.corpus.lines!.val) } : {}) },
+      corpus: { source: this.options.corpus.source, chars: this.options.corpus.ids.length, trainChars: data.trainChars,
+        valChars: data.valChars, vocab: this.vocab.size, lines: data.lines, ...data.lineCounts },
       params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
     });
     for (const message of this.options.notes ?? []) this.note(message);
     const savedLr = this.options.checkpoint?.run.settings.lr;
     if (typeof savedLr === 'number' && savedLr !== s.lr) this.note(`the learning rate changes from ${savedLr} to ${s.lr} at step ${trainer.steps}`);
     if (this.totalSteps !== null && trainer.steps >= this.totalSteps) {
-      this.note(`the run had already reached its ${this.totalSteps} steps; give a larger --steps to train on`);
+      this.note(`the run had already reached its ${this.totalSteps} steps; give a larger ${this.names('steps')} to train on`);
     }
 
     const follower = this.followsDeadline ? new DeadlineFollower(this.now()) : null;
@@ -352,7 +279,8 @@ export class TrainingRun {
     if (!check?.schedule) return;
     this.trainer.reschedule(check.schedule);
     this.currentSettings = { ...this.currentSettings, scheduleReplans: check.schedule.replans ?? [] };
-    const rate = this.settings.lines ? '' : ` (${Math.round(this.settings.batch * this.settings.seq / check.secondsPerStep).toLocaleString('en')} chars/s)`;
+    const charsPerSecond = this.data.charsPerSecond(check.secondsPerStep);
+    const rate = charsPerSecond === null ? '' : ` (${Math.round(charsPerSecond).toLocaleString('en')} chars/s)`;
     this.note(`the learning rate now reaches ${this.settings.lrMin} at step ${check.to.toLocaleString('en')}, not ${check.from.toLocaleString('en')}: ` +
       `${check.secondsPerStep.toFixed(3)} s per step over the last ${check.steps}${rate}, ${Math.round(check.secondsLeft)} s left to train`);
   }
@@ -384,7 +312,7 @@ export class TrainingRun {
   private limitReached(last: StepResult | null, budget: Budget): string | null {
     const steps = this.trainer.steps;
     if (this.totalSteps !== null && steps >= this.totalSteps) {
-      return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached --steps ${this.totalSteps}`
+      return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached ${this.names('steps')} ${this.totalSteps}`
         : `reached ${this.limits.epochs ?? DEFAULT_EPOCHS} epochs (step ${this.totalSteps})`;
     }
     if (last !== null && !budget.allowsStep(this.now())) {
@@ -421,17 +349,14 @@ export class TrainingRun {
    * @param closing the run's last validation: its sample is the result's, not a sample event
    */
   private async validate(closing = false): Promise<void> {
-    const { valLines } = this;
-    if (valLines ? lineCount(valLines) === 0 : this.valWindows === 0 && this.val.length < 2) return;
+    if (!this.data.validates) return;
     await withEvaluationWeights(this.trainer, () => this.validateNow(closing));
   }
 
   private async validateNow(closing: boolean): Promise<void> {
-    const { settings: s, valLines } = this;
+    const s = this.settings;
     const t0 = this.now();
-    const o = { now: this.now, shouldStop: () => this.stopRequested };
-    const loss = valLines ? await finishPass(lineLossPass(this.model, valLines, s.batch), o)
-      : await validate(this.model, this.val, Math.min(s.batch, Math.max(1, Math.floor((this.val.length - 1) / s.seq))), s.seq, o, this.valWindows);
+    const loss = await finishPass(this.data.validationPass(this.model), { now: this.now, shouldStop: () => this.stopRequested });
     if (loss === null) return; // abandoned for a stop request
     this.budget?.recordValidation((this.now() - t0) / 1000);
     this.lastValidatedStep = this.trainer.steps;
@@ -448,7 +373,7 @@ export class TrainingRun {
     if (best) await this.save(['best'], () => [this.modelBytes({ val_loss: String(loss) })]);
     if (s.sampleEvery === undefined && !closing) this.emitSample(this.sampleNow());
     if (s.patience > 0 && this.sinceBest >= s.patience) {
-      this.stop('patience', `${this.sinceBest} validations in a row without a new best (--patience ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
+      this.stop('patience', `${this.sinceBest} validations in a row without a new best (${this.names('patience')} ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
     }
   }
 
@@ -460,12 +385,12 @@ export class TrainingRun {
   private emitSample(text: string | null): void {
     if (text === null) return;
     this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text,
-      ...(this.settings.lines ? { lines: true } : {}) });
+      ...(this.data.lines ? { lines: true } : {}) });
   }
 
   /**
    * A sample from the weights the run evaluates; it draws from its own
-   * generator, so training is unaffected. A line model's is SAMPLE_LINES whole lines.
+   * generator, so training is unaffected. A line model's is whole lines (TrainingData.sample).
    */
   private async sampleText(): Promise<string> {
     return withEvaluationWeights(this.trainer, () => this.sampleNow()!);
@@ -475,11 +400,7 @@ export class TrainingRun {
   private sampleNow(): string | null {
     const s = this.settings;
     if (s.sampleLength <= 0) return null;
-    if (s.lines) {
-      return sampleLines(this.model, this.vocab, { count: SAMPLE_LINES, eol: EOL, maxLength: s.sampleLength, temperature: s.sampleTemperature,
-        prime: s.samplePrime, seed: s.seed }).lines.join(EOL);
-    }
-    return sample(this.model, this.vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed });
+    return this.data.sample(this.model, this.vocab, s);
   }
 
   /** The model file holds the weights the run evaluates (the average when kept); the checkpoint, the raw ones beside it. */
@@ -500,7 +421,7 @@ export class TrainingRun {
   private modelBytes(extra: Record<string, string> = {}): Uint8Array {
     const s = this.settings;
     const training = JSON.stringify({ steps: this.trainer.steps, corpus: this.options.corpus.source, batch: s.batch, seq: s.seq, seed: s.seed });
-    return encodeModel(this.model, this.vocab, { training, ...this.lineMetadata, ...extra });
+    return encodeModel(this.model, this.vocab, { training, ...this.data.modelMetadata, ...extra });
   }
 
   /** What the checkpoint keeps of the run itself. */

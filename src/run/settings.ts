@@ -1,7 +1,6 @@
 // A run's settings: everything that defines it (model, batches, optimizer,
 // validation, samples), saved in its checkpoint so a resumed run goes on with
 // exactly what it started with. Platform-neutral.
-import { CharrnnError } from '../errors.js';
 import type { CellType } from '../kernels/kernels.js';
 import { DEFAULT_MODEL } from '../model/config.js';
 import type { ValSplit } from '../data/split.js';
@@ -9,6 +8,7 @@ import type { InvalidPolicy } from '../text/decoder.js';
 import { DEFAULT_NORMALIZATION, type Normalization } from '../text/normalize.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 import type { Replan, ScheduleName } from '../train/schedule.js';
+import { SettingError } from './setting-error.js';
 
 /** Where a cosine schedule ends: after scheduleSteps, fixed; or at the time budget's deadline, re-planned as the run goes. */
 export type ScheduleEnd = 'steps' | 'deadline';
@@ -136,7 +136,7 @@ export function resumedSettings(savedSettings: Partial<RunSettings>, given: Part
   const out: RunSettings = { ...DEFAULT_SETTINGS, ...saved, ...given };
   for (const k of KEPT_ON_RESUME) {
     if (k in given && k in saved && given[k] !== saved[k]) {
-      throw new CharrnnError(`The run being resumed has --${kebab(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave --${kebab(k)} out.`);
+      throw new SettingError(k, n => `The run being resumed has ${n(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave ${n(k)} out.`);
     }
     if (k in saved) (out as unknown as Record<string, unknown>)[k] = saved[k];
   }

@@ -1,23 +1,12 @@
-import type { CharRNN } from '../model/charrnn.js';
-import type { TokenIds } from '../data/streams.js';
-import { validationPass } from '../train/trainer.js';
+// A validation pass run to its end without holding up a stop request: the pass
+// itself is the training data's (TrainingData.validationPass: streams' chunks or
+// batches of lines).
 
 /** How often (ms) a validation lets the event loop turn, so a stop request is heard during a long one. */
 const YIELD_MS = 100;
 
 /** Running sums of a validation pass: nats so far and characters predicted so far. */
 export type PassSums = { total: number; count: number };
-
-/**
- * The validation loss (nats per character) of `data` as B streams of T-step
- * chunks with carried state (or, when `windows` > 0, as that many held-out
- * windows laid end to end, one stream each), letting the event loop turn between
- * chunks; null when `shouldStop` turned true before the pass finished.
- */
-export async function validate(model: CharRNN<Float32Array>, data: TokenIds, batch: number, seq: number,
-  o: { now: () => number; shouldStop: () => boolean }, windows = 0): Promise<number | null> {
-  return finishPass(validationPass(model, data, batch, seq, windows), o);
-}
 
 /**
  * Runs a validation pass (streams' chunks, or line mode's batches of lines) to

@@ -1,0 +1,107 @@
+// The step between reading a text and starting a run, the same for every face
+// (the CLI, the page, the server): the text in the run's shape (line mode's
+// lines), the recipe's settings for a time budget, and a memory check before
+// anything is allocated. Platform-neutral: the machine's memory, its engine
+// threads and the clock are the caller's.
+import { CharrnnError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { checkMemory, trainingMemory, type MachineMemory } from '../train/memory-estimate.js';
+import { budgetRecipe } from './budget-recipe.js';
+import { withLines } from './line-mode.js';
+import { LIBRARY_NAMES, SettingError, type SettingNames } from './setting-error.js';
+import type { RunSettings, StopLimits } from './settings.js';
+import type { TrainingText } from './training-text.js';
+
+/** When the recipe chooses the settings: auto (a time budget alone, nothing of the model's size given), on, or off. */
+export type RecipeWhen = 'auto' | 'on' | 'off';
+
+export interface PlanOptions {
+  /** The text as read. */
+  text: TrainingText;
+  /** The settings without the recipe: the defaults and what was given, or a resumed run's. */
+  settings: RunSettings;
+  /** What the user gave explicitly: it wins over the recipe, and a size given turns recipe auto off. */
+  given: Partial<RunSettings>;
+  limits: StopLimits;
+  recipe: RecipeWhen;
+  /** Whether the run goes on from a checkpoint (its settings are kept: no recipe). */
+  resumed: boolean;
+  kernels: Kernels<Float32Array>;
+  /** The machine's memory, to refuse a run that cannot fit (none: not checked). */
+  machine?: MachineMemory;
+  /** Engine threads, each with its own scratch (default 1). */
+  threads?: number;
+  /** Milliseconds, monotonic (default: performance.now); the budget starts at the call, so the recipe's probe counts in it. */
+  now?: () => number;
+  /** How the recipe's note names settings (default: the library's names). */
+  names?: SettingNames;
+}
+
+export interface RunPlan {
+  /** The text in the run's shape: in line mode, its lines. */
+  corpus: TrainingText;
+  settings: RunSettings;
+  /** The clock's reading when the budget began: give it to the TrainingRun as startedAt. */
+  startedAt: number;
+  /** Things to say once the run starts (the recipe's choice). */
+  notes: string[];
+}
+
+/**
+ * Plans a run: shapes the text, lets the recipe choose the settings when it
+ * applies, and refuses (SettingError, one sentence) a recipe asked for where it
+ * cannot plan, or a model and batch that would not fit in the machine's memory.
+ * The settings' own rules are the TrainingRun's (checkSettings), checked when it is built.
+ */
+export async function planRun(o: PlanOptions): Promise<RunPlan> {
+  const now = o.now ?? ((): number => performance.now());
+  const { limits, given } = o;
+  if (o.recipe === 'on') checkRecipeAsked(o.resumed, limits, o.settings.lines);
+  const corpus = withLines(o.text, o.settings);
+  let settings = o.settings;
+  const notes: string[] = [];
+  // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
+  const recipeApplies = o.recipe === 'on' || (o.recipe === 'auto' && !o.resumed && limits.seconds !== undefined &&
+    limits.steps === undefined && limits.epochs === undefined && given.layers === undefined && given.hidden === undefined && !settings.lines);
+  const startedAt = now();
+  if (recipeApplies) {
+    const chosen = await budgetRecipe({ ids: corpus.ids, vocabSize: corpus.vocab.size, kernels: o.kernels, base: settings, given,
+      seconds: limits.seconds!, now, names: o.names });
+    settings = chosen.settings;
+    notes.push(`recipe: ${chosen.explanation}`);
+  }
+  if (o.machine) checkTrainingMemory(settings, corpus.vocab.size, o.machine, o.threads ?? 1);
+  return { corpus, settings, startedAt, notes };
+}
+
+/** Recipe on where the recipe cannot plan: one sentence saying why. */
+function checkRecipeAsked(resumed: boolean, limits: StopLimits, lines: boolean): void {
+  if (resumed) {
+    throw new SettingError('recipe', n => `${n('recipe')} on plans a new run; a resumed run keeps the settings it started with (drop ${n('recipe')} on).`);
+  }
+  if (limits.seconds === undefined) throw new SettingError('recipe', n => `${n('recipe')} on plans a time budget: give ${n('timeBudget')}.`);
+  if (limits.steps !== undefined || limits.epochs !== undefined) {
+    throw new SettingError('recipe', n => `${n('recipe')} on plans a time budget, not ${n('steps')} or ${n('epochs')}: drop them, or use ${n('recipe')} off.`);
+  }
+  if (lines) {
+    throw new SettingError('recipe', n => `${n('recipe')} on is not calibrated for line mode (${n('lines')}, or a list corpus such as names) yet: ` +
+      `use ${n('recipe')} off (the defaults) or give the settings.`);
+  }
+}
+
+/** Refuses a model and batch whose training would not fit in the machine's memory (or an engine's, or a JavaScript array). */
+export function checkTrainingMemory(s: RunSettings, vocabSize: number, machine: MachineMemory, threads = 1): void {
+  const estimate = trainingMemory({ config: { ...s, vocabSize }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads, ema: s.ema > 0 });
+  const sentence = (n: SettingNames): string | null => {
+    try {
+      checkMemory(estimate, machine, `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with ${n('emb')} ${s.emb}, ${n('batch')} ${s.batch} ` +
+        `and ${n('seq')} ${s.seq} on ${vocabSize} distinct characters`,
+      `use a smaller ${n('hidden')}, ${n('layers')}, ${n('emb')}, ${n('batch')} or ${n('seq')}`);
+      return null;
+    } catch (e) {
+      if (e instanceof CharrnnError) return e.message;
+      throw e;
+    }
+  };
+  if (sentence(LIBRARY_NAMES) !== null) throw new SettingError('hidden', n => sentence(n)!);
+}
