@@ -298,7 +298,7 @@ describe('charrnn server', () => {
     const gen = `${url}/v1/generate`;
     await assertError(await post(gen, { model: 'nope' }), 404, /no model 'nope'.*tiny, other/);
     await assertError(await post(gen, { prime: 'x' }), 400, /Say which model/);
-    await assertError(await post(gen, { model: 'tiny', temperature: 0 }), 400, /^temperature must be a number greater than 0, not 0\.$/);
+    await assertError(await post(gen, { model: 'tiny', temperature: 0 }), 400, /^temperature must be a number greater than 0 and at most 1000000, not 0\.$/);
     await assertError(await post(gen, { model: 'tiny', length: '10' }), 400, /^length must be a whole number from 0 to 10000, not "10"\.$/);
     await assertError(await post(gen, { model: 'tiny', length: 10_001 }), 400, /length must be/);
     await assertError(await post(gen, { model: 'tiny', count: 17 }), 400, /count must be a whole number from 1 to 16/);
