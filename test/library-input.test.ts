@@ -106,6 +106,7 @@ describe('sampleLines\' request', () => {
     const bad: [Partial<LineRequest>, string][] = [
       [{ maxLength: 0 }, 'maxLength must be a whole number from 1 to 100000000, not 0.'],
       [{ maxLength: 2.5 }, 'maxLength must be a whole number from 1 to 100000000, not 2.5.'],
+      [{ maxLength: undefined }, 'maxLength must be a whole number from 1 to 100000000, not undefined.'],
       [{ count: 0 }, 'count must be a whole number from 1 to 10000, not 0.'],
       [{ maxDraws: 0 }, 'maxDraws must be a whole number, 1 or more, not 0.'],
       [{ seed: -1 }, 'seed must be a whole number from 0 to 4294967295, not -1.'],

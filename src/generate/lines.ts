@@ -9,7 +9,7 @@ import type { Vocabulary } from '../text/vocabulary.js';
 import { createGenerator } from './create-generator.js';
 import { encodePrime } from './encode-prime.js';
 import type { FinishReason, GenerationUsage } from './generator.js';
-import { checkLineOptions, type LineOptionNames } from './line-options.js';
+import { checkLineOptions, lineOptionRequirement, type LineOptionNames } from './line-options.js';
 import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions, type GenerateSettings } from './options.js';
 
 /** The sampling options a line request takes from GenerateOptions (length, stops and count are the request's own). */
@@ -69,6 +69,7 @@ export function lineDraws(vocab: Vocabulary, request: LineRequest, names: LineOp
   // One check of every value, before any draw: count, seed and the sampling options by the generation schemas, maxLength by the line rule.
   const checked = parseGenerateOptions({ ...rule, prime: request.prime ?? '', seed: request.seed, count }, names);
   checkLineOptions({ maxLength }, true, 'the model', names);
+  if (maxLength === undefined) throw new GenerateOptionsError(`${names.maxLength ?? 'maxLength'} must be ${lineOptionRequirement('maxLength')}, not undefined.`, 'maxLength');
   if (request.maxDraws !== undefined && !(Number.isInteger(request.maxDraws) && request.maxDraws >= 1)) {
     throw new GenerateOptionsError(`maxDraws must be a whole number, 1 or more, not ${String(request.maxDraws)}.`, 'maxDraws');
   }
