@@ -21,6 +21,7 @@ export {
   type CharProbability,
 } from './generate/char-rnn-model.js';
 export { DEFAULT_LENGTH, MAX_LENGTH, type GenerateOptions } from './generate/options.js';
+export { DEFAULT_MAX_LINE, type LineOptions } from './generate/line-options.js';
 export type { FinishReason, GenerationUsage } from './generate/generator.js';
 export type { TextScore, LinesScore } from './train/evaluate.js';
 export type { LineModelInfo } from './model/line-model.js';

@@ -41,7 +41,8 @@ describe('parseGenerateOptions', () => {
 
   it('refuses every value that is not what it must be, naming the option and the value', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ temperature: 0 }, /^temperature must be a number greater than 0, not 0\.$/],
+      [{ temperature: 0 }, /^temperature must be a number greater than 0 and at most 1000000, not 0\.$/],
+      [{ temperature: 1e9 }, /^temperature must be a number greater than 0 and at most 1000000, not 1000000000\.$/],
       [{ temperature: -1 }, /temperature .* not -1\./],
       [{ temperature: NaN }, /temperature .* not NaN\./],
       [{ temperature: Infinity }, /temperature/],
@@ -49,6 +50,7 @@ describe('parseGenerateOptions', () => {
       [{ length: 2.5 }, /^length must be a whole number from 0 to .*, not 2\.5\.$/],
       [{ length: -1 }, /length/],
       [{ topK: 1.5 }, /topK/], [{ topK: -2 }, /topK/],
+      [{ topK: 2 ** 60 }, /^topK must be a whole number from 0 \(all characters\) to 9007199254740991, not 1152921504606847000\.$/],
       [{ topP: 0 }, /topP/], [{ topP: 1.01 }, /topP/],
       [{ seed: -1 }, /seed/], [{ seed: 2 ** 32 }, /seed/],
       [{ count: 0 }, /count/], [{ count: 1.5 }, /count/],
@@ -60,6 +62,27 @@ describe('parseGenerateOptions', () => {
     ];
     for (const [input, pattern] of bad) assert.match(refusal(input).message, pattern, JSON.stringify(input));
     assert.equal(refusal({ topP: 2 }).option, 'topP');
+  });
+
+  it('says the true range of every option: a value just past each end is refused, the end itself accepted', () => {
+    // Every bound a requirement sentence names, as [option, last good value, first bad value].
+    const edges: [string, unknown, unknown][] = [
+      ['temperature', 1e6, 1e6 * (1 + Number.EPSILON)], ['temperature', Number.MIN_VALUE, 0],
+      ['length', 100_000_000, 100_000_001], ['length', 0, -1],
+      ['topK', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1], ['topK', 0, -1],
+      ['topP', 1, 1 + Number.EPSILON], ['topP', Number.MIN_VALUE, 0],
+      ['seed', 4294967295, 4294967296], ['seed', 0, -1],
+      ['count', 10_000, 10_001], ['count', 1, 0],
+      ['beam', 1000, 1001], ['beam', 1, 0],
+      ['stop', Array(64).fill('x'), Array(65).fill('x')],
+    ];
+    for (const [option, good, bad] of edges) {
+      parseGenerateOptions({ [option]: good });
+      const message = refusal({ [option]: bad }).message;
+      const numbers = (message.split(', not ')[0].match(/\d+/g) ?? []).map(Number);
+      if (typeof good === 'number') assert.ok(numbers.includes(good === Number.MIN_VALUE ? 0 : good), `${message} does not name ${good}`);
+      else assert.ok(numbers.includes(64), message);
+    }
   });
 
   it('refuses an unknown option, listing the known ones; and input that is not an object', () => {

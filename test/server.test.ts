@@ -193,7 +193,7 @@ describe('charrnn server', () => {
     const gen = (body: unknown) => post(app, '/v1/generate', body);
     assertError(await gen({ model: 'nope' }), 404, /^There is no model 'nope' here \(the models are tiny, other\)\.$/);
     assertError(await gen({ prime: 'x' }), 400, /^Say which model with "model": this server has tiny, other\.$/);
-    assertError(await gen({ model: 'tiny', temperature: 0 }), 400, /^temperature must be a number greater than 0, not 0\.$/);
+    assertError(await gen({ model: 'tiny', temperature: 0 }), 400, /^temperature must be a number greater than 0 and at most 1000000, not 0\.$/);
     assertError(await gen({ model: 'tiny', length: '10' }), 400, /^length must be a whole number from 0 to 10000, not "10"\.$/);
     assertError(await gen({ model: 'tiny', length: 10_001 }), 400, /length must be/);
     assertError(await gen({ model: 'tiny', count: 17 }), 400, /count must be a whole number from 1 to 16/);

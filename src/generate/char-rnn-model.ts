@@ -10,7 +10,9 @@ import type { Vocabulary } from '../text/vocabulary.js';
 import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { createGenerator } from './create-generator.js';
 import type { FinishReason, GenerationUsage } from './generator.js';
-import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions } from './options.js';
+import { checkLineOptions, DEFAULT_MAX_LINE, type LineOptions } from './line-options.js';
+import { lineDraws, maxDraws, sampleLines, type LineRequest } from './lines.js';
+import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions, type GenerateSettings } from './options.js';
 import { encodePrime } from './encode-prime.js';
 
 /** Where a model file comes from: its bytes, a URL to fetch, or (in Node, with charrnn/node imported) a path. */
@@ -118,9 +120,26 @@ export class CharRnnModel {
    * Generates `count` texts as one batch (or the `beam` most likely ones),
    * continuing `prime`. Options as in GenerateOptions; a bad one throws
    * GenerateOptionsError (one sentence).
+   *
+   * A line model (`lineModel` not null) writes `count` whole lines, as
+   * `charrnn sample` does: each from a fresh state fed the end-of-line, then
+   * the prime, up to the end-of-line the model writes (at most `maxLength`
+   * characters, default 200), skipping empty lines, and with `novel` only lines
+   * not in the training text; the same options and seed give the CLI's lines.
+   * As for running text, `text` and `texts` leave the prime out: the CLI prints
+   * the prime (as the model read it) before each. Fewer than `count` come back
+   * only when `novel` found too few new lines. length, stop, endOfLine and beam
+   * are refused for a line model, maxLength and novel for any other
+   * (checkLineOptions).
    */
-  async generate(options: GenerateOptions = {}): Promise<GenerateOutput> {
-    const gen = createGenerator(this.model, this.vocab, parseGenerateOptions(options));
+  async generate(options: GenerateOptions & LineOptions = {}): Promise<GenerateOutput> {
+    const { settings, line } = this.settingsOf(options);
+    if (line) {
+      const r = sampleLines(this.model, this.vocab, this.lineRequest(settings, line));
+      const texts = r.lines.map(l => l.slice(r.prime.length));
+      return { text: texts[0] ?? '', texts, finishReasons: r.finishReasons, usage: r.usage };
+    }
+    const gen = createGenerator(this.model, this.vocab, settings);
     for (const _ of gen.pieces()) { /* runs to the end */ }
     const r = gen.result();
     return { text: r.texts[0] ?? '', ...r };
@@ -130,11 +149,53 @@ export class CharRnnModel {
    * One text, piece by piece as it is generated (sampling or greedy; not
    * `count` or `beam`). Leaving the loop early (`break`, `return()`) stops the
    * generation and frees its buffers. Yields to the event loop now and then,
-   * so a long generation does not hold up a page or a server.
+   * so a long generation does not hold up a page or a server. A line model
+   * streams the line `generate` gives for the same options (with `novel`, whole,
+   * once it is known to be new).
    */
-  async *stream(options: GenerateOptions = {}): AsyncGenerator<string, void, undefined> {
-    const settings = parseGenerateOptions(options);
+  async *stream(options: GenerateOptions & LineOptions = {}): AsyncGenerator<string, void, undefined> {
+    const { settings, line } = this.settingsOf(options);
     if (settings.count !== 1 || settings.beam > 0) throw new GenerateOptionsError('stream makes one sampled text; use generate for count or beam.', settings.beam > 0 ? 'beam' : 'count');
+    if (line === null) {
+      yield* this.streamPieces(settings);
+      return;
+    }
+    const request = this.lineRequest(settings, line);
+    if (request.novel) {
+      const text = (await this.generate(options)).text;
+      if (text) yield text;
+      return;
+    }
+    // The draws sampleLines makes for one line, seed after seed until one is not empty, streamed as they are drawn.
+    const draws = lineDraws(this.vocab, request);
+    for (let drawn = 0; drawn < maxDraws(1); drawn++) {
+      let empty = draws.prime === '';
+      for await (const piece of this.streamPieces(draws.settings(settings.seed + drawn, 1))) {
+        empty = false;
+        yield piece;
+      }
+      if (!empty) return;
+    }
+  }
+
+  /** The options checked (GenerateOptionsError, one sentence) and, for a line model, its line options. */
+  private settingsOf(options: GenerateOptions & LineOptions): { settings: GenerateSettings; line: Required<LineOptions> | null } {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new GenerateOptionsError('The generation options must be an object.', '');
+    const { maxLength, novel, ...generation } = options;
+    checkLineOptions(options, this.lineModel !== null);
+    const settings = parseGenerateOptions(generation);
+    return { settings, line: this.lineModel ? { maxLength: maxLength ?? DEFAULT_MAX_LINE, novel: novel ?? false } : null };
+  }
+
+  private lineRequest(settings: GenerateSettings, line: Required<LineOptions>): LineRequest {
+    const info = this.lineModel!;
+    // Only the sampling options the caller gave: sampleLines judges their conflicts (greedy with temperature) as parseGenerateOptions did.
+    const sampling = settings.greedy ? { greedy: true } : { temperature: settings.temperature, topK: settings.topK, topP: settings.topP };
+    return { ...sampling, count: settings.count, eol: info.eol, maxLength: line.maxLength, prime: settings.prime, seed: settings.seed,
+      unknown: settings.unknown, novel: line.novel ? info.lineSet : undefined };
+  }
+
+  private async *streamPieces(settings: GenerateSettings): AsyncGenerator<string, void, undefined> {
     const pieces = createGenerator(this.model, this.vocab, settings).pieces();
     try {
       let since = Date.now();
@@ -194,6 +255,9 @@ export class CharRnnModel {
 
   /** Sets the handle's state to a copy of a state from `state` (of this model's shape). */
   set state(value: ModelState<Float32Array>) {
+    if (!isStateShaped(value)) {
+      throw new CharrnnError(`The state must be one like the state property gives ({ B: 1, layers: [{ h, c }, …] }), not ${describeValue(value)}.`);
+    }
     try {
       this.ownStream().setState(value);
     } catch (e) {
@@ -215,6 +279,22 @@ export class CharRnnModel {
     }
     return this.own.stream;
   }
+}
+
+/** Whether `value` has the shape of a ModelState (its sizes are the stream's to judge): what a JavaScript caller may pass is anything. */
+function isStateShaped(value: unknown): value is ModelState<Float32Array> {
+  const numbers = (x: unknown): boolean => (ArrayBuffer.isView(x) && !(x instanceof DataView)) || (Array.isArray(x) && x.every(n => typeof n === 'number'));
+  if (typeof value !== 'object' || value === null) return false;
+  const { B, layers } = value as { B?: unknown; layers?: unknown };
+  return typeof B === 'number' && Array.isArray(layers) &&
+    layers.every(l => typeof l === 'object' && l !== null && numbers((l as { h?: unknown }).h) && ((l as { c?: unknown }).c === null || numbers((l as { c?: unknown }).c)));
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return 'a string';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object of another shape' : `a ${typeof value}`;
 }
 
 async function readSource(source: ModelSource, bytesName: string): Promise<{ bytes: Uint8Array; name: string }> {

@@ -9,12 +9,15 @@ import { END_OF_LINE } from './stop.js';
 /** The most characters one request may ask for; a face may set a lower limit of its own. */
 export const MAX_LENGTH = 100_000_000;
 
+/** The highest temperature: well before it every character is as likely as any other, so a higher one would change nothing. */
+export const MAX_TEMPERATURE = 1_000_000;
+
 /** Each option: its schema and, for the error sentence, what it must be. */
 const FIELDS = {
   prime: [z.string(), 'a string'],
   length: [z.number().int().min(0).max(MAX_LENGTH), `a whole number from 0 to ${MAX_LENGTH}`],
-  temperature: [z.number().positive().max(1e6), 'a number greater than 0'],
-  topK: [z.number().int().min(0), 'a whole number, 0 (all characters) or more'],
+  temperature: [z.number().positive().max(MAX_TEMPERATURE), `a number greater than 0 and at most ${MAX_TEMPERATURE}`],
+  topK: [z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), `a whole number from 0 (all characters) to ${Number.MAX_SAFE_INTEGER}`],
   topP: [z.number().gt(0).lte(1), 'a number greater than 0 and at most 1'],
   greedy: [z.boolean(), 'true or false'],
   seed: [z.number().int().min(0).max(0xffffffff), 'a whole number from 0 to 4294967295'],
@@ -29,7 +32,7 @@ const FIELDS = {
 export type GenerateOptionName = keyof typeof FIELDS;
 type Field = GenerateOptionName;
 
-/** What an option's value must be, as the end of a sentence: `temperature` is 'a number greater than 0'. */
+/** What an option's value must be, as the end of a sentence: `topP` is 'a number greater than 0 and at most 1'. */
 export function optionRequirement(name: GenerateOptionName): string {
   return FIELDS[name][1];
 }

@@ -47,10 +47,10 @@ export class Optimizer<F extends FloatArray> {
   private readonly decayed: F[];
 
   constructor(private readonly kernels: Kernels<F>, private readonly params: Parameters<F>, readonly config: OptimizerConfig) {
+    checkOptimizerConfig(config);
     this.first = kernels.alloc(params.size);
     this.second = kernels.alloc(config.name === 'adam' ? params.size : 0);
     const wd = config.weightDecay ?? 0;
-    if (!(wd >= 0)) throw new CharrnnError(`The weight decay must be 0 or more, got ${wd}.`);
     if (wd > 0 && config.name !== 'adam') {
       throw new CharrnnError(`Weight decay is decoupled (AdamW) and needs the adam optimizer, not ${config.name}.`);
     }
@@ -79,6 +79,36 @@ export class Optimizer<F extends FloatArray> {
         break;
     }
     this.params.changed();
+  }
+}
+
+const OPTIMIZER_NAMES: readonly OptimizerName[] = ['adam', 'rmsprop', 'sgd'];
+
+/**
+ * What each optimizer setting must be, as torch.optim would run it well: a
+ * learning rate of 0 or less, or a decay rate of 1 or more, trains nothing or
+ * diverges without saying why.
+ */
+const OPTIMIZER_RULES: [keyof OptimizerConfig, (v: number) => boolean, string][] = [
+  ['lr', v => v > 0 && v < Infinity, 'a number greater than 0'],
+  ['beta1', v => v >= 0 && v < 1, 'a number from 0 up to (not including) 1'],
+  ['beta2', v => v >= 0 && v < 1, 'a number from 0 up to (not including) 1'],
+  ['alpha', v => v >= 0 && v < 1, 'a number from 0 up to (not including) 1'],
+  ['momentum', v => v >= 0 && v < 1, 'a number from 0 up to (not including) 1'],
+  ['eps', v => v > 0 && v < Infinity, 'a number greater than 0'],
+  ['weightDecay', v => v >= 0 && v < Infinity, 'a number, 0 or more'],
+];
+
+/** Throws a CharrnnError, one sentence naming the first bad setting and its value, unless every setting is in its range. */
+export function checkOptimizerConfig(config: OptimizerConfig): void {
+  if (typeof config !== 'object' || config === null) throw new CharrnnError(`The optimizer config must be an object, not ${String(config)}.`);
+  if (!OPTIMIZER_NAMES.includes(config.name)) {
+    throw new CharrnnError(`optimizer.name must be ${OPTIMIZER_NAMES.map(n => `'${n}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, not ${JSON.stringify(config.name)}.`);
+  }
+  for (const [key, ok, requirement] of OPTIMIZER_RULES) {
+    const value = config[key];
+    if (key === 'weightDecay' && value === undefined) continue;
+    if (typeof value !== 'number' || !ok(value)) throw new CharrnnError(`optimizer.${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
   }
 }
 

@@ -135,6 +135,10 @@ export function replanSchedule(s: LearningRateSchedule, done: number, end: numbe
 
 /** One sentence for a schedule that cannot work; nothing when it can. */
 export function checkSchedule(s: LearningRateSchedule): void {
+  if (!(s.lr > 0 && s.lr < Infinity)) throw new CharrnnError(`The learning rate must be a number greater than 0, got ${s.lr}.`);
+  if (s.name === 'step' && !(s.decay > 0 && s.decay < Infinity && Number.isInteger(s.decayEvery) && s.decayEvery >= 0)) {
+    throw new CharrnnError(`A step schedule's decay must be a number greater than 0 and its decay interval a whole number of steps, 0 or more; got ${s.decay} every ${s.decayEvery}.`);
+  }
   if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new CharrnnError(`The warm-up must be a whole number of steps, got ${s.warmup}.`);
   if (s.name === 'cosine') {
     if (!(s.lrMin >= 0 && s.lrMin <= s.lr)) throw new CharrnnError(`--lr-min must be between 0 and the learning rate ${s.lr}, got ${s.lrMin}.`);

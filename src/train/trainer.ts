@@ -4,7 +4,7 @@ import type { FloatArray } from '../kernels/kernels.js';
 import { CharrnnError } from '../errors.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
 import { WeightAverage } from './average.js';
-import { clipGradNorm, Optimizer, type OptimizerConfig } from './optimizer.js';
+import { checkOptimizerConfig, clipGradNorm, Optimizer, type OptimizerConfig } from './optimizer.js';
 import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSchedule } from './schedule.js';
 import type { TokenIds } from '../data/streams.js';
 
@@ -44,6 +44,32 @@ export interface StepResult {
   chars: number;
 }
 
+/** Each numeric setting of a TrainingConfig: whether a value is in its range, and the range as the end of a sentence. */
+const TRAINING_RULES: [keyof TrainingConfig, (v: number) => boolean, string][] = [
+  ['batch', v => Number.isInteger(v) && v >= 1, 'a whole number, 1 or more'],
+  ['seq', v => Number.isInteger(v) && v >= 1, 'a whole number, 1 or more'],
+  ['clip', v => v >= 0 && v < Infinity, 'a number, 0 (no clipping) or more'],
+  ['lrDecay', v => v > 0 && v < Infinity, 'a number greater than 0'],
+  ['lrDecayEvery', v => Number.isInteger(v) && v >= 0, 'a whole number, 0 (never) or more'],
+  ['ema', v => v >= 0 && v < 1, 'a number from 0 (none) up to (not including) 1'],
+];
+
+/**
+ * Throws a CharrnnError, one sentence naming the first bad setting and its
+ * value, unless every setting is in its range, as the CLI's flags are: a
+ * library caller gets the same refusal instead of a run that trains on a
+ * negative learning rate. `seq` is not used with a batcher of its own (lines).
+ */
+export function checkTrainingConfig(config: TrainingConfig, ownBatcher = false): void {
+  if (typeof config !== 'object' || config === null) throw new CharrnnError(`The training config must be an object, not ${String(config)}.`);
+  for (const [key, ok, requirement] of TRAINING_RULES) {
+    const value = config[key];
+    if ((key === 'seq' && ownBatcher) || (key === 'ema' && value === undefined)) continue;
+    if (typeof value !== 'number' || !ok(value)) throw new CharrnnError(`${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+  }
+  checkOptimizerConfig(config.optimizer);
+}
+
 /**
  * One model, one training split, one optimizer: each `step` feeds the next chunk
  * of B streams (state carried from the chunk before, reset when the streams wrap),
@@ -66,6 +92,7 @@ export class Trainer<F extends FloatArray> {
    * mode's LineBatcher), whose chunks may vary in length.
    */
   constructor(readonly model: CharRNN<F>, train: TokenIds | Batcher, readonly config: TrainingConfig) {
+    checkTrainingConfig(config, 'next' in train);
     this.batcher = 'next' in train ? train : new StreamBatcher(train, config.batch, config.seq);
     if (this.batcher.B !== config.batch) throw new Error(`the batcher gives ${this.batcher.B} sequences, the config says ${config.batch}`);
     this.optimizer = new Optimizer(model.kernels, model.params, config.optimizer);
