@@ -29,13 +29,17 @@ export type { LineSet } from './text/line-set.js';
 export type { ModelConfig } from './model/config.js';
 export type { CellType } from './kernels/kernels.js';
 
-// Training: a run from a text and settings, its events and stop limits.
+// Training: a run from a text and settings, its plan, its rules, its events and stop limits.
 export { TrainingRun, type RunOptions, type RunStore } from './run/run.js';
 export type { DecodedCheckpoint, RunRecord } from './train/checkpoint.js';
 export { trainingText, type TrainingText } from './run/training-text.js';
 export type { LineCorpus } from './data/line-corpus.js';
 export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, type RunSettings, type ScheduleEnd, type StopLimits } from './run/settings.js';
 export { budgetRecipe, type BudgetRecipe, type BudgetRecipeOptions } from './run/budget-recipe.js';
+export { planRun, type PlanOptions, type RunPlan, type RecipeWhen } from './run/plan-run.js';
+export type { MachineMemory } from './train/memory-estimate.js';
+export { checkSettings } from './run/check-settings.js';
+export { SettingError, type SettingName, type SettingNames } from './run/setting-error.js';
 export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type StopReason } from './run/events.js';
 export type {
   RunPosition, ConfigEvent, StepEvent, ValidationEvent, SampleEvent, SavedEvent, StoppedEvent, NoteEvent, ResultEvent,

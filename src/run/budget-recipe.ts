@@ -11,6 +11,7 @@ import { chooseRecipe, VALIDATION_SHARE, type MeasuredSpeed, type Recipe } from 
 import { LIBRARY_NAMES, type SettingNames } from './setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
+/** What {@link budgetRecipe} chose: the run's settings, and why, in one line. */
 export interface BudgetRecipe {
   /** The run's settings: the recipe's, the user's given ones over them. */
   settings: RunSettings;
@@ -18,9 +19,13 @@ export interface BudgetRecipe {
   explanation: string;
 }
 
+/** What {@link budgetRecipe} chooses from: the text, the engine, the user's settings and the budget. */
 export interface BudgetRecipeOptions {
+  /** The training text as ids (TrainingText.ids): the probe trains on it. */
   ids: TokenIds;
+  /** The text's vocabulary size. */
   vocabSize: number;
+  /** The engine the run will train on: the probe measures this one. */
   kernels: Kernels<Float32Array>;
   /** The settings without the recipe (default: DEFAULT_SETTINGS); what the recipe chooses replaces theirs. */
   base?: RunSettings;
@@ -55,6 +60,15 @@ export function probeSeconds(budget: number): number {
   return Math.min(PROBE_SECONDS.max, Math.max(PROBE_SECONDS.min, PROBE_SHARE * budget));
 }
 
+/**
+ * Chooses a run's settings for a time budget: measures this machine's speed
+ * on the text for a few seconds (taken from the budget), picks the model size,
+ * dropout, learning rate, schedule and validation the budget can train well
+ * (the batch stays the default unless given), and plans the cosine's length to
+ * the deadline. What the user gave explicitly (`given`) always wins. Returns
+ * the settings and a one-line explanation to show the user. {@link planRun}
+ * calls it when the recipe applies.
+ */
 export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe> {
   const started = o.now();
   const given = withoutConflicts(o.given);

@@ -15,6 +15,11 @@ import type { TrainingText } from './training-text.js';
 /** When the recipe chooses the settings: auto (a time budget alone, nothing of the model's size given), on, or off. */
 export type RecipeWhen = 'auto' | 'on' | 'off';
 
+/**
+ * What {@link planRun} plans from: the text as read, the settings and what of
+ * them the user gave, the limits, whether to use the recipe, and the engine;
+ * optionally the machine's memory to check against, and a clock.
+ */
 export interface PlanOptions {
   /** The text as read. */
   text: TrainingText;
@@ -22,10 +27,13 @@ export interface PlanOptions {
   settings: RunSettings;
   /** What the user gave explicitly: it wins over the recipe, and a size given turns recipe auto off. */
   given: Partial<RunSettings>;
+  /** When the run stops; the recipe plans for `seconds` alone. */
   limits: StopLimits;
+  /** Whether the recipe chooses the settings (see {@link RecipeWhen}). */
   recipe: RecipeWhen;
   /** Whether the run goes on from a checkpoint (its settings are kept: no recipe). */
   resumed: boolean;
+  /** The engine the run will train on: the recipe measures its speed. */
   kernels: Kernels<Float32Array>;
   /** The machine's memory, to refuse a run that cannot fit (none: not checked). */
   machine?: MachineMemory;
@@ -37,13 +45,18 @@ export interface PlanOptions {
   names?: SettingNames;
 }
 
+/**
+ * What {@link planRun} decided: the text and settings to build the
+ * {@link TrainingRun} from, when its budget began, and notes to pass it.
+ */
 export interface RunPlan {
   /** The text in the run's shape: in line mode, its lines. */
   corpus: TrainingText;
+  /** The run's settings: the recipe's, the given ones over them, when the recipe applied; else those given to the plan. */
   settings: RunSettings;
   /** The clock's reading when the budget began: give it to the TrainingRun as startedAt. */
   startedAt: number;
-  /** Things to say once the run starts (the recipe's choice). */
+  /** Things to say once the run starts (the recipe's choice): give them to the TrainingRun as notes. */
   notes: string[];
 }
 

@@ -31,11 +31,22 @@ export interface RunStore {
   save(file: SavedFile, bytes: Uint8Array): void | Promise<void>;
 }
 
+/**
+ * What a {@link TrainingRun} is built from: the text, the settings and stop
+ * limits, the engine to run on, and where its files go; optionally a
+ * checkpoint to continue, a clock, notes to say at the start, and the names
+ * its messages give settings.
+ */
 export interface RunOptions {
+  /** The training text, encoded (see {@link trainingText}). */
   corpus: TrainingText;
+  /** The run's settings (start from {@link DEFAULT_SETTINGS}); a resumed run should pass the checkpoint's. */
   settings: RunSettings;
+  /** When to stop: the first limit reached wins; none at all trains {@link DEFAULT_EPOCHS} epochs. */
   limits: StopLimits;
+  /** The engine to train on (from charrnn/node's loadKernels, or loadWasmKernels). */
   kernels: Kernels<Float32Array>;
+  /** Where the model, best model and checkpoint are written. */
   store: RunStore;
   /** Continue this checkpoint's run instead of starting a new one. */
   checkpoint?: DecodedCheckpoint | null;
@@ -110,6 +121,18 @@ export function prepareTraining(corpus: TrainingText, given: RunSettings, kernel
   return { model, trainer, data, settings: s };
 }
 
+/**
+ * One training run, from a text and its settings or from a checkpoint, to its
+ * saved model. Build it, subscribe with `on`, call `train` once; everything
+ * the run does comes out as typed events (config, step, validation, sample,
+ * saved, stopped, note, result). It stops at the first limit (steps, epochs,
+ * seconds), when patience runs out, or on `requestStop`, then validates a last
+ * time (not after a stop request) and saves. Its files go to the RunStore. The
+ * constructor throws a {@link SettingError} (a CharrnnError, one sentence) for
+ * settings that conflict or do not fit the text, and a CharrnnError for a
+ * checkpoint of another text. `train` throws a CharrnnError when training
+ * diverges, after it emits a 'stopped' event with reason 'diverged'.
+ */
 export class TrainingRun {
   readonly model: CharRNN<Float32Array>;
   readonly trainer: Trainer<Float32Array>;

@@ -13,6 +13,13 @@ import { SettingError } from './setting-error.js';
 /** Where a cosine schedule ends: after scheduleSteps, fixed; or at the time budget's deadline, re-planned as the run goes. */
 export type ScheduleEnd = 'steps' | 'deadline';
 
+/**
+ * Everything that defines a training run: the text's reading, the model, the
+ * batches, the optimizer and schedule, validation, checkpoints and samples.
+ * Each field but scheduleReplans is a `charrnn train` flag (camelCase for
+ * kebab-case). A run saves its settings in its checkpoint, and a resumed run
+ * keeps the ones that define its math and data (KEPT_ON_RESUME).
+ */
 export interface RunSettings {
   /** The embedded corpus the run trains on, when not files. */
   corpus?: string;
@@ -26,19 +33,29 @@ export interface RunSettings {
   normalize: Normalization;
   /** Keep at most this many symbols, the rarest characters folded into U+FFFD. */
   maxVocab?: number;
+  /** The recurrent cell: lstm, gru or rnn (tanh). */
   cell: CellType;
+  /** Stacked recurrent layers. */
   layers: number;
+  /** Hidden units per layer. */
   hidden: number;
+  /** Embedding size. */
   emb: number;
+  /** Dropout probability after each recurrent layer (0: none). */
   dropout: number;
   /** Streams per batch (B). */
   batch: number;
   /** Steps per chunk (T), the truncated-BPTT length. */
   seq: number;
+  /** adam, rmsprop or sgd (with momentum). */
   optimizer: OptimizerName;
+  /** Peak learning rate. */
   lr: number;
+  /** Global gradient-norm limit (0: no clipping). */
   clip: number;
+  /** Step schedule: the factor the rate is multiplied by every lrDecayEvery steps (1: none). */
   lrDecay: number;
+  /** Step schedule: steps between decays (0: never). */
   lrDecayEvery: number;
   /** The learning rate after warm-up: constant, step (lrDecay every lrDecayEvery steps) or cosine (down to lrMin). */
   lrSchedule: ScheduleName;
@@ -77,12 +94,15 @@ export interface RunSettings {
   patience: number;
   /** Save the latest model and checkpoint every N steps (0: at validations and the end). */
   checkpointEvery: number;
+  /** Seed of the weights, dropout, batches of line mode, spread split and samples. */
   seed: number;
   /** Print a sample every N steps (0: none while training; undefined: at every validation). */
   sampleEvery?: number;
   /** Length of the samples while training and at the end (0: none). */
   sampleLength: number;
+  /** Softmax temperature of the samples (below 1: safer, above 1: wilder). */
   sampleTemperature: number;
+  /** The text every sample starts from (in the text's characters; '' for none). */
   samplePrime: string;
 }
 
@@ -96,6 +116,12 @@ export interface StopLimits {
   seconds?: number;
 }
 
+/**
+ * `charrnn train`'s settings when no flag is given: a 2-layer LSTM of 128
+ * units (DEFAULT_MODEL) on batches of 50 streams × 50 steps, Adam at 2e-3
+ * with gradient clipping at 5, 10% of the text held out and validated every
+ * 500 steps, seed 1. Spread it and override what differs.
+ */
 export const DEFAULT_SETTINGS: RunSettings = {
   lines: false,
   invalid: 'error', normalize: DEFAULT_NORMALIZATION,
