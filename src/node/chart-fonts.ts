@@ -46,7 +46,7 @@ export function chartFonts(text: string, dirs: readonly string[] = SYSTEM_FONT_D
   const files = [...baseFontFiles()];
   const coverage = [...base!.coverage];
   const covers = (code: number): boolean => coverage.some(c => c.has(code));
-  let missing = new Set([...text].map(c => c.codePointAt(0)!).filter(c => !covers(c)));
+  let missing = new Set([...text].filter(c => !LAYOUT.test(c)).map(c => c.codePointAt(0)!).filter(c => !covers(c)));
   if (missing.size > 0) {
     const candidates = installedFonts(dirs);
     while (missing.size > 0) {
@@ -67,12 +67,17 @@ export function chartFonts(text: string, dirs: readonly string[] = SYSTEM_FONT_D
   return { files, covers };
 }
 
-/** The text with each character none of the fonts can draw written as its code point, `<U+0E01>`. */
+/**
+ * The text with each character none of the fonts can draw written as its code
+ * point, `<U+0E01>`; tabs and line breaks, which lay text out, are kept.
+ */
 export function drawableText(text: string, fonts: ChartFonts): string {
   let out = '';
-  for (const c of text) out += fonts.covers(c.codePointAt(0)!) ? c : `<${codePoint(c)}>`;
+  for (const c of text) out += fonts.covers(c.codePointAt(0)!) || LAYOUT.test(c) ? c : `<${codePoint(c)}>`;
   return out;
 }
+
+const LAYOUT = /^[\t\n\r]$/;
 
 interface InstalledFont {
   path: string;
