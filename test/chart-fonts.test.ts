@@ -51,17 +51,22 @@ async function glyphPixels(c: string, font: SvgText, options: RenderOptions): Pr
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** The characters of the SVG's texts that resvg draws as the box it draws for a character no font has. */
+/**
+ * The characters of the SVG's texts that resvg draws as the box it draws for a
+ * character no font has, or not at all (a font whose glyphs resvg cannot draw).
+ */
 async function tofu(svg: string, options: RenderOptions): Promise<string[]> {
   const found = new Set<string>();
   const checked = new Set<string>();
   for (const t of svgTexts(svg)) {
     const box = await glyphPixels(NO_FONT_HAS, t, options);
+    const blank = await glyphPixels(' ', t, options);
     for (const c of new Set(t.text)) {
       const key = `${c}\0${t.family}\0${t.weight}`;
       if (/\s/.test(c) || checked.has(key)) continue;
       checked.add(key);
-      if (same(await glyphPixels(c, t, options), box)) found.add(c);
+      const glyph = await glyphPixels(c, t, options);
+      if (same(glyph, box) || same(glyph, blank)) found.add(c);
     }
   }
   return [...found];
