@@ -4,7 +4,7 @@
 // fonts: a machine without fonts would otherwise get a PNG with no text at all.
 // The machine's fonts are only asked for characters DejaVu lacks (chart-fonts.ts).
 import type { TopLevelSpec } from 'vega-lite';
-import { baseFontFiles, chartFonts, drawableText, type ChartFonts } from './chart-fonts.js';
+import { chartFonts, drawableText, type ChartFonts } from './chart-fonts.js';
 
 type Vega = typeof import('vega');
 type VegaLite = typeof import('vega-lite');
@@ -60,7 +60,7 @@ export async function renderSvg(spec: TopLevelSpec, options: RenderOptions = {})
 /**
  * An SVG drawn as a PNG at `scale` times its size (2: sharp on high-density
  * screens), with DejaVu and the fonts found for the characters it lacks
- * (resvg draws each character with the first loaded font that has it).
+ * (for a character its font lacks, resvg falls back to a loaded font that has it).
  */
 export async function svgToPng(svg: string, scale = 2, options: RenderOptions = {}): Promise<Uint8Array> {
   const { resvg } = await load();
@@ -74,9 +74,6 @@ export async function svgToPng(svg: string, scale = 2, options: RenderOptions = 
   });
   return image.render().asPng();
 }
-
-/** The DejaVu font files every PNG is drawn with; a missing one is a broken install, said as such. */
-export const fontFiles = baseFontFiles;
 
 /** The spec with every string's undrawable characters written as code points (keys, all ASCII, kept). */
 function drawable(value: unknown, fonts: ChartFonts): unknown {
