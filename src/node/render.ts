@@ -1,11 +1,10 @@
 // Drawing a vega-lite spec headless: vega's SVG renderer (no canvas, no DOM) for
 // the SVG, and resvg for the PNG. The PNG's text is drawn with the DejaVu Sans
-// that ships in the dejavu-fonts-ttf package, never with whatever fonts the
-// machine has: a machine without fonts would otherwise get a PNG with no text at all.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+// that ships in the dejavu-fonts-ttf package, never with the machine's default
+// fonts: a machine without fonts would otherwise get a PNG with no text at all.
+// The machine's fonts are only asked for characters DejaVu lacks (chart-fonts.ts).
 import type { TopLevelSpec } from 'vega-lite';
+import { chartFonts, drawableText, type ChartFonts } from './chart-fonts.js';
 
 type Vega = typeof import('vega');
 type VegaLite = typeof import('vega-lite');
@@ -36,10 +35,20 @@ const quiet = {
   debug() { return quiet; },
 };
 
-/** The spec drawn as an SVG document (text as <text>, in the spec's fonts). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+export interface RenderOptions {
+  /** The folders searched for fonts with the characters DejaVu lacks (the system's font folders unless given). */
+  fontDirs?: readonly string[];
+}
+
+/**
+ * The spec drawn as an SVG document (text as <text>, in the spec's fonts). Its
+ * characters that no font here can draw are written as code points, `<U+6F22>`,
+ * before the layout, so that labels are measured as they will be drawn.
+ */
+export async function renderSvg(spec: TopLevelSpec, options: RenderOptions = {}): Promise<string> {
   const { vega, vegaLite } = await load();
-  const compiled = vegaLite.compile(spec, { logger: quiet as unknown as CompileLogger }).spec;
+  const fonts = chartFonts(JSON.stringify(spec), options.fontDirs);
+  const compiled = vegaLite.compile(drawable(spec, fonts) as TopLevelSpec, { logger: quiet as unknown as CompileLogger }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG();
@@ -48,29 +57,32 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** An SVG drawn as a PNG at `scale` times its size (2: sharp on high-density screens). */
-export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
+/**
+ * An SVG drawn as a PNG at `scale` times its size (2: sharp on high-density
+ * screens), with DejaVu and the fonts found for the characters it lacks
+ * (for a character its font lacks, resvg falls back to a loaded font that has it).
+ */
+export async function svgToPng(svg: string, scale = 2, options: RenderOptions = {}): Promise<Uint8Array> {
   const { resvg } = await load();
-  const fonts = fontFiles();
   const image = new resvg.Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
-    font: { loadSystemFonts: false, fontFiles: fonts, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', monospaceFamily: 'DejaVu Sans Mono' },
+    font: {
+      loadSystemFonts: false, fontFiles: chartFonts(svg, options.fontDirs).files,
+      defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', monospaceFamily: 'DejaVu Sans Mono',
+    },
     logLevel: 'off',
   });
   return image.render().asPng();
 }
 
-let fonts: string[] | undefined;
-/** The DejaVu font files the PNGs are drawn with; a missing one is a broken install, said as such. */
-export function fontFiles(): string[] {
-  if (fonts) return fonts;
-  const require = createRequire(import.meta.url);
-  const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-  const files = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf'].map(f => join(dir, f));
-  const missing = files.find(f => !existsSync(f));
-  if (missing) throw new Error(`the font ${missing} is missing: reinstall charrnn's dependencies (npm ci)`);
-  fonts = files;
-  return files;
+/** The spec with every string's undrawable characters written as code points (keys, all ASCII, kept). */
+function drawable(value: unknown, fonts: ChartFonts): unknown {
+  if (typeof value === 'string') return drawableText(value, fonts);
+  if (Array.isArray(value)) return value.map(v => drawable(v, fonts));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, drawable(v, fonts)]));
+  }
+  return value;
 }
 
 interface TextItem {
