@@ -90,6 +90,7 @@ export interface PreparedTraining {
 export function prepareTraining(corpus: TrainingText, given: RunSettings, kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
   let s = given;
+  if (checkpoint) checkSameText(corpus, checkpoint);
   checkSettings(s, limits, corpus, checkpoint?.steps);
   const data = trainingData(corpus, s);
   if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0) {
@@ -108,6 +109,22 @@ export function prepareTraining(corpus: TrainingText, given: RunSettings, kernel
   });
   checkpoint?.restore(trainer);
   return { model, trainer, data, settings: s };
+}
+
+/** The fingerprint a run records of its text: readCorpus's hash when it made one, else one of the ids. */
+function textFingerprint(corpus: TrainingText): string {
+  return corpus.hash ?? fingerprint(corpus.ids);
+}
+
+/**
+ * Refuses to resume on another text, before anything else about the text is
+ * checked: another text's length or vocabulary would otherwise fail a later
+ * rule (the saved batch position, the prime) with a sentence that hides why.
+ */
+function checkSameText(corpus: TrainingText, checkpoint: DecodedCheckpoint): void {
+  if (checkpoint.run.textHash !== textFingerprint(corpus) || checkpoint.vocab.size !== corpus.vocab.size) {
+    throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
+  }
 }
 
 export class TrainingRun {
@@ -155,10 +172,7 @@ export class TrainingRun {
     this.model = prepared.model;
     this.trainer = prepared.trainer;
     this.data = prepared.data;
-    this.textHash = corpus.hash ?? fingerprint(corpus.ids);
-    if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
-      throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
-    }
+    this.textHash = textFingerprint(corpus);
     const run = checkpoint?.run;
     this.resumed = run !== undefined;
     this.bestValLoss = run?.bestValLoss ?? null;
