@@ -21,6 +21,8 @@ export const MODEL_FORMAT = 'charrnn/1';
 export const CHECKPOINT_FORMAT = 'charrnn-checkpoint/1';
 /** Tensors of a checkpoint that are training state, not model weights. */
 const TRAINING_TENSOR_PREFIX = 'train.';
+/** A checkpoint's moving average of the weights, in the parameters' flat layout (src/train/checkpoint.ts). */
+export const CHECKPOINT_AVERAGE_TENSOR = 'train.ema';
 
 const RESERVED_KEYS = ['format', 'vocab', 'config', 'normalize'] as const;
 const normalizationSchema = z.enum(['nfc', 'nfd', 'none']);
@@ -89,6 +91,7 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
       fail(`tensor ${s.name} has shape [${t.shape.join(', ')}] but the config needs [${s.shape.join(', ')}]`);
     }
   }
+  if (isCheckpoint) useAveragedWeights(tensors, specs);
   const expected = new Set(specs.map(s => s.name));
   for (const name of [...tensors.keys()]) {
     if (expected.has(name)) continue;
@@ -103,6 +106,22 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
     }
   }
   return { config, vocab, tensors, metadata };
+}
+
+/**
+ * A checkpoint of a run that keeps a moving average (--ema) holds the raw
+ * weights under the parameters' names and the average under train.ema; the
+ * model file saved with it holds the average, so read as a model the
+ * checkpoint gives the average too (a resumed run takes both from decodeCheckpoint).
+ */
+function useAveragedWeights(tensors: Map<string, Tensor>, specs: ReturnType<typeof parameterSpecs>): void {
+  const average = tensors.get(CHECKPOINT_AVERAGE_TENSOR);
+  const size = specs.reduce((n, s) => n + s.size, 0);
+  if (!average || average.data.length !== size) return;
+  for (const s of specs) {
+    const t = tensors.get(s.name);
+    if (t) tensors.set(s.name, { ...t, data: average.data.subarray(s.offset, s.offset + s.size) });
+  }
 }
 
 /** Reads a model file into a model on the given backend. */

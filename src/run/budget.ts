@@ -12,15 +12,18 @@ export class Budget {
   private stepSeconds = 0;
   private fastestStep = Infinity;
   private steps = 0;
-  private validationSeconds: number | null = null;
+  /** Seconds a validated character took, from the validations (and the probe) timed so far. */
+  private secondsPerValidatedChar: number | null = null;
   private saveSeconds = 0;
 
   /**
    * @param seconds the budget (Infinity: none)
    * @param startedAt the clock's reading (ms) when the invocation started
-   * @param validationSteps a validation's cost in training steps' worth of characters, to guess its time before one is measured
+   * @param validationChars the characters a validation scores
+   * @param charsPerStep the characters a training step scores, to guess a validation's time before one is measured
    */
-  constructor(readonly seconds: number, private readonly startedAt: number, private readonly validationSteps: number) {}
+  constructor(readonly seconds: number, private readonly startedAt: number, private readonly validationChars: number,
+    private readonly charsPerStep: number) {}
 
   /**
    * Before a validation has been timed: a forward pass costs about a third of a
@@ -29,7 +32,23 @@ export class Budget {
    * for a few steps.
    */
   private guessValidation(): number {
-    return this.steps >= GUESS_AFTER_STEPS ? (this.validationSteps * this.fastestStep) / 3 : 0;
+    return this.steps >= GUESS_AFTER_STEPS ? (this.validationChars / this.charsPerStep * this.fastestStep) / 3 : 0;
+  }
+
+  /** Seconds a whole validation is expected to take: measured per character once timed, else guessed. */
+  private validationSeconds(): number {
+    return this.secondsPerValidatedChar === null ? this.guessValidation() : this.validationChars * this.secondsPerValidatedChar;
+  }
+
+  /**
+   * Whether the run should time a few pieces of a validation now: a limited
+   * budget, no validation timed yet, and past the first steps (which pay for
+   * warming up). The guess from the steps' speed misses where a validation's
+   * cost per character is not a third of a step's (a large vocabulary's output
+   * layer, a validation batch unlike the training one).
+   */
+  wantsProbe(): boolean {
+    return this.limited && this.secondsPerValidatedChar === null && this.steps >= GUESS_AFTER_STEPS && this.validationChars > 0;
   }
 
   get limited(): boolean {
@@ -48,8 +67,12 @@ export class Budget {
     this.steps++;
   }
 
-  recordValidation(seconds: number): void {
-    this.validationSeconds = seconds;
+  /** A validation (or part of one) scored `chars` characters in `seconds`. */
+  recordValidation(seconds: number, chars: number): void {
+    if (!(chars > 0)) return;
+    const perChar = seconds / chars;
+    // Like a step's time: the slower of the last and a decaying memory of earlier ones.
+    this.secondsPerValidatedChar = Math.max(perChar, (this.secondsPerValidatedChar ?? 0) * 0.9);
   }
 
   recordSave(seconds: number): void {
@@ -58,7 +81,16 @@ export class Budget {
 
   /** Seconds the closing validation and save are expected to take. */
   closingSeconds(): number {
-    return (this.validationSeconds ?? this.guessValidation()) + this.saveSeconds + MARGIN_SECONDS;
+    return this.validationSeconds() + this.saveSeconds + MARGIN_SECONDS;
+  }
+
+  /**
+   * The clock reading (ms) by which the closing validation must end so that
+   * the save still fits: a validation slower than measured is cut short there
+   * rather than overrunning the budget (Infinity when unlimited).
+   */
+  closingValidationEnd(): number {
+    return this.limited ? this.startedAt + (this.seconds - this.saveSeconds - MARGIN_SECONDS) * 1000 : Infinity;
   }
 
   /** Whether one more step still leaves time for the closing work. */
@@ -68,7 +100,7 @@ export class Budget {
 
   /** Whether a validation now (on top of the closing one) still fits. */
   allowsValidation(now: number): boolean {
-    return !this.limited || this.elapsed(now) + (this.validationSeconds ?? this.guessValidation()) + this.closingSeconds() <= this.seconds;
+    return !this.limited || this.elapsed(now) + this.validationSeconds() + this.closingSeconds() <= this.seconds;
   }
 
   /** Seconds left of the budget (Infinity when unlimited). */

@@ -20,7 +20,7 @@ import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './s
 import { SmoothedLoss } from './smoothed-loss.js';
 import { trainingData, type TrainingData } from './training-data.js';
 import type { TrainingText } from './training-text.js';
-import { finishPass } from './validate.js';
+import { runPass } from './validate.js';
 
 export type { TrainingText } from './training-text.js';
 export { SAMPLE_LINES } from './training-data.js';
@@ -80,6 +80,9 @@ export interface RunOptions {
 /** Steps excluded from the throughput figure (the benchmark protocol's warm-up). */
 export const WARMUP_STEPS = 3;
 
+/** Pieces of a validation pass (after its first) timed to learn its cost before the first validation. */
+const PROBE_PIECES = 2;
+
 /** How often (ms) a run lets the event loop turn, so a stop request (a signal, a button) arrives. */
 const YIELD_MS = 100;
 
@@ -101,6 +104,7 @@ export interface PreparedTraining {
 export function prepareTraining(corpus: TrainingText, given: RunSettings, kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
   let s = given;
+  if (checkpoint) checkSameText(corpus, checkpoint);
   checkSettings(s, limits, corpus, checkpoint?.steps);
   const data = trainingData(corpus, s);
   if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0) {
@@ -119,6 +123,22 @@ export function prepareTraining(corpus: TrainingText, given: RunSettings, kernel
   });
   checkpoint?.restore(trainer);
   return { model, trainer, data, settings: s };
+}
+
+/** The fingerprint a run records of its text: readCorpus's hash when it made one, else one of the ids. */
+function textFingerprint(corpus: TrainingText): string {
+  return corpus.hash ?? fingerprint(corpus.ids);
+}
+
+/**
+ * Refuses to resume on another text, before anything else about the text is
+ * checked: another text's length or vocabulary would otherwise fail a later
+ * rule (the saved batch position, the prime) with a sentence that hides why.
+ */
+function checkSameText(corpus: TrainingText, checkpoint: DecodedCheckpoint): void {
+  if (checkpoint.run.textHash !== textFingerprint(corpus) || checkpoint.vocab.size !== corpus.vocab.size) {
+    throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
+  }
 }
 
 /**
@@ -178,10 +198,7 @@ export class TrainingRun {
     this.model = prepared.model;
     this.trainer = prepared.trainer;
     this.data = prepared.data;
-    this.textHash = corpus.hash ?? fingerprint(corpus.ids);
-    if (checkpoint && (checkpoint.run.textHash !== this.textHash || checkpoint.vocab.size !== corpus.vocab.size)) {
-      throw new CharrnnError(`The text differs from the one the run was trained on (${corpus.source}), so it cannot resume on it.`);
-    }
+    this.textHash = textFingerprint(corpus);
     const run = checkpoint?.run;
     this.resumed = run !== undefined;
     this.bestValLoss = run?.bestValLoss ?? null;
@@ -226,8 +243,8 @@ export class TrainingRun {
   /** Trains until a limit, patience or a stop request; saves; returns the result event. */
   async train(): Promise<Extract<RunEvent, { type: 'result' }>> {
     const { settings: s, trainer, model, data } = this;
-    // A validation's cost in steps.
-    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, data.valChars / data.charsPerStep);
+    // What a validation scores and a step trains on, to guess a validation's time before one is timed.
+    const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, data.validates ? data.valChars : 0, data.charsPerStep);
     this.budget = budget;
     this.emit({
       type: 'config', ...this.position(), resumed: this.resumed,
@@ -270,6 +287,7 @@ export class TrainingRun {
         type: 'step', ...this.position(), loss: last.loss, smoothLoss: this.smoothed.add(last.loss), lr: last.lr, gradNorm: last.gradNorm,
         charsPerSecond: this.throughput(),
       });
+      if (budget.wantsProbe()) this.probeValidation(budget);
       if (s.valEvery > 0 && last.step % s.valEvery === 0 && budget.allowsValidation(this.now())) await this.validate();
       // After the validation (its time is in the window, and measured for the closing reserve), before any save (which keeps the new plan).
       if (follower && last.step % checkEvery === 0) this.followDeadline(follower, budget);
@@ -379,9 +397,16 @@ export class TrainingRun {
   private async validateNow(closing: boolean): Promise<void> {
     const s = this.settings;
     const t0 = this.now();
-    const loss = await finishPass(this.data.validationPass(this.model), { now: this.now, shouldStop: () => this.stopRequested });
-    if (loss === null) return; // abandoned for a stop request
-    this.budget?.recordValidation((this.now() - t0) / 1000);
+    const until = closing ? this.budget?.closingValidationEnd() ?? Infinity : Infinity;
+    const sums = await runPass(this.data.validationPass(this.model),
+      { now: this.now, shouldStop: () => this.stopRequested, until, expected: this.data.valChars });
+    if (sums === null || sums.count === 0) return; // abandoned for a stop request
+    this.budget?.recordValidation((this.now() - t0) / 1000, sums.count);
+    const loss = sums.total / sums.count;
+    if (!sums.complete) {
+      this.note(`the closing validation scored ${sums.count.toLocaleString('en')} of the ${this.data.valChars.toLocaleString('en')} held-out ` +
+        `characters: the ${formatSeconds(this.budget!.seconds)} budget left no time for the rest`);
+    }
     this.lastValidatedStep = this.trainer.steps;
     this.valLoss = loss;
     const best = this.bestValLoss === null || loss < this.bestValLoss;
@@ -398,6 +423,30 @@ export class TrainingRun {
     if (s.patience > 0 && this.sinceBest >= s.patience) {
       this.stop('patience', `${this.sinceBest} validations in a row without a new best (${this.names('patience')} ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
     }
+  }
+
+  /**
+   * Times a few pieces of a validation pass, so that the budget knows what a
+   * validation costs per character before the first one runs (the weights do
+   * not change the cost, nor does an evaluation pass change training).
+   */
+  private probeValidation(budget: Budget): void {
+    const pieces = this.data.validationPass(this.model)[Symbol.iterator]();
+    const t0 = this.now();
+    const first = pieces.next();
+    if (first.done) return;
+    // The first piece also sets the pass up: timed alone only when it is the whole pass.
+    const t1 = this.now();
+    let last = first.value;
+    let timed = 0;
+    for (; timed < PROBE_PIECES; timed++) {
+      const next = pieces.next();
+      if (next.done) break;
+      last = next.value;
+    }
+    pieces.return?.();
+    if (timed === 0) budget.recordValidation((t1 - t0) / 1000, first.value.count);
+    else budget.recordValidation((this.now() - t1) / 1000, last.count - first.value.count);
   }
 
   private async sample(): Promise<void> {

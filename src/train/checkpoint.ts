@@ -7,7 +7,7 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { modelConfigProblem, type ModelConfig } from '../model/config.js';
-import { CHECKPOINT_FORMAT, MODEL_FORMAT } from '../model/model-file.js';
+import { CHECKPOINT_AVERAGE_TENSOR, CHECKPOINT_FORMAT, MODEL_FORMAT } from '../model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import type { Normalization } from '../text/normalize.js';
 import { Vocabulary } from '../text/vocabulary.js';
@@ -54,7 +54,7 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
   const swapped = average?.inUse ?? false;
   const raw = swapped ? average!.values : model.params.data;
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: raw.subarray(s.offset, s.offset + s.size) }));
-  if (average) tensors.push({ name: 'train.ema', shape: [model.params.size], data: swapped ? model.params.data : average.values });
+  if (average) tensors.push({ name: CHECKPOINT_AVERAGE_TENSOR, shape: [model.params.size], data: swapped ? model.params.data : average.values });
   tensors.push({ name: 'train.optimizer.first', shape: [optimizer.first.length], data: optimizer.first });
   tensors.push({ name: 'train.optimizer.second', shape: [optimizer.second.length], data: optimizer.second });
   state.layers.forEach((l, i) => {
@@ -145,7 +145,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
       });
       trainer.batcher.setState(t.streams);
       model.dropoutRng.setState(t.dropoutRng);
-      if (trainer.average) trainer.average.values.set(tensor('train.ema', trainer.average.values.length));
+      if (trainer.average) trainer.average.values.set(tensor(CHECKPOINT_AVERAGE_TENSOR, trainer.average.values.length));
     },
   };
 }
