@@ -27,9 +27,9 @@ export interface CliResult {
 
 export interface CliRunner {
   /** Runs `charrnn ARGS` (with `input` on standard input) in the folder and returns what it did. */
-  cli(args: string[], input?: string): Promise<CliResult>;
+  cli(args: string[], input?: string | Uint8Array): Promise<CliResult>;
   /** Runs it and insists that it succeeded, showing stderr when it did not; returns stdout. */
-  ok(args: string[], input?: string): Promise<string>;
+  ok(args: string[], input?: string | Uint8Array): Promise<string>;
 }
 
 /** The environment every CLI test starts from: no backend chosen outside the test, no stack traces. */
@@ -43,7 +43,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * and the environment are the process's own, so runs take turns.
  */
 export function cliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): CliRunner {
-  const once = async (args: string[], input?: string): Promise<CliResult> => {
+  const once = async (args: string[], input?: string | Uint8Array): Promise<CliResult> => {
     let stdout = '';
     let stderr = '';
     const savedEnv = process.env;
@@ -53,7 +53,7 @@ export function cliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): CliRu
     const io: CliIo = {
       stdout: { write: (s: string) => { stdout += s; } },
       stderr: { write: (s: string) => { stderr += s; } },
-      stdin: (async function* () { if (input !== undefined) yield new TextEncoder().encode(input); })(),
+      stdin: (async function* () { if (input !== undefined) yield typeof input === 'string' ? new TextEncoder().encode(input) : input; })(),
       env: process.env,
     };
     try {
@@ -64,12 +64,12 @@ export function cliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): CliRu
       process.env = savedEnv;
     }
   };
-  const cli = (args: string[], input?: string): Promise<CliResult> => {
+  const cli = (args: string[], input?: string | Uint8Array): Promise<CliResult> => {
     const r = queue.then(() => once(args, input));
     queue = r.catch(() => {});
     return r;
   };
-  const ok = async (args: string[], input?: string): Promise<string> => {
+  const ok = async (args: string[], input?: string | Uint8Array): Promise<string> => {
     const r = await cli(args, input);
     assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     return r.stdout;
@@ -78,20 +78,20 @@ export function cliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): CliRu
 }
 
 export interface SpawnCliRunner {
-  cli(args: string[], input?: string): CliResult;
-  ok(args: string[], input?: string): string;
+  cli(args: string[], input?: string | Uint8Array): CliResult;
+  ok(args: string[], input?: string | Uint8Array): string;
 }
 
 /** The built CLI spawned as a user runs it, for test/e2e/ only: exit codes of the program, signals, terminals. */
 export function spawnCliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): SpawnCliRunner {
-  const cli = (args: string[], input?: string): CliResult => {
+  const cli = (args: string[], input?: string | Uint8Array): CliResult => {
     // The timeout is a safety net against a spin, not a timing assertion.
     const r = spawnSync(process.execPath, [MAIN, ...args],
       { cwd: cwd(), env: { ...process.env, ...QUIET_ENV, ...env }, encoding: 'utf8', timeout: 60_000, input });
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
-  const ok = (args: string[], input?: string): string => {
+  const ok = (args: string[], input?: string | Uint8Array): string => {
     const r = cli(args, input);
     assert.equal(r.status, 0, `charrnn ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     return r.stdout;

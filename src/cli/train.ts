@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import type { RunSource } from '../node/run-folder.js';
+import type { RunLock } from '../node/run-lock.js';
 import type { PlotRefresher } from '../node/plot-refresh.js';
 import type { RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
@@ -113,6 +114,17 @@ at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
 
 /** Trains; resolves with the exit code (0, or 128 + a signal's number when one stopped the run). */
 async function train(io: CliIo, files: string[], flags: TrainFlags, command: Command): Promise<number> {
+  // The run folder's lock is let go when the run ends, not only when the process does: a program that
+  // calls runCli goes on, and may run in the same folder again.
+  const locks: RunLock[] = [];
+  try {
+    return await trainHoldingLocks(io, files, flags, command, locks);
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+}
+
+async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, command: Command, locks: RunLock[]): Promise<number> {
   // The engines, the text readers and the run itself load only when a run starts.
   const [{ loadKernels }, { isListCorpus, readCorpus }, { readBytes }, { engineThreads, machineMemory },
     { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, writeRunSource },
@@ -128,7 +140,7 @@ async function train(io: CliIo, files: string[], flags: TrainFlags, command: Com
   // A resumed run's folder is locked before its checkpoint is read; a new run's, once its flags and text have passed the run's checks.
   const resumeDir = flags.resume === undefined ? null : typeof flags.resume === 'string' ? flags.resume : flags.out;
   if (flags.resume === true && resumeDir === undefined) throw new CharrnnError("--resume needs the run's folder: give --resume DIR.");
-  if (resumeDir) openRunFolder(resumeDir, 'resume', m => notes.push(m));
+  if (resumeDir) locks.push(openRunFolder(resumeDir, 'resume', m => notes.push(m)));
   const checkpointPath = resumeDir ? join(resumeDir, RUN_FILES.checkpoint) : '';
   const checkpoint: DecodedCheckpoint | null = resumeDir ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
   const given: Partial<RunSettings> = {};
@@ -182,7 +194,7 @@ async function train(io: CliIo, files: string[], flags: TrainFlags, command: Com
   const absolute = inputs.map(recordedInput);
   if (!resumeDir) {
     out = flags.out ?? claimFreshFolder(RUNS_ROOT, settings.corpus ?? inputs[0] ?? 'run');
-    openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m));
+    locks.push(openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m)));
     writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   } else if (files.length > 0 && source !== null && absolute.join('\n') !== source.files.join('\n')) {
     // The same text (the run checked its fingerprint) from another place: read it from there from now on.
