@@ -33,7 +33,6 @@ const jsonLines = (stdout: string): Record<string, unknown>[] =>
 // and CJK, so that counting code points and counting UTF-16 units disagree.
 const LINE = 'the cat 🙂 sat on the 猫 mat.\n';
 const CORPUS = LINE.repeat(40);
-const CORPUS_CHARS = new Set(CORPUS); // iterating a string goes by code point
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-e2e-cli-'));
