@@ -15,13 +15,13 @@ import { extname, join, normalize, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { CharRNN } from '../src/model/charrnn.js';
-import { encodeModel } from '../src/model/model-file.js';
-import { referenceKernels } from '../src/kernels/reference/index.js';
-import { Vocabulary } from '../src/text/vocabulary.js';
-import { loadCorpus } from '../src/node/corpus.js';
+import { CharRNN } from '../../src/model/charrnn.js';
+import { encodeModel } from '../../src/model/model-file.js';
+import { referenceKernels } from '../../src/kernels/reference/index.js';
+import { Vocabulary } from '../../src/text/vocabulary.js';
+import { loadCorpus } from '../../src/node/corpus.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');
 const LIB_DIR = join(ROOT, 'dist', 'browser');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -249,7 +249,7 @@ describe('the playground in Chromium', { skip }, () => {
       await libPage.waitForFunction(() => 'charrnn' in window);
       const bytes = [...readFileSync(modelFile())];
       const got = await libPage.evaluate(async bytes => {
-        const charrnn = (window as unknown as { charrnn: typeof import('../src/browser/index.js') }).charrnn;
+        const charrnn = (window as unknown as { charrnn: typeof import('../../src/browser/index.js') }).charrnn;
         const kernels = await charrnn.loadBrowserKernels({ threads: 2 });
         const model = await charrnn.CharRnnModel.load(new Uint8Array(bytes), { kernels });
         const { text } = await model.generate({ prime: 'a ', length: 50, seed: 11, temperature: 1.1 });
