@@ -1,8 +1,9 @@
 // One way for every test to run `charrnn ARGS`: in-process by default (runCli
 // with writers that collect what it says, in the test's folder and
 // environment), or as a spawned process for the tests in test/e2e/ that need
-// what only a process shows (exit codes of the program, signals, a terminal).
-// Both give { status, stdout, stderr }.
+// what only a process shows (signals, a terminal, wall-clock budgets) and for
+// the inner loop's few smoke runs of the program itself. Both give
+// { status, stdout, stderr }.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,7 @@ export interface SpawnCliRunner {
   ok(args: string[], input?: string | Uint8Array): string;
 }
 
-/** The built CLI spawned as a user runs it, for test/e2e/ only: exit codes of the program, signals, terminals. */
+/** The built CLI spawned as a user runs it: for test/e2e/, and the inner loop's smoke runs of main.ts. */
 export function spawnCliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): SpawnCliRunner {
   const cli = (args: string[], input?: string | Uint8Array): CliResult => {
     // The timeout is a safety net against a spin, not a timing assertion.

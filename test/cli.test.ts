@@ -2,8 +2,9 @@
 // (runCli, test/cli-runner.ts) on small files written to a fresh temp folder,
 // and only what a user sees is checked (exit codes, stdout, stderr, files on
 // disk). Models are tiny and the reference backend is used throughout, so the
-// whole file runs in seconds. What only a real process shows (signals, a closed
-// pipe, a terminal, wall-clock budgets) is in test/e2e/cli.test.ts.
+// whole file runs in seconds; a few runs of the real program are a smoke test of
+// main.ts. What only a real process shows (signals, a closed pipe, a terminal,
+// wall-clock budgets) is in test/e2e/cli.test.ts.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
-import { cliRunner, TINY, TINY_MODEL, type CliResult } from './cli-runner.js';
+import { cliRunner, spawnCliRunner, TINY, TINY_MODEL, type CliResult } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
 
 // The reference backend wherever the backend is not the point; CHARRNN_DEBUG off so
@@ -518,5 +519,17 @@ describe('embedded corpus', () => {
     assert.equal(result.step, 2);
     assert.equal(codePoints(result.sample as string), 20);
     assert.ok(existsSync(at('moby/model.safetensors')));
+  });
+});
+
+describe('the program, spawned: exit codes as a shell sees them (a smoke test of main.ts)', () => {
+  const program = spawnCliRunner(() => dir, ENV);
+  test('0 on success, 1 for bad input, 2 for a bad flag; the message is one line on stderr', () => {
+    program.ok(['train', 'corpus.txt', ...TINY, '--steps', '2', '--val-every', '0', '--sample-length', '0', '--out', 'smoke']);
+    assert.match(program.ok(['sample', 'smoke/model.safetensors', '--length', '5', '--prime', 'the']), /^the.{5}\n$/su);
+    assertUserError(program.cli(['train', 'no-such.txt', ...TINY, '--out', 'smoke-missing']), /No such file.*no-such\.txt/, { exit: 1 });
+    assertUserError(program.cli(['train', 'corpus.txt', '--hiden', '32']), /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/, { exit: 2 });
+    assertUserError(program.cli(['sample', 'smoke/model.safetensors', '--greedy', '--temperature', '0.5']), /--greedy .* --temperature/, { exit: 2 });
+    assert.match(program.ok(['--version']), /^\d+\.\d+\.\d+\n$/);
   });
 });

@@ -1,8 +1,8 @@
 // The command line as only a real process shows it: the built CLI spawned as a
-// user runs it, for what a function call cannot prove: the program's exit codes,
-// signals (Ctrl-C, kill -9), a reader that closes the pipe, a terminal, and runs
-// that last a wall-clock budget. Everything else about the commands is checked
-// in-process (test/cli.test.ts).
+// user runs it, for what a function call cannot prove: signals (Ctrl-C, kill -9),
+// a reader that closes the pipe, a terminal, and runs that last a wall-clock
+// budget. Everything else about the commands is checked in-process
+// (test/cli.test.ts, which also spawns the program a few times as a smoke test).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -46,17 +46,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
-describe('the program: exit codes as a shell sees them', () => {
-  test('0 on success, 1 for bad input, 2 for a bad flag; the message is one line on stderr', () => {
-    ok(['train', 'corpus.txt', ...TINY, '--steps', '2', '--val-every', '0', '--sample-length', '0', '--out', 'smoke']);
-    assert.match(ok(['sample', 'smoke/model.safetensors', '--length', '5', '--prime', 'the']), /^the.{5}\n$/su);
-    assertUserError(cli(['train', 'no-such.txt', ...TINY, '--out', 'smoke-missing']), /No such file.*no-such\.txt/, { exit: 1 });
-    assertUserError(cli(['train', 'corpus.txt', '--hiden', '32']), /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/, { exit: 2 });
-    assertUserError(cli(['sample', 'smoke/model.safetensors', '--greedy', '--temperature', '0.5']), /--greedy .* --temperature/, { exit: 2 });
-    assert.match(ok(['--version']), /^\d+\.\d+\.\d+\n$/);
-  });
-});
 
 /** Spawns a training run, resolving once a stdout line matches `ready`; `done` resolves with the exit. */
 function startTraining(args: string[], ready: RegExp): { child: ReturnType<typeof spawn>; ready: Promise<void>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
