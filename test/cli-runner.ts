@@ -24,6 +24,8 @@ export interface CliResult {
   status: number | null;
   stdout: string;
   stderr: string;
+  /** The signal that ended a spawned run (the safety-net timeout's SIGTERM, say); never set in-process. */
+  signal?: NodeJS.Signals | null;
 }
 
 export interface CliRunner {
@@ -90,7 +92,7 @@ export function spawnCliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): 
     const r = spawnSync(process.execPath, [MAIN, ...args],
       { cwd: cwd(), env: { ...process.env, ...QUIET_ENV, ...env }, encoding: 'utf8', timeout: 60_000, input });
     if (r.error) throw r.error;
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
   };
   const ok = (args: string[], input?: string | Uint8Array): string => {
     const r = cli(args, input);

@@ -26,6 +26,7 @@ const sha256 = (path: string): string => createHash('sha256').update(readFileSyn
 
 /** One line on stderr, "charrnn: ..." matching `says`, exit 1, no stack trace. */
 function assertRefused(r: CliResult, says: RegExp): void {
+  assert.equal(r.signal ?? null, null, `killed by ${r.signal} (a spin?)`);
   assert.equal(r.status, 1, r.stderr);
   const lines = r.stderr.split('\n');
   assert.equal(lines.pop(), '');
