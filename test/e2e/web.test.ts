@@ -7,7 +7,7 @@
 // its downloaded file is sampled by the CLI; bad files get their sentence.
 // Skips, saying why, where no Chromium is installed.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,11 +20,11 @@ import { encodeModel } from '../../src/model/model-file.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
 import { loadCorpus } from '../../src/node/corpus.js';
+import { cliRunner, MAIN } from '../cli-runner.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');
 const LIB_DIR = join(ROOT, 'dist', 'browser');
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
 /** Where screenshots go when asked (CHARRNN_SCREENSHOTS=DIR): outside the repository. */
 const SHOTS = process.env.CHARRNN_SCREENSHOTS;
@@ -32,10 +32,11 @@ const SHOTS = process.env.CHARRNN_SCREENSHOTS;
 const skip = CHROMIUM === undefined ? 'no Chromium here (apt-get install -y chromium, or set CHROMIUM_PATH)' : false;
 if (skip) console.log(`# web.test: skipped: ${skip}`);
 
-const cli = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CHARRNN_DEBUG: '' } });
+// The CLI's text to compare the page's with: in-process (the page and its server are the real processes here).
+const { cli } = cliRunner(() => process.cwd());
 
 /** Whether this build has `charrnn serve`; without it the page comes from a static server here, and the serve test fails. */
-const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test(cli(['--help']).stdout);
+const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test((await cli(['--help'])).stdout);
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
@@ -128,7 +129,7 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#generate-button').click();
     await page.locator('#output[data-state="done"]').waitFor();
     const text = await page.locator('#output').innerText();
-    const r = cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
+    const r = await cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(text, r.stdout.replace(/\n$/, ''));
     assert.equal([...text].length, 4 + 60);
@@ -231,7 +232,7 @@ describe('the playground in Chromium', { skip }, () => {
     assert.equal(download.suggestedFilename(), 'model.safetensors');
     const saved = join(dir, 'model.safetensors');
     await download.saveAs(saved);
-    const r = cli(['sample', saved, '--length', '80', '--seed', '1']);
+    const r = await cli(['sample', saved, '--length', '80', '--seed', '1']);
     assert.equal(r.status, 0, r.stderr);
     const sample = r.stdout.replace(/\n$/, '');
     assert.equal([...sample].length, 80);
@@ -264,7 +265,7 @@ describe('the playground in Chromium', { skip }, () => {
       }, bytes);
       await libPage.close();
       assert.equal(got.threads, 2);
-      const r = cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
+      const r = await cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
       assert.equal(r.status, 0, r.stderr);
       assert.equal('a ' + got.text, r.stdout.replace(/\n$/, ''));
       assert.match(got.bad, /^zeros\.bin .+\.$/);
