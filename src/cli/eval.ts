@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { CharrnnError } from '../errors.js';
-import { INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
+import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
+import { describeChar } from '../text/vocabulary.js';
 import type { LinesScore } from '../train/evaluate.js';
 import type { CliIo } from './io.js';
 import { action, type ExitStatus } from './run.js';
@@ -29,9 +30,10 @@ export function evalCommand(io: CliIo, status: ExitStatus): Command {
     .option('--json', 'end with one JSON object')
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(status, async (path: string, files: string[], flags: EvalFlags) => {
-      const [{ lineModelInfo }, { loadModel }, { loadKernels }, { readBytes }, { readModelBytes }, { decodeText }, { describeChar }, { scoreLines, scoreText }] =
+      // The engines and the model load only when the command runs.
+      const [{ lineModelInfo }, { loadModel }, { loadKernels }, { readBytes }, { readModelBytes }, { scoreLines, scoreText }] =
         await Promise.all([import('../model/line-model.js'), import('../model/model-file.js'), import('../node/backend.js'), import('../node/files.js'),
-          import('../node/run-folder.js'), import('../text/decoder.js'), import('../text/vocabulary.js'), import('../train/evaluate.js')]);
+          import('../node/run-folder.js'), import('../train/evaluate.js')]);
       const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
       const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
       const text = files.map(f => decodeText(readBytes(f), f, { encoding: flags.encoding, invalid: flags.invalid })).join('');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
-import { describeChar, type CorpusReport } from '../report/corpus.js';
+import { corpusReport, describeChar, type CorpusReport } from '../report/corpus.js';
 import { percent, thousands } from '../report/format.js';
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
@@ -33,8 +33,9 @@ export function inspectCommand(io: CliIo, status: ExitStatus): Command {
     .option('--out <dir>', 'folder for the pictures (default: the first file\'s folder, or the current folder with --corpus)')
     .action(action(status, async (files: string[], flags: InspectFlags) => {
       if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files, or --corpus moby-dick.');
-      const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }, { corpusReport }] = await Promise.all([
-        import('../node/corpus.js'), import('../node/files.js'), import('../node/render.js'), import('../report/corpus-plot.js'), import('../report/corpus.js')]);
+      // The text readers and the renderer (vega, resvg) load only when the command runs.
+      const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }] = await Promise.all([
+        import('../node/corpus.js'), import('../node/files.js'), import('../node/render.js'), import('../report/corpus-plot.js')]);
       const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize });
       const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
       io.stdout.write(formatReport(report, corpus.source));

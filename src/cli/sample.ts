@@ -63,6 +63,7 @@ export function sampleCommand(io: CliIo, status: ExitStatus): Command {
 }
 
 async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command: Command): Promise<void> {
+  // The engines, the model and the generators load only when the command runs.
   const [{ createGenerator }, { encodePrime }, { lineModelInfo }, { loadModel }, { loadKernels }, { machineMemory }, { checkMemory, generationMemory }, { readModelBytes }] =
     await Promise.all([import('../generate/create.js'), import('../generate/prime.js'), import('../model/line-model.js'), import('../model/model-file.js'),
       import('../node/backend.js'), import('../node/memory.js'), import('../train/memory.js'), import('../node/run-folder.js')]);
