@@ -73,7 +73,9 @@ if (!full) {
 /** Removes what tsc wrote for a source file that no longer exists (an incremental build never does). */
 function removeOrphans() {
   const removed = [];
-  for (const top of ['src', 'test']) {
+  // Every folder tsc writes (dist/src, dist/test, ...); dist/browser is Vite's.
+  const tops = readdirSync(join(root, 'dist'), { withFileTypes: true }).filter(e => e.isDirectory() && e.name !== 'browser').map(e => e.name);
+  for (const top of tops) {
     for (const out of files(join(root, 'dist', top))) {
       const m = /^(.*)\.(js|d\.ts)(\.map)?$/.exec(relative(join(root, 'dist'), out));
       if (m && !existsSync(join(root, `${m[1]}.ts`))) {
