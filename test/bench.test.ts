@@ -1,30 +1,26 @@
-// `charrnn bench` as a user runs it: the protocol's small configuration on a
+// `charrnn bench` as a user runs it (in-process; each measurement is a process of
+// its own, as bench makes it): the protocol's small configuration on a
 // small corpus, its JSON fields, and the PyTorch comparison's plumbing. The
 // PyTorch side is played by a stand-in interpreter (CHARRNN_PYTHON) that prints
 // fixed figures, so the ratios can be checked exactly and CI needs no PyTorch;
 // the real torch_ref.py is what `npm run bench` runs. No speed is asserted:
 // benchmarks are measured, not tested.
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { cliRunner, type CliResult } from './cli-runner.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let dir: string;
 
-function bench(args: string[], env: Record<string, string> = {}, corpus = true): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [MAIN, 'bench', ...(corpus ? ['--text', join(dir, 'corpus.txt')] : []), ...args],
-    { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: '', CHARRNN_DEBUG: '', ...env }, encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw r.error;
-  return r;
+function bench(args: string[], env: Record<string, string> = {}, corpus = true): Promise<CliResult> {
+  return cliRunner(() => dir, env).cli(['bench', ...(corpus ? ['--text', join(dir, 'corpus.txt')] : []), ...args]);
 }
 
 const rows = (stdout: string): Record<string, unknown>[] => stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-'));
   // Enough text for B = 50 streams of T = 50 after the 10% validation split.
   const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'a', 'lazy', 'dog', 'and', 'runs', 'away'];
@@ -48,8 +44,8 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('charrnn bench', () => {
-  test('--json prints one row with the protocol figures', () => {
-    const r = bench(['--config', 'small', '--backend', 'wasm', '--steps', '5', '--generate', '200', '--json']);
+  test('--json prints one row with the protocol figures', async () => {
+    const r = await bench(['--config', 'small', '--backend', 'wasm', '--steps', '5', '--generate', '200', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const [row, ...rest] = rows(r.stdout);
     assert.equal(rest.length, 0);
@@ -62,8 +58,8 @@ describe('charrnn bench', () => {
     assert.ok((row.peak_rss_bytes as number) > 10 * 2 ** 20);
   });
 
-  test('--vs-pytorch prints the PyTorch row first, then ours with the ratios to it', () => {
-    const r = bench(['--config', 'gru-small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--vs-pytorch', join(dir, 'torch_ref.py')],
+  test('--vs-pytorch prints the PyTorch row first, then ours with the ratios to it', async () => {
+    const r = await bench(['--config', 'gru-small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--vs-pytorch', join(dir, 'torch_ref.py')],
       { CHARRNN_PYTHON: join(dir, 'fake-python') });
     assert.equal(r.status, 0, r.stderr);
     const [torch, ours, ...rest] = rows(r.stdout);
@@ -76,8 +72,8 @@ describe('charrnn bench', () => {
     assert.equal(ours.rss_vs_pytorch, ratio(ours.peak_rss_bytes, 536870912));
   });
 
-  test('--repeat alternates the programs round by round, then prints the medians', () => {
-    const r = bench(['--config', 'small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--repeat', '3', '--vs-pytorch', join(dir, 'torch_ref.py')],
+  test('--repeat alternates the programs round by round, then prints the medians', async () => {
+    const r = await bench(['--config', 'small', '--backend', 'wasm', '--steps', '4', '--generate', '50', '--json', '--repeat', '3', '--vs-pytorch', join(dir, 'torch_ref.py')],
       { CHARRNN_PYTHON: join(dir, 'fake-python') });
     assert.equal(r.status, 0, r.stderr);
     const all = rows(r.stdout);
@@ -93,7 +89,7 @@ describe('charrnn bench', () => {
     }
   });
 
-  test('bad flags and a missing PyTorch reference get one sentence, before anything runs', () => {
+  test('bad flags and a missing PyTorch reference get one sentence, before anything runs', async () => {
     for (const [args, says] of [
       [['--steps', '3'], /--steps.*'3'.*more than 3/],
       [['--backend', 'gpu'], /--backend.*'gpu'.*Allowed choices/],
@@ -102,7 +98,7 @@ describe('charrnn bench', () => {
       [['--vs-pytorch', join(dir, 'nowhere.py')], /PyTorch reference .*nowhere\.py does not exist/],
       [['--text', join(dir, 'nowhere.txt')], /benchmark corpus .*nowhere\.txt does not exist/],
     ] as const) {
-      const r = bench([...args]);
+      const r = await bench([...args]);
       assert.notEqual(r.status, 0, args.join(' '));
       assert.match(r.stderr, /^charrnn: [^\n]+\n$/, `one line for ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, says);
@@ -110,11 +106,11 @@ describe('charrnn bench', () => {
     }
   });
 
-  test('the corpus and the PyTorch reference are flags: no path into this repository\'s neighbours is assumed', () => {
-    const noText = bench(['--config', 'small'], {}, false);
+  test('the corpus and the PyTorch reference are flags: no path into this repository\'s neighbours is assumed', async () => {
+    const noText = await bench(['--config', 'small'], {}, false);
     assert.equal(noText.status, 1);
     assert.equal(noText.stderr, 'charrnn: charrnn bench needs a corpus: give its path with --text (the protocol uses tinyshakespeare.txt).\n');
-    const noPath = bench(['--vs-pytorch']);
+    const noPath = await bench(['--vs-pytorch']);
     assert.notEqual(noPath.status, 0);
     assert.match(noPath.stderr, /^charrnn: [^\n]*--vs-pytorch[^\n]*\n$/);
     assert.equal(noPath.stdout, '');

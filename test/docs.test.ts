@@ -8,14 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { benchCommand } from '../src/cli/bench.js';
-import { evalCommand } from '../src/cli/eval.js';
-import { exportTorchCommand } from '../src/cli/export-torch.js';
-import { inspectCommand } from '../src/cli/inspect.js';
-import { plotCommand } from '../src/cli/plot.js';
-import { sampleCommand } from '../src/cli/sample.js';
-import { serveCommand } from '../src/cli/serve.js';
-import { trainCommand } from '../src/cli/train.js';
+import { charrnnCommands } from '../src/cli/run-cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -28,7 +21,8 @@ const docs = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs'))
  */
 const NOT_WRITTEN_YET = new Set(['docs/architecture.md']);
 
-const commands: Command[] = [trainCommand(), sampleCommand(), serveCommand(), evalCommand(), plotCommand(), inspectCommand(), exportTorchCommand(), benchCommand()];
+const silent = { write: () => true };
+const commands: Command[] = charrnnCommands({ stdout: silent, stderr: silent, env: {} }, { code: 0 });
 
 /** Markdown without its fenced code blocks and inline code, where brackets and `#` mean nothing. */
 function prose(markdown: string): string {

@@ -1,16 +1,15 @@
 // The model handle (CharRnnModel): loading from a path, bytes and a URL over real
 // HTTP; generate and stream against the generators they wrap; feed / predict /
-// reset / state against the model's forward pass; and docs/library.md's example, run
-// as written.
+// reset / state against the model's forward pass. The README's example, run as
+// written (as a program importing the package by its name), is in
+// test/e2e/readme-handle.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CharrnnError } from '../src/errors.js';
 import { GenerateOptionsError } from '../src/generate/options.js';
 import type { Kernels } from '../src/kernels/kernels.js';
@@ -140,21 +139,5 @@ describe('CharRnnModel', () => {
     assert.throws(() => { m.state = { B: 1, layers: [] }; }, (err: Error) => err instanceof CharrnnError && /does not fit/.test(err.message));
     assert.throws(() => m.predict({ temperature: -1 }), GenerateOptionsError);
     m.dispose();
-  });
-
-  it("runs docs/library.md's example as written", () => {
-    const doc = readFileSync(fileURLToPath(new URL('../../docs/library.md', import.meta.url)), 'utf8');
-    assert.ok(doc.includes('## The model handle'), 'docs/library.md has its model handle section');
-    const section = doc.slice(doc.indexOf('## The model handle'));
-    const code = section.slice(section.indexOf('```js\n') + 6, section.indexOf('\n```', section.indexOf('```js\n')));
-    // Beside the compiled tests, inside the package, so that 'charrnn/node' resolves to this package.
-    const script = fileURLToPath(new URL('./readme-handle-example.mjs', import.meta.url));
-    writeFileSync(script, code);
-    const r = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-    rmSync(script);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stderr, '');
-    assert.match(r.stdout, /likeliest: \{ char: '.+', p: 0\.\d+ \}/);
-    assert.match(r.stdout, /logprobs: \[ -\d/);
   });
 });

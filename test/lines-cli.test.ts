@@ -1,8 +1,8 @@
-// Line mode from the command line: training on the embedded names corpus,
-// evaluating and sampling the line model, resuming (after --steps and after a
-// signal), and the bad inputs of --lines and of sampling whole lines.
+// Line mode from the command line (in-process): training on the embedded names
+// corpus, evaluating and sampling the line model, resuming after --steps, and the
+// bad inputs of --lines and of sampling whole lines. Resuming after a signal is
+// in test/e2e/lines-cli.test.ts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { LineSet } from '../src/text/line-set.js';
-import { cliRunner, MAIN } from './cli-runner.js';
+import { cliRunner, TINY as TINY_RUN } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
 
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
-const TINY = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '8', '--backend', 'reference', '--sample-length', '0'];
+// Line mode has no --seq; 8 streams of lines.
+const TINY = [...TINY_RUN, '--batch', '8', '--sample-length', '0'];
 /** The stdlib lists' names, as the corpus joins them. */
 const NAMES_LINES = 8849;
 
@@ -28,13 +29,13 @@ const at = (name: string): string => join(dir, name);
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const jsonLines = (stdout: string): Record<string, unknown>[] => stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
 
-before(() => { dir = mkdtempSync(join(tmpdir(), 'charrnn-lines-')); });
+before(async () => { dir = mkdtempSync(join(tmpdir(), 'charrnn-lines-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('charrnn train --lines', () => {
-  test('--corpus names trains a line model, and eval scores lines', () => {
+  test('--corpus names trains a line model, and eval scores lines', async () => {
     // Steps rather than seconds, so that a busy machine cannot cut the run short.
-    const events = jsonLines(ok(['train', '--corpus', 'names', ...TINY, '--steps', '400', '--val-every', '100', '--out', at('names'), '--json']));
+    const events = jsonLines(await ok(['train', '--corpus', 'names', ...TINY, '--steps', '400', '--val-every', '100', '--out', at('names'), '--json']));
     const config = events[0] as { event: string; settings: Record<string, unknown>; corpus: Record<string, number | boolean | string> };
     assert.equal(config.event, 'config');
     assert.equal(config.settings.lines, true, '--corpus names implies --lines');
@@ -61,18 +62,18 @@ describe('charrnn train --lines', () => {
     }
 
     writeFileSync(at('some-names.txt'), 'Anna\nBob\r\n\nZed\n');
-    const text = ok(['eval', at('names/model.safetensors'), at('some-names.txt')]);
+    const text = await ok(['eval', at('names/model.safetensors'), at('some-names.txt')]);
     assert.match(text, /nats\/char.* over 13 characters of 3 lines, each from a fresh state with its end-of-line counted/);
-    const json = JSON.parse(ok(['eval', at('names/model.safetensors'), at('some-names.txt'), '--json'])) as Record<string, number>;
+    const json = JSON.parse(await ok(['eval', at('names/model.safetensors'), at('some-names.txt'), '--json'])) as Record<string, number>;
     assert.equal(json.lines, 3);
     assert.equal(json.chars, 4 + 1 + 3 + 1 + 3 + 1);
     assert.ok(json.nats_per_char > 0 && json.nats_per_char < 4);
   });
 
-  test('samples while training are whole lines', () => {
+  test('samples while training are whole lines', async () => {
     const list = Array.from({ length: 40 }, (_, i) => `word${i % 5}`).join('\n') + '\n';
     writeFileSync(at('words.txt'), list);
-    const events = jsonLines(ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--steps', '60', '--val-every', '30',
+    const events = jsonLines(await ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--steps', '60', '--val-every', '30',
       '--out', at('words'), '--json']));
     const samples = events.filter(e => e.event === 'sample') as { text: string; lines: boolean }[];
     assert.deepEqual(samples.map(e => (e as unknown as { step: number }).step), [30, 60], 'a sample at each validation');
@@ -84,19 +85,19 @@ describe('charrnn train --lines', () => {
     }
     assert.equal(samples[0].lines, true);
     // Printed as text: the final sample's lines each start with the prime, once.
-    const plain = ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--sample-prime', 'wo', '--steps', '20', '--val-every', '0',
+    const plain = await ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--sample-prime', 'wo', '--steps', '20', '--val-every', '0',
       '--out', at('words-plain')]);
     const final = plain.split('\nsample:\n')[1]?.trim().split('\n') ?? [];
     assert.equal(final.length, 5, plain);
     for (const l of final) assert.ok(l.startsWith('wo') && !l.startsWith('wowo'), JSON.stringify(l));
   });
 
-  test('a resumed line run ends exactly where an uninterrupted one does', () => {
+  test('a resumed line run ends exactly where an uninterrupted one does', async () => {
     const list = Array.from({ length: 60 }, (_, i) => `item ${'abcdefg'.slice(0, 1 + (i % 7))} ${i}`).join('\n') + '\n';
     writeFileSync(at('list.txt'), list);
-    ok(['train', at('list.txt'), '--lines', ...TINY, '--steps', '10', '--val-every', '3', '--out', at('whole')]);
-    ok(['train', at('list.txt'), '--lines', ...TINY, '--steps', '4', '--val-every', '3', '--out', at('parts')]);
-    ok(['train', at('list.txt'), '--resume', at('parts'), '--steps', '10']);
+    await ok(['train', at('list.txt'), '--lines', ...TINY, '--steps', '10', '--val-every', '3', '--out', at('whole')]);
+    await ok(['train', at('list.txt'), '--lines', ...TINY, '--steps', '4', '--val-every', '3', '--out', at('parts')]);
+    await ok(['train', at('list.txt'), '--resume', at('parts'), '--steps', '10']);
     for (const f of ['model', 'best', 'checkpoint']) {
       assert.equal(sha256(at(`parts/${f}.safetensors`)), sha256(at(`whole/${f}.safetensors`)), `${f}.safetensors`);
     }
@@ -108,92 +109,67 @@ describe('charrnn train --lines', () => {
     for (const [step, n] of parts) if (whole.has(step)) assert.equal(n, whole.get(step), `characters at step ${step}`);
   });
 
-  test('a line run stopped by a signal and resumed ends byte-identical to one never stopped', async () => {
-    const list = Array.from({ length: 300 }, (_, i) => `line ${'abcdefghij'.slice(0, 1 + (i % 10))} ${i % 17}`).join('\n') + '\n';
-    writeFileSync(at('long-list.txt'), list);
-    const args = [at('long-list.txt'), '--lines', ...TINY, '--steps', '400', '--val-every', '50', '--checkpoint-every', '0'];
-    const child = spawn(process.execPath, [MAIN, 'train', ...args, '--print-every', '5', '--out', at('signalled')], { cwd: dir, env: ENV });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const code = await new Promise<number | null>(resolve => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-        if (/^step \d+/m.test(stdout) && !child.killed) child.kill('SIGINT');
-      });
-      child.on('close', c => resolve(c));
-    });
-    assert.equal(code, 130, stderr);
-    const stoppedAt = Number(/^stopping at step (\d+): received SIGINT$/m.exec(stdout)?.[1]);
-    assert.ok(stoppedAt > 0 && stoppedAt < 400, `stopped at step ${stoppedAt}`);
-    ok(['train', '--resume', at('signalled')]); // the folder records the text and that it is a line run
-    ok(['train', ...args, '--out', at('unstopped')]);
-    for (const f of ['model', 'best', 'checkpoint']) {
-      assert.equal(sha256(at(`signalled/${f}.safetensors`)), sha256(at(`unstopped/${f}.safetensors`)), `${f}.safetensors`);
-    }
-  });
-
-  test('bad input: no line breaks, only empty lines, a line too long, --lines on resuming a run of running text', () => {
+  test('bad input: no line breaks, only empty lines, a line too long, --lines on resuming a run of running text', async () => {
     writeFileSync(at('one-line.txt'), 'just one line without a break');
-    assertUserError(cli(['train', at('one-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /has no line breaks/);
+    assertUserError(await cli(['train', at('one-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /has no line breaks/);
     writeFileSync(at('empty-lines.txt'), '\n\r\n\n\n');
-    assertUserError(cli(['train', at('empty-lines.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /every line of .* is empty/);
+    assertUserError(await cli(['train', at('empty-lines.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /every line of .* is empty/);
     writeFileSync(at('long-line.txt'), `short\n${'x'.repeat(1001)}\nshort\n`);
-    assertUserError(cli(['train', at('long-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /Line 2 of .* has 1001 characters, and --lines takes lines of at most 1000/);
+    assertUserError(await cli(['train', at('long-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /Line 2 of .* has 1001 characters, and --lines takes lines of at most 1000/);
     writeFileSync(at('prose.txt'), 'a few words of running text, on one line and then another.\n'.repeat(20));
-    ok(['train', at('prose.txt'), ...TINY, '--seq', '8', '--steps', '2', '--out', at('prose')]);
-    assertUserError(cli(['train', at('prose.txt'), '--resume', at('prose'), '--lines', '--steps', '4']), /has --lines false; a resumed run keeps its settings/);
+    await ok(['train', at('prose.txt'), ...TINY, '--seq', '8', '--steps', '2', '--out', at('prose')]);
+    assertUserError(await cli(['train', at('prose.txt'), '--resume', at('prose'), '--lines', '--steps', '4']), /has --lines false; a resumed run keeps its settings/);
   });
 });
 
 describe('charrnn sample on a line model', () => {
   let model: string;
   let seen: LineSet;
-  before(() => {
+  before(async () => {
     // A list whose lines a tiny model learns quickly, with room for new combinations.
     const list = ['ab', 'abc', 'abd', 'ba', 'bad', 'cab', 'dab', 'dac', 'cad', 'bac'].map(w => `${w}\n`).join('');
     writeFileSync(at('short.txt'), list.repeat(3));
-    ok(['train', at('short.txt'), '--lines', ...TINY, '--steps', '150', '--out', at('short')]);
+    await ok(['train', at('short.txt'), '--lines', ...TINY, '--steps', '150', '--out', at('short')]);
     model = at('short/model.safetensors');
     seen = LineSet.fromLines(list.trimEnd().split('\n'));
   });
 
-  test('--count 20 prints 20 whole lines, one per line, each what its seed gives alone', () => {
-    const out = ok(['sample', model, '--count', '20', '--seed', '7']);
+  test('--count 20 prints 20 whole lines, one per line, each what its seed gives alone', async () => {
+    const out = await ok(['sample', model, '--count', '20', '--seed', '7']);
     const lines = out.split('\n');
     assert.equal(lines.pop(), '', 'ends with a line break');
     assert.equal(lines.length, 20);
     for (const l of lines) assert.match(l, /^[abcd]+$/, `a line of the list's characters: ${JSON.stringify(l)}`);
     // Line i is drawn with seed + i: the third line alone is --seed 9's.
-    assert.equal(ok(['sample', model, '--seed', '9']), `${lines[2]}\n`);
+    assert.equal(await ok(['sample', model, '--seed', '9']), `${lines[2]}\n`);
   });
 
-  test('--prime starts every line with it; --max-length bounds what follows', () => {
-    const primed = ok(['sample', model, '--count', '10', '--prime', 'da']).trimEnd().split('\n');
+  test('--prime starts every line with it; --max-length bounds what follows', async () => {
+    const primed = (await ok(['sample', model, '--count', '10', '--prime', 'da'])).trimEnd().split('\n');
     assert.equal(primed.length, 10);
     for (const l of primed) assert.ok(l.startsWith('da'), JSON.stringify(l));
-    const short = ok(['sample', model, '--count', '10', '--prime', 'c', '--max-length', '1', '--temperature', '3']).trimEnd().split('\n');
+    const short = (await ok(['sample', model, '--count', '10', '--prime', 'c', '--max-length', '1', '--temperature', '3'])).trimEnd().split('\n');
     assert.equal(short.length, 10);
     for (const l of short) assert.match(l, /^c[abcd]?$/, JSON.stringify(l));
   });
 
-  test('--novel gives only lines not in the training text, each once, or says why there are fewer', () => {
-    const json = JSON.parse(ok(['sample', model, '--count', '8', '--novel', '--temperature', '2', '--json'])) as { lines: string[]; drawn: number };
+  test('--novel gives only lines not in the training text, each once, or says why there are fewer', async () => {
+    const json = JSON.parse(await ok(['sample', model, '--count', '8', '--novel', '--temperature', '2', '--json'])) as { lines: string[]; drawn: number };
     assert.equal(json.lines.length, 8);
     assert.equal(new Set(json.lines).size, 8, 'no line twice');
     for (const l of json.lines) assert.ok(!seen.has(l), `${l} is in the training text`);
     assert.ok(json.drawn >= 8);
     // Greedy draws one line over and over: at most that one is novel.
-    const r = cli(['sample', model, '--count', '3', '--novel', '--greedy']);
+    const r = await cli(['sample', model, '--count', '3', '--novel', '--greedy']);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.split('\n').filter(l => l !== '').length <= 1);
     assert.match(r.stderr, /^charrnn: the model gave only [01] novel lines? of the 3 asked for in 1000 draws .*--greedy draws the same line every time, so leave it out\.\n$/);
   });
 
-  test('bad input: running-text flags on a line model, line flags on a model of running text', () => {
-    assertUserError(cli(['sample', model, '--length', '20']), /is a line model: it samples whole lines.*leave --length out/);
-    assertUserError(cli(['sample', model, '--beam', '2']), /leave --beam out/);
-    assertUserError(cli(['sample', at('prose/model.safetensors'), '--novel']), /--novel applies to line models .* is not one/);
-    assertUserError(cli(['sample', at('prose/model.safetensors'), '--max-length', '5']), /--max-length applies to line models/);
+  test('bad input: running-text flags on a line model, line flags on a model of running text', async () => {
+    assertUserError(await cli(['sample', model, '--length', '20']), /is a line model: it samples whole lines.*leave --length out/);
+    assertUserError(await cli(['sample', model, '--beam', '2']), /leave --beam out/);
+    assertUserError(await cli(['sample', at('prose/model.safetensors'), '--novel']), /--novel applies to line models .* is not one/);
+    assertUserError(await cli(['sample', at('prose/model.safetensors'), '--max-length', '5']), /--max-length applies to line models/);
   });
 });

@@ -1,11 +1,10 @@
 // Model files: round trips, every kind of unusable file, and interchange with
-// PyTorch in both directions (files PyTorch wrote, committed under
-// test/fixtures/model-file by tools/check-pytorch-load.py, must give PyTorch's
-// logits here; where /usr/bin/python3 has PyTorch, PyTorch loads a file written here).
+// PyTorch: files PyTorch wrote, committed under test/fixtures/model-file by
+// tools/check-pytorch-load.py, must give PyTorch's logits here. The other
+// direction (PyTorch loads a file written here) runs PyTorch itself, in
+// test/e2e/pytorch-load.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { decodeModel, encodeModel, loadModel, MODEL_FORMAT } from '../src/model/
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/model/safetensors.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { error } from './conformance/metric.js';
+import { runChunks } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test', 'fixtures', 'model-file');
@@ -130,21 +130,6 @@ describe('model file', () => {
 interface TorchChunk { input: number[][]; logits: number[][][] }
 interface TorchLogits { cell: CellType; B: number; T: number; chunks: TorchChunk[] }
 
-/** Runs chunks (batch-first ids, as PyTorch takes them) with the state carried, returning batch-first logits. */
-function runChunks<F extends FloatArray>(model: CharRNN<F>, chunks: { input: number[][] }[]): number[][][][] {
-  const B = chunks[0].input.length;
-  const state = model.newState(B);
-  const V = model.config.vocabSize;
-  return chunks.map(c => {
-    const T = c.input[0].length;
-    const ids = new Int32Array(T * B);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ids[t * B + b] = c.input[b][t];
-    const logits = model.forward(ids, T, B, state);
-    return Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) =>
-      Array.from(logits.subarray((t * B + b) * V, (t * B + b + 1) * V))));
-  });
-}
-
 describe('interchange with PyTorch', () => {
   const expected = JSON.parse(readFileSync(join(fixtures, 'torch-logits.json'), 'utf8')) as Record<CellType, TorchLogits>;
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
@@ -164,28 +149,4 @@ describe('interchange with PyTorch', () => {
       check(f64);
     });
   }
-
-  // The README's Python loader (tools/load_charrnn.py, which test/readme.test.ts holds the README to) run by PyTorch.
-  const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  it('PyTorch loads a file written here with the README\'s loader (strict load_state_dict) and computes the same logits', {
-    skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
-  }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'charrnn-model-file-'));
-    try {
-      for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-        const model = new CharRNN({ ...config(cell), layers: 3 }, f32, { seed: 8 });
-        const input = [vocab.encode('hello, w').ids, vocab.encode('örld 😀\nh').ids].map(a => Array.from(a));
-        const chunks = [{ input: input.map(r => r.slice(0, 4)) }, { input: input.map(r => r.slice(4)) }];
-        const logits = runChunks(model, chunks);
-        const modelPath = join(dir, `${cell}.safetensors`), logitsPath = join(dir, `${cell}.json`);
-        writeFileSync(modelPath, encodeModel(model, vocab));
-        writeFileSync(logitsPath, JSON.stringify({ cell, B: 2, T: 4, chunks: chunks.map((c, k) => ({ ...c, logits: logits[k] })) }));
-        const r = spawnSync('/usr/bin/python3', [join(root, 'tools', 'check-pytorch-load.py'), 'check', modelPath, logitsPath], { encoding: 'utf8' });
-        assert.equal(r.status, 0, `${cell}: ${r.stdout}${r.stderr}`);
-        assert.match(r.stdout, /"ok": true/);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });

@@ -1,12 +1,11 @@
 // What only the native backend has: its thread-count option, its allocator,
-// its argument checks, the autotuned step plan, its packed step weights, and
-// CHARRNN_REQUIRE_NATIVE.
+// its argument checks, the autotuned step plan and its packed step weights.
+// CHARRNN_REQUIRE_NATIVE (the install script's exit code) is in
+// test/e2e/native-build.test.ts.
 // Its arithmetic, at every instruction set and thread count, is checked by the
 // conformance suite (test/conformance/).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { GenerationBatch } from '../src/generate/generation-batch.js';
 import { inputTable, packedStepWeights } from '../src/generate/input-table.js';
 import { modelStepScratchSize } from '../src/kernels/kernels.js';
@@ -16,19 +15,6 @@ import { loadNativeKernels, nativeUnavailableReason } from '../src/node/native-k
 import { packedStepFloats } from '../src/train/memory-estimate.js';
 
 const native = loadNativeKernels();
-
-describe('native build', () => {
-  it('fails the install when CHARRNN_REQUIRE_NATIVE=1 and the addon is not built (here: skipped on purpose)', () => {
-    const script = fileURLToPath(new URL('../../scripts/build-native.mjs', import.meta.url));
-    const env = { ...process.env, CHARRNN_SKIP_NATIVE: '1' };
-    const optional = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...env, CHARRNN_REQUIRE_NATIVE: '' } });
-    assert.equal(optional.status, 0, 'without the requirement a missing addon is not an error');
-    assert.match(optional.stderr, /the WebAssembly kernels will be used/);
-    const required = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...env, CHARRNN_REQUIRE_NATIVE: '1' } });
-    assert.equal(required.status, 1);
-    assert.match(required.stderr, /^charrnn: native kernels not built \(CHARRNN_SKIP_NATIVE=1\), and CHARRNN_REQUIRE_NATIVE=1 requires them\.\n$/);
-  });
-});
 
 describe('native kernels', () => {
   if (!native) {

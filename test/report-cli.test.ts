@@ -1,5 +1,5 @@
-// `charrnn plot` and `charrnn inspect` as a user runs them: the built CLI is
-// spawned on files in a fresh temp folder, and what it prints and writes is
+// `charrnn plot` and `charrnn inspect` as a user runs them: the CLI runs in-process
+// on files in a fresh temp folder, and what it prints and writes is
 // checked: the SVG's marks and text, and the PNG decoded by an independent
 // reader (test/png.ts) down to the pixels of its text.
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ const svgTexts = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>(.*?)<\
   .flatMap(m => [m[1], ...[...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map(t => t[1])])
   .map(t => t.replace(/<[^>]*>/g, '').replace(/&amp;/g, '&'));
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-report-'));
 });
 
@@ -40,18 +40,18 @@ describe('charrnn plot', () => {
   let svg: string;
   let pngBytes: Uint8Array;
 
-  before(() => {
+  before(async () => {
     mkdirSync(at('run'));
     // A log as kill -9 leaves it: the last line cut in the middle.
     const log = toLog(syntheticRun());
     writeFileSync(at('run', 'log.jsonl'), log.slice(0, log.length - 30));
-    const out = ok(['plot', 'run']);
+    const out = await ok(['plot', 'run']);
     assert.equal(out, `${join('run', 'loss.svg')}\n${join('run', 'loss.png')}\n`);
     svg = readFileSync(at('run', 'loss.svg'), 'utf8');
     pngBytes = readFileSync(at('run', 'loss.png'));
   });
 
-  test('the SVG has the three loss lines, the validation points and the best one circled and labelled', () => {
+  test('the SVG has the three loss lines, the validation points and the best one circled and labelled', async () => {
     const marks = (cls: string) => [...svg.matchAll(new RegExp(`<g class="mark-${cls} role-mark [^"]*"[^>]*>(.*?)</g>`, 'g'))].map(m => m[1]);
     const lines = marks('line');
     assert.equal(lines.length, 3);
@@ -84,23 +84,23 @@ describe('charrnn plot', () => {
     assert.equal(darkPixels(bare, ...titleBox), 0);
   });
 
-  test('a folder without a log, an empty log and a log of garbage are one sentence each', () => {
+  test('a folder without a log, an empty log and a log of garbage are one sentence each', async () => {
     mkdirSync(at('empty-run'));
-    assertUserError(cli(['plot', 'empty-run']), /^charrnn: empty-run has no log\.jsonl: give the --out folder of a charrnn train run\.$/);
-    assertUserError(cli(['plot', 'no-such-folder']), /no-such-folder has no log\.jsonl/);
+    assertUserError(await cli(['plot', 'empty-run']), /^charrnn: empty-run has no log\.jsonl: give the --out folder of a charrnn train run\.$/);
+    assertUserError(await cli(['plot', 'no-such-folder']), /no-such-folder has no log\.jsonl/);
     writeFileSync(at('empty-run', 'log.jsonl'), '');
-    assertUserError(cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
+    assertUserError(await cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
     writeFileSync(at('empty-run', 'log.jsonl'), '\u0000\u0001garbage\n{"event":\n');
-    assertUserError(cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
+    assertUserError(await cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
     assert.ok(!existsSync(at('empty-run', 'loss.png')));
   });
 });
 
 describe('charrnn inspect', () => {
-  test('figures of a small text, its warnings, and the pictures next to it', () => {
+  test('figures of a small text, its warnings, and the pictures next to it', async () => {
     mkdirSync(at('texts'));
     writeFileSync(at('texts', 'small.txt'), 'abc\nab\n\na\u0007\n');
-    const out = ok(['inspect', join('texts', 'small.txt')]);
+    const out = await ok(['inspect', join('texts', 'small.txt')]);
     const lines = out.split('\n');
     assert.equal(lines[0], join('texts', 'small.txt'));
     assert.equal(lines[1], 'characters      11 (5 distinct)');
@@ -120,9 +120,9 @@ describe('charrnn inspect', () => {
     assert.ok(darkPixels(png, 0, 0, 300, 50) > 200);
   });
 
-  test('--lines and --out: a sorted list is called sorted; the pictures go to --out', () => {
+  test('--lines and --out: a sorted list is called sorted; the pictures go to --out', async () => {
     writeFileSync(at('texts', 'list.txt'), 'ab\n'.repeat(900) + 'abababababab\n'.repeat(100));
-    const out = ok(['inspect', join('texts', 'list.txt'), '--lines', '--out', 'pictures']);
+    const out = await ok(['inspect', join('texts', 'list.txt'), '--lines', '--out', 'pictures']);
     assert.match(out, /^list order +the last 10% of the lines: .*mean line length 12\.0 against 2\.0$/m);
     assert.match(out, /^warning: Sorted list: /m);
     // Lengths 2 and 12 only: the empty bars between them are one row.
@@ -130,32 +130,32 @@ describe('charrnn inspect', () => {
     assert.ok(existsSync(at('pictures', 'list.inspect.png')));
   });
 
-  test('a binary file, a missing file and files with --corpus are one sentence each', () => {
+  test('a binary file, a missing file and files with --corpus are one sentence each', async () => {
     writeFileSync(at('texts', 'image.bin'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 1, 2]));
-    assertUserError(cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/);
+    assertUserError(await cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/);
     assert.ok(!existsSync(at('texts', 'image.inspect.png')));
-    assertUserError(cli(['inspect', 'missing.txt']), /No such file or folder: missing\.txt\./);
-    assertUserError(cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);
-    assertUserError(cli(['inspect', join('texts', 'small.txt'), '--val-frac', '1']), /--val-frac/);
+    assertUserError(await cli(['inspect', 'missing.txt']), /No such file or folder: missing\.txt\./);
+    assertUserError(await cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);
+    assertUserError(await cli(['inspect', join('texts', 'small.txt'), '--val-frac', '1']), /--val-frac/);
   });
 
-  test('--encoding, --invalid and --normalize read the text as train does; no text says what inspect needs', () => {
+  test('--encoding, --invalid and --normalize read the text as train does; no text says what inspect needs', async () => {
     // "Chère à" in Latin-1: è is 0xE8, à is 0xE0, neither valid UTF-8.
     writeFileSync(at('texts', 'latin1.txt'), Uint8Array.from('Chère à\n', c => c.charCodeAt(0)));
-    assertUserError(cli(['inspect', join('texts', 'latin1.txt')]), /latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 .*give --encoding/);
-    const decoded = ok(['inspect', join('texts', 'latin1.txt'), '--encoding', 'latin1']);
+    assertUserError(await cli(['inspect', join('texts', 'latin1.txt')]), /latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 .*give --encoding/);
+    const decoded = await ok(['inspect', join('texts', 'latin1.txt'), '--encoding', 'latin1']);
     assert.match(decoded, /^characters {6}8 \(8 distinct\)$/m);
     assert.match(decoded, /'è' ×1/);
-    const replaced = ok(['inspect', join('texts', 'latin1.txt'), '--invalid', 'replace']);
+    const replaced = await ok(['inspect', join('texts', 'latin1.txt'), '--invalid', 'replace']);
     assert.match(replaced, /^characters {6}8 \(7 distinct\)$/m);
     assert.match(replaced, /'\ufffd' ×2/);
     // e + combining grave: two characters as written, one in NFC (train's default), two with --normalize none.
     writeFileSync(at('texts', 'nfd.txt'), 'e\u0300e\u0300\n');
-    assert.match(ok(['inspect', join('texts', 'nfd.txt')]), /^characters {6}3 \(2 distinct\)$/m);
-    assert.match(ok(['inspect', join('texts', 'nfd.txt'), '--normalize', 'none']), /^characters {6}5 \(3 distinct\)$/m);
-    assertUserError(cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files, or --corpus moby-dick\.$/);
-    assert.doesNotMatch(ok(['inspect', '--help']), /UTF-8 text files/);
-    assert.doesNotMatch(ok(['--help']), /UTF-8 text files/);
-    assert.doesNotMatch(ok(['train', '--help']), /UTF-8 text files/);
+    assert.match(await ok(['inspect', join('texts', 'nfd.txt')]), /^characters {6}3 \(2 distinct\)$/m);
+    assert.match(await ok(['inspect', join('texts', 'nfd.txt'), '--normalize', 'none']), /^characters {6}5 \(3 distinct\)$/m);
+    assertUserError(await cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files, or --corpus moby-dick\.$/);
+    assert.doesNotMatch(await ok(['inspect', '--help']), /UTF-8 text files/);
+    assert.doesNotMatch(await ok(['--help']), /UTF-8 text files/);
+    assert.doesNotMatch(await ok(['train', '--help']), /UTF-8 text files/);
   });
 });

@@ -203,7 +203,8 @@ describe('the faces name the settings their own way', () => {
     assert.equal(FLAG_NAMES('hidden'), '--hidden');
     assert.equal(FLAG_NAMES('lrDecayEvery'), '--lr-decay-every');
     assert.equal(FLAG_NAMES('timeBudget'), '--seconds or --minutes');
-    const flags = new Set(trainCommand().options.map(o => o.long));
+    const silent = { write: () => true };
+    const flags = new Set(trainCommand({ stdout: silent, stderr: silent, env: {} }, { code: 0 }).options.map(o => o.long));
     const named: SettingName[] = [...Object.keys(DEFAULT_SETTINGS) as (keyof RunSettings)[], 'corpus', 'encoding', 'maxVocab', 'sampleEvery',
       'steps', 'epochs', 'seconds', 'recipe'];
     for (const setting of named.filter(s => s !== 'scheduleReplans')) assert.ok(flags.has(FLAG_NAMES(setting)), `${setting}: ${FLAG_NAMES(setting)} is no flag`);

@@ -1,12 +1,11 @@
-// The one check of a user error, shared by the tests that spawn the CLI.
+// The one check of a user error, shared by the tests that run the CLI.
 import assert from 'node:assert/strict';
-import type { SpawnSyncReturns } from 'node:child_process';
 
 /**
  * A user error as the spec wants it: a non-zero exit and exactly one line on
  * stderr, starting "charrnn: " and saying what is wrong, with no stack trace.
  */
-export function assertUserError(r: SpawnSyncReturns<string>, says: RegExp, { exit }: { exit?: number } = {}): void {
+export function assertUserError(r: { status: number | null; stderr: string }, says: RegExp, { exit }: { exit?: number } = {}): void {
   const lines = r.stderr.split('\n');
   assert.equal(lines.pop(), '', `stderr must end with a newline: ${JSON.stringify(r.stderr)}`);
   assert.notEqual(r.status, 0, 'a bad input must not exit 0');

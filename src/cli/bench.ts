@@ -3,17 +3,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_CONFIGS, BENCH_EMB, runProtocol, WARMUP_STEPS, type BenchConfig } from '../run/bench-protocol.js';
+import { BENCH_CONFIGS, BENCH_EMB, WARMUP_STEPS, type BenchConfig } from '../run/bench-protocol.js';
 import { CharrnnError } from '../errors.js';
-import { availableBackends, BACKENDS, loadKernels } from '../node/backend.js';
-import { readBytes } from '../node/files.js';
-import { decodeText } from '../text/decoder.js';
+import { BACKENDS } from '../node/backend.js';
+import type { CliIo } from './io.js';
 import { positiveInt, seedValue } from './options.js';
-import { action } from './run.js';
+import { action, type ExitStatus } from './run.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 // Ships with the package (package.json "files"): PyTorch's generation loop beside torch_ref.py's training.
 const torchGenerate = resolve(packageRoot, 'tools/torch_generate.py');
+// Each configuration is measured in a process of its own: this program's, whoever called runCli.
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 interface BenchFlags {
   config: string;
@@ -35,7 +36,7 @@ interface Row extends Figures {
   backend: string;
 }
 
-export function benchCommand(): Command {
+export function benchCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('bench')
     .description('measure training and generation speed by the benchmark protocol (B=50 streams of T=50, embedding 64, Adam 2e-3, clip 5) on a corpus, optionally beside PyTorch')
     .addOption(new Option('--config <name>', 'protocol configuration').choices(Object.keys(BENCH_CONFIGS)).default('small'))
@@ -50,19 +51,19 @@ export function benchCommand(): Command {
     .option('--seed <n>', 'random seed', seedValue, 1)
     .option('--json', 'one JSON object per line')
     .addOption(new Option('--child').hideHelp())
-    .action(action(bench));
+    .action(action(status, (flags: BenchFlags) => bench(io, flags)));
 }
 
-async function bench(flags: BenchFlags): Promise<void> {
+async function bench(io: CliIo, flags: BenchFlags): Promise<void> {
   if (flags.text === undefined) throw new CharrnnError('charrnn bench needs a corpus: give its path with --text (the protocol uses tinyshakespeare.txt).');
   const text = flags.text;
-  if (flags.child) return benchInProcess(flags, text);
+  if (flags.child) return benchInProcess(io, flags, text);
   if (!existsSync(text)) throw new CharrnnError(`The benchmark corpus ${text} does not exist; give one with --text.`);
   const configs = flags.all ? Object.keys(BENCH_CONFIGS) : [flags.config];
-  const chosen = flags.backend ?? (process.env.CHARRNN_BACKEND || undefined);
-  const backends = flags.all && !chosen ? await availableBackends() : [chosen ?? 'auto'];
+  const chosen = flags.backend ?? (io.env.CHARRNN_BACKEND || undefined);
+  const backends = flags.all && !chosen ? await (await import('../node/backend.js')).availableBackends() : [chosen ?? 'auto'];
   const torchRef = flags.vsPytorch ?? null;
-  const out = (line: string): void => { process.stdout.write(line + '\n'); };
+  const out = (line: string): void => { io.stdout.write(line + '\n'); };
   const print = (row: Row & Partial<Ratios>, round?: string): void => {
     if (flags.json) out(JSON.stringify({ ...(round ? { round } : {}), ...row }));
     else out(formatRow(row) + (row.train_vs_pytorch === undefined ? '' :
@@ -74,11 +75,11 @@ async function bench(flags: BenchFlags): Promise<void> {
     const rounds: { torch: Figures | null; ours: Map<string, Row & Partial<Ratios>> }[] = [];
     for (let r = 1; r <= flags.repeat; r++) {
       const label = flags.repeat > 1 ? `round ${r} of ${flags.repeat}` : undefined;
-      const torch = torchRef ? runPytorch(torchRef, BENCH_CONFIGS[name], flags, text) : null;
+      const torch = torchRef ? runPytorch(io, torchRef, BENCH_CONFIGS[name], flags, text) : null;
       if (torch) print({ config: name, backend: 'pytorch', ...torch }, label);
       const ours = new Map<string, Row & Partial<Ratios>>();
       for (const backend of backends) {
-        const row = runChild(name, backend, flags, text);
+        const row = runChild(io, name, backend, flags, text);
         const withRatios = { ...row, ...(torch ? ratios(row, torch) : {}) };
         ours.set(backend, withRatios);
         print(withRatios, label);
@@ -139,8 +140,10 @@ function median(values: number[]): number {
 }
 
 /** One configuration on one backend, in this process (so its peak RSS is this run's alone). */
-async function benchInProcess(flags: BenchFlags, path: string): Promise<void> {
-  const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
+async function benchInProcess(io: CliIo, flags: BenchFlags, path: string): Promise<void> {
+  const [{ runProtocol }, { loadKernels }, { readBytes }, { decodeText }] = await Promise.all([
+    import('../run/bench-protocol.js'), import('../node/backend.js'), import('../node/files.js'), import('../text/decoder.js')]);
+  const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
   const text = decodeText(readBytes(path), path);
   const r = runProtocol(text, BENCH_CONFIGS[flags.config], kernels, {
     steps: flags.steps, generateChars: flags.generate, validate: flags.validate ?? false, seed: flags.seed, now: () => performance.now(),
@@ -150,31 +153,40 @@ async function benchInProcess(flags: BenchFlags, path: string): Promise<void> {
     train_chars_per_s: Math.round(r.train_chars_per_s), generate_chars_per_s: Math.round(r.generate_chars_per_s),
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, ...(r.val_loss === undefined ? {} : { val_loss: round(r.val_loss, 4) }),
   };
-  process.stdout.write(JSON.stringify(row) + '\n');
+  io.stdout.write(JSON.stringify(row) + '\n');
 }
 
-function runChild(config: string, backend: string, flags: BenchFlags, text: string): Row {
-  const args = [process.argv[1], 'bench', '--child', '--config', config, '--backend', backend, '--steps', String(flags.steps),
+function runChild(io: CliIo, config: string, backend: string, flags: BenchFlags, text: string): Row {
+  const args = [MAIN, 'bench', '--child', '--config', config, '--backend', backend, '--steps', String(flags.steps),
     '--generate', String(flags.generate), '--text', text, '--seed', String(flags.seed), ...(flags.validate ? ['--validate'] : [])];
-  const r = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // The test runner's own flags are not the child's.
+  const execArgv = process.execArgv.filter(a => !a.startsWith('--test'));
+  const r = spawnSync(process.execPath, [...execArgv, ...args], { encoding: 'utf8', env: io.env, stdio: ['ignore', 'pipe', childStderr(io)] });
+  if (r.stderr) io.stderr.write(r.stderr);
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) throw new CharrnnError(`The ${config} benchmark on the ${backend} backend failed (exit ${r.status}).`);
   return JSON.parse(line) as Row;
 }
 
-function python(): string {
-  return process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+/** A child's stderr as it comes when ours is the process's own; else collected and passed on to io when it ends. */
+function childStderr(io: CliIo): 'inherit' | 'pipe' {
+  return io.stderr === process.stderr ? 'inherit' : 'pipe';
+}
+
+function python(io: CliIo): string {
+  return io.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 }
 
 /** torch_ref.py for training (its own JSON result line), tools/torch_generate.py for generation; peak RSS from the child's rusage. */
-function runPytorch(torchRef: string, c: BenchConfig, flags: BenchFlags, text: string): Figures {
+function runPytorch(io: CliIo, torchRef: string, c: BenchConfig, flags: BenchFlags, text: string): Figures {
   if (!existsSync(torchRef)) throw new CharrnnError(`The PyTorch reference ${torchRef} does not exist; give its path to --vs-pytorch.`);
   const withRss = (script: string, args: string[]): Record<string, number> => {
     // runpy runs the script as __main__ inside a process that then reports its own peak RSS.
     const wrapper = 'import json,resource,runpy,sys; sys.argv=sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__"); ' +
       'print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))';
-    const r = spawnSync(python(), ['-c', wrapper, script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) throw new CharrnnError(`The PyTorch run of ${script} failed (exit ${r.status}); is PyTorch installed for ${python()}?`);
+    const r = spawnSync(python(io), ['-c', wrapper, script, ...args], { encoding: 'utf8', env: io.env, stdio: ['ignore', 'pipe', childStderr(io)] });
+    if (r.stderr) io.stderr.write(r.stderr);
+    if (r.status !== 0) throw new CharrnnError(`The PyTorch run of ${script} failed (exit ${r.status}); is PyTorch installed for ${python(io)}?`);
     const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, number>);
     return Object.assign({}, ...lines.filter(l => 'result' in l || 'generate_chars_per_s' in l || 'peak_rss_bytes' in l));
   };

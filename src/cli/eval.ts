@@ -1,14 +1,10 @@
 import { Command, Option } from 'commander';
 import { CharrnnError } from '../errors.js';
-import { lineModelInfo } from '../model/line-model.js';
-import { loadModel } from '../model/model-file.js';
-import { loadKernels } from '../node/backend.js';
-import { readBytes } from '../node/files.js';
-import { readModelBytes } from '../node/run-folder.js';
 import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
 import { describeChar } from '../text/vocabulary.js';
-import { scoreLines, scoreText, type LinesScore } from '../train/evaluate.js';
-import { action } from './run.js';
+import type { LinesScore } from '../train/evaluate.js';
+import type { CliIo } from './io.js';
+import { action, type ExitStatus } from './run.js';
 
 /** Above this share of unknown characters eval warns: the figure then describes only part of the text. */
 const UNKNOWN_WARNING_SHARE = 0.01;
@@ -21,7 +17,7 @@ interface EvalFlags {
   unknown: 'skip' | 'error';
 }
 
-export function evalCommand(): Command {
+export function evalCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('eval')
     .description('measure how well a model predicts text: cross-entropy in nats and bits per character, and perplexity ' +
       '(a line model scores each line from a fresh state, its end-of-line included)')
@@ -33,8 +29,12 @@ export function evalCommand(): Command {
       .choices(['skip', 'error']).default('skip'))
     .option('--json', 'end with one JSON object')
     .option('--backend <name>', 'auto, native, wasm or reference')
-    .action(action(async (path: string, files: string[], flags: EvalFlags) => {
-      const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
+    .action(action(status, async (path: string, files: string[], flags: EvalFlags) => {
+      // The engines and the model load only when the command runs.
+      const [{ lineModelInfo }, { loadModel }, { loadKernels }, { readBytes }, { readModelBytes }, { scoreLines, scoreText }] =
+        await Promise.all([import('../model/line-model.js'), import('../model/model-file.js'), import('../node/backend.js'), import('../node/files.js'),
+          import('../node/run-folder.js'), import('../train/evaluate.js')]);
+      const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
       const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
       const text = files.map(f => decodeText(readBytes(f), f, { encoding: flags.encoding, invalid: flags.invalid })).join('');
       const lineModel = lineModelInfo(metadata, path) !== null;
@@ -55,15 +55,15 @@ export function evalCommand(): Command {
         throw new CharrnnError(`The model's predictions for this text are not finite (the loss is ${s.natsPerChar}), so there is no score to report.`);
       }
       if (s.unknownShare > UNKNOWN_WARNING_SHARE) {
-        process.stderr.write(`charrnn: ${share} of the text (${s.unknown.toLocaleString('en')} characters) is unknown to the model and was ${treated}: ${named}\n`);
+        io.stderr.write(`charrnn: ${share} of the text (${s.unknown.toLocaleString('en')} characters) is unknown to the model and was ${treated}: ${named}\n`);
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify({
+        io.stdout.write(JSON.stringify({
           nats_per_char: s.natsPerChar, bits_per_char: s.bitsPerChar, perplexity: s.perplexity, chars: s.chars, skipped: s.skipped,
           unknown: s.unknown, unknown_share: s.unknownShare, ...(lines === null ? {} : { lines }),
         }) + '\n');
       } else {
-        process.stdout.write(`${s.natsPerChar.toFixed(4)} nats/char, ${s.bitsPerChar.toFixed(4)} bits/char, perplexity ${s.perplexity.toFixed(3)} ` +
+        io.stdout.write(`${s.natsPerChar.toFixed(4)} nats/char, ${s.bitsPerChar.toFixed(4)} bits/char, perplexity ${s.perplexity.toFixed(3)} ` +
           `over ${s.chars.toLocaleString('en')} characters` +
           `${lines === null ? '' : ` of ${lines.toLocaleString('en')} lines, each from a fresh state with its end-of-line counted as a character`}` +
           `${s.unknown ? ` (${s.unknown.toLocaleString('en')} unknown characters ${treated}, ${share} of the text)` : ''}\n`);

@@ -1,29 +1,30 @@
 import { Command } from 'commander';
 import { basename, isAbsolute, relative, sep } from 'node:path';
-import { exportTorch } from '../node/export-torch.js';
-import { action } from './run.js';
+import type { CliIo } from './io.js';
+import { action, type ExitStatus } from './run.js';
 
 interface ExportTorchFlags {
   corpus?: string;
   to?: string;
 }
 
-export function exportTorchCommand(): Command {
+export function exportTorchCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('export-torch')
     .description('write a PyTorch program that continues the run in DIR under torchrun (DDP on many GPUs or machines) and saves back in charrnn\'s formats')
     .argument('<dir>', 'the run folder (the --out of charrnn train)')
     .argument('[files...]', 'the text files the run trained on (default: the text the run records); read with the run\'s own text settings (encoding, --invalid, normalisation), so there is no --encoding')
     .option('--corpus <name>', 'the embedded corpus the run trained on, instead of files')
     .option('--to <outdir>', 'where the program and the text go (default: DIR/torch)')
-    .action(action(exportTorchAction));
+    .action(action(status, (dir: string, files: string[], flags: ExportTorchFlags) => exportTorchAction(io, dir, files, flags)));
 }
 
-async function exportTorchAction(dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
-  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: process.stdin });
+async function exportTorchAction(io: CliIo, dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
+  const { exportTorch } = await import('../node/export-torch.js');
+  const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: io.stdin });
   const here = (path: string): string => relative(process.cwd(), path) || path;
   const ids = `${basename(r.ids)} (${r.chars.toLocaleString('en')} characters${r.lineMetadata ? ', the lines each followed by the end-of-line' : ''})`;
   const written = [r.program, r.launcher, r.settings].map(f => basename(f)).join(', ') + (r.lineMetadata ? `, ${ids} and ${basename(r.lineMetadata)}` : ` and ${ids}`);
-  process.stdout.write(`wrote ${written} to ${here(r.folder)}; the run is at step ${r.steps}. ` +
+  io.stdout.write(`wrote ${written} to ${here(r.folder)}; the run is at step ${r.steps}. ` +
     `Continue it in N processes on this machine (e.g. one per GPU) with:\n  ${commandWord(here(r.launcher))} N --resume ${shellWord(dir)}\n`);
 }
 

@@ -2,18 +2,22 @@
 // its name in kebab case (valFrac: --val-frac); a time budget is given by either
 // of two flags.
 import { SettingError, type SettingName, type SettingNames } from '../run/setting-error.js';
-import { kebab } from '../run/settings.js';
 
 /** Settings whose flag is not their name in kebab case. */
 const EXCEPTIONS: Partial<Record<SettingName, string>> = { timeBudget: '--seconds or --minutes' };
 
 export const FLAG_NAMES: SettingNames = setting => EXCEPTIONS[setting] ?? `--${kebab(setting)}`;
 
+/** A setting's name in a flag's case: valEvery -> val-every. */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
+}
+
 /** A command's action whose refused settings are said with the flags that set them. */
-export function withFlagNames<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function withFlagNames<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
-      await fn(...args);
+      return await fn(...args);
     } catch (e) {
       throw e instanceof SettingError ? e.said(FLAG_NAMES) : e;
     }

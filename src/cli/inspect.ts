@@ -1,17 +1,14 @@
 import { Command, Option } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
-import { loadCorpus } from '../node/read-corpus.js';
-import { writeFileAtomic } from '../node/files.js';
-import { renderSvg, svgToPng } from '../node/render.js';
-import { corpusPlotSpec } from '../report/corpus-plot.js';
 import { corpusReport, describeChar, type CorpusReport } from '../report/corpus-report.js';
 import { percent, thousands } from '../report/format.js';
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
 import { INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
 import { NORMALIZATIONS, type Normalization } from '../text/normalize.js';
+import type { CliIo } from './io.js';
 import { fraction } from './options.js';
-import { action } from './run.js';
+import { action, type ExitStatus } from './run.js';
 
 interface InspectFlags {
   corpus?: string;
@@ -23,7 +20,7 @@ interface InspectFlags {
   out?: string;
 }
 
-export function inspectCommand(): Command {
+export function inspectCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('inspect')
     .description('report on a text before training on it: characters, lines, line lengths, and what will hurt training; also as NAME.inspect.svg and .png')
     .argument('[files...]', 'text files, joined in order')
@@ -34,18 +31,21 @@ export function inspectCommand(): Command {
     .option('--lines', 'the text is a list: each non-empty line is one example (as train --lines)')
     .option('--val-frac <f>', 'the validation fraction training will hold out', fraction, 0.1)
     .option('--out <dir>', 'folder for the pictures (default: the first file\'s folder, or the current folder with --corpus)')
-    .action(action(async (files: string[], flags: InspectFlags) => {
+    .action(action(status, async (files: string[], flags: InspectFlags) => {
       if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files, or --corpus moby-dick.');
+      // The text readers and the renderer (vega, resvg) load only when the command runs.
+      const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }] = await Promise.all([
+        import('../node/read-corpus.js'), import('../node/files.js'), import('../node/render.js'), import('../report/corpus-plot.js')]);
       const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize });
       const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
-      process.stdout.write(formatReport(report, corpus.source));
+      io.stdout.write(formatReport(report, corpus.source));
       const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;
       const folder = flags.out ?? (files.length > 0 ? dirname(files[0]) : '.');
       const svgPath = join(folder, `${name}.inspect.svg`), pngPath = join(folder, `${name}.inspect.png`);
       const svg = await renderSvg(corpusPlotSpec(report, corpus.source));
       writeFileAtomic(svgPath, new TextEncoder().encode(svg));
       writeFileAtomic(pngPath, await svgToPng(svg));
-      process.stdout.write(`pictures        ${svgPath}, ${pngPath}\n`);
+      io.stdout.write(`pictures        ${svgPath}, ${pngPath}\n`);
     }));
 }
 

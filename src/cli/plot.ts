@@ -1,13 +1,14 @@
 import { Command } from 'commander';
-import { writeLossPlot } from '../node/plot-files.js';
-import { action } from './run.js';
+import type { CliIo } from './io.js';
+import { action, type ExitStatus } from './run.js';
 
-export function plotCommand(): Command {
+export function plotCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('plot')
     .description('draw the training and validation loss of a run to DIR/loss.svg and DIR/loss.png')
     .argument('<dir>', 'the --out folder of a charrnn train run (it has log.jsonl)')
-    .action(action(async (dir: string) => {
+    .action(action(status, async (dir: string) => {
+      const { writeLossPlot } = await import('../node/plot-files.js');
       const files = await writeLossPlot(dir);
-      process.stdout.write(`${files.svg}\n${files.png}\n`);
+      io.stdout.write(`${files.svg}\n${files.png}\n`);
     }));
 }

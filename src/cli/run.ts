@@ -1,29 +1,37 @@
 import { CharrnnError } from '../errors.js';
 import { GenerateOptionsError } from '../generate/options.js';
+import type { CliIo } from './io.js';
+
+/** The exit code a command's action chose (a signalled training run: 130, 143, 129); 0 unless set. */
+export interface ExitStatus {
+  code: number;
+}
 
 /**
- * Runs a command's action and turns a failure into one sentence on stderr and a
- * non-zero exit: a CharrnnError is the user's input, said as it is; anything else
- * is a bug in charrnn, said with the stack when CHARRNN_DEBUG is set.
+ * A command's action: what it returns, when a number, is the exit code. A
+ * failure is not caught here: it travels to runCli, which turns it into one
+ * sentence and a code (`fail`).
  */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(status: ExitStatus, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      fail(e);
-    }
+    const code = await fn(...args);
+    if (typeof code === 'number') status.code = code;
   };
 }
 
-export function fail(e: unknown): never {
+/**
+ * A failure as one sentence on stderr, and the exit code it gets: a CharrnnError
+ * is the user's input, said as it is (1, or 2 for options that conflict); anything
+ * else is a bug in charrnn (70), said with the stack when CHARRNN_DEBUG is set.
+ */
+export function fail(e: unknown, io: CliIo): number {
   if (e instanceof CharrnnError) {
-    process.stderr.write(`charrnn: ${e.message}\n`);
+    io.stderr.write(`charrnn: ${e.message}\n`);
     // Options that conflict are a usage error, as commander's own are.
-    process.exit(e instanceof GenerateOptionsError ? 2 : 1);
+    return e instanceof GenerateOptionsError ? 2 : 1;
   }
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`charrnn: internal error: ${message}${/[.!?]$/.test(message) ? '' : '.'}\n`);
-  if (process.env.CHARRNN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  process.exit(70);
+  io.stderr.write(`charrnn: internal error: ${message}${/[.!?]$/.test(message) ? '' : '.'}\n`);
+  if (io.env.CHARRNN_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  return 70;
 }

@@ -1,20 +1,13 @@
 import { Command, Option } from 'commander';
 import { CharrnnError } from '../errors.js';
-import { createGenerator } from '../generate/create-generator.js';
-import { sampleLines } from '../generate/lines.js';
-import { encodePrime } from '../generate/encode-prime.js';
 import { parseGenerateOptions, type GenerateOptions, type OptionNames } from '../generate/options.js';
 import type { CharRNN } from '../model/charrnn.js';
-import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
-import { loadModel } from '../model/model-file.js';
-import { loadKernels } from '../node/backend.js';
-import { machineMemory } from '../node/machine.js';
-import { checkMemory, generationMemory } from '../train/memory-estimate.js';
-import { readModelBytes } from '../node/run-folder.js';
-import { kebab } from '../run/settings.js';
+import type { LineModelInfo } from '../model/line-model.js';
+import { kebab } from './flag-names.js';
 import type { Vocabulary } from '../text/vocabulary.js';
+import type { CliIo } from './io.js';
 import { collect, generationNumber, positiveInt } from './options.js';
-import { action } from './run.js';
+import { action, type ExitStatus } from './run.js';
 
 interface SampleFlags {
   prime: string;
@@ -44,7 +37,7 @@ const FLAG_NAMES: OptionNames = {
   seed: '--seed', count: '--count', stop: '--stop', endOfLine: '--end-of-line', beam: '--beam', unknown: '--unknown',
 };
 
-export function sampleCommand(): Command {
+export function sampleCommand(io: CliIo, status: ExitStatus): Command {
   // No defaults for the sampling flags here: the schemas fill them in, and a conflict
   // (--greedy with --temperature, --beam with --seed) is one only when both were given.
   return new Command('sample')
@@ -66,10 +59,14 @@ export function sampleCommand(): Command {
     .option('--max-length <n>', `line models: characters drawn per line at most, after the prime (default ${DEFAULT_MAX_LINE})`, positiveInt, DEFAULT_MAX_LINE)
     .addOption(new Option('--unknown <policy>', 'prime characters the model has never seen: error or skip').choices(['error', 'skip']).default('error'))
     .option('--backend <name>', 'auto, native, wasm or reference')
-    .action(action(sampleAction));
+    .action(action(status, (path: string, flags: SampleFlags, command: Command) => sampleAction(io, path, flags, command)));
 }
 
-async function sampleAction(path: string, flags: SampleFlags, command: Command): Promise<void> {
+async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command: Command): Promise<void> {
+  // The engines, the model and the generators load only when the command runs.
+  const [{ createGenerator }, { encodePrime }, { lineModelInfo }, { loadModel }, { loadKernels }, { machineMemory }, { checkMemory, generationMemory }, { readModelBytes }] =
+    await Promise.all([import('../generate/create-generator.js'), import('../generate/encode-prime.js'), import('../model/line-model.js'), import('../model/model-file.js'),
+      import('../node/backend.js'), import('../node/machine.js'), import('../train/memory-estimate.js'), import('../node/run-folder.js')]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const given: GenerateOptions = {
     prime: flags.prime, length: flags.length, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
@@ -78,14 +75,15 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
   };
   for (const k of Object.keys(given) as (keyof GenerateOptions)[]) if (given[k] === undefined) delete given[k];
   const settings = parseGenerateOptions(given, FLAG_NAMES);
-  const kernels = await loadKernels(flags.backend, m => process.stderr.write(`charrnn: ${m}\n`));
+  const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
   const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
   const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
   // The prime as the model read it (normalised, unknown characters dropped or its unknown symbol), so the text printed is the text continued.
   const prime = vocab.decode(primeIds);
   const lineModel = lineModelInfo(metadata, path);
   if (lineModel) {
-    sampleLineModel(model, vocab, lineModel, path, flags, explicit);
+    const { sampleLines } = await import('../generate/lines.js');
+    sampleLineModel(io, sampleLines, model, vocab, lineModel, path, flags, explicit);
     return;
   }
   for (const f of ['novel', 'maxLength'] as const) {
@@ -101,34 +99,34 @@ async function sampleAction(path: string, flags: SampleFlags, command: Command):
     for (const _ of generator.pieces()) { /* runs to the end */ }
     const r = generator.result();
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({
+      io.stdout.write(`${JSON.stringify({
         prime: flags.prime, text: r.texts[0] ?? '', texts: r.texts, finish_reasons: r.finishReasons,
         ...(r.logprobs ? { logprobs: r.logprobs } : {}),
         usage: { prompt_chars: r.usage.promptChars, generated_chars: r.usage.generatedChars },
       })}\n`);
     } else {
-      process.stdout.write(r.texts.map(text => prime + text + '\n').join('\n'));
+      io.stdout.write(r.texts.map(text => prime + text + '\n').join('\n'));
     }
     return;
   }
   // Written as it is produced, flushed a line (or a few dozen characters) at a time.
-  process.stdout.write(prime);
+  io.stdout.write(prime);
   let pending = '';
   for (const [piece] of generator.pieces()) {
     pending += piece;
     if (piece.includes('\n') || pending.length >= 64) {
-      process.stdout.write(pending);
+      io.stdout.write(pending);
       pending = '';
     }
   }
-  process.stdout.write(pending + '\n');
+  io.stdout.write(pending + '\n');
 }
 
 /**
  * A line model's sample: --count whole lines, one per line, each from a fresh
  * state fed the end-of-line and stopped at the next one.
  */
-function sampleLineModel(model: CharRNN<Float32Array>, vocab: Vocabulary, info: LineModelInfo, path: string,
+function sampleLineModel(io: CliIo, sampleLines: typeof import('../generate/lines.js').sampleLines, model: CharRNN<Float32Array>, vocab: Vocabulary, info: LineModelInfo, path: string,
   flags: SampleFlags, explicit: (k: string) => boolean): void {
   // Flags about running text's length and ends have no meaning for whole lines.
   for (const f of ['length', 'stop', 'endOfLine', 'beam'] as const) {
@@ -141,10 +139,10 @@ function sampleLineModel(model: CharRNN<Float32Array>, vocab: Vocabulary, info: 
     count, eol: info.eol, maxLength: flags.maxLength, prime: flags.prime, seed: flags.seed, novel: flags.novel ? info.lineSet : undefined,
     temperature: flags.temperature, topK: flags.topK, topP: flags.topP, greedy: flags.greedy, unknown: flags.unknown,
   }, FLAG_NAMES);
-  if (flags.json) process.stdout.write(`${JSON.stringify({ prime: flags.prime, lines, drawn })}\n`);
-  else process.stdout.write(lines.map(l => l + '\n').join(''));
+  if (flags.json) io.stdout.write(`${JSON.stringify({ prime: flags.prime, lines, drawn })}\n`);
+  else io.stdout.write(lines.map(l => l + '\n').join(''));
   if (lines.length < count) {
-    process.stderr.write(`charrnn: the model gave only ${lines.length} novel line${lines.length === 1 ? '' : 's'} of the ${count} asked for in ${drawn} draws ` +
+    io.stderr.write(`charrnn: the model gave only ${lines.length} novel line${lines.length === 1 ? '' : 's'} of the ${count} asked for in ${drawn} draws ` +
       `(the others were lines of its training text, repeats or empty); ${flags.greedy ? '--greedy draws the same line every time, so leave it out' : 'a higher --temperature gives more new ones'}.\n`);
   }
 }

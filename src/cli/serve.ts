@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
-import { serve } from '../server/serve.js';
+import type { CliIo } from './io.js';
 import { collect, nonNegativeInt, positiveInt } from './options.js';
-import { action } from './run.js';
+import { action, type ExitStatus } from './run.js';
 
 /** The flags of `charrnn serve`: one per server limit, and these. */
 interface ServeFlags extends ServerLimits {
@@ -15,7 +15,7 @@ interface ServeFlags extends ServerLimits {
   static?: string;
 }
 
-export function serveCommand(): Command {
+export function serveCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('serve')
     .description('serve models over HTTP: /v1/generate, OpenAI-compatible /v1/completions, /v1/models, /healthz, /openapi.json')
     .argument('<models...>', 'model files written by charrnn train; clients choose them by name (the file stem, or --name)')
@@ -32,17 +32,17 @@ export function serveCommand(): Command {
     .option('--max-queue <n>', 'requests waiting; past that 429 with Retry-After', nonNegativeInt, DEFAULT_LIMITS.maxQueue)
     .option('--body-limit <bytes>', 'largest request body', positiveInt, DEFAULT_LIMITS.bodyLimit)
     .option('--static <dir>', 'folder served at / with cross-origin isolation headers (default: the package\'s web/dist, when built)')
-    .action(action(serveAction));
-}
-
-async function serveAction(models: string[], flags: ServeFlags): Promise<void> {
-  await serve({
-    models, names: flags.name, port: flags.port, host: flags.host, token: flags.token ?? (process.env.CHARRNN_TOKEN || undefined),
-    batching: flags.batching, backend: flags.backend, staticDir: flags.static,
-    limits: {
-      maxLength: flags.maxLength, maxCount: flags.maxCount, maxBeam: flags.maxBeam, maxInFlight: flags.maxInFlight,
-      maxQueue: flags.maxQueue, bodyLimit: flags.bodyLimit,
-    },
-    log: line => process.stdout.write(`${line}\n`),
-  });
+    .action(action(status, async (models: string[], flags: ServeFlags) => {
+      // fastify, swagger and the engines load only for this command.
+      const { serve } = await import('../server/serve.js');
+      await serve({
+        models, names: flags.name, port: flags.port, host: flags.host, token: flags.token ?? (io.env.CHARRNN_TOKEN || undefined),
+        batching: flags.batching, backend: flags.backend, staticDir: flags.static,
+        limits: {
+          maxLength: flags.maxLength, maxCount: flags.maxCount, maxBeam: flags.maxBeam, maxInFlight: flags.maxInFlight,
+          maxQueue: flags.maxQueue, bodyLimit: flags.bodyLimit,
+        },
+        log: line => io.stdout.write(`${line}\n`),
+      });
+    }));
 }

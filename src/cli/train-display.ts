@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import wrapAnsi from 'wrap-ansi';
 import { eventToJson, type ConfigEvent, type RunEvent } from '../run/events.js';
 import { eventLine, formatDuration, progressLine, ProgressTracker, type Progress } from '../report/progress.js';
+import type { CliIo, CliWriter } from './io.js';
 
 export interface TrainDisplay {
   show(e: RunEvent): void;
@@ -25,15 +26,16 @@ export interface DisplayChoice {
 /** Seconds between plain progress lines when stdout is not a terminal and --print-every is not given. */
 const PLAIN_INTERVAL_SECONDS = 10;
 
-export function chooseDisplay(c: DisplayChoice): TrainDisplay {
-  const write = (s: string): void => { process.stdout.write(s); };
-  if (c.json) return jsonDisplay(write, c.printEvery ?? 10);
+export function chooseDisplay(c: DisplayChoice, io: Pick<CliIo, 'stdout' | 'stderr'>): TrainDisplay {
+  const write = (s: string): void => { io.stdout.write(s); };
+  const warn = (message: string): void => { io.stderr.write(`charrnn: ${message}\n`); };
+  if (c.json) return jsonDisplay(write, warn, c.printEvery ?? 10);
   if (c.quiet) return quietDisplay(write, c.out);
-  if (process.stdout.isTTY && c.printEvery === undefined) return liveDisplay(c.out);
-  return plainDisplay(write, c.out, c.printEvery);
+  if (io.stdout.isTTY && c.printEvery === undefined) return liveDisplay(c.out, io.stdout);
+  return plainDisplay(write, warn, c.out, c.printEvery);
 }
 
-function jsonDisplay(write: (s: string) => void, every: number): TrainDisplay {
+function jsonDisplay(write: (s: string) => void, warn: (message: string) => void, every: number): TrainDisplay {
   let pending: RunEvent | null = null;
   const emit = (e: RunEvent): void => write(JSON.stringify(eventToJson(e)) + '\n');
   return {
@@ -47,7 +49,7 @@ function jsonDisplay(write: (s: string) => void, every: number): TrainDisplay {
       pending = null;
       emit(e);
     },
-    notice: message => process.stderr.write(`charrnn: ${message}\n`),
+    notice: warn,
     close() {},
   };
 }
@@ -63,7 +65,7 @@ function quietDisplay(write: (s: string) => void, out: string): TrainDisplay {
 }
 
 /** Lines for a log or a pipe: the events, and a progress line every N steps or every few seconds. */
-function plainDisplay(write: (s: string) => void, out: string, printEvery: number | undefined): TrainDisplay {
+function plainDisplay(write: (s: string) => void, warn: (message: string) => void, out: string, printEvery: number | undefined): TrainDisplay {
   const tracker = new ProgressTracker();
   let lastSampleStep = -1;
   let prime = '';
@@ -94,17 +96,18 @@ function plainDisplay(write: (s: string) => void, out: string, printEvery: numbe
         if (e.sample && lastSampleStep !== e.step) write(`\nsample:\n${prime}${e.sample}\n\n`);
       }
     },
-    notice: message => process.stderr.write(`charrnn: ${message}\n`),
+    notice: warn,
     close() {},
   };
 }
 
 /** A live bar on a terminal, with events and samples printed above it. */
-function liveDisplay(out: string): TrainDisplay {
+function liveDisplay(out: string, terminal: CliWriter): TrainDisplay {
   const tracker = new ProgressTracker();
   const bars = new cliProgress.MultiBar({
     format: '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsedText} elapsed  ETA {etaText}',
     barsize: 24, hideCursor: true, clearOnComplete: false, stopOnComplete: false, fps: 5, forceRedraw: true, autopadding: false,
+    stream: terminal as NodeJS.WritableStream,
   }, cliProgress.Presets.shades_classic);
   let bar: cliProgress.SingleBar | null = null;
   let lastSampleStep = -1;
@@ -126,7 +129,7 @@ function liveDisplay(out: string): TrainDisplay {
   // lines printed above the bar are wrapped here, as the terminal would have wrapped them.
   const log = (text: string): void => {
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-    const columns = process.stdout.columns || 80;
+    const columns = terminal.columns || 80;
     bars.log(wrapAnsi(body, columns, { hard: true, wordWrap: false, trim: false }) + '\n');
   };
   let stopped = false;
@@ -150,8 +153,8 @@ function liveDisplay(out: string): TrainDisplay {
       if (e.type === 'step') return;
       if (e.type === 'result') {
         stop();
-        process.stdout.write(`${eventLine(e)}; saved in ${out}\n`);
-        if (e.sample && lastSampleStep !== e.step) process.stdout.write(`\nsample:\n${prime}${e.sample}\n\n`);
+        terminal.write(`${eventLine(e)}; saved in ${out}\n`);
+        if (e.sample && lastSampleStep !== e.step) terminal.write(`\nsample:\n${prime}${e.sample}\n\n`);
         return;
       }
       if (e.type === 'sample') lastSampleStep = e.step;

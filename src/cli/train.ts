@@ -2,23 +2,18 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharrnnError } from '../errors.js';
-import { loadKernels } from '../node/backend.js';
-import { isListCorpus, readCorpus } from '../node/read-corpus.js';
-import { readBytes } from '../node/files.js';
-import { engineThreads, machineMemory } from '../node/machine.js';
-import { plotRefresher } from '../node/plot-refresh.js';
-import { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, STANDARD_INPUT, standardInputRun, writeRunSource, type RunSource } from '../node/run-folder.js';
-import { RunLog } from '../node/run-log.js';
-import { planRun } from '../run/plan-run.js';
-import { TrainingRun, type RunStore } from '../run/run.js';
+import type { RunSource } from '../node/run-folder.js';
+import type { RunLock } from '../node/run-lock.js';
+import type { PlotRefresher } from '../node/plot-refresh.js';
+import type { RunStore } from '../run/run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { INVALID_POLICIES } from '../text/decoder.js';
 import { NORMALIZATIONS } from '../text/normalize.js';
-import { decodeCheckpoint, type DecodedCheckpoint } from '../train/checkpoint.js';
+import type { DecodedCheckpoint } from '../train/checkpoint.js';
 import { FLAG_NAMES, withFlagNames } from './flag-names.js';
-import { chooseDisplay } from './train-display.js';
+import type { CliIo } from './io.js';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
-import { action } from './run.js';
+import { action, type ExitStatus } from './run.js';
 
 interface TrainFlags extends Partial<RunSettings> {
   steps?: number;
@@ -33,6 +28,8 @@ interface TrainFlags extends Partial<RunSettings> {
   resume?: string | boolean;
   force?: boolean;
   recipe: 'auto' | 'on' | 'off';
+  /** false with --no-plot: no loss plot is drawn during the run. */
+  plot: boolean;
 }
 
 /** The flags that are run settings (everything but limits, display and where). */
@@ -44,7 +41,7 @@ const RUNS_ROOT = 'runs';
 /** Exit codes after a signal, as a shell reports them (128 + the signal's number). */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-export function trainCommand(): Command {
+export function trainCommand(io: CliIo, status: ExitStatus): Command {
   const d = DEFAULT_SETTINGS;
   return new Command('train')
     .description('train a model on text files (or an embedded corpus) and save it as safetensors')
@@ -101,6 +98,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--force', 'start a new run in --out even though it holds one, replacing it').conflicts('resume'))
     .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
     .option('--quiet', 'print only errors and the final line')
+    .option('--no-plot', 'do not redraw DIR/loss.svg and DIR/loss.png at each validation (charrnn plot DIR draws them at any time)')
     .option('--print-every <steps>', 'a progress line every N steps (default: a live display on a terminal, else a line every 10 seconds)', positiveInt)
     .addHelpText('after', `
 Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
@@ -112,18 +110,38 @@ the budget and chooses the model and its training (--recipe on: also around a
 run says what it chose in one line. Ctrl-C, SIGTERM and
 SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
 at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
-    .action(action(withFlagNames(train)));
+    .action(action(status, withFlagNames((files: string[], flags: TrainFlags, command: Command) => train(io, files, flags, command))));
 }
 
-async function train(files: string[], flags: TrainFlags, command: Command): Promise<void> {
+/** Trains; resolves with the exit code (0, or 128 + a signal's number when one stopped the run). */
+async function train(io: CliIo, files: string[], flags: TrainFlags, command: Command): Promise<number> {
+  // The run folder's lock is let go when the run ends, not only when the process does: a program that
+  // calls runCli goes on, and may run in the same folder again.
+  const locks: RunLock[] = [];
+  try {
+    return await trainHoldingLocks(io, files, flags, command, locks);
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+}
+
+async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, command: Command, locks: RunLock[]): Promise<number> {
+  // The engines, the text readers and the run itself load only when a run starts.
+  const [{ loadKernels }, { isListCorpus, readCorpus }, { readBytes }, { engineThreads, machineMemory },
+    { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, writeRunSource },
+    { RunLog }, { planRun }, { TrainingRun }, { decodeCheckpoint },
+    { chooseDisplay }] = await Promise.all([
+    import('../node/backend.js'), import('../node/read-corpus.js'), import('../node/files.js'), import('../node/machine.js'), import('../node/run-folder.js'),
+    import('../node/run-log.js'), import('../run/plan-run.js'), import('../run/run.js'),
+    import('../train/checkpoint.js'), import('./train-display.js')]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
-  const note = (message: string): void => { process.stderr.write(`charrnn: ${message}\n`); };
+  const note = (message: string): void => { io.stderr.write(`charrnn: ${message}\n`); };
   const notes: string[] = []; // said as note events once the run starts
 
   // A resumed run's folder is locked before its checkpoint is read; a new run's, once its flags and text have passed the run's checks.
   const resumeDir = flags.resume === undefined ? null : typeof flags.resume === 'string' ? flags.resume : flags.out;
   if (flags.resume === true && resumeDir === undefined) throw new CharrnnError("--resume needs the run's folder: give --resume DIR.");
-  if (resumeDir) openRunFolder(resumeDir, 'resume', m => notes.push(m));
+  if (resumeDir) locks.push(openRunFolder(resumeDir, 'resume', m => notes.push(m)));
   const checkpointPath = resumeDir ? join(resumeDir, RUN_FILES.checkpoint) : '';
   const checkpoint: DecodedCheckpoint | null = resumeDir ? decodeCheckpoint(readBytes(checkpointPath), checkpointPath) : null;
   const given: Partial<RunSettings> = {};
@@ -134,12 +152,12 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const limits = stopLimits(flags, explicit, checkpoint);
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
-  const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? recordedFiles(resumeDir, source) : files;
+  const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? await recordedFiles(resumeDir, source) : files;
   // The encoded text is cached in a folder that exists already (a resumed run's, or a given --out); a fresh folder has none to reuse.
   const cacheFolder = resumeDir ?? (flags.out !== undefined && existsSync(flags.out) ? flags.out : null);
   const read = await readCorpus(inputs, settings.corpus,
     { encoding: settings.encoding, invalid: settings.invalid, normalize: settings.normalize, maxVocab: settings.maxVocab },
-    { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: process.stdin });
+    { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: io.stdin });
   if (isListCorpus(settings.corpus)) settings.lines = true; // a list corpus is trained line by line
   const kernels = await loadKernels(flags.backend, note);
   const now = (): number => performance.now();
@@ -159,7 +177,7 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   const absolute = inputs.map(recordedInput);
   if (!resumeDir) {
     out = flags.out ?? claimFreshFolder(RUNS_ROOT, settings.corpus ?? inputs[0] ?? 'run');
-    openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m));
+    locks.push(openRunFolder(out, flags.out === undefined ? 'new' : flags.force ? 'replace' : 'new', m => notes.push(m)));
     writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   } else if (files.length > 0 && source !== null && absolute.join('\n') !== source.files.join('\n')) {
     // The same text (the run checked its fingerprint) from another place: read it from there from now on.
@@ -170,39 +188,42 @@ async function train(files: string[], flags: TrainFlags, command: Command): Prom
   }
   const log = resumedLog ?? new RunLog(out, null);
 
-  const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out });
-  const plot = plotRefresher(out, message => display.notice(message));
+  const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out }, io);
+  // vega and resvg load only for a run that draws its plot.
+  const plot: PlotRefresher | null = flags.plot ? (await import('../node/plot-refresh.js')).plotRefresher(out, message => display.notice(message)) : null;
   run.on(e => log.write(e));
   run.on(e => display.show(e));
-  run.on(e => plot.onEvent(e));
+  if (plot) run.on(e => plot.onEvent(e));
 
+  // Signals are the real process's (main.ts gives them); a run inside another program is stopped by that program.
   let signalled: string | null = null;
-  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  let stopListening = (): void => {};
   const onSignal = (signal: NodeJS.Signals): void => {
     // A second signal delivered with the first (both while a step ran) quits here; one sent later meets no
     // listener and takes its default action, which ends the process at once even inside a long step or save.
     // What is on disk stays whole either way (atomic writes); the lock left behind is stale and taken over.
-    if (signalled !== null) process.exit(SIGNAL_EXIT[signal]);
+    if (signalled !== null) io.signals!.quit(SIGNAL_EXIT[signal]);
     signalled = signal;
     run.requestStop(`received ${signal}`);
     display.notice(`${signal}: stopping after this step and saving (again to quit at once)`);
-    setImmediate(() => { for (const s of signals) process.off(s, onSignal); });
+    setImmediate(() => stopListening());
   };
-  for (const s of signals) process.on(s, onSignal);
+  if (io.signals) stopListening = io.signals.listen(onSignal);
   let result;
   try {
     result = await run.train();
-    await plot.settle();
+    await plot?.settle();
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    stopListening();
     display.close();
   }
   if (result.step === 0) throw new CharrnnError('Training stopped before the first step; nothing was saved.');
-  if (signalled !== null) process.exitCode = SIGNAL_EXIT[signalled];
+  return signalled !== null ? SIGNAL_EXIT[signalled] : 0;
 }
 
 /** The files a resumed run reads when none are given: those its folder records. */
-function recordedFiles(dir: string, source: RunSource | null): string[] {
+async function recordedFiles(dir: string, source: RunSource | null): Promise<string[]> {
+  const { STANDARD_INPUT, standardInputRun } = await import('../node/run-folder.js');
   if (source === null || source.files.length === 0) {
     throw new CharrnnError(`${dir} does not record where its text came from (a run from an older charrnn); give its text files: charrnn train FILE... --resume ${dir}.`);
   }

@@ -169,11 +169,6 @@ export function resumedSettings(savedSettings: Partial<RunSettings>, given: Part
   return out;
 }
 
-/** The flag that sets a setting: valEvery -> val-every. */
-export function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
-}
-
 /**
  * The step a run stops at when a step or epoch limit gives one (with no limit
  * at all, DEFAULT_EPOCHS), else null; `stepsPerEpoch` is the training split's.

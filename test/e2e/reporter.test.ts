@@ -1,5 +1,6 @@
-// test/reporter.ts, the end of `npm test`: the conformance table from the suite's
-// diagnostics, every skip with its reason, and a failed run for a skip without one.
+// test/reporter.ts, the end of `npm test` and `npm run test:all`: the conformance
+// table from the suite's diagnostics, every skip with its reason, and a failed run
+// for a skip without one, as a real `node --test` run with the reporter shows them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { REPORT_PREFIX } from './conformance/suite.js';
+import { REPORT_PREFIX } from '../conformance/suite.js';
 
-const reporter = fileURLToPath(new URL('./reporter.js', import.meta.url));
+const reporter = fileURLToPath(new URL('../reporter.js', import.meta.url));
 
 function run(source: string): { status: number | null; stdout: string } {
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-reporter-'));

@@ -1,5 +1,5 @@
 // The quality benchmark's bad input (scripts/bench-quality.mjs, not run in CI
-// otherwise): each is one sentence on stderr and exit 1, before any training,
+// otherwise), run as the program it is: each is one sentence on stderr and exit 1, before any training,
 // and a --keep folder that exists is left as it was.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-// dist/test/ -> the repository's scripts/.
-const SCRIPT = fileURLToPath(new URL('../../scripts/bench-quality.mjs', import.meta.url));
+// dist/test/e2e/ -> the repository's scripts/.
+const SCRIPT = fileURLToPath(new URL('../../../scripts/bench-quality.mjs', import.meta.url));
 
 describe('bench:quality bad input', () => {
   let dir = '';

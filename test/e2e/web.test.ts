@@ -7,7 +7,7 @@
 // its downloaded file is sampled by the CLI; bad files get their sentence.
 // Skips, saying why, where no Chromium is installed.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,16 +15,16 @@ import { extname, join, normalize, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { CharRNN } from '../src/model/charrnn.js';
-import { encodeModel } from '../src/model/model-file.js';
-import { referenceKernels } from '../src/kernels/reference/index.js';
-import { Vocabulary } from '../src/text/vocabulary.js';
-import { loadCorpus } from '../src/node/read-corpus.js';
+import { CharRNN } from '../../src/model/charrnn.js';
+import { encodeModel } from '../../src/model/model-file.js';
+import { referenceKernels } from '../../src/kernels/reference/index.js';
+import { Vocabulary } from '../../src/text/vocabulary.js';
+import { loadCorpus } from '../../src/node/read-corpus.js';
+import { cliRunner, MAIN } from '../cli-runner.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');
 const LIB_DIR = join(ROOT, 'dist', 'browser');
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
 /** Where screenshots go when asked (CHARRNN_SCREENSHOTS=DIR): outside the repository. */
 const SHOTS = process.env.CHARRNN_SCREENSHOTS;
@@ -32,10 +32,11 @@ const SHOTS = process.env.CHARRNN_SCREENSHOTS;
 const skip = CHROMIUM === undefined ? 'no Chromium here (apt-get install -y chromium, or set CHROMIUM_PATH)' : false;
 if (skip) console.log(`# web.test: skipped: ${skip}`);
 
-const cli = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CHARRNN_DEBUG: '' } });
+// The CLI's text to compare the page's with: in-process (the page and its server are the real processes here).
+const { cli } = cliRunner(() => process.cwd());
 
-/** Whether this build has `charrnn serve` (another branch adds it). */
-const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test(cli(['--help']).stdout);
+/** Whether this build has `charrnn serve`; without it the page comes from a static server here, and the serve test fails. */
+const SERVE = CHROMIUM !== undefined && /^ *serve\b/m.test((await cli(['--help'])).stdout);
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
@@ -128,7 +129,7 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#generate-button').click();
     await page.locator('#output[data-state="done"]').waitFor();
     const text = await page.locator('#output').innerText();
-    const r = cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
+    const r = await cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(text, r.stdout.replace(/\n$/, ''));
     assert.equal([...text].length, 4 + 60);
@@ -159,7 +160,8 @@ describe('the playground in Chromium', { skip }, () => {
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-bad-model.png') });
   });
 
-  test('through charrnn serve: a server model generates in the page', { skip: SERVE ? false : 'this build has no charrnn serve' }, async () => {
+  test('through charrnn serve: a server model generates in the page', async () => {
+    assert.ok(SERVE, 'charrnn --help lists no serve command: this build cannot serve the page');
     const option = page.locator('#model-select option[value^="server:"]');
     await option.first().waitFor({ state: 'attached' });
     await page.locator('#model-select').selectOption(await option.first().getAttribute('value') ?? '');
@@ -230,7 +232,7 @@ describe('the playground in Chromium', { skip }, () => {
     assert.equal(download.suggestedFilename(), 'model.safetensors');
     const saved = join(dir, 'model.safetensors');
     await download.saveAs(saved);
-    const r = cli(['sample', saved, '--length', '80', '--seed', '1']);
+    const r = await cli(['sample', saved, '--length', '80', '--seed', '1']);
     assert.equal(r.status, 0, r.stderr);
     const sample = r.stdout.replace(/\n$/, '');
     assert.equal([...sample].length, 80);
@@ -249,7 +251,7 @@ describe('the playground in Chromium', { skip }, () => {
       await libPage.waitForFunction(() => 'charrnn' in window);
       const bytes = [...readFileSync(modelFile())];
       const got = await libPage.evaluate(async bytes => {
-        const charrnn = (window as unknown as { charrnn: typeof import('../src/browser/index.js') }).charrnn;
+        const charrnn = (window as unknown as { charrnn: typeof import('../../src/browser/index.js') }).charrnn;
         const kernels = await charrnn.loadBrowserKernels({ threads: 2 });
         const model = await charrnn.CharRnnModel.load(new Uint8Array(bytes), { kernels });
         const { text } = await model.generate({ prime: 'a ', length: 50, seed: 11, temperature: 1.1 });
@@ -263,7 +265,7 @@ describe('the playground in Chromium', { skip }, () => {
       }, bytes);
       await libPage.close();
       assert.equal(got.threads, 2);
-      const r = cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
+      const r = await cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
       assert.equal(r.status, 0, r.stderr);
       assert.equal('a ' + got.text, r.stdout.replace(/\n$/, ''));
       assert.match(got.bad, /^zeros\.bin .+\.$/);
