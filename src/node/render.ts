@@ -111,7 +111,7 @@ function textWidth(item: TextItem, text?: unknown): number {
 }
 
 function charEm(c: string): number {
-  if (/[ .,:;'!|()[\]{}ijlt\-]/.test(c)) return 0.34;
+  if (/[ .,:;'!|()[\]{}ijlt-]/.test(c)) return 0.34;
   if (/[0-9]/.test(c)) return 0.64;
   if (/[mwMW%]/.test(c)) return 0.9;
   if (/[A-Z]/.test(c)) return 0.72;

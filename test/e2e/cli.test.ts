@@ -236,6 +236,7 @@ describe('the live display on a terminal', () => {
     assert.ok(r.stdout.includes('\x1b[?7l'), 'the bar turns line wrapping off');
     // What is printed above the bar while it runs: each piece between line ends and cursor moves,
     // the bar's own redraws aside (the bar is cut at the edge by design: it must stay one row).
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what this test reads
     const shown = r.stdout.slice(0, r.stdout.indexOf('\x1b[?7h')).split(/\x1b\[[0-9;?]*[A-Za-z]|\r?\n|\r/)
       .filter(l => !/[█░]/.test(l));
     const widest = Math.max(...shown.map(l => [...l].length));

@@ -46,10 +46,10 @@ export function lstmRecurrence<F extends FloatArray>({ shape, weights, h0, c0, a
 }
 
 export function lstmBackward<F extends FloatArray>(args: CellBackwardArgs<F>): void {
-  const { shape, weights, x, h0, c0, act, dh, dhT, dcT, grads, dx, dh0, dc0, scratch } = args;
-  const { T, B, I, H } = shape;
+  const { shape, weights, c0, act, dh, dhT, dcT, dh0, dc0, scratch } = args;
+  const { T, B, H } = shape;
   const G = 4 * H;
-  const { gates, aux: c, h } = act;
+  const { gates, aux: c } = act;
   const { dgates, dhNext, dcNext } = scratch; // dgates [T, B, 4H]; dhNext, dcNext [B, H]
   for (let k = 0; k < B * H; k++) { dhNext[k] = dhT ? dhT[k] : 0; dcNext[k] = dcT ? dcT[k] : 0; }
   for (let t = T - 1; t >= 0; t--) {
