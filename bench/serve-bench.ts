@@ -7,7 +7,7 @@
 // 2x512 (about the size the 15-minute recipe picks here; its 17 MB of weights
 // fit the L3 cache) and 2x1024 (50 MB, read from memory).
 import { GenerationBatch } from '../src/generate/generation-batch.js';
-import { loadServedModels } from '../src/server/models.js';
+import { loadServedModels } from '../src/server/served-models.js';
 import { benchModels, cpuSeconds, flag, startServer } from './server-process.js';
 
 const seconds = Number(flag('seconds') ?? 5);

@@ -30,7 +30,7 @@ export type { ModelConfig } from './model/config.js';
 export type { CellType } from './kernels/kernels.js';
 
 // Training: a run from a text and settings, its plan, its rules, its events and stop limits.
-export { TrainingRun, type RunOptions, type RunStore } from './run/run.js';
+export { TrainingRun, type RunOptions, type RunStore } from './run/training-run.js';
 export type { DecodedCheckpoint, RunRecord } from './train/checkpoint.js';
 export { trainingText, type TrainingText } from './run/training-text.js';
 export type { LineCorpus } from './data/line-corpus.js';

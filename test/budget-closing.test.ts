@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { NoteEvent, RunEvent, ValidationEvent } from '../src/run/events.js';
 import { withLines } from '../src/run/line-mode.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import type { TrainingData } from '../src/run/training-data.js';
 import type { PassSums } from '../src/run/validate.js';

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { loadModel } from '../src/model/model-file.js';
 import { decodeSafetensors } from '../src/model/safetensors.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../src/run/settings.js';
 import { scoreText } from '../src/train/evaluate.js';
 import { corpusOf, memoryStore } from './run-helpers.js';

@@ -17,7 +17,7 @@ import { decodeModel, encodeModel, loadModel } from '../src/model/model-file.js'
 import { parameterSpecs } from '../src/model/parameters.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { readCorpus } from '../src/node/read-corpus.js';
-import { sample, sampleBatch } from '../src/generate/sample.js';
+import { sample, sampleBatch } from '../src/generate/sample-texts.js';
 import { CorpusEncoder, vocabularyWarning } from '../src/text/corpus-encoder.js';
 import { ChunkDecoder, decodeText, encodingName } from '../src/text/decoder.js';
 import { ChunkNormalizer, normalizeText } from '../src/text/normalize.js';

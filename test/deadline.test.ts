@@ -10,7 +10,7 @@ import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { MIN_CHANGE, replanEvery, replanForDeadline, REPLAN_TOLERANCE } from '../src/run/deadline.js';
 import type { NoteEvent, RunEvent, StepEvent } from '../src/run/events.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { checkSchedule, cosinePhase, learningRateAt, plannedEnd, replanSchedule, type LearningRateSchedule } from '../src/train/schedule.js';

@@ -18,7 +18,7 @@ import { CharRNN } from '../src/model/charrnn.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { CharRnnModel } from '../src/node/index.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
-import { sampleBatch } from '../src/generate/sample.js';
+import { sampleBatch } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';

@@ -12,7 +12,7 @@ import { CharRnnModel } from '../src/generate/char-rnn-model.js';
 import { checkLineOptions } from '../src/generate/line-options.js';
 import { sampleLines } from '../src/generate/lines.js';
 import { GenerateOptionsError, type GenerateOptions } from '../src/generate/options.js';
-import { sampleBatch } from '../src/generate/sample.js';
+import { sampleBatch } from '../src/generate/sample-texts.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { lineModelMetadata } from '../src/model/line-model.js';

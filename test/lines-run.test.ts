@@ -7,7 +7,7 @@ import { lineModelInfo } from '../src/model/line-model.js';
 import { decodeModel } from '../src/model/model-file.js';
 import { withLines } from '../src/run/line-mode.js';
 import type { ConfigEvent, RunEvent } from '../src/run/events.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { lineValidationLoss } from '../src/train/line-loss.js';

@@ -6,7 +6,7 @@ import { CharrnnError } from '../src/errors.js';
 import { DEFAULT_LENGTH, GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
-import { generate, sample, sampleBatch } from '../src/generate/sample.js';
+import { generate, sample, sampleBatch } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 /** One sentence: a capital or an option name first, one full stop at the end, no line breaks. */

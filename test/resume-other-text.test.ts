@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { withLines } from '../src/run/line-mode.js';
-import { TrainingRun, type TrainingText } from '../src/run/run.js';
+import { TrainingRun, type TrainingText } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Vocabulary } from '../src/text/vocabulary.js';

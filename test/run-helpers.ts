@@ -1,6 +1,6 @@
 // What the run layer's tests build runs from: a corpus from a string, and a store that keeps files in memory.
 import type { SavedFile } from '../src/run/events.js';
-import type { TrainingText, RunStore } from '../src/run/run.js';
+import type { TrainingText, RunStore } from '../src/run/training-run.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 export function corpusOf(text: string): TrainingText {

@@ -24,7 +24,7 @@ import { LINES_KEY } from '../src/model/line-model.js';
 import { checkSettings, shortestText } from '../src/run/check-settings.js';
 import { withLines } from '../src/run/line-mode.js';
 import { planRun, type PlanOptions } from '../src/run/plan-run.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { LIBRARY_NAMES, SettingError, type SettingName } from '../src/run/setting-error.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { LineData, SAMPLE_LINES, StreamData, trainingData, type TrainingData } from '../src/run/training-data.js';

@@ -11,7 +11,7 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import { RunLog } from '../src/node/run-log.js';
 import { ProgressTracker } from '../src/report/progress.js';
 import type { RunEvent } from '../src/run/events.js';
-import { TrainingRun } from '../src/run/run.js';
+import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, TECHNIQUES, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import { corpusOf, memoryStore } from './run-helpers.js';
 

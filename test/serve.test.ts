@@ -15,7 +15,7 @@ import { CharRNN } from '../src/model/charrnn.js';
 import { lineModelMetadata } from '../src/model/line-model.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { PAGE_NOT_BUILT } from '../src/server/plugins/page.js';
-import { builtPage, DEFAULT_STATIC_DIR, serve, type ServeOptions } from '../src/server/serve.js';
+import { builtPage, DEFAULT_STATIC_DIR, serve, type ServeOptions } from '../src/server/serve-models.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 let dir: string;

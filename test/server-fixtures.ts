@@ -6,7 +6,7 @@ import { CharRnnModel } from '../src/generate/char-rnn-model.js';
 import type { GenerateOptions } from '../src/generate/options.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { loadKernels } from '../src/node/backend.js';
-import type { ServedModel } from '../src/server/models.js';
+import type { ServedModel } from '../src/server/served-models.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log.\nROMEO: a rose by any other name\n';

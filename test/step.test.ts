@@ -16,7 +16,7 @@ import { chooseNext, DEFAULT_RULE } from '../src/generate/decoding.js';
 import { createGenerator } from '../src/generate/create-generator.js';
 import { PRIME_STEPS_MAX } from '../src/generate/encode-prime.js';
 import { GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
-import { generate, sample, sampleBatch } from '../src/generate/sample.js';
+import { generate, sample, sampleBatch } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';

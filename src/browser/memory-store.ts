@@ -1,7 +1,7 @@
 // A run's files kept in memory: where a run in a browser saves (the page
 // offers the latest model file as a download).
 import type { SavedFile } from '../run/events.js';
-import type { RunStore } from '../run/run.js';
+import type { RunStore } from '../run/training-run.js';
 
 export interface MemoryStore extends RunStore {
   /** The latest bytes of each file saved so far. */

@@ -2,7 +2,7 @@
 // (threads when the page is cross-origin isolated) and posts its events and
 // model file to the page. Started as a module worker on this file.
 import { CharrnnError } from '../errors.js';
-import type { TrainingRun } from '../run/run.js';
+import type { TrainingRun } from '../run/training-run.js';
 import { loadBrowserKernels } from './kernels.js';
 import { memoryStore } from './memory-store.js';
 import type { FromTrainWorker, ToTrainWorker } from './train-worker-messages.js';

@@ -3,7 +3,7 @@
 // ./train-worker.ts); the math and the run's rules are the run layer's.
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
-import { TrainingRun, type RunStore } from '../run/run.js';
+import { TrainingRun, type RunStore } from '../run/training-run.js';
 import { SettingError, type SettingName, type SettingNames } from '../run/setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
 import { trainingText } from '../run/training-text.js';

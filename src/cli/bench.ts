@@ -7,8 +7,8 @@ import { BENCH_CONFIGS, BENCH_EMB, WARMUP_STEPS, type BenchConfig } from '../run
 import { CharrnnError } from '../errors.js';
 import { BACKENDS } from '../node/backend.js';
 import type { CliIo } from './io.js';
-import { positiveInt, seedValue } from './options.js';
-import { action, type ExitStatus } from './run.js';
+import { positiveInt, seedValue } from './flag-parsers.js';
+import { action, type ExitStatus } from './action.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 // Ships with the package (package.json "files"): PyTorch's generation loop beside torch_ref.py's training.

@@ -4,7 +4,7 @@ import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decode
 import { describeChar } from '../text/vocabulary.js';
 import type { LinesScore } from '../train/evaluate.js';
 import type { CliIo } from './io.js';
-import { action, type ExitStatus } from './run.js';
+import { action, type ExitStatus } from './action.js';
 
 /** Above this share of unknown characters eval warns: the figure then describes only part of the text. */
 const UNKNOWN_WARNING_SHARE = 0.01;

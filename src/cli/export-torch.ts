@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { basename, isAbsolute, relative, sep } from 'node:path';
 import type { CliIo } from './io.js';
-import { action, type ExitStatus } from './run.js';
+import { action, type ExitStatus } from './action.js';
 
 interface ExportTorchFlags {
   corpus?: string;
@@ -19,7 +19,7 @@ export function exportTorchCommand(io: CliIo, status: ExitStatus): Command {
 }
 
 async function exportTorchAction(io: CliIo, dir: string, files: string[], flags: ExportTorchFlags): Promise<void> {
-  const { exportTorch } = await import('../node/export-torch.js');
+  const { exportTorch } = await import('../node/torch-folder.js');
   const r = await exportTorch({ run: dir, files, corpus: flags.corpus, to: flags.to, stdin: io.stdin });
   const here = (path: string): string => relative(process.cwd(), path) || path;
   const ids = `${basename(r.ids)} (${r.chars.toLocaleString('en')} characters${r.lineMetadata ? ', the lines each followed by the end-of-line' : ''})`;

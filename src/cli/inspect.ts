@@ -7,8 +7,8 @@ import { DEFAULT_SETTINGS } from '../run/settings.js';
 import { INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
 import { NORMALIZATIONS, type Normalization } from '../text/normalize.js';
 import type { CliIo } from './io.js';
-import { fraction } from './options.js';
-import { action, type ExitStatus } from './run.js';
+import { fraction } from './flag-parsers.js';
+import { action, type ExitStatus } from './action.js';
 
 interface InspectFlags {
   corpus?: string;

@@ -3,7 +3,7 @@
 // signals, and its exit code as the process's.
 import type { CliIo, CliSignals } from './io.js';
 import { runCli } from './run-cli.js';
-import { fail } from './run.js';
+import { fail } from './action.js';
 
 const argv = process.argv.slice(2);
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliIo } from './io.js';
-import { action, type ExitStatus } from './run.js';
+import { action, type ExitStatus } from './action.js';
 
 export function plotCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('plot')

@@ -5,7 +5,7 @@ import { exportTorchCommand } from './export-torch.js';
 import { inspectCommand } from './inspect.js';
 import type { CliIo } from './io.js';
 import { plotCommand } from './plot.js';
-import { fail, type ExitStatus } from './run.js';
+import { fail, type ExitStatus } from './action.js';
 import { sampleCommand } from './sample.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';

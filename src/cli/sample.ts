@@ -6,8 +6,8 @@ import type { LineModelInfo } from '../model/line-model.js';
 import { kebab } from './flag-names.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import type { CliIo } from './io.js';
-import { collect, generationNumber, positiveInt } from './options.js';
-import { action, type ExitStatus } from './run.js';
+import { collect, generationNumber, positiveInt } from './flag-parsers.js';
+import { action, type ExitStatus } from './action.js';
 
 interface SampleFlags {
   prime: string;

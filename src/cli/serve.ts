@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import type { CliIo } from './io.js';
-import { collect, nonNegativeInt, positiveInt } from './options.js';
-import { action, type ExitStatus } from './run.js';
+import { collect, nonNegativeInt, positiveInt } from './flag-parsers.js';
+import { action, type ExitStatus } from './action.js';
 
 /** The flags of `charrnn serve`: one per server limit, and these. */
 interface ServeFlags extends ServerLimits {
@@ -34,7 +34,7 @@ export function serveCommand(io: CliIo, status: ExitStatus): Command {
     .option('--static <dir>', 'folder served at / with cross-origin isolation headers (default: the package\'s web/dist, when built)')
     .action(action(status, async (models: string[], flags: ServeFlags) => {
       // fastify, swagger and the engines load only for this command.
-      const { serve } = await import('../server/serve.js');
+      const { serve } = await import('../server/serve-models.js');
       await serve({
         models, names: flags.name, port: flags.port, host: flags.host, token: flags.token ?? (io.env.CHARRNN_TOKEN || undefined),
         batching: flags.batching, backend: flags.backend, staticDir: flags.static,

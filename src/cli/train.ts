@@ -5,15 +5,15 @@ import { CharrnnError } from '../errors.js';
 import type { RunSource } from '../node/run-folder.js';
 import type { RunLock } from '../node/run-lock.js';
 import type { PlotRefresher } from '../node/plot-refresh.js';
-import type { RunStore } from '../run/run.js';
+import type { RunStore } from '../run/training-run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
 import { INVALID_POLICIES } from '../text/decoder.js';
 import { NORMALIZATIONS } from '../text/normalize.js';
 import type { DecodedCheckpoint } from '../train/checkpoint.js';
 import { FLAG_NAMES, withFlagNames } from './flag-names.js';
 import type { CliIo } from './io.js';
-import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './options.js';
-import { action, type ExitStatus } from './run.js';
+import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './flag-parsers.js';
+import { action, type ExitStatus } from './action.js';
 
 interface TrainFlags extends Partial<RunSettings> {
   steps?: number;
@@ -132,7 +132,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     { RunLog }, { planRun }, { TrainingRun }, { decodeCheckpoint },
     { chooseDisplay }] = await Promise.all([
     import('../node/backend.js'), import('../node/read-corpus.js'), import('../node/files.js'), import('../node/machine.js'), import('../node/run-folder.js'),
-    import('../node/run-log.js'), import('../run/plan-run.js'), import('../run/run.js'),
+    import('../node/run-log.js'), import('../run/plan-run.js'), import('../run/training-run.js'),
     import('../train/checkpoint.js'), import('./train-display.js')]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const note = (message: string): void => { io.stderr.write(`charrnn: ${message}\n`); };

@@ -7,7 +7,7 @@ import type { Random } from '../util/random.js';
  * The one place a prime text becomes character ids: every generator (sampling,
  * beam search, the handle's feed) and every face reads its prime through here,
  * so a change to how primes are read is made once: the prime is put in the
- * model's Unicode normalisation form first (src/text/prime.ts). 'error' throws a CharrnnError naming up to five characters the model
+ * model's Unicode normalisation form first (src/text/prime-form.ts). 'error' throws a CharrnnError naming up to five characters the model
  * has never seen, ending with `skipHint` (how the caller's face asks to drop
  * them); 'skip' drops them.
  */

@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import type { SavedFile } from '../run/events.js';
-import type { RunStore } from '../run/run.js';
+import type { RunStore } from '../run/training-run.js';
 import { checkWritable, ensureFolder, fileError, readBytes, writeFileAtomic } from './files.js';
 import { LOCK_FILE, processIsRunning, RunLock } from './run-lock.js';
 

@@ -2,10 +2,10 @@
 // the same split, streams, model, optimiser and figures as torch_ref.py, so the
 // two programs are measured on exactly the same work.
 import type { CellType, Kernels } from '../kernels/kernels.js';
-import { prepareTraining, WARMUP_STEPS } from '../run/run.js';
+import { prepareTraining, WARMUP_STEPS } from './training-run.js';
 import type { StreamData } from '../run/training-data.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
-import { generate } from '../generate/sample.js';
+import { generate } from '../generate/sample-texts.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { validationLoss } from '../train/trainer.js';
 

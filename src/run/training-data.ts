@@ -9,7 +9,7 @@ import { EOL, lineCount, type LineExamples } from '../data/line-examples.js';
 import { holdOut } from '../data/split.js';
 import { StreamBatcher, type TokenIds } from '../data/streams.js';
 import { sampleLines } from '../generate/lines.js';
-import { sample } from '../generate/sample.js';
+import { sample } from '../generate/sample-texts.js';
 import type { CharRNN } from '../model/charrnn.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import type { Vocabulary } from '../text/vocabulary.js';

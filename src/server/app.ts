@@ -1,10 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Admission } from './admission.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
-import type { ServedModel } from './models.js';
+import type { ServedModel } from './served-models.js';
 import { authPlugin } from './plugins/auth.js';
 import { drainingPlugin } from './plugins/draining.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorsPlugin } from './plugins/error-handler.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { pageFolder, pagePlugin } from './plugins/page.js';
 import { completionsRoute } from './routes/completions.js';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerationResult } from '../generate/generator.js';
 import { ServerBusy } from './admission.js';
-import { ApiError, errorBody } from './errors.js';
+import { ApiError, errorBody } from './api-error.js';
 import { GenerationCancelled } from './scheduler.js';
 import { SseWriter } from './sse.js';
 import './state.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { parseGenerateOptions, type GenerateOptions, type GenerateSettings, type OptionNames } from '../generate/options.js';
 import { encodePrime } from '../generate/encode-prime.js';
-import { ApiError } from './errors.js';
-import type { ServedModel } from './models.js';
+import { ApiError } from './api-error.js';
+import type { ServedModel } from './served-models.js';
 import './state.js';
 
 /** The model a request names; with one model served, `model` may be left out. */

@@ -1,6 +1,6 @@
 import type { Admission } from './admission.js';
 import type { ServerLimits } from './limits.js';
-import type { ServedModel } from './models.js';
+import type { ServedModel } from './served-models.js';
 import type { ModelScheduler } from './scheduler.js';
 import type { BodySpec } from './schemas.js';
 

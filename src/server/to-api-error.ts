@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { CharrnnError } from '../errors.js';
-import { ApiError, showValue } from './errors.js';
+import { ApiError, showValue } from './api-error.js';
 import './state.js';
 
 /** Any failure as the one-sentence answer a client gets. */

@@ -1,5 +1,5 @@
 // A prime (the text generation starts from) in the form of a model's
-// vocabulary. Platform-neutral; src/generate/prime.ts's encodePrime, the one
+// vocabulary. Platform-neutral; src/generate/encode-prime.ts's encodePrime, the one
 // reading of a prime for every face, builds on this.
 import { normalizeText } from './normalize.js';
 import type { Vocabulary } from './vocabulary.js';

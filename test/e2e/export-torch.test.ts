@@ -15,7 +15,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../src/model/safetensor
 import { DEFAULT_SETTINGS } from '../../src/run/settings.js';
 import { decodeCheckpoint } from '../../src/train/checkpoint.js';
 import { learningRateAt } from '../../src/train/schedule.js';
-import { prepareTraining } from '../../src/run/run.js';
+import { prepareTraining } from '../../src/run/training-run.js';
 import { withLines } from '../../src/run/line-mode.js';
 import type { RunSettings } from '../../src/run/settings.js';
 import { assertOneSentence, ENV, events, LINE_FLAGS, ok, PYTHON, stepLosses, TINY, withSettings, workspace, type Event } from '../export-torch-helpers.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../api-error.js';
 
 /**
  * Draining (`app.close()`, which `charrnn serve` calls on SIGTERM): requests

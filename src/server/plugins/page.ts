@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CharrnnError } from '../../errors.js';
-import { errorBody } from '../errors.js';
+import { errorBody } from '../api-error.js';
 
 /** The headers that let the page use SharedArrayBuffer (wasm threads): it must be cross-origin isolated. */
 export const ISOLATION_HEADERS = {

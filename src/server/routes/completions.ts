@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { GenerationResult } from '../../generate/generator.js';
-import { errorResponses } from '../errors.js';
+import { errorResponses } from '../api-error.js';
 import { answerGeneration, generation } from '../generation-reply.js';
 import { requestSettings, servedModel } from '../request-settings.js';
 import { COMPLETIONS_NAMES, completionsBody, completionsOptions, type CompletionsBody, type JsonSchema } from '../schemas.js';

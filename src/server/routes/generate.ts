@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GenerationResult } from '../../generate/generator.js';
-import { errorResponses } from '../errors.js';
+import { errorResponses } from '../api-error.js';
 import { answerGeneration, generation } from '../generation-reply.js';
 import { requestSettings, servedModel } from '../request-settings.js';
 import { GENERATE_NAMES, generateBody, generateOptions, type GenerateBody, type JsonSchema } from '../schemas.js';

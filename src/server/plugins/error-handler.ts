@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, errorBody } from '../errors.js';
+import { ApiError, errorBody } from '../api-error.js';
 import { toApiError } from '../to-api-error.js';
 
 /**

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { CharrnnError } from '../errors.js';
 import { buildServer } from './app.js';
 import type { ServerLimits } from './limits.js';
-import { loadServedModels } from './models.js';
+import { loadServedModels } from './served-models.js';
 import { pageFolder } from './plugins/page.js';
 
 export interface ServeOptions {
