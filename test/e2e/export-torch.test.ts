@@ -93,7 +93,8 @@ function charrnnContinues(runDir: string, corpus: string, steps: number): {
   const ckpt = decodeCheckpoint(readFileSync(join(runDir, 'checkpoint.safetensors')), 'checkpoint');
   const settings = { ...DEFAULT_SETTINGS, ...ckpt.run.settings } as RunSettings;
   // A line run's vocabulary is its lines' characters and the end-of-line: every character of a list's text.
-  const text = withLines({ ids: ckpt.vocab.encode(corpus).ids, vocab: ckpt.vocab, source: 'corpus.txt' }, settings);
+  // The same file the run read, so it carries the fingerprint readCorpus gave it (prepareTraining refuses another text).
+  const text = withLines({ ids: ckpt.vocab.encode(corpus).ids, vocab: ckpt.vocab, source: 'corpus.txt', hash: ckpt.run.textHash }, settings);
   const { model, trainer } = prepareTraining(text, settings, referenceKernels(), ckpt);
   const losses = Array.from({ length: steps }, () => trainer.step().loss);
   const copy = (): Map<string, Float32Array> => new Map(model.params.specs.map(p => [p.name, Float32Array.from(model.params.get(p.name))]));
