@@ -14,13 +14,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 const docs = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md')).map(f => `docs/${f}`)];
 
-/**
- * Linked from the README before they are written (docs/architecture.md comes
- * with the end of issue 17's restructuring). Once the file exists the test asks
- * for its entry here to go, so this never hides a broken link for long.
- */
-const NOT_WRITTEN_YET = new Set(['docs/architecture.md']);
-
 const silent = { write: () => true };
 const commands: Command[] = charrnnCommands({ stdout: silent, stderr: silent, env: {} }, { code: 0 });
 
@@ -73,10 +66,6 @@ describe('links and paths in the docs', () => {
         const [path, anchor] = link.split('#') as [string, string | undefined];
         const target = path === '' ? join(root, doc) : join(root, dirname(doc), path);
         const name = relative(root, target);
-        if (NOT_WRITTEN_YET.has(name)) {
-          assert.ok(!existsSync(target), `${name} exists now: remove it from NOT_WRITTEN_YET in test/docs.test.ts`);
-          continue;
-        }
         assert.ok(existsSync(target), `${doc} links to ${link}, and there is no ${name}`);
         if (anchor !== undefined && name.endsWith('.md')) {
           assert.ok(anchors(readFileSync(target, 'utf8')).has(anchor), `${doc} links to ${link}, and ${name} has no heading #${anchor}`);
