@@ -6,10 +6,11 @@
 // the real torch_ref.py is what `npm run bench` runs. No speed is asserted:
 // benchmarks are measured, not tested.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { benchCommand } from '../src/cli/bench.js';
 import { cliRunner, type CliResult } from './cli-runner.js';
 
 let dir: string;
@@ -104,6 +105,37 @@ describe('charrnn bench', () => {
       assert.match(r.stderr, says);
       assert.equal(r.stdout, '');
     }
+  });
+
+  test('a text bench cannot use is one sentence whose advice names only flags bench has', async () => {
+    // bench's own flags, from the command itself: the advice may name these and no others.
+    const flags = new Set(benchCommand({ stdout: { write: () => true }, stderr: { write: () => true }, env: {} }, { code: 0 }).options.map(o => o.long));
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from('caf\xe9 au lait\n'.repeat(200), 'latin1'));
+    writeFileSync(join(dir, 'nul.txt'), Uint8Array.from([0x61, 0x00, 0x62]));
+    writeFileSync(join(dir, 'short.txt'), 'too short\n');
+    for (const [file, says] of [
+      ['latin1.txt', /^charrnn: \S*latin1\.txt is not valid UTF-8 text: the byte 0xE9 at offset 3 .*; the benchmark reads UTF-8 text \(or UTF-16 with a byte order mark\): give such a corpus with --text\.\n$/],
+      ['nul.txt', /^charrnn: \S*nul\.txt looks like a binary file, not text: it has a NUL byte at byte offset 1; the benchmark reads UTF-8 text/],
+      ['short.txt', /^charrnn: The benchmark corpus \S*short\.txt is too short for the small configuration: its 50 streams of 50 characters need a text of at least 2,779 characters, and it has 10; give a longer text with --text/],
+    ] as const) {
+      const r = await bench(['--text', join(dir, file), '--steps', '5', '--generate', '10']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^charrnn: [^\n]+\n$/, `one line for ${file}: ${r.stderr}`);
+      assert.match(r.stderr, says);
+      for (const named of r.stderr.match(/--[a-z][a-z-]*/g) ?? []) assert.ok(flags.has(named), `bench has no ${named}: ${r.stderr}`);
+    }
+  });
+
+  test('a folder is read as train reads it: recursively, a link that leads nowhere skipped with a note', async () => {
+    mkdirSync(join(dir, 'texts', 'more'), { recursive: true });
+    const text = readFileSync(join(dir, 'corpus.txt'), 'utf8');
+    writeFileSync(join(dir, 'texts', 'a.txt'), text.slice(0, 10_000));
+    writeFileSync(join(dir, 'texts', 'more', 'b.txt'), text.slice(10_000));
+    symlinkSync(join(dir, 'texts', 'deleted.txt'), join(dir, 'texts', 'gone.txt'));
+    const r = await bench(['--text', join(dir, 'texts'), '--config', 'small', '--backend', 'wasm', '--steps', '5', '--generate', '50', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(rows(r.stdout)[0].config, 'small');
+    assert.match(r.stderr, new RegExp(`^charrnn: skipped 1 link that leads nowhere: ${join(dir, 'texts', 'gone.txt')}$`, 'm'));
   });
 
   test('the corpus and the PyTorch reference are flags: no path into this repository\'s neighbours is assumed', async () => {

@@ -3,12 +3,19 @@
 // store, and the charrnn-serve client over real HTTP (events split anywhere,
 // error answers, stopping). test/web.test.ts drives the same code in Chromium.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import { createTrainingRun, memoryStore, readTextFile, serverModels, serverStream } from '../src/browser/index.js';
+import { fileURLToPath } from 'node:url';
+import {
+  CharRnnModel, createTrainingRun, memoryStore, pageSentence, readTextFile, serverModels, serverStream, SKIP_UNKNOWN_LABEL,
+} from '../src/browser/index.js';
 import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { loadModel } from '../src/model/model-file.js';
+import { CharRNN } from '../src/model/charrnn.js';
+import { encodeModel, loadModel } from '../src/model/model-file.js';
+import { buildServer } from '../src/server/app.js';
+import { Vocabulary } from '../src/text/vocabulary.js';
 
 describe('a training run as a page starts one', () => {
   test('an empty text, a too short one and an unknown size are refused in one sentence', () => {
@@ -117,6 +124,57 @@ describe('the charrnn serve client', () => {
       assert.equal(closed, true);
     } finally {
       await close();
+    }
+  });
+});
+
+describe("the page's sentence for a prime the model cannot read", () => {
+  // The page's library calls, as web/main.ts makes them: CharRnnModel.load then stream, or serverStream to `charrnn serve`;
+  // the page shows what pageSentence makes of an error. Its advice must name the page's own control, never another face's.
+  const TEXT = 'the cat sat on the mat.\n';
+  const advice = `(tick “${SKIP_UNKNOWN_LABEL}” to drop them).`;
+  const kernels = referenceKernels();
+  const vocab = Vocabulary.fromText(TEXT);
+  const net = new CharRNN({ cell: 'lstm', layers: 1, hidden: 8, emb: 4, vocabSize: vocab.size, dropout: 0 }, kernels, { seed: 1 });
+
+  test('the page has the control its sentence names', () => {
+    const html = readFileSync(fileURLToPath(new URL('../../web/index.html', import.meta.url)), 'utf8');
+    assert.match(html, new RegExp(`<label[^>]*><input type="checkbox" id="skip-unknown"> ${SKIP_UNKNOWN_LABEL}</label>`));
+  });
+
+  test('a model opened in the page: the sentence ends in the checkbox; ticked, the characters are dropped', async () => {
+    const model = await CharRnnModel.load(encodeModel(net, vocab), { name: 'cat.safetensors', kernels });
+    const refused = await (async () => {
+      try {
+        for await (const piece of model.stream({ prime: 'the Zoo', length: 5, unknown: 'error' })) void piece;
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    assert.equal(pageSentence(refused), `The prime has a character the model has never seen: "Z" (U+005A) ${advice}`);
+    let text = '';
+    for await (const piece of model.stream({ prime: 'the Zoo', length: 5, unknown: 'skip', seed: 3 })) text += piece;
+    assert.equal([...text].length, 5);
+  });
+
+  test('a model of the server: its sentence is said with the page\'s advice; ticked, the request asks the server to skip', async () => {
+    const app = await buildServer({ models: [{ name: 'cat', model: net, vocab, lineEol: null, created: 1_700_000_000 }] });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      let refused: unknown = null;
+      try {
+        for await (const piece of serverStream({ model: 'cat', prime: 'the Zoo', length: 5 }, { base })) void piece;
+      } catch (e) {
+        refused = e;
+      }
+      assert.ok(refused instanceof CharrnnError && refused.message.includes('"unknown": "skip"'), 'the server words its advice for an API client');
+      assert.equal(pageSentence(refused), `The prime has a character the model has never seen: "Z" (U+005A) ${advice}`);
+      let text = '';
+      for await (const piece of serverStream({ model: 'cat', prime: 'the Zoo', length: 5, unknown: 'skip', seed: 3 }, { base })) text += piece;
+      assert.equal([...text].length, 5);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -153,7 +153,7 @@ describe('charrnn inspect', () => {
     writeFileSync(at('texts', 'nfd.txt'), 'e\u0300e\u0300\n');
     assert.match(await ok(['inspect', join('texts', 'nfd.txt')]), /^characters {6}3 \(2 distinct\)$/m);
     assert.match(await ok(['inspect', join('texts', 'nfd.txt'), '--normalize', 'none']), /^characters {6}5 \(3 distinct\)$/m);
-    assertUserError(await cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files, or --corpus moby-dick\.$/);
+    assertUserError(await cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files or folders, or --corpus moby-dick\.$/);
     assert.doesNotMatch(await ok(['inspect', '--help']), /UTF-8 text files/);
     assert.doesNotMatch(await ok(['--help']), /UTF-8 text files/);
     assert.doesNotMatch(await ok(['train', '--help']), /UTF-8 text files/);

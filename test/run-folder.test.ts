@@ -96,6 +96,31 @@ describe('a run folder belongs to one run', () => {
     assert.match(await ok(['train', '--resume', 'stale', '--steps', '7']), /^note: took over the lock stale\/\.lock, which a killed process left unwritten$/m);
   });
 
+  test('--force clears everything the old run made, and a forced run that diverges says that nothing was saved', async () => {
+    await ok(['train', 'corpus.txt', ...TINY, '--steps', '4', '--val-every', '2', '--out', 'replaced']);
+    await ok(['plot', 'replaced']); // loss.svg and loss.png, as a run that draws its plot leaves them
+    mkdirSync(at('replaced', 'torch')); // what export-torch writes by default
+    writeFileSync(at('replaced', 'torch', 'torch_settings.json'), '{}');
+    const old = ['model.safetensors', 'best.safetensors', 'checkpoint.safetensors', 'loss.svg', 'loss.png', 'torch'];
+    for (const f of old) assert.ok(existsSync(at('replaced', f)), f);
+    // Adam moves every weight by about lr at the first update: 1e38 overflows float32, so step 2 diverges.
+    const r = await cli(['train', 'corpus.txt', ...TINY, '--steps', '4', '--out', 'replaced', '--force', '--lr', '1e38']);
+    assertRefused(r, /^charrnn: Training diverged at step 2: the (loss|gradient norm) became (NaN|-?Infinity) \(nothing was saved\); try a smaller learning rate\.$/);
+    for (const f of old) assert.ok(!existsSync(at('replaced', f)), `${f} of the old run is still there`);
+    assert.equal(logEvents('replaced')[0].event, 'config', 'the log is the new run\'s alone');
+    assert.equal(logEvents('replaced').filter(e => e.event === 'config').length, 1);
+  });
+
+  test('a run that diverges after saving says which saved files are kept', async () => {
+    // Saves at steps 1 and 2 (a checkpoint each step, a best model at the validation of step 2), then diverges at step 4.
+    const r = await cli(['train', 'corpus.txt', ...TINY, '--steps', '9', '--checkpoint-every', '1', '--val-every', '2', '--out', 'diverged',
+      '--warmup', '2', '--lr', '1e38']);
+    const saved = stepOf(at('diverged', 'model.safetensors'));
+    const best = stepOf(at('diverged', 'best.safetensors'));
+    assertRefused(r, new RegExp(`^charrnn: Training diverged at step ${saved + 1}: the (loss|gradient norm) became (NaN|-?Infinity) ` +
+      `\\(the model and checkpoint of step ${saved} and the best model of step ${best} are kept\\); try a smaller learning rate\\.$`));
+  });
+
   test('a folder that cannot hold files is refused at once, before any training (no spin under /proc)', async () => {
     assertRefused(await cli(['train', 'corpus.txt', ...TINY, '--out', '/proc/charrnn-run']),
       /^charrnn: Cannot make the folder \/proc\/charrnn-run: \/proc cannot hold new files or folders\.$/);

@@ -4,7 +4,7 @@
 // runs the CLI in-process on files in a fresh temp folder and checks only what a
 // user sees (exit code, stdout, stderr, the files written).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,6 +160,34 @@ describe('inputs', () => {
     const r = await ok(['train', 'mail', ...TINY, '--out', 'folder']);
     assert.match(r.stderr, /^charrnn: skipped 1 binary file: mail\/2024\/logo\.png$/m);
     assert.match(r.stdout, new RegExp(`on mail: ${(2 * FRENCH.length).toLocaleString('en')} characters`));
+  });
+
+  test('a link that leads nowhere inside a folder is skipped with a note, as a binary file is, not the end of the run', async () => {
+    mkdirSync(at('linked'), { recursive: true });
+    writeFileSync(at('linked/a.txt'), FRENCH);
+    symlinkSync(at('linked/moved-away.txt'), at('linked/b.txt'));
+    const r = await ok(['train', 'linked', ...TINY, '--out', 'linked-run']);
+    assert.match(r.stderr, /^charrnn: skipped 1 link that leads nowhere: linked\/b\.txt$/m);
+    assert.match(r.stdout, new RegExp(`on linked: ${FRENCH.length.toLocaleString('en')} characters`));
+  });
+
+  test('inspect and eval read a folder as train does: the same text as its files given one by one', async () => {
+    mkdirSync(at('shelf/2024'), { recursive: true });
+    writeFileSync(at('shelf/a.txt'), FRENCH);
+    writeFileSync(at('shelf/2024/b.txt'), FRENCH.toUpperCase());
+    writeFileSync(at('shelf/2024/logo.png'), Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+    symlinkSync(at('shelf/gone.txt'), at('shelf/link.txt'));
+    // Train's order: code points of names, folders walked where they sort (2024/ before a.txt).
+    const files = ['shelf/2024/b.txt', 'shelf/a.txt'];
+    await ok(['train', ...files, ...TINY, '--out', 'shelf-run']);
+    const folder = await ok(['inspect', 'shelf', '--out', '.']);
+    const one = await ok(['inspect', ...files, '--out', '.']);
+    assert.equal(folder.stdout.split('\n').slice(1, -2).join('\n'), one.stdout.split('\n').slice(1, -2).join('\n'));
+    assert.match(folder.stdout, /^shelf\ncharacters/);
+    assert.match(folder.stderr, /^charrnn: skipped 1 binary file: shelf\/2024\/logo\.png\ncharrnn: skipped 1 link that leads nowhere: shelf\/link\.txt\n$/);
+    const score = (r: CliResult): unknown => JSON.parse(r.stdout.trim().split('\n').pop()!);
+    const byFolder = await ok(['eval', 'shelf-run/model.safetensors', 'shelf', '--json']);
+    assert.deepEqual(score(byFolder), score(await ok(['eval', 'shelf-run/model.safetensors', ...files, '--json'])));
   });
 });
 

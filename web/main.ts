@@ -2,7 +2,7 @@
 // decoding and the chart's spec all come from the library (src/browser and the
 // main entry); the page has no math of its own.
 import {
-  CharRnnModel, CharrnnError, lossPlotData, lossPlotSpec, readBytes, readTextFile, serverModels, serverStream,
+  CharRnnModel, lossPlotData, pageSentence, lossPlotSpec, readBytes, readTextFile, serverModels, serverStream,
   type FromTrainWorker, type RunEvent, type ServerModel, type ToTrainWorker, type TrainSize,
 } from '../src/browser/index.js';
 
@@ -12,17 +12,10 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 
-/** The one sentence for an error: a CharrnnError's message is one already; anything else is a bug, said as such. */
-function sentence(error: unknown): string {
-  if (error instanceof CharrnnError) return error.message;
-  const message = error instanceof Error ? error.message : String(error);
-  return `Something went wrong in the page: ${message}${/[.!?]$/.test(message) ? '' : '.'}`;
-}
-
 function showError(target: 'generate' | 'train', error: unknown | null): void {
   const el = $(`${target}-error`);
   el.hidden = error === null;
-  el.textContent = error === null ? '' : typeof error === 'string' ? error : sentence(error);
+  el.textContent = error === null ? '' : typeof error === 'string' ? error : pageSentence(error);
 }
 
 // ---- tabs -------------------------------------------------------------------
@@ -118,6 +111,7 @@ function generationOptions() {
     temperature: Number($<HTMLInputElement>('temperature').value),
     length: Number($<HTMLInputElement>('length').value),
     topP: Number($<HTMLInputElement>('top-p').value),
+    unknown: $<HTMLInputElement>('skip-unknown').checked ? 'skip' as const : 'error' as const,
     // No seed given: a new text each time (the library's default seed would repeat the last one).
     seed: seedText === '' ? Math.floor(Math.random() * 2 ** 31) : Number(seedText),
   };
@@ -151,7 +145,7 @@ async function generate(): Promise<void> {
   try {
     const pieces = choice.kind === 'local'
       ? choice.model.stream(options)
-      : serverStream({ model: choice.model.id, prime: options.prime, length: options.length, temperature: options.temperature, top_p: options.topP, seed: options.seed },
+      : serverStream({ model: choice.model.id, prime: options.prime, length: options.length, temperature: options.temperature, top_p: options.topP, seed: options.seed, unknown: options.unknown },
         { signal: controller.signal });
     for await (const piece of pieces) {
       if (controller.signal.aborted) break;

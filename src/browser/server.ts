@@ -22,6 +22,8 @@ export interface ServerGenerateRequest {
   top_p?: number;
   top_k?: number;
   seed?: number;
+  /** Characters of the prime the model has never seen: refused ('error', the default) or dropped ('skip'). */
+  unknown?: 'error' | 'skip';
 }
 
 /**

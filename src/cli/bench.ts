@@ -1,10 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_CONFIGS, BENCH_EMB, WARMUP_STEPS, type BenchConfig } from '../run/bench-protocol.js';
 import { CharrnnError } from '../errors.js';
+import { shortestText } from '../run/check-settings.js';
+import { DEFAULT_SETTINGS } from '../run/settings.js';
+import { DecodeError } from '../text/decoder.js';
 import { BACKENDS } from '../node/backend.js';
 import type { CliIo } from './io.js';
 import { positiveInt, seedValue } from './flag-parsers.js';
@@ -60,6 +63,12 @@ async function bench(io: CliIo, flags: BenchFlags): Promise<void> {
   if (flags.child) return benchInProcess(io, flags, text);
   if (!existsSync(text)) throw new CharrnnError(`The benchmark corpus ${text} does not exist; give one with --text.`);
   const configs = flags.all ? Object.keys(BENCH_CONFIGS) : [flags.config];
+  // Read here first, so a text the children would refuse is one sentence in bench's words, not a failed child per configuration.
+  const chars = [...(await readBenchText(io, text))].length;
+  for (const name of configs) checkLongEnough(text, chars, name);
+  if (flags.vsPytorch !== undefined && statSync(text).isDirectory()) {
+    throw new CharrnnError(`--vs-pytorch needs the corpus as one file (the PyTorch reference reads one), and ${text} is a folder.`);
+  }
   const chosen = flags.backend ?? (io.env.CHARRNN_BACKEND || undefined);
   const backends = flags.all && !chosen ? await (await import('../node/backend.js')).availableBackends() : [chosen ?? 'auto'];
   const torchRef = flags.vsPytorch ?? null;
@@ -141,10 +150,9 @@ function median(values: number[]): number {
 
 /** One configuration on one backend, in this process (so its peak RSS is this run's alone). */
 async function benchInProcess(io: CliIo, flags: BenchFlags, path: string): Promise<void> {
-  const [{ runProtocol }, { loadKernels }, { readBytes }, { decodeText }] = await Promise.all([
-    import('../run/bench-protocol.js'), import('../node/backend.js'), import('../node/files.js'), import('../text/decoder.js')]);
+  const [{ runProtocol }, { loadKernels }] = await Promise.all([import('../run/bench-protocol.js'), import('../node/backend.js')]);
   const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
-  const text = decodeText(readBytes(path), path);
+  const text = await readBenchText(io, path);
   const r = runProtocol(text, BENCH_CONFIGS[flags.config], kernels, {
     steps: flags.steps, generateChars: flags.generate, validate: flags.validate ?? false, seed: flags.seed, now: () => performance.now(),
   });
@@ -154,6 +162,35 @@ async function benchInProcess(io: CliIo, flags: BenchFlags, path: string): Promi
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024, ...(r.val_loss === undefined ? {} : { val_loss: round(r.val_loss, 4) }),
   };
   io.stdout.write(JSON.stringify(row) + '\n');
+}
+
+/**
+ * The benchmark corpus, read as train reads text (a folder too). A text that
+ * does not decode is said with bench's own advice: bench has no --encoding or
+ * --invalid, since the protocol's corpus is UTF-8.
+ */
+async function readBenchText(io: CliIo, path: string): Promise<string> {
+  const { loadCorpus } = await import('../node/read-corpus.js');
+  try {
+    return loadCorpus([path], undefined, { note: m => io.stderr.write(`charrnn: ${m}\n`) }).text;
+  } catch (e) {
+    if (e instanceof DecodeError) throw new CharrnnError(`${e.problem}; the benchmark reads UTF-8 text (or UTF-16 with a byte order mark): give such a corpus with --text.`);
+    throw e;
+  }
+}
+
+/**
+ * Refuses a corpus too short for a configuration's batch, in bench's words: the
+ * protocol fixes the batch and the chunk length, so the only remedy is a longer text.
+ */
+function checkLongEnough(path: string, chars: number, name: string): void {
+  const c = BENCH_CONFIGS[name];
+  // The protocol holds out the last 10% for validation, as runProtocol does.
+  const shortest = shortestText({ batch: c.batch, seq: c.seq, valFrac: 0.1, valSplit: DEFAULT_SETTINGS.valSplit });
+  if (chars >= shortest) return;
+  throw new CharrnnError(`The benchmark corpus ${path} is too short for the ${name} configuration: its ${c.batch} streams of ${c.seq} characters ` +
+    `need a text of at least ${shortest.toLocaleString('en')} characters, and it has ${chars.toLocaleString('en')}; give a longer text with --text ` +
+    '(the protocol uses tinyshakespeare.txt).');
 }
 
 function runChild(io: CliIo, config: string, backend: string, flags: BenchFlags, text: string): Row {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { CharrnnError } from '../errors.js';
-import { decodeText, INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
+import { INVALID_POLICIES, type InvalidPolicy } from '../text/decoder.js';
 import { describeChar } from '../text/vocabulary.js';
 import type { LinesScore } from '../train/evaluate.js';
 import type { CliIo } from './io.js';
@@ -22,7 +22,7 @@ export function evalCommand(io: CliIo, status: ExitStatus): Command {
     .description('measure how well a model predicts text: cross-entropy in nats and bits per character, and perplexity ' +
       '(a line model scores each line from a fresh state, its end-of-line included)')
     .argument('<model>', 'a model file written by charrnn train (its checkpoint.safetensors works too)')
-    .argument('<files...>', 'text files, joined in order')
+    .argument('<files...>', 'text files and folders (read recursively, as train reads them), joined in order')
     .option('--encoding <label>', 'the files\' encoding (default: UTF-8, or UTF-16 by its byte order mark)')
     .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD').choices(INVALID_POLICIES).default('error'))
     .addOption(new Option('--unknown <policy>', `characters the model does not know: skip them (with a warning above ${UNKNOWN_WARNING_SHARE * 100}% of the text) or error`)
@@ -31,12 +31,12 @@ export function evalCommand(io: CliIo, status: ExitStatus): Command {
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(status, async (path: string, files: string[], flags: EvalFlags) => {
       // The engines and the model load only when the command runs.
-      const [{ lineModelInfo }, { loadModel }, { loadKernels }, { readBytes }, { readModelBytes }, { scoreLines, scoreText }] =
-        await Promise.all([import('../model/line-model.js'), import('../model/model-file.js'), import('../node/backend.js'), import('../node/files.js'),
+      const [{ lineModelInfo }, { loadModel }, { loadKernels }, { loadCorpus }, { readModelBytes }, { scoreLines, scoreText }] =
+        await Promise.all([import('../model/line-model.js'), import('../model/model-file.js'), import('../node/backend.js'), import('../node/read-corpus.js'),
           import('../node/run-folder.js'), import('../train/evaluate.js')]);
       const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
       const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
-      const text = files.map(f => decodeText(readBytes(f), f, { encoding: flags.encoding, invalid: flags.invalid })).join('');
+      const { text } = loadCorpus(files, undefined, { encoding: flags.encoding, invalid: flags.invalid, note: m => io.stderr.write(`charrnn: ${m}\n`) });
       const lineModel = lineModelInfo(metadata, path) !== null;
       const s = lineModel ? scoreLines(model, vocab, text) : scoreText(model, vocab, text);
       const lines = lineModel ? (s as LinesScore).lines : null;

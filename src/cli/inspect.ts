@@ -23,7 +23,7 @@ interface InspectFlags {
 export function inspectCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('inspect')
     .description('report on a text before training on it: characters, lines, line lengths, and what will hurt training; also as NAME.inspect.svg and .png')
-    .argument('[files...]', 'text files, joined in order')
+    .argument('[files...]', 'text files and folders (read recursively, as train reads them), joined in order')
     .option('--corpus <name>', 'inspect an embedded corpus instead of files: moby-dick')
     .option('--encoding <label>', 'the files\' encoding, as train takes it (default: UTF-8, or UTF-16 by its byte order mark)')
     .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (as train --invalid)').choices(INVALID_POLICIES).default(DEFAULT_SETTINGS.invalid))
@@ -32,11 +32,12 @@ export function inspectCommand(io: CliIo, status: ExitStatus): Command {
     .option('--val-frac <f>', 'the validation fraction training will hold out', fraction, 0.1)
     .option('--out <dir>', 'folder for the pictures (default: the first file\'s folder, or the current folder with --corpus)')
     .action(action(status, async (files: string[], flags: InspectFlags) => {
-      if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files, or --corpus moby-dick.');
+      if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files or folders, or --corpus moby-dick.');
       // The text readers and the renderer (vega, resvg) load only when the command runs.
       const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }] = await Promise.all([
         import('../node/read-corpus.js'), import('../node/files.js'), import('../node/render.js'), import('../report/corpus-plot.js')]);
-      const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize });
+      const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize,
+        note: m => io.stderr.write(`charrnn: ${m}\n`) });
       const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
       io.stdout.write(formatReport(report, corpus.source));
       const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;

@@ -4,6 +4,23 @@ import { describeChar, type Vocabulary } from '../text/vocabulary.js';
 import type { Random } from '../util/random.js';
 
 /**
+ * A prime with characters the model has never seen. `problem` names them
+ * without advice, so a face whose way to skip them differs says its own: the
+ * CLI's --unknown skip, the server's "unknown": "skip", the page's checkbox.
+ */
+export class UnknownCharactersError extends CharrnnError {
+  constructor(readonly problem: string, readonly chars: readonly string[], advice: string) {
+    super(`${problem} (${advice}).`);
+    this.name = 'UnknownCharactersError';
+  }
+
+  /** The same sentence ending in a face's own advice. */
+  withAdvice(advice: string): UnknownCharactersError {
+    return new UnknownCharactersError(this.problem, this.chars, advice);
+  }
+}
+
+/**
  * The one place a prime text becomes character ids: every generator (sampling,
  * beam search, the handle's feed) and every face reads its prime through here,
  * so a change to how primes are read is made once: the prime is put in the
@@ -16,8 +33,8 @@ export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' |
   // In the model's normalisation form; with the unknown symbol (--max-vocab) an unknown character is that symbol, not an error.
   const { ids, unknownChars } = primeInModelForm(vocab, prime);
   if (unknownChars.length > 0 && unknown === 'error' && vocab.unknownId < 0) {
-    throw new CharrnnError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
-      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''} (${skipHint}).`);
+    throw new UnknownCharactersError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
+      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''}`, unknownChars, skipHint);
   }
   return ids;
 }

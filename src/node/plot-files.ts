@@ -8,6 +8,7 @@ import { parseRunLog } from '../report/log.js';
 import { lossPlotData, lossPlotSpec } from '../report/loss-plot.js';
 import { readBytes, writeFileAtomic } from './files.js';
 import { renderSvg, svgToPng } from './render.js';
+import { LOSS_PLOT_FILES } from './run-folder.js';
 
 /** The paths {@link writeLossPlot} wrote. */
 export interface LossPlotFiles {
@@ -51,7 +52,7 @@ export async function writeLossPlot(dir: string, events?: readonly RunEvent[]): 
   }
   const svg = await renderSvg(lossPlotSpec(data));
   const png = await svgToPng(svg);
-  const files = { svg: join(dir, 'loss.svg'), png: join(dir, 'loss.png') };
+  const files = { svg: join(dir, LOSS_PLOT_FILES[0]), png: join(dir, LOSS_PLOT_FILES[1]) };
   writeFileAtomic(files.svg, new TextEncoder().encode(svg));
   writeFileAtomic(files.png, png);
   return files;

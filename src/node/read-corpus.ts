@@ -29,21 +29,26 @@ export interface Corpus {
 /** How loadCorpus reads files: the decoding training uses (UTF-8 by default), then a normalisation form (default: none). */
 export interface LoadOptions extends DecodeOptions {
   normalize?: Normalization;
+  /** Where notes go (files skipped while reading folders). */
+  note?: (message: string) => void;
 }
 
 /**
- * The text of one or more files, decoded as training decodes them and joined in
- * order, or of an embedded corpus (small texts only: it is one string).
+ * The text of files and folders (read as training reads them: folders
+ * recursively, binary files and broken links skipped with a note), decoded as
+ * training decodes them and joined in order, or of an embedded corpus (small
+ * texts only: it is one string).
  */
-export function loadCorpus(files: readonly string[], corpus?: string, options: LoadOptions = {}): Corpus {
+export function loadCorpus(inputs: readonly string[], corpus?: string, options: LoadOptions = {}): Corpus {
   const form = options.normalize ?? 'none';
   if (corpus !== undefined) {
-    if (files.length > 0) throw new CharrnnError('Give either text files or --corpus, not both.');
+    if (inputs.length > 0) throw new CharrnnError('Give either text files or --corpus, not both.');
     return { text: normalizeText(embeddedCorpus(corpus), form), source: corpus, lines: isListCorpus(corpus) };
   }
-  if (files.length === 0) throw new CharrnnError('No text: give one or more text files, or --corpus moby-dick.');
+  if (inputs.length === 0) throw new CharrnnError('No text: give one or more text files or folders, or --corpus moby-dick.');
+  const { files } = textFiles(inputs, options.encoding, options.note ?? (() => {}));
   const text = files.map(f => decodeText(readBytes(f), f, { encoding: options.encoding, invalid: options.invalid })).join('');
-  return { text: normalizeText(text, form), source: files.join(', ') };
+  return { text: normalizeText(text, form), source: inputs.join(', ') };
 }
 
 /** How the bytes of a corpus become symbols; part of the corpus's identity (its hash). */
@@ -120,21 +125,7 @@ export async function readCorpus(inputs: readonly string[], corpus: string | und
   if (inputs.length === 0) throw new CharrnnError('No training text: give text files, folders or - (standard input), or --corpus moby-dick.');
   if (inputs.filter(i => i === '-').length > 1) throw new CharrnnError('Standard input (-) can be read only once.');
 
-  const skippedBinary: string[] = [];
-  const files: string[] = [];
-  for (const input of inputs) {
-    if (input === '-') { files.push('-'); continue; }
-    const st = statOf(input);
-    if (st.isDirectory()) {
-      const found = walkFolder(input, options, skippedBinary);
-      if (found.length === 0) throw new CharrnnError(`The folder ${input} has no text files${skippedBinary.length ? ' (only binary ones)' : ''}.`);
-      files.push(...found);
-    } else files.push(input);
-  }
-  if (skippedBinary.length > 0) {
-    note(`skipped ${skippedBinary.length} binary file${skippedBinary.length === 1 ? '' : 's'}: ` +
-      `${skippedBinary.slice(0, 5).join(', ')}${skippedBinary.length > 5 ? `, and ${skippedBinary.length - 5} more` : ''}`);
-  }
+  const { files, skippedBinary } = textFiles(inputs, options.encoding, note);
   const source = inputs.join(', ');
   const fromStdin = files.includes('-');
   const stamps = fromStdin ? null : files.map(stampOf);
@@ -202,8 +193,41 @@ function readChunks(path: string, buffer: Buffer, take: (chunk: Uint8Array) => v
   }
 }
 
-/** The files under a folder, in a stable order; binary files are left out and listed in `skipped`. */
-function walkFolder(dir: string, options: TextOptions, skipped: string[]): string[] {
+/**
+ * The files to read for `inputs`, in order: files as given ("-" too), folders
+ * expanded (see walkFolder). What a folder's walk skipped is said through `note`.
+ */
+function textFiles(inputs: readonly string[], encoding: string | undefined, note: (message: string) => void): { files: string[]; skippedBinary: string[] } {
+  const skipped: Skipped = { binary: [], brokenLinks: [] };
+  const files: string[] = [];
+  for (const input of inputs) {
+    if (input === '-') { files.push('-'); continue; }
+    const st = statOf(input);
+    if (st.isDirectory()) {
+      const found = walkFolder(input, encoding, skipped);
+      if (found.length === 0) throw new CharrnnError(`The folder ${input} has no text files${skipped.binary.length ? ' (only binary ones)' : ''}.`);
+      files.push(...found);
+    } else files.push(input);
+  }
+  if (skipped.binary.length > 0) note(`skipped ${listed(skipped.binary, 'binary file')}`);
+  if (skipped.brokenLinks.length > 0) note(`skipped ${listed(skipped.brokenLinks, 'link that leads nowhere', 'links that lead nowhere')}`);
+  return { files, skippedBinary: skipped.binary };
+}
+
+/** "2 binary files: a, b" (the first five paths named). */
+function listed(paths: string[], one: string, many = `${one}s`): string {
+  return `${paths.length} ${paths.length === 1 ? one : many}: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? `, and ${paths.length - 5} more` : ''}`;
+}
+
+/** What a folder's walk left out. */
+interface Skipped {
+  binary: string[];
+  /** Symbolic links whose target is gone (or a link loop): one stale link is no reason to refuse the whole folder. */
+  brokenLinks: string[];
+}
+
+/** The files under a folder, in a stable order; binary files and broken links are left out and listed in `skipped`. */
+function walkFolder(dir: string, encoding: string | undefined, skipped: Skipped): string[] {
   const out: string[] = [];
   let entries;
   try {
@@ -217,19 +241,38 @@ function walkFolder(dir: string, options: TextOptions, skipped: string[]): strin
     if (e.name.startsWith('.')) continue; // .git, .DS_Store and the like are not text someone meant to train on
     const path = join(dir, e.name);
     // Symbolic links to folders are not followed, so a link cycle cannot make the walk endless.
-    if (e.isDirectory()) out.push(...walkFolder(path, options, skipped));
-    else if (e.isFile() || (e.isSymbolicLink() && statOf(path).isFile())) {
-      if (statOf(path).size === 0) continue;
-      if (looksBinary(path, options)) skipped.push(path);
-      else out.push(path);
+    if (e.isDirectory()) {
+      out.push(...walkFolder(path, encoding, skipped));
+      continue;
     }
+    let target: Stats | null = e.isFile() ? null : linkTarget(path);
+    if (e.isSymbolicLink() && target === null) {
+      skipped.brokenLinks.push(path);
+      continue;
+    }
+    if (!e.isFile() && !target?.isFile()) continue;
+    target ??= statOf(path);
+    if (target.size === 0) continue;
+    if (looksBinary(path, encoding)) skipped.binary.push(path);
+    else out.push(path);
   }
   return out;
 }
 
+/** What a symbolic link leads to, or null when it leads nowhere (its target is gone, or links loop). */
+function linkTarget(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return null;
+    throw fileError(e, path);
+  }
+}
+
 /** A NUL byte in the first 8 KB of what should be UTF-8 marks a binary file. */
-function looksBinary(path: string, options: TextOptions): boolean {
-  if (options.encoding !== undefined) return false;
+function looksBinary(path: string, encoding: string | undefined): boolean {
+  if (encoding !== undefined) return false;
   const head = Buffer.alloc(SNIFF_BYTES);
   let n: number;
   try {

@@ -2,7 +2,7 @@
 // of where its text came from (run.json), and opening a folder for a run: one
 // run at a time (a lock), a fresh folder per run by default, leftovers of a
 // killed save cleared, and a test write before the first step.
-import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
@@ -18,6 +18,10 @@ export const RUN_FILES: Record<SavedFile, string> = {
 };
 
 export const LOG_FILE = 'log.jsonl';
+/** The loss plot training draws and `charrnn plot` redraws, from the log. */
+export const LOSS_PLOT_FILES = ['loss.svg', 'loss.png'] as const;
+/** Where `charrnn export-torch` puts a run's PyTorch training folder unless told otherwise. */
+export const TORCH_FOLDER = 'torch';
 /** Where the run's text came from, so that `--resume DIR` alone can read it again. */
 export const SOURCE_FILE = 'run.json';
 export const SOURCE_FORMAT = 'charrnn-run/1';
@@ -173,9 +177,12 @@ export function openRunFolder(dir: string, use: FolderUse, note: (message: strin
       throw new CharrnnError(`${dir} holds a run already; continue it with --resume ${dir}, give another --out, or --force to replace it.`);
     }
     if (use === 'replace') {
-      for (const f of [...Object.values(RUN_FILES), SOURCE_FILE]) {
+      // Everything the old run made goes, so no file in the folder describes a run other than the new one
+      // (an old loss plot or PyTorch export would otherwise stay until overwritten, or for good).
+      for (const f of [...Object.values(RUN_FILES), SOURCE_FILE, LOG_FILE, ...LOSS_PLOT_FILES]) {
         try { unlinkSync(join(dir, f)); } catch { /* not there */ }
       }
+      try { rmSync(join(dir, TORCH_FOLDER), { recursive: true, force: true }); } catch (e) { throw fileError(e, join(dir, TORCH_FOLDER)); }
     }
     const removed = removeLeftovers(dir);
     if (removed.length > 0) {

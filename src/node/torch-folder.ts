@@ -18,7 +18,7 @@ import type { Normalization } from '../text/normalize.js';
 import { decodeCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { readCorpus, type LoadedCorpus } from './read-corpus.js';
 import { ensureFolder, readBytes, writeFileAtomic } from './files.js';
-import { readRunSource, STANDARD_INPUT, standardInputRun } from './run-folder.js';
+import { readRunSource, STANDARD_INPUT, standardInputRun, TORCH_FOLDER } from './run-folder.js';
 
 export interface ExportTorchOptions {
   /** The run folder (the --out of charrnn train). */
@@ -75,7 +75,7 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   }
 
   const copied = [TORCH_PROGRAM_NAME, TORCH_LAUNCHER_NAME].map(name => [name, readFileSync(packageFile(name))] as const);
-  const folder = o.to ?? join(o.run, 'torch');
+  const folder = o.to ?? join(o.run, TORCH_FOLDER);
   ensureFolder(folder);
   const wide = ids instanceof Uint32Array;
   const idsFile = wide ? 'text.u32' : 'text.u16';

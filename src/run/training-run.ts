@@ -9,6 +9,7 @@ import { CharRNN } from '../model/charrnn.js';
 import { encodeModel } from '../model/model-file.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
+import { DivergedError } from '../train/diverged-error.js';
 import { DEFAULT_OPTIMIZER } from '../train/optimizer.js';
 import { Trainer, withEvaluationWeights, type StepResult } from '../train/trainer.js';
 import { Budget } from './budget.js';
@@ -184,6 +185,8 @@ export class TrainingRun {
   private valLoss: number | null = null;
   private lastValidatedStep = -1;
   private lastSavedStep = -1;
+  /** The step each file was last saved at by this invocation. */
+  private readonly savedAt = new Map<SavedFile, number>();
 
   constructor(private readonly options: RunOptions) {
     const { corpus, settings, kernels, checkpoint } = options;
@@ -275,8 +278,9 @@ export class TrainingRun {
       try {
         last = trainer.step();
       } catch (e) {
-        if (e instanceof CharrnnError) this.emit({ type: 'stopped', ...this.position(), reason: 'diverged', message: e.message });
-        throw e;
+        const error = e instanceof DivergedError ? new CharrnnError(`${e.problem} (${this.savedSoFar()}); try a smaller learning rate.`) : e;
+        if (error instanceof CharrnnError) this.emit({ type: 'stopped', ...this.position(), reason: 'diverged', message: error.message });
+        throw error;
       }
       const dt = (this.now() - t0) / 1000;
       budget.recordStep(dt);
@@ -482,10 +486,29 @@ export class TrainingRun {
     this.lastSavedStep = this.trainer.steps;
   }
 
+  /**
+   * What the run's store holds now, for a run that cannot go on: the files this
+   * invocation saved, or a resumed run's files as it found them, or nothing.
+   * (A forced new run's folder was emptied of the old run's files before it started.)
+   */
+  private savedSoFar(): string {
+    const latest = this.savedAt.get('model') ?? this.options.checkpoint?.steps;
+    const best = this.savedAt.get('best');
+    const kept = [
+      ...(latest === undefined ? [] : [`the model and checkpoint of step ${latest}`]),
+      ...(best === undefined ? [] : [`the best model of step ${best}`]),
+    ];
+    if (kept.length === 0) return 'nothing was saved';
+    return `${kept.join(' and ')} ${latest === undefined ? 'is' : 'are'} kept`;
+  }
+
   private async save(files: SavedFile[], encode: () => Uint8Array[] | Promise<Uint8Array[]>): Promise<void> {
     const t0 = this.now();
     const bytes = await encode();
-    for (let i = 0; i < files.length; i++) await this.store.save(files[i], bytes[i]);
+    for (let i = 0; i < files.length; i++) {
+      await this.store.save(files[i], bytes[i]);
+      this.savedAt.set(files[i], this.trainer.steps);
+    }
     this.budget?.recordSave((this.now() - t0) / 1000);
     this.emit({ type: 'saved', ...this.position(), files });
   }

@@ -3,6 +3,7 @@ import { evaluationChunks, StreamBatcher, windowChunks } from '../data/streams.j
 import type { FloatArray } from '../kernels/kernels.js';
 import { CharrnnError } from '../errors.js';
 import type { CharRNN, ModelState } from '../model/charrnn.js';
+import { DivergedError } from './diverged-error.js';
 import { WeightAverage } from './average.js';
 import { checkOptimizerConfig, clipGradNorm, Optimizer, type OptimizerConfig } from './optimizer.js';
 import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSchedule } from './schedule.js';
@@ -124,7 +125,7 @@ export class Trainer<F extends FloatArray> {
 
   /**
    * One optimizer step on the batcher's next chunk: forward, backward, clip,
-   * update. Throws a CharrnnError when the loss or the gradient norm is not
+   * update. Throws a DivergedError (a CharrnnError) when the loss or the gradient norm is not
    * finite (training diverged), before the update, so the weights stay those
    * of the last good step.
    */
@@ -140,8 +141,8 @@ export class Trainer<F extends FloatArray> {
     // (and whatever a caller saved from them stays usable).
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const [what, value] = Number.isFinite(loss) ? ['gradient norm', gradNorm] : ['loss', loss];
-      throw new CharrnnError(`Training diverged at step ${this.optimizer.steps + 1}: the ${what} became ${value}; ` +
-        'try a smaller learning rate (models saved before this step are kept).');
+      // What was saved before this step is the caller's to say (a run does): the trainer saves nothing.
+      throw new DivergedError(`Training diverged at step ${this.optimizer.steps + 1}: the ${what} became ${value}`);
     }
     if (this.average?.inUse) throw new Error('a training step while the averaged weights are swapped in');
     const lr = learningRateAt(this.schedule, this.optimizer.steps);

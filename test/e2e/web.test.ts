@@ -160,6 +160,24 @@ describe('the playground in Chromium', { skip }, () => {
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-bad-model.png') });
   });
 
+  test("a prime the model cannot read: the page's sentence names the page's checkbox; ticked, the page generates", async () => {
+    await page.locator('#model-select').selectOption('local:tiny.safetensors');
+    await page.locator('#prime').fill('the Zoo');
+    await page.locator('#seed').fill('7');
+    await setRange(page, '#length', 20);
+    await page.locator('#generate-button').click();
+    await page.locator('#output[data-state="error"]').waitFor();
+    const error = page.locator('#generate-error');
+    assert.equal(await error.innerText(),
+      'The prime has a character the model has never seen: "Z" (U+005A) (tick “Skip characters the model has never seen” to drop them).');
+    await page.locator('#skip-unknown').check();
+    await page.locator('#generate-button').click();
+    await page.locator('#output[data-state="done"]').waitFor();
+    assert.equal(await error.isHidden(), true);
+    await page.locator('#skip-unknown').uncheck();
+    await page.locator('#prime').fill('the ');
+  });
+
   test('through charrnn serve: a server model generates in the page', async () => {
     assert.ok(SERVE, 'charrnn --help lists no serve command: this build cannot serve the page');
     const option = page.locator('#model-select option[value^="server:"]');
