@@ -106,6 +106,9 @@ describe('charrnn server', () => {
       assert.equal(refused.json<{ error: { message: string } }>().error.message,
         `The model 'other' is a line model: it samples whole lines, each ending where the model ends it (at most max_length characters), so leave ${field} out.`);
     }
+    // OpenAI's completions: max_tokens is a line's max_length, and the lines are the same.
+    const completion = (await post(app, '/v1/completions', { model: 'other', prompt: 'the ', max_tokens: 40, seed: 2, n: 4 })).json<{ choices: { text: string }[] }>();
+    assert.deepEqual(completion.choices.map(c => c.text), lines.texts);
     const running = await post(app, '/v1/generate', { model: 'tiny', max_length: 5 });
     assert.equal(running.json<{ error: { message: string } }>().error.message, 'max_length applies to line models (trained with --lines), and the model \'tiny\' is not one.');
   });

@@ -22,6 +22,9 @@ export interface ServerGenerateRequest {
   top_p?: number;
   top_k?: number;
   seed?: number;
+  /** A line model (ServerModel.line_model) writes whole lines: it takes max_length and novel, and refuses length. */
+  max_length?: number;
+  novel?: boolean;
 }
 
 /**
