@@ -5,7 +5,9 @@
 // in, since its wasm workers are the browser's), on model files trained here:
 // running text and lines, LSTM and GRU, NFC and NFD. Each request must give
 // the same texts, or the same refusal, in every face: one row per request, one
-// column per face, printed as the test's diagnostic.
+// column per face, printed as the test's diagnostic. A last column checks the
+// streamed forms of the same request (the server's Server-Sent Events, the
+// library's and the bundle's stream) give the same texts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import { CharRnnModel } from '../src/node/index.js';
 import { buildServer } from '../src/server/app.js';
 import { loadServedModels } from '../src/server/models.js';
 import { cliRunner, TINY } from './cli-runner.js';
+import { sseEvents } from './server-fixtures.js';
 
 type Request = GenerateOptions & LineOptions;
 
@@ -64,7 +67,7 @@ const PROSE_REQUESTS: [string, Request][] = [
 const LINE_REQUESTS: [string, Request][] = [
   ['greedy, prime', { greedy: true, prime: 'Ma' }],
   ['seed, count 4', { seed: 5, count: 4 }],
-  ['normalised prime', { greedy: true, prime: 'Renée', unknown: 'skip' }],
+  ['normalised prime, skip', { seed: 3, count: 2, prime: 'Hél€', unknown: 'skip' }],
   ['novel, count 3', { seed: 1, count: 3, novel: true }],
   ['max length 3', { seed: 2, count: 2, maxLength: 3 }],
   ['temperature 0.7', { seed: 9, temperature: 0.7 }],
@@ -104,7 +107,7 @@ before(async () => {
   writeFileSync(join(dir, 'prose.txt'), PROSE.repeat(12));
   writeFileSync(join(dir, 'names.txt'), NAMES.join('\n') + '\n');
   for (const m of MODELS) {
-    await ok(['train', m.lines ? 'names.txt' : 'prose.txt', ...TINY, ...m.flags, '--steps', '30', '--val-every', '0', '--sample-length', '0', '--out', m.name]);
+    await ok(['train', m.lines ? 'names.txt' : 'prose.txt', ...TINY, ...m.flags, '--steps', '200', '--val-every', '0', '--sample-length', '0', '--out', m.name]);
   }
   const kernels = referenceKernels('f32');
   // The page's library: the bundle the page ships, built by scripts/build.mjs (npm test builds it first).
@@ -175,6 +178,28 @@ async function viaServer(m: ModelFile, request: Request): Promise<Answer> {
   return { texts: answer.texts, finishReasons: answer.finish_reasons };
 }
 
+/** The texts of POST /v1/generate with stream: true: the pieces of each index joined (a text no piece came for is ''). */
+async function viaServerStream(m: ModelFile, request: Request, count: number): Promise<string[]> {
+  const body: Record<string, unknown> = { model: m.name, stream: true };
+  for (const [k, v] of Object.entries(request) as [keyof Request, unknown][]) body[FIELDS[k]] = v;
+  const r = await server.inject({ method: 'POST', url: '/v1/generate', payload: body });
+  assert.equal(r.statusCode, 200, r.body);
+  const texts: string[] = Array.from({ length: count }, () => '');
+  for (const data of sseEvents(r.body)) {
+    if (data === '[DONE]') continue;
+    const event = JSON.parse(data) as { index?: number; text?: string };
+    if (event.index !== undefined) texts[event.index] += event.text;
+  }
+  return texts;
+}
+
+/** The text of the library's stream (one text: not count or beam). */
+async function viaHandleStream(handle: CharRnnModelClass, request: Request): Promise<string> {
+  let text = '';
+  for await (const piece of handle.stream(request)) text += piece;
+  return text;
+}
+
 /**
  * A refusal's meaning: the sentence with each face's spelling of an option
  * (--top-k, top_k) and of the model (its path, 'the model', "the model 'x'")
@@ -215,12 +240,22 @@ describe('one behaviour in every face', () => {
           await viaServer(m, request),
           await viaHandle(page.get(m.name)!, request),
         ];
-        rows.push([label, ...answers.map(cell)]);
+        // The streamed answers of the same request: the server's Server-Sent Events, and the library's stream for one text.
+        let streamed = '–';
+        const first = answers[1];
+        if (!('refused' in first) && request.beam === undefined) {
+          const sse = await viaServerStream(m, request, first.texts.length);
+          const own = first.texts.length === 1 ? [await viaHandleStream(library.get(m.name)!, request), await viaHandleStream(page.get(m.name)!, request)] : [];
+          const same = JSON.stringify(sse) === JSON.stringify(first.texts) && own.every(t => t === first.texts[0]);
+          if (!same) disagreements.push(`${label} streamed:\n  server SSE: ${JSON.stringify(sse)}\n  library, page stream: ${JSON.stringify(own)}\n  generate: ${JSON.stringify(first.texts)}`);
+          streamed = same ? '✓ same' : '✗ differs';
+        }
+        rows.push([label, ...answers.map(cell), streamed]);
         const seen = answers.map(a => comparable(a, m.lines));
         if (seen.some(s => s !== seen[0])) disagreements.push(`${label}:\n${seen.map((s, i) => `  ${faces[i]}: ${s}`).join('\n')}`);
       }
       // A line per diagnostic, so that every reporter (spec, TAP) shows the table as a table.
-      for (const line of table(`${m.name} (train ${m.flags.join(' ')})`, ['request', ...faces], rows)) t.diagnostic(line);
+      for (const line of table(`${m.name} (train ${m.flags.join(' ')})`, ['request', ...faces, 'streamed'], rows)) t.diagnostic(line);
       assert.deepEqual(disagreements, [], `faces that disagree:\n${disagreements.join('\n')}`);
       // The rows are not all alike: the requests that should succeed did, and the bad ones were refused.
       assert.ok(rows.some(r => !r[1].startsWith('✗')) && rows.some(r => r[1].startsWith('✗')));
