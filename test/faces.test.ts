@@ -58,6 +58,11 @@ const PROSE_REQUESTS: [string, Request][] = [
   ['temperature 0', { temperature: 0 }],
   ['temperature 1e9', { temperature: 1e9 }],
   ['length -1', { length: -1 }],
+  ['length 2.5', { length: 2.5 }],
+  ['count 0', { count: 0 }],
+  ['top-p 1.5', { topP: 1.5 }],
+  ['seed 2^32', { seed: 2 ** 32 }],
+  ['beam 1001', { beam: 1001 }],
   ['greedy + temperature', { greedy: true, temperature: 0.5 }],
   ['beam + count', { beam: 2, count: 2 }],
   ['novel on prose', { novel: true }],
@@ -77,6 +82,7 @@ const LINE_REQUESTS: [string, Request][] = [
   ['end of line on lines', { endOfLine: true }],
   ['max length 0', { maxLength: 0 }],
   ['temperature 0', { temperature: 0 }],
+  ['count 0', { count: 0 }],
   ['unknown prime char', { prime: 'Ma€' }],
 ];
 
@@ -161,7 +167,8 @@ async function viaHandle(handle: CharRnnModelClass, request: Request): Promise<A
     const r = await handle.generate(request);
     return { texts: r.texts, finishReasons: r.finishReasons };
   } catch (e) {
-    if (e instanceof Error && e.name !== 'TypeError' && e.name !== 'RangeError') return { refused: e.message };
+    // A refusal is a CharrnnError (GenerateOptionsError is one); the bundle has its own copies of the classes, so by name.
+    if (e instanceof Error && (e.name === 'CharrnnError' || e.name === 'GenerateOptionsError')) return { refused: e.message };
     throw e;
   }
 }
