@@ -159,7 +159,7 @@ describe("the page's sentence for a prime the model cannot read", () => {
   });
 
   test('a model of the server: its sentence is said with the page\'s advice; ticked, the request asks the server to skip', async () => {
-    const app = await buildServer({ models: [{ name: 'cat', model: net, vocab, lineEol: null, created: 1_700_000_000 }] });
+    const app = await buildServer({ models: [{ name: 'cat', model: net, vocab, line: null, created: 1_700_000_000 }] });
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       let refused: unknown = null;

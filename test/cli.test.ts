@@ -278,14 +278,14 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
     assertUserError(await train(['corpus.txt'], '--steps', '0'), /--steps.*'0'.*positive/, { exit: 2 });
     assertUserError(await cli(['train', 'corpus.txt', ...TINY, '--seconds', '5', '--minutes', '1', '--out', 'saved']), /--seconds.*cannot be used with.*--minutes/, { exit: 2 });
     assertUserError(await train(['corpus.txt'], '--patience', '3', '--val-frac', '0'), /--patience counts validations.*--val-frac 0/, { exit: 1 });
-    assertUserError(await cli(['sample', model(), '--temperature', '0']), /--temperature.*'0'.*greater than 0/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--temperature', '0']), /^charrnn: --temperature must be a number greater than 0 and at most 1000000, not 0\.$/, { exit: 2 });
     assertUserError(await cli(['sample', model(), '--temperature', 'NaN']), /--temperature.*'NaN'/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--temperature', '-1']), /--temperature.*'-1'.*greater than 0/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--temperature', '-1']), /--temperature must be .*greater than 0.*, not -1\.$/, { exit: 2 });
     assertUserError(await cli(['sample', model(), '--top-p', 'NaN']), /--top-p.*'NaN'/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--length', '-5']), /--length.*'-5'/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--top-p', '0']), /--top-p.*'0'/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--top-p', '1.5']), /--top-p.*'1\.5'.*at most 1/, { exit: 2 });    assertUserError(await cli(['sample', model(), '--length', '2.5']), /--length.*'2\.5'.*whole number/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--beam', '0']), /--beam.*'0'/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--length', '-5']), /--length must be .*, not -5\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--top-p', '0']), /--top-p must be .*, not 0\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--top-p', '1.5']), /--top-p must be .*at most 1, not 1\.5\.$/, { exit: 2 });    assertUserError(await cli(['sample', model(), '--length', '2.5']), /--length must be a whole number.*, not 2\.5\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--beam', '0']), /--beam must be .*, not 0\.$/, { exit: 2 });
   });
 
   test('conflicting sample flags: one sentence, exit 2', async () => {

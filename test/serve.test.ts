@@ -72,7 +72,7 @@ describe('charrnn serve', () => {
       assert.match(log[0], /\(batching off\)$/);
       const models = (await app.inject('/v1/models')).json<{ data: { id: string; line_model: boolean }[] }>();
       assert.deepEqual(models.data.map(m => [m.id, m.line_model]), [['abc', false], ['lines', true]]);
-      const r = (await app.inject({ method: 'POST', url: '/v1/generate', payload: { model: 'lines', length: 2000, count: 8 } }))
+      const r = (await app.inject({ method: 'POST', url: '/v1/generate', payload: { model: 'lines', max_length: 2000, count: 8 } }))
         .json<{ texts: string[]; finish_reasons: string[]; usage: { prompt_chars: number } }>();
       for (const t of r.texts) assert.ok(!t.includes('\n'));
       assert.equal(r.usage.prompt_chars, 1, 'the end-of-line the line starts from');

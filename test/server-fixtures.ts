@@ -7,6 +7,7 @@ import type { GenerateOptions } from '../src/generate/options.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { loadKernels } from '../src/node/backend.js';
 import type { ServedModel } from '../src/server/served-models.js';
+import { LineSet } from '../src/text/line-set.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log.\nROMEO: a rose by any other name\n';
@@ -27,8 +28,8 @@ export async function serverFixtures(): Promise<ServerFixtures> {
   const kernels = await loadKernels();
   const config = { cell: 'lstm' as const, layers: 2, hidden: 32, emb: 8, vocabSize: vocab.size, dropout: 0 };
   const model = new CharRNN(config, kernels, { seed: 7 });
-  const tiny = { name: 'tiny', model, vocab, lineEol: null, created: 1_700_000_000 };
-  const other = { name: 'other', model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }), vocab, lineEol: '\n', created: 1_700_000_001 };
+  const tiny = { name: 'tiny', model, vocab, line: null, created: 1_700_000_000 };
+  const other = { name: 'other', model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }), vocab, line: { eol: '\n', lineSet: LineSet.fromLines([]) }, created: 1_700_000_001 };
   const handle = new CharRnnModel(model, vocab);
   return { tiny, other, handle, alone: async options => (await handle.generate(options)).texts };
 }

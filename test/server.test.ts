@@ -91,14 +91,26 @@ describe('charrnn server', () => {
     assert.deepEqual(beam.logprobs, beamAlone.logprobs);
   });
 
-  it('a line model (lineModelInfo) writes lines, each from its end-of-line, unless the request says end_of_line: false', async () => {
-    const lines = (await post(app, '/v1/generate', { model: 'other', prime: 'the ', length: 400, seed: 2, count: 4 })).json<{ texts: string[] }>();
-    const otherHandle = new CharRnnModel(f.other.model, vocab);
-    // A line: from a state fed the end-of-line, then the prime, up to the next end-of-line.
-    assert.deepEqual(lines.texts, (await otherHandle.generate({ prime: '\nthe ', length: 400, seed: 2, count: 4, stop: ['\n'] })).texts);
+  it('a line model (lineModelInfo) writes whole lines, as the library\'s handle does, and refuses the options of running text', async () => {
+    const lines = (await post(app, '/v1/generate', { model: 'other', prime: 'the ', max_length: 40, seed: 2, count: 4 })).json<{ texts: string[] }>();
+    const otherHandle = new CharRnnModel(f.other.model, vocab, f.other.line);
+    assert.deepEqual(lines.texts, (await otherHandle.generate({ prime: 'the ', maxLength: 40, seed: 2, count: 4 })).texts);
+    // The handle's lines are an independent reading of a line: from a state fed the end-of-line, then the prime, up to the next end-of-line.
+    const plain = new CharRnnModel(f.other.model, vocab);
+    const reference = await plain.generate({ prime: '\nthe ', length: 40, seed: 2, count: 4, stop: ['\n'] });
+    if (reference.texts.every(t => t !== '')) assert.deepEqual(lines.texts, reference.texts);
     for (const t of lines.texts) assert.ok(!t.includes('\n'));
-    const free = (await post(app, '/v1/generate', { model: 'other', prime: 'the ', length: 400, seed: 2, end_of_line: false })).json<{ text: string }>();
-    assert.equal(free.text, (await otherHandle.generate({ prime: 'the ', length: 400, seed: 2 })).text);
+    for (const [field, value] of [['end_of_line', false], ['beam', 2], ['length', 12], ['stop', 'x']] as const) {
+      const refused = await post(app, '/v1/generate', { model: 'other', prime: 'the ', [field]: value });
+      assert.equal(refused.statusCode, 400);
+      assert.equal(refused.json<{ error: { message: string } }>().error.message,
+        `The model 'other' is a line model: it samples whole lines, each ending where the model ends it (at most max_length characters), so leave ${field} out.`);
+    }
+    // OpenAI's completions: max_tokens is a line's max_length, and the lines are the same.
+    const completion = (await post(app, '/v1/completions', { model: 'other', prompt: 'the ', max_tokens: 40, seed: 2, n: 4 })).json<{ choices: { text: string }[] }>();
+    assert.deepEqual(completion.choices.map(c => c.text), lines.texts);
+    const running = await post(app, '/v1/generate', { model: 'tiny', max_length: 5 });
+    assert.equal(running.json<{ error: { message: string } }>().error.message, 'max_length applies to line models (trained with --lines), and the model \'tiny\' is not one.');
   });
 
   it('stream: true answers with Server-Sent Events: one data line per piece, the pieces make the text, then a summary and [DONE]', async () => {

@@ -143,10 +143,13 @@ async function generate(): Promise<void> {
       (seconds > 0.2 ? ` · ${Math.round(count / seconds).toLocaleString('en')} chars/s` : '');
   };
   try {
+    // A line model writes one whole line, of at most the slider's length; it takes no length of its own (the library's rule).
+    const line = choice.kind === 'local' ? choice.model.lineModel !== null : choice.model.line_model;
+    const { length, ...common } = options;
     const pieces = choice.kind === 'local'
-      ? choice.model.stream(options)
-      : serverStream({ model: choice.model.id, prime: options.prime, length: options.length, temperature: options.temperature, top_p: options.topP, seed: options.seed, unknown: options.unknown },
-        { signal: controller.signal });
+      ? choice.model.stream(line ? { ...common, maxLength: length } : options)
+      : serverStream({ model: choice.model.id, prime: options.prime, ...(line ? { max_length: length } : { length }), temperature: options.temperature,
+        top_p: options.topP, seed: options.seed, unknown: options.unknown }, { signal: controller.signal });
     for await (const piece of pieces) {
       if (controller.signal.aborted) break;
       text.appendData(piece);

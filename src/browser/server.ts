@@ -24,6 +24,9 @@ export interface ServerGenerateRequest {
   seed?: number;
   /** Characters of the prime the model has never seen: refused ('error', the default) or dropped ('skip'). */
   unknown?: 'error' | 'skip';
+  /** A line model (ServerModel.line_model) writes whole lines: it takes max_length and novel, and refuses length. */
+  max_length?: number;
+  novel?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { GenerateOptionsError, optionRequirement, parseGenerateOptions, type GenerateOptionName } from '../generate/options.js';
+import { lineOptionRequirement } from '../generate/line-options.js';
+import { optionRequirement, type GenerateOptionName } from '../generate/options.js';
 
 // Flag values are validated with zod schemas; a bad value becomes commander's
 // one-line "option '--x <n>' argument 'v' is invalid. <reason>" message.
@@ -25,20 +26,16 @@ export const fraction = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It mus
 export const seedValue = parserFor(numeric.pipe(z.number().int().gte(0).lte(0xffffffff)), 'It must be a whole number from 0 to 4294967295.');
 
 /**
- * A numeric flag of a generation option, judged by the generation schemas
- * (src/generate/options.ts), the same the library and the server use.
+ * A numeric flag of a generation option (a line option included). Only that it
+ * is a number is judged here: its range is judged with the other options by
+ * the rules the library and the server share (parseGenerateOptions,
+ * checkLineOptions), so a bad value gets the sentence it gets in every face.
  */
-export function generationNumber(name: GenerateOptionName): (value: string) => number {
-  const reason = `It must be ${optionRequirement(name)}.`;
+export function generationNumber(name: GenerateOptionName | 'maxLength'): (value: string) => number {
+  const reason = `It must be ${name === 'maxLength' ? lineOptionRequirement(name) : optionRequirement(name)}.`;
   return (value: string) => {
     const r = numeric.safeParse(value);
     if (!r.success) throw new InvalidArgumentError(reason);
-    try {
-      parseGenerateOptions({ [name]: r.data });
-    } catch (e) {
-      if (e instanceof GenerateOptionsError) throw new InvalidArgumentError(reason);
-      throw e;
-    }
     return r.data;
   };
 }

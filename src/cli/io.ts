@@ -9,6 +9,19 @@ export interface CliWriter {
   /** Set where the writer is a terminal: training shows its live bar there. */
   isTTY?: boolean;
   columns?: number;
+  /**
+   * Set once a write has failed (Node's Writable sets it at once, as the write
+   * to a pipe whose reader has gone fails, before its 'error' event can run):
+   * a command that writes as it works stops there.
+   */
+  readonly errored?: unknown;
+  /** Set once the writer is closed: nothing written now is read. */
+  readonly destroyed?: boolean;
+}
+
+/** Whether what is written to `writer` can no longer be read (`charrnn sample | head` after head has ended). */
+export function writerClosed(writer: CliWriter): boolean {
+  return writer.destroyed === true || (writer.errored !== undefined && writer.errored !== null);
 }
 
 /** The real process's signals, given only when the CLI is that process. */

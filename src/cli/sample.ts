@@ -1,12 +1,9 @@
 import { Command, Option } from 'commander';
-import { CharrnnError } from '../errors.js';
-import { parseGenerateOptions, type GenerateOptions, type OptionNames } from '../generate/options.js';
-import type { CharRNN } from '../model/charrnn.js';
-import type { LineModelInfo } from '../model/line-model.js';
-import { kebab } from './flag-names.js';
-import type { Vocabulary } from '../text/vocabulary.js';
-import type { CliIo } from './io.js';
-import { collect, generationNumber, positiveInt } from './flag-parsers.js';
+import { DEFAULT_MAX_LINE, type LineOptionNames, type LineOptions } from '../generate/line-options.js';
+import type { SampledLines } from '../generate/lines.js';
+import { parseGenerateOptions, type GenerateOptions } from '../generate/options.js';
+import { writerClosed, type CliIo } from './io.js';
+import { collect, generationNumber } from './flag-parsers.js';
 import { action, type ExitStatus } from './action.js';
 
 interface SampleFlags {
@@ -28,13 +25,11 @@ interface SampleFlags {
   backend?: string;
 }
 
-/** The longest line a line model's sample may have by default, in characters after the prime. */
-const DEFAULT_MAX_LINE = 200;
-
 /** The flags as the generation options' messages name them. */
-const FLAG_NAMES: OptionNames = {
+const FLAG_NAMES: LineOptionNames = {
   prime: '--prime', length: '--length', temperature: '--temperature', topK: '--top-k', topP: '--top-p', greedy: '--greedy',
   seed: '--seed', count: '--count', stop: '--stop', endOfLine: '--end-of-line', beam: '--beam', unknown: '--unknown',
+  maxLength: '--max-length', novel: '--novel',
 };
 
 export function sampleCommand(io: CliIo, status: ExitStatus): Command {
@@ -56,7 +51,7 @@ export function sampleCommand(io: CliIo, status: ExitStatus): Command {
     .option('--beam <k>', 'beam search: the k most likely continuations, best first (--json adds their log-probabilities)', generationNumber('beam'))
     .option('--json', 'print one JSON object: text, texts, finish_reasons, logprobs (beam), usage; for a line model: lines, drawn')
     .option('--novel', 'line models: only lines that are not in the training text (and no line twice)')
-    .option('--max-length <n>', `line models: characters drawn per line at most, after the prime (default ${DEFAULT_MAX_LINE})`, positiveInt, DEFAULT_MAX_LINE)
+    .option('--max-length <n>', `line models: characters drawn per line at most, after the prime (default ${DEFAULT_MAX_LINE})`, generationNumber('maxLength'), DEFAULT_MAX_LINE)
     .addOption(new Option('--unknown <policy>', 'prime characters the model has never seen: error or skip').choices(['error', 'skip']).default('error'))
     .option('--backend <name>', 'auto, native, wasm or reference')
     .action(action(status, (path: string, flags: SampleFlags, command: Command) => sampleAction(io, path, flags, command)));
@@ -64,30 +59,35 @@ export function sampleCommand(io: CliIo, status: ExitStatus): Command {
 
 async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command: Command): Promise<void> {
   // The engines, the model and the generators load only when the command runs.
-  const [{ createGenerator }, { encodePrime }, { lineModelInfo }, { loadModel }, { loadKernels }, { machineMemory }, { checkMemory, generationMemory }, { readModelBytes }] =
-    await Promise.all([import('../generate/create-generator.js'), import('../generate/encode-prime.js'), import('../model/line-model.js'), import('../model/model-file.js'),
-      import('../node/backend.js'), import('../node/machine.js'), import('../train/memory-estimate.js'), import('../node/run-folder.js')]);
+  const [{ createGenerator }, { encodePrime }, { checkLineOptions }, { lineModelInfo }, { loadModel }, { loadKernels }, { machineMemory }, { checkMemory, generationMemory }, { readModelBytes }] =
+    await Promise.all([import('../generate/create-generator.js'), import('../generate/encode-prime.js'), import('../generate/line-options.js'), import('../model/line-model.js'),
+      import('../model/model-file.js'), import('../node/backend.js'), import('../node/machine.js'), import('../train/memory-estimate.js'), import('../node/run-folder.js')]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
-  const given: GenerateOptions = {
-    prime: flags.prime, length: flags.length, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
+  // The options as the library and the server take them: only those given on the command line, so the rules see what the user said.
+  const given: GenerateOptions & LineOptions = {
+    prime: flags.prime, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
     greedy: flags.greedy, seed: flags.seed, count: flags.count, stop: flags.stop, endOfLine: flags.endOfLine, beam: flags.beam,
     unknown: flags.unknown,
   };
-  for (const k of Object.keys(given) as (keyof GenerateOptions)[]) if (given[k] === undefined) delete given[k];
-  const settings = parseGenerateOptions(given, FLAG_NAMES);
+  if (explicit('length')) given.length = flags.length;
+  if (explicit('maxLength')) given.maxLength = flags.maxLength;
+  if (explicit('novel')) given.novel = flags.novel;
+  for (const k of Object.keys(given) as (keyof typeof given)[]) if (given[k] === undefined) delete given[k];
   const kernels = await loadKernels(flags.backend, m => io.stderr.write(`charrnn: ${m}\n`));
   const { model, vocab, metadata } = loadModel(readModelBytes(path), path, kernels);
+  const lineModel = lineModelInfo(metadata, path);
+  // The rules every face shares, in the order the library and the server apply them: which options the model takes, then their values, then the prime.
+  const { maxLength, novel, ...generation } = given;
+  checkLineOptions(given, lineModel !== null, path, FLAG_NAMES);
+  const settings = parseGenerateOptions({ ...generation, length: flags.length }, FLAG_NAMES);
   const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
   // The prime as the model read it (normalised, unknown characters dropped or its unknown symbol), so the text printed is the text continued.
   const prime = vocab.decode(primeIds);
-  const lineModel = lineModelInfo(metadata, path);
   if (lineModel) {
-    const { sampleLines } = await import('../generate/lines.js');
-    sampleLineModel(io, sampleLines, model, vocab, lineModel, path, flags, explicit);
+    const { lineRequestOf, sampleLines } = await import('../generate/lines.js');
+    const request = lineRequestOf(settings, lineModel, { maxLength: maxLength ?? flags.maxLength, novel });
+    sampleLineModel(io, sampleLines(model, vocab, request, FLAG_NAMES), request.count, flags);
     return;
-  }
-  for (const f of ['novel', 'maxLength'] as const) {
-    if (explicit(f)) throw new CharrnnError(`--${kebab(f)} applies to line models (trained with --lines), and ${path} is not one.`);
   }
   const streams = settings.beam > 0 ? settings.beam : settings.count;
   checkMemory(generationMemory(model.config, streams, settings.length, primeIds.length), machineMemory(kernels.name),
@@ -109,36 +109,29 @@ async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command
     }
     return;
   }
-  // Written as it is produced, flushed a line (or a few dozen characters) at a time.
-  io.stdout.write(prime);
-  let pending = '';
-  for (const [piece] of generator.pieces()) {
-    pending += piece;
-    if (piece.includes('\n') || pending.length >= 64) {
-      io.stdout.write(pending);
-      pending = '';
+  // Written as it is produced, flushed a line (or a few dozen characters) at a time; a reader that has gone
+  // (`sample | head`) ends the generation at the next write, not after the whole --length.
+  const pieces = generator.pieces();
+  try {
+    io.stdout.write(prime);
+    let pending = '';
+    for (const [piece] of pieces) {
+      if (writerClosed(io.stdout)) return;
+      pending += piece;
+      if (piece.includes('\n') || pending.length >= 64) {
+        io.stdout.write(pending);
+        pending = '';
+      }
     }
+    if (!writerClosed(io.stdout)) io.stdout.write(pending + '\n');
+  } finally {
+    pieces.return?.(undefined);
   }
-  io.stdout.write(pending + '\n');
 }
 
-/**
- * A line model's sample: --count whole lines, one per line, each from a fresh
- * state fed the end-of-line and stopped at the next one.
- */
-function sampleLineModel(io: CliIo, sampleLines: typeof import('../generate/lines.js').sampleLines, model: CharRNN<Float32Array>, vocab: Vocabulary, info: LineModelInfo, path: string,
-  flags: SampleFlags, explicit: (k: string) => boolean): void {
-  // Flags about running text's length and ends have no meaning for whole lines.
-  for (const f of ['length', 'stop', 'endOfLine', 'beam'] as const) {
-    if (explicit(f)) {
-      throw new CharrnnError(`${path} is a line model: it samples whole lines, each ending where the model ends it (at most --max-length characters), so leave --${kebab(f)} out.`);
-    }
-  }
-  const count = flags.count ?? 1;
-  const { lines, drawn } = sampleLines(model, vocab, {
-    count, eol: info.eol, maxLength: flags.maxLength, prime: flags.prime, seed: flags.seed, novel: flags.novel ? info.lineSet : undefined,
-    temperature: flags.temperature, topK: flags.topK, topP: flags.topP, greedy: flags.greedy, unknown: flags.unknown,
-  }, FLAG_NAMES);
+/** A line model's sample as the CLI prints it: whole lines, one per line (each the prime as read and what followed), and a sentence when --novel found too few. */
+function sampleLineModel(io: CliIo, sampled: SampledLines, count: number, flags: SampleFlags): void {
+  const { lines, drawn } = sampled;
   if (flags.json) io.stdout.write(`${JSON.stringify({ prime: flags.prime, lines, drawn })}\n`);
   else io.stdout.write(lines.map(l => l + '\n').join(''));
   if (lines.length < count) {

@@ -11,7 +11,7 @@ import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { createGenerator } from './create-generator.js';
 import type { FinishReason, GenerationUsage } from './generator.js';
 import { checkLineOptions, DEFAULT_MAX_LINE, type LineOptions } from './line-options.js';
-import { lineDraws, maxDraws, sampleLines, type LineRequest } from './lines.js';
+import { lineDraws, lineRequestOf, maxDraws, sampleLines, type LineRequest } from './lines.js';
 import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions, type GenerateSettings } from './options.js';
 import { encodePrime } from './encode-prime.js';
 
@@ -188,11 +188,7 @@ export class CharRnnModel {
   }
 
   private lineRequest(settings: GenerateSettings, line: Required<LineOptions>): LineRequest {
-    const info = this.lineModel!;
-    // Only the sampling options the caller gave: sampleLines judges their conflicts (greedy with temperature) as parseGenerateOptions did.
-    const sampling = settings.greedy ? { greedy: true } : { temperature: settings.temperature, topK: settings.topK, topP: settings.topP };
-    return { ...sampling, count: settings.count, eol: info.eol, maxLength: line.maxLength, prime: settings.prime, seed: settings.seed,
-      unknown: settings.unknown, novel: line.novel ? info.lineSet : undefined };
+    return lineRequestOf(settings, this.lineModel!, line);
   }
 
   private async *streamPieces(settings: GenerateSettings): AsyncGenerator<string, void, undefined> {

@@ -8,8 +8,9 @@ import type { LineSet } from '../text/line-set.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { createGenerator } from './create-generator.js';
 import { encodePrime } from './encode-prime.js';
-import type { FinishReason, GenerationUsage } from './generator.js';
-import { checkLineOptions, lineOptionRequirement, type LineOptionNames } from './line-options.js';
+import type { FinishReason, GenerationResult, GenerationUsage } from './generator.js';
+import type { LineModelInfo } from '../model/line-model.js';
+import { checkLineOptions, DEFAULT_MAX_LINE, lineOptionRequirement, type LineOptionNames, type LineOptions } from './line-options.js';
 import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions, type GenerateSettings } from './options.js';
 
 /** The sampling options a line request takes from GenerateOptions (length, stops and count are the request's own). */
@@ -80,6 +81,18 @@ export function lineDraws(vocab: Vocabulary, request: LineRequest, names: LineOp
   };
 }
 
+/**
+ * The line request of a line model's generation options, already checked
+ * (checkLineOptions, parseGenerateOptions): what the library's handle and the
+ * server both draw from, so they read a request the same way.
+ */
+export function lineRequestOf(settings: GenerateSettings, line: LineModelInfo, options: LineOptions): LineRequest {
+  // Only the sampling options that apply: with greedy, the others are the schemas' defaults and say nothing.
+  const sampling = settings.greedy ? { greedy: true } : { temperature: settings.temperature, topK: settings.topK, topP: settings.topP };
+  return { ...sampling, count: settings.count, eol: line.eol, maxLength: options.maxLength ?? DEFAULT_MAX_LINE, prime: settings.prime,
+    seed: settings.seed, unknown: settings.unknown, novel: options.novel ? line.lineSet : undefined };
+}
+
 /** Lines drawn at most for `count` lines when a request does not say: enough for a model that seldom writes a new line, few enough that one that only recites ends. */
 export function maxDraws(count: number): number {
   return Math.max(1000, 50 * count);
@@ -93,7 +106,22 @@ export function maxDraws(count: number): number {
  */
 export function sampleLines<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, request: LineRequest,
   names: LineOptionNames = {}): SampledLines {
-  const draws = lineDraws(vocab, request, names);
+  const rounds = lineRounds(lineDraws(vocab, request, names), request);
+  for (let round = rounds.next(); ; ) {
+    if (round.done) return round.value;
+    const generator = createGenerator(model, vocab, round.value);
+    for (const _ of generator.pieces()) { /* runs to the end */ }
+    round = rounds.next(generator.result());
+  }
+}
+
+/**
+ * The rounds of a line request, for a caller that runs generations its own
+ * way (the server's scheduler, batched with other requests): yields each
+ * round's settings, takes back that round's result, and returns the lines, so
+ * every face keeps and skips the same draws. sampleLines runs it directly.
+ */
+export function* lineRounds(draws: LineDraws, request: LineRequest): Generator<GenerateSettings, SampledLines, GenerationResult> {
   const { count, novel } = request;
   const seed = request.seed ?? 1;
   const drawsAtMost = request.maxDraws ?? maxDraws(count);
@@ -105,10 +133,8 @@ export function sampleLines<F extends FloatArray>(model: CharRNN<F>, vocab: Voca
   while (lines.length < count && drawn < drawsAtMost) {
     // A round draws the lines still wanted (the batch's rows close one by one at their end-of-line).
     const round = Math.min(count - lines.length, drawsAtMost - drawn, 10_000);
-    const generator = createGenerator(model, vocab, draws.settings(seed + drawn, round));
-    for (const _ of generator.pieces()) { /* runs to the end */ }
+    const r = yield draws.settings(seed + drawn, round);
     drawn += round;
-    const r = generator.result();
     usage.promptChars = r.usage.promptChars;
     usage.generatedChars += r.usage.generatedChars;
     r.texts.forEach((text, i) => {

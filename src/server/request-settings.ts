@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { parseGenerateOptions, type GenerateOptions, type GenerateSettings, type OptionNames } from '../generate/options.js';
+import { checkLineOptions, type LineOptionNames, type LineOptions } from '../generate/line-options.js';
+import { lineDraws, lineRequestOf, type LineDraws, type LineRequest } from '../generate/lines.js';
+import { parseGenerateOptions, type GenerateOptions, type GenerateSettings } from '../generate/options.js';
 import { encodePrime } from '../generate/encode-prime.js';
 import { ApiError } from './api-error.js';
 import type { ServedModel } from './served-models.js';
@@ -18,19 +20,28 @@ export function servedModel(app: FastifyInstance, name: string | undefined): Ser
   return m;
 }
 
+/** A line model's request: its draws, made in rounds by lineRounds. */
+export interface LinePlan {
+  draws: LineDraws;
+  request: LineRequest;
+}
+
+/** What a request asks for: running text (`settings`), or from a line model whole lines (`lines`). */
+export type RequestPlan = { settings: GenerateSettings; lines: null } | { settings: null; lines: LinePlan };
+
 /**
- * The settings of a request, checked by the generation schemas. A line model
- * writes a line, as it was trained to: from a state fed its end-of-line (put
- * before the prime, so it is counted in the prompt's characters) up to the
- * next one, unless the request says end_of_line: false.
+ * A request checked by the rules every face shares: checkLineOptions (a line
+ * model refuses length, stop, end_of_line and beam; other models refuse
+ * max_length and novel), then the generation schemas, then the prime. A line
+ * model writes whole lines as the library's handle and `charrnn sample` do:
+ * each from a state fed its end-of-line, then the prime, up to the next one.
  */
-export function requestSettings(served: ServedModel, options: GenerateOptions, names: OptionNames, unknownHint: string): GenerateSettings {
-  const eol = served.lineEol;
-  if (eol !== null && options.endOfLine !== false && options.beam === undefined) {
-    const stop = options.stop === undefined ? [] : typeof options.stop === 'string' ? [options.stop] : options.stop;
-    options = { ...options, prime: eol + (options.prime ?? ''), stop: [...stop, eol] };
-  }
-  const settings = parseGenerateOptions(options, names);
+export function requestPlan(served: ServedModel, options: GenerateOptions & LineOptions, names: LineOptionNames, unknownHint: string): RequestPlan {
+  const { maxLength, novel, ...generation } = options;
+  checkLineOptions(options, served.line !== null, `the model '${served.name}'`, names);
+  const settings = parseGenerateOptions(generation, names);
   encodePrime(served.vocab, settings.prime, settings.unknown, unknownHint);
-  return settings;
+  if (served.line === null) return { settings, lines: null };
+  const request = lineRequestOf(settings, served.line, { maxLength, novel });
+  return { settings: null, lines: { draws: lineDraws(served.vocab, request, names), request } };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { generateOptionsSchema, optionRequirement, type GenerateOptionName, type GenerateOptions } from '../generate/options.js';
+import { lineOptionRequirement, type LineOptions } from '../generate/line-options.js';
 import type { ServerLimits } from './limits.js';
 
 // The JSON schemas fastify validates every request body with. The generation
@@ -70,8 +71,13 @@ export function generateBody(limits: ServerLimits): BodySpec {
     count: optionField('count', { min: 1, max: limits.maxCount }),
     beam: optionField('beam', { min: 1, max: limits.maxBeam }),
     unknown: optionField('unknown'),
+    max_length: {
+      schema: { type: 'integer', minimum: 1, maximum: limits.maxLength },
+      requirement: `a whole number from 1 to ${limits.maxLength}`,
+    },
+    novel: { schema: { type: 'boolean' }, requirement: lineOptionRequirement('novel') },
     stream: streamField,
-  }, 'Generates text continuing prime: count sampled texts, or the beam most likely ones.');
+  }, 'Generates text continuing prime: count sampled texts, or the beam most likely ones; from a line model, count whole lines.');
 }
 
 /** POST /v1/completions: OpenAI's names (max_tokens counts characters); temperature 0 means greedy, as OpenAI has it. */
@@ -113,6 +119,8 @@ export interface GenerateBody {
   count?: number;
   beam?: number;
   unknown?: 'error' | 'skip';
+  max_length?: number;
+  novel?: boolean;
   stream?: boolean;
 }
 
@@ -132,25 +140,31 @@ export interface CompletionsBody {
 
 /** The wire names of the generation options, for parseGenerateOptions' sentences. */
 export const GENERATE_NAMES = {
-  topK: 'top_k', topP: 'top_p', endOfLine: 'end_of_line',
+  topK: 'top_k', topP: 'top_p', endOfLine: 'end_of_line', maxLength: 'max_length',
 } as const;
+/** max_tokens is a line model's max_length: the characters one text (one line) may add. */
 export const COMPLETIONS_NAMES = {
-  prime: 'prompt', length: 'max_tokens', topP: 'top_p', count: 'n',
+  prime: 'prompt', length: 'max_tokens', topP: 'top_p', count: 'n', maxLength: 'max_tokens',
 } as const;
 
 /** A /v1/generate body as generation options (fields not given stay unset, so the schemas' defaults and conflict rules apply). */
-export function generateOptions(b: GenerateBody): GenerateOptions {
+export function generateOptions(b: GenerateBody): GenerateOptions & LineOptions {
   return dropUndefined({
     prime: b.prime, length: b.length, temperature: b.temperature, topK: b.top_k, topP: b.top_p, greedy: b.greedy,
     seed: b.seed, stop: b.stop, endOfLine: b.end_of_line, count: b.count, beam: b.beam, unknown: b.unknown,
+    maxLength: b.max_length, novel: b.novel,
   });
 }
 
-/** OpenAI's defaults: 16 tokens; temperature 0 is greedy (top_p 1, the default, then says nothing). */
-export function completionsOptions(b: CompletionsBody): GenerateOptions {
+/**
+ * OpenAI's defaults: 16 tokens; temperature 0 is greedy (top_p 1, the default,
+ * then says nothing). A line model writes whole lines: max_tokens, when given,
+ * is the most characters a line may add (maxLength), else the line's own default.
+ */
+export function completionsOptions(b: CompletionsBody, lineModel = false): GenerateOptions & LineOptions {
   const greedy = b.temperature === 0;
   return dropUndefined({
-    prime: b.prompt ?? '', length: b.max_tokens ?? 16,
+    prime: b.prompt ?? '', ...(lineModel ? { maxLength: b.max_tokens } : { length: b.max_tokens ?? 16 }),
     temperature: greedy ? undefined : b.temperature, greedy: greedy ? true : undefined,
     topP: greedy && b.top_p === 1 ? undefined : b.top_p,
     count: b.n, stop: b.stop, seed: b.seed,

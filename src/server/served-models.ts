@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CharrnnError } from '../errors.js';
 import type { CharRNN } from '../model/charrnn.js';
-import { lineModelInfo } from '../model/line-model.js';
+import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
 import { readBytes } from '../node/files.js';
@@ -13,8 +13,8 @@ export interface ServedModel {
   name: string;
   model: CharRNN<Float32Array>;
   vocab: Vocabulary;
-  /** A line model's end-of-line character (trained with --lines; lineModelInfo), else null: its texts are lines unless a request says end_of_line: false. */
-  lineEol: string | null;
+  /** A line model's end-of-line and training lines (trained with --lines; lineModelInfo), else null: its texts are whole lines. */
+  line: LineModelInfo | null;
   /** Unix seconds: the file's modification time (OpenAI's `created`). */
   created: number;
 }
@@ -45,7 +45,7 @@ export async function loadServedModels(paths: string[], names: string[] = [], ba
     const name = modelName(path, names[i]);
     if (served.some(s => s.name === name)) throw new CharrnnError(`Two models are named '${name}'; name them apart with --name.`);
     const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
-    served.push({ name, model, vocab, lineEol: lineModelInfo(metadata, path)?.eol ?? null, created: Math.floor(statSync(path).mtimeMs / 1000) });
+    served.push({ name, model, vocab, line: lineModelInfo(metadata, path), created: Math.floor(statSync(path).mtimeMs / 1000) });
   }
   return served;
 }

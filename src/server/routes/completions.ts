@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { GenerationResult } from '../../generate/generator.js';
 import { errorResponses } from '../api-error.js';
 import { answerGeneration, generation } from '../generation-reply.js';
-import { requestSettings, servedModel } from '../request-settings.js';
+import { generateLines } from '../line-generation.js';
+import { requestPlan, servedModel } from '../request-settings.js';
 import { COMPLETIONS_NAMES, completionsBody, completionsOptions, type CompletionsBody, type JsonSchema } from '../schemas.js';
 import '../state.js';
 
@@ -21,7 +22,7 @@ export async function completionsRoute(app: FastifyInstance): Promise<void> {
   }, async (request, reply) => {
     const asked = request.body as CompletionsBody;
     const served = servedModel(app, asked.model);
-    const settings = requestSettings(served, completionsOptions(asked), COMPLETIONS_NAMES, 'leave them out of the prompt');
+    const plan = requestPlan(served, completionsOptions(asked, served.line !== null), COMPLETIONS_NAMES, 'leave them out of the prompt');
     const scheduler = app.charrnn.schedulers.get(served.name)!;
     const id = `cmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
@@ -31,7 +32,7 @@ export async function completionsRoute(app: FastifyInstance): Promise<void> {
     });
     return answerGeneration(request, reply, async (signal, sse) => {
       if (!asked.stream) {
-        const r = await generation(scheduler.start(settings), signal);
+        const r = plan.lines ? await generateLines(scheduler, plan.lines, signal) : await generation(scheduler.start(plan.settings), signal);
         return {
           ...head,
           choices: r.texts.map((text, index) => ({ text, index, logprobs: null, finish_reason: r.finishReasons[index] })),
@@ -39,11 +40,18 @@ export async function completionsRoute(app: FastifyInstance): Promise<void> {
         };
       }
       const events = sse();
-      const job = scheduler.start(settings, pieces => events.pieces(pieces, held => {
-        const choices = held.flatMap((text, index) => (text ? [{ text, index, logprobs: null, finish_reason: null }] : []));
+      const chunk = (texts: string[]) => {
+        const choices = texts.flatMap((text, index) => (text ? [{ text, index, logprobs: null, finish_reason: null }] : []));
         return choices.length > 0 ? [{ ...head, choices }] : [];
-      }));
-      const r = await generation(job, signal);
+      };
+      let r: GenerationResult;
+      if (plan.lines) {
+        // A line model's lines are known to be kept only once drawn: they go as one chunk.
+        r = await generateLines(scheduler, plan.lines, signal);
+        for (const event of chunk(r.texts)) events.send(event);
+      } else {
+        r = await generation(scheduler.start(plan.settings, pieces => events.pieces(pieces, chunk)), signal);
+      }
       events.send({ ...head, choices: r.finishReasons.map((finish_reason, index) => ({ text: '', index, logprobs: null, finish_reason })) });
       if (asked.stream_options?.include_usage) events.send({ ...head, choices: [], usage: usage(r) });
       events.done();

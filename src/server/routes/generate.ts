@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { GenerationResult } from '../../generate/generator.js';
 import { errorResponses } from '../api-error.js';
 import { answerGeneration, generation } from '../generation-reply.js';
-import { requestSettings, servedModel } from '../request-settings.js';
+import { generateLines } from '../line-generation.js';
+import { requestPlan, servedModel } from '../request-settings.js';
 import { GENERATE_NAMES, generateBody, generateOptions, type GenerateBody, type JsonSchema } from '../schemas.js';
 import '../state.js';
 
@@ -13,15 +14,16 @@ export async function generateRoute(app: FastifyInstance): Promise<void> {
     config: { body },
     schema: {
       summary: 'Generate text',
-      description: 'Continues `prime` with `count` sampled texts (or the `beam` most likely ones). With `stream: true` the answer is Server-Sent Events: ' +
-        '`data: {"index", "text"}` per piece, then `data: {"finish_reasons", "usage"}` and `data: [DONE]`.',
+      description: 'Continues `prime` with `count` sampled texts (or the `beam` most likely ones); from a line model, `count` whole lines ' +
+        '(`max_length`, `novel`). With `stream: true` the answer is Server-Sent Events: `data: {"index", "text"}` per piece (a line model\'s: per line), ' +
+        'then `data: {"finish_reasons", "usage"}` and `data: [DONE]`.',
       body: body.schema,
       response: { 200: generateResponse, ...errorResponses },
     },
   }, async (request, reply) => {
     const asked = request.body as GenerateBody;
     const served = servedModel(app, asked.model);
-    const settings = requestSettings(served, generateOptions(asked), GENERATE_NAMES, '"unknown": "skip" drops them');
+    const plan = requestPlan(served, generateOptions(asked), GENERATE_NAMES, '"unknown": "skip" drops them');
     const scheduler = app.charrnn.schedulers.get(served.name)!;
     const usage = (r: GenerationResult) => ({
       prompt_chars: r.usage.promptChars, generated_chars: r.usage.generatedChars, total_chars: r.usage.promptChars + r.usage.generatedChars,
@@ -31,10 +33,17 @@ export async function generateRoute(app: FastifyInstance): Promise<void> {
       ...(r.logprobs ? { logprobs: r.logprobs } : {}), usage: usage(r),
     });
     return answerGeneration(request, reply, async (signal, sse) => {
-      if (!asked.stream) return answer(await generation(scheduler.start(settings), signal));
+      if (!asked.stream) return answer(plan.lines ? await generateLines(scheduler, plan.lines, signal) : await generation(scheduler.start(plan.settings), signal));
       const events = sse();
-      const job = scheduler.start(settings, pieces => events.pieces(pieces, held => held.flatMap((text, index) => (text ? [{ index, text }] : []))));
-      const r = await generation(job, signal);
+      let r: GenerationResult;
+      if (plan.lines) {
+        // A line is known to be kept (not empty, and with novel not a training line) only once drawn: each goes as one piece.
+        r = await generateLines(scheduler, plan.lines, signal);
+        r.texts.forEach((text, index) => { if (text) events.send({ index, text }); });
+      } else {
+        const job = scheduler.start(plan.settings, pieces => events.pieces(pieces, held => held.flatMap((text, index) => (text ? [{ index, text }] : []))));
+        r = await generation(job, signal);
+      }
       events.send({ finish_reasons: r.finishReasons, ...(r.logprobs ? { logprobs: r.logprobs } : {}), usage: usage(r) });
       events.done();
       return undefined;

@@ -9,7 +9,7 @@ export async function modelsRoute(app: FastifyInstance): Promise<void> {
     data: app.charrnn.models.map(m => ({
       id: m.name, object: 'model', created: m.created, owned_by: 'charrnn',
       cell: m.model.config.cell, layers: m.model.config.layers, hidden: m.model.config.hidden, embedding: m.model.config.emb,
-      vocab_size: m.vocab.size, line_model: m.lineEol !== null,
+      vocab_size: m.vocab.size, line_model: m.line !== null,
     })),
   }));
 }
