@@ -47,7 +47,10 @@ function makeText(path: string, bytes: number): void {
 
 /** Runs this file in a child process for one phase; returns its JSON line. */
 function phase(args: string[]): Record<string, number | string> {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`phase ${args[0]} exited ${r.status}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
 }
@@ -70,15 +73,26 @@ async function child(kind: string, file: string, cache: string): Promise<void> {
     closeSync(fd);
     hash.digest();
     const seconds = (performance.now() - t0) / 1000;
-    process.stdout.write(JSON.stringify({ phase: kind, seconds: +seconds.toFixed(2), mb_per_s: Math.round(bytes / MB / seconds), peak_rss_mb: peakMB() }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ phase: kind, seconds: +seconds.toFixed(2), mb_per_s: Math.round(bytes / MB / seconds), peak_rss_mb: peakMB() }) +
+        '\n',
+    );
     return;
   }
   const c = await readCorpus([file], undefined, { invalid: 'error', normalize: 'nfc' }, kind === 'encode' ? {} : { cacheDir: cache });
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({
-    phase: kind, seconds: +seconds.toFixed(2), mb_per_s: Math.round(c.bytes / MB / seconds), peak_rss_mb: peakMB(),
-    chars: c.ids.length, vocab: c.vocab.size, ids: c.ids.constructor.name, cached: c.cached ? 1 : 0,
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      phase: kind,
+      seconds: +seconds.toFixed(2),
+      mb_per_s: Math.round(c.bytes / MB / seconds),
+      peak_rss_mb: peakMB(),
+      chars: c.ids.length,
+      vocab: c.vocab.size,
+      ids: c.ids.constructor.name,
+      cached: c.cached ? 1 : 0,
+    }) + '\n',
+  );
 }
 
 async function main(): Promise<void> {
@@ -94,7 +108,9 @@ async function main(): Promise<void> {
     const reference = phase(['reference', file, cache]);
     console.log(`reference (read + SHA-256 + TextDecoder, nothing kept): ${reference.mb_per_s} MB/s (${reference.seconds} s)`);
     const encode = phase(['encode', file, cache]);
-    console.log(`encode: ${encode.mb_per_s} MB/s, ${(Number(encode.mb_per_s) / Number(reference.mb_per_s)).toFixed(2)}x the reference (${encode.seconds} s for ${encode.chars} characters, ${encode.vocab} distinct, ${encode.ids}), peak RSS ${encode.peak_rss_mb} MB`);
+    console.log(
+      `encode: ${encode.mb_per_s} MB/s, ${(Number(encode.mb_per_s) / Number(reference.mb_per_s)).toFixed(2)}x the reference (${encode.seconds} s for ${encode.chars} characters, ${encode.vocab} distinct, ${encode.ids}), peak RSS ${encode.peak_rss_mb} MB`,
+    );
     const cached = phase(['encode-and-cache', file, cache]);
     console.log(`encode and write the cache: ${cached.mb_per_s} MB/s (${cached.seconds} s), peak RSS ${cached.peak_rss_mb} MB`);
     const reload = phase(['reload', file, cache]);
@@ -102,14 +118,35 @@ async function main(): Promise<void> {
     if (process.argv.includes('--train')) {
       const steps = argValue('--steps', 20);
       // 0.1% held out, so the final validation pass takes seconds (10% of 1 GB would take many minutes).
-      const args = ['train', file, '--layers', '2', '--hidden', '128', '--steps', String(steps), '--val-frac', '0.001', '--val-every', '0',
-        '--checkpoint-every', '0', '--sample-length', '0', '--out', join(dir, 'run')];
-      const exitHook = 'data:text/javascript,process.on("exit",()=>process.stderr.write("peak_rss_mb "+Math.round(process.resourceUsage().maxRSS/1024)+"\\n"))';
+      const args = [
+        'train',
+        file,
+        '--layers',
+        '2',
+        '--hidden',
+        '128',
+        '--steps',
+        String(steps),
+        '--val-frac',
+        '0.001',
+        '--val-every',
+        '0',
+        '--checkpoint-every',
+        '0',
+        '--sample-length',
+        '0',
+        '--out',
+        join(dir, 'run'),
+      ];
+      const exitHook =
+        'data:text/javascript,process.on("exit",()=>process.stderr.write("peak_rss_mb "+Math.round(process.resourceUsage().maxRSS/1024)+"\\n"))';
       t = performance.now();
       const r = spawnSync(process.execPath, ['--import', exitHook, MAIN, ...args], { encoding: 'utf8' });
       const peak = /peak_rss_mb (\d+)/.exec(r.stderr)?.[1];
       if (r.status !== 0) throw new Error(`training exited ${r.status}: ${r.stderr}`);
-      console.log(`train (charrnn ${args.join(' ').replace(dir, '$TMP')}): ${((performance.now() - t) / 1000).toFixed(1)} s, peak RSS ${peak} MB`);
+      console.log(
+        `train (charrnn ${args.join(' ').replace(dir, '$TMP')}): ${((performance.now() - t) / 1000).toFixed(1)} s, peak RSS ${peak} MB`,
+      );
     }
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });

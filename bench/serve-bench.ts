@@ -15,10 +15,12 @@ const length = Number(flag('length') ?? 200);
 const CLIENTS = [1, 8, 50];
 
 async function client(url: string, until: number, seed: number): Promise<{ chars: number; errors: number }> {
-  let chars = 0, errors = 0;
+  let chars = 0,
+    errors = 0;
   for (let i = 0; Date.now() < until; i++) {
     const res = await fetch(`${url}/v1/generate`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prime: 'ROMEO:\n', length, seed: seed * 1000 + i }),
     });
     const body = (await res.json()) as { usage?: { generated_chars: number } };
@@ -28,13 +30,19 @@ async function client(url: string, until: number, seed: number): Promise<{ chars
   return { chars, errors };
 }
 
-interface Cell { charsPerSec: number; charsPerCpuSec: number; errors: number }
+interface Cell {
+  charsPerSec: number;
+  charsPerCpuSec: number;
+  errors: number;
+}
 
 async function measure(url: string, pid: number, clients: number): Promise<Cell> {
   await Promise.all(Array.from({ length: clients }, (_, c) => client(url, Date.now() + 500, 100 + c))); // warm up: plans bound, JIT
-  const start = Date.now(), cpu = cpuSeconds(pid);
+  const start = Date.now(),
+    cpu = cpuSeconds(pid);
   const results = await Promise.all(Array.from({ length: clients }, (_, c) => client(url, start + seconds * 1000, c + 1)));
-  const elapsed = (Date.now() - start) / 1000, used = cpuSeconds(pid) - cpu;
+  const elapsed = (Date.now() - start) / 1000,
+    used = cpuSeconds(pid) - cpu;
   const chars = results.reduce((n, r) => n + r.chars, 0);
   return { charsPerSec: chars / elapsed, charsPerCpuSec: chars / used, errors: results.reduce((n, r) => n + r.errors, 0) };
 }
@@ -44,11 +52,18 @@ async function engineAlone(model: string, B: number): Promise<number> {
   const [served] = await loadServedModels([model]);
   const batch = new GenerationBatch(served.model, { capacity: B });
   const streams = Array.from({ length: B }, () => batch.open());
-  const step = () => { for (const s of streams) s.input(1); batch.step(); };
+  const step = () => {
+    for (const s of streams) s.input(1);
+    batch.step();
+  };
   for (let i = 0; i < 50; i++) step();
   let steps = 0;
-  const start = performance.now(), cpu = process.cpuUsage();
-  while (performance.now() - start < 1000) { step(); steps++; }
+  const start = performance.now(),
+    cpu = process.cpuUsage();
+  while (performance.now() - start < 1000) {
+    step();
+    steps++;
+  }
   const used = process.cpuUsage(cpu);
   const rate = (B * steps) / ((used.user + used.system) / 1e6);
   batch.dispose();
@@ -79,13 +94,17 @@ async function benchOne(model: string): Promise<void> {
   console.log(`\nmodel ${model} (${cell} ${layers}x${hidden}), /v1/generate of ${length} characters, ${seconds} s per cell\n`);
   // Wall-clock chars/s is what a client sees; chars per CPU-second of the server is the same work measured
   // by what it cost, which holds still on a machine whose cores other programs share.
-  console.log('| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors | engine alone, B = clients: chars per CPU-s | vs B = 1 |');
+  console.log(
+    '| clients | batching on: chars/s | off: chars/s | on / off | on: chars per server CPU-s | off: chars per server CPU-s | on / off | errors | engine alone, B = clients: chars per CPU-s | vs B = 1 |',
+  );
   console.log('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of CLIENTS) {
     const { on, off } = rows[c];
-    console.log(`| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
-      `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} | ` +
-      `${fmt(engine.get(c)!)} | ${(engine.get(c)! / engine.get(1)!).toFixed(1)}x |`);
+    console.log(
+      `| ${c} | ${fmt(on.charsPerSec)} | ${fmt(off.charsPerSec)} | ${(on.charsPerSec / off.charsPerSec).toFixed(1)}x | ` +
+        `${fmt(on.charsPerCpuSec)} | ${fmt(off.charsPerCpuSec)} | ${(on.charsPerCpuSec / off.charsPerCpuSec).toFixed(1)}x | ${on.errors + off.errors} | ` +
+        `${fmt(engine.get(c)!)} | ${(engine.get(c)! / engine.get(1)!).toFixed(1)}x |`,
+    );
   }
 }
 

@@ -38,14 +38,19 @@ function trainBenchModel(size: string): string {
   const [layers, hidden] = size.split('x');
   const corpus = flag('text');
   if (corpus === undefined || !existsSync(corpus)) {
-    process.stderr.write(`bench: ${corpus === undefined ? 'give the text to train the benchmark models on with --text FILE' : `there is no file ${corpus}`} (or a model with --model PATH).\n`);
+    process.stderr.write(
+      `bench: ${corpus === undefined ? 'give the text to train the benchmark models on with --text FILE' : `there is no file ${corpus}`} (or a model with --model PATH).\n`,
+    );
     process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), 'charrnn-bench-serve-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true })); // the model is the benchmark's own
   process.stderr.write(`training a ${size} LSTM on ${corpus} for 20 s ...\n`);
-  const r = spawnSync(process.execPath, [MAIN, 'train', corpus, '--layers', layers, '--hidden', hidden, '--seconds', '20', '--out', dir, '--quiet', '--sample-length', '0'],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(
+    process.execPath,
+    [MAIN, 'train', corpus, '--layers', layers, '--hidden', hidden, '--seconds', '20', '--out', dir, '--quiet', '--sample-length', '0'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   if (r.status !== 0) throw new Error('training the benchmark model failed');
   return join(dir, 'model.safetensors');
 }
@@ -53,7 +58,9 @@ function trainBenchModel(size: string): string {
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux); NaN elsewhere. */
 export function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return NaN;
@@ -68,7 +75,9 @@ export interface ServerProcess {
 
 /** Starts `charrnn serve MODEL --port 0 ...args` and resolves with its address once it listens. */
 export async function startServer(model: string, args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve', model, '--port', '0', '--host', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [MAIN, 'serve', model, '--port', '0', '--host', '127.0.0.1', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -79,10 +88,12 @@ export async function startServer(model: string, args: string[] = []): Promise<S
     child.on('exit', code => reject(new Error(`charrnn serve exited ${code}: ${out}`)));
   });
   return {
-    url, child,
-    stop: () => new Promise(resolve => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    url,
+    child,
+    stop: () =>
+      new Promise(resolve => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }

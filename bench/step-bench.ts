@@ -21,11 +21,18 @@ const kernels = await loadKernels();
 function rate(model: CharRNN<Float32Array>, B: number): number {
   const batch = new GenerationBatch(model, { capacity: B });
   const open = Array.from({ length: B }, () => batch.open());
-  const step = (): void => { open.forEach((s, b) => s.input((b * 7) % V)); batch.step(); };
+  const step = (): void => {
+    open.forEach((s, b) => s.input((b * 7) % V));
+    batch.step();
+  };
   for (let i = 0; i < 50; i++) step();
   let steps = 0;
-  const start = performance.now(), cpu = process.cpuUsage();
-  while (performance.now() - start < seconds * 1000) { step(); steps++; }
+  const start = performance.now(),
+    cpu = process.cpuUsage();
+  while (performance.now() - start < seconds * 1000) {
+    step();
+    steps++;
+  }
   const used = process.cpuUsage(cpu);
   batch.dispose();
   return (B * steps) / ((used.user + used.system) / 1e6);
@@ -41,5 +48,7 @@ for (const m of models) {
   // Per character: layer 0's W_hh (its W_ih is the input table), then W_ih and W_hh of each layer above, then the output layer.
   const macs = 4 * H * H + (L - 1) * 4 * H * 2 * H + V * H;
   const rates = streams.map(B => rate(model, B));
-  console.log(`| ${m} | ${rates.map(r => `${fmt(r)} (${(r * macs / 1e9).toFixed(0)})`).join(' | ')} | ${(rates.at(-1)! / rates[0]).toFixed(1)}x |`);
+  console.log(
+    `| ${m} | ${rates.map(r => `${fmt(r)} (${((r * macs) / 1e9).toFixed(0)})`).join(' | ')} | ${(rates.at(-1)! / rates[0]).toFixed(1)}x |`,
+  );
 }

@@ -25,15 +25,20 @@ const positive = value => {
   return n;
 };
 const options = new Command('bench:quality')
-  .description('train with the recipe for a time budget on the first 90% of tinyshakespeare, score on the last 10%, beside the PyTorch reference')
+  .description(
+    'train with the recipe for a time budget on the first 90% of tinyshakespeare, score on the last 10%, beside the PyTorch reference',
+  )
   .option('--minutes <m>', 'the training budget of each side', positive, 15)
   .option('--seconds <s>', 'the budget in seconds instead', positive)
   .option('--text <path>', 'the text (the published figures use tinyshakespeare.txt)')
   .option('--torch-ref <path>', 'the PyTorch reference trainer of the benchmark protocol (torch_ref.py)')
   .option('--python <path>', 'a Python with torch', '/usr/bin/python3')
-  .option('--torch-val-every <steps>', 'steps between the reference\'s validations', positive, 100)
+  .option('--torch-val-every <steps>', "steps between the reference's validations", positive, 100)
   .option('--json', 'one JSON object instead of the table')
-  .option('--keep <dir>', 'keep the split, charrnn\'s run folder and the reference\'s output in this new folder (default: a temporary one, removed)')
+  .option(
+    '--keep <dir>',
+    "keep the split, charrnn's run folder and the reference's output in this new folder (default: a temporary one, removed)",
+  )
   .parse()
   .opts();
 
@@ -43,7 +48,11 @@ function fail(message) {
 }
 
 const seconds = options.seconds ?? options.minutes * 60;
-for (const [flag, path] of [['--text', options.text], ['--torch-ref', options.torchRef], ['--python', options.python]]) {
+for (const [flag, path] of [
+  ['--text', options.text],
+  ['--torch-ref', options.torchRef],
+  ['--python', options.python],
+]) {
   if (path === undefined) fail(`give ${flag} PATH.`);
   if (!existsSync(path)) fail(`${path} does not exist; give ${flag} PATH (relative paths are from ${process.cwd()}).`);
 }
@@ -56,7 +65,11 @@ function run(command, args) {
   return r.stdout;
 }
 
-const jsonLines = text => text.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l));
+const jsonLines = text =>
+  text
+    .split('\n')
+    .filter(l => l.startsWith('{'))
+    .map(l => JSON.parse(l));
 
 // The split of the benchmark protocol and torch_ref.py: int(len(text) * 0.9) characters (code points) train.
 const chars = [...readFileSync(options.text, 'utf8')];
@@ -76,13 +89,32 @@ try {
   run(process.execPath, [cli, 'train', trainPath, '--seconds', String(seconds), '--out', out, '--quiet', '--sample-length', '0']);
   const charrnnWall = (performance.now() - t0) / 1000;
   const events = jsonLines(readFileSync(join(out, 'log.jsonl'), 'utf8'));
-  const recipe = events.find(e => e.event === 'note' && e.message.startsWith('recipe: '))?.message.slice('recipe: '.length) ?? '(no recipe)';
+  const recipe =
+    events.find(e => e.event === 'note' && e.message.startsWith('recipe: '))?.message.slice('recipe: '.length) ?? '(no recipe)';
   const result = events.find(e => e.event === 'result');
-  const score = JSON.parse(run(process.execPath, [cli, 'eval', join(out, 'best.safetensors'), testPath, '--json']).trim().split('\n').pop());
+  const score = JSON.parse(
+    run(process.execPath, [cli, 'eval', join(out, 'best.safetensors'), testPath, '--json'])
+      .trim()
+      .split('\n')
+      .pop(),
+  );
 
   const t1 = performance.now();
-  const torch = jsonLines(run(options.python, [options.torchRef, '--text', options.text, '--layers', '2', '--hidden', '256',
-    '--seconds', String(seconds), '--val-every', String(options.torchValEvery)]));
+  const torch = jsonLines(
+    run(options.python, [
+      options.torchRef,
+      '--text',
+      options.text,
+      '--layers',
+      '2',
+      '--hidden',
+      '256',
+      '--seconds',
+      String(seconds),
+      '--val-every',
+      String(options.torchValEvery),
+    ]),
+  );
   const torchWall = (performance.now() - t1) / 1000;
   if (options.keep !== undefined) writeFileSync(join(work, 'torch.jsonl'), torch.map(e => JSON.stringify(e)).join('\n') + '\n');
   const vals = torch.filter(e => typeof e.val === 'number');
@@ -90,28 +122,43 @@ try {
   const bestTorch = Math.min(...vals.map(e => e.val), torchResult?.val_loss ?? Infinity);
 
   const report = {
-    seconds, load_average: load, cores: cpus().length,
-    charrnn: { held_out_nats_per_char: score.nats_per_char, best_val_loss: result.best_val_loss, steps: result.step,
-      chars_per_s: result.chars_per_second, wall_seconds: charrnnWall, recipe },
-    pytorch: { best_val_loss: Number.isFinite(bestTorch) ? bestTorch : null, steps: torchResult?.steps ?? null,
-      chars_per_s: torchResult?.chars_per_s ?? null, validations: vals.length + (torchResult?.val_loss !== undefined ? 1 : 0), wall_seconds: torchWall },
+    seconds,
+    load_average: load,
+    cores: cpus().length,
+    charrnn: {
+      held_out_nats_per_char: score.nats_per_char,
+      best_val_loss: result.best_val_loss,
+      steps: result.step,
+      chars_per_s: result.chars_per_second,
+      wall_seconds: charrnnWall,
+      recipe,
+    },
+    pytorch: {
+      best_val_loss: Number.isFinite(bestTorch) ? bestTorch : null,
+      steps: torchResult?.steps ?? null,
+      chars_per_s: torchResult?.chars_per_s ?? null,
+      validations: vals.length + (torchResult?.val_loss !== undefined ? 1 : 0),
+      wall_seconds: torchWall,
+    },
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
     const f = x => (x === null ? '-' : x.toFixed(4));
-    process.stdout.write([
-      `budget ${seconds} s each; ${chars.length.toLocaleString('en')} characters, the first ${nTrain.toLocaleString('en')} to train on, ` +
-        `the last ${(chars.length - nTrain).toLocaleString('en')} to score; load average ${load.toFixed(1)} on ${cpus().length} cores at the start`,
-      '',
-      '| | held-out nats/char | steps | chars/s | model |',
-      '|---|---|---|---|---|',
-      `| charrnn (recipe), best.safetensors scored by charrnn eval | ${f(score.nats_per_char)} | ${result.step} | ${Math.round(result.chars_per_second)} | ${recipe.split(':')[0]} |`,
-      `| PyTorch reference (medium), best of ${report.pytorch.validations} validations | ${f(report.pytorch.best_val_loss)} | ${torchResult?.steps ?? '-'} | ${torchResult?.chars_per_s ?? '-'} | 2x256 LSTM, no dropout, Adam 2e-3 |`,
-      '',
-      `recipe: ${recipe}`,
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `budget ${seconds} s each; ${chars.length.toLocaleString('en')} characters, the first ${nTrain.toLocaleString('en')} to train on, ` +
+          `the last ${(chars.length - nTrain).toLocaleString('en')} to score; load average ${load.toFixed(1)} on ${cpus().length} cores at the start`,
+        '',
+        '| | held-out nats/char | steps | chars/s | model |',
+        '|---|---|---|---|---|',
+        `| charrnn (recipe), best.safetensors scored by charrnn eval | ${f(score.nats_per_char)} | ${result.step} | ${Math.round(result.chars_per_second)} | ${recipe.split(':')[0]} |`,
+        `| PyTorch reference (medium), best of ${report.pytorch.validations} validations | ${f(report.pytorch.best_val_loss)} | ${torchResult?.steps ?? '-'} | ${torchResult?.chars_per_s ?? '-'} | 2x256 LSTM, no dropout, Adam 2e-3 |`,
+        '',
+        `recipe: ${recipe}`,
+        '',
+      ].join('\n'),
+    );
   }
 } finally {
   if (options.keep === undefined) rmSync(work, { recursive: true, force: true });

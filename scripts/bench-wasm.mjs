@@ -17,7 +17,8 @@ const { CharRNN } = await import('../dist/src/model/charrnn.js');
 
 const args = process.argv.slice(2);
 const seconds = Number(args.find(a => !a.startsWith('--')) ?? 1);
-const T = 50, B = 50;
+const T = 50,
+  B = 50;
 const config = cell => ({ cell, layers: 2, hidden: 128, emb: 64, vocabSize: 65, dropout: 0 });
 const ids = Array.from({ length: T * B }, (_, i) => (i * 7) % 65);
 
@@ -34,7 +35,10 @@ function time(fn) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     let n = 0;
-    do { fn(); n++; } while (performance.now() - t0 < 50);
+    do {
+      fn();
+      n++;
+    } while (performance.now() - t0 < 50);
     const c = process.cpuUsage(c0);
     const wall = (performance.now() - t0) / n;
     if (wall < best.wall) best = { wall, cpu: (c.user + c.system) / 1000 / n };
@@ -48,7 +52,8 @@ if (!isMainThread) {
   const k = await loadNodeWasmKernels({ threads: 1 });
   const model = new CharRNN(config(cell), k, { seed: 1 });
   const state = model.newState(streams);
-  const flag = new Int32Array(sync), out = new Float32Array(grads);
+  const flag = new Int32Array(sync),
+    out = new Float32Array(grads);
   parentPort.postMessage('ready');
   for (let seen = 0; ;) {
     while (Atomics.load(flag, 0) === seen) Atomics.wait(flag, 0, seen);
@@ -68,7 +73,11 @@ if (!isMainThread) {
     for (const n of threads > 1 ? [1, threads] : [1]) {
       const k = await loadNodeWasmKernels({ relaxedSimd, threads: n });
       console.log(`\n== wasm ${k.variant}, ${k.threads} thread${k.threads > 1 ? 's' : ''}`);
-      const fill = m => { const a = k.alloc(m); for (let i = 0; i < m; i++) a[i] = Math.sin(i) * 0.1; return a; };
+      const fill = m => {
+        const a = k.alloc(m);
+        for (let i = 0; i < m; i++) a[i] = Math.sin(i) * 0.1;
+        return a;
+      };
       const shapes = [
         ['x W_ih^T, layer 0 input projection', 2500, 512, 64, false, true],
         ['h W_hh^T, one recurrent step', 50, 512, 128, false, true],
@@ -78,18 +87,27 @@ if (!isMainThread) {
         ['h W_out^T, logits', 2500, 65, 128, false, true],
       ];
       for (const [name, M, N, K, tA, tB] of shapes) {
-        const a = fill(M * K), b = fill(K * N), c = k.alloc(M * N);
+        const a = fill(M * K),
+          b = fill(K * N),
+          c = k.alloc(M * N);
         const t = time(() => k.matmul(c, a, b, M, N, K, tA, tB, false));
-        console.log(`matmul ${name.padEnd(36)} [${M}x${K}]·[${K}x${N}]${tA ? ' transA' : ''}${tB ? ' transB' : ''}: ` +
-          `${(t.wall * 1000).toFixed(0).padStart(6)} us (cpu ${(t.cpu * 1000).toFixed(0)} us), ${(2 * M * N * K / t.wall / 1e6).toFixed(1)} GFLOPS`);
+        console.log(
+          `matmul ${name.padEnd(36)} [${M}x${K}]·[${K}x${N}]${tA ? ' transA' : ''}${tB ? ' transB' : ''}: ` +
+            `${(t.wall * 1000).toFixed(0).padStart(6)} us (cpu ${(t.cpu * 1000).toFixed(0)} us), ${((2 * M * N * K) / t.wall / 1e6).toFixed(1)} GFLOPS`,
+        );
       }
       for (const cell of ['lstm', 'gru', 'rnn']) {
         const model = new CharRNN(config(cell), k, { seed: 1 });
         const state = model.newState(B);
         const fwd = time(() => model.forward(ids, T, B, state, { train: true }));
-        const step = time(() => { model.forward(ids, T, B, state, { train: true }); model.backward(ids); });
-        console.log(`${cell} 2x128, B=50 T=50: forward ${fwd.wall.toFixed(1)} ms, forward+backward ${step.wall.toFixed(1)} ms ` +
-          `(cpu ${step.cpu.toFixed(1)} ms) = ${Math.round(T * B / step.wall * 1000)} chars/s`);
+        const step = time(() => {
+          model.forward(ids, T, B, state, { train: true });
+          model.backward(ids);
+        });
+        console.log(
+          `${cell} 2x128, B=50 T=50: forward ${fwd.wall.toFixed(1)} ms, forward+backward ${step.wall.toFixed(1)} ms ` +
+            `(cpu ${step.cpu.toFixed(1)} ms) = ${Math.round(((T * B) / step.wall) * 1000)} chars/s`,
+        );
       }
       await k.dispose();
     }
@@ -98,11 +116,15 @@ if (!isMainThread) {
     console.log(`\n== data parallelism over the batch (the bound of the design not taken), ${threads} threads`);
     for (const cell of ['lstm', 'gru']) {
       const streams = B / threads;
-      if (!Number.isInteger(streams)) { console.log(`B = ${B} does not split over ${threads} threads`); break; }
+      if (!Number.isInteger(streams)) {
+        console.log(`B = ${B} does not split over ${threads} threads`);
+        break;
+      }
       const k = await loadNodeWasmKernels({ threads: 1 });
       const model = new CharRNN(config(cell), k, { seed: 1 });
       const state = model.newState(streams);
-      const sync = new SharedArrayBuffer(8), flag = new Int32Array(sync);
+      const sync = new SharedArrayBuffer(8),
+        flag = new Int32Array(sync);
       const replicas = Array.from({ length: threads - 1 }, () => new Float32Array(new SharedArrayBuffer(model.params.size * 4)));
       const workers = replicas.map(g => new Worker(new URL(import.meta.url), { workerData: { cell, streams, sync, grads: g.buffer } }));
       await Promise.all(workers.map(w => new Promise(r => w.once('message', r))));
@@ -117,8 +139,10 @@ if (!isMainThread) {
         const g = model.params.grad; // the reduction, in a fixed order
         for (const r of replicas) for (let j = 0; j < g.length; j++) g[j] += r[j];
       });
-      console.log(`${cell} 2x128, ${threads} x B=${streams} T=50: forward+backward+reduction ${step.wall.toFixed(1)} ms ` +
-        `(cpu ${step.cpu.toFixed(1)} ms) = ${Math.round(T * B / step.wall * 1000)} chars/s`);
+      console.log(
+        `${cell} 2x128, ${threads} x B=${streams} T=50: forward+backward+reduction ${step.wall.toFixed(1)} ms ` +
+          `(cpu ${step.cpu.toFixed(1)} ms) = ${Math.round(((T * B) / step.wall) * 1000)} chars/s`,
+      );
       Atomics.store(flag, 0, -1);
       Atomics.notify(flag, 0);
       await Promise.all(workers.map(w => new Promise(r => w.once('exit', r))));

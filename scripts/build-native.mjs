@@ -68,7 +68,12 @@ const result = spawnSync(cmd, args, {
 });
 if (result.error || result.status !== 0) {
   if (!verbose) {
-    const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').filter(l => !l.startsWith('gyp info')).slice(-15).join('\n');
+    const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`
+      .trim()
+      .split('\n')
+      .filter(l => !l.startsWith('gyp info'))
+      .slice(-15)
+      .join('\n');
     if (tail) console.warn(tail);
   }
   skip(result.error ? result.error.message : `node-gyp exited with ${result.status ?? result.signal}`);

@@ -22,7 +22,9 @@ function run(command, args) {
   const started = Date.now();
   const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
-  console.log(`build: ${[command === process.execPath ? 'node' : relative(root, command), ...args.map(a => relative(root, a) || a)].join(' ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `build: ${[command === process.execPath ? 'node' : relative(root, command), ...args.map(a => relative(root, a) || a)].join(' ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
 }
 
 const bin = name => join(root, 'node_modules', '.bin', name);
@@ -32,7 +34,8 @@ function files(dir, skip = new Set()) {
   if (!existsSync(dir)) return [];
   if (statSync(dir).isFile()) return [dir];
   return readdirSync(dir, { withFileTypes: true }).flatMap(e =>
-    skip.has(e.name) ? [] : e.isDirectory() ? files(join(dir, e.name), skip) : [join(dir, e.name)]);
+    skip.has(e.name) ? [] : e.isDirectory() ? files(join(dir, e.name), skip) : [join(dir, e.name)],
+  );
 }
 
 const newest = paths => Math.max(-Infinity, ...paths.map(p => statSync(p).mtimeMs));
@@ -74,7 +77,9 @@ if (!full) {
 function removeOrphans() {
   const removed = [];
   // Every folder tsc writes (dist/src, dist/test, ...); dist/browser is Vite's.
-  const tops = readdirSync(join(root, 'dist'), { withFileTypes: true }).filter(e => e.isDirectory() && e.name !== 'browser').map(e => e.name);
+  const tops = readdirSync(join(root, 'dist'), { withFileTypes: true })
+    .filter(e => e.isDirectory() && e.name !== 'browser')
+    .map(e => e.name);
   for (const top of tops) {
     for (const out of files(join(root, 'dist', top))) {
       const m = /^(.*)\.(js|d\.ts)(\.map)?$/.exec(relative(join(root, 'dist'), out));

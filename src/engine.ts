@@ -7,8 +7,17 @@
 // Kernels: one interface, every engine joins the same conformance suite.
 export { IGNORE_TARGET, type CellType, type FloatArray, type Kernels } from './kernels/kernels.js';
 export type {
-  CellShape, CellWeights, CellActivations, CellScratch, CellForwardArgs, CellBackwardArgs, CellStepArgs, StepInput,
-  ModelStepArgs, ModelStepWeights, AdamArgs,
+  CellShape,
+  CellWeights,
+  CellActivations,
+  CellScratch,
+  CellForwardArgs,
+  CellBackwardArgs,
+  CellStepArgs,
+  StepInput,
+  ModelStepArgs,
+  ModelStepWeights,
+  AdamArgs,
 } from './kernels/kernels.js';
 export { referenceKernels } from './kernels/reference/index.js';
 export { loadWasmKernels, type WasmKernels, type WasmOptions, type WasmVariant } from './kernels/wasm/index.js';
@@ -38,9 +47,7 @@ export { learningRateAt, plannedSteps, type LearningRateSchedule, type ScheduleN
 export { WeightAverage } from './train/average.js';
 export { lineLoss, type LineLoss } from './train/line-loss.js';
 export { scoreText, scoreLines, type TextScore, type LinesScore } from './train/evaluate.js';
-export {
-  trainingMemory, generationMemory, parameterCount, type MemoryEstimate, type TrainingShape,
-} from './train/memory-estimate.js';
+export { trainingMemory, generationMemory, parameterCount, type MemoryEstimate, type TrainingShape } from './train/memory-estimate.js';
 
 // Generation: a batch of streams stepping together, and the request generators on it.
 export { GenerationBatch, GenerationStream } from './generate/generation-batch.js';

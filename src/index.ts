@@ -13,13 +13,7 @@ export { GenerateOptionsError } from './generate/options.js';
 export { DecodeError } from './text/decoder.js';
 
 // The model handle.
-export {
-  CharRnnModel,
-  type ModelSource,
-  type LoadOptions,
-  type GenerateOutput,
-  type CharProbability,
-} from './generate/char-rnn-model.js';
+export { CharRnnModel, type ModelSource, type LoadOptions, type GenerateOutput, type CharProbability } from './generate/char-rnn-model.js';
 export { DEFAULT_LENGTH, MAX_LENGTH, type GenerateOptions } from './generate/options.js';
 export { DEFAULT_MAX_LINE, type LineOptions } from './generate/line-options.js';
 export type { FinishReason, GenerationUsage } from './generate/generator.js';
@@ -42,7 +36,15 @@ export { checkSettings } from './run/check-settings.js';
 export { SettingError, type SettingName, type SettingNames } from './run/setting-error.js';
 export { eventToJson, type RunEvent, type RunEventType, type SavedFile, type StopReason } from './run/events.js';
 export type {
-  RunPosition, ConfigEvent, StepEvent, ValidationEvent, SampleEvent, SavedEvent, StoppedEvent, NoteEvent, ResultEvent,
+  RunPosition,
+  ConfigEvent,
+  StepEvent,
+  ValidationEvent,
+  SampleEvent,
+  SavedEvent,
+  StoppedEvent,
+  NoteEvent,
+  ResultEvent,
 } from './run/events.js';
 
 // Reading text: any encoding, Unicode normalisation, corpora too big for one string.
@@ -54,10 +56,14 @@ export { Vocabulary, type EncodeResult, type UnknownPolicy } from './text/vocabu
 // Reports of a run: its progress line, its log, its loss plot and a corpus's report (vega-lite specs).
 export { ProgressTracker, progressLine, eventLine, formatDuration, type Progress } from './report/progress.js';
 export { parseRunLog, runHistory, type RunLog } from './report/log.js';
+export { lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type TrainingPoint, type PlotSize } from './report/loss-plot.js';
 export {
-  lossPlotData, lossPlotSpec, type LossPlotData, type LossPoint, type TrainingPoint, type PlotSize,
-} from './report/loss-plot.js';
-export {
-  corpusReport, type CorpusReport, type CorpusReportOptions, type CharCount, type LineStats, type LengthBin, type SplitCheck,
+  corpusReport,
+  type CorpusReport,
+  type CorpusReportOptions,
+  type CharCount,
+  type LineStats,
+  type LengthBin,
+  type SplitCheck,
 } from './report/corpus-report.js';
 export { corpusPlotSpec } from './report/corpus-plot.js';

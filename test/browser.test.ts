@@ -8,7 +8,14 @@ import { createServer, type ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  CharRnnModel, createTrainingRun, memoryStore, pageSentence, readTextFile, serverModels, serverStream, SKIP_UNKNOWN_LABEL,
+  CharRnnModel,
+  createTrainingRun,
+  memoryStore,
+  pageSentence,
+  readTextFile,
+  serverModels,
+  serverStream,
+  SKIP_UNKNOWN_LABEL,
 } from '../src/browser/index.js';
 import { CharrnnError } from '../src/errors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
@@ -20,24 +27,34 @@ import { Vocabulary } from '../src/text/vocabulary.js';
 describe('a training run as a page starts one', () => {
   test('an empty text, a too short one and an unknown size are refused in one sentence', () => {
     const store = memoryStore();
-    const run = (text: string, size = 'small') => () => createTrainingRun({ text, source: 'the pasted text', size: size as 'small', seconds: 1 }, referenceKernels(), store);
+    const run =
+      (text: string, size = 'small') =>
+      () =>
+        createTrainingRun({ text, source: 'the pasted text', size: size as 'small', seconds: 1 }, referenceKernels(), store);
     assert.throws(run(' \n '), new CharrnnError('The pasted text is empty: paste some text or drop a text file to train on.'));
     // small: batch 16 x seq 32 + 1 = 513 characters to train on, 90% of the text: 570 (floor(570 x 0.9) = 513).
     // The run layer's rule and sentence (src/run/check-settings.ts), in the page's words.
-    assert.throws(run('abc'.repeat(189) + 'ab'), new CharrnnError("The text is too short for the small size's batch 16 and the small size's chunk length 32: " +
-      'training needs at least 513 characters, a text of at least 570 with the validation share 0.1 held out, and the pasted text has 569, ' +
-      "512 of them left for training; make the small size's batch or the small size's chunk length smaller, or give a longer text."));
+    assert.throws(
+      run('abc'.repeat(189) + 'ab'),
+      new CharrnnError(
+        "The text is too short for the small size's batch 16 and the small size's chunk length 32: " +
+          'training needs at least 513 characters, a text of at least 570 with the validation share 0.1 held out, and the pasted text has 569, ' +
+          "512 of them left for training; make the small size's batch or the small size's chunk length smaller, or give a longer text.",
+      ),
+    );
     assert.doesNotThrow(run('abc'.repeat(190)));
     assert.throws(run('abcd'.repeat(500), 'huge'), new CharrnnError("There is no size 'huge'; choose small or medium."));
   });
 
-  test('a short run saves a model file, kept by the memory store, that loads with the text\'s vocabulary', async () => {
+  test("a short run saves a model file, kept by the memory store, that loads with the text's vocabulary", async () => {
     const saved: string[] = [];
     const store = memoryStore(file => saved.push(file));
     const text = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
     const run = createTrainingRun({ text, source: 'fox.txt', size: 'small', seconds: 1 }, referenceKernels(), store);
     const steps: number[] = [];
-    run.on(e => { if (e.type === 'step') steps.push(e.loss); });
+    run.on(e => {
+      if (e.type === 'step') steps.push(e.loss);
+    });
     const result = await run.train();
     assert.ok(result.step > 0);
     assert.ok(saved.includes('model'));
@@ -59,13 +76,22 @@ describe('the charrnn serve client', () => {
   async function serve(answer: (url: string, body: string, response: ServerResponse) => void) {
     const server = createServer((request, response) => {
       let body = '';
-      request.on('data', c => { body += c; });
+      request.on('data', c => {
+        body += c;
+      });
       request.on('end', () => answer(request.url ?? '', body, response));
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    return { base, close: () => new Promise(resolve => { server.closeAllConnections(); server.close(resolve); }) };
+    return {
+      base,
+      close: () =>
+        new Promise(resolve => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    };
   }
 
   test('pieces come out as the server sent them, whatever the chunks; the request is what the page asked', async () => {
@@ -74,7 +100,8 @@ describe('the charrnn serve client', () => {
       asked = body;
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       // One event cut across writes, two in one write, then the summary and [DONE].
-      const wire = 'data: {"index":0,"text":"he"}\n\ndata: {"index":0,"text":"l"}\n\ndata: {"index":0,"text":"lo\\n"}\n\n' +
+      const wire =
+        'data: {"index":0,"text":"he"}\n\ndata: {"index":0,"text":"l"}\n\ndata: {"index":0,"text":"lo\\n"}\n\n' +
         'data: {"finish_reasons":["length"],"usage":{}}\n\ndata: [DONE]\n\n';
       const cuts = [5, 17, 31, 33, 60, wire.length];
       let from = 0;
@@ -97,11 +124,16 @@ describe('the charrnn serve client', () => {
   test("an error answer throws the server's sentence; a missing server is no server", async () => {
     const { base, close } = await serve((url, _, response) => {
       if (url === '/v1/models') return void response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>not here</h1>');
-      response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'temperature must be above 0.', type: 'invalid_request_error' } }));
+      response
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'temperature must be above 0.', type: 'invalid_request_error' } }));
     });
     try {
-      await assert.rejects(async () => { for await (const _ of serverStream({ model: 'm', temperature: 0 }, { base })) { /* none */ } },
-        new CharrnnError('temperature must be above 0.'));
+      await assert.rejects(async () => {
+        for await (const _ of serverStream({ model: 'm', temperature: 0 }, { base })) {
+          /* none */
+        }
+      }, new CharrnnError('temperature must be above 0.'));
       assert.equal(await serverModels(base), null);
     } finally {
       await close();
@@ -113,7 +145,10 @@ describe('the charrnn serve client', () => {
     const { base, close } = await serve((_, __, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       const timer = setInterval(() => response.write('data: {"index":0,"text":"a"}\n\n'), 5);
-      response.on('close', () => { closed = true; clearInterval(timer); });
+      response.on('close', () => {
+        closed = true;
+        clearInterval(timer);
+      });
     });
     try {
       const stop = new AbortController();
@@ -139,7 +174,7 @@ describe("the page's sentence for a prime the model cannot read", () => {
 
   test('the page has the control its sentence names', () => {
     const html = readFileSync(fileURLToPath(new URL('../../web/index.html', import.meta.url)), 'utf8');
-    assert.match(html, new RegExp(`<label[^>]*><input type="checkbox" id="skip-unknown"> ${SKIP_UNKNOWN_LABEL}</label>`));
+    assert.match(html, new RegExp(`<label[^>]*><input type="checkbox" id="skip-unknown" ?/?> ${SKIP_UNKNOWN_LABEL}</label>`));
   });
 
   test('a model opened in the page: the sentence ends in the checkbox; ticked, the characters are dropped', async () => {
@@ -158,7 +193,7 @@ describe("the page's sentence for a prime the model cannot read", () => {
     assert.equal([...text].length, 5);
   });
 
-  test('a model of the server: its sentence is said with the page\'s advice; ticked, the request asks the server to skip', async () => {
+  test("a model of the server: its sentence is said with the page's advice; ticked, the request asks the server to skip", async () => {
     const app = await buildServer({ models: [{ name: 'cat', model: net, vocab, line: null, created: 1_700_000_000 }] });
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -168,10 +203,14 @@ describe("the page's sentence for a prime the model cannot read", () => {
       } catch (e) {
         refused = e;
       }
-      assert.ok(refused instanceof CharrnnError && refused.message.includes('"unknown": "skip"'), 'the server words its advice for an API client');
+      assert.ok(
+        refused instanceof CharrnnError && refused.message.includes('"unknown": "skip"'),
+        'the server words its advice for an API client',
+      );
       assert.equal(pageSentence(refused), `The prime has a character the model has never seen: "Z" (U+005A) ${advice}`);
       let text = '';
-      for await (const piece of serverStream({ model: 'cat', prime: 'the Zoo', length: 5, unknown: 'skip', seed: 3 }, { base })) text += piece;
+      for await (const piece of serverStream({ model: 'cat', prime: 'the Zoo', length: 5, unknown: 'skip', seed: 3 }, { base }))
+        text += piece;
       assert.equal([...text].length, 5);
     } finally {
       await app.close();

@@ -29,8 +29,15 @@ function clockedRun(settings: Partial<RunSettings>, limits: StopLimits, charMs: 
   let clock = 0;
   let validated = 0;
   const s = { ...DEFAULT_SETTINGS, ...TINY, ...settings };
-  const run = new TrainingRun({ corpus: withLines(corpusOf(s.lines ? LINES : TEXT), s), settings: s, limits,
-    kernels: referenceKernels('f32'), store: memoryStore(), startedAt: 0, now: () => clock });
+  const run = new TrainingRun({
+    corpus: withLines(corpusOf(s.lines ? LINES : TEXT), s),
+    settings: s,
+    limits,
+    kernels: referenceKernels('f32'),
+    store: memoryStore(),
+    startedAt: 0,
+    now: () => clock,
+  });
   const step = run.trainer.step.bind(run.trainer);
   run.trainer.step = () => {
     clock += STEP_MS;
@@ -38,22 +45,23 @@ function clockedRun(settings: Partial<RunSettings>, limits: StopLimits, charMs: 
   };
   const data = (run as unknown as { data: TrainingData }).data;
   const pass = data.validationPass.bind(data);
-  data.validationPass = model => (function* (): Generator<PassSums> {
-    let before = 0;
-    for (const sums of pass(model)) {
-      clock += (sums.count - before) * charMs(validated);
-      validated += sums.count - before;
-      before = sums.count;
-      yield sums;
-    }
-  })();
+  data.validationPass = model =>
+    (function* (): Generator<PassSums> {
+      let before = 0;
+      for (const sums of pass(model)) {
+        clock += (sums.count - before) * charMs(validated);
+        validated += sums.count - before;
+        before = sums.count;
+        yield sums;
+      }
+    })();
   const events: RunEvent[] = [];
   run.on(e => events.push(e));
   return { run, events, clock: () => clock };
 }
 
 describe('a time budget with an expensive validation', () => {
-  test('a validation of 10 ms a character (2.7 s, 27 steps\' worth): the run stops stepping in time and ends within the budget', async () => {
+  test("a validation of 10 ms a character (2.7 s, 27 steps' worth): the run stops stepping in time and ends within the budget", async () => {
     const { run, events, clock } = clockedRun({}, { seconds: 8 }, () => 10);
     const result = await run.train();
     assert.equal(result.reason, 'limit');
@@ -61,7 +69,10 @@ describe('a time budget with an expensive validation', () => {
     assert.ok(result.time <= 8);
     // The closing validation ran whole, on the last step, and steps filled the rest of the budget.
     const validations = events.filter((e): e is ValidationEvent => e.type === 'validation');
-    assert.deepEqual(validations.map(v => v.step), [result.step]);
+    assert.deepEqual(
+      validations.map(v => v.step),
+      [result.step],
+    );
     assert.equal(events.filter(e => e.type === 'note').length, 0, 'nothing was cut short');
     assert.ok(result.stepsThisRun >= 30, `${result.stepsThisRun} steps`);
   });
@@ -76,7 +87,10 @@ describe('a time budget with an expensive validation', () => {
     assert.equal(validation.step, result.step);
     const notes = events.filter((e): e is NoteEvent => e.type === 'note').map(e => e.message);
     assert.equal(notes.length, 1);
-    assert.match(notes[0], /^the closing validation scored \d+ of the 270 held-out characters: the 8-second budget left no time for the rest$/);
+    assert.match(
+      notes[0],
+      /^the closing validation scored \d+ of the 270 held-out characters: the 8-second budget left no time for the rest$/,
+    );
   });
 
   test('line mode: the same budget holds, whole or cut short', async () => {

@@ -26,9 +26,19 @@ const NO_FONT_HAS = '\u{10FFFD}';
 /** No machine fonts: only the DejaVu that charrnn ships with. */
 const DEJAVU_ONLY: RenderOptions = { fontDirs: [] };
 
-const decode = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const decode = (s: string): string =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 
-interface SvgText { text: string; family: string; weight: string }
+interface SvgText {
+  text: string;
+  family: string;
+  weight: string;
+}
 
 /** Every <text> of an SVG (its <tspan> lines each one text) with the font it asks for. */
 function svgTexts(svg: string): SvgText[] {
@@ -44,8 +54,9 @@ const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&l
 
 /** One character drawn alone, large, in a text's font, as resvg draws it: its pixels. */
 async function glyphPixels(c: string, font: SvgText, options: RenderOptions): Promise<Uint8Array> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>`
-    + `<text x="8" y="36" font-family="${escape(font.family)}" font-weight="${font.weight}" font-size="32" fill="#000">${escape(c)}</text></svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>` +
+    `<text x="8" y="36" font-family="${escape(font.family)}" font-weight="${font.weight}" font-size="32" fill="#000">${escape(c)}</text></svg>`;
   return decodePng(await svgToPng(svg, 1, options)).pixels;
 }
 
@@ -89,7 +100,10 @@ describe('charts of CJK and Thai text', () => {
     assert.ok(same(await glyphPixels('ก', font, DEJAVU_ONLY), box));
   });
 
-  for (const [name, options] of [['DejaVu alone', DEJAVU_ONLY], ["the machine's fonts", {}]] as const) {
+  for (const [name, options] of [
+    ['DejaVu alone', DEJAVU_ONLY],
+    ["the machine's fonts", {}],
+  ] as const) {
     test(`an inspect chart and a loss plot draw no empty boxes (${name})`, async () => {
       const charts = {
         inspect: await renderSvg(corpusPlotSpec(corpusReport(POEM), SOURCE), options),
@@ -121,7 +135,7 @@ describe('charts of CJK and Thai text', () => {
     } catch {
       icons = '';
     }
-    if (!existsSync(icons)) return t.skip('no font with characters DejaVu lacks (playwright-core\'s codicon.ttf) to search for');
+    if (!existsSync(icons)) return t.skip("no font with characters DejaVu lacks (playwright-core's codicon.ttf) to search for");
     // The icon font maps private-use code points from U+EA60: a stand-in for a CJK font in a folder.
     const dir = mkdtempSync(join(tmpdir(), 'charrnn-fonts-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -130,7 +144,9 @@ describe('charts of CJK and Thai text', () => {
     const icon = '\uEA60';
     const fonts = chartFonts(`x${icon}`, options.fontDirs);
     assert.deepEqual(fonts.files, [...baseFontFiles(), join(dir, 'icons.ttf')]);
-    const spec = lossPlotSpec(lossPlotData(lossEvents().map(e => (e.type === 'config' ? { ...e, corpus: { ...e.corpus, source: `d/${icon}.txt` } } : e))));
+    const spec = lossPlotSpec(
+      lossPlotData(lossEvents().map(e => (e.type === 'config' ? { ...e, corpus: { ...e.corpus, source: `d/${icon}.txt` } } : e))),
+    );
     const svg = await renderSvg(spec, options);
     assert.ok(svgTexts(svg).some(t => t.text === `LSTM 2×128 on d/${icon}.txt`));
     assert.deepEqual(await tofu(svg, options), []);
@@ -155,14 +171,22 @@ describe('font coverage', () => {
     return set;
   };
 
-  test('the code points of the DejaVu files: fontconfig\'s fc-query as the reference', t => {
+  test("the code points of the DejaVu files: fontconfig's fc-query as the reference", t => {
     for (const file of baseFontFiles()) {
       const ours = fontCoverage(file);
       assert.ok(ours.has(0x41) && ours.has(0xe9) && ours.has(0x416) && !ours.has(0x6f22) && !ours.has(0xe01), file);
       const reference = fcQuery(file);
       if (!reference) return t.skip('no fc-query on this machine');
-      assert.deepEqual([...ours].filter(c => !reference.has(c)), [], file);
-      assert.deepEqual([...reference].filter(c => !ours.has(c)), [], file);
+      assert.deepEqual(
+        [...ours].filter(c => !reference.has(c)),
+        [],
+        file,
+      );
+      assert.deepEqual(
+        [...reference].filter(c => !ours.has(c)),
+        [],
+        file,
+      );
     }
   });
 

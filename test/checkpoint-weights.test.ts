@@ -18,8 +18,13 @@ const HELD_OUT = 'a lazy dog jumps over the quick brown fox.\n';
 
 async function trained(settings: Partial<RunSettings>): Promise<Map<string, Uint8Array>> {
   const store = memoryStore();
-  const run = new TrainingRun({ corpus: corpusOf(TEXT), settings: { ...DEFAULT_SETTINGS, ...TINY, lr: 0.02, ...settings }, limits: { steps: 30 },
-    kernels: referenceKernels('f32'), store });
+  const run = new TrainingRun({
+    corpus: corpusOf(TEXT),
+    settings: { ...DEFAULT_SETTINGS, ...TINY, lr: 0.02, ...settings },
+    limits: { steps: 30 },
+    kernels: referenceKernels('f32'),
+    store,
+  });
   await run.train();
   return store.files;
 }
@@ -39,7 +44,7 @@ describe('a checkpoint read as a model', () => {
     const raw = decodeSafetensors(files.get('checkpoint')!, 'checkpoint').tensors;
     const averaged = decodeSafetensors(files.get('model')!, 'model').tensors;
     const name = [...averaged.keys()][0];
-    assert.notDeepEqual(raw.get(name)!.data, averaged.get(name)!.data, 'the checkpoint keeps the raw weights under the parameters\' names');
+    assert.notDeepEqual(raw.get(name)!.data, averaged.get(name)!.data, "the checkpoint keeps the raw weights under the parameters' names");
     assert.ok(raw.has('train.ema'));
   });
 

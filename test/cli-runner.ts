@@ -54,9 +54,19 @@ export function cliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): CliRu
     process.env = { ...savedEnv, ...QUIET_ENV, ...env };
     process.chdir(cwd());
     const io: CliIo = {
-      stdout: { write: (s: string) => { stdout += s; } },
-      stderr: { write: (s: string) => { stderr += s; } },
-      stdin: (async function* () { if (input !== undefined) yield typeof input === 'string' ? new TextEncoder().encode(input) : input; })(),
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+        },
+      },
+      stdin: (async function* () {
+        if (input !== undefined) yield typeof input === 'string' ? new TextEncoder().encode(input) : input;
+      })(),
       env: process.env,
     };
     try {
@@ -89,8 +99,13 @@ export interface SpawnCliRunner {
 export function spawnCliRunner(cwd: () => string, env: NodeJS.ProcessEnv = {}): SpawnCliRunner {
   const cli = (args: string[], input?: string | Uint8Array): CliResult => {
     // The timeout is a safety net against a spin, not a timing assertion.
-    const r = spawnSync(process.execPath, [MAIN, ...args],
-      { cwd: cwd(), env: { ...process.env, ...QUIET_ENV, ...env }, encoding: 'utf8', timeout: 60_000, input });
+    const r = spawnSync(process.execPath, [MAIN, ...args], {
+      cwd: cwd(),
+      env: { ...process.env, ...QUIET_ENV, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+      input,
+    });
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
   };

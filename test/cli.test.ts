@@ -23,12 +23,13 @@ let dir: string;
 const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 
-
-
 const codePoints = (s: string): number => [...s].length;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const jsonLines = (stdout: string): Record<string, unknown>[] =>
-  stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+  stdout
+    .split('\n')
+    .filter(l => l !== '')
+    .map(l => JSON.parse(l) as Record<string, unknown>);
 
 // A corpus with characters outside the BMP (🙂, two UTF-16 units, one code point)
 // and CJK, so that counting code points and counting UTF-16 units disagree.
@@ -67,7 +68,9 @@ describe('end to end', () => {
   });
 
   test('train --json prints one JSON object per event: config, steps, validations, saves, stopped, result', async () => {
-    const lines = jsonLines(await ok(['train', 'corpus.txt', ...TINY, ...stepsEvery5, '--out', 'run-json', '--json', '--sample-length', '30']));
+    const lines = jsonLines(
+      await ok(['train', 'corpus.txt', ...TINY, ...stepsEvery5, '--out', 'run-json', '--json', '--sample-length', '30']),
+    );
     const n = codePoints(CORPUS);
     const header = lines[0];
     assert.equal(header.event, 'config');
@@ -83,9 +86,13 @@ describe('end to end', () => {
 
     const steps = lines.filter(l => l.event === 'step');
     // Step 1 is always reported, then every --print-every.
-    assert.deepEqual(steps.map(l => l.step), [1, 5, 10, 15, 20]);
+    assert.deepEqual(
+      steps.map(l => l.step),
+      [1, 5, 10, 15, 20],
+    );
     for (const l of steps) {
-      for (const k of ['loss', 'smooth_loss', 'lr', 'grad_norm', 'chars_per_second']) assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
+      for (const k of ['loss', 'smooth_loss', 'lr', 'grad_norm', 'chars_per_second'])
+        assert.equal(typeof l[k], 'number', `${k} in ${JSON.stringify(l)}`);
       assert.ok((l.loss as number) > 0);
     }
     // The protocol's epoch, computed independently: 90% of the code points train, cut into
@@ -95,11 +102,20 @@ describe('end to end', () => {
     assert.ok(Math.abs((steps[4].epoch as number) - 20 / perEpoch) < 1e-4, `epoch ${steps[4].epoch} vs ${20 / perEpoch}`);
 
     const vals = lines.filter(l => l.event === 'validation');
-    assert.deepEqual(vals.map(l => l.step), [10, 20]);
+    assert.deepEqual(
+      vals.map(l => l.step),
+      [10, 20],
+    );
     for (const l of vals) assert.ok(typeof l.loss === 'number' && l.loss > 0);
     // A sample at every validation (the last step was validated on schedule, so there is no closing validation).
-    assert.deepEqual(lines.filter(l => l.event === 'sample').map(l => l.step), [10, 20]);
-    assert.deepEqual(lines.filter(l => l.event === 'stopped').map(l => l.reason), ['limit']);
+    assert.deepEqual(
+      lines.filter(l => l.event === 'sample').map(l => l.step),
+      [10, 20],
+    );
+    assert.deepEqual(
+      lines.filter(l => l.event === 'stopped').map(l => l.reason),
+      ['limit'],
+    );
 
     const result = lines[lines.length - 1];
     assert.equal(result.event, 'result');
@@ -110,12 +126,36 @@ describe('end to end', () => {
   });
 
   test('the last step is reported even off the --print-every grid', async () => {
-    const lines = jsonLines(await ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--print-every', '5', '--val-every', '0', '--out', 'run-12', '--json', '--sample-length', '0']));
-    assert.deepEqual(lines.filter(l => l.event === 'step').map(l => l.step), [1, 5, 10, 12]);
+    const lines = jsonLines(
+      await ok([
+        'train',
+        'corpus.txt',
+        ...TINY,
+        '--steps',
+        '12',
+        '--print-every',
+        '5',
+        '--val-every',
+        '0',
+        '--out',
+        'run-12',
+        '--json',
+        '--sample-length',
+        '0',
+      ]),
+    );
+    assert.deepEqual(
+      lines.filter(l => l.event === 'step').map(l => l.step),
+      [1, 5, 10, 12],
+    );
   });
 
   test('sample prints the prime and then exactly --length code points, all from the corpus', async () => {
-    for (const [prime, length] of [['the 猫', 50], ['🙂', 7], ['', 33]] as const) {
+    for (const [prime, length] of [
+      ['the 猫', 50],
+      ['🙂', 7],
+      ['', 33],
+    ] as const) {
       const out = await ok(['sample', model, '--prime', prime, '--length', String(length), '--seed', '3']);
       assert.ok(out.endsWith('\n'));
       const text = out.slice(0, -1); // the CLI ends the output with one newline of its own
@@ -174,7 +214,11 @@ describe('end to end', () => {
     assert.deepEqual(one.texts, [one.text]);
     assert.deepEqual(one.finish_reasons, ['length']);
     assert.deepEqual(one.usage, { prompt_chars: 3, generated_chars: 40 });
-    const many = JSON.parse(await ok([...args, '--count', '2', '--stop', 'a', '--json'])) as { texts: string[]; finish_reasons: string[]; usage: { generated_chars: number } };
+    const many = JSON.parse(await ok([...args, '--count', '2', '--stop', 'a', '--json'])) as {
+      texts: string[];
+      finish_reasons: string[];
+      usage: { generated_chars: number };
+    };
     many.texts.forEach((t, i) => assert.equal(many.finish_reasons[i], codePoints(t) < 40 ? 'stop' : 'length'));
     assert.ok(many.usage.generated_chars <= 80);
   });
@@ -219,7 +263,11 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
   let snapshot: Record<string, string>;
   let savedLog: string;
   const snap = (): Record<string, string> =>
-    Object.fromEntries(readdirSync(saved()).sort().map(f => [f, sha256(join(saved(), f))]));
+    Object.fromEntries(
+      readdirSync(saved())
+        .sort()
+        .map(f => [f, sha256(join(saved(), f))]),
+    );
   const train = (files: string[], ...flags: string[]): Promise<CliResult> =>
     cli(['train', ...files, ...TINY, '--steps', '20', '--sample-length', '0', '--out', 'saved', ...flags]);
   const model = (): string => join(saved(), 'model.safetensors');
@@ -268,29 +316,54 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
   });
 
   test('an unknown flag', async () => {
-    assertUserError(await train(['corpus.txt'], '--hiden', '32'), /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--lenght', '5']), /^charrnn: unknown option '--lenght' \(did you mean --length\?\)\.$/, { exit: 2 });
+    assertUserError(await train(['corpus.txt'], '--hiden', '32'), /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/, {
+      exit: 2,
+    });
+    assertUserError(await cli(['sample', model(), '--lenght', '5']), /^charrnn: unknown option '--lenght' \(did you mean --length\?\)\.$/, {
+      exit: 2,
+    });
   });
 
   test('out-of-range values', async () => {
     assertUserError(await train(['corpus.txt'], '--hidden', '-5'), /--hidden.*-5.*positive whole number/, { exit: 2 });
     assertUserError(await train(['corpus.txt'], '--dropout', '1'), /--dropout.*'1'/, { exit: 2 });
     assertUserError(await train(['corpus.txt'], '--steps', '0'), /--steps.*'0'.*positive/, { exit: 2 });
-    assertUserError(await cli(['train', 'corpus.txt', ...TINY, '--seconds', '5', '--minutes', '1', '--out', 'saved']), /--seconds.*cannot be used with.*--minutes/, { exit: 2 });
-    assertUserError(await train(['corpus.txt'], '--patience', '3', '--val-frac', '0'), /--patience counts validations.*--val-frac 0/, { exit: 1 });
-    assertUserError(await cli(['sample', model(), '--temperature', '0']), /^charrnn: --temperature must be a number greater than 0 and at most 1000000, not 0\.$/, { exit: 2 });
+    assertUserError(
+      await cli(['train', 'corpus.txt', ...TINY, '--seconds', '5', '--minutes', '1', '--out', 'saved']),
+      /--seconds.*cannot be used with.*--minutes/,
+      { exit: 2 },
+    );
+    assertUserError(await train(['corpus.txt'], '--patience', '3', '--val-frac', '0'), /--patience counts validations.*--val-frac 0/, {
+      exit: 1,
+    });
+    assertUserError(
+      await cli(['sample', model(), '--temperature', '0']),
+      /^charrnn: --temperature must be a number greater than 0 and at most 1000000, not 0\.$/,
+      { exit: 2 },
+    );
     assertUserError(await cli(['sample', model(), '--temperature', 'NaN']), /--temperature.*'NaN'/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--temperature', '-1']), /--temperature must be .*greater than 0.*, not -1\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--temperature', '-1']), /--temperature must be .*greater than 0.*, not -1\.$/, {
+      exit: 2,
+    });
     assertUserError(await cli(['sample', model(), '--top-p', 'NaN']), /--top-p.*'NaN'/, { exit: 2 });
     assertUserError(await cli(['sample', model(), '--length', '-5']), /--length must be .*, not -5\.$/, { exit: 2 });
     assertUserError(await cli(['sample', model(), '--top-p', '0']), /--top-p must be .*, not 0\.$/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--top-p', '1.5']), /--top-p must be .*at most 1, not 1\.5\.$/, { exit: 2 });    assertUserError(await cli(['sample', model(), '--length', '2.5']), /--length must be a whole number.*, not 2\.5\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--top-p', '1.5']), /--top-p must be .*at most 1, not 1\.5\.$/, { exit: 2 });
+    assertUserError(await cli(['sample', model(), '--length', '2.5']), /--length must be a whole number.*, not 2\.5\.$/, { exit: 2 });
     assertUserError(await cli(['sample', model(), '--beam', '0']), /--beam must be .*, not 0\.$/, { exit: 2 });
   });
 
   test('conflicting sample flags: one sentence, exit 2', async () => {
-    assertUserError(await cli(['sample', model(), '--greedy', '--temperature', '0.5']), /^charrnn: --greedy always takes the most likely character, so it cannot go with --temperature\.$/, { exit: 2 });
-    assertUserError(await cli(['sample', model(), '--beam', '2', '--top-k', '3', '--seed', '2']), /^charrnn: --beam searches .* cannot go with --top-k or --seed\.$/, { exit: 2 });
+    assertUserError(
+      await cli(['sample', model(), '--greedy', '--temperature', '0.5']),
+      /^charrnn: --greedy always takes the most likely character, so it cannot go with --temperature\.$/,
+      { exit: 2 },
+    );
+    assertUserError(
+      await cli(['sample', model(), '--beam', '2', '--top-k', '3', '--seed', '2']),
+      /^charrnn: --beam searches .* cannot go with --top-k or --seed\.$/,
+      { exit: 2 },
+    );
     assertUserError(await cli(['sample', model(), '--beam', '2', '--count', '2']), /--beam .* --count/, { exit: 2 });
   });
 
@@ -300,8 +373,14 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
     writeFileSync(at('cut-header.safetensors'), bytes.subarray(0, 100)); // header cut
     writeFileSync(at('cut-length.safetensors'), bytes.subarray(0, 5)); // not even the 8-byte length
     for (const f of ['cut-data', 'cut-header', 'cut-length']) {
-      assertUserError(await cli(['sample', `${f}.safetensors`]), new RegExp(`${f}\\.safetensors is not a valid safetensors file`), { exit: 1 });
-      assertUserError(await cli(['eval', `${f}.safetensors`, 'corpus.txt']), new RegExp(`${f}\\.safetensors is not a valid safetensors file`), { exit: 1 });
+      assertUserError(await cli(['sample', `${f}.safetensors`]), new RegExp(`${f}\\.safetensors is not a valid safetensors file`), {
+        exit: 1,
+      });
+      assertUserError(
+        await cli(['eval', `${f}.safetensors`, 'corpus.txt']),
+        new RegExp(`${f}\\.safetensors is not a valid safetensors file`),
+        { exit: 1 },
+      );
     }
   });
 
@@ -340,21 +419,43 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
 
   test('an --out that is a file, or lies under one', async () => {
     assertUserError(await train(['corpus.txt'], '--out', 'corpus.txt'), /^charrnn: corpus\.txt is a file, not a folder\.$/, { exit: 1 });
-    assertUserError(await train(['corpus.txt'], '--out', 'corpus.txt/run'), /^charrnn: A part of corpus\.txt\/run is not a folder\.$/, { exit: 1 });
+    assertUserError(await train(['corpus.txt'], '--out', 'corpus.txt/run'), /^charrnn: A part of corpus\.txt\/run is not a folder\.$/, {
+      exit: 1,
+    });
   });
 
   test('a run that diverges stops with a sentence and leaves the saved run as it was', async () => {
     // Adam moves every weight by about lr per step: 1e38 overflows float32 at once.
-    const r = await cli(['train', 'corpus.txt', '--resume', 'saved', '--lr', '1e38', '--steps', '40', '--backend', 'reference', '--no-plot']);
+    const r = await cli([
+      'train',
+      'corpus.txt',
+      '--resume',
+      'saved',
+      '--lr',
+      '1e38',
+      '--steps',
+      '40',
+      '--backend',
+      'reference',
+      '--no-plot',
+    ]);
     // Nothing was saved after the resume: what is on disk is the run as it was at step 20.
-    assertUserError(r, /^charrnn: Training diverged at step 2\d: the (loss|gradient norm) became (NaN|-?Infinity) \(the model and checkpoint of step 20 are kept\); try a smaller learning rate\.$/, { exit: 1 });
+    assertUserError(
+      r,
+      /^charrnn: Training diverged at step 2\d: the (loss|gradient norm) became (NaN|-?Infinity) \(the model and checkpoint of step 20 are kept\); try a smaller learning rate\.$/,
+      { exit: 1 },
+    );
     const log = readFileSync(join(saved(), 'log.jsonl'), 'utf8');
     assert.match(log, /"event":"note".*"message":"the learning rate changes from 0.002 to 1e\+38 at step 20"/);
     assert.match(log, /"event":"stopped".*"reason":"diverged"/);
   });
 
   test('a new run into a folder that holds one is refused; --force replaces it', async () => {
-    assertUserError(await train(['corpus.txt']), /^charrnn: saved holds a run already; continue it with --resume saved, give another --out, or --force to replace it\.$/, { exit: 1 });
+    assertUserError(
+      await train(['corpus.txt']),
+      /^charrnn: saved holds a run already; continue it with --resume saved, give another --out, or --force to replace it\.$/,
+      { exit: 1 },
+    );
     await ok(['train', 'corpus.txt', ...TINY, '--steps', '3', '--val-every', '0', '--sample-length', '0', '--out', 'forced']);
     await ok(['train', 'corpus.txt', ...TINY, '--steps', '2', '--val-every', '0', '--sample-length', '0', '--out', 'forced', '--force']);
     const path = at('forced/model.safetensors');
@@ -389,8 +490,34 @@ describe('determinism', () => {
 describe('learning', () => {
   test('an LSTM learns "abcd" repeated: low validation loss, greedy continues the cycle', async () => {
     writeFileSync(at('abcd.txt'), 'abcd'.repeat(500));
-    const lines = jsonLines(await ok(['train', 'abcd.txt', '--cell', 'lstm', '--layers', '1', '--hidden', '32', '--emb', '8',
-      '--batch', '4', '--seq', '16', '--steps', '150', '--val-every', '50', '--sample-length', '0', '--no-plot', '--out', 'abcd', '--json']));
+    const lines = jsonLines(
+      await ok([
+        'train',
+        'abcd.txt',
+        '--cell',
+        'lstm',
+        '--layers',
+        '1',
+        '--hidden',
+        '32',
+        '--emb',
+        '8',
+        '--batch',
+        '4',
+        '--seq',
+        '16',
+        '--steps',
+        '150',
+        '--val-every',
+        '50',
+        '--sample-length',
+        '0',
+        '--no-plot',
+        '--out',
+        'abcd',
+        '--json',
+      ]),
+    );
     const result = lines[lines.length - 1];
     // Guessing among 4 characters costs ln 4 = 1.386 nats; the sequence is deterministic, so
     // a model that learned it approaches 0 (about 0.02 after 150 steps when this was written).
@@ -413,8 +540,28 @@ describe('learning', () => {
 describe('resume', () => {
   // Two layers with dropout, so the optimizer moments, the carried state, the
   // stream position and the dropout generator all have to come back exactly.
-  const flags = ['corpus.txt', '--layers', '2', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--dropout', '0.3',
-    '--val-every', '10', '--checkpoint-every', '10', '--sample-length', '0', '--no-plot'];
+  const flags = [
+    'corpus.txt',
+    '--layers',
+    '2',
+    '--hidden',
+    '16',
+    '--emb',
+    '8',
+    '--batch',
+    '4',
+    '--seq',
+    '16',
+    '--dropout',
+    '0.3',
+    '--val-every',
+    '10',
+    '--checkpoint-every',
+    '10',
+    '--sample-length',
+    '0',
+    '--no-plot',
+  ];
 
   test('a run stopped and resumed ends byte-identical to one that never stopped', async () => {
     await ok(['train', ...flags, '--steps', '40', '--out', 'straight']);
@@ -426,11 +573,27 @@ describe('resume', () => {
     }
   });
 
-
   // Every training technique at once: warm-up + cosine (its length fixed in the settings), AdamW,
   // the moving average (validated, saved, and checkpointed), embedding dropout, spread validation windows.
-  const techniques = [...flags, '--lr-schedule', 'cosine', '--warmup', '5', '--lr-min', '1e-4', '--schedule-steps', '40',
-    '--weight-decay', '0.1', '--ema', '0.9', '--emb-dropout', '0.2', '--val-split', 'spread'];
+  const techniques = [
+    ...flags,
+    '--lr-schedule',
+    'cosine',
+    '--warmup',
+    '5',
+    '--lr-min',
+    '1e-4',
+    '--schedule-steps',
+    '40',
+    '--weight-decay',
+    '0.1',
+    '--ema',
+    '0.9',
+    '--emb-dropout',
+    '0.2',
+    '--val-split',
+    'spread',
+  ];
 
   test('with every training technique on, a run stopped and resumed ends byte-identical to one that never stopped', async () => {
     await ok(['train', ...techniques, '--steps', '40', '--out', 'tech-straight']);
@@ -442,8 +605,19 @@ describe('resume', () => {
     const path = at('tech-straight/checkpoint.safetensors');
     const { metadata, tensors } = decodeSafetensors(readFileSync(path), path);
     const settings = (JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
-    assert.deepEqual([settings.lrSchedule, settings.warmup, settings.lrMin, settings.scheduleSteps, settings.weightDecay, settings.ema,
-      settings.embDropout, settings.valSplit], ['cosine', 5, 1e-4, 40, 0.1, 0.9, 0.2, 'spread']);
+    assert.deepEqual(
+      [
+        settings.lrSchedule,
+        settings.warmup,
+        settings.lrMin,
+        settings.scheduleSteps,
+        settings.weightDecay,
+        settings.ema,
+        settings.embDropout,
+        settings.valSplit,
+      ],
+      ['cosine', 5, 1e-4, 40, 0.1, 0.9, 0.2, 'spread'],
+    );
     // The checkpoint keeps the average beside the raw weights; the model file holds the average.
     const ema = tensors.get('train.ema')!.data;
     const model = decodeSafetensors(readFileSync(at('tech-straight/model.safetensors')), 'model').tensors;
@@ -451,19 +625,51 @@ describe('resume', () => {
     assert.deepEqual(emb, ema.subarray(0, emb.length));
     assert.notDeepEqual(emb, tensors.get('emb.weight')!.data);
     // A model file stays what PyTorch loads: no training-only tensors, no embedding dropout in its config.
-    assert.deepEqual([...model.keys()].filter(k => k.startsWith('train.')), []);
+    assert.deepEqual(
+      [...model.keys()].filter(k => k.startsWith('train.')),
+      [],
+    );
   });
 
   test('training techniques refuse combinations that cannot work, in one sentence', async () => {
-    assertUserError(await cli(['train', ...flags, '--lr-schedule', 'cosine', '--seconds', '5', '--out', 'bad']), /cosine with only --seconds needs --schedule-steps/);
-    assertUserError(await cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-decay-every', '10', '--steps', '5', '--out', 'bad']), /--lr-decay-every belongs to --lr-schedule step/);
-    assertUserError(await cli(['train', ...flags, '--optimizer', 'sgd', '--weight-decay', '0.1', '--steps', '5', '--out', 'bad']), /needs --optimizer adam/);
-    assertUserError(await cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']), /--lr-min must be between 0/);
+    assertUserError(
+      await cli(['train', ...flags, '--lr-schedule', 'cosine', '--seconds', '5', '--out', 'bad']),
+      /cosine with only --seconds needs --schedule-steps/,
+    );
+    assertUserError(
+      await cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-decay-every', '10', '--steps', '5', '--out', 'bad']),
+      /--lr-decay-every belongs to --lr-schedule step/,
+    );
+    assertUserError(
+      await cli(['train', ...flags, '--optimizer', 'sgd', '--weight-decay', '0.1', '--steps', '5', '--out', 'bad']),
+      /needs --optimizer adam/,
+    );
+    assertUserError(
+      await cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']),
+      /--lr-min must be between 0/,
+    );
     assertUserError(await cli(['train', ...flags, '--ema', '1', '--steps', '5', '--out', 'bad']), /--ema/);
-    assertUserError(await cli(['train', ...flags, '--lr-schedule', 'cosine', '--schedule-steps', '40', '--schedule-end', 'deadline', '--steps', '5', '--out', 'bad']),
-      /^charrnn: --schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out\.$/);
-    assertUserError(await cli(['train', ...flags, '--schedule-end', 'deadline', '--seconds', '5', '--out', 'bad']),
-      /^charrnn: --schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out\.$/);
+    assertUserError(
+      await cli([
+        'train',
+        ...flags,
+        '--lr-schedule',
+        'cosine',
+        '--schedule-steps',
+        '40',
+        '--schedule-end',
+        'deadline',
+        '--steps',
+        '5',
+        '--out',
+        'bad',
+      ]),
+      /^charrnn: --schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out\.$/,
+    );
+    assertUserError(
+      await cli(['train', ...flags, '--schedule-end', 'deadline', '--seconds', '5', '--out', 'bad']),
+      /^charrnn: --schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out\.$/,
+    );
     assert.ok(!existsSync(at('bad/model.safetensors')));
   });
 
@@ -472,26 +678,68 @@ describe('resume', () => {
     assertUserError(await cli(['train', 'corpus.txt', '--resume', 'resumed', '--force']), /--force.*cannot be used with.*--resume/);
     writeFileSync(at('other.txt'), 'something else entirely, '.repeat(40));
     assertUserError(await cli(['train', 'other.txt', '--resume', '--out', 'resumed']), /text differs/);
-    assertUserError(await cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']), /No run to resume: no-such-run is not a folder/);
+    assertUserError(
+      await cli(['train', 'corpus.txt', '--resume', '--out', 'no-such-run']),
+      /No run to resume: no-such-run is not a folder/,
+    );
   });
 });
 
 describe('watching a run', () => {
   test('--quiet prints only the final line', async () => {
-    const out = await ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--val-every', '5', '--sample-length', '20', '--out', 'quiet', '--quiet']);
+    const out = await ok([
+      'train',
+      'corpus.txt',
+      ...TINY,
+      '--steps',
+      '12',
+      '--val-every',
+      '5',
+      '--sample-length',
+      '20',
+      '--out',
+      'quiet',
+      '--quiet',
+    ]);
     assert.match(out, /^done at step 12 after 12 steps \(.*\); best validation loss [0-9.]+; saved in quiet\n$/);
   });
 
   test('off a terminal, plain lines: the events, and progress at --print-every', async () => {
-    const out = await ok(['train', 'corpus.txt', ...TINY, '--steps', '12', '--val-every', '6', '--print-every', '4', '--sample-every', '5',
-      '--sample-length', '15', '--sample-prime', 'the', '--out', 'plain']);
+    const out = await ok([
+      'train',
+      'corpus.txt',
+      ...TINY,
+      '--steps',
+      '12',
+      '--val-every',
+      '6',
+      '--print-every',
+      '4',
+      '--sample-every',
+      '5',
+      '--sample-length',
+      '15',
+      '--sample-prime',
+      'the',
+      '--out',
+      'plain',
+    ]);
     const lines = out.split('\n');
     assert.match(lines[0], /^training a 1x16 LSTM .* on corpus\.txt: .* stops at step 12; saving to plain$/);
-    assert.deepEqual(lines.filter(l => /^step \d+\/12 /.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])), [1, 4, 8, 12]);
-    assert.deepEqual(lines.filter(l => /^step \d+ {2}validation loss/.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])), [6, 12]);
+    assert.deepEqual(
+      lines.filter(l => /^step \d+\/12 /.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])),
+      [1, 4, 8, 12],
+    );
+    assert.deepEqual(
+      lines.filter(l => /^step \d+ {2}validation loss/.test(l)).map(l => Number(/^step (\d+)/.exec(l)![1])),
+      [6, 12],
+    );
     // --sample-every 5: samples at steps 5 and 10, each starting with the prime, 15 characters after it.
     const samples = [...out.matchAll(/^--- sample at step (\d+) \(temperature 0\.8\) ---\n(.*)\n---$/gmu)];
-    assert.deepEqual(samples.map(m => Number(m[1])), [5, 10]);
+    assert.deepEqual(
+      samples.map(m => Number(m[1])),
+      [5, 10],
+    );
     for (const m of samples) {
       assert.ok(m[2].startsWith('the'));
       assert.equal(codePoints(m[2]) - 3, 15);
@@ -499,20 +747,49 @@ describe('watching a run', () => {
     assert.match(out, /^stopping at step 12: reached --steps 12$/m);
     assert.match(out, /^done at step 12 after 12 steps/m);
     // Progress lines carry elapsed time and an ETA.
-    assert.match(lines.find(l => /^step 4\/12 /.test(l))!, /\d+:\d\d elapsed {2}ETA \d+:\d\d$/);
+    assert.match(
+      lines.find(l => /^step 4\/12 /.test(l))!,
+      /\d+:\d\d elapsed {2}ETA \d+:\d\d$/,
+    );
   });
 
   test('a sample prime the text lacks is refused before training', async () => {
-    assertUserError(await cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--sample-prime', 'Zebra', '--out', 'bad-prime']), /"Z"|Zebra/, { exit: 1 });
+    assertUserError(
+      await cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--sample-prime', 'Zebra', '--out', 'bad-prime']),
+      /"Z"|Zebra/,
+      { exit: 1 },
+    );
     assert.ok(!existsSync(at('bad-prime/model.safetensors')));
   });
-
 });
 
 describe('embedded corpus', () => {
   test('--corpus moby-dick trains without a data file', async () => {
-    const lines = jsonLines(await ok(['train', '--corpus', 'moby-dick', '--steps', '2', '--batch', '2', '--seq', '8', '--hidden', '8',
-      '--layers', '1', '--emb', '4', '--sample-length', '20', '--no-plot', '--out', 'moby', '--json']));
+    const lines = jsonLines(
+      await ok([
+        'train',
+        '--corpus',
+        'moby-dick',
+        '--steps',
+        '2',
+        '--batch',
+        '2',
+        '--seq',
+        '8',
+        '--hidden',
+        '8',
+        '--layers',
+        '1',
+        '--emb',
+        '4',
+        '--sample-length',
+        '20',
+        '--no-plot',
+        '--out',
+        'moby',
+        '--json',
+      ]),
+    );
     const corpus = lines[0].corpus as Record<string, unknown>;
     assert.equal(corpus.source, 'moby-dick');
     assert.ok((corpus.chars as number) > 1_000_000, 'the whole novel');
@@ -529,8 +806,14 @@ describe('the program, spawned: exit codes as a shell sees them (a smoke test of
     program.ok(['train', 'corpus.txt', ...TINY, '--steps', '2', '--val-every', '0', '--sample-length', '0', '--out', 'smoke']);
     assert.match(program.ok(['sample', 'smoke/model.safetensors', '--length', '5', '--prime', 'the']), /^the.{5}\n$/su);
     assertUserError(program.cli(['train', 'no-such.txt', ...TINY, '--out', 'smoke-missing']), /No such file.*no-such\.txt/, { exit: 1 });
-    assertUserError(program.cli(['train', 'corpus.txt', '--hiden', '32']), /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/, { exit: 2 });
-    assertUserError(program.cli(['sample', 'smoke/model.safetensors', '--greedy', '--temperature', '0.5']), /--greedy .* --temperature/, { exit: 2 });
+    assertUserError(
+      program.cli(['train', 'corpus.txt', '--hiden', '32']),
+      /^charrnn: unknown option '--hiden' \(did you mean --hidden\?\)\.$/,
+      { exit: 2 },
+    );
+    assertUserError(program.cli(['sample', 'smoke/model.safetensors', '--greedy', '--temperature', '0.5']), /--greedy .* --temperature/, {
+      exit: 2,
+    });
     assert.match(program.ok(['--version']), /^\d+\.\d+\.\d+\n$/);
   });
 });

@@ -28,14 +28,22 @@ const BAD: [string, Record<string, unknown>][] = [
 /** A file of `format` with its config replaced by `config`. */
 function withConfig(bytes: Uint8Array, config: unknown): Uint8Array {
   const { tensors, metadata } = decodeSafetensors(bytes, 'x');
-  return encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), { ...metadata, config: JSON.stringify(config) });
+  return encodeSafetensors(
+    [...tensors].map(([name, t]) => ({ name, ...t })),
+    { ...metadata, config: JSON.stringify(config) },
+  );
 }
 
 describe('model config', () => {
   const model = new CharRNN(good, referenceKernels('f32'));
   const modelFile = encodeModel(model, vocab);
   const trainer = new Trainer(model, vocab.encode('abcd\n'.repeat(20)).ids, {
-    batch: 2, seq: 4, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: DEFAULT_OPTIMIZER,
+    batch: 2,
+    seq: 4,
+    clip: 5,
+    lrDecay: 1,
+    lrDecayEvery: 0,
+    optimizer: DEFAULT_OPTIMIZER,
   });
   const checkpoint = encodeCheckpoint(trainer, vocab, { settings: {}, textHash: 'h', bestValLoss: null });
 
@@ -59,9 +67,18 @@ describe('model config', () => {
         }
         return assert.fail('accepted a bad config');
       };
-      assert.equal(sentence(() => new CharRNN(bad as ModelConfig, referenceKernels('f32'))), `The model's ${problem}.`);
-      assert.equal(sentence(() => decodeModel(withConfig(modelFile, bad), 'm.safetensors')), `m.safetensors is not a usable charrnn model: its ${problem}.`);
-      assert.equal(sentence(() => decodeCheckpoint(withConfig(checkpoint, bad), 'c.safetensors')), `c.safetensors is not a usable charrnn checkpoint: its ${problem}.`);
+      assert.equal(
+        sentence(() => new CharRNN(bad as ModelConfig, referenceKernels('f32'))),
+        `The model's ${problem}.`,
+      );
+      assert.equal(
+        sentence(() => decodeModel(withConfig(modelFile, bad), 'm.safetensors')),
+        `m.safetensors is not a usable charrnn model: its ${problem}.`,
+      );
+      assert.equal(
+        sentence(() => decodeCheckpoint(withConfig(checkpoint, bad), 'c.safetensors')),
+        `c.safetensors is not a usable charrnn checkpoint: its ${problem}.`,
+      );
     });
   }
 });

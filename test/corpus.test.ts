@@ -76,19 +76,20 @@ describe('decoding in chunks', () => {
     assert.equal(decodeText(utf16(MIXED, false, false), 'le.txt', { encoding: 'utf-16le' }), MIXED);
   });
 
-  it('gives the whole-text decoder\'s result however the bytes are cut (UTF-8, UTF-16, windows-1252)', () => {
+  it("gives the whole-text decoder's result however the bytes are cut (UTF-8, UTF-16, windows-1252)", () => {
     const rng = new Random(3);
     const cases: [Uint8Array, object][] = [
       [utf8(MIXED.repeat(20)), {}],
       [utf8('\ufeff' + MIXED.repeat(20)), {}],
       [utf16(MIXED.repeat(20), false), {}],
       [utf16(MIXED.repeat(20), true), {}],
-      [Uint8Array.from({ length: 600 }, (_, i) => 0x20 + (i * 37) % 0xe0), { encoding: 'cp1252' }],
+      [Uint8Array.from({ length: 600 }, (_, i) => 0x20 + ((i * 37) % 0xe0)), { encoding: 'cp1252' }],
     ];
     for (const [b, options] of cases) {
       // Stream mode for the reference too: Node 20's one-shot windows-1252 decoding is ISO-8859-1 (0x80 stays U+0080, not €).
-      const whole = new TextDecoder((options as { encoding?: string }).encoding ?? (b[0] === 0xff ? 'utf-16le' : b[0] === 0xfe ? 'utf-16be' : 'utf-8'))
-        .decode(b, { stream: true });
+      const whole = new TextDecoder(
+        (options as { encoding?: string }).encoding ?? (b[0] === 0xff ? 'utf-16le' : b[0] === 0xfe ? 'utf-16be' : 'utf-8'),
+      ).decode(b, { stream: true });
       for (const max of [1, 2, 3, 7, 64]) assert.equal(decodeChunked(randomChunks(b, rng, max), options), whole);
     }
   });
@@ -101,7 +102,12 @@ describe('decoding in chunks', () => {
 
   it('Latin-1 e-mail: refused as UTF-8 naming the é byte, decoded with --encoding latin1', () => {
     const mail = Uint8Array.from([...utf8('Merci, '), 0xe0, 0x20, 0x62, 0x69, 0x65, 0x6e, 0x74, 0xf4, 0x74, 0x21]); // "à bientôt!"
-    throwsUserError(() => decodeText(mail, 'mail.txt'), /^mail\.txt is not valid UTF-8 text: the byte 0xE0 at offset 7 /, /--encoding/, /--invalid replace/);
+    throwsUserError(
+      () => decodeText(mail, 'mail.txt'),
+      /^mail\.txt is not valid UTF-8 text: the byte 0xE0 at offset 7 /,
+      /--encoding/,
+      /--invalid replace/,
+    );
     assert.equal(decodeText(mail, 'mail.txt', { encoding: 'latin1' }), 'Merci, à bientôt!');
     assert.equal(decodeText(mail, 'mail.txt', { invalid: 'replace' }), 'Merci, \ufffd bient\ufffdt!');
   });
@@ -111,10 +117,17 @@ describe('decoding in chunks', () => {
     const bad = Uint8Array.from([...b.subarray(0, 1000), 0xc3, 0x41]); // é's lead byte, then not a continuation
     for (const cut of [999, 1000, 1001]) {
       const d = new ChunkDecoder('big.txt');
-      throwsUserError(() => { d.push(bad.subarray(0, cut)); d.push(bad.subarray(cut)); d.end(); }, /byte 0xC3 at offset 1000\b/);
+      throwsUserError(() => {
+        d.push(bad.subarray(0, cut));
+        d.push(bad.subarray(cut));
+        d.end();
+      }, /byte 0xC3 at offset 1000\b/);
     }
     const d = new ChunkDecoder('cut.txt');
-    throwsUserError(() => { d.push(b.subarray(0, 1001)); d.end(); }, /byte 0xC3 at offset 1000 begins a sequence that the end of the file cuts off/);
+    throwsUserError(() => {
+      d.push(b.subarray(0, 1001));
+      d.end();
+    }, /byte 0xC3 at offset 1000 begins a sequence that the end of the file cuts off/);
   });
 
   it('an unknown encoding label is one sentence', () => {
@@ -126,7 +139,10 @@ describe('decoding in chunks', () => {
 describe('normalisation', () => {
   it('in chunks gives what normalising the whole text gives, a combining mark cut from its letter included', () => {
     const rng = new Random(8);
-    const text = Array.from({ length: 3000 }, () => ['e', '\u0301', 'a', '\u030a', 'é', ' ', '한', '\u1100', '\u1161', 'x', '\n'][rng.int(11)]).join('');
+    const text = Array.from(
+      { length: 3000 },
+      () => ['e', '\u0301', 'a', '\u030a', 'é', ' ', '한', '\u1100', '\u1161', 'x', '\n'][rng.int(11)],
+    ).join('');
     for (const form of ['nfc', 'nfd'] as const) {
       const n = new ChunkNormalizer(form);
       let out = '';
@@ -168,7 +184,10 @@ describe('the streaming corpus encoder', () => {
         const r = encodeStreaming(utf8(text), rng, { normalize });
         assert.equal(r.vocab.decode(r.ids), reference, `${normalize}`);
         assert.deepEqual(r.vocab.chars, naive);
-        assert.deepEqual([...r.ids], Array.from(reference).map(c => naive.indexOf(c)));
+        assert.deepEqual(
+          [...r.ids],
+          Array.from(reference).map(c => naive.indexOf(c)),
+        );
         assert.equal(r.vocab.normalization, normalize);
       }
     }
@@ -182,7 +201,10 @@ describe('the streaming corpus encoder', () => {
     const big = small + 'A';
     const r2 = encodeStreaming(utf8(big + big), rng, { normalize: 'none' });
     assert.ok(r2.ids instanceof Uint16Array);
-    assert.deepEqual([...r2.ids], Array.from(big + big).map(c => r2.vocab.id(c)));
+    assert.deepEqual(
+      [...r2.ids],
+      Array.from(big + big).map(c => r2.vocab.id(c)),
+    );
     assert.equal(r2.vocab.chars[0], 'A');
   });
 
@@ -215,7 +237,7 @@ describe('the streaming corpus encoder', () => {
 });
 
 describe('primes', () => {
-  it('is put in the model\'s form before unknown characters are looked for', () => {
+  it("is put in the model's form before unknown characters are looked for", () => {
     const nfc = new Vocabulary(['c', 'f', 'a', 'é'], 'nfc');
     assert.deepEqual(Array.from(encodePrime(nfc, 'cafe\u0301', 'error')), [0, 2, 1, 3]);
     const nfd = new Vocabulary(['e', '\u0301', 'c'], 'nfd');
@@ -227,7 +249,11 @@ describe('primes', () => {
 
   it('unknown characters: one sentence, or skipped, or the unknown symbol when the model has one', () => {
     const v = new Vocabulary(['a', 'b'], 'nfc');
-    throwsUserError(() => encodePrime(v, 'abz', 'error', '--unknown skip drops them'), /a character the model has never seen: "z" \(U\+007A\)/, /--unknown skip/);
+    throwsUserError(
+      () => encodePrime(v, 'abz', 'error', '--unknown skip drops them'),
+      /a character the model has never seen: "z" \(U\+007A\)/,
+      /--unknown skip/,
+    );
     assert.deepEqual(Array.from(encodePrime(v, 'abz', 'skip')), [0, 1]);
     const withUnknown = new Vocabulary(['a', 'b', '\ufffd'], 'nfc');
     assert.deepEqual(Array.from(encodePrime(withUnknown, 'azb', 'error')), [0, 2, 1]);
@@ -259,26 +285,53 @@ describe('model files that must not be used as they are', () => {
     const { tensors, metadata } = decodeSafetensors(bytes, 'm');
     const broken = [...tensors].map(([name, t]) => ({ name, ...t }));
     broken.find(t => t.name === 'rnn.weight_hh_l0')!.data[5] = NaN;
-    throwsUserError(() => decodeModel(encodeSafetensors(broken, metadata), 'nan.safetensors'),
-      /^nan\.safetensors is not a usable charrnn model: tensor rnn\.weight_hh_l0 holds NaN at index 5 /);
+    throwsUserError(
+      () => decodeModel(encodeSafetensors(broken, metadata), 'nan.safetensors'),
+      /^nan\.safetensors is not a usable charrnn model: tensor rnn\.weight_hh_l0 holds NaN at index 5 /,
+    );
     broken.find(t => t.name === 'rnn.weight_hh_l0')!.data[5] = 0;
     broken.find(t => t.name === 'out.bias')!.data[0] = -Infinity;
-    throwsUserError(() => decodeModel(encodeSafetensors(broken, metadata), 'inf.safetensors'), /tensor out\.bias holds -Infinity at index 0/);
+    throwsUserError(
+      () => decodeModel(encodeSafetensors(broken, metadata), 'inf.safetensors'),
+      /tensor out\.bias holds -Infinity at index 0/,
+    );
   });
 
   it('the normalisation form is stored; a file without one is read as text kept as given', () => {
     assert.equal(decodeModel(encodeModel(model, vocab), 'm').vocab.normalization, 'nfd');
     const { tensors, metadata } = decodeSafetensors(encodeModel(model, vocab), 'm');
     const { normalize: _, ...old } = metadata;
-    assert.equal(decodeModel(encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), old), 'old').vocab.normalization, 'none');
+    assert.equal(
+      decodeModel(
+        encodeSafetensors(
+          [...tensors].map(([name, t]) => ({ name, ...t })),
+          old,
+        ),
+        'old',
+      ).vocab.normalization,
+      'none',
+    );
   });
 
   it('a training checkpoint is read as the model it holds', () => {
-    const trainer = new Trainer(model, new Uint8Array(200).map((_, i) => i % 4), {
-      batch: 2, seq: 4, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 1e-2 },
-    });
+    const trainer = new Trainer(
+      model,
+      new Uint8Array(200).map((_, i) => i % 4),
+      {
+        batch: 2,
+        seq: 4,
+        clip: 5,
+        lrDecay: 1,
+        lrDecayEvery: 0,
+        optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 1e-2 },
+      },
+    );
     trainer.step();
-    const loaded = loadModel(encodeCheckpoint(trainer, vocab, { settings: {}, textHash: 'x', bestValLoss: null }), 'checkpoint.safetensors', referenceKernels());
+    const loaded = loadModel(
+      encodeCheckpoint(trainer, vocab, { settings: {}, textHash: 'x', bestValLoss: null }),
+      'checkpoint.safetensors',
+      referenceKernels(),
+    );
     assert.deepEqual(loaded.model.params.data, model.params.data);
     assert.deepEqual(loaded.vocab.chars, vocab.chars);
   });
@@ -286,7 +339,9 @@ describe('model files that must not be used as they are', () => {
 
 describe('readCorpus (files, folders, standard input, the cache)', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'charrnn-corpus-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'charrnn-corpus-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const options = { invalid: 'error' as const, normalize: 'nfc' as const };
 
@@ -305,14 +360,19 @@ describe('readCorpus (files, folders, standard input, the cache)', () => {
     const notes: string[] = [];
     const c = await readCorpus([root], undefined, options, { note: m => notes.push(m) });
     assert.equal(c.vocab.decode(c.ids), 'UABZW');
-    assert.deepEqual(c.files.map(f => f.slice(root.length + 1)), ['B.txt', 'a.txt', 'b/a.txt', 'b/deep/z.txt', 'utf16.txt']);
+    assert.deepEqual(
+      c.files.map(f => f.slice(root.length + 1)),
+      ['B.txt', 'a.txt', 'b/a.txt', 'b/deep/z.txt', 'utf16.txt'],
+    );
     assert.deepEqual(notes, [`skipped 1 binary file: ${join(root, 'img.png')}`]);
   });
 
   it('reads standard input as "-", the same ids and hash as the same bytes in a file', async () => {
     const text = utf8('from a pipe é\n'.repeat(50));
     writeFileSync(join(dir, 'pipe.txt'), text);
-    async function* stdin(): AsyncGenerator<Uint8Array> { for (let i = 0; i < text.length; i += 7) yield text.slice(i, i + 7); }
+    async function* stdin(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < text.length; i += 7) yield text.slice(i, i + 7);
+    }
     const piped = await readCorpus(['-'], undefined, options, { stdin: stdin() });
     const file = await readCorpus([join(dir, 'pipe.txt')], undefined, options);
     assert.deepEqual(piped.ids, file.ids);
@@ -349,15 +409,27 @@ describe('readCorpus (files, folders, standard input, the cache)', () => {
 describe('the memory estimate', () => {
   it('counts the parameters as parameterSpecs lays them out', () => {
     for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-      for (const [layers, hidden, emb, vocabSize] of [[1, 8, 4, 5], [3, 16, 7, 65], [2, 128, 64, 300]]) {
+      for (const [layers, hidden, emb, vocabSize] of [
+        [1, 8, 4, 5],
+        [3, 16, 7, 65],
+        [2, 128, 64, 300],
+      ]) {
         const c: ModelConfig = { cell, layers, hidden, emb, vocabSize, dropout: 0 };
-        assert.equal(parameterCount(c), parameterSpecs(c).reduce((a, s) => a + s.size, 0));
+        assert.equal(
+          parameterCount(c),
+          parameterSpecs(c).reduce((a, s) => a + s.size, 0),
+        );
       }
     }
   });
 
   it('matches hand-counted bytes for a 1x2 RNN (H 2, E 3, V 4, B 2, T 3, SGD, one thread)', () => {
-    const e = trainingMemory({ config: { cell: 'rnn', layers: 1, hidden: 2, emb: 3, vocabSize: 4, dropout: 0 }, batch: 2, seq: 3, optimizer: 'sgd' });
+    const e = trainingMemory({
+      config: { cell: 'rnn', layers: 1, hidden: 2, emb: 3, vocabSize: 4, dropout: 0 },
+      batch: 2,
+      seq: 3,
+      optimizer: 'sgd',
+    });
     // P = 4*3 (emb) + 2*3 + 2*2 + 2 + 2 (layer) + 4*2 + 4 (out) = 38
     assert.equal(e.parts.weights, 38 * 4);
     assert.equal(e.parts['optimizer state'], 38 * 4);
@@ -367,22 +439,48 @@ describe('the memory estimate', () => {
     assert.equal(e.parts['engine scratch'], (38 + 6 * 2) * 4);
     assert.equal(e.parts['averaged weights'], undefined);
     // --ema keeps one more copy of the 38 weights.
-    const averaged = trainingMemory({ config: { cell: 'rnn', layers: 1, hidden: 2, emb: 3, vocabSize: 4, dropout: 0 }, batch: 2, seq: 3, optimizer: 'sgd', ema: true });
+    const averaged = trainingMemory({
+      config: { cell: 'rnn', layers: 1, hidden: 2, emb: 3, vocabSize: 4, dropout: 0 },
+      batch: 2,
+      seq: 3,
+      optimizer: 'sgd',
+      ema: true,
+    });
     assert.equal(averaged.parts['averaged weights'], 38 * 4);
     assert.equal(averaged.bytes, e.bytes + 38 * 4);
   });
 
-  it('refuses with the estimate and the machine\'s memory, and names the JavaScript array limit', () => {
-    const big = trainingMemory({ config: { cell: 'lstm', layers: 2, hidden: 100_000, emb: 64, vocabSize: 65, dropout: 0 }, batch: 50, seq: 50, optimizer: 'adam' });
-    throwsUserError(() => checkMemory(big, { total: 16e9, available: 12e9 }, 'a 2x100000 LSTM', 'use a smaller --hidden'),
-      /^A 2x100000 LSTM needs about 2\.\d TB of memory \(mostly optimizer state .*\), and this machine has 16\.0 GB \(12\.0 GB available\); use a smaller --hidden\.$/);
+  it("refuses with the estimate and the machine's memory, and names the JavaScript array limit", () => {
+    const big = trainingMemory({
+      config: { cell: 'lstm', layers: 2, hidden: 100_000, emb: 64, vocabSize: 65, dropout: 0 },
+      batch: 50,
+      seq: 50,
+      optimizer: 'adam',
+    });
+    throwsUserError(
+      () => checkMemory(big, { total: 16e9, available: 12e9 }, 'a 2x100000 LSTM', 'use a smaller --hidden'),
+      /^A 2x100000 LSTM needs about 2\.\d TB of memory \(mostly optimizer state .*\), and this machine has 16\.0 GB \(12\.0 GB available\); use a smaller --hidden\.$/,
+    );
     // B*T*V logits: 1000 * 1000 * 5000 numbers in one array.
-    const wide = trainingMemory({ config: { cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: 5000, dropout: 0 }, batch: 1000, seq: 1000, optimizer: 'sgd' });
+    const wide = trainingMemory({
+      config: { cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: 5000, dropout: 0 },
+      batch: 1000,
+      seq: 1000,
+      optimizer: 'sgd',
+    });
     throwsUserError(() => checkMemory(wide, { total: 1e15, available: 1e15 }, 'x', 'less'), /one buffer of 5,000,000,000 numbers/);
     const texts = generationMemory({ cell: 'lstm', layers: 1, hidden: 8, emb: 4, vocabSize: 4, dropout: 0 }, 10_000, 1e8, 1);
     assert.equal(texts.parts.texts, 10_000 * 1e8 * 4);
-    const fits = trainingMemory({ config: { cell: 'lstm', layers: 2, hidden: 1024, emb: 64, vocabSize: 65, dropout: 0 }, batch: 50, seq: 50, optimizer: 'adam' });
-    throwsUserError(() => checkMemory(fits, { total: 16e9, available: 12e9, engineLimit: { bytes: 1e6, engine: 'wasm' } }, 'x', 'less'), /the wasm backend can use at most 1\.0 MB/);
+    const fits = trainingMemory({
+      config: { cell: 'lstm', layers: 2, hidden: 1024, emb: 64, vocabSize: 65, dropout: 0 },
+      batch: 50,
+      seq: 50,
+      optimizer: 'adam',
+    });
+    throwsUserError(
+      () => checkMemory(fits, { total: 16e9, available: 12e9, engineLimit: { bytes: 1e6, engine: 'wasm' } }, 'x', 'less'),
+      /the wasm backend can use at most 1\.0 MB/,
+    );
     assert.doesNotThrow(() => checkMemory(fits, { total: 16e9, available: 12e9 }, 'x', 'less'));
   });
 });

@@ -12,9 +12,17 @@ const iota = (n: number): Uint16Array => Uint16Array.from({ length: n }, (_, i) 
 describe('splitCorpus', () => {
   // [n, valFrac, train length]; train lengths printed by python3: int(n * (1 - f)).
   const cases: [number, number, number][] = [
-    [10, 0.1, 9], [99, 0.1, 89], [1000, 0.1, 900], [1115394, 0.1, 1003854], [12345677, 0.1, 11111109],
-    [99, 0.05, 94], [1115394, 0.05, 1059624], [12345677, 0.05, 11728393],
-    [99, 0.3, 69], [1115394, 0.3, 780775], [12345677, 0.3, 8641973],
+    [10, 0.1, 9],
+    [99, 0.1, 89],
+    [1000, 0.1, 900],
+    [1115394, 0.1, 1003854],
+    [12345677, 0.1, 11111109],
+    [99, 0.05, 94],
+    [1115394, 0.05, 1059624],
+    [12345677, 0.05, 11728393],
+    [99, 0.3, 69],
+    [1115394, 0.3, 780775],
+    [12345677, 0.3, 8641973],
   ];
   for (const [n, f, nTrain] of cases) {
     it(`n = ${n}, valFrac = ${f}: ${nTrain} train characters as in Python`, () => {
@@ -58,7 +66,8 @@ describe('StreamBatcher', () => {
     assert.equal(s.L, 11);
     assert.equal(s.stepsPerEpoch, 3);
     assert.equal(s.epoch, 0);
-    const x = new Int32Array(6), y = new Int32Array(6);
+    const x = new Int32Array(6),
+      y = new Int32Array(6);
     const expected = [chunk0, chunk1, chunk2, chunk0, chunk1, chunk2, chunk0];
     const resets = [true, false, false, true, false, false, true];
     expected.forEach((c, k) => {
@@ -72,7 +81,8 @@ describe('StreamBatcher', () => {
 
   it('fills plain arrays too', () => {
     const s = new StreamBatcher(iota(23), 2, 3);
-    const x: number[] = [], y: number[] = [];
+    const x: number[] = [],
+      y: number[] = [];
     s.next(x, y);
     s.next(x, y);
     assert.deepEqual(x, chunk1.x);
@@ -82,16 +92,22 @@ describe('StreamBatcher', () => {
   it('wraps exactly when pos + T > L (T divides L: no chunk is lost)', () => {
     // n = 13, B = 2, T = 3: L = 6, chunks at columns 0 and 3, then back to 0.
     const s = new StreamBatcher(iota(13), 2, 3);
-    const x = new Int32Array(6), y = new Int32Array(6);
+    const x = new Int32Array(6),
+      y = new Int32Array(6);
     const got: [boolean, number[]][] = [];
     for (let k = 0; k < 3; k++) got.push([s.next(x, y).reset, [...x]]);
-    assert.deepEqual(got, [[true, [0, 6, 1, 7, 2, 8]], [false, [3, 9, 4, 10, 5, 11]], [true, [0, 6, 1, 7, 2, 8]]]);
+    assert.deepEqual(got, [
+      [true, [0, 6, 1, 7, 2, 8]],
+      [false, [3, 9, 4, 10, 5, 11]],
+      [true, [0, 6, 1, 7, 2, 8]],
+    ]);
     assert.deepEqual([...y], [1, 7, 2, 8, 3, 9]);
   });
 
   it('resumes exactly from getState / setState', () => {
     const a = new StreamBatcher(iota(101), 4, 5);
-    const x = new Int32Array(20), y = new Int32Array(20);
+    const x = new Int32Array(20),
+      y = new Int32Array(20);
     for (let k = 0; k < 7; k++) a.next(x, y);
     const state = a.getState();
     // L = 25, 5 chunks per pass: the 7th chunk is the 2nd of the second pass (columns 5..9), so the next starts at 10.
@@ -99,7 +115,10 @@ describe('StreamBatcher', () => {
     const b = new StreamBatcher(iota(101), 4, 5);
     b.setState(JSON.parse(JSON.stringify(state)) as typeof state);
     assert.equal(b.epoch, a.epoch);
-    const xa = new Int32Array(20), ya = new Int32Array(20), xb = new Int32Array(20), yb = new Int32Array(20);
+    const xa = new Int32Array(20),
+      ya = new Int32Array(20),
+      xb = new Int32Array(20),
+      yb = new Int32Array(20);
     for (let k = 0; k < 6; k++) {
       assert.deepEqual(b.next(xb, yb), a.next(xa, ya));
       assert.deepEqual(xb, xa);
@@ -111,8 +130,10 @@ describe('StreamBatcher', () => {
   });
 
   it('needs at least B * T + 1 characters, and says so', () => {
-    assert.throws(() => new StreamBatcher(iota(6), 2, 3), (e: unknown) =>
-      e instanceof CharrnnError && /needs at least 7 characters and has 6\./.test(e.message));
+    assert.throws(
+      () => new StreamBatcher(iota(6), 2, 3),
+      (e: unknown) => e instanceof CharrnnError && /needs at least 7 characters and has 6\./.test(e.message),
+    );
     const s = new StreamBatcher(iota(7), 2, 3);
     assert.equal(s.stepsPerEpoch, 1);
     assert.throws(() => new StreamBatcher(iota(0), 1, 1), CharrnnError);
@@ -124,7 +145,10 @@ describe('StreamBatcher', () => {
 describe('evaluationChunks', () => {
   it('n = 23, B = 2, T = 4: chunks of 4, 4 and a last one of 3 (L = 11)', () => {
     const chunks = [...evaluationChunks(iota(23), 2, 4)];
-    assert.deepEqual(chunks.map(c => c.T), [4, 4, 3]);
+    assert.deepEqual(
+      chunks.map(c => c.T),
+      [4, 4, 3],
+    );
     assert.deepEqual([...chunks[0].x], [0, 11, 1, 12, 2, 13, 3, 14]);
     assert.deepEqual([...chunks[1].y], [5, 16, 6, 17, 7, 18, 8, 19]);
     assert.deepEqual([...chunks[2].x], [8, 19, 9, 20, 10, 21]);
@@ -132,17 +156,28 @@ describe('evaluationChunks', () => {
   });
 
   it('T dividing L gives no short chunk', () => {
-    assert.deepEqual([...evaluationChunks(iota(23), 2, 11)].map(c => c.T), [11]);
+    assert.deepEqual(
+      [...evaluationChunks(iota(23), 2, 11)].map(c => c.T),
+      [11],
+    );
   });
 
   it('B = 1 covers the whole text: every character but the first is a target once', () => {
     const chunks = [...evaluationChunks(iota(7), 1, 4)];
-    assert.deepEqual(chunks.map(c => [c.T, [...c.x], [...c.y]]), [[4, [0, 1, 2, 3], [1, 2, 3, 4]], [2, [4, 5], [5, 6]]]);
+    assert.deepEqual(
+      chunks.map(c => [c.T, [...c.x], [...c.y]]),
+      [
+        [4, [0, 1, 2, 3], [1, 2, 3, 4]],
+        [2, [4, 5], [5, 6]],
+      ],
+    );
   });
 
   it('says when the text is too short, at the call', () => {
-    assert.throws(() => evaluationChunks(iota(2), 2, 4), (e: unknown) =>
-      e instanceof CharrnnError && /needs at least 3 characters and has 2\./.test(e.message));
+    assert.throws(
+      () => evaluationChunks(iota(2), 2, 4),
+      (e: unknown) => e instanceof CharrnnError && /needs at least 3 characters and has 2\./.test(e.message),
+    );
     assert.equal([...evaluationChunks(iota(3), 2, 4)].length, 1);
     assert.throws(() => evaluationChunks(iota(30), 2, 0), CharrnnError);
   });
@@ -181,7 +216,7 @@ describe('spreadSplit (--val-split spread)', () => {
     assert.throws(() => spreadSplit(iota(100), 1, 1), CharrnnError);
   });
 
-  it('holdOut tail is splitCorpus exactly (the benchmark protocol\'s split)', () => {
+  it("holdOut tail is splitCorpus exactly (the benchmark protocol's split)", () => {
     const ids = iota(1234);
     const tail = holdOut(ids, 0.1, 'tail', 1);
     assert.deepEqual({ train: tail.train, val: tail.val }, splitCorpus(ids, 0.1));
@@ -194,7 +229,10 @@ describe('windowChunks', () => {
     const data = iota(15);
     const chunks = [...windowChunks(data, 3, 3)];
     // Each window has 4 inputs: columns 0-2, then a last chunk of 1.
-    assert.deepEqual(chunks.map(c => c.T), [3, 1]);
+    assert.deepEqual(
+      chunks.map(c => c.T),
+      [3, 1],
+    );
     // Time-major [T, B]: window b's inputs are 5b .. 5b + 3, targets one later.
     assert.deepEqual([...chunks[0].x], [0, 5, 10, 1, 6, 11, 2, 7, 12]);
     assert.deepEqual([...chunks[0].y], [1, 6, 11, 2, 7, 12, 3, 8, 13]);

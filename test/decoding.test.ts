@@ -34,8 +34,12 @@ describe('stop strings', () => {
     const alphabet = 'ab c\r\n';
     for (let trial = 0; trial < 2000; trial++) {
       const text = Array.from({ length: 1 + rng.int(30) }, () => alphabet[rng.int(alphabet.length)]).join('');
-      const stops = trial % 4 === 0 ? [...END_OF_LINE] : Array.from({ length: 1 + rng.int(3) }, () =>
-        Array.from({ length: 1 + rng.int(4) }, () => alphabet[rng.int(alphabet.length)]).join(''));
+      const stops =
+        trial % 4 === 0
+          ? [...END_OF_LINE]
+          : Array.from({ length: 1 + rng.int(3) }, () =>
+              Array.from({ length: 1 + rng.int(4) }, () => alphabet[rng.int(alphabet.length)]).join(''),
+            );
       const m = new StopMatcher(stops);
       let out = '';
       for (const c of text) {
@@ -55,11 +59,19 @@ describe('stop strings', () => {
   });
 
   it('end of line: a line ends at \\n or \\r\\n, neither included', () => {
-    for (const [text, want] of [['abc\ndef', 'abc'], ['abc\r\ndef', 'abc'], ['a\rb\n', 'a\rb'], ['no end', null]] as const) {
+    for (const [text, want] of [
+      ['abc\ndef', 'abc'],
+      ['abc\r\ndef', 'abc'],
+      ['a\rb\n', 'a\rb'],
+      ['no end', null],
+    ] as const) {
       assert.equal(plainStop(text, [...END_OF_LINE]), want);
       const m = new StopMatcher(END_OF_LINE);
       let out = '';
-      for (const c of text) { out += m.push(c); if (m.stopped) break; }
+      for (const c of text) {
+        out += m.push(c);
+        if (m.stopped) break;
+      }
       assert.equal(m.stopped ? out : null, want);
     }
   });
@@ -131,13 +143,24 @@ describe('beam search', () => {
   }
 
   // K at least the number of prefixes one short of the length: then the search keeps every one, and must find exactly the best K.
-  for (const [prime, length, stops, K] of [['ab', 3, [], 16], ['a', 4, ['b'], 64], ['', 4, ['ca', '\n'], 64], ['cab', 3, ['c'], 16]] as const) {
+  for (const [prime, length, stops, K] of [
+    ['ab', 3, [], 16],
+    ['a', 4, ['b'], 64],
+    ['', 4, ['ca', '\n'], 64],
+    ['cab', 3, ['c'], 16],
+  ] as const) {
     it(`the ${K} most likely continuations of ${JSON.stringify(prime)}, length ${length}, stop ${JSON.stringify(stops)}, as enumerated`, () => {
       const want = enumerate(prime.length > 0 ? prime : '\n', length, [...stops]).slice(0, K);
       const got = run(model, vocab, { prime, length, stop: [...stops], beam: K });
-      assert.deepEqual(got.texts, want.map(w => w.text));
+      assert.deepEqual(
+        got.texts,
+        want.map(w => w.text),
+      );
       // The pieces put together are the texts (all of them come with the last advance).
-      assert.deepEqual(got.texts.map((_, i) => got.pieces.map(p => p[i]).join('')), got.texts);
+      assert.deepEqual(
+        got.texts.map((_, i) => got.pieces.map(p => p[i]).join('')),
+        got.texts,
+      );
       got.logprobs!.forEach((lp, i) => assert.ok(Math.abs(lp - want[i].logp) < 1e-9, `${lp} vs ${want[i].logp}`));
       assert.ok(got.finishReasons.every((r, i) => r === (got.texts[i].length < length ? 'stop' : 'length')));
     });

@@ -12,7 +12,13 @@ import { charrnnCommands } from '../src/cli/run-cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
-const docs = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md')).map(f => `docs/${f}`)];
+const docs = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter(f => f.endsWith('.md'))
+    .map(f => `docs/${f}`),
+];
 
 const silent = { write: () => true };
 const commands: Command[] = charrnnCommands({ stdout: silent, stderr: silent, env: {} }, { code: 0 });
@@ -27,7 +33,10 @@ function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
   for (const m of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
-    const slug = m[1].toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const slug = m[1]
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     out.add(n === 0 ? slug : `${slug}-${n}`);
@@ -51,7 +60,11 @@ describe('docs/cli.md', () => {
       const rows = section.split('\n').filter(line => line.startsWith('| `--'));
       const documented = rows.flatMap(row => [...row.split(' | ')[0].matchAll(/--[a-z0-9][a-z0-9-]*/g)].map(m => m[0]));
       const flags = command.options.filter(o => !o.hidden && o.long !== undefined).map(o => o.long as string);
-      assert.deepEqual([...documented].sort(), [...flags].sort(), `charrnn ${command.name()}: the flags in docs/cli.md's table against the command's own`);
+      assert.deepEqual(
+        [...documented].sort(),
+        [...flags].sort(),
+        `charrnn ${command.name()}: the flags in docs/cli.md's table against the command's own`,
+      );
       assert.equal(new Set(documented).size, documented.length, `charrnn ${command.name()}: a flag listed twice`);
     });
   }

@@ -19,13 +19,32 @@ export const ENV: NodeJS.ProcessEnv = { ...process.env, CHARRNN_BACKEND: 'refere
 export const PYTHON = process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 /** The line run of the line-mode tests: SGD, whose step (unlike Adam's) scales with the gradient, so a loss normalised wrongly across processes shows; a decay step inside the 20 steps. */
 export const LINE_FLAGS = ['--cell', 'lstm', '--optimizer', 'sgd', '--lr', '0.1', '--lr-decay', '0.5', '--lr-decay-every', '15'];
-export const TINY = ['--layers', '1', '--hidden', '32', '--emb', '16', '--batch', '4', '--seq', '8', '--val-frac', '0.1', '--sample-length', '0'];
+export const TINY = [
+  '--layers',
+  '1',
+  '--hidden',
+  '32',
+  '--emb',
+  '16',
+  '--batch',
+  '4',
+  '--seq',
+  '8',
+  '--val-frac',
+  '0.1',
+  '--sample-length',
+  '0',
+];
 
 /**
  * A fresh folder for one test file's runs, with its texts: corpus.txt (600
  * characters), other.txt, long.txt (40,000) and names.txt (23 lines); removed after.
  */
-export function workspace(): { at(...p: string[]): string; run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): SpawnSyncReturns<string>; cli(args: string[]): SpawnSyncReturns<string> } {
+export function workspace(): {
+  at(...p: string[]): string;
+  run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): SpawnSyncReturns<string>;
+  cli(args: string[]): SpawnSyncReturns<string>;
+} {
   let dir = '';
   const at = (...p: string[]): string => join(dir, ...p);
   before(() => {
@@ -51,9 +70,16 @@ export function ok(r: SpawnSyncReturns<string>, what: string): string {
 
 export type Event = Record<string, unknown> & { event: string; step: number };
 export const events = (runDir: string): Event[] =>
-  readFileSync(join(runDir, 'log.jsonl'), 'utf8').split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Event);
+  readFileSync(join(runDir, 'log.jsonl'), 'utf8')
+    .split('\n')
+    .filter(l => l !== '')
+    .map(l => JSON.parse(l) as Event);
 export const stepLosses = (runDir: string): Map<number, number> =>
-  new Map(events(runDir).filter(e => e.event === 'step').map(e => [e.step, e.loss as number]));
+  new Map(
+    events(runDir)
+      .filter(e => e.event === 'step')
+      .map(e => [e.step, e.loss as number]),
+  );
 
 /** One line on stderr, prefixed by the program's name, saying `says`; no traceback of ours. */
 export function assertOneSentence(r: SpawnSyncReturns<string>, prefix: string, says: RegExp): void {
@@ -100,5 +126,11 @@ export function withSettings(path: string, extra: Record<string, unknown>): void
   const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
   const training = JSON.parse(metadata.training) as { run: { settings: Record<string, unknown> } };
   Object.assign(training.run.settings, extra);
-  writeFileSync(path, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), { ...metadata, training: JSON.stringify(training) }));
+  writeFileSync(
+    path,
+    encodeSafetensors(
+      [...tensors].map(([name, t]) => ({ name, ...t })),
+      { ...metadata, training: JSON.stringify(training) },
+    ),
+  );
 }

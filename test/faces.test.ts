@@ -88,19 +88,74 @@ const LINE_REQUESTS: [string, Request][] = [
 
 /** The CLI's flag for each option. */
 const FLAGS: Record<keyof Request, string> = {
-  prime: '--prime', length: '--length', temperature: '--temperature', topK: '--top-k', topP: '--top-p', greedy: '--greedy', seed: '--seed',
-  count: '--count', stop: '--stop', endOfLine: '--end-of-line', beam: '--beam', unknown: '--unknown', maxLength: '--max-length', novel: '--novel',
+  prime: '--prime',
+  length: '--length',
+  temperature: '--temperature',
+  topK: '--top-k',
+  topP: '--top-p',
+  greedy: '--greedy',
+  seed: '--seed',
+  count: '--count',
+  stop: '--stop',
+  endOfLine: '--end-of-line',
+  beam: '--beam',
+  unknown: '--unknown',
+  maxLength: '--max-length',
+  novel: '--novel',
 };
 /** The server's field for each option. */
 const FIELDS: Record<keyof Request, string> = {
-  prime: 'prime', length: 'length', temperature: 'temperature', topK: 'top_k', topP: 'top_p', greedy: 'greedy', seed: 'seed',
-  count: 'count', stop: 'stop', endOfLine: 'end_of_line', beam: 'beam', unknown: 'unknown', maxLength: 'max_length', novel: 'novel',
+  prime: 'prime',
+  length: 'length',
+  temperature: 'temperature',
+  topK: 'top_k',
+  topP: 'top_p',
+  greedy: 'greedy',
+  seed: 'seed',
+  count: 'count',
+  stop: 'stop',
+  endOfLine: 'end_of_line',
+  beam: 'beam',
+  unknown: 'unknown',
+  maxLength: 'max_length',
+  novel: 'novel',
 };
 
-const PROSE = 'The old man sat by the sea. He drank his café noir and read the paper.\nThe waves came in; the gulls cried.\n' +
+const PROSE =
+  'The old man sat by the sea. He drank his café noir and read the paper.\nThe waves came in; the gulls cried.\n' +
   'Renée walked along the shore, and the wind was cold.\nThere is a café where the fishermen meet at dawn.\n';
-const NAMES = ['Marie', 'Marc', 'Renée', 'René', 'Chloé', 'Zoé', 'André', 'Anna', 'Hélène', 'Martin', 'Mathéo', 'Léa', 'Manon', 'Noé', 'Emma', 'Hugo',
-  'Louise', 'Jules', 'Inès', 'Théo', 'Jade', 'Lucas', 'Maël', 'Rose', 'Gabriel', 'Alice', 'Raphaël', 'Anaïs', 'Adèle', 'Léon'];
+const NAMES = [
+  'Marie',
+  'Marc',
+  'Renée',
+  'René',
+  'Chloé',
+  'Zoé',
+  'André',
+  'Anna',
+  'Hélène',
+  'Martin',
+  'Mathéo',
+  'Léa',
+  'Manon',
+  'Noé',
+  'Emma',
+  'Hugo',
+  'Louise',
+  'Jules',
+  'Inès',
+  'Théo',
+  'Jade',
+  'Lucas',
+  'Maël',
+  'Rose',
+  'Gabriel',
+  'Alice',
+  'Raphaël',
+  'Anaïs',
+  'Adèle',
+  'Léon',
+];
 
 let dir: string;
 const { cli, ok } = cliRunner(() => dir, { CHARRNN_BACKEND: 'reference' });
@@ -113,7 +168,20 @@ before(async () => {
   writeFileSync(join(dir, 'prose.txt'), PROSE.repeat(12));
   writeFileSync(join(dir, 'names.txt'), NAMES.join('\n') + '\n');
   for (const m of MODELS) {
-    await ok(['train', m.lines ? 'names.txt' : 'prose.txt', ...TINY, ...m.flags, '--steps', '200', '--val-every', '0', '--sample-length', '0', '--out', m.name]);
+    await ok([
+      'train',
+      m.lines ? 'names.txt' : 'prose.txt',
+      ...TINY,
+      ...m.flags,
+      '--steps',
+      '200',
+      '--val-every',
+      '0',
+      '--sample-length',
+      '0',
+      '--out',
+      m.name,
+    ]);
   }
   const kernels = referenceKernels('f32');
   // The page's library: the bundle the page ships, built by scripts/build.mjs (npm test builds it first).
@@ -125,7 +193,11 @@ before(async () => {
   }
   // The library's limits, so that a range is said the same way (a server's own lower limits are its operator's choice, set with serve's flags).
   server = await buildServer({
-    models: await loadServedModels(MODELS.map(path), MODELS.map(m => m.name), 'reference'),
+    models: await loadServedModels(
+      MODELS.map(path),
+      MODELS.map(m => m.name),
+      'reference',
+    ),
     limits: { maxLength: MAX_LENGTH, maxCount: 10_000, maxBeam: 1000 },
   });
 });
@@ -158,7 +230,8 @@ async function viaCli(m: ModelFile, request: Request): Promise<Answer> {
   if (!m.lines) return { texts: out.texts!, finishReasons: out.finish_reasons! };
   // The CLI prints each line whole, the prime as the model read it first.
   const prime = primeAsRead(m, request.prime ?? '', library.get(m.name)!.chars);
-  for (const line of out.lines!) assert.ok(line.startsWith(prime), `the CLI's line ${JSON.stringify(line)} starts with the prime as read, ${JSON.stringify(prime)}`);
+  for (const line of out.lines!)
+    assert.ok(line.startsWith(prime), `the CLI's line ${JSON.stringify(line)} starts with the prime as read, ${JSON.stringify(prime)}`);
   return { texts: out.lines!.map(l => l.slice(prime.length)), finishReasons: [] };
 }
 
@@ -255,9 +328,15 @@ describe('one behaviour in every face', () => {
         const first = answers[1];
         if (!('refused' in first) && request.beam === undefined) {
           const sse = await viaServerStream(m, request, first.texts.length);
-          const own = first.texts.length === 1 ? [await viaHandleStream(library.get(m.name)!, request), await viaHandleStream(page.get(m.name)!, request)] : [];
+          const own =
+            first.texts.length === 1
+              ? [await viaHandleStream(library.get(m.name)!, request), await viaHandleStream(page.get(m.name)!, request)]
+              : [];
           const same = JSON.stringify(sse) === JSON.stringify(first.texts) && own.every(t => t === first.texts[0]);
-          if (!same) disagreements.push(`${label} streamed:\n  server SSE: ${JSON.stringify(sse)}\n  library, page stream: ${JSON.stringify(own)}\n  generate: ${JSON.stringify(first.texts)}`);
+          if (!same)
+            disagreements.push(
+              `${label} streamed:\n  server SSE: ${JSON.stringify(sse)}\n  library, page stream: ${JSON.stringify(own)}\n  generate: ${JSON.stringify(first.texts)}`,
+            );
           streamed = same ? '✓ same' : '✗ differs';
         }
         rows.push([label, ...answers.map(cell), streamed]);

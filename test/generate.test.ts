@@ -22,7 +22,14 @@ const vocab = Vocabulary.fromText(TEXT);
 
 function trained(k: Kernels<Float32Array>, cell: 'lstm' | 'gru' | 'rnn' = 'lstm'): CharRNN<Float32Array> {
   const m = new CharRNN({ cell, layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, k, { seed: 4 });
-  const t = new Trainer(m, vocab.encode(TEXT).ids, { batch: 4, seq: 16, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 } });
+  const t = new Trainer(m, vocab.encode(TEXT).ids, {
+    batch: 4,
+    seq: 16,
+    clip: 5,
+    lrDecay: 1,
+    lrDecayEvery: 0,
+    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
+  });
   for (let i = 0; i < 10; i++) t.step();
   return m;
 }
@@ -30,7 +37,9 @@ function trained(k: Kernels<Float32Array>, cell: 'lstm' | 'gru' | 'rnn' = 'lstm'
 /** A request run alone, on a batch of its own: the reference. */
 function alone(m: CharRNN<Float32Array>, options: GenerateOptions): string[] {
   const gen = createGenerator(m, vocab, parseGenerateOptions(options));
-  for (const _ of gen.pieces()) { /* to the end */ }
+  for (const _ of gen.pieces()) {
+    /* to the end */
+  }
   return gen.result().texts;
 }
 
@@ -41,14 +50,20 @@ describe('generators', () => {
       const a: GenerateOptions = { prime: 'the ', length: 80, seed: 3, temperature: 1.3 };
       const b: GenerateOptions = { prime: 'lazy dog', length: 70, greedy: true };
       const want = [alone(m, a)[0], alone(m, b)[0]];
-      const its = [createGenerator(m, vocab, parseGenerateOptions(a)).pieces(), createGenerator(m, vocab, parseGenerateOptions(b)).pieces()];
+      const its = [
+        createGenerator(m, vocab, parseGenerateOptions(a)).pieces(),
+        createGenerator(m, vocab, parseGenerateOptions(b)).pieces(),
+      ];
       const got = ['', ''];
       // One piece of each in turn, so every step of one runs between two steps of the other.
       for (let live = 2; live > 0;) {
         live = 0;
         its.forEach((it, i) => {
           const r = it.next();
-          if (!r.done) { got[i] += r.value[0]; live++; }
+          if (!r.done) {
+            got[i] += r.value[0];
+            live++;
+          }
         });
       }
       assert.deepEqual(got, want, name);
@@ -74,10 +89,15 @@ describe('generators', () => {
       const got: string[][] = requests.map(() => []);
       let maxSize = 0;
       for (let step = 0; running.length > 0 || step <= 12; step++) {
-        requests.forEach(([at, o], i) => { if (at === step) running.push({ gen: createGenerator(m, vocab, parseGenerateOptions(o), batch), i }); });
+        requests.forEach(([at, o], i) => {
+          if (at === step) running.push({ gen: createGenerator(m, vocab, parseGenerateOptions(o), batch), i });
+        });
         for (const r of running) r.gen.advance();
         for (let j = running.length - 1; j >= 0; j--) {
-          if (running[j].gen.done) { got[running[j].i] = running[j].gen.result().texts; running.splice(j, 1); }
+          if (running[j].gen.done) {
+            got[running[j].i] = running[j].gen.result().texts;
+            running.splice(j, 1);
+          }
         }
         maxSize = Math.max(maxSize, batch.size);
         batch.step();
@@ -97,7 +117,10 @@ describe('generators', () => {
     for (let s = 0; !keep.done; s++) {
       keep.advance();
       if (!drop.done) drop.advance();
-      if (s === 10) { drop.dispose(); assert.equal(batch.size, 1); }
+      if (s === 10) {
+        drop.dispose();
+        assert.equal(batch.size, 1);
+      }
       if (!keep.done) batch.step();
     }
     assert.deepEqual(keep.result().texts, alone(m, { prime: 'the', length: 50, seed: 4 }));
@@ -175,9 +198,16 @@ describe('generators', () => {
 
   it("a prime with characters the model has never seen: named in one sentence, or dropped with unknown: 'skip'", () => {
     const m = trained(BACKENDS[0].kernels);
-    assert.throws(() => createGenerator(m, vocab, parseGenerateOptions({ prime: 'the ZOO', length: 5 })),
-      (e: Error) => e instanceof CharrnnError && /^The prime has 2 characters the model has never seen: .*Z.*, .*O.* \(unknown: 'skip' drops them\)\.$/.test(e.message));
-    assert.deepEqual(alone(m, { prime: 'the ZOO', length: 20, unknown: 'skip', seed: 2 }), alone(m, { prime: 'the ', length: 20, seed: 2 }));
+    assert.throws(
+      () => createGenerator(m, vocab, parseGenerateOptions({ prime: 'the ZOO', length: 5 })),
+      (e: Error) =>
+        e instanceof CharrnnError &&
+        /^The prime has 2 characters the model has never seen: .*Z.*, .*O.* \(unknown: 'skip' drops them\)\.$/.test(e.message),
+    );
+    assert.deepEqual(
+      alone(m, { prime: 'the ZOO', length: 20, unknown: 'skip', seed: 2 }),
+      alone(m, { prime: 'the ', length: 20, seed: 2 }),
+    );
   });
 
   it('stream state: getState copies (no aliasing), setState copies in, and the stream continues from it', () => {

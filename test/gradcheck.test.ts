@@ -20,9 +20,13 @@ function cellProblem(cell: CellType, seed: number) {
   const G = GATES[cell] * H;
   const f = (n: number, s = 0.6) => randomFill(new Float64Array(n), rng, s);
   const weights = { wih: f(G * I), whh: f(G * H), bih: f(G), bhh: f(G) };
-  const x = f(T * B * I, 1), h0 = f(B * H), c0 = f(B * H);
+  const x = f(T * B * I, 1),
+    h0 = f(B * H),
+    c0 = f(B * H);
   // The loss is a fixed random linear function of every output and of the final state.
-  const wOut = f(T * B * H, 1), wHT = f(B * H, 1), wCT = f(B * H, 1);
+  const wOut = f(T * B * H, 1),
+    wHT = f(B * H, 1),
+    wCT = f(B * H, 1);
   const sizes = cellActivationSizes(shape);
   const act = { gates: new Float64Array(sizes.gates), aux: new Float64Array(sizes.aux), h: new Float64Array(sizes.h) };
   const loss = (): number => {
@@ -40,27 +44,45 @@ function cellProblem(cell: CellType, seed: number) {
 
 describe('gradient check (finite differences, float64)', () => {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-    it(`${cell} cell: weights, biases, inputs and initial state`, (t) => {
+    it(`${cell} cell: weights, biases, inputs and initial state`, t => {
       const p = cellProblem(cell, 7);
       const { shape, weights, x, h0, c0, act } = p;
       const { T, B, I, H } = shape;
       const G = GATES[cell] * H;
       p.loss();
       const grads = { wih: new Float64Array(G * I), whh: new Float64Array(G * H), bih: new Float64Array(G), bhh: new Float64Array(G) };
-      const dx = new Float64Array(T * B * I), dh0 = new Float64Array(B * H), dc0 = new Float64Array(B * H);
+      const dx = new Float64Array(T * B * I),
+        dh0 = new Float64Array(B * H),
+        dc0 = new Float64Array(B * H);
       const ss = cellScratchSizes(shape);
       k.cellBackward({
-        shape, weights, x, h0, c0: cell === 'lstm' ? c0 : null, act,
-        dh: p.wOut, dhT: p.wHT, dcT: cell === 'lstm' ? p.wCT : null, grads, dx, dh0, dc0: cell === 'lstm' ? dc0 : null,
+        shape,
+        weights,
+        x,
+        h0,
+        c0: cell === 'lstm' ? c0 : null,
+        act,
+        dh: p.wOut,
+        dhT: p.wHT,
+        dcT: cell === 'lstm' ? p.wCT : null,
+        grads,
+        dx,
+        dh0,
+        dc0: cell === 'lstm' ? dc0 : null,
         scratch: {
-          dgates: new Float64Array(ss.dgates), dgatesHidden: new Float64Array(ss.dgatesHidden),
-          dhNext: new Float64Array(ss.dhNext), dcNext: new Float64Array(ss.dcNext),
+          dgates: new Float64Array(ss.dgates),
+          dgatesHidden: new Float64Array(ss.dgatesHidden),
+          dhNext: new Float64Array(ss.dhNext),
+          dcNext: new Float64Array(ss.dcNext),
         },
       });
       const checks: [string, Float64Array, Float64Array][] = [
-        ['weight_ih', weights.wih, grads.wih], ['weight_hh', weights.whh, grads.whh],
-        ['bias_ih', weights.bih, grads.bih], ['bias_hh', weights.bhh, grads.bhh],
-        ['x', x, dx], ['h0', h0, dh0],
+        ['weight_ih', weights.wih, grads.wih],
+        ['weight_hh', weights.whh, grads.whh],
+        ['bias_ih', weights.bih, grads.bih],
+        ['bias_hh', weights.bhh, grads.bhh],
+        ['x', x, dx],
+        ['h0', h0, dh0],
       ];
       if (cell === 'lstm') checks.push(['c0', c0, dc0]);
       let worst = 0;
@@ -75,7 +97,8 @@ describe('gradient check (finite differences, float64)', () => {
 
   it('softmax cross-entropy: logits', () => {
     const rng = new Random(3);
-    const rows = 5, V = 7;
+    const rows = 5,
+      V = 7;
     const logits = randomFill(new Float64Array(rows * V), rng, 3);
     const targets = Int32Array.from({ length: rows }, () => rng.int(V));
     const d = new Float64Array(rows * V);
@@ -94,7 +117,9 @@ describe('gradient check (finite differences, float64)', () => {
 
   it('embedding: table', () => {
     const rng = new Random(4);
-    const V = 6, E = 3, n = 9;
+    const V = 6,
+      E = 3,
+      n = 9;
     const table = randomFill(new Float64Array(V * E), rng);
     const ids = Int32Array.from({ length: n }, () => rng.int(V));
     const w = randomFill(new Float64Array(n * E), rng);
@@ -114,21 +139,31 @@ describe('gradient check (finite differences, float64)', () => {
     ...(['lstm', 'gru'] as const).map(cell => ({ cell, embDropout: 0.4 })),
   ];
   for (const { cell, embDropout } of cases) {
-    it(`whole ${cell} model, second of two chunks with carried state and dropout${embDropout ? `, embedding dropout ${embDropout}` : ''}`, (t) => {
-      const vocabSize = 6, T = 4, B = 2;
+    it(`whole ${cell} model, second of two chunks with carried state and dropout${embDropout ? `, embedding dropout ${embDropout}` : ''}`, t => {
+      const vocabSize = 6,
+        T = 4,
+        B = 2;
       // emb > hidden and hidden > emb both occur across the cell types: the backward buffers must fit either.
-      const model = new CharRNN({ cell, layers: 2, hidden: 5, emb: cell === "gru" ? 7 : 3, vocabSize, dropout: 0.25, ...(embDropout ? { embDropout } : {}) },
-        k, { seed: 11 });
+      const model = new CharRNN(
+        { cell, layers: 2, hidden: 5, emb: cell === 'gru' ? 7 : 3, vocabSize, dropout: 0.25, ...(embDropout ? { embDropout } : {}) },
+        k,
+        { seed: 11 },
+      );
       const rng = new Random(5);
       const ids = () => Array.from({ length: T * B }, () => rng.int(vocabSize));
-      const x1 = ids(), x2 = ids(), y2 = ids();
+      const x1 = ids(),
+        x2 = ids(),
+        y2 = ids();
       const state = model.newState(B);
       model.forward(x1, T, B, state, { train: true });
       // Snapshot the carried state and the dropout generator: each evaluation replays both.
       const saved = state.layers.map(l => ({ h: l.h.slice(), c: l.c?.slice() }));
       const rngState = model.dropoutRng.getState();
       const restore = () => {
-        state.layers.forEach((l, i) => { l.h.set(saved[i].h); if (l.c) l.c.set(saved[i].c!); });
+        state.layers.forEach((l, i) => {
+          l.h.set(saved[i].h);
+          if (l.c) l.c.set(saved[i].c!);
+        });
         model.dropoutRng.setState(rngState);
       };
       const loss = (): number => {
@@ -161,7 +196,10 @@ describe('gradient check (finite differences, float64)', () => {
           const other = new CharRNN({ ...model.config, embDropout: rate }, k, { seed: 11 });
           other.params.data.set(model.params.data);
           const otherState = other.newState(B);
-          otherState.layers.forEach((l, i) => { l.h.set(saved[i].h); if (l.c) l.c.set(saved[i].c!); });
+          otherState.layers.forEach((l, i) => {
+            l.h.set(saved[i].h);
+            if (l.c) l.c.set(saved[i].c!);
+          });
           other.dropoutRng.setState(rngState);
           if (rate === 0) for (let i = 0; i < T * B * model.config.emb; i++) other.dropoutRng.nextUint32();
           other.forward(x2, T, B, otherState, { train: true });

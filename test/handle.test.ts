@@ -31,8 +31,17 @@ let trained: CharRNN<Float32Array>;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-handle-'));
-  trained = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), { seed: 3 });
-  const t = new Trainer(trained, vocab.encode(TEXT).ids, { batch: 4, seq: 16, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 } });
+  trained = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
+    seed: 3,
+  });
+  const t = new Trainer(trained, vocab.encode(TEXT).ids, {
+    batch: 4,
+    seq: 16,
+    clip: 5,
+    lrDecay: 1,
+    lrDecayEvery: 0,
+    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
+  });
   for (let i = 0; i < 20; i++) t.step();
   file = join(dir, 'model.safetensors');
   writeFileSync(file, encodeModel(trained, vocab));
@@ -57,9 +66,15 @@ describe('CharRnnModel', () => {
     assert.equal(beam.logprobs!.length, 4);
     assert.equal(new Set(beam.texts).size, 4);
     beam.logprobs!.forEach((lp, i) => assert.ok(lp < 0 && (i === 0 || lp <= beam.logprobs![i - 1])));
-    assert.equal((await m.generate({ prime: 'the ', length: 5, beam: 1 })).text, (await m.generate({ prime: 'the ', length: 5, greedy: true })).text);
+    assert.equal(
+      (await m.generate({ prime: 'the ', length: 5, beam: 1 })).text,
+      (await m.generate({ prime: 'the ', length: 5, greedy: true })).text,
+    );
     await assert.rejects(m.generate({ temperature: 0 }), GenerateOptionsError);
-    await assert.rejects(CharRnnModel.load(join(dir, 'missing.safetensors')), (e: Error) => e instanceof CharrnnError && /missing\.safetensors/.test(e.message));
+    await assert.rejects(
+      CharRnnModel.load(join(dir, 'missing.safetensors')),
+      (e: Error) => e instanceof CharrnnError && /missing\.safetensors/.test(e.message),
+    );
   });
 
   it('loads bytes (on the backend asked for) and URLs over real HTTP; a bad file or a 404 is one sentence', async () => {
@@ -69,18 +84,30 @@ describe('CharRnnModel', () => {
     const server = createServer((req, res) => {
       if (req.url === '/model.safetensors') res.end(bytes);
       else if (req.url === '/junk') res.end('not a model');
-      else { res.statusCode = 404; res.end(); }
+      else {
+        res.statusCode = 404;
+        res.end();
+      }
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const o = { prime: 'the', length: 30, greedy: true };
       const want = (await fromBytes.generate(o)).text;
-      for (const m of [await CharRnnModel.load(`${base}/model.safetensors`), await CharRnnModel.load(new URL(`${base}/model.safetensors`))]) {
+      for (const m of [
+        await CharRnnModel.load(`${base}/model.safetensors`),
+        await CharRnnModel.load(new URL(`${base}/model.safetensors`)),
+      ]) {
         assert.equal((await m.generate(o)).text, want);
       }
-      await assert.rejects(CharRnnModel.load(`${base}/nothing`), /^CharrnnError: Could not fetch the model at .*nothing: the server answered 404 Not Found\.$/);
-      await assert.rejects(CharRnnModel.load(`${base}/junk`), (e: Error) => e instanceof CharrnnError && /junk is not a valid safetensors file/.test(e.message));
+      await assert.rejects(
+        CharRnnModel.load(`${base}/nothing`),
+        /^CharrnnError: Could not fetch the model at .*nothing: the server answered 404 Not Found\.$/,
+      );
+      await assert.rejects(
+        CharRnnModel.load(`${base}/junk`),
+        (e: Error) => e instanceof CharrnnError && /junk is not a valid safetensors file/.test(e.message),
+      );
     } finally {
       server.close();
     }
@@ -89,7 +116,17 @@ describe('CharRnnModel', () => {
   it('stream yields the text of generate piece by piece; leaving early frees the generation (no new buffers after)', async () => {
     let allocs = 0;
     const ref = referenceKernels('f32');
-    const counting: Kernels<Float32Array> = { ...ref, alloc: n => { allocs++; return ref.alloc(n); }, allocInt: n => { allocs++; return ref.allocInt(n); } };
+    const counting: Kernels<Float32Array> = {
+      ...ref,
+      alloc: n => {
+        allocs++;
+        return ref.alloc(n);
+      },
+      allocInt: n => {
+        allocs++;
+        return ref.allocInt(n);
+      },
+    };
     const m = await CharRnnModel.load(readFileSync(file), { kernels: counting });
     const o = { prime: 'the ', length: 120, seed: 9 };
     let streamed = '';
@@ -104,7 +141,11 @@ describe('CharRnnModel', () => {
       }
     }
     assert.equal(allocs, before, 'abandoned streams hand their buffers back for the next');
-    await assert.rejects(async () => { for await (const _ of m.stream({ count: 2 })) { /* */ } }, GenerateOptionsError);
+    await assert.rejects(async () => {
+      for await (const _ of m.stream({ count: 2 })) {
+        /* */
+      }
+    }, GenerateOptionsError);
   });
 
   it('feed / predict / reset / state: the distribution of the forward pass, state copied in and out', async () => {
@@ -136,7 +177,12 @@ describe('CharRnnModel', () => {
     m.feed('the');
     assert.deepEqual(m.predict(), fresh.predict());
     assert.throws(() => m.feed('the 🙂'), CharrnnError);
-    assert.throws(() => { m.state = { B: 1, layers: [] }; }, (err: Error) => err instanceof CharrnnError && /does not fit/.test(err.message));
+    assert.throws(
+      () => {
+        m.state = { B: 1, layers: [] };
+      },
+      (err: Error) => err instanceof CharrnnError && /does not fit/.test(err.message),
+    );
     assert.throws(() => m.predict({ temperature: -1 }), GenerateOptionsError);
     m.dispose();
   });

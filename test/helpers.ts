@@ -36,7 +36,8 @@ export function runChunks<F extends FloatArray>(model: CharRNN<F>, chunks: { inp
     const ids = new Int32Array(T * B);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ids[t * B + b] = c.input[b][t];
     const logits = model.forward(ids, T, B, state);
-    return Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) =>
-      Array.from(logits.subarray((t * B + b) * V, (t * B + b + 1) * V))));
+    return Array.from({ length: B }, (_, b) =>
+      Array.from({ length: T }, (_, t) => Array.from(logits.subarray((t * B + b) * V, (t * B + b + 1) * V))),
+    );
   });
 }

@@ -32,20 +32,36 @@ function sentence(f: () => unknown): string {
   assert.fail('accepted');
 }
 
-describe('the handle\'s state', () => {
-  it('refuses anything but a state of the model\'s shape with one sentence', () => {
+describe("the handle's state", () => {
+  it("refuses anything but a state of the model's shape with one sentence", () => {
     const m = new CharRnnModel(newModel(), vocab);
     const shape = 'The state must be one like the state property gives ({ B: 1, layers: [{ h, c }, …] })';
     const cases: [unknown, string][] = [
-      [null, 'null'], [undefined, 'undefined'], [5, '5'], ['state', 'a string'], [[], 'an array'],
-      [{}, 'an object of another shape'], [{ B: 1, layers: 'x' }, 'an object of another shape'],
-      [{ B: 1, layers: [null, null] }, 'an object of another shape'], [{ B: 1, layers: [{ h: 'abc', c: null }] }, 'an object of another shape'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [5, '5'],
+      ['state', 'a string'],
+      [[], 'an array'],
+      [{}, 'an object of another shape'],
+      [{ B: 1, layers: 'x' }, 'an object of another shape'],
+      [{ B: 1, layers: [null, null] }, 'an object of another shape'],
+      [{ B: 1, layers: [{ h: 'abc', c: null }] }, 'an object of another shape'],
     ];
     for (const [value, said] of cases) {
-      assert.equal(sentence(() => { m.state = value as never; }), `${shape}, not ${said}.`);
+      assert.equal(
+        sentence(() => {
+          m.state = value as never;
+        }),
+        `${shape}, not ${said}.`,
+      );
     }
     // The right shape with the wrong sizes is the stream's sentence; a state from the handle (or plain arrays of its sizes) is taken.
-    assert.match(sentence(() => { m.state = { B: 1, layers: [{ h: [1, 2] as never, c: null }] }; }), /^That state does not fit this model: a state for this model is 2 layers/);
+    assert.match(
+      sentence(() => {
+        m.state = { B: 1, layers: [{ h: [1, 2] as never, c: null }] };
+      }),
+      /^That state does not fit this model: a state for this model is 2 layers/,
+    );
     m.feed('abc');
     const saved = m.state;
     m.reset();
@@ -54,14 +70,17 @@ describe('the handle\'s state', () => {
   });
 });
 
-describe('the Trainer\'s config', () => {
+describe("the Trainer's config", () => {
   const good: TrainingConfig = { batch: 2, seq: 8, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER } };
   const ids = vocab.encode(TEXT).ids;
 
   it('refuses a negative learning rate before a step is taken, and every other value out of its range, one sentence each', () => {
     const model = newModel();
     const before = Float32Array.from(model.params.data);
-    assert.equal(sentence(() => new Trainer(model, ids, { ...good, optimizer: { ...DEFAULT_OPTIMIZER, lr: -1 } })), 'optimizer.lr must be a number greater than 0, not -1.');
+    assert.equal(
+      sentence(() => new Trainer(model, ids, { ...good, optimizer: { ...DEFAULT_OPTIMIZER, lr: -1 } })),
+      'optimizer.lr must be a number greater than 0, not -1.',
+    );
     assert.deepEqual(model.params.data, before, 'no step was taken');
     const bad: [Partial<TrainingConfig> | { optimizer: object }, string][] = [
       [{ batch: 0 }, 'batch must be a whole number, 1 or more, not 0.'],
@@ -74,17 +93,31 @@ describe('the Trainer\'s config', () => {
       [{ batch: '4' as never }, 'batch must be a whole number, 1 or more, not "4".'],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, lr: 0 } }, 'optimizer.lr must be a number greater than 0, not 0.'],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, lr: Infinity } }, 'optimizer.lr must be a number greater than 0, not Infinity.'],
-      [{ optimizer: { ...DEFAULT_OPTIMIZER, name: 'adamw' } }, 'optimizer.name must be \'adam\', \'rmsprop\' or \'sgd\', not "adamw".'],
+      [{ optimizer: { ...DEFAULT_OPTIMIZER, name: 'adamw' } }, "optimizer.name must be 'adam', 'rmsprop' or 'sgd', not \"adamw\"."],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, beta1: 1 } }, 'optimizer.beta1 must be a number from 0 up to (not including) 1, not 1.'],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, beta2: -0.5 } }, 'optimizer.beta2 must be a number from 0 up to (not including) 1, not -0.5.'],
-      [{ optimizer: { ...DEFAULT_OPTIMIZER, momentum: 1.5 } }, 'optimizer.momentum must be a number from 0 up to (not including) 1, not 1.5.'],
+      [
+        { optimizer: { ...DEFAULT_OPTIMIZER, momentum: 1.5 } },
+        'optimizer.momentum must be a number from 0 up to (not including) 1, not 1.5.',
+      ],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, eps: 0 } }, 'optimizer.eps must be a number greater than 0, not 0.'],
       [{ optimizer: { ...DEFAULT_OPTIMIZER, weightDecay: -1 } }, 'optimizer.weightDecay must be a number, 0 or more, not -1.'],
-      [{ schedule: { lr: -1, name: 'constant', warmup: 0, decay: 1, decayEvery: 0, lrMin: 0, totalSteps: 0 } }, 'The learning rate must be a number greater than 0, got -1.'],
+      [
+        { schedule: { lr: -1, name: 'constant', warmup: 0, decay: 1, decayEvery: 0, lrMin: 0, totalSteps: 0 } },
+        'The learning rate must be a number greater than 0, got -1.',
+      ],
     ];
-    for (const [change, message] of bad) assert.equal(sentence(() => new Trainer(newModel(), ids, { ...good, ...change } as TrainingConfig)), message, JSON.stringify(change));
+    for (const [change, message] of bad)
+      assert.equal(
+        sentence(() => new Trainer(newModel(), ids, { ...good, ...change } as TrainingConfig)),
+        message,
+        JSON.stringify(change),
+      );
     // The Optimizer on its own judges the same way.
-    assert.equal(sentence(() => new Optimizer(kernels, newModel().params, { ...DEFAULT_OPTIMIZER, alpha: 2 })), 'optimizer.alpha must be a number from 0 up to (not including) 1, not 2.');
+    assert.equal(
+      sentence(() => new Optimizer(kernels, newModel().params, { ...DEFAULT_OPTIMIZER, alpha: 2 })),
+      'optimizer.alpha must be a number from 0 up to (not including) 1, not 2.',
+    );
   });
 
   it('takes every value at the edges of its range and trains', () => {
@@ -98,7 +131,7 @@ describe('the Trainer\'s config', () => {
   });
 });
 
-describe('sampleLines\' request', () => {
+describe("sampleLines' request", () => {
   const model = newModel();
   const request: LineRequest = { count: 2, eol: '\n', maxLength: 5 };
 
@@ -114,10 +147,16 @@ describe('sampleLines\' request', () => {
       [{ greedy: true, temperature: 0.5 }, 'greedy always takes the most likely character, so it cannot go with temperature.'],
     ];
     for (const [change, message] of bad) {
-      assert.throws(() => sampleLines(model, vocab, { ...request, ...change }), (e: unknown) => e instanceof GenerateOptionsError && e.message === message, JSON.stringify(change));
+      assert.throws(
+        () => sampleLines(model, vocab, { ...request, ...change }),
+        (e: unknown) => e instanceof GenerateOptionsError && e.message === message,
+        JSON.stringify(change),
+      );
     }
     // The CLI's spelling, where it passes its names.
-    assert.throws(() => sampleLines(model, vocab, { ...request, maxLength: 0 }, { maxLength: '--max-length' }), { message: '--max-length must be a whole number from 1 to 100000000, not 0.' });
+    assert.throws(() => sampleLines(model, vocab, { ...request, maxLength: 0 }, { maxLength: '--max-length' }), {
+      message: '--max-length must be a whole number from 1 to 100000000, not 0.',
+    });
     const r = sampleLines(model, vocab, { ...request, maxLength: 1, prime: 'a' });
     assert.equal(r.lines.length, 2);
     assert.ok(r.lines.every(l => l.length <= 2 && l.startsWith('a')));

@@ -24,18 +24,24 @@ let dir: string;
 const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 
-
-
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-const jsonLines = (stdout: string): Record<string, unknown>[] => stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (stdout: string): Record<string, unknown>[] =>
+  stdout
+    .split('\n')
+    .filter(l => l !== '')
+    .map(l => JSON.parse(l) as Record<string, unknown>);
 
-before(async () => { dir = mkdtempSync(join(tmpdir(), 'charrnn-lines-')); });
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'charrnn-lines-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('charrnn train --lines', () => {
   test('--corpus names trains a line model, and eval scores lines', async () => {
     // Steps rather than seconds, so that a busy machine cannot cut the run short.
-    const events = jsonLines(await ok(['train', '--corpus', 'names', ...TINY, '--steps', '400', '--val-every', '100', '--out', at('names'), '--json']));
+    const events = jsonLines(
+      await ok(['train', '--corpus', 'names', ...TINY, '--steps', '400', '--val-every', '100', '--out', at('names'), '--json']),
+    );
     const config = events[0] as { event: string; settings: Record<string, unknown>; corpus: Record<string, number | boolean | string> };
     assert.equal(config.event, 'config');
     assert.equal(config.settings.lines, true, '--corpus names implies --lines');
@@ -73,10 +79,29 @@ describe('charrnn train --lines', () => {
   test('samples while training are whole lines', async () => {
     const list = Array.from({ length: 40 }, (_, i) => `word${i % 5}`).join('\n') + '\n';
     writeFileSync(at('words.txt'), list);
-    const events = jsonLines(await ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--steps', '60', '--val-every', '30',
-      '--out', at('words'), '--json']));
+    const events = jsonLines(
+      await ok([
+        'train',
+        at('words.txt'),
+        '--lines',
+        ...TINY,
+        '--sample-length',
+        '12',
+        '--steps',
+        '60',
+        '--val-every',
+        '30',
+        '--out',
+        at('words'),
+        '--json',
+      ]),
+    );
     const samples = events.filter(e => e.event === 'sample') as { text: string; lines: boolean }[];
-    assert.deepEqual(samples.map(e => (e as unknown as { step: number }).step), [30, 60], 'a sample at each validation');
+    assert.deepEqual(
+      samples.map(e => (e as unknown as { step: number }).step),
+      [30, 60],
+      'a sample at each validation',
+    );
     const result = events.at(-1) as { sample: string };
     for (const text of [...samples.map(e => e.text), result.sample]) {
       const lines = text.split('\n');
@@ -85,8 +110,22 @@ describe('charrnn train --lines', () => {
     }
     assert.equal(samples[0].lines, true);
     // Printed as text: the final sample's lines each start with the prime, once.
-    const plain = await ok(['train', at('words.txt'), '--lines', ...TINY, '--sample-length', '12', '--sample-prime', 'wo', '--steps', '20', '--val-every', '0',
-      '--out', at('words-plain')]);
+    const plain = await ok([
+      'train',
+      at('words.txt'),
+      '--lines',
+      ...TINY,
+      '--sample-length',
+      '12',
+      '--sample-prime',
+      'wo',
+      '--steps',
+      '20',
+      '--val-every',
+      '0',
+      '--out',
+      at('words-plain'),
+    ]);
     const final = plain.split('\nsample:\n')[1]?.trim().split('\n') ?? [];
     assert.equal(final.length, 5, plain);
     for (const l of final) assert.ok(l.startsWith('wo') && !l.startsWith('wowo'), JSON.stringify(l));
@@ -102,7 +141,12 @@ describe('charrnn train --lines', () => {
       assert.equal(sha256(at(`parts/${f}.safetensors`)), sha256(at(`whole/${f}.safetensors`)), `${f}.safetensors`);
     }
     // The resumed run's log continues the characters count where it stopped.
-    const chars = (name: string) => new Map(jsonLines(readFileSync(at(`${name}/log.jsonl`), 'utf8')).filter(e => e.event === 'step').map(e => [e.step, e.chars]));
+    const chars = (name: string) =>
+      new Map(
+        jsonLines(readFileSync(at(`${name}/log.jsonl`), 'utf8'))
+          .filter(e => e.event === 'step')
+          .map(e => [e.step, e.chars]),
+      );
     const whole = chars('whole');
     const parts = chars('parts');
     assert.equal(parts.get(10), whole.get(10));
@@ -113,12 +157,21 @@ describe('charrnn train --lines', () => {
     writeFileSync(at('one-line.txt'), 'just one line without a break');
     assertUserError(await cli(['train', at('one-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /has no line breaks/);
     writeFileSync(at('empty-lines.txt'), '\n\r\n\n\n');
-    assertUserError(await cli(['train', at('empty-lines.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /every line of .* is empty/);
+    assertUserError(
+      await cli(['train', at('empty-lines.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]),
+      /every line of .* is empty/,
+    );
     writeFileSync(at('long-line.txt'), `short\n${'x'.repeat(1001)}\nshort\n`);
-    assertUserError(await cli(['train', at('long-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]), /Line 2 of .* has 1001 characters, and --lines takes lines of at most 1000/);
+    assertUserError(
+      await cli(['train', at('long-line.txt'), '--lines', ...TINY, '--steps', '1', '--out', at('x')]),
+      /Line 2 of .* has 1001 characters, and --lines takes lines of at most 1000/,
+    );
     writeFileSync(at('prose.txt'), 'a few words of running text, on one line and then another.\n'.repeat(20));
     await ok(['train', at('prose.txt'), ...TINY, '--seq', '8', '--steps', '2', '--out', at('prose')]);
-    assertUserError(await cli(['train', at('prose.txt'), '--resume', at('prose'), '--lines', '--steps', '4']), /has --lines false; a resumed run keeps its settings/);
+    assertUserError(
+      await cli(['train', at('prose.txt'), '--resume', at('prose'), '--lines', '--steps', '4']),
+      /has --lines false; a resumed run keeps its settings/,
+    );
   });
 });
 
@@ -148,13 +201,18 @@ describe('charrnn sample on a line model', () => {
     const primed = (await ok(['sample', model, '--count', '10', '--prime', 'da'])).trimEnd().split('\n');
     assert.equal(primed.length, 10);
     for (const l of primed) assert.ok(l.startsWith('da'), JSON.stringify(l));
-    const short = (await ok(['sample', model, '--count', '10', '--prime', 'c', '--max-length', '1', '--temperature', '3'])).trimEnd().split('\n');
+    const short = (await ok(['sample', model, '--count', '10', '--prime', 'c', '--max-length', '1', '--temperature', '3']))
+      .trimEnd()
+      .split('\n');
     assert.equal(short.length, 10);
     for (const l of short) assert.match(l, /^c[abcd]?$/, JSON.stringify(l));
   });
 
   test('--novel gives only lines not in the training text, each once, or says why there are fewer', async () => {
-    const json = JSON.parse(await ok(['sample', model, '--count', '8', '--novel', '--temperature', '2', '--json'])) as { lines: string[]; drawn: number };
+    const json = JSON.parse(await ok(['sample', model, '--count', '8', '--novel', '--temperature', '2', '--json'])) as {
+      lines: string[];
+      drawn: number;
+    };
     assert.equal(json.lines.length, 8);
     assert.equal(new Set(json.lines).size, 8, 'no line twice');
     for (const l of json.lines) assert.ok(!seen.has(l), `${l} is in the training text`);
@@ -163,7 +221,10 @@ describe('charrnn sample on a line model', () => {
     const r = await cli(['sample', model, '--count', '3', '--novel', '--greedy']);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.split('\n').filter(l => l !== '').length <= 1);
-    assert.match(r.stderr, /^charrnn: the model gave only [01] novel lines? of the 3 asked for in 1000 draws .*--greedy draws the same line every time, so leave it out\.\n$/);
+    assert.match(
+      r.stderr,
+      /^charrnn: the model gave only [01] novel lines? of the 3 asked for in 1000 draws .*--greedy draws the same line every time, so leave it out\.\n$/,
+    );
   });
 
   test('bad input: running-text flags on a line model, line flags on a model of running text', async () => {

@@ -14,12 +14,21 @@ import { lineValidationLoss } from '../src/train/line-loss.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { memoryStore } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = { lines: true, layers: 1, hidden: 12, emb: 6, batch: 4, seq: 50, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
+const TINY: Partial<RunSettings> = {
+  lines: true,
+  layers: 1,
+  hidden: 12,
+  emb: 6,
+  batch: 4,
+  seq: 50,
+  sampleLength: 0,
+  valEvery: 0,
+  checkpointEvery: 0,
+};
 
 /** 40 distinct lines of 1 to 7 characters (plus a space and a number). */
 const LINES = Array.from({ length: 40 }, (_, i) => `${'abcdefg'.slice(0, 1 + (i % 7))} ${i}`);
 const TEXT = LINES.join('\n') + '\n';
-
 
 function makeRun(settings: Partial<RunSettings>, limits: StopLimits, text = TEXT) {
   const s = { ...DEFAULT_SETTINGS, ...TINY, ...settings };
@@ -33,7 +42,7 @@ function makeRun(settings: Partial<RunSettings>, limits: StopLimits, text = TEXT
 }
 
 describe('a line run', () => {
-  test('one epoch counts every training line\'s characters and end-of-line once; the config says how the lines were split', async () => {
+  test("one epoch counts every training line's characters and end-of-line once; the config says how the lines were split", async () => {
     const { run, events, corpus } = makeRun({ valFrac: 0.2 }, { epochs: 1 });
     await run.train();
     const config = events[0] as ConfigEvent;
@@ -52,13 +61,16 @@ describe('a line run', () => {
     const result = events.at(-1)!;
     assert.equal(result.step, Math.ceil(trainLines / 4), 'one epoch: a batch of 4 lines a step');
     assert.equal(result.chars, expected, 'one pass trains on each line once');
- });
+  });
 
   test('validation scores the held-out lines; model and best carry the line-model metadata', async () => {
     const { run, events, store, corpus } = makeRun({ valFrac: 0.25, valEvery: 5 }, { steps: 12 });
     await run.train();
     const validations = events.filter(e => e.type === 'validation');
-    assert.deepEqual(validations.map(e => e.step), [5, 10, 12]);
+    assert.deepEqual(
+      validations.map(e => e.step),
+      [5, 10, 12],
+    );
     // The closing validation is the final model's loss on the held-out lines.
     assert.equal((validations.at(-1) as { loss: number }).loss, lineValidationLoss(run.model, corpus.lines!.val, 4));
     for (const file of ['model', 'best'] as const) {
@@ -66,24 +78,24 @@ describe('a line run', () => {
       const info = lineModelInfo(metadata, file);
       assert.ok(info, `${file} is a line model`);
       for (const l of LINES) assert.ok(info.lineSet.has(l), `${file} knows ${l}`);
-   }
+    }
     const checkpoint = decodeCheckpoint(store.files.get('checkpoint')!, 'checkpoint');
     assert.equal(checkpoint.run.settings.lines, true);
     assert.equal(checkpoint.run.chars, events.at(-1)!.chars);
- });
+  });
 
   test('a stop request during a long line validation abandons it between batches', async () => {
     const many = Array.from({ length: 6000 }, (_, i) => `line number ${i} of a long list`).join('\n') + '\n';
     const { run, events } = makeRun({ valFrac: 0.5, valEvery: 3, batch: 2, hidden: 48 }, { steps: 1000 }, many);
     run.on(e => {
       if (e.type === 'step' && e.step === 3) setTimeout(() => run.requestStop('test'), 5);
-   });
+    });
     const result = await run.train();
     assert.equal(result.reason, 'signal');
     assert.equal(result.step, 3);
     assert.equal(events.filter(e => e.type === 'validation').length, 0, 'the validation was abandoned');
     assert.ok(events.some(e => e.type === 'saved' && e.step === 3));
- });
+  });
 
   test('samples are 5 whole lines of at most --sample-length characters, and leave training unchanged', async () => {
     const sampled = makeRun({ sampleLength: 9, samplePrime: 'ab', valFrac: 0.2, valEvery: 4 }, { steps: 8 });
@@ -92,17 +104,24 @@ describe('a line run', () => {
     await plain.run.train();
     assert.deepEqual(sampled.run.model.params.data, plain.run.model.params.data, 'the same weights with and without samples');
     const samples = sampled.events.filter(e => e.type === 'sample');
-    assert.deepEqual(samples.map(e => e.step), [4, 8], 'one at each validation');
+    assert.deepEqual(
+      samples.map(e => e.step),
+      [4, 8],
+      'one at each validation',
+    );
     const texts = [...samples.map(e => e.text), (sampled.events.at(-1) as { sample: string }).sample];
     for (const text of texts) {
       const lines = text.split('\n');
       assert.equal(lines.length, 5);
       for (const l of lines) assert.ok(l.startsWith('ab') && [...l].length <= 2 + 9, JSON.stringify(l));
-   }
- });
+    }
+  });
 
   test('lines is kept on resume', () => {
-    assert.throws(() => resumedSettings({ ...DEFAULT_SETTINGS, lines: true }, { lines: false }), /has lines true; a resumed run keeps its settings, so leave lines out/);
+    assert.throws(
+      () => resumedSettings({ ...DEFAULT_SETTINGS, lines: true }, { lines: false }),
+      /has lines true; a resumed run keeps its settings, so leave lines out/,
+    );
     assert.equal(resumedSettings({ ...DEFAULT_SETTINGS, lines: true }, {}).lines, true);
- });
+  });
 });

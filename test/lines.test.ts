@@ -35,8 +35,16 @@ function linesOfChunk(y: Int32Array, T: number, B: number, vocab: Vocabulary): s
     let ended = false;
     for (let t = 0; t < T; t++) {
       const id = y[t * B + b];
-      if (ended || id === IGNORE_TARGET) { assert.equal(id, IGNORE_TARGET, 'after a line ends every target is ignored'); ended = true; continue; }
-      if (vocab.chars[id] === '\n') { ended = true; out.push(s); continue; }
+      if (ended || id === IGNORE_TARGET) {
+        assert.equal(id, IGNORE_TARGET, 'after a line ends every target is ignored');
+        ended = true;
+        continue;
+      }
+      if (vocab.chars[id] === '\n') {
+        ended = true;
+        out.push(s);
+        continue;
+      }
       s += vocab.chars[id];
     }
   }
@@ -47,7 +55,9 @@ describe('softmax cross-entropy with ignored targets (every backend)', () => {
   // Every float32 engine of this machine; the conformance suite's tolerance for float32 against float64.
   const tolerance = TOLERANCE.f32;
   let backends: Awaited<ReturnType<typeof float32Engines>>;
-  before(async () => { backends = await float32Engines(); });
+  before(async () => {
+    backends = await float32Engines();
+  });
 
   it('hand-computed loss and gradient; an ignored row adds nothing and gets a zero gradient row', () => {
     const V = 6;
@@ -75,18 +85,25 @@ describe('softmax cross-entropy with ignored targets (every backend)', () => {
       for (let i = 0; i < expectedGrad.length; i++) {
         assert.ok(Math.abs(d[i] - expectedGrad[i]) < 1e-6, `${k.name}: dLogits[${i}] = ${d[i]}, expected ${expectedGrad[i]}`);
       }
-      assert.ok(Math.abs(k.softmaxCrossEntropy(l, t, 4, V, null, 1) - expectedLoss) < tolerance * expectedLoss, `${k.name}: loss without gradient`);
+      assert.ok(
+        Math.abs(k.softmaxCrossEntropy(l, t, 4, V, null, 1) - expectedLoss) < tolerance * expectedLoss,
+        `${k.name}: loss without gradient`,
+      );
       // Only ignored rows: zero loss, zero gradient.
       t.set([IGNORE_TARGET, IGNORE_TARGET, IGNORE_TARGET, IGNORE_TARGET]);
       d.fill(7);
       assert.equal(k.softmaxCrossEntropy(l, t, 4, V, d, scale), 0, k.name);
-      assert.ok(d.every(v => v === 0), `${k.name}: all-ignored gradient`);
+      assert.ok(
+        d.every(v => v === 0),
+        `${k.name}: all-ignored gradient`,
+      );
     }
   });
 
   it('a large problem (the threaded paths) agrees with float64 reference, every other target ignored', () => {
     const rng = new Random(3);
-    const rows = 2000, V = 65;
+    const rows = 2000,
+      V = 65;
     const logits64 = randomFill(new Float64Array(rows * V), rng, 5);
     const targets = new Int32Array(rows).map((_, r) => (r % 2 === 0 ? rng.int(V) : IGNORE_TARGET));
     const d64 = new Float64Array(rows * V);
@@ -116,7 +133,8 @@ describe('padded batches are exact (float64 reference)', () => {
       const n = lineCount(lines);
       const B = 6; // two rows of padding only, besides the padding after the short lines
       const order = [0, 1, 2, 3];
-      const x = new Int32Array(B * 6), y = new Int32Array(B * 6);
+      const x = new Int32Array(B * 6),
+        y = new Int32Array(B * 6);
       const T = writeLineBatch(lines, order, 0, n, B, x, y);
       assert.equal(T, 6);
       model.params.zeroGrad();
@@ -130,7 +148,8 @@ describe('padded batches are exact (float64 reference)', () => {
       let sumLoss = 0;
       for (let i = 0; i < n; i++) {
         const len = lineLength(lines, i) + 1;
-        const xi = new Int32Array(len), yi = new Int32Array(len);
+        const xi = new Int32Array(len),
+          yi = new Int32Array(len);
         writeLineBatch(lines, [i], 0, 1, 1, xi, yi);
         model.params.zeroGrad();
         model.forward(xi, len, 1, model.newState(1), { train: true });
@@ -149,7 +168,8 @@ describe('LineBatcher', () => {
   const B = 4;
 
   function epochOf(batcher: LineBatcher): { lines: string[]; chunks: Int32Array[] } {
-    const x = new Int32Array(B * batcher.maxT), y = new Int32Array(B * batcher.maxT);
+    const x = new Int32Array(B * batcher.maxT),
+      y = new Int32Array(B * batcher.maxT);
     const seen: string[] = [];
     const chunks: Int32Array[] = [];
     for (let s = 0; s < batcher.stepsPerEpoch; s++) {
@@ -187,7 +207,8 @@ describe('LineBatcher', () => {
   it('resumes bit-exact from a saved state, mid-pass', () => {
     const a = new LineBatcher(lines, B, 3);
     epochOf(a);
-    const x = new Int32Array(B * a.maxT), y = new Int32Array(B * a.maxT);
+    const x = new Int32Array(B * a.maxT),
+      y = new Int32Array(B * a.maxT);
     a.next(x, y);
     a.next(x, y);
     const saved = JSON.parse(JSON.stringify(a.getState()));
@@ -200,8 +221,10 @@ describe('LineBatcher', () => {
 
   it('padding figure equals the ignored targets it writes', () => {
     const batcher = new LineBatcher(lines, B, 5);
-    const x = new Int32Array(B * batcher.maxT), y = new Int32Array(B * batcher.maxT);
-    let positions = 0, ignored = 0;
+    const x = new Int32Array(B * batcher.maxT),
+      y = new Int32Array(B * batcher.maxT);
+    let positions = 0,
+      ignored = 0;
     for (let s = 0; s < batcher.stepsPerEpoch; s++) {
       const { T, targets } = batcher.next(x, y);
       positions += T * B;
@@ -216,7 +239,14 @@ describe('LineBatcher', () => {
   it('trains through Trainer and resumes bit-exact from a checkpoint', () => {
     const k = referenceKernels('f32');
     const config = { cell: 'gru' as const, layers: 1, hidden: 8, emb: 4, vocabSize: VOCAB.size, dropout: 0.1 };
-    const training = { batch: B, seq: 1, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam' as const, lr: 0.01 } };
+    const training = {
+      batch: B,
+      seq: 1,
+      clip: 5,
+      lrDecay: 1,
+      lrDecayEvery: 0,
+      optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam' as const, lr: 0.01 },
+    };
     const whole = new Trainer(new CharRNN(config, k, { seed: 2 }), new LineBatcher(lines, B, 9), training);
     const losses = Array.from({ length: 12 }, () => whole.step().loss);
     const first = new Trainer(new CharRNN(config, k, { seed: 2 }), new LineBatcher(lines, B, 9), training);
@@ -234,10 +264,18 @@ describe('line data', () => {
   it('splitLines: non-empty lines, CR of CRLF dropped; one sentence for bad input', () => {
     assert.deepEqual(splitLines('ab\r\n\ncd\n\n', 'x').lines, ['ab', 'cd']);
     assert.deepEqual(splitLines('ab\r\n\ncd', 'x').lineNumbers, [1, 3]);
-    assert.throws(() => splitLines('no line breaks here', 'list.txt'), (e: Error) => e instanceof CharrnnError && /list\.txt has no line breaks/.test(e.message));
-    assert.throws(() => splitLines('\n\r\n\n', 'list.txt'), (e: Error) => e instanceof CharrnnError && /every line of list\.txt is empty/.test(e.message));
-    assert.throws(() => splitLines(`ok\n${'x'.repeat(12)}\n`, 'list.txt', 10),
-      (e: Error) => e instanceof CharrnnError && /^Line 2 of list\.txt has 12 characters.*at most 10/.test(e.message));
+    assert.throws(
+      () => splitLines('no line breaks here', 'list.txt'),
+      (e: Error) => e instanceof CharrnnError && /list\.txt has no line breaks/.test(e.message),
+    );
+    assert.throws(
+      () => splitLines('\n\r\n\n', 'list.txt'),
+      (e: Error) => e instanceof CharrnnError && /every line of list\.txt is empty/.test(e.message),
+    );
+    assert.throws(
+      () => splitLines(`ok\n${'x'.repeat(12)}\n`, 'list.txt', 10),
+      (e: Error) => e instanceof CharrnnError && /^Line 2 of list\.txt has 12 characters.*at most 10/.test(e.message),
+    );
     // Counted in code points: 10 emoji are 20 UTF-16 units.
     assert.deepEqual(splitLines(`${'🙂'.repeat(10)}\n`, 'x', 10).lines.length, 1);
   });
@@ -251,19 +289,26 @@ describe('line data', () => {
     assert.ok(a.val.length >= 100 && a.val.length <= 103, `${a.val.length} held out`);
     assert.equal(a.train.length + a.val.length, sorted.length);
     const trainSet = new Set(a.train);
-    assert.ok(a.val.every(l => !trainSet.has(l)), 'no line on both sides');
-    assert.ok(a.val.some(l => l < 'line0500'), 'held-out lines come from the whole list');
+    assert.ok(
+      a.val.every(l => !trainSet.has(l)),
+      'no line on both sides',
+    );
+    assert.ok(
+      a.val.some(l => l < 'line0500'),
+      'held-out lines come from the whole list',
+    );
     assert.ok(a.val.some(l => l >= 'line0500'));
     assert.equal(holdOutLines(sorted, 0, 1).val.length, 0);
     assert.equal(holdOutLines(['a', 'b'], 0.1, 1).val.length, 1, 'at least one line when asked for some');
     assert.equal(holdOutLines(['a', 'a'], 0.5, 1).val.length, 0, 'never every distinct line');
   });
 
-  it('lineValidationLoss: the mean over every line\'s targets, each line scored alone from a zero state', () => {
+  it("lineValidationLoss: the mean over every line's targets, each line scored alone from a zero state", () => {
     const k = referenceKernels('f64');
     const model = new CharRNN({ cell: 'lstm', layers: 1, hidden: 6, emb: 3, vocabSize: VOCAB.size, dropout: 0 }, k, { seed: 4 });
     const lines = encodeLines(WORDS, VOCAB);
-    let nats = 0, targets = 0;
+    let nats = 0,
+      targets = 0;
     for (const w of WORDS) {
       const ids = [...VOCAB.encode('\n' + w + '\n').ids];
       const logits = model.forward(ids.slice(0, -1), ids.length - 1, 1, model.newState(1));
@@ -311,7 +356,10 @@ describe('LineSet and the line-model metadata', () => {
     assert.ok(falsePositives <= 5, `${falsePositives} of 100000 unseen lines taken for seen ones (expected about 0.2)`);
     // Gaps of about 2^32 / 10^4 as varints: 3 bytes, 4 base64 characters per line, where raw hashes would take 5.3.
     assert.ok(text.length <= 4 * 10000, `${text.length} characters`);
-    assert.throws(() => LineSet.decode('@@@', 'm.safetensors'), (e: Error) => e instanceof CharrnnError && /m\.safetensors has a damaged set/.test(e.message));
+    assert.throws(
+      () => LineSet.decode('@@@', 'm.safetensors'),
+      (e: Error) => e instanceof CharrnnError && /m\.safetensors has a damaged set/.test(e.message),
+    );
     assert.throws(() => LineSet.decode(btoa('\x80'), 'm'), CharrnnError);
   });
 

@@ -9,15 +9,29 @@ import { lossPlotData, lossPlotSpec, MIN_LOSS_SPAN } from '../src/report/loss-pl
 import { renderSvg } from '../src/node/render.js';
 import { CONFIG, syntheticRun, toLog } from './report-fixtures.js';
 
-interface Encoding { field: string; scale: { domain?: [number, number] }; axis: Record<string, unknown> }
-interface Layer { mark: { type: string; point?: unknown }; encoding: { x: Encoding; y: Encoding } }
+interface Encoding {
+  field: string;
+  scale: { domain?: [number, number] };
+  axis: Record<string, unknown>;
+}
+interface Layer {
+  mark: { type: string; point?: unknown };
+  encoding: { x: Encoding; y: Encoding };
+}
 
 /** A run of `steps` steps as log.jsonl reads it back: no validation (the fixture validates from step 100 on). */
 const run = (steps: number): RunEvent[] => parseRunLog(toLog(syntheticRun(steps))).events;
 /** The same run while it trains: its result not yet written. */
 const training = (steps: number): RunEvent[] => run(steps).filter(e => e.type !== 'result');
 
-const decode = (s: string): string => s.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const decode = (s: string): string =>
+  s
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 
 /** The label texts of the axis whose aria-label starts with `axis` ("X-axis", "Y-axis"), in drawing order. */
 function axisLabels(svg: string, axis: string): string[] {
@@ -40,15 +54,27 @@ describe('the loss plot of a short run', () => {
         assert.match(String(l.encoding.x.axis.format), /d$/);
       }
       // Both training series draw a point per step: a line through one point draws nothing.
-      assert.ok(lines.slice(0, 2).every(l => l.mark.point), JSON.stringify(lines.map(l => l.mark)));
+      assert.ok(
+        lines.slice(0, 2).every(l => l.mark.point),
+        JSON.stringify(lines.map(l => l.mark)),
+      );
 
       const svg = await renderSvg(spec as never);
       const x = axisLabels(svg, 'X-axis');
-      assert.deepEqual(x, Array.from({ length: steps + 1 }, (_, i) => String(i)), `x labels ${JSON.stringify(x)}`);
+      assert.deepEqual(
+        x,
+        Array.from({ length: steps + 1 }, (_, i) => String(i)),
+        `x labels ${JSON.stringify(x)}`,
+      );
       // The symbols (not the line, which is labelled by its first point) of the smoothed series: one per step.
       const symbolGroups = [...svg.matchAll(/class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/g)].map(m => m[1]).join('');
-      const symbols = [...symbolGroups.matchAll(/aria-label="step: (\d+); loss \(nats\/char\): [\d.]+; series: training \(smoothed\)"/g)].map(m => Number(m[1]));
-      assert.deepEqual(symbols, Array.from({ length: steps }, (_, i) => i + 1));
+      const symbols = [
+        ...symbolGroups.matchAll(/aria-label="step: (\d+); loss \(nats\/char\): [\d.]+; series: training \(smoothed\)"/g),
+      ].map(m => Number(m[1]));
+      assert.deepEqual(
+        symbols,
+        Array.from({ length: steps }, (_, i) => i + 1),
+      );
 
       const y = axisLabels(svg, 'Y-axis');
       assert.equal(new Set(y).size, y.length, `repeated y labels ${JSON.stringify(y)}`);

@@ -35,12 +35,15 @@ function parts(): { tensors: NamedTensor[]; metadata: Record<string, string> } {
 }
 
 function rejects(tensors: NamedTensor[], metadata: Record<string, string>, ...patterns: RegExp[]): void {
-  assert.throws(() => decodeModel(encodeSafetensors(tensors, metadata), 'm.charrnn'), (e: unknown) => {
-    assert.ok(e instanceof CharrnnError, `expected a CharrnnError, got ${String(e)}`);
-    assert.match(e.message, /^m\.charrnn [^\n]*\.$/);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
+  assert.throws(
+    () => decodeModel(encodeSafetensors(tensors, metadata), 'm.charrnn'),
+    (e: unknown) => {
+      assert.ok(e instanceof CharrnnError, `expected a CharrnnError, got ${String(e)}`);
+      assert.match(e.message, /^m\.charrnn [^\n]*\.$/);
+      for (const p of patterns) assert.match(e.message, p);
+      return true;
+    },
+  );
 }
 
 describe('model file', () => {
@@ -51,15 +54,27 @@ describe('model file', () => {
       const d = decodeModel(bytes, 'm.charrnn');
       assert.deepEqual(d.config, config(cell));
       assert.deepEqual(d.vocab.chars, vocab.chars);
-      assert.deepEqual(d.metadata, { format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config(cell)), normalize: 'none', step: '120', note: 'héllo' });
-      assert.deepEqual([...d.tensors.keys()], model.params.specs.map(s => s.name));
+      assert.deepEqual(d.metadata, {
+        format: MODEL_FORMAT,
+        vocab: JSON.stringify(vocab.chars),
+        config: JSON.stringify(config(cell)),
+        normalize: 'none',
+        step: '120',
+        note: 'héllo',
+      });
+      assert.deepEqual(
+        [...d.tensors.keys()],
+        model.params.specs.map(s => s.name),
+      );
 
       const { model: loaded, vocab: v2, metadata } = loadModel(bytes, 'm.charrnn', f32);
       assert.equal(metadata.step, '120');
       assert.deepEqual(v2.chars, vocab.chars);
       assert.deepEqual(loaded.config, model.config);
-      assert.deepEqual(new Uint32Array(loaded.params.data.buffer, loaded.params.data.byteOffset, loaded.params.size),
-        new Uint32Array(model.params.data.buffer, model.params.data.byteOffset, model.params.size));
+      assert.deepEqual(
+        new Uint32Array(loaded.params.data.buffer, loaded.params.data.byteOffset, loaded.params.size),
+        new Uint32Array(model.params.data.buffer, model.params.data.byteOffset, model.params.size),
+      );
 
       // Same weights, same logits; and the float64 backend takes the same values.
       const ids = vocab.encode('hello 😀').ids;
@@ -113,22 +128,46 @@ describe('model file', () => {
     const chars = JSON.parse(metadata.vocab) as string[];
     rejects(tensors, { ...metadata, vocab: JSON.stringify([...chars.slice(1), chars[2]]) }, /vocabulary is invalid/, /twice/);
     rejects(tensors, { ...metadata, vocab: JSON.stringify(['ab', ...chars.slice(1)]) }, /vocabulary is invalid/, /index 0/);
-    rejects(tensors, { ...metadata, vocab: JSON.stringify(chars.slice(1)) }, new RegExp(`has ${chars.length - 1} characters but its config says ${chars.length}`));
+    rejects(
+      tensors,
+      { ...metadata, vocab: JSON.stringify(chars.slice(1)) },
+      new RegExp(`has ${chars.length - 1} characters but its config says ${chars.length}`),
+    );
   });
 
   it('rejects a missing tensor, a tensor of the wrong shape, and an unexpected tensor, naming it', () => {
     const { tensors, metadata } = parts();
-    rejects(tensors.filter(t => t.name !== 'rnn.bias_hh_l1'), metadata, /tensor rnn\.bias_hh_l1 is missing/);
-    const reshaped = tensors.map(t => t.name === 'out.weight' ? { ...t, shape: [t.shape[1], t.shape[0]] } : t);
+    rejects(
+      tensors.filter(t => t.name !== 'rnn.bias_hh_l1'),
+      metadata,
+      /tensor rnn\.bias_hh_l1 is missing/,
+    );
+    const reshaped = tensors.map(t => (t.name === 'out.weight' ? { ...t, shape: [t.shape[1], t.shape[0]] } : t));
     rejects(reshaped, metadata, /tensor out\.weight has shape \[6, 12\] but the config needs \[12, 6\]/);
-    rejects([...tensors, { name: 'rnn.weight_ih_l2', shape: [1], data: new Float32Array(1) }], metadata, /tensor rnn\.weight_ih_l2 that this model has no use for/);
+    rejects(
+      [...tensors, { name: 'rnn.weight_ih_l2', shape: [1], data: new Float32Array(1) }],
+      metadata,
+      /tensor rnn\.weight_ih_l2 that this model has no use for/,
+    );
     // A file with the architecture of a 1-layer model but a config that says 2.
-    rejects(tensors.filter(t => !t.name.endsWith('_l1')), metadata, /rnn\.weight_ih_l1 is missing/);
+    rejects(
+      tensors.filter(t => !t.name.endsWith('_l1')),
+      metadata,
+      /rnn\.weight_ih_l1 is missing/,
+    );
   });
 });
 
-interface TorchChunk { input: number[][]; logits: number[][][] }
-interface TorchLogits { cell: CellType; B: number; T: number; chunks: TorchChunk[] }
+interface TorchChunk {
+  input: number[][];
+  logits: number[][][];
+}
+interface TorchLogits {
+  cell: CellType;
+  B: number;
+  T: number;
+  chunks: TorchChunk[];
+}
 
 describe('interchange with PyTorch', () => {
   const expected = JSON.parse(readFileSync(join(fixtures, 'torch-logits.json'), 'utf8')) as Record<CellType, TorchLogits>;

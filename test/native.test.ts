@@ -51,7 +51,8 @@ describe('native kernels', () => {
 
   it('hand out zeroed typed arrays of the length asked', () => {
     for (const n of [0, 1, 3, 17, 129]) {
-      const f = k.alloc(n), i = k.allocInt(n);
+      const f = k.alloc(n),
+        i = k.allocInt(n);
       assert.equal(f.length, n);
       assert.equal(i.length, n);
       assert.ok(f.every(v => v === 0) && i.every(v => v === 0));
@@ -61,13 +62,16 @@ describe('native kernels', () => {
 
   it('refuse buffers too small for the shape, buffers of another type, and ids out of range', () => {
     assert.throws(() => k.matmul(k.alloc(5), k.alloc(6), k.alloc(6), 2, 3, 2, false, false, false), RangeError);
-    assert.throws(() => k.matmul(k.alloc(6), k.alloc(6), new Float64Array(6) as never as Float32Array, 2, 3, 2, false, false, false), TypeError);
+    assert.throws(
+      () => k.matmul(k.alloc(6), k.alloc(6), new Float64Array(6) as never as Float32Array, 2, 3, 2, false, false, false),
+      TypeError,
+    );
     const ids = k.allocInt(2);
     ids[1] = 3;
     assert.throws(() => k.embeddingForward(k.alloc(4), k.alloc(6), ids, 2, 2), RangeError);
   });
 
-  it('pack a model\'s step weights once, of the size generation\'s memory estimate counts, and bind no step without them', () => {
+  it("pack a model's step weights once, of the size generation's memory estimate counts, and bind no step without them", () => {
     for (const config of [
       { cell: 'lstm', layers: 2, hidden: 40, emb: 6, vocabSize: 13, dropout: 0 },
       { cell: 'gru', layers: 3, hidden: 16, emb: 3, vocabSize: 65, dropout: 0 },
@@ -80,14 +84,29 @@ describe('native kernels', () => {
       assert.equal(packedStepWeights(model), packed, 'repacked in place, not reallocated');
     }
     const model = new CharRNN({ cell: 'gru', layers: 1, hidden: 4, emb: 3, vocabSize: 5, dropout: 0 }, k);
-    const weights = { cell: 'gru', H: 4, V: 5, outWeight: model.params.get('out.weight'),
-      layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })) } as const;
+    const weights = {
+      cell: 'gru',
+      H: 4,
+      V: 5,
+      outWeight: model.params.get('out.weight'),
+      layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
+    } as const;
     assert.throws(() => k.packModelStep(weights, k.alloc(3)), /packed weights of this model are \d+ floats, got 3/);
     const B = 1;
-    assert.throws(() => k.bindModelStep({
-      ...weights, B, table: inputTable(model), outBias: model.params.get('out.bias'),
-      state: [{ h: k.alloc(B * 4), c: null }], ids: k.allocInt(B), logits: k.alloc(B * 5), scratch: k.alloc(modelStepScratchSize('gru', B, 4, 1)),
-    }), /reads packed weights/);
+    assert.throws(
+      () =>
+        k.bindModelStep({
+          ...weights,
+          B,
+          table: inputTable(model),
+          outBias: model.params.get('out.bias'),
+          state: [{ h: k.alloc(B * 4), c: null }],
+          ids: k.allocInt(B),
+          logits: k.alloc(B * 5),
+          scratch: k.alloc(modelStepScratchSize('gru', B, 4, 1)),
+        }),
+      /reads packed weights/,
+    );
   });
 
   it('a step plan that measures one thread against two keeps every step what one thread gives', () => {
@@ -96,10 +115,14 @@ describe('native kernels', () => {
     const tuned = new CharRNN(config, loadNativeKernels({ threads: 2, stepParallelMin: 0 })!, { seed: 5 });
     const alone = new CharRNN(config, loadNativeKernels({ threads: 1 })!, { seed: 5 });
     const [bt, ba] = [new GenerationBatch(tuned, { capacity: 2 }), new GenerationBatch(alone, { capacity: 2 })];
-    const st = [bt.open(), bt.open()], sa = [ba.open(), ba.open()];
+    const st = [bt.open(), bt.open()],
+      sa = [ba.open(), ba.open()];
     for (let t = 0; t < 200; t++) {
       const ids = [t % 13, (7 * t + 3) % 13];
-      ids.forEach((id, b) => { st[b].input(id); sa[b].input(id); });
+      ids.forEach((id, b) => {
+        st[b].input(id);
+        sa[b].input(id);
+      });
       bt.step();
       ba.step();
       for (let b = 0; b < 2; b++) assert.deepEqual(Array.from(st[b].logits), Array.from(sa[b].logits), `step ${t} stream ${b}`);

@@ -30,8 +30,18 @@ function refusal(input: unknown, names = {}): GenerateOptionsError {
 describe('parseGenerateOptions', () => {
   it('fills in the defaults', () => {
     assert.deepEqual(parseGenerateOptions({}), {
-      prime: '', length: DEFAULT_LENGTH, temperature: 1, topK: 0, topP: 1, greedy: false, seed: 1, count: 1,
-      stop: [], endOfLine: false, beam: 0, unknown: 'error',
+      prime: '',
+      length: DEFAULT_LENGTH,
+      temperature: 1,
+      topK: 0,
+      topP: 1,
+      greedy: false,
+      seed: 1,
+      count: 1,
+      stop: [],
+      endOfLine: false,
+      beam: 0,
+      unknown: 'error',
     });
     assert.deepEqual(parseGenerateOptions(undefined), parseGenerateOptions({}));
     const s = parseGenerateOptions({ stop: 'END', endOfLine: true, length: 0, seed: 0xffffffff, topP: 1, topK: 0 });
@@ -49,14 +59,21 @@ describe('parseGenerateOptions', () => {
       [{ temperature: '1' }, /temperature .* not "1"\./],
       [{ length: 2.5 }, /^length must be a whole number from 0 to .*, not 2\.5\.$/],
       [{ length: -1 }, /length/],
-      [{ topK: 1.5 }, /topK/], [{ topK: -2 }, /topK/],
+      [{ topK: 1.5 }, /topK/],
+      [{ topK: -2 }, /topK/],
       [{ topK: 2 ** 60 }, /^topK must be a whole number from 0 \(all characters\) to 9007199254740991, not 1152921504606847000\.$/],
-      [{ topP: 0 }, /topP/], [{ topP: 1.01 }, /topP/],
-      [{ seed: -1 }, /seed/], [{ seed: 2 ** 32 }, /seed/],
-      [{ count: 0 }, /count/], [{ count: 1.5 }, /count/],
+      [{ topP: 0 }, /topP/],
+      [{ topP: 1.01 }, /topP/],
+      [{ seed: -1 }, /seed/],
+      [{ seed: 2 ** 32 }, /seed/],
+      [{ count: 0 }, /count/],
+      [{ count: 1.5 }, /count/],
       [{ beam: 0 }, /beam/],
-      [{ stop: '' }, /stop/], [{ stop: ['a', ''] }, /stop must be .*, not \["a",""\]\./], [{ stop: 3 }, /stop/],
-      [{ greedy: 'yes' }, /greedy/], [{ endOfLine: 1 }, /endOfLine/],
+      [{ stop: '' }, /stop/],
+      [{ stop: ['a', ''] }, /stop must be .*, not \["a",""\]\./],
+      [{ stop: 3 }, /stop/],
+      [{ greedy: 'yes' }, /greedy/],
+      [{ endOfLine: 1 }, /endOfLine/],
       [{ unknown: 'drop' }, /unknown must be 'error' or 'skip'/],
       [{ prime: 5 }, /prime/],
     ];
@@ -67,13 +84,20 @@ describe('parseGenerateOptions', () => {
   it('says the true range of every option: a value just past each end is refused, the end itself accepted', () => {
     // Every bound a requirement sentence names, as [option, last good value, first bad value].
     const edges: [string, unknown, unknown][] = [
-      ['temperature', 1e6, 1e6 * (1 + Number.EPSILON)], ['temperature', Number.MIN_VALUE, 0],
-      ['length', 100_000_000, 100_000_001], ['length', 0, -1],
-      ['topK', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1], ['topK', 0, -1],
-      ['topP', 1, 1 + Number.EPSILON], ['topP', Number.MIN_VALUE, 0],
-      ['seed', 4294967295, 4294967296], ['seed', 0, -1],
-      ['count', 10_000, 10_001], ['count', 1, 0],
-      ['beam', 1000, 1001], ['beam', 1, 0],
+      ['temperature', 1e6, 1e6 * (1 + Number.EPSILON)],
+      ['temperature', Number.MIN_VALUE, 0],
+      ['length', 100_000_000, 100_000_001],
+      ['length', 0, -1],
+      ['topK', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1],
+      ['topK', 0, -1],
+      ['topP', 1, 1 + Number.EPSILON],
+      ['topP', Number.MIN_VALUE, 0],
+      ['seed', 4294967295, 4294967296],
+      ['seed', 0, -1],
+      ['count', 10_000, 10_001],
+      ['count', 1, 0],
+      ['beam', 1000, 1001],
+      ['beam', 1, 0],
       ['stop', Array(64).fill('x'), Array(65).fill('x')],
     ];
     for (const [option, good, bad] of edges) {
@@ -86,15 +110,30 @@ describe('parseGenerateOptions', () => {
   });
 
   it('refuses an unknown option, listing the known ones; and input that is not an object', () => {
-    assert.match(refusal({ temprature: 1 }).message, /^Unknown generation option 'temprature' \(the options are prime, length, temperature, .*\)\.$/);
+    assert.match(
+      refusal({ temprature: 1 }).message,
+      /^Unknown generation option 'temprature' \(the options are prime, length, temperature, .*\)\.$/,
+    );
     for (const v of [null, 5, 'x', []]) refusal(v);
   });
 
   it('refuses conflicting options in one sentence: greedy with sampling options, beam with sampling options or count', () => {
-    assert.match(refusal({ greedy: true, temperature: 0.5 }).message, /^greedy always takes the most likely character, so it cannot go with temperature\.$/);
+    assert.match(
+      refusal({ greedy: true, temperature: 0.5 }).message,
+      /^greedy always takes the most likely character, so it cannot go with temperature\.$/,
+    );
     assert.match(refusal({ greedy: true, topK: 3, topP: 0.5 }).message, /cannot go with topK or topP\./);
-    assert.match(refusal({ beam: 3, temperature: 0.5 }).message, /^beam searches for the most likely continuations, so it cannot go with temperature\.$/);
-    for (const o of [{ beam: 2, greedy: true }, { beam: 2, seed: 3 }, { beam: 2, count: 2 }, { beam: 2, topP: 0.5 }]) refusal(o);
+    assert.match(
+      refusal({ beam: 3, temperature: 0.5 }).message,
+      /^beam searches for the most likely continuations, so it cannot go with temperature\.$/,
+    );
+    for (const o of [
+      { beam: 2, greedy: true },
+      { beam: 2, seed: 3 },
+      { beam: 2, count: 2 },
+      { beam: 2, topP: 0.5 },
+    ])
+      refusal(o);
     // Options that agree are fine.
     parseGenerateOptions({ greedy: false, temperature: 0.5 });
     parseGenerateOptions({ greedy: true, seed: 4, count: 2, stop: '.' });

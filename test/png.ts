@@ -17,7 +17,10 @@ export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export function decodePng(bytes: Uint8Array): Png {
   if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) throw new Error('not a PNG: bad signature');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let off = 8, width = 0, height = 0, channels = 0;
+  let off = 8,
+    width = 0,
+    height = 0,
+    channels = 0;
   const idat: Uint8Array[] = [];
   while (off < bytes.length) {
     const len = view.getUint32(off);
@@ -26,8 +29,11 @@ export function decodePng(bytes: Uint8Array): Png {
     if (type === 'IHDR') {
       width = view.getUint32(off + 8);
       height = view.getUint32(off + 12);
-      const depth = data[8], color = data[9], interlace = data[12];
-      if (depth !== 8 || (color !== 2 && color !== 6) || interlace !== 0) throw new Error(`unsupported PNG: depth ${depth}, colour type ${color}, interlace ${interlace}`);
+      const depth = data[8],
+        color = data[9],
+        interlace = data[12];
+      if (depth !== 8 || (color !== 2 && color !== 6) || interlace !== 0)
+        throw new Error(`unsupported PNG: depth ${depth}, colour type ${color}, interlace ${interlace}`);
       channels = color === 6 ? 4 : 3;
     } else if (type === 'IDAT') idat.push(data);
     else if (type === 'IEND') break;
@@ -43,19 +49,33 @@ export function decodePng(bytes: Uint8Array): Png {
     const row = pixels.subarray(y * stride, (y + 1) * stride);
     const up = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : new Uint8Array(stride);
     for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? row[i - channels] : 0, b = up[i], c = i >= channels ? up[i - channels] : 0;
+      const a = i >= channels ? row[i - channels] : 0,
+        b = up[i],
+        c = i >= channels ? up[i - channels] : 0;
       let p: number;
       switch (filter) {
-        case 0: p = 0; break;
-        case 1: p = a; break;
-        case 2: p = b; break;
-        case 3: p = (a + b) >> 1; break;
+        case 0:
+          p = 0;
+          break;
+        case 1:
+          p = a;
+          break;
+        case 2:
+          p = b;
+          break;
+        case 3:
+          p = (a + b) >> 1;
+          break;
         case 4: {
-          const e = a + b - c, pa = Math.abs(e - a), pb = Math.abs(e - b), pc = Math.abs(e - c);
+          const e = a + b - c,
+            pa = Math.abs(e - a),
+            pb = Math.abs(e - b),
+            pc = Math.abs(e - c);
           p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           break;
         }
-        default: throw new Error(`bad PNG row filter ${filter}`);
+        default:
+          throw new Error(`bad PNG row filter ${filter}`);
       }
       row[i] = (src[i] + p) & 0xff;
     }

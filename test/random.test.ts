@@ -7,8 +7,14 @@ import { Random } from '../src/util/random.js';
 
 describe('Random.fillBernoulli (dropout masks)', () => {
   it('is nextUint32 < p * 2^32, draw for draw, and leaves the generator where those draws leave it', () => {
-    for (const [seed, p, n] of [[7, 0.3, 1000], [1, 0.5, 4097], [123456, 0.9, 333], [5, 1 / 3, 50]] as const) {
-      const bulk = new Random(seed), single = new Random(seed);
+    for (const [seed, p, n] of [
+      [7, 0.3, 1000],
+      [1, 0.5, 4097],
+      [123456, 0.9, 333],
+      [5, 1 / 3, 50],
+    ] as const) {
+      const bulk = new Random(seed),
+        single = new Random(seed);
       const out = new Float32Array(n);
       bulk.fillBernoulli(out, n, p, 2.5);
       for (let i = 0; i < n; i++) assert.equal(out[i], single.nextUint32() < p * 2 ** 32 ? 2.5 : 0, `seed ${seed}, element ${i}`);
@@ -28,7 +34,7 @@ describe('Random.fillBernoulli (dropout masks)', () => {
     assert.ok(out.every(v => v === 0));
   });
 
-  it('makes the dropout layer\'s inverted masks: kept values scaled by 1 / (1 - p)', () => {
+  it("makes the dropout layer's inverted masks: kept values scaled by 1 / (1 - p)", () => {
     const k = referenceKernels('f32');
     const d = new Dropout(k, 0.25);
     const x = Float32Array.from({ length: 64 }, (_, i) => i + 1);

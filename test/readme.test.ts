@@ -23,9 +23,14 @@ describe('docs that mirror the code', () => {
     const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
     const listed = rows.flatMap(r => [...r.split('|')[2].matchAll(/`([^`]+\/)`/g)].map(m => m[1]));
     assert.ok(listed.length > 5, 'the table was found');
-    for (const folder of listed) assert.ok(existsSync(join(root, folder)) && statSync(join(root, folder)).isDirectory(), `${folder} is in the table but not in the repository`);
+    for (const folder of listed)
+      assert.ok(
+        existsSync(join(root, folder)) && statSync(join(root, folder)).isDirectory(),
+        `${folder} is in the table but not in the repository`,
+      );
     for (const name of readdirSync(join(root, 'src'))) {
-      if (statSync(join(root, 'src', name)).isDirectory()) assert.ok(listed.includes(`src/${name}/`), `src/${name}/ is missing from docs/architecture.md's layer table`);
+      if (statSync(join(root, 'src', name)).isDirectory())
+        assert.ok(listed.includes(`src/${name}/`), `src/${name}/ is missing from docs/architecture.md's layer table`);
     }
   });
 });

@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
-import { CANDIDATES, chooseRecipe, costPerChar, estimateSpeed, MAX_SPEEDUP, parameterCount, type MeasuredSpeed } from '../src/run/recipe.js';
+import {
+  CANDIDATES,
+  chooseRecipe,
+  costPerChar,
+  estimateSpeed,
+  MAX_SPEEDUP,
+  parameterCount,
+  type MeasuredSpeed,
+} from '../src/run/recipe.js';
 import { plannedSteps } from '../src/train/schedule.js';
 import { budgetRecipe, probeModels, probeSeconds } from '../src/run/budget-recipe.js';
 import { measureSpeeds } from '../src/run/probe.js';
@@ -20,7 +28,7 @@ const recipe = (seconds: number, extra: Partial<Parameters<typeof chooseRecipe>[
   chooseRecipe({ speeds: [PROBE], ...SHAKESPEARE, seconds, ...extra });
 
 describe('recipe arithmetic', () => {
-  it('parameterCount is the size of the model\'s parameter buffer, for every cell and candidate', () => {
+  it("parameterCount is the size of the model's parameter buffer, for every cell and candidate", () => {
     const k = referenceKernels('f32');
     for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       for (const { layers, hidden } of CANDIDATES.slice(0, 6)) {
@@ -38,7 +46,7 @@ describe('recipe arithmetic', () => {
   it('estimateSpeed scales the nearest measured speed by the cost ratio, at most MAX_SPEEDUP times faster', () => {
     const large = estimateSpeed([PROBE], 'lstm', 2, 512, 64, 65);
     // 2x512: 4*512*576 + 4*512*1024 + 65*512 = 3,310,080 multiply-adds per character.
-    assert.ok(Math.abs(large - 24_587 * 868_608 / 3_310_080) < 1e-9);
+    assert.ok(Math.abs(large - (24_587 * 868_608) / 3_310_080) < 1e-9);
     assert.equal(estimateSpeed([PROBE], 'lstm', 1, 64, 64, 65), MAX_SPEEDUP * 24_587);
     // With two measurements, the nearer one is used as it is.
     const measuredLarge: MeasuredSpeed = { ...PROBE, hidden: 512, charsPerSecond: 7_000 };
@@ -47,7 +55,7 @@ describe('recipe arithmetic', () => {
 });
 
 describe('chooseRecipe', () => {
-  it('15 minutes on tinyshakespeare at this machine\'s speed: a 2x512 LSTM at dropout 0.1, which beat 0.2 on the Xeon', () => {
+  it("15 minutes on tinyshakespeare at this machine's speed: a 2x512 LSTM at dropout 0.1, which beat 0.2 on the Xeon", () => {
     const r = recipe(900);
     // Overfitting pressure ~20: 0.12 log2(20 / 10) = 0.12, to the nearest 0.05. Without AdamW or embedding dropout below 0.2.
     assert.deepEqual([r.settings.layers, r.settings.hidden, r.settings.cell, r.settings.dropout], [2, 512, 'lstm', 0.1]);
@@ -55,9 +63,12 @@ describe('chooseRecipe', () => {
     assert.equal(r.settings.valSplit, 'spread');
     assert.equal(r.settings.lrSchedule, 'cosine');
     // The schedule spans the steps the budget allows at the estimated speed, less validation's share.
-    assert.equal(r.settings.scheduleSteps, Math.floor(r.charsPerSecond * 900 * 0.97 / 2500));
+    assert.equal(r.settings.scheduleSteps, Math.floor((r.charsPerSecond * 900 * 0.97) / 2500));
     assert.equal(r.settings.scheduleSteps, plannedSteps(900 * 0.97, 2500 / r.charsPerSecond));
-    assert.match(r.explanation, /^2x512 LSTM \(3\.3M parameters\), dropout 0\.1:.*~5\.8 epochs of 964k characters in 15 min at ~6\.5k chars\/s; cosine/);
+    assert.match(
+      r.explanation,
+      /^2x512 LSTM \(3\.3M parameters\), dropout 0\.1:.*~5\.8 epochs of 964k characters in 15 min at ~6\.5k chars\/s; cosine/,
+    );
   });
 
   it('is monotone in the budget: never a smaller model, fewer steps or less dropout for more time', () => {
@@ -86,10 +97,12 @@ describe('chooseRecipe', () => {
 
   it('flags the user gives win, and the rest is chosen around them', () => {
     const r = recipe(900, { given: { hidden: 300, dropout: 0, lrSchedule: 'step', ema: 0, valSplit: 'tail', batch: 32, seq: 64 } });
-    assert.deepEqual([r.settings.hidden, r.settings.dropout, r.settings.lrSchedule, r.settings.ema, r.settings.valSplit, r.settings.batch, r.settings.seq],
-      [300, 0, 'step', 0, 'tail', 32, 64]);
+    assert.deepEqual(
+      [r.settings.hidden, r.settings.dropout, r.settings.lrSchedule, r.settings.ema, r.settings.valSplit, r.settings.batch, r.settings.seq],
+      [300, 0, 'step', 0, 'tail', 32, 64],
+    );
     // The steps follow the user's batch and sequence length.
-    assert.equal(r.settings.scheduleSteps, Math.floor(r.charsPerSecond * 900 * 0.97 / (32 * 64)));
+    assert.equal(r.settings.scheduleSteps, Math.floor((r.charsPerSecond * 900 * 0.97) / (32 * 64)));
     // A given size is used for the speed estimate too.
     assert.equal(recipe(900, { given: { layers: 1, hidden: 64 } }).charsPerSecond, MAX_SPEEDUP * 24_587);
   });
@@ -102,7 +115,7 @@ describe('chooseRecipe', () => {
       assert.ok(valChars <= 40_000 * 1.02, `${valChars} held out`);
       // A validation pass is forward only: about a third of training on as many characters.
       const validations = r.settings.scheduleSteps / r.settings.valEvery;
-      const share = validations * valChars / 3 / (r.charsPerSecond * seconds);
+      const share = (validations * valChars) / 3 / (r.charsPerSecond * seconds);
       assert.ok(share > 0.02 && share <= 0.031, `${seconds} s: validation takes ${(100 * share).toFixed(1)}%`);
     }
   });
@@ -126,16 +139,26 @@ describe('the speed probe and the budget recipe (a clock that advances a fixed t
   it('measureSpeeds: one untimed step, then steps until the share is used; the speed by hand', async () => {
     // Readings 50 ms apart, share 0.2 s: t0 at the first; steps 1 and 2 (the minimum) unread;
     // then readings at +50, +100, +150 go on (steps 3, 4, 5), +200 stops; the end is read at +250 ms.
-    const [speed] = await measureSpeeds(ids, vocab.size, referenceKernels('f32'), [{ cell: 'lstm', layers: 1, hidden: 8, emb: 4 }],
-      { seconds: 0.2, batch: 4, seq: 8, now: ticking(50) });
+    const [speed] = await measureSpeeds(ids, vocab.size, referenceKernels('f32'), [{ cell: 'lstm', layers: 1, hidden: 8, emb: 4 }], {
+      seconds: 0.2,
+      batch: 4,
+      seq: 8,
+      now: ticking(50),
+    });
     assert.equal(speed.charsPerSecond, (5 * 4 * 8) / 0.25);
     assert.deepEqual([speed.layers, speed.hidden, speed.emb, speed.cell], [1, 8, 4, 'lstm']);
   });
 
   it('budgetRecipe: the flags given win, the schedule length is planned and the probe counts in the budget', async () => {
     const now = ticking(20);
-    const r = await budgetRecipe({ ids, vocabSize: vocab.size, kernels: referenceKernels('f32'), seconds: 30, now,
-      given: { batch: 4, seq: 8, emb: 8, dropout: 0.3, valSplit: 'tail' } });
+    const r = await budgetRecipe({
+      ids,
+      vocabSize: vocab.size,
+      kernels: referenceKernels('f32'),
+      seconds: 30,
+      now,
+      given: { batch: 4, seq: 8, emb: 8, dropout: 0.3, valSplit: 'tail' },
+    });
     assert.deepEqual([r.settings.batch, r.settings.seq, r.settings.emb, r.settings.dropout, r.settings.valSplit], [4, 8, 8, 0.3, 'tail']);
     assert.equal(r.settings.lrSchedule, 'cosine');
     assert.ok(r.settings.scheduleSteps > r.settings.warmup);
@@ -166,7 +189,13 @@ describe('the speed probe and the budget recipe (a clock that advances a fixed t
     // Counts the mask multiplications: dropout's forward and backward, per dropout layer and step.
     let masked = 0;
     const base = referenceKernels('f32');
-    const kernels = { ...base, multiply: (...a: Parameters<typeof base.multiply>) => { masked++; base.multiply(...a); } };
+    const kernels = {
+      ...base,
+      multiply: (...a: Parameters<typeof base.multiply>) => {
+        masked++;
+        base.multiply(...a);
+      },
+    };
     const o = { seconds: 0.2, batch: 4, seq: 8, now: ticking(50) };
     const [dropped] = await measureSpeeds(ids, vocab.size, kernels, [{ ...model, dropout: 0.5, embDropout: 0.1 }], o);
     assert.deepEqual([dropped.dropout, dropped.embDropout], [0.5, 0.1]);
@@ -189,9 +218,15 @@ describe('the speed probe and the budget recipe (a clock that advances a fixed t
     assert.equal(step.settings.scheduleEnd, 'steps', 'only a cosine follows the deadline');
   });
 
-  it('probe sizes by budget, and the probe\'s share of it', () => {
-    assert.deepEqual(probeModels(60, {}).map(m => `${m.layers}x${m.hidden}`), ['2x128']);
-    assert.deepEqual(probeModels(900, { cell: 'gru' }).map(m => `${m.cell} ${m.layers}x${m.hidden}`), ['gru 2x256', 'gru 2x512']);
+  it("probe sizes by budget, and the probe's share of it", () => {
+    assert.deepEqual(
+      probeModels(60, {}).map(m => `${m.layers}x${m.hidden}`),
+      ['2x128'],
+    );
+    assert.deepEqual(
+      probeModels(900, { cell: 'gru' }).map(m => `${m.cell} ${m.layers}x${m.hidden}`),
+      ['gru 2x256', 'gru 2x512'],
+    );
     assert.deepEqual([probeSeconds(10), probeSeconds(60), probeSeconds(3600)], [0.5, 1.2, 6]);
   });
 });

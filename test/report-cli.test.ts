@@ -20,13 +20,12 @@ let dir: string;
 const { cli, ok } = cliRunner(() => dir, ENV);
 const at = (...names: string[]): string => join(dir, ...names);
 
-
-
 /** One line on stderr, "charrnn: ..." saying `says`, a non-zero exit that is not an internal error (70). */
 /** The texts of an SVG's <text> elements, and of each <tspan> line of the ones with several lines. */
-const svgTexts = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/g)]
-  .flatMap(m => [m[1], ...[...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map(t => t[1])])
-  .map(t => t.replace(/<[^>]*>/g, '').replace(/&amp;/g, '&'));
+const svgTexts = (svg: string): string[] =>
+  [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/g)]
+    .flatMap(m => [m[1], ...[...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map(t => t[1])])
+    .map(t => t.replace(/<[^>]*>/g, '').replace(/&amp;/g, '&'));
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-report-'));
@@ -52,7 +51,8 @@ describe('charrnn plot', () => {
   });
 
   test('the SVG has the three loss lines, the validation points and the best one circled and labelled', async () => {
-    const marks = (cls: string) => [...svg.matchAll(new RegExp(`<g class="mark-${cls} role-mark [^"]*"[^>]*>(.*?)</g>`, 'g'))].map(m => m[1]);
+    const marks = (cls: string) =>
+      [...svg.matchAll(new RegExp(`<g class="mark-${cls} role-mark [^"]*"[^>]*>(.*?)</g>`, 'g'))].map(m => m[1]);
     const lines = marks('line');
     assert.equal(lines.length, 3);
     for (const l of lines) assert.match(l, /<path [^>]*d="M[\d.]+,[\d.]+L/);
@@ -60,18 +60,29 @@ describe('charrnn plot', () => {
     assert.equal(symbols.length, 2); // the validation points, the best circle
     assert.equal((symbols[0].match(/<path /g) ?? []).length, 5);
     // The circle sits where the validation point of step 300 is, 300/500 of the 720-pixel-wide axis.
-    const where = (s: string) => [...s.matchAll(/aria-label="step: (\d+); loss \(nats\/char\): ([\d.]+)[^"]*"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"/g)].map(m => m.slice(1).map(Number));
+    const where = (s: string) =>
+      [...s.matchAll(/aria-label="step: (\d+); loss \(nats\/char\): ([\d.]+)[^"]*"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"/g)].map(
+        m => m.slice(1).map(Number),
+      );
     const [circle] = where(symbols[1]);
     assert.deepEqual(circle.slice(0, 3), [300, 1.5, 432]);
     assert.deepEqual(where(symbols[0])[2], circle);
     const texts = svgTexts(svg);
-    for (const t of ['LSTM 2×128 on tiny.txt', 'best validation 1.5000 at step 300', 'loss (nats/char)', 'step', 'validation', 'training (smoothed)', 'training (per step)']) {
+    for (const t of [
+      'LSTM 2×128 on tiny.txt',
+      'best validation 1.5000 at step 300',
+      'loss (nats/char)',
+      'step',
+      'validation',
+      'training (smoothed)',
+      'training (per step)',
+    ]) {
       assert.ok(texts.includes(t), `no text '${t}' in the SVG: ${JSON.stringify(texts.slice(0, 40))}`);
     }
     assert.ok(texts.some(t => /^best validation 1\.5000 nats\/char at step 300 · 500 steps/.test(t)));
   });
 
-  test('the PNG decodes to twice the SVG\'s size, with its text drawn', async () => {
+  test("the PNG decodes to twice the SVG's size, with its text drawn", async () => {
     assert.deepEqual([...pngBytes.subarray(0, 8)], PNG_SIGNATURE);
     const png = decodePng(pngBytes);
     const [, w, h] = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
@@ -86,7 +97,10 @@ describe('charrnn plot', () => {
 
   test('a folder without a log, an empty log and a log of garbage are one sentence each', async () => {
     mkdirSync(at('empty-run'));
-    assertUserError(await cli(['plot', 'empty-run']), /^charrnn: empty-run has no log\.jsonl: give the --out folder of a charrnn train run\.$/);
+    assertUserError(
+      await cli(['plot', 'empty-run']),
+      /^charrnn: empty-run has no log\.jsonl: give the --out folder of a charrnn train run\.$/,
+    );
     assertUserError(await cli(['plot', 'no-such-folder']), /no-such-folder has no log\.jsonl/);
     writeFileSync(at('empty-run', 'log.jsonl'), '');
     assertUserError(await cli(['plot', 'empty-run']), /log\.jsonl has no training steps or validations to plot\.$/);
@@ -110,7 +124,8 @@ describe('charrnn inspect', () => {
     assert.deepEqual(lines.slice(5, 8), ['line lengths', '  2  ████████████████████████████████████████ 2', '  3  ████████████████████ 1']);
     assert.ok(lines.some(l => /^warning: Tiny text: 11 characters \(under 100,000\)/.test(l)));
     assert.ok(lines.some(l => /^warning: Control characters: 1 \(bell U\+0007 ×1\)/.test(l)));
-    const svgPath = join('texts', 'small.inspect.svg'), pngPath = join('texts', 'small.inspect.png');
+    const svgPath = join('texts', 'small.inspect.svg'),
+      pngPath = join('texts', 'small.inspect.png');
     assert.ok(out.endsWith(`pictures        ${svgPath}, ${pngPath}\n`), out);
     const texts = svgTexts(readFileSync(at(svgPath), 'utf8'));
     assert.ok(texts.includes('All 5 characters'), JSON.stringify(texts));
@@ -132,7 +147,10 @@ describe('charrnn inspect', () => {
 
   test('a binary file, a missing file and files with --corpus are one sentence each', async () => {
     writeFileSync(at('texts', 'image.bin'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 1, 2]));
-    assertUserError(await cli(['inspect', join('texts', 'image.bin')]), /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/);
+    assertUserError(
+      await cli(['inspect', join('texts', 'image.bin')]),
+      /image\.bin looks like a binary file, not text: it has a NUL byte at byte offset 4 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/,
+    );
     assert.ok(!existsSync(at('texts', 'image.inspect.png')));
     assertUserError(await cli(['inspect', 'missing.txt']), /No such file or folder: missing\.txt\./);
     assertUserError(await cli(['inspect', join('texts', 'small.txt'), '--corpus', 'moby-dick']), /either text files or --corpus, not both/);
@@ -141,8 +159,14 @@ describe('charrnn inspect', () => {
 
   test('--encoding, --invalid and --normalize read the text as train does; no text says what inspect needs', async () => {
     // "Chère à" in Latin-1: è is 0xE8, à is 0xE0, neither valid UTF-8.
-    writeFileSync(at('texts', 'latin1.txt'), Uint8Array.from('Chère à\n', c => c.charCodeAt(0)));
-    assertUserError(await cli(['inspect', join('texts', 'latin1.txt')]), /latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 .*give --encoding/);
+    writeFileSync(
+      at('texts', 'latin1.txt'),
+      Uint8Array.from('Chère à\n', c => c.charCodeAt(0)),
+    );
+    assertUserError(
+      await cli(['inspect', join('texts', 'latin1.txt')]),
+      /latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 .*give --encoding/,
+    );
     const decoded = await ok(['inspect', join('texts', 'latin1.txt'), '--encoding', 'latin1']);
     assert.match(decoded, /^characters {6}8 \(8 distinct\)$/m);
     assert.match(decoded, /'è' ×1/);
@@ -153,7 +177,10 @@ describe('charrnn inspect', () => {
     writeFileSync(at('texts', 'nfd.txt'), 'e\u0300e\u0300\n');
     assert.match(await ok(['inspect', join('texts', 'nfd.txt')]), /^characters {6}3 \(2 distinct\)$/m);
     assert.match(await ok(['inspect', join('texts', 'nfd.txt'), '--normalize', 'none']), /^characters {6}5 \(3 distinct\)$/m);
-    assertUserError(await cli(['inspect']), /^charrnn: Nothing to inspect: give one or more text files or folders, or --corpus moby-dick\.$/);
+    assertUserError(
+      await cli(['inspect']),
+      /^charrnn: Nothing to inspect: give one or more text files or folders, or --corpus moby-dick\.$/,
+    );
     assert.doesNotMatch(await ok(['inspect', '--help']), /UTF-8 text files/);
     assert.doesNotMatch(await ok(['--help']), /UTF-8 text files/);
     assert.doesNotMatch(await ok(['train', '--help']), /UTF-8 text files/);

@@ -17,7 +17,10 @@ describe('log.jsonl', () => {
     const events = syntheticRun(120);
     const { events: read, skipped } = parseRunLog(toLog(events));
     assert.equal(skipped, 0);
-    assert.deepEqual(read.map(e => e.type), events.map(e => e.type));
+    assert.deepEqual(
+      read.map(e => e.type),
+      events.map(e => e.type),
+    );
     const step = read[7] as StepEvent;
     assert.equal(step.type, 'step');
     assert.equal(step.step, 7);
@@ -39,18 +42,31 @@ describe('log.jsonl', () => {
     assert.equal(events[events.length - 1].type, 'step');
   });
 
-  test('a cut line continued by a resumed run keeps the resumed run\'s event', () => {
+  test("a cut line continued by a resumed run keeps the resumed run's event", () => {
     const first = toLog([CONFIG, stepEvent(1, 4, 4), stepEvent(2, 3.9, 3.99)]);
     const resumed = toLog([{ ...CONFIG, resumed: true, step: 1 }, stepEvent(2, 3.8, 3.98)]);
     const { events, skipped } = parseRunLog(first.slice(0, first.length - 10) + resumed);
     assert.equal(skipped, 0);
-    assert.deepEqual(events.map(e => [e.type, e.step]), [['config', 0], ['step', 1], ['config', 1], ['step', 2]]);
+    assert.deepEqual(
+      events.map(e => [e.type, e.step]),
+      [
+        ['config', 0],
+        ['step', 1],
+        ['config', 1],
+        ['step', 2],
+      ],
+    );
   });
 
   test('garbage, non-events and blank lines are skipped; an unknown event type is passed over without complaint', () => {
     const text = [
-      'not json', '[1,2,3]', '{"x":1}', '{"event":"step","step":"3","epoch":0,"chars":0,"time":0,"loss":1}',
-      '', '   ', '{"event":"hologram","step":1,"epoch":0,"chars":0,"time":0}',
+      'not json',
+      '[1,2,3]',
+      '{"x":1}',
+      '{"event":"step","step":"3","epoch":0,"chars":0,"time":0,"loss":1}',
+      '',
+      '   ',
+      '{"event":"hologram","step":1,"epoch":0,"chars":0,"time":0}',
       '{"event":"step","step":4,"epoch":0.5,"chars":100,"time":1.5,"loss":null,"smooth_loss":null}',
     ].join('\n');
     const { events, skipped } = parseRunLog(text);
@@ -65,9 +81,19 @@ describe('log.jsonl', () => {
     const killed = [CONFIG, ...[1, 2, 3, 4, 5].map(s => stepEvent(s, 5 - s * 0.1, 5))];
     const resumed = [{ ...CONFIG, resumed: true, step: 3 }, stepEvent(4, 1, 1), stepEvent(5, 1, 1), stepEvent(6, 1, 1)];
     const history = runHistory([...killed, ...resumed]);
-    assert.deepEqual(history.map(e => [e.type, e.step]), [
-      ['config', 0], ['step', 1], ['step', 2], ['step', 3], ['config', 3], ['step', 4], ['step', 5], ['step', 6],
-    ]);
+    assert.deepEqual(
+      history.map(e => [e.type, e.step]),
+      [
+        ['config', 0],
+        ['step', 1],
+        ['step', 2],
+        ['step', 3],
+        ['config', 3],
+        ['step', 4],
+        ['step', 5],
+        ['step', 6],
+      ],
+    );
     assert.equal((history[5] as StepEvent).loss, 1);
   });
 });
@@ -78,18 +104,39 @@ describe('loss plot', () => {
   test('training points, validation points and the best one from the events', () => {
     const data = lossPlotData(events);
     assert.equal(data.training.length, 500);
-    assert.deepEqual(data.training[99], { step: 100, loss: six(trainingLoss(100)), smoothLoss: (events.find(e => e.type === 'step' && e.step === 100) as StepEvent).smoothLoss });
-    assert.deepEqual(data.validation, [[100, 2.5], [200, 1.9], [300, 1.5], [400, 1.6], [500, 1.7]].map(([step, loss]) => ({ step, loss })));
+    assert.deepEqual(data.training[99], {
+      step: 100,
+      loss: six(trainingLoss(100)),
+      smoothLoss: (events.find(e => e.type === 'step' && e.step === 100) as StepEvent).smoothLoss,
+    });
+    assert.deepEqual(
+      data.validation,
+      [
+        [100, 2.5],
+        [200, 1.9],
+        [300, 1.5],
+        [400, 1.6],
+        [500, 1.7],
+      ].map(([step, loss]) => ({ step, loss })),
+    );
     assert.deepEqual(data.best, { step: 300, loss: 1.5 });
     assert.equal(data.title, 'LSTM 2×128 on tiny.txt');
     assert.match(data.subtitle, /^best validation 1\.5000 nats\/char at step 300 · 500 steps, 13\.89 epochs, 25s$/);
   });
 
   test('the spec draws three series and circles and labels the best validation', () => {
-    const spec = lossPlotSpec(lossPlotData(events)) as unknown as { layer: { mark: { type: string }; data: { values: Record<string, unknown>[] } }[] };
+    const spec = lossPlotSpec(lossPlotData(events)) as unknown as {
+      layer: { mark: { type: string }; data: { values: Record<string, unknown>[] } }[];
+    };
     const lines = spec.layer.filter(l => l.mark.type === 'line');
-    assert.deepEqual(lines.map(l => l.data.values[0].series), [SERIES.raw, SERIES.smooth, SERIES.validation]);
-    assert.deepEqual(lines.map(l => l.data.values.length), [500, 500, 5]);
+    assert.deepEqual(
+      lines.map(l => l.data.values[0].series),
+      [SERIES.raw, SERIES.smooth, SERIES.validation],
+    );
+    assert.deepEqual(
+      lines.map(l => l.data.values.length),
+      [500, 500, 5],
+    );
     const circle = spec.layer.find(l => l.mark.type === 'point')!;
     assert.deepEqual(circle.data.values, [{ step: 300, loss: 1.5 }]);
     const label = spec.layer.find(l => l.mark.type === 'text')!;
@@ -99,8 +146,12 @@ describe('loss plot', () => {
 
   test('equal validation losses: the first is the best; NaN losses are left out', () => {
     const data = lossPlotData([
-      CONFIG, stepEvent(1, NaN, NaN), stepEvent(2, 3, 3),
-      validationEvent(2, 2, 2, 0), validationEvent(4, 2, 2, 1), { ...validationEvent(6, NaN, 2, 2) },
+      CONFIG,
+      stepEvent(1, NaN, NaN),
+      stepEvent(2, 3, 3),
+      validationEvent(2, 2, 2, 0),
+      validationEvent(4, 2, 2, 1),
+      { ...validationEvent(6, NaN, 2, 2) },
     ]);
     assert.deepEqual(data.best, { step: 2, loss: 2 });
     assert.equal(data.training.length, 1);
@@ -126,14 +177,29 @@ describe('corpus report', () => {
   test('characters, counts, lines and lengths of a small text', () => {
     const r = corpusReport(TEXT);
     assert.equal(r.chars, 11);
-    assert.deepEqual(r.counts, [{ char: '\n', count: 4 }, { char: 'a', count: 3 }, { char: 'b', count: 2 }, { char: '\u0007', count: 1 }, { char: 'c', count: 1 }]);
-    assert.deepEqual({ ...r.lines, histogram: undefined }, { count: 4, empty: 1, min: 2, max: 3, mean: 7 / 3, median: 2, histogram: undefined });
-    assert.deepEqual(r.lines.histogram, [{ from: 2, to: 3, count: 2, overflow: false }, { from: 3, to: 4, count: 1, overflow: false }]);
+    assert.deepEqual(r.counts, [
+      { char: '\n', count: 4 },
+      { char: 'a', count: 3 },
+      { char: 'b', count: 2 },
+      { char: '\u0007', count: 1 },
+      { char: 'c', count: 1 },
+    ]);
+    assert.deepEqual(
+      { ...r.lines, histogram: undefined },
+      { count: 4, empty: 1, min: 2, max: 3, mean: 7 / 3, median: 2, histogram: undefined },
+    );
+    assert.deepEqual(r.lines.histogram, [
+      { from: 2, to: 3, count: 2, overflow: false },
+      { from: 3, to: 4, count: 1, overflow: false },
+    ]);
     assert.deepEqual(r.control, [{ char: '\u0007', count: 1 }]);
   });
 
   test('code points, not UTF-16 units; \\r\\n line ends; a last line without a break', () => {
-    assert.deepEqual(countChars('🙂a🙂'), [{ char: '🙂', count: 2 }, { char: 'a', count: 1 }]);
+    assert.deepEqual(countChars('🙂a🙂'), [
+      { char: '🙂', count: 2 },
+      { char: 'a', count: 1 },
+    ]);
     assert.deepEqual(splitLines('ab\r\ncd\r\nlast'), ['ab', 'cd', 'last']);
     assert.deepEqual(splitLines('one\n'), ['one']);
     assert.equal(corpusReport('猫🙂\n').lines.max, 2);
@@ -148,10 +214,15 @@ describe('corpus report', () => {
   });
 
   test('a vocabulary in the thousands', () => {
-    const text = Array.from({ length: 1200 }, (_, i) => String.fromCodePoint(0x4e00 + i)).join('').repeat(100);
+    const text = Array.from({ length: 1200 }, (_, i) => String.fromCodePoint(0x4e00 + i))
+      .join('')
+      .repeat(100);
     const r = corpusReport(text);
     assert.equal(r.counts.length, 1200);
-    assert.ok(r.warnings.some(w => w.startsWith('Large vocabulary: 1,200 distinct characters')), r.warnings.join('\n'));
+    assert.ok(
+      r.warnings.some(w => w.startsWith('Large vocabulary: 1,200 distinct characters')),
+      r.warnings.join('\n'),
+    );
   });
 
   test('a validation tail of characters the rest lacks: unseen share and KL by hand', () => {
@@ -164,7 +235,12 @@ describe('corpus report', () => {
     // Four held-out characters are too few to warn about; a thousand are not.
     assert.ok(!r.warnings.some(w => w.startsWith('Validation')));
     const big = corpusReport('a'.repeat(9000) + 'b'.repeat(1000));
-    assert.ok(big.warnings.some(w => /^Validation split unlike the rest: in the last 10% of the text.*100\.00% of the characters never occur earlier \('b'\)/.test(w)), big.warnings.join('\n'));
+    assert.ok(
+      big.warnings.some(w =>
+        /^Validation split unlike the rest: in the last 10% of the text.*100\.00% of the characters never occur earlier \('b'\)/.test(w),
+      ),
+      big.warnings.join('\n'),
+    );
     // A homogeneous text gives no such warning.
     assert.ok(!corpusReport('abab'.repeat(1000)).warnings.some(w => w.startsWith('Validation')));
   });
@@ -173,7 +249,10 @@ describe('corpus report', () => {
     const r = corpusReport('ab\n'.repeat(900) + 'abababababab\n'.repeat(100), { lines: true });
     assert.deepEqual(r.split?.meanLineLength, { rest: 2, heldOut: 12 });
     assert.equal(r.warnings.length, 1, r.warnings.join('\n'));
-    assert.match(r.warnings[0], /^Sorted list: in the last 10% of the lines, .*the lines are longer \(mean 12\.0 against 2\.0 characters\)/);
+    assert.match(
+      r.warnings[0],
+      /^Sorted list: in the last 10% of the lines, .*the lines are longer \(mean 12\.0 against 2\.0 characters\)/,
+    );
     assert.match(corpusReport('ab\n'.repeat(10), { lines: true }).warnings[0], /^Tiny list: 10 non-empty lines \(under 1,000\)/);
   });
 
@@ -184,7 +263,10 @@ describe('corpus report', () => {
     assert.equal(bins.length, 20);
     assert.deepEqual(bins[0], { from: 100, to: 110, count: 10, overflow: false });
     assert.deepEqual(bins[19], { from: 290, to: 300, count: 11, overflow: true });
-    assert.equal(bins.reduce((s, b) => s + b.count, 0), 201);
+    assert.equal(
+      bins.reduce((s, b) => s + b.count, 0),
+      201,
+    );
   });
 
   test('characters described for people', () => {

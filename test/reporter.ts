@@ -39,13 +39,21 @@ export default async function* conformanceReporter(source: AsyncIterable<TestEve
   }
   let out = '';
   if (rows.size > 0) {
-    out += '\nConformance: worst error (test/conformance/metric.ts) per engine and cell type, against PyTorch (float64) / against the float64 reference\n';
+    out +=
+      '\nConformance: worst error (test/conformance/metric.ts) per engine and cell type, against PyTorch (float64) / against the float64 reference\n';
     const header = ['engine', ...GROUPS.map(g => `${g} vs PyTorch / vs f64`)];
     const order = (name: string): number => ENGINES.findIndex(e => e.name === name) >>> 0; // unknown names last
-    const lines = [...rows].sort(([a], [b]) => order(a) - order(b)).map(([engine, row]) => [engine, ...GROUPS.map(g => AGAINST.map(a => {
-      const w = row.get(`${g} ${a}`);
-      return w ? w.error.toExponential(1) : '-';
-    }).join(' / '))]);
+    const lines = [...rows]
+      .sort(([a], [b]) => order(a) - order(b))
+      .map(([engine, row]) => [
+        engine,
+        ...GROUPS.map(g =>
+          AGAINST.map(a => {
+            const w = row.get(`${g} ${a}`);
+            return w ? w.error.toExponential(1) : '-';
+          }).join(' / '),
+        ),
+      ]);
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map(l => l[i].length)));
     const fmt = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |\n`;
     out += fmt(header) + fmt(widths.map(w => '-'.repeat(w))) + lines.map(fmt).join('');

@@ -13,7 +13,17 @@ import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { memoryStore } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = { layers: 1, hidden: 8, emb: 4, batch: 2, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0, valFrac: 0 };
+const TINY: Partial<RunSettings> = {
+  layers: 1,
+  hidden: 8,
+  emb: 4,
+  batch: 2,
+  seq: 8,
+  sampleLength: 0,
+  valEvery: 0,
+  checkpointEvery: 0,
+  valFrac: 0,
+};
 
 function textOf(text: string, source: string, s: RunSettings, hash?: string): TrainingText {
   const vocab = Vocabulary.fromText(text);
@@ -21,8 +31,12 @@ function textOf(text: string, source: string, s: RunSettings, hash?: string): Tr
 }
 
 /** Trains `steps` on `first`, then resumes its checkpoint on `second`: the error the resume throws. */
-async function resumeOn(settings: Partial<RunSettings>, steps: number, first: TrainingText | ((s: RunSettings) => TrainingText),
-  second: (s: RunSettings) => TrainingText): Promise<unknown> {
+async function resumeOn(
+  settings: Partial<RunSettings>,
+  steps: number,
+  first: TrainingText | ((s: RunSettings) => TrainingText),
+  second: (s: RunSettings) => TrainingText,
+): Promise<unknown> {
   const s = { ...DEFAULT_SETTINGS, ...TINY, ...settings };
   const store = memoryStore();
   const corpus = typeof first === 'function' ? first(s) : first;
@@ -30,7 +44,14 @@ async function resumeOn(settings: Partial<RunSettings>, steps: number, first: Tr
   const checkpoint = decodeCheckpoint(store.files.get('checkpoint')!, 'checkpoint');
   const resumed = resumedSettings(checkpoint.run.settings as Partial<RunSettings>, {});
   try {
-    new TrainingRun({ corpus: second(resumed), settings: resumed, limits: { steps: steps + 5 }, kernels: referenceKernels('f32'), store: memoryStore(), checkpoint });
+    new TrainingRun({
+      corpus: second(resumed),
+      settings: resumed,
+      limits: { steps: steps + 5 },
+      kernels: referenceKernels('f32'),
+      store: memoryStore(),
+      checkpoint,
+    });
   } catch (e) {
     return e;
   }
@@ -39,37 +60,64 @@ async function resumeOn(settings: Partial<RunSettings>, steps: number, first: Tr
 
 const LONG = 'the quick brown fox jumps over the lazy dog. '.repeat(40); // 1,800 characters
 const SHORT = 'the lazy dog sleeps, the quick fox runs. '.repeat(2); // 82: past one batch, short of the saved position
-const differs = (source: string) => (e: unknown): boolean => {
-  assert.ok(e instanceof CharrnnError, String(e));
-  assert.equal(e.message, `The text differs from the one the run was trained on (${source}), so it cannot resume on it.`);
-  return true;
-};
+const differs =
+  (source: string) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof CharrnnError, String(e));
+    assert.equal(e.message, `The text differs from the one the run was trained on (${source}), so it cannot resume on it.`);
+    return true;
+  };
 
 describe('resuming on another text', () => {
   test('running text, shorter than the saved position: the text differs', async () => {
-    const e = await resumeOn({}, 40, s => textOf(LONG, 'a.txt', s), s => textOf(SHORT, 'b.txt', s));
+    const e = await resumeOn(
+      {},
+      40,
+      s => textOf(LONG, 'a.txt', s),
+      s => textOf(SHORT, 'b.txt', s),
+    );
     assert.ok(differs('b.txt')(e));
   });
 
   test('running text, longer: the text differs (as before)', async () => {
-    const e = await resumeOn({}, 3, s => textOf(SHORT, 'a.txt', s), s => textOf(LONG, 'b.txt', s));
+    const e = await resumeOn(
+      {},
+      3,
+      s => textOf(SHORT, 'a.txt', s),
+      s => textOf(LONG, 'b.txt', s),
+    );
     assert.ok(differs('b.txt')(e));
   });
 
   test('standard input (a hashed text), shorter: the text differs', async () => {
-    const e = await resumeOn({}, 40, s => textOf(LONG, '-', s, 'sha256:first'), s => textOf(SHORT, '-', s, 'sha256:second'));
+    const e = await resumeOn(
+      {},
+      40,
+      s => textOf(LONG, '-', s, 'sha256:first'),
+      s => textOf(SHORT, '-', s, 'sha256:second'),
+    );
     assert.ok(differs('-')(e));
   });
 
   test('line mode, fewer lines than the saved batch: the text differs', async () => {
     const many = Array.from({ length: 60 }, (_, i) => `line ${i}`).join('\n') + '\n';
     const few = 'one\ntwo\nthree\n';
-    const e = await resumeOn({ lines: true, seq: 50 }, 20, s => textOf(many, 'names.txt', s), s => textOf(few, 'few.txt', s));
+    const e = await resumeOn(
+      { lines: true, seq: 50 },
+      20,
+      s => textOf(many, 'names.txt', s),
+      s => textOf(few, 'few.txt', s),
+    );
     assert.ok(differs('few.txt')(e));
   });
 
   test('the same text resumes', async () => {
-    const e = await resumeOn({}, 40, s => textOf(LONG, 'a.txt', s), s => textOf(LONG, 'a.txt', s));
+    const e = await resumeOn(
+      {},
+      40,
+      s => textOf(LONG, 'a.txt', s),
+      s => textOf(LONG, 'a.txt', s),
+    );
     assert.equal(e, null);
   });
 });

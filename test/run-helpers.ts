@@ -11,5 +11,10 @@ export function corpusOf(text: string): TrainingText {
 /** A store that keeps the last bytes of each file in memory. */
 export function memoryStore(): RunStore & { files: Map<SavedFile, Uint8Array> } {
   const files = new Map<SavedFile, Uint8Array>();
-  return { files, save: (file, bytes) => { files.set(file, bytes); } };
+  return {
+    files,
+    save: (file, bytes) => {
+      files.set(file, bytes);
+    },
+  };
 }

@@ -71,53 +71,127 @@ function assertRule(e: SettingError, setting: SettingName, library: string, cli:
   for (const m of [library, cli]) assert.ok(!m.includes('\n') && /[.]$/.test(m) && /^[A-Za-z-]/.test(m), `not one sentence: ${m}`);
 }
 
-describe('checkSettings: each rule, one setting, one sentence in the run layer\'s words', () => {
+describe("checkSettings: each rule, one setting, one sentence in the run layer's words", () => {
   const short = { ...trainingText(SHORT, 'short.txt') };
-  const cases: { rule: string; settings: Partial<RunSettings>; limits?: StopLimits; text?: TrainingText; resumedAt?: number;
-    setting: SettingName; library: string; cli: string }[] = [
-    { rule: 'patience needs held-out text', settings: { patience: 3, valFrac: 0 }, setting: 'patience',
+  const cases: {
+    rule: string;
+    settings: Partial<RunSettings>;
+    limits?: StopLimits;
+    text?: TrainingText;
+    resumedAt?: number;
+    setting: SettingName;
+    library: string;
+    cli: string;
+  }[] = [
+    {
+      rule: 'patience needs held-out text',
+      settings: { patience: 3, valFrac: 0 },
+      setting: 'patience',
       library: 'patience counts validations, and valFrac 0 leaves no text to validate on; give a valFrac above 0 or leave patience out.',
-      cli: '--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.' },
-    { rule: 'a sample JavaScript can hold', settings: { sampleLength: 2 ** 29 }, setting: 'sampleLength',
-      library: 'sampleLength 536870912 is longer than the longest text JavaScript can hold (536,870,888 characters); use charrnn sample, which streams.',
-      cli: '--sample-length 536870912 is longer than the longest text JavaScript can hold (536,870,888 characters); use charrnn sample, which streams.' },
-    { rule: 'a prime of the text\'s characters', settings: { samplePrime: 'thz' }, text: trainingText(TEXT, 'whale.txt'), setting: 'samplePrime',
+      cli: '--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.',
+    },
+    {
+      rule: 'a sample JavaScript can hold',
+      settings: { sampleLength: 2 ** 29 },
+      setting: 'sampleLength',
+      library:
+        'sampleLength 536870912 is longer than the longest text JavaScript can hold (536,870,888 characters); use charrnn sample, which streams.',
+      cli: '--sample-length 536870912 is longer than the longest text JavaScript can hold (536,870,888 characters); use charrnn sample, which streams.',
+    },
+    {
+      rule: "a prime of the text's characters",
+      settings: { samplePrime: 'thz' },
+      text: trainingText(TEXT, 'whale.txt'),
+      setting: 'samplePrime',
       library: 'The prime has a character the model has never seen: "z" (U+007A) (the samplePrime may use only characters of the text).',
-      cli: 'The prime has a character the model has never seen: "z" (U+007A) (the --sample-prime may use only characters of the text).' },
-    { rule: 'a deadline needs a time budget', settings: { lrSchedule: 'cosine', scheduleEnd: 'deadline', scheduleSteps: 40 }, limits: { steps: 30 },
+      cli: 'The prime has a character the model has never seen: "z" (U+007A) (the --sample-prime may use only characters of the text).',
+    },
+    {
+      rule: 'a deadline needs a time budget',
+      settings: { lrSchedule: 'cosine', scheduleEnd: 'deadline', scheduleSteps: 40 },
+      limits: { steps: 30 },
       setting: 'scheduleEnd',
       library: 'scheduleEnd deadline ends the schedule when the time budget does; give seconds, or leave scheduleEnd out.',
-      cli: '--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.' },
-    { rule: 'a step decay belongs to the step schedule', settings: { lrSchedule: 'cosine', lrDecayEvery: 10, scheduleSteps: 40 }, setting: 'lrDecayEvery',
-      library: 'lrDecayEvery belongs to lrSchedule step, not cosine.', cli: '--lr-decay-every belongs to --lr-schedule step, not cosine.' },
-    { rule: 'a deadline re-plans a cosine', settings: { scheduleEnd: 'deadline' }, limits: { seconds: 5 }, setting: 'scheduleEnd',
+      cli: '--schedule-end deadline ends the schedule when the time budget does; give --seconds or --minutes, or leave --schedule-end out.',
+    },
+    {
+      rule: 'a step decay belongs to the step schedule',
+      settings: { lrSchedule: 'cosine', lrDecayEvery: 10, scheduleSteps: 40 },
+      setting: 'lrDecayEvery',
+      library: 'lrDecayEvery belongs to lrSchedule step, not cosine.',
+      cli: '--lr-decay-every belongs to --lr-schedule step, not cosine.',
+    },
+    {
+      rule: 'a deadline re-plans a cosine',
+      settings: { scheduleEnd: 'deadline' },
+      limits: { seconds: 5 },
+      setting: 'scheduleEnd',
       library: 'scheduleEnd deadline re-plans a cosine schedule, not step; give lrSchedule cosine or leave scheduleEnd out.',
-      cli: '--schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out.' },
-    { rule: 'weight decay is AdamW\'s', settings: { weightDecay: 0.1, optimizer: 'sgd' }, setting: 'weightDecay',
+      cli: '--schedule-end deadline re-plans a cosine schedule, not step; give --lr-schedule cosine or leave --schedule-end out.',
+    },
+    {
+      rule: "weight decay is AdamW's",
+      settings: { weightDecay: 0.1, optimizer: 'sgd' },
+      setting: 'weightDecay',
       library: 'weightDecay is decoupled weight decay (AdamW) and needs optimizer adam, not sgd.',
-      cli: '--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not sgd.' },
-    { rule: 'line mode holds out whole lines', settings: { lines: true, valSplit: 'spread' }, setting: 'valSplit',
-      library: 'valSplit spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave valSplit out.',
-      cli: '--val-split spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave --val-split out.' },
+      cli: '--weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not sgd.',
+    },
+    {
+      rule: 'line mode holds out whole lines',
+      settings: { lines: true, valSplit: 'spread' },
+      setting: 'valSplit',
+      library:
+        'valSplit spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave valSplit out.',
+      cli: '--val-split spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave --val-split out.',
+    },
     // 4 x 16 + 1 = 65 characters to train on; floor(73 x 0.9) = 65, floor(72 x 0.9) = 64; the text has 20, floor(20 x 0.9) = 18 to train on.
-    { rule: 'a text long enough for one batch', settings: { batch: 4, seq: 16 }, text: short, setting: 'batch',
-      library: 'The text is too short for batch 4 and seq 16: training needs at least 65 characters, a text of at least 73 with valFrac 0.1 held out, ' +
+    {
+      rule: 'a text long enough for one batch',
+      settings: { batch: 4, seq: 16 },
+      text: short,
+      setting: 'batch',
+      library:
+        'The text is too short for batch 4 and seq 16: training needs at least 65 characters, a text of at least 73 with valFrac 0.1 held out, ' +
         'and short.txt has 20, 18 of them left for training; make batch or seq smaller, or give a longer text.',
-      cli: 'The text is too short for --batch 4 and --seq 16: training needs at least 65 characters, a text of at least 73 with --val-frac 0.1 held out, ' +
-        'and short.txt has 20, 18 of them left for training; make --batch or --seq smaller, or give a longer text.' },
-    { rule: 'a text long enough for one batch, nothing held out', settings: { batch: 4, seq: 16, valFrac: 0 }, text: short, setting: 'batch',
-      library: 'The text is too short for batch 4 and seq 16: training needs at least 65 characters, and short.txt has 20; make batch or seq smaller, or give a longer text.',
-      cli: 'The text is too short for --batch 4 and --seq 16: training needs at least 65 characters, and short.txt has 20; make --batch or --seq smaller, or give a longer text.' },
-    { rule: 'a cosine needs its length', settings: { lrSchedule: 'cosine' }, limits: { seconds: 5 }, setting: 'scheduleSteps',
+      cli:
+        'The text is too short for --batch 4 and --seq 16: training needs at least 65 characters, a text of at least 73 with --val-frac 0.1 held out, ' +
+        'and short.txt has 20, 18 of them left for training; make --batch or --seq smaller, or give a longer text.',
+    },
+    {
+      rule: 'a text long enough for one batch, nothing held out',
+      settings: { batch: 4, seq: 16, valFrac: 0 },
+      text: short,
+      setting: 'batch',
+      library:
+        'The text is too short for batch 4 and seq 16: training needs at least 65 characters, and short.txt has 20; make batch or seq smaller, or give a longer text.',
+      cli: 'The text is too short for --batch 4 and --seq 16: training needs at least 65 characters, and short.txt has 20; make --batch or --seq smaller, or give a longer text.',
+    },
+    {
+      rule: 'a cosine needs its length',
+      settings: { lrSchedule: 'cosine' },
+      limits: { seconds: 5 },
+      setting: 'scheduleSteps',
       library: 'lrSchedule cosine with only seconds needs scheduleSteps: the steps the time allows.',
-      cli: '--lr-schedule cosine with only --seconds needs --schedule-steps: the steps the time allows.' },
-    { rule: 'a resumed run cannot stop before where it is', settings: {}, limits: { steps: 3 }, resumedAt: 12, setting: 'steps',
+      cli: '--lr-schedule cosine with only --seconds needs --schedule-steps: the steps the time allows.',
+    },
+    {
+      rule: 'a resumed run cannot stop before where it is',
+      settings: {},
+      limits: { steps: 3 },
+      resumedAt: 12,
+      setting: 'steps',
       library: 'The run is at step 12 already, past steps 3; give a steps of 12 or more.',
-      cli: 'The run is at step 12 already, past --steps 3; give a --steps of 12 or more.' },
+      cli: 'The run is at step 12 already, past --steps 3; give a --steps of 12 or more.',
+    },
   ];
   for (const c of cases) {
     test(c.rule, () => {
-      assertRule(refusal(() => checkSettings(settingsOf(c.settings), c.limits ?? {}, c.text, c.resumedAt)), c.setting, c.library, c.cli);
+      assertRule(
+        refusal(() => checkSettings(settingsOf(c.settings), c.limits ?? {}, c.text, c.resumedAt)),
+        c.setting,
+        c.library,
+        c.cli,
+      );
     });
   }
 
@@ -130,9 +204,12 @@ describe('checkSettings: each rule, one setting, one sentence in the run layer\'
   });
 
   test('a resumed run keeps its settings: the setting given is named', () => {
-    assertRule(refusal(() => resumedSettings(settingsOf({ hidden: 64 }), { hidden: 32 })), 'hidden',
+    assertRule(
+      refusal(() => resumedSettings(settingsOf({ hidden: 64 }), { hidden: 32 })),
+      'hidden',
       'The run being resumed has hidden 64; a resumed run keeps its settings, so leave hidden out.',
-      'The run being resumed has --hidden 64; a resumed run keeps its settings, so leave --hidden out.');
+      'The run being resumed has --hidden 64; a resumed run keeps its settings, so leave --hidden out.',
+    );
   });
 });
 
@@ -143,49 +220,88 @@ describe('planRun: the recipe and the memory check, for every face', () => {
     let t = 0;
     return () => (t += ms);
   };
-  const plan = (o: Partial<PlanOptions>): ReturnType<typeof planRun> => planRun({
-    text, settings: DEFAULT_SETTINGS, given: {}, limits: {}, recipe: 'auto', resumed: false, kernels: referenceKernels('f32'), now: ticking(20), ...o,
-  });
+  const plan = (o: Partial<PlanOptions>): ReturnType<typeof planRun> =>
+    planRun({
+      text,
+      settings: DEFAULT_SETTINGS,
+      given: {},
+      limits: {},
+      recipe: 'auto',
+      resumed: false,
+      kernels: referenceKernels('f32'),
+      now: ticking(20),
+      ...o,
+    });
 
   test('recipe on where it cannot plan: one sentence each', async () => {
-    assertRule(await refusalOf(plan({ recipe: 'on', resumed: true, limits: { seconds: 30 } })), 'recipe',
+    assertRule(
+      await refusalOf(plan({ recipe: 'on', resumed: true, limits: { seconds: 30 } })),
+      'recipe',
       'recipe on plans a new run; a resumed run keeps the settings it started with (drop recipe on).',
-      '--recipe on plans a new run; a resumed run keeps the settings it started with (drop --recipe on).');
-    assertRule(await refusalOf(plan({ recipe: 'on' })), 'recipe',
-      'recipe on plans a time budget: give seconds.', '--recipe on plans a time budget: give --seconds or --minutes.');
-    assertRule(await refusalOf(plan({ recipe: 'on', limits: { seconds: 30, steps: 10 } })), 'recipe',
+      '--recipe on plans a new run; a resumed run keeps the settings it started with (drop --recipe on).',
+    );
+    assertRule(
+      await refusalOf(plan({ recipe: 'on' })),
+      'recipe',
+      'recipe on plans a time budget: give seconds.',
+      '--recipe on plans a time budget: give --seconds or --minutes.',
+    );
+    assertRule(
+      await refusalOf(plan({ recipe: 'on', limits: { seconds: 30, steps: 10 } })),
+      'recipe',
       'recipe on plans a time budget, not steps or epochs: drop them, or use recipe off.',
-      '--recipe on plans a time budget, not --steps or --epochs: drop them, or use --recipe off.');
-    assertRule(await refusalOf(plan({ recipe: 'on', limits: { seconds: 30 }, settings: settingsOf({ lines: true }) })), 'recipe',
+      '--recipe on plans a time budget, not --steps or --epochs: drop them, or use --recipe off.',
+    );
+    assertRule(
+      await refusalOf(plan({ recipe: 'on', limits: { seconds: 30 }, settings: settingsOf({ lines: true }) })),
+      'recipe',
       'recipe on is not calibrated for line mode (lines, or a list corpus such as names) yet: use recipe off (the defaults) or give the settings.',
-      '--recipe on is not calibrated for line mode (--lines, or a list corpus such as names) yet: use --recipe off (the defaults) or give the settings.');
+      '--recipe on is not calibrated for line mode (--lines, or a list corpus such as names) yet: use --recipe off (the defaults) or give the settings.',
+    );
   });
 
   test('a model that cannot fit the machine is refused before anything is allocated, naming the sizes to make smaller', async () => {
-    const e = await refusalOf(plan({ recipe: 'off', settings: settingsOf({ hidden: 100_000 }), machine: { total: 16e9, available: 12e9 } }));
+    const e = await refusalOf(
+      plan({ recipe: 'off', settings: settingsOf({ hidden: 100_000 }), machine: { total: 16e9, available: 12e9 } }),
+    );
     assert.equal(e.setting, 'hidden');
-    const memory = / needs about [\d.]+ TB of memory \(mostly optimizer state [\d.]+ [GT]B, .*\), and this machine has 16\.0 GB \(12\.0 GB available\); /;
-    assert.match(e.message, new RegExp(`^A 2x100000 LSTM with emb 64, batch 50 and seq 50 on ${vocab.size} distinct characters${memory.source}` +
-      'use a smaller hidden, layers, emb, batch or seq\\.$'));
-    assert.match(e.in(FLAG_NAMES), new RegExp(`^A 2x100000 LSTM with --emb 64, --batch 50 and --seq 50 on ${vocab.size} distinct characters${memory.source}` +
-      'use a smaller --hidden, --layers, --emb, --batch or --seq\\.$'));
+    const memory =
+      / needs about [\d.]+ TB of memory \(mostly optimizer state [\d.]+ [GT]B, .*\), and this machine has 16\.0 GB \(12\.0 GB available\); /;
+    assert.match(
+      e.message,
+      new RegExp(
+        `^A 2x100000 LSTM with emb 64, batch 50 and seq 50 on ${vocab.size} distinct characters${memory.source}` +
+          'use a smaller hidden, layers, emb, batch or seq\\.$',
+      ),
+    );
+    assert.match(
+      e.in(FLAG_NAMES),
+      new RegExp(
+        `^A 2x100000 LSTM with --emb 64, --batch 50 and --seq 50 on ${vocab.size} distinct characters${memory.source}` +
+          'use a smaller --hidden, --layers, --emb, --batch or --seq\\.$',
+      ),
+    );
     await plan({ recipe: 'off', machine: { total: 16e9, available: 12e9 } });
   });
 
-  test('without the recipe the plan is the settings as given, on the text in the run\'s shape', async () => {
+  test("without the recipe the plan is the settings as given, on the text in the run's shape", async () => {
     const off = await plan({ recipe: 'off', limits: { seconds: 30 } });
     assert.deepEqual(off.settings, DEFAULT_SETTINGS);
     assert.deepEqual(off.notes, []);
     assert.equal(off.corpus, text);
-    assert.equal(off.startedAt, 20, 'the budget starts at the planning step\'s first clock reading');
+    assert.equal(off.startedAt, 20, "the budget starts at the planning step's first clock reading");
     const sized = await plan({ limits: { seconds: 30 }, given: { hidden: 64 } });
     assert.deepEqual(sized.notes, [], 'a size given turns recipe auto off');
-    const lined = await plan({ limits: { seconds: 30 }, settings: settingsOf({ lines: true }), text: trainingText(LINES.join('\n'), 'list') });
+    const lined = await plan({
+      limits: { seconds: 30 },
+      settings: settingsOf({ lines: true }),
+      text: trainingText(LINES.join('\n'), 'list'),
+    });
     assert.deepEqual(lined.notes, [], 'line mode keeps the defaults');
     assert.equal(lineCount(lined.corpus.lines!.train) + lineCount(lined.corpus.lines!.val), LINES.length);
   });
 
-  test('a time budget alone: the recipe chooses, the given settings win, and its note names the way off in the face\'s words', async () => {
+  test("a time budget alone: the recipe chooses, the given settings win, and its note names the way off in the face's words", async () => {
     const given = { batch: 4, seq: 8, emb: 8 };
     const library = await plan({ limits: { seconds: 30 }, given, settings: settingsOf(given) });
     assert.deepEqual([library.settings.batch, library.settings.seq, library.settings.emb], [4, 8, 8]);
@@ -205,40 +321,75 @@ describe('the faces name the settings their own way', () => {
     assert.equal(FLAG_NAMES('timeBudget'), '--seconds or --minutes');
     const silent = { write: () => true };
     const flags = new Set(trainCommand({ stdout: silent, stderr: silent, env: {} }, { code: 0 }).options.map(o => o.long));
-    const named: SettingName[] = [...Object.keys(DEFAULT_SETTINGS) as (keyof RunSettings)[], 'corpus', 'encoding', 'maxVocab', 'sampleEvery',
-      'steps', 'epochs', 'seconds', 'recipe'];
-    for (const setting of named.filter(s => s !== 'scheduleReplans')) assert.ok(flags.has(FLAG_NAMES(setting)), `${setting}: ${FLAG_NAMES(setting)} is no flag`);
+    const named: SettingName[] = [
+      ...(Object.keys(DEFAULT_SETTINGS) as (keyof RunSettings)[]),
+      'corpus',
+      'encoding',
+      'maxVocab',
+      'sampleEvery',
+      'steps',
+      'epochs',
+      'seconds',
+      'recipe',
+    ];
+    for (const setting of named.filter(s => s !== 'scheduleReplans'))
+      assert.ok(flags.has(FLAG_NAMES(setting)), `${setting}: ${FLAG_NAMES(setting)} is no flag`);
   });
 
   test('the CLI says a refusal in its flags; other errors pass as they are', async () => {
     const settings = settingsOf({ patience: 2, valFrac: 0 });
-    const action = withFlagNames(async () => { checkSettings(settings, {}); });
-    await assert.rejects(action(), (e: unknown) => e instanceof CharrnnError && !(e instanceof SettingError) &&
-      e.message === '--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.');
+    const action = withFlagNames(async () => {
+      checkSettings(settings, {});
+    });
+    await assert.rejects(
+      action(),
+      (e: unknown) =>
+        e instanceof CharrnnError &&
+        !(e instanceof SettingError) &&
+        e.message ===
+          '--patience counts validations, and --val-frac 0 leaves no text to validate on; give a --val-frac above 0 or leave --patience out.',
+    );
     const other = new CharrnnError('Something else.');
-    await assert.rejects(withFlagNames(async () => { throw other; })(), (e: unknown) => e === other);
+    await assert.rejects(
+      withFlagNames(async () => {
+        throw other;
+      })(),
+      (e: unknown) => e === other,
+    );
   });
 
-  test('the page: its own words, no flag and no setting\'s code name', () => {
+  test("the page: its own words, no flag and no setting's code name", () => {
     const e = refusal(() => checkSettings(TRAIN_PRESETS.small, {}, trainingText('abc'.repeat(100), 'the pasted text')));
     const said = e.in(pageNames('small'));
-    assert.equal(said, "The text is too short for the small size's batch 16 and the small size's chunk length 32: training needs at least 513 characters, " +
-      "a text of at least 570 with the validation share 0.1 held out, and the pasted text has 300, 270 of them left for training; " +
-      "make the small size's batch or the small size's chunk length smaller, or give a longer text.");
+    assert.equal(
+      said,
+      "The text is too short for the small size's batch 16 and the small size's chunk length 32: training needs at least 513 characters, " +
+        'a text of at least 570 with the validation share 0.1 held out, and the pasted text has 300, 270 of them left for training; ' +
+        "make the small size's batch or the small size's chunk length smaller, or give a longer text.",
+    );
   });
 });
 
 describe('one too-short rule for the library, the page and the CLI', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'charrnn-settings-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'charrnn-settings-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   // The page's small size: 16 streams of 32 steps, 10% held out: 513 characters to train on, a text of 570.
   const small = TRAIN_PRESETS.small;
   const tooShort = 'abc'.repeat(189) + 'ab';
-  const library = (text: string, source: string) => () => new TrainingRun({ corpus: trainingText(text, source), settings: small, limits: { seconds: 1 },
-    kernels: referenceKernels('f32'), store: memoryStore() });
-  const page = (text: string) => () => createTrainingRun({ text, source: 'the pasted text', size: 'small', seconds: 1 }, referenceKernels('f32'), memoryStore());
+  const library = (text: string, source: string) => () =>
+    new TrainingRun({
+      corpus: trainingText(text, source),
+      settings: small,
+      limits: { seconds: 1 },
+      kernels: referenceKernels('f32'),
+      store: memoryStore(),
+    });
+  const page = (text: string) => () =>
+    createTrainingRun({ text, source: 'the pasted text', size: 'small', seconds: 1 }, referenceKernels('f32'), memoryStore());
 
   test('the shortest text is worked out once: 570 characters for the small size', () => {
     assert.equal(shortestText(small), 570);
@@ -248,7 +399,10 @@ describe('one too-short rule for the library, the page and the CLI', () => {
   test('the library and the page refuse the same text by the same rule, and take one character more', () => {
     const e = refusal(library(tooShort, 'the pasted text'));
     assert.equal(e.setting, 'batch');
-    assert.match(e.message, /^The text is too short for batch 16 and seq 32: training needs at least 513 characters, a text of at least 570 /);
+    assert.match(
+      e.message,
+      /^The text is too short for batch 16 and seq 32: training needs at least 513 characters, a text of at least 570 /,
+    );
     assert.throws(page(tooShort), (p: unknown) => p instanceof CharrnnError && p.message === e.in(pageNames('small')));
     assert.doesNotThrow(library(tooShort + 'c', 'the pasted text'));
     assert.doesNotThrow(page(tooShort + 'c'));
@@ -256,8 +410,29 @@ describe('one too-short rule for the library, the page and the CLI', () => {
 
   test('the CLI refuses it with the same sentence in its flags', () => {
     writeFileSync(join(dir, 'pasted.txt'), tooShort);
-    const r = spawnSync(process.execPath, [MAIN, 'train', 'pasted.txt', '--batch', '16', '--seq', '32', '--layers', '1', '--hidden', '8', '--emb', '4',
-      '--steps', '1', '--out', 'run'], { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        MAIN,
+        'train',
+        'pasted.txt',
+        '--batch',
+        '16',
+        '--seq',
+        '32',
+        '--layers',
+        '1',
+        '--hidden',
+        '8',
+        '--emb',
+        '4',
+        '--steps',
+        '1',
+        '--out',
+        'run',
+      ],
+      { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' }, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, `charrnn: ${refusal(library(tooShort, 'pasted.txt')).in(FLAG_NAMES)}\n`);
   });
@@ -266,9 +441,18 @@ describe('one too-short rule for the library, the page and the CLI', () => {
     for (const valSplit of ['tail', 'spread'] as ValSplit[]) {
       for (const valFrac of [0, 0.1, 0.25, 0.5, 0.9]) {
         for (const n of [0, 1, 2, 7, 19, 100, 999, 2000, 2001, 2999, 4321]) {
-          assert.equal(trainLength(n, valFrac, valSplit), holdOut(new Uint8Array(n), valFrac, valSplit, 3).train.length, `${valSplit} ${valFrac} n=${n}`);
+          assert.equal(
+            trainLength(n, valFrac, valSplit),
+            holdOut(new Uint8Array(n), valFrac, valSplit, 3).train.length,
+            `${valSplit} ${valFrac} n=${n}`,
+          );
         }
-        for (const [batch, seq] of [[1, 1], [3, 5], [16, 32], [50, 50]]) {
+        for (const [batch, seq] of [
+          [1, 1],
+          [3, 5],
+          [16, 32],
+          [50, 50],
+        ]) {
           const s = { batch, seq, valFrac, valSplit };
           let least = 1;
           while (holdOut(new Uint8Array(least), valFrac, valSplit, 3).train.length < batch * seq + 1) least++;
@@ -310,7 +494,7 @@ describe('stream and line mode: two implementations of one TrainingData', () => 
     assert.throws(() => trainingData(streamText, lineSettings), /needs its corpus from withLines/);
   });
 
-  test('streams: the split\'s characters, B x T a step, a speed from a step\'s time, no metadata', async () => {
+  test("streams: the split's characters, B x T a step, a speed from a step's time, no metadata", async () => {
     const data = trainingData(streamText, streamSettings) as StreamData;
     assertTrainingData(data, streamText, streamSettings);
     const n = TEXT.length;
@@ -329,12 +513,13 @@ describe('stream and line mode: two implementations of one TrainingData', () => 
     assert.ok(loss !== null && loss > 0);
   });
 
-  test('lines: each line\'s characters and its end-of-line, counted as the batches score them; whole lines sampled; the model\'s line metadata', async () => {
+  test("lines: each line's characters and its end-of-line, counted as the batches score them; whole lines sampled; the model's line metadata", async () => {
     const data = trainingData(lineText, lineSettings) as LineData;
     assertTrainingData(data, lineText, lineSettings);
     // The characters a pass trains on, as an independent batcher hands them out.
     const batcher = new LineBatcher(lineText.lines!.train, 4, lineSettings.seed);
-    const x = new Int32Array(4 * batcher.maxT), y = new Int32Array(4 * batcher.maxT);
+    const x = new Int32Array(4 * batcher.maxT),
+      y = new Int32Array(4 * batcher.maxT);
     let targets = 0;
     for (let i = 0; i < batcher.stepsPerEpoch; i++) targets += batcher.next(x, y).targets;
     assert.equal(data.trainChars, targets);

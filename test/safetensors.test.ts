@@ -26,12 +26,15 @@ function f32bytes(...v: number[]): number[] {
 }
 
 function rejects(bytes: Uint8Array, ...patterns: RegExp[]): void {
-  assert.throws(() => decodeSafetensors(bytes, 'w.safetensors'), (e: unknown) => {
-    assert.ok(e instanceof CharrnnError, `expected a CharrnnError, got ${String(e)}`);
-    assert.match(e.message, /^w\.safetensors [^\n]*\.$/);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
+  assert.throws(
+    () => decodeSafetensors(bytes, 'w.safetensors'),
+    (e: unknown) => {
+      assert.ok(e instanceof CharrnnError, `expected a CharrnnError, got ${String(e)}`);
+      assert.match(e.message, /^w\.safetensors [^\n]*\.$/);
+      for (const p of patterns) assert.match(e.message, p);
+      return true;
+    },
+  );
 }
 
 describe('encodeSafetensors', () => {
@@ -39,20 +42,38 @@ describe('encodeSafetensors', () => {
     const bytes = encodeSafetensors([{ name: 'a', shape: [2], data: new Float32Array([1, -2]) }], {});
     const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'; // 54 bytes, padded to 56
     const expected = [
-      56, 0, 0, 0, 0, 0, 0, 0,
-      ...new TextEncoder().encode(header), 0x20, 0x20,
-      0x00, 0x00, 0x80, 0x3f, // 1.0f
-      0x00, 0x00, 0x00, 0xc0, // -2.0f
+      56,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...new TextEncoder().encode(header),
+      0x20,
+      0x20,
+      0x00,
+      0x00,
+      0x80,
+      0x3f, // 1.0f
+      0x00,
+      0x00,
+      0x00,
+      0xc0, // -2.0f
     ];
     assert.deepEqual([...bytes], expected);
   });
 
   it('writes tensors in the given order with contiguous offsets, metadata under __metadata__', () => {
-    const bytes = encodeSafetensors([
-      { name: 'z.weight', shape: [2, 3], data: new Float32Array(6).fill(0.5) },
-      { name: 'a.bias', shape: [3], data: new Float32Array([1, 2, 3]) },
-      { name: 'scalar', shape: [], data: new Float32Array([7]) },
-    ], { note: 'hi', n: '3' });
+    const bytes = encodeSafetensors(
+      [
+        { name: 'z.weight', shape: [2, 3], data: new Float32Array(6).fill(0.5) },
+        { name: 'a.bias', shape: [3], data: new Float32Array([1, 2, 3]) },
+        { name: 'scalar', shape: [], data: new Float32Array([7]) },
+      ],
+      { note: 'hi', n: '3' },
+    );
     const n = new DataView(bytes.buffer).getUint32(0, true);
     assert.equal(new DataView(bytes.buffer).getUint32(4, true), 0);
     assert.equal(n % 8, 0);
@@ -81,11 +102,17 @@ describe('decodeSafetensors', () => {
     const meta = { format: 'x/1', text: 'héllo 😀 "quoted"\n' };
     const { tensors: got, metadata } = decodeSafetensors(encodeSafetensors(tensors, meta), 'w.safetensors');
     assert.deepEqual(metadata, meta);
-    assert.deepEqual([...got.keys()], tensors.map(t => t.name));
+    assert.deepEqual(
+      [...got.keys()],
+      tensors.map(t => t.name),
+    );
     for (const t of tensors) {
       const g = got.get(t.name)!;
       assert.deepEqual(g.shape, t.shape);
-      assert.deepEqual(new Uint32Array(g.data.buffer, g.data.byteOffset, g.data.length), new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length));
+      assert.deepEqual(
+        new Uint32Array(g.data.buffer, g.data.byteOffset, g.data.length),
+        new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length),
+      );
     }
   });
 
@@ -113,10 +140,13 @@ describe('decodeSafetensors', () => {
   });
 
   it('rejects a file truncated anywhere', () => {
-    const file = encodeSafetensors([
-      { name: 'a', shape: [3], data: new Float32Array([1, 2, 3]) },
-      { name: 'b', shape: [2], data: new Float32Array([4, 5]) },
-    ], { k: 'v' });
+    const file = encodeSafetensors(
+      [
+        { name: 'a', shape: [3], data: new Float32Array([1, 2, 3]) },
+        { name: 'b', shape: [2], data: new Float32Array([4, 5]) },
+      ],
+      { k: 'v' },
+    );
     const n = new DataView(file.buffer).getUint32(0, true);
     for (const cut of [0, 3, 8, 9, 8 + (n >> 1), 8 + n - 1, 8 + n, 8 + n + 1, 8 + n + 12, file.length - 1]) {
       assert.throws(() => decodeSafetensors(file.subarray(0, cut), 'w.safetensors'), CharrnnError, `cut at ${cut}`);
@@ -153,8 +183,10 @@ describe('decodeSafetensors', () => {
 
   it('rejects dtypes other than F32, naming the one found', () => {
     for (const dtype of ['F16', 'BF16', 'F64', 'I64']) {
-      rejects(handmade(`{"w":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,8]}}`, f32bytes(1, 2)),
-        new RegExp(`tensor w has dtype ${dtype}, and only F32 is supported`));
+      rejects(
+        handmade(`{"w":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,8]}}`, f32bytes(1, 2)),
+        new RegExp(`tensor w has dtype ${dtype}, and only F32 is supported`),
+      );
     }
     rejects(handmade('{"w":{"shape":[2],"data_offsets":[0,8]}}', f32bytes(1, 2)), /dtype undefined/);
   });

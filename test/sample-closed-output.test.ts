@@ -39,7 +39,15 @@ test('a standard output that closes after 100 characters ends sample --length 30
       return stdout.errored === null;
     },
   };
-  const io: CliIo = { stdout, stderr: { write: (s: string) => { stderr += s; } }, env: { ...process.env, CHARRNN_BACKEND: 'reference' } };
+  const io: CliIo = {
+    stdout,
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+      },
+    },
+    env: { ...process.env, CHARRNN_BACKEND: 'reference' },
+  };
   const status = await runCli(['sample', join(dir, 'm/model.safetensors'), '--length', '3000000', '--backend', 'reference'], io);
   assert.equal(status, 0, stderr);
   assert.equal(stderr, '');

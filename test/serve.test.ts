@@ -24,7 +24,9 @@ let model: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-serve-'));
   const vocab = Vocabulary.fromText('abc def\n');
-  const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 4, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), { seed: 1 });
+  const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 4, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
+    seed: 1,
+  });
   model = join(dir, 'abc.safetensors');
   writeFileSync(model, encodeModel(m, vocab));
   writeFileSync(join(dir, 'lines.safetensors'), encodeModel(m, vocab, lineModelMetadata('\n', ['abc def', 'def abc'])));
@@ -36,7 +38,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** serve() as the CLI calls it, on a port the system chooses; the lines it logs are kept. */
 async function started(options: Partial<ServeOptions>): Promise<{ app: FastifyInstance; log: string[] }> {
   const log: string[] = [];
-  const app = await serve({ models: [model], port: 0, host: '127.0.0.1', batching: true, backend: 'reference', log: line => log.push(line), ...options });
+  const app = await serve({
+    models: [model],
+    port: 0,
+    host: '127.0.0.1',
+    batching: true,
+    backend: 'reference',
+    log: line => log.push(line),
+    ...options,
+  });
   return { app, log };
 }
 
@@ -61,7 +71,10 @@ describe('charrnn serve', () => {
       assert.equal(address.address, '127.0.0.1');
       assert.deepEqual(log, [`charrnn: serving first, abc at http://127.0.0.1:${address.port}`]);
       const models = (await app.inject('/v1/models')).json<{ data: { id: string }[] }>();
-      assert.deepEqual(models.data.map(m => m.id), ['first', 'abc']);
+      assert.deepEqual(
+        models.data.map(m => m.id),
+        ['first', 'abc'],
+      );
       assert.equal(process.listenerCount('SIGTERM'), signalHandlers + 1);
     });
     assert.equal(process.listenerCount('SIGTERM'), signalHandlers);
@@ -71,9 +84,18 @@ describe('charrnn serve', () => {
     await withServer({ models: [model, join(dir, 'lines.safetensors')], batching: false }, async (app, log) => {
       assert.match(log[0], /\(batching off\)$/);
       const models = (await app.inject('/v1/models')).json<{ data: { id: string; line_model: boolean }[] }>();
-      assert.deepEqual(models.data.map(m => [m.id, m.line_model]), [['abc', false], ['lines', true]]);
-      const r = (await app.inject({ method: 'POST', url: '/v1/generate', payload: { model: 'lines', max_length: 2000, count: 8 } }))
-        .json<{ texts: string[]; finish_reasons: string[]; usage: { prompt_chars: number } }>();
+      assert.deepEqual(
+        models.data.map(m => [m.id, m.line_model]),
+        [
+          ['abc', false],
+          ['lines', true],
+        ],
+      );
+      const r = (await app.inject({ method: 'POST', url: '/v1/generate', payload: { model: 'lines', max_length: 2000, count: 8 } })).json<{
+        texts: string[];
+        finish_reasons: string[];
+        usage: { prompt_chars: number };
+      }>();
       for (const t of r.texts) assert.ok(!t.includes('\n'));
       assert.equal(r.usage.prompt_chars, 1, 'the end-of-line the line starts from');
       assert.ok(r.finish_reasons.includes('stop'), 'some line ended at its end-of-line');
@@ -102,7 +124,10 @@ describe('charrnn serve', () => {
   it('a port in use, or past 65535, is one sentence', async () => {
     await withServer({}, async app => {
       const port = (app.server.address() as { port: number }).port;
-      await assert.rejects(started({ port }), refusal(new RegExp(`^Port ${port} on 127\\.0\\.0\\.1 is in use; choose another with --port\\.$`)));
+      await assert.rejects(
+        started({ port }),
+        refusal(new RegExp(`^Port ${port} on 127\\.0\\.0\\.1 is in use; choose another with --port\\.$`)),
+      );
     });
     await assert.rejects(started({ port: 65536 }), refusal(/^--port must be from 0 to 65535, not 65536\.$/));
   });
@@ -127,7 +152,7 @@ describe('charrnn serve --static', () => {
     await assert.rejects(started({ models: [], staticDir: 'no-such-folder' }), refusal(/^--static no-such-folder does not exist\.$/));
   });
 
-  it('without --static, the package\'s page build when it exists (web/dist), else GET / says how to build it', async () => {
+  it("without --static, the package's page build when it exists (web/dist), else GET / says how to build it", async () => {
     assert.equal(builtPage(dir), dir);
     assert.equal(builtPage(join(dir, 'no-such-folder')), undefined);
     assert.equal(builtPage(model), undefined);

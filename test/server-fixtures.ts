@@ -29,7 +29,13 @@ export async function serverFixtures(): Promise<ServerFixtures> {
   const config = { cell: 'lstm' as const, layers: 2, hidden: 32, emb: 8, vocabSize: vocab.size, dropout: 0 };
   const model = new CharRNN(config, kernels, { seed: 7 });
   const tiny = { name: 'tiny', model, vocab, line: null, created: 1_700_000_000 };
-  const other = { name: 'other', model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }), vocab, line: { eol: '\n', lineSet: LineSet.fromLines([]) }, created: 1_700_000_001 };
+  const other = {
+    name: 'other',
+    model: new CharRNN({ ...config, cell: 'gru', layers: 1 }, kernels, { seed: 8 }),
+    vocab,
+    line: { eol: '\n', lineSet: LineSet.fromLines([]) },
+    created: 1_700_000_001,
+  };
   const handle = new CharRnnModel(model, vocab);
   return { tiny, other, handle, alone: async options => (await handle.generate(options)).texts };
 }

@@ -44,19 +44,28 @@ describe('GenerationBatch.step', () => {
         streams.forEach((s, i) => s.input(ids[i]));
         batch.step();
         const want = a.forward(ids, 1, 3, sa);
-        streams.forEach((s, i) => assert.deepEqual(Array.from(s.logits), Array.from(want.subarray(i * 7, (i + 1) * 7)), `${cell} step ${t} stream ${i}`));
+        streams.forEach((s, i) =>
+          assert.deepEqual(Array.from(s.logits), Array.from(want.subarray(i * 7, (i + 1) * 7)), `${cell} step ${t} stream ${i}`),
+        );
       }
     }
   });
 });
 
 /** Generation as it was before CharRNN.step: every character fed back through forward(T = 1). */
-function generateWithForward(model: CharRNN<Float32Array>, vocab: Vocabulary, prime: string, length: number, seed: number,
-  rule = DEFAULT_RULE): string {
+function generateWithForward(
+  model: CharRNN<Float32Array>,
+  vocab: Vocabulary,
+  prime: string,
+  length: number,
+  seed: number,
+  rule = DEFAULT_RULE,
+): string {
   const rng = new Random(seed);
   const V = vocab.size;
   const state = model.newState(1);
-  const probs = new Float64Array(V), order = new Uint32Array(V);
+  const probs = new Float64Array(V),
+    order = new Uint32Array(V);
   const primeIds = Array.from(vocab.encode(prime).ids);
   let logits = model.forward(primeIds, primeIds.length, 1, state);
   let row = logits.subarray((primeIds.length - 1) * V, primeIds.length * V);
@@ -75,7 +84,14 @@ describe('generation with step', () => {
   const vocab = Vocabulary.fromText(text);
   const trained = (k: Kernels<Float32Array>, cell: CellType): CharRNN<Float32Array> => {
     const m = new CharRNN({ cell, layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, k, { seed: 4 });
-    const t = new Trainer(m, vocab.encode(text).ids, { batch: 4, seq: 16, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 } });
+    const t = new Trainer(m, vocab.encode(text).ids, {
+      batch: 4,
+      seq: 16,
+      clip: 5,
+      lrDecay: 1,
+      lrDecayEvery: 0,
+      optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
+    });
     for (let i = 0; i < 15; i++) t.step();
     return m;
   };
@@ -87,10 +103,18 @@ describe('generation with step', () => {
       assert.equal(greedy, generateWithForward(m, vocab, 'the qu', 120, 1, { ...DEFAULT_RULE, greedy: true }), cell);
       // A prime longer than PRIME_STEPS_MAX is read by one forward pass rather than by steps: the same text.
       const long = text.slice(3, 3 + PRIME_STEPS_MAX + 9);
-      assert.equal(sample(m, vocab, { prime: long, length: 40, seed: 6 }), generateWithForward(m, vocab, long, 40, 6), `${cell}, long prime`);
+      assert.equal(
+        sample(m, vocab, { prime: long, length: 40, seed: 6 }),
+        generateWithForward(m, vocab, long, 40, 6),
+        `${cell}, long prime`,
+      );
       for (const seed of [1, 2]) {
         const rule = { ...DEFAULT_RULE, temperature: 0.9, topK: 10 };
-        assert.equal(sample(m, vocab, { prime: 'fox', length: 150, seed, ...rule }), generateWithForward(m, vocab, 'fox', 150, seed, rule), `${cell} seed ${seed}`);
+        assert.equal(
+          sample(m, vocab, { prime: 'fox', length: 150, seed, ...rule }),
+          generateWithForward(m, vocab, 'fox', 150, seed, rule),
+          `${cell} seed ${seed}`,
+        );
       }
     }
   });
@@ -120,7 +144,9 @@ describe('generation with step', () => {
           assert.equal([...t].length, 60);
         }
         assert.deepEqual(sampleBatch(m, vocab, { ...opts, count: 4 }), texts, `${name}: same seed, same texts`);
-        texts.forEach((t, i) => assert.equal(t, sample(m, vocab, { ...opts, seed: 11 + i }), `${name} stream ${i} (prime ${JSON.stringify(prime)})`));
+        texts.forEach((t, i) =>
+          assert.equal(t, sample(m, vocab, { ...opts, seed: 11 + i }), `${name} stream ${i} (prime ${JSON.stringify(prime)})`),
+        );
         // 4 streams of 60 draws at temperature 1.2: equal texts would be a coincidence.
         assert.equal(new Set(texts).size, 4, `${name}: the streams differ`);
       }
@@ -144,10 +170,19 @@ describe('generation with step', () => {
       let keep = filtered && rule.topK > 0 ? Math.min(rule.topK, V) : V;
       if (filtered && rule.topP < 1) {
         let c = 0;
-        for (let r = 0; r < keep; r++) { c += p[ranked[r]]; if (c >= rule.topP) { keep = r + 1; break; } }
+        for (let r = 0; r < keep; r++) {
+          c += p[ranked[r]];
+          if (c >= rule.topP) {
+            keep = r + 1;
+            break;
+          }
+        }
       }
       let u = rng.next() * (filtered ? ranked.slice(0, keep).reduce((a, j) => a + p[j], 0) : 1);
-      for (let r = 0; r < keep; r++) { u -= p[ranked[r]]; if (u < 0) return ranked[r]; }
+      for (let r = 0; r < keep; r++) {
+        u -= p[ranked[r]];
+        if (u < 0) return ranked[r];
+      }
       return filtered ? ranked[keep - 1] : ranked.filter(j => p[j] > 0).pop()!;
     };
     for (let trial = 0; trial < 600; trial++) {
@@ -155,7 +190,11 @@ describe('generation with step', () => {
       const rng = new Random(trial);
       // Coarse logits on a third of the trials: many equal probabilities, so the tie order matters.
       const logits = Float64Array.from({ length: V }, () => Math.round(rng.uniform(-3, 3) * (trial % 3 ? 100 : 2)) / 10);
-      for (const rule of [{ ...DEFAULT_RULE, topK: 5 }, { ...DEFAULT_RULE, temperature: 0.7, topP: 0.6 }, { ...DEFAULT_RULE, temperature: 1.3, topK: 3, topP: 0.9 }]) {
+      for (const rule of [
+        { ...DEFAULT_RULE, topK: 5 },
+        { ...DEFAULT_RULE, temperature: 0.7, topP: 0.6 },
+        { ...DEFAULT_RULE, temperature: 1.3, topK: 3, topP: 0.9 },
+      ]) {
         const got = chooseNext(logits, V, rule, new Random(trial), new Float64Array(V), new Uint32Array(V));
         assert.equal(got, plain(logits, rule, new Random(trial)), `trial ${trial} ${JSON.stringify(rule)}`);
       }
@@ -164,7 +203,9 @@ describe('generation with step', () => {
 
   it('sampleBatch starts each stream at its own random character when the model knows no newline', () => {
     const v = Vocabulary.fromText('abcdefg');
-    const m = new CharRNN({ cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: v.size, dropout: 0 }, referenceKernels('f32'), { seed: 1 });
+    const m = new CharRNN({ cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: v.size, dropout: 0 }, referenceKernels('f32'), {
+      seed: 1,
+    });
     const texts = sampleBatch(m, v, { length: 12, count: 5, seed: 3 });
     texts.forEach((t, i) => assert.equal(t, sample(m, v, { length: 12, seed: 3 + i })));
     assert.ok(new Set(texts.map(t => t[0])).size > 1, 'the first characters differ');

@@ -68,9 +68,14 @@ describe('weight decay and the moving average, by hand', () => {
       const got = model.params.get(spec.name);
       for (let i = 0; i < spec.size; i++) assert.ok(Math.abs(got[i] - before[spec.offset + i] * factor) < 1e-15, `${spec.name}[${i}]`);
     }
-    assert.deepEqual(model.params.specs.filter(isDecayed).map(s => s.name),
-      ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.weight_ih_l1', 'rnn.weight_hh_l1', 'out.weight']);
-    assert.throws(() => new Optimizer(k, model.params, { ...DEFAULT_OPTIMIZER, name: 'sgd', weightDecay: 0.1 }), /needs the adam optimizer/);
+    assert.deepEqual(
+      model.params.specs.filter(isDecayed).map(s => s.name),
+      ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.weight_ih_l1', 'rnn.weight_hh_l1', 'out.weight'],
+    );
+    assert.throws(
+      () => new Optimizer(k, model.params, { ...DEFAULT_OPTIMIZER, name: 'sgd', weightDecay: 0.1 }),
+      /needs the adam optimizer/,
+    );
   });
 
   it('the average: a copy at step 1, then a <- a + (1 - d)(p - a); swap twice is the identity, bit for bit', () => {

@@ -48,7 +48,10 @@ const latin1 = (s: string): Uint8Array => Uint8Array.from(s, c => c.charCodeAt(0
 function utf16le(s: string, bom = true): Uint8Array {
   const out = new Uint8Array((s.length + (bom ? 1 : 0)) * 2);
   const units = [...(bom ? [0xfeff] : []), ...Array.from({ length: s.length }, (_, i) => s.charCodeAt(i))];
-  units.forEach((u, i) => { out[2 * i] = u & 0xff; out[2 * i + 1] = u >> 8; });
+  units.forEach((u, i) => {
+    out[2 * i] = u & 0xff;
+    out[2 * i + 1] = u >> 8;
+  });
   return out;
 }
 
@@ -64,8 +67,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('encodings', () => {
   test('Latin-1 is refused as UTF-8 naming the first é and its offset; --encoding latin1 trains the same model as the UTF-8 file', async () => {
-    assertUserError(await cli(['train', 'latin1.txt', ...TINY, '--out', 'l1']),
-      /^charrnn: latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 does not begin a valid UTF-8 sequence \(bytes there: E8 72 65 20\); give --encoding/);
+    assertUserError(
+      await cli(['train', 'latin1.txt', ...TINY, '--out', 'l1']),
+      /^charrnn: latin1\.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 does not begin a valid UTF-8 sequence \(bytes there: E8 72 65 20\); give --encoding/,
+    );
     await ok(['train', 'utf8.txt', ...TINY, '--out', 'u8']);
     await ok(['train', 'latin1.txt', '--encoding', 'latin1', ...TINY, '--out', 'l1']);
     await ok(['train', 'utf16.txt', ...TINY, '--out', 'u16']); // UTF-16 by its byte order mark
@@ -78,9 +83,14 @@ describe('encodings', () => {
   });
 
   test('an unknown --encoding, and UTF-16 without a byte order mark, are one sentence each', async () => {
-    assertUserError(await cli(['train', 'utf8.txt', '--encoding', 'klingon', ...TINY, '--out', 'x']), /^charrnn: Unknown encoding "klingon": /);
-    assertUserError(await cli(['train', 'utf16-nobom.txt', ...TINY, '--out', 'x']),
-      /^charrnn: utf16-nobom\.txt looks like a binary file, not text: it has a NUL byte at byte offset 1 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/);
+    assertUserError(
+      await cli(['train', 'utf8.txt', '--encoding', 'klingon', ...TINY, '--out', 'x']),
+      /^charrnn: Unknown encoding "klingon": /,
+    );
+    assertUserError(
+      await cli(['train', 'utf16-nobom.txt', ...TINY, '--out', 'x']),
+      /^charrnn: utf16-nobom\.txt looks like a binary file, not text: it has a NUL byte at byte offset 1 \(if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be\)\.$/,
+    );
     await ok(['train', 'utf16-nobom.txt', '--encoding', 'utf-16le', ...TINY, '--out', 'x']);
   });
 
@@ -94,7 +104,7 @@ describe('encodings', () => {
 });
 
 describe('normalisation', () => {
-  test('the form is stored (NFC by default); a prime typed decomposed finds the model\'s é', async () => {
+  test("the form is stored (NFC by default); a prime typed decomposed finds the model's é", async () => {
     await ok(['train', 'utf8.txt', ...TINY, '--out', 'nfc']);
     assert.equal(modelFile('nfc').normalize, 'nfc');
     const decomposed = 'Le cafe\u0301';
@@ -132,7 +142,8 @@ describe('inputs', () => {
   test('- reads standard input: the same model as the same text from a file', async () => {
     await ok(['train', '-', ...TINY, '--out', 'stdin'], FRENCH);
     await ok(['train', 'utf8.txt', ...TINY, '--out', 'file']);
-    const a = modelFile('stdin'), b = modelFile('file');
+    const a = modelFile('stdin'),
+      b = modelFile('file');
     assert.deepEqual(a.vocab, b.vocab);
     for (const [name, t] of b.tensors) assert.deepEqual(a.tensors.get(name)!.data, t.data, name);
   });
@@ -140,16 +151,23 @@ describe('inputs', () => {
   test('a run from standard input records it as such: resume and export-torch ask for the text again, piped resume goes on', async () => {
     await ok(['train', '-', ...TINY, '--out', 'piped'], FRENCH);
     assert.deepEqual(JSON.parse(readFileSync(at('piped/run.json'), 'utf8')).files, ['-']);
-    assertUserError(await cli(['train', '--resume', 'piped', '--steps', '5']),
-      /^charrnn: The run in piped read its text from standard input; pipe the same text again: cat FILE \| charrnn train - --resume piped\.$/);
-    assertUserError(await cli(['export-torch', 'piped']),
-      /^charrnn: The run in piped read its text from standard input; export-torch cannot read it again, so give the same text as a file \(charrnn export-torch piped FILE\) or pipe it \(cat FILE \| charrnn export-torch piped -\)\.$/);
+    assertUserError(
+      await cli(['train', '--resume', 'piped', '--steps', '5']),
+      /^charrnn: The run in piped read its text from standard input; pipe the same text again: cat FILE \| charrnn train - --resume piped\.$/,
+    );
+    assertUserError(
+      await cli(['export-torch', 'piped']),
+      /^charrnn: The run in piped read its text from standard input; export-torch cannot read it again, so give the same text as a file \(charrnn export-torch piped FILE\) or pipe it \(cat FILE \| charrnn export-torch piped -\)\.$/,
+    );
     await ok(['train', '-', '--resume', 'piped', '--steps', '5'], FRENCH);
     await ok(['export-torch', 'piped', '-', '--to', 'piped-torch'], FRENCH);
     await ok(['export-torch', 'piped', 'utf8.txt', '--to', 'piped-torch']);
     // A run.json of before, with standard input as a path ending in /-, reads the same way.
     writeFileSync(at('piped/run.json'), readFileSync(at('piped/run.json'), 'utf8').replace('"-"', JSON.stringify(join(dir, '-'))));
-    assertUserError(await cli(['train', '--resume', 'piped', '--steps', '6']), /^charrnn: The run in piped read its text from standard input; pipe the same text again/);
+    assertUserError(
+      await cli(['train', '--resume', 'piped', '--steps', '6']),
+      /^charrnn: The run in piped read its text from standard input; pipe the same text again/,
+    );
   });
 
   test('a folder is read recursively, skipping binary files with a note', async () => {
@@ -184,7 +202,10 @@ describe('inputs', () => {
     const one = await ok(['inspect', ...files, '--out', '.']);
     assert.equal(folder.stdout.split('\n').slice(1, -2).join('\n'), one.stdout.split('\n').slice(1, -2).join('\n'));
     assert.match(folder.stdout, /^shelf\ncharacters/);
-    assert.match(folder.stderr, /^charrnn: skipped 1 binary file: shelf\/2024\/logo\.png\ncharrnn: skipped 1 link that leads nowhere: shelf\/link\.txt\n$/);
+    assert.match(
+      folder.stderr,
+      /^charrnn: skipped 1 binary file: shelf\/2024\/logo\.png\ncharrnn: skipped 1 link that leads nowhere: shelf\/link\.txt\n$/,
+    );
     const score = (r: CliResult): unknown => JSON.parse(r.stdout.trim().split('\n').pop()!);
     const byFolder = await ok(['eval', 'shelf-run/model.safetensors', 'shelf', '--json']);
     assert.deepEqual(score(byFolder), score(await ok(['eval', 'shelf-run/model.safetensors', ...files, '--json'])));
@@ -199,9 +220,15 @@ describe('eval and model files', () => {
   test('more than 1% unknown text: a warning with the share, exit 0; --unknown error refuses', async () => {
     writeFileSync(at('greek.txt'), FRENCH + 'αβγ'.repeat(10)); // 30 of 558 characters
     const r = await ok(['eval', 'ev/model.safetensors', 'greek.txt']);
-    assert.match(r.stderr, /^charrnn: 5\.\d% of the text \(30 characters\) is unknown to the model and was skipped: "α" \(U\+03B1\), "β" \(U\+03B2\), "γ" \(U\+03B3\)$/m);
+    assert.match(
+      r.stderr,
+      /^charrnn: 5\.\d% of the text \(30 characters\) is unknown to the model and was skipped: "α" \(U\+03B1\), "β" \(U\+03B2\), "γ" \(U\+03B3\)$/m,
+    );
     assert.match(r.stdout, /nats\/char/);
-    assertUserError(await cli(['eval', 'ev/model.safetensors', 'greek.txt', '--unknown', 'error']), /^charrnn: 5\.\d% of the text \(30 characters\) is unknown to the model: /);
+    assertUserError(
+      await cli(['eval', 'ev/model.safetensors', 'greek.txt', '--unknown', 'error']),
+      /^charrnn: 5\.\d% of the text \(30 characters\) is unknown to the model: /,
+    );
     assert.equal((await ok(['eval', 'ev/model.safetensors', 'utf8.txt'])).stderr, '');
   });
 
@@ -209,11 +236,20 @@ describe('eval and model files', () => {
     writeFileSync(at('greek-long.txt'), FRENCH + 'αβγ'.repeat(400)); // 1,200 unknown characters
     const r = await ok(['eval', 'ev/model.safetensors', 'greek-long.txt', '--unknown', 'skip']);
     assert.match(r.stdout, / \(1,200 unknown characters skipped, /);
-    assertUserError(await cli(['sample', 'ev']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors \(the latest model\) or ev\/best\.safetensors \(the best by validation loss\)\.$/);
+    assertUserError(
+      await cli(['sample', 'ev']),
+      /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors \(the latest model\) or ev\/best\.safetensors \(the best by validation loss\)\.$/,
+    );
     assertUserError(await cli(['eval', 'ev', 'utf8.txt']), /^charrnn: ev is a run folder, not a model file: give ev\/model\.safetensors/);
     mkdirSync(at('nomodel'), { recursive: true });
-    assertUserError(await cli(['sample', 'nomodel']), /^charrnn: nomodel is a folder, not a model file: give a \.safetensors file written by charrnn train\.$/);
-    assertUserError(await cli(['plot', 'utf8.txt']), /^charrnn: utf8\.txt is a file, not a run folder: give the --out folder of a charrnn train run\.$/);
+    assertUserError(
+      await cli(['sample', 'nomodel']),
+      /^charrnn: nomodel is a folder, not a model file: give a \.safetensors file written by charrnn train\.$/,
+    );
+    assertUserError(
+      await cli(['plot', 'utf8.txt']),
+      /^charrnn: utf8\.txt is a file, not a run folder: give the --out folder of a charrnn train run\.$/,
+    );
   });
 
   test('--unknown skip: the prime is printed as the model read it, in its normalisation form and without the skipped characters', async () => {
@@ -230,7 +266,8 @@ describe('eval and model files', () => {
     const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
     const broken = [...tensors].map(([name, t]) => ({ name, ...t, data: name === 'out.weight' ? t.data.map(() => NaN) : t.data }));
     writeFileSync(at('nan.safetensors'), encodeSafetensors(broken, metadata));
-    const says = /^charrnn: nan\.safetensors is not a usable charrnn model: tensor out\.weight holds NaN at index 0 \(every weight must be a finite number\)\.$/;
+    const says =
+      /^charrnn: nan\.safetensors is not a usable charrnn model: tensor out\.weight holds NaN at index 0 \(every weight must be a finite number\)\.$/;
     assertUserError(await cli(['sample', 'nan.safetensors']), says);
     assertUserError(await cli(['eval', 'nan.safetensors', 'utf8.txt']), says);
   });
@@ -238,13 +275,17 @@ describe('eval and model files', () => {
   test('a training checkpoint where a model is expected is read as the model it holds', async () => {
     const fromCheckpoint = (await ok(['sample', 'ev/checkpoint.safetensors', '--length', '50', '--seed', '3'])).stdout;
     assert.equal(fromCheckpoint, (await ok(['sample', 'ev/model.safetensors', '--length', '50', '--seed', '3'])).stdout);
-    assert.equal((await ok(['eval', 'ev/checkpoint.safetensors', 'utf8.txt'])).stdout, (await ok(['eval', 'ev/model.safetensors', 'utf8.txt'])).stdout);
+    assert.equal(
+      (await ok(['eval', 'ev/checkpoint.safetensors', 'utf8.txt'])).stdout,
+      (await ok(['eval', 'ev/model.safetensors', 'utf8.txt'])).stdout,
+    );
   });
 });
 
 describe('sizes that cannot fit are refused before anything is allocated', () => {
   const train = (...flags: string[]): Promise<CliResult> => cli(['train', 'utf8.txt', ...TINY, '--out', 'big', ...flags]);
-  const memory = /needs about [\d.]+ [KMGTPE]B of memory \(mostly .*\), and this machine has [\d.]+ [KMGTPE]B \([\d.]+ [KMGTPE]B available\); use a smaller/;
+  const memory =
+    /needs about [\d.]+ [KMGTPE]B of memory \(mostly .*\), and this machine has [\d.]+ [KMGTPE]B \([\d.]+ [KMGTPE]B available\); use a smaller/;
 
   test('train: --hidden, --emb, --layers, --batch, --seq, --sample-length', async () => {
     assertUserError(await train('--hidden', '100000'), memory);
@@ -254,13 +295,21 @@ describe('sizes that cannot fit are refused before anything is allocated', () =>
     assertUserError(await train('--batch', '100000000'), memory);
     assertUserError(await train('--seq', '1000000000'), memory);
     assertUserError(await train('--batch', '1000'), /^charrnn: The text is too short for --batch 1000 and --seq 16/);
-    assertUserError(await train('--sample-length', '1000000000000'), /^charrnn: --sample-length 1000000000000 is longer than the longest text JavaScript can hold/);
+    assertUserError(
+      await train('--sample-length', '1000000000000'),
+      /^charrnn: --sample-length 1000000000000 is longer than the longest text JavaScript can hold/,
+    );
   });
 
   test('sample: --count, --beam and --length', async () => {
     await ok(['train', 'utf8.txt', ...TINY, '--out', 'small']);
-    assertUserError(await cli(['sample', 'small/model.safetensors', '--count', '10000', '--length', '100000000']),
-      /^charrnn: Generating 10000 texts of 100000000 characters needs about 4\.0 TB of memory \(mostly texts 4\.0 TB, .*use a smaller --count or --length\.$/);
-    assertUserError(await cli(['sample', 'small/model.safetensors', '--beam', '1000', '--length', '100000000']), /use a smaller --beam or --length\.$/);
+    assertUserError(
+      await cli(['sample', 'small/model.safetensors', '--count', '10000', '--length', '100000000']),
+      /^charrnn: Generating 10000 texts of 100000000 characters needs about 4\.0 TB of memory \(mostly texts 4\.0 TB, .*use a smaller --count or --length\.$/,
+    );
+    assertUserError(
+      await cli(['sample', 'small/model.safetensors', '--beam', '1000', '--length', '100000000']),
+      /use a smaller --beam or --length\.$/,
+    );
   });
 });

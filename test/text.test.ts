@@ -24,7 +24,10 @@ describe('decodeText', () => {
   it('decodes 1- to 4-byte sequences (bytes written by hand)', () => {
     // "a" U+0061, "é" U+00E9 = C3 A9, "€" U+20AC = E2 82 AC, "😀" U+1F600 = F0 9F 98 80
     const text = decodeText(bytes(0x61, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80), 'x');
-    assert.deepEqual([...text].map(c => c.codePointAt(0)), [0x61, 0xe9, 0x20ac, 0x1f600]);
+    assert.deepEqual(
+      [...text].map(c => c.codePointAt(0)),
+      [0x61, 0xe9, 0x20ac, 0x1f600],
+    );
   });
 
   it('strips a leading byte order mark, and only a leading one', () => {
@@ -60,7 +63,12 @@ describe('decodeText', () => {
   for (const [what, b, at] of invalid) {
     it(`rejects ${what} as invalid UTF-8 at byte ${at}, naming that byte`, () => {
       const hex = b[at].toString(16).toUpperCase();
-      throwsUserError(() => decodeText(bytes(...b), 'data.txt'), /^data\.txt /, /not valid UTF-8/, new RegExp(`byte 0x${hex} at offset ${at}\\b`));
+      throwsUserError(
+        () => decodeText(bytes(...b), 'data.txt'),
+        /^data\.txt /,
+        /not valid UTF-8/,
+        new RegExp(`byte 0x${hex} at offset ${at}\\b`),
+      );
     });
   }
 
@@ -70,11 +78,17 @@ describe('decodeText', () => {
     let bad = 0;
     for (let trial = 0; trial < 3000; trial++) {
       // Mostly valid multi-byte material with some damage, so that both outcomes are common.
-      const chars = Array.from({ length: 1 + rng.int(6) }, () => String.fromCodePoint(rng.int(4) === 0 ? 0x10000 + rng.int(0xfffff) : rng.int(0xd000)));
+      const chars = Array.from({ length: 1 + rng.int(6) }, () =>
+        String.fromCodePoint(rng.int(4) === 0 ? 0x10000 + rng.int(0xfffff) : rng.int(0xd000)),
+      );
       const b = new TextEncoder().encode(chars.join(''));
       if (rng.int(2) === 0 && b.length > 0) b[rng.int(b.length)] = rng.int(256);
       let valid = true;
-      try { strict.decode(b); } catch { valid = false; }
+      try {
+        strict.decode(b);
+      } catch {
+        valid = false;
+      }
       const at = firstInvalidUtf8(b);
       assert.equal(at === -1, valid, `bytes ${[...b].map(x => x.toString(16)).join(' ')}: offset ${at}`);
       if (!valid) {
@@ -94,7 +108,10 @@ describe('Vocabulary', () => {
     // U+1F600 emoji, U+4E2D CJK, U+20000 CJK extension B, "e" + U+0301 combining acute (two code points).
     const text = 'a😀中𠀀e\u0301😀';
     const v = Vocabulary.fromText(text);
-    assert.deepEqual(v.chars.map(c => c.codePointAt(0)), [0x61, 0x65, 0x301, 0x4e2d, 0x1f600, 0x20000]);
+    assert.deepEqual(
+      v.chars.map(c => c.codePointAt(0)),
+      [0x61, 0x65, 0x301, 0x4e2d, 0x1f600, 0x20000],
+    );
     assert.equal(v.size, 6);
     const { ids, skipped, unknownChars } = v.encode(text);
     assert.deepEqual([...ids], [0, 4, 3, 5, 1, 2, 4]);
@@ -122,7 +139,10 @@ describe('Vocabulary', () => {
     const v = Vocabulary.fromText(text);
     assert.deepEqual(v.chars, naive);
     const ids = v.encode(text).ids;
-    assert.deepEqual([...ids], Array.from(text).map(c => naive.indexOf(c)));
+    assert.deepEqual(
+      [...ids],
+      Array.from(text).map(c => naive.indexOf(c)),
+    );
   });
 
   it('encodes into Uint16Array up to 65536 symbols and Uint32Array beyond', () => {
@@ -141,8 +161,13 @@ describe('Vocabulary', () => {
   it("'error' names the unknown characters readably and counts them", () => {
     const v = Vocabulary.fromText('abc ');
     throwsUserError(() => v.encode('a\tb'), /1 character/, /"\\t" \(U\+0009\)/, /1 occurrence/);
-    throwsUserError(() => v.encode('aé😀éxyzwq'),
-      /7 different characters/, /8 occurrences/, /"é" \(U\+00E9\), "😀" \(U\+1F600\), "x" \(U\+0078\), "y"/, /and 2 more/);
+    throwsUserError(
+      () => v.encode('aé😀éxyzwq'),
+      /7 different characters/,
+      /8 occurrences/,
+      /"é" \(U\+00E9\), "😀" \(U\+1F600\), "x" \(U\+0078\), "y"/,
+      /and 2 more/,
+    );
     throwsUserError(() => v.encode('a\u0301'), /"\u0301" \(U\+0301\)/);
   });
 

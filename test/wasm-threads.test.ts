@@ -14,8 +14,12 @@ import { randomFill } from './helpers.js';
 const single = await loadNodeWasmKernels({ threads: 1 });
 
 function assertSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.ok(Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)),
-    `${what}: not the single-threaded bits`);
+  assert.ok(
+    Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(
+      Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+    ),
+    `${what}: not the single-threaded bits`,
+  );
 }
 
 describe('wasm thread count and life cycle', () => {
@@ -45,10 +49,20 @@ describe('wasm thread count and life cycle', () => {
     const k = await loadNodeWasmKernels({ threads: 2 });
     assert.equal(k.threads, 2);
     const rng = new Random(11);
-    const a = randomFill(new Float32Array(300 * 200), rng), b = randomFill(new Float32Array(200 * 100), rng);
-    const own = (x: Float32Array, kk: typeof single): Float32Array => { const y = kk.alloc(x.length); y.set(x); return y; };
-    const a1 = own(a, single), b1 = own(b, single), a2 = own(a, k), b2 = own(b, k);
-    const c1 = single.alloc(300 * 100), c2 = k.alloc(300 * 100), c3 = k.alloc(300 * 100);
+    const a = randomFill(new Float32Array(300 * 200), rng),
+      b = randomFill(new Float32Array(200 * 100), rng);
+    const own = (x: Float32Array, kk: typeof single): Float32Array => {
+      const y = kk.alloc(x.length);
+      y.set(x);
+      return y;
+    };
+    const a1 = own(a, single),
+      b1 = own(b, single),
+      a2 = own(a, k),
+      b2 = own(b, k);
+    const c1 = single.alloc(300 * 100),
+      c2 = k.alloc(300 * 100),
+      c3 = k.alloc(300 * 100);
     single.matmul(c1, a1, b1, 300, 100, 200, false, false, false);
     k.matmul(c2, a2, b2, 300, 100, 200, false, false, false);
     assert.equal(k.threadedCalls, 1);
@@ -63,7 +77,7 @@ describe('wasm thread count and life cycle', () => {
 });
 
 describe('more threads than ranges of streams', () => {
-  it('5 threads: B = 12 and 7 leave some threads waiting; training and generation give one thread\'s bits, on the pool', async () => {
+  it("5 threads: B = 12 and 7 leave some threads waiting; training and generation give one thread's bits, on the pool", async () => {
     const k = await loadNodeWasmKernels({ threads: 5 });
     try {
       const before = k.threadedCalls;

@@ -40,6 +40,5 @@ for (const k of variants) {
       assert.throws(() => k.scale(new Float32Array(4), 4, 2), /not a buffer of this backend/);
       assert.throws(() => k.scale(mine, 5, 2), /needs 5/);
     });
-
   });
 }

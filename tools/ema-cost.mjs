@@ -15,7 +15,10 @@ for (const hidden of [256, 512]) {
   const model = new CharRNN({ cell: 'lstm', layers: 2, hidden, emb: 64, vocabSize: 65, dropout: 0 }, kernels);
   const trainer = new Trainer(model, ids, { batch: 50, seq: 50, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: DEFAULT_OPTIMIZER });
   const average = new WeightAverage(model.params, 0.999, n => kernels.alloc(n));
-  for (let i = 0; i < 3; i++) { trainer.step(); average.update(trainer.steps); } // warm-up
+  for (let i = 0; i < 3; i++) {
+    trainer.step();
+    average.update(trainer.steps);
+  } // warm-up
   let step = 0;
   let update = 0;
   const n = 10;
@@ -27,6 +30,8 @@ for (const hidden of [256, 512]) {
     average.update(trainer.steps);
     update += performance.now() - t;
   }
-  console.log(`${kernels.name} 2x${hidden} (${model.params.size.toLocaleString('en')} parameters), batch 50x50: ` +
-    `step ${(step / n).toFixed(1)} ms, EMA update ${(update / n).toFixed(2)} ms (${(100 * update / step).toFixed(1)}% of a step)`);
+  console.log(
+    `${kernels.name} 2x${hidden} (${model.params.size.toLocaleString('en')} parameters), batch 50x50: ` +
+      `step ${(step / n).toFixed(1)} ms, EMA update ${(update / n).toFixed(2)} ms (${((100 * update) / step).toFixed(1)}% of a step)`,
+  );
 }

@@ -2,8 +2,19 @@
 // decoding and the chart's spec all come from the library (src/browser and the
 // main entry); the page has no math of its own.
 import {
-  CharRnnModel, lossPlotData, pageSentence, lossPlotSpec, readBytes, readTextFile, serverModels, serverStream,
-  type FromTrainWorker, type RunEvent, type ServerModel, type ToTrainWorker, type TrainSize,
+  CharRnnModel,
+  lossPlotData,
+  pageSentence,
+  lossPlotSpec,
+  readBytes,
+  readTextFile,
+  serverModels,
+  serverStream,
+  type FromTrainWorker,
+  type RunEvent,
+  type ServerModel,
+  type ToTrainWorker,
+  type TrainSize,
 } from '../src/browser/index.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -96,10 +107,16 @@ $<HTMLInputElement>('model-file').addEventListener('change', async e => {
   if (file) await loadLocalModel(await readBytes(file), file.name);
 });
 
-const sliders = [['temperature', (v: number) => v.toFixed(2)], ['length', (v: number) => String(v)], ['top-p', (v: number) => v.toFixed(2)]] as const;
+const sliders = [
+  ['temperature', (v: number) => v.toFixed(2)],
+  ['length', (v: number) => String(v)],
+  ['top-p', (v: number) => v.toFixed(2)],
+] as const;
 for (const [id, format] of sliders) {
   const input = $<HTMLInputElement>(id);
-  const show = (): void => { $(`${id}-value`).textContent = format(Number(input.value)); };
+  const show = (): void => {
+    $(`${id}-value`).textContent = format(Number(input.value));
+  };
   input.addEventListener('input', show);
   show();
 }
@@ -111,7 +128,7 @@ function generationOptions() {
     temperature: Number($<HTMLInputElement>('temperature').value),
     length: Number($<HTMLInputElement>('length').value),
     topP: Number($<HTMLInputElement>('top-p').value),
-    unknown: $<HTMLInputElement>('skip-unknown').checked ? 'skip' as const : 'error' as const,
+    unknown: $<HTMLInputElement>('skip-unknown').checked ? ('skip' as const) : ('error' as const),
     // No seed given: a new text each time (the library's default seed would repeat the last one).
     seed: seedText === '' ? Math.floor(Math.random() * 2 ** 31) : Number(seedText),
   };
@@ -139,17 +156,29 @@ async function generate(): Promise<void> {
   let count = 0;
   const report = (): void => {
     const seconds = (performance.now() - started) / 1000;
-    status.textContent = `${count.toLocaleString('en')} / ${options.length.toLocaleString('en')} characters · seed ${options.seed}` +
+    status.textContent =
+      `${count.toLocaleString('en')} / ${options.length.toLocaleString('en')} characters · seed ${options.seed}` +
       (seconds > 0.2 ? ` · ${Math.round(count / seconds).toLocaleString('en')} chars/s` : '');
   };
   try {
     // A line model writes one whole line, of at most the slider's length; it takes no length of its own (the library's rule).
     const line = choice.kind === 'local' ? choice.model.lineModel !== null : choice.model.line_model;
     const { length, ...common } = options;
-    const pieces = choice.kind === 'local'
-      ? choice.model.stream(line ? { ...common, maxLength: length } : options)
-      : serverStream({ model: choice.model.id, prime: options.prime, ...(line ? { max_length: length } : { length }), temperature: options.temperature,
-        top_p: options.topP, seed: options.seed, unknown: options.unknown }, { signal: controller.signal });
+    const pieces =
+      choice.kind === 'local'
+        ? choice.model.stream(line ? { ...common, maxLength: length } : options)
+        : serverStream(
+            {
+              model: choice.model.id,
+              prime: options.prime,
+              ...(line ? { max_length: length } : { length }),
+              temperature: options.temperature,
+              top_p: options.topP,
+              seed: options.seed,
+              unknown: options.unknown,
+            },
+            { signal: controller.signal },
+          );
     for await (const piece of pieces) {
       if (controller.signal.aborted) break;
       text.appendData(piece);
@@ -171,7 +200,9 @@ async function generate(): Promise<void> {
   }
 }
 generateButton.addEventListener('click', () => void generate());
-$<HTMLInputElement>('prime').addEventListener('keydown', e => { if (e.key === 'Enter') void generate(); });
+$<HTMLInputElement>('prime').addEventListener('keydown', e => {
+  if (e.key === 'Enter') void generate();
+});
 generateStop.addEventListener('click', () => generating?.abort());
 
 // The server's models, when the page is served by `charrnn serve` (on a static host there are none).
@@ -220,7 +251,10 @@ $<HTMLInputElement>('text-file').addEventListener('change', async e => {
 });
 
 const dropZone = $('drop-zone');
-dropZone.addEventListener('dragover', e => { e.preventDefault(); dropZone.classList.add('over'); });
+dropZone.addEventListener('dragover', e => {
+  e.preventDefault();
+  dropZone.classList.add('over');
+});
 dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
 dropZone.addEventListener('drop', e => {
   e.preventDefault();
@@ -300,7 +334,8 @@ function onWorker(m: FromTrainWorker): void {
     case 'event':
       events.push(m.event);
       if (m.event.type === 'sample') addSample(m.event);
-      if (m.event.type === 'result' && m.event.sample) addSample({ ...m.event, type: 'sample', prime: '', temperature: 0.8, text: m.event.sample });
+      if (m.event.type === 'result' && m.event.sample)
+        addSample({ ...m.event, type: 'sample', prime: '', temperature: 0.8, text: m.event.sample });
       if (m.event.type === 'stopped') trainStatus.dataset.stopped = m.event.message;
       describeRun(m.event);
       if (m.event.type === 'step' || m.event.type === 'validation' || m.event.type === 'result') scheduleChart();
@@ -341,7 +376,13 @@ trainButton.addEventListener('click', () => {
   delete trainStatus.dataset.loss;
   trainStatus.dataset.state = 'training';
   const size = (document.querySelector<HTMLInputElement>('input[name="size"]:checked')?.value ?? 'small') as TrainSize;
-  const request: ToTrainWorker = { type: 'train', text: trainText.value, source: textSource, size, seconds: Number($<HTMLSelectElement>('train-time').value) };
+  const request: ToTrainWorker = {
+    type: 'train',
+    text: trainText.value,
+    source: textSource,
+    size,
+    seconds: Number($<HTMLSelectElement>('train-time').value),
+  };
   worker = new Worker(new URL('../src/browser/train-worker.ts', import.meta.url), { type: 'module', name: 'charrnn-training' });
   worker.onmessage = (e: MessageEvent<FromTrainWorker>) => onWorker(e.data);
   worker.onerror = e => {

@@ -50,7 +50,10 @@ export async function serverModels(base = ''): Promise<ServerModel[] | null> {
  * sends them. Aborting `signal` (or leaving the loop) closes the connection,
  * which stops the generation on the server.
  */
-export async function* serverStream(request: ServerGenerateRequest, options: { base?: string; signal?: AbortSignal } = {}): AsyncGenerator<string, void, undefined> {
+export async function* serverStream(
+  request: ServerGenerateRequest,
+  options: { base?: string; signal?: AbortSignal } = {},
+): AsyncGenerator<string, void, undefined> {
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   options.signal?.addEventListener('abort', abort, { once: true });
@@ -107,6 +110,8 @@ async function errorSentence(response: Response): Promise<string> {
   try {
     const body = (await response.json()) as { error?: { message?: string } };
     if (typeof body.error?.message === 'string') return body.error.message;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return `The server answered ${response.status} ${response.statusText}.`.replace(' .', '.');
 }

@@ -8,9 +8,7 @@ import type { TrainRequest } from './training.js';
  * wasm engine, by default as browserThreadCount chooses), 'stop' asks the run
  * to stop after its current step; it saves and ends.
  */
-export type ToTrainWorker =
-  | ({ type: 'train'; threads?: number } & TrainRequest)
-  | { type: 'stop' };
+export type ToTrainWorker = ({ type: 'train'; threads?: number } & TrainRequest) | { type: 'stop' };
 
 /**
  * What the training worker posts back: the engine it runs on, each run event,

@@ -8,7 +8,10 @@ import { memoryStore } from './memory-store.js';
 import type { FromTrainWorker, ToTrainWorker } from './train-worker-messages.js';
 import { createTrainingRun } from './training.js';
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent<ToTrainWorker>) => void) | null; postMessage(message: FromTrainWorker): void };
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<ToTrainWorker>) => void) | null;
+  postMessage(message: FromTrainWorker): void;
+};
 const post = (m: FromTrainWorker): void => scope.postMessage(m);
 let run: TrainingRun | null = null;
 let stopAsked = false;
@@ -27,7 +30,9 @@ async function train(request: Extract<ToTrainWorker, { type: 'train' }>): Promis
   try {
     const kernels = await loadBrowserKernels({ threads: request.threads });
     post({ type: 'engine', threads: kernels.threads, variant: kernels.variant });
-    const store = memoryStore((file, bytes) => { if (file === 'model') post({ type: 'file', file, bytes: bytes.slice() }); });
+    const store = memoryStore((file, bytes) => {
+      if (file === 'model') post({ type: 'file', file, bytes: bytes.slice() });
+    });
     run = createTrainingRun(request, kernels, store);
     if (stopAsked) run.requestStop('stopped from the page');
     run.on(event => post({ type: 'event', event }));

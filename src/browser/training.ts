@@ -18,12 +18,30 @@ export type TrainSize = 'small' | 'medium';
  */
 export const TRAIN_PRESETS: Record<TrainSize, RunSettings> = {
   small: {
-    ...DEFAULT_SETTINGS, cell: 'lstm', layers: 1, hidden: 64, emb: 32, batch: 16, seq: 32, lr: 3e-3,
-    valEvery: 50, valMaxChars: 20_000, checkpointEvery: 50, sampleLength: 160, sampleTemperature: 0.8,
+    ...DEFAULT_SETTINGS,
+    cell: 'lstm',
+    layers: 1,
+    hidden: 64,
+    emb: 32,
+    batch: 16,
+    seq: 32,
+    lr: 3e-3,
+    valEvery: 50,
+    valMaxChars: 20_000,
+    checkpointEvery: 50,
+    sampleLength: 160,
+    sampleTemperature: 0.8,
   },
   medium: {
-    ...DEFAULT_SETTINGS, batch: 32, seq: 64, lr: 2e-3,
-    valEvery: 100, valMaxChars: 50_000, checkpointEvery: 100, sampleLength: 200, sampleTemperature: 0.8,
+    ...DEFAULT_SETTINGS,
+    batch: 32,
+    seq: 64,
+    lr: 2e-3,
+    valEvery: 100,
+    valMaxChars: 50_000,
+    checkpointEvery: 100,
+    sampleLength: 200,
+    sampleTemperature: 0.8,
   },
 };
 
@@ -48,7 +66,8 @@ export interface TrainRequest {
 export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float32Array>, store: RunStore): TrainingRun {
   const preset = TRAIN_PRESETS[request.size];
   if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
-  if (request.text.trim() === '') throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
+  if (request.text.trim() === '')
+    throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
   const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
   const corpus = trainingText(request.text, request.source);
   try {
@@ -61,8 +80,11 @@ export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float3
 /** The page's words for the settings in a refusal (it offers sizes, each a preset of settings). */
 export function pageNames(size: TrainSize): SettingNames {
   const words: Partial<Record<SettingName, string>> = {
-    batch: `the ${size} size's batch`, seq: `the ${size} size's chunk length`, valFrac: 'the validation share',
-    timeBudget: 'a time', seconds: 'a time',
+    batch: `the ${size} size's batch`,
+    seq: `the ${size} size's chunk length`,
+    valFrac: 'the validation share',
+    timeBudget: 'a time',
+    seconds: 'a time',
   };
   return setting => words[setting] ?? setting;
 }

@@ -7,5 +7,9 @@ import type { WasmWorkerInit } from '../kernels/wasm/pool.js';
 const scope = self as unknown as { onmessage: ((e: MessageEvent<WasmWorkerInit>) => void) | null; postMessage(message: unknown): void };
 scope.onmessage = e => {
   scope.onmessage = null;
-  void runWasmWorker(e.data, () => scope.postMessage('ready'), error => console.error('charrnn wasm worker:', error));
+  void runWasmWorker(
+    e.data,
+    () => scope.postMessage('ready'),
+    error => console.error('charrnn wasm worker:', error),
+  );
 };

@@ -12,7 +12,10 @@ export interface ExitStatus {
  * failure is not caught here: it travels to runCli, which turns it into one
  * sentence and a code (`fail`).
  */
-export function action<A extends unknown[]>(status: ExitStatus, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  status: ExitStatus,
+  fn: (...args: A) => Promise<number | void> | number | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const code = await fn(...args);
     if (typeof code === 'number') status.code = code;

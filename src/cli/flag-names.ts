@@ -23,4 +23,3 @@ export function withFlagNames<A extends unknown[], R>(fn: (...args: A) => Promis
     }
   };
 }
-

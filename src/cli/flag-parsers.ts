@@ -14,7 +14,11 @@ function parserFor<T>(schema: z.ZodType<T>, reason: string): (value: string) => 
   };
 }
 
-const numeric = z.string().trim().regex(/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/).transform(Number);
+const numeric = z
+  .string()
+  .trim()
+  .regex(/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/)
+  .transform(Number);
 
 export const positiveInt = parserFor(numeric.pipe(z.number().int().positive()), 'It must be a positive whole number.');
 export const nonNegativeInt = parserFor(numeric.pipe(z.number().int().nonnegative()), 'It must be a whole number, 0 or more.');
@@ -23,7 +27,10 @@ export const nonNegativeNumber = parserFor(numeric.pipe(z.number().nonnegative()
 export const probability = parserFor(numeric.pipe(z.number().gt(0).lte(1)), 'It must be a number greater than 0 and at most 1.');
 export const dropoutRate = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
 export const fraction = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
-export const seedValue = parserFor(numeric.pipe(z.number().int().gte(0).lte(0xffffffff)), 'It must be a whole number from 0 to 4294967295.');
+export const seedValue = parserFor(
+  numeric.pipe(z.number().int().gte(0).lte(0xffffffff)),
+  'It must be a whole number from 0 to 4294967295.',
+);
 
 /**
  * A numeric flag of a generation option (a line option included). Only that it

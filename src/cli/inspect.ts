@@ -22,32 +22,54 @@ interface InspectFlags {
 
 export function inspectCommand(io: CliIo, status: ExitStatus): Command {
   return new Command('inspect')
-    .description('report on a text before training on it: characters, lines, line lengths, and what will hurt training; also as NAME.inspect.svg and .png')
+    .description(
+      'report on a text before training on it: characters, lines, line lengths, and what will hurt training; also as NAME.inspect.svg and .png',
+    )
     .argument('[files...]', 'text files and folders (read recursively, as train reads them), joined in order')
     .option('--corpus <name>', 'inspect an embedded corpus instead of files: moby-dick')
-    .option('--encoding <label>', 'the files\' encoding, as train takes it (default: UTF-8, or UTF-16 by its byte order mark)')
-    .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (as train --invalid)').choices(INVALID_POLICIES).default(DEFAULT_SETTINGS.invalid))
-    .addOption(new Option('--normalize <form>', 'Unicode normalisation of the text (as train --normalize)').choices(NORMALIZATIONS).default(DEFAULT_SETTINGS.normalize))
+    .option('--encoding <label>', "the files' encoding, as train takes it (default: UTF-8, or UTF-16 by its byte order mark)")
+    .addOption(
+      new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (as train --invalid)')
+        .choices(INVALID_POLICIES)
+        .default(DEFAULT_SETTINGS.invalid),
+    )
+    .addOption(
+      new Option('--normalize <form>', 'Unicode normalisation of the text (as train --normalize)')
+        .choices(NORMALIZATIONS)
+        .default(DEFAULT_SETTINGS.normalize),
+    )
     .option('--lines', 'the text is a list: each non-empty line is one example (as train --lines)')
     .option('--val-frac <f>', 'the validation fraction training will hold out', fraction, 0.1)
-    .option('--out <dir>', 'folder for the pictures (default: the first file\'s folder, or the current folder with --corpus)')
-    .action(action(status, async (files: string[], flags: InspectFlags) => {
-      if (files.length === 0 && flags.corpus === undefined) throw new CharrnnError('Nothing to inspect: give one or more text files or folders, or --corpus moby-dick.');
-      // The text readers and the renderer (vega, resvg) load only when the command runs.
-      const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }] = await Promise.all([
-        import('../node/read-corpus.js'), import('../node/files.js'), import('../node/render.js'), import('../report/corpus-plot.js')]);
-      const corpus = loadCorpus(files, flags.corpus, { encoding: flags.encoding, invalid: flags.invalid, normalize: flags.normalize,
-        note: m => io.stderr.write(`charrnn: ${m}\n`) });
-      const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
-      io.stdout.write(formatReport(report, corpus.source));
-      const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;
-      const folder = flags.out ?? (files.length > 0 ? dirname(files[0]) : '.');
-      const svgPath = join(folder, `${name}.inspect.svg`), pngPath = join(folder, `${name}.inspect.png`);
-      const svg = await renderSvg(corpusPlotSpec(report, corpus.source));
-      writeFileAtomic(svgPath, new TextEncoder().encode(svg));
-      writeFileAtomic(pngPath, await svgToPng(svg));
-      io.stdout.write(`pictures        ${svgPath}, ${pngPath}\n`);
-    }));
+    .option('--out <dir>', "folder for the pictures (default: the first file's folder, or the current folder with --corpus)")
+    .action(
+      action(status, async (files: string[], flags: InspectFlags) => {
+        if (files.length === 0 && flags.corpus === undefined)
+          throw new CharrnnError('Nothing to inspect: give one or more text files or folders, or --corpus moby-dick.');
+        // The text readers and the renderer (vega, resvg) load only when the command runs.
+        const [{ loadCorpus }, { writeFileAtomic }, { renderSvg, svgToPng }, { corpusPlotSpec }] = await Promise.all([
+          import('../node/read-corpus.js'),
+          import('../node/files.js'),
+          import('../node/render.js'),
+          import('../report/corpus-plot.js'),
+        ]);
+        const corpus = loadCorpus(files, flags.corpus, {
+          encoding: flags.encoding,
+          invalid: flags.invalid,
+          normalize: flags.normalize,
+          note: m => io.stderr.write(`charrnn: ${m}\n`),
+        });
+        const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
+        io.stdout.write(formatReport(report, corpus.source));
+        const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;
+        const folder = flags.out ?? (files.length > 0 ? dirname(files[0]) : '.');
+        const svgPath = join(folder, `${name}.inspect.svg`),
+          pngPath = join(folder, `${name}.inspect.png`);
+        const svg = await renderSvg(corpusPlotSpec(report, corpus.source));
+        writeFileAtomic(svgPath, new TextEncoder().encode(svg));
+        writeFileAtomic(pngPath, await svgToPng(svg));
+        io.stdout.write(`pictures        ${svgPath}, ${pngPath}\n`);
+      }),
+    );
 }
 
 const BAR_WIDTH = 40;
@@ -59,9 +81,25 @@ export function formatReport(r: CorpusReport, source: string): string {
   const out: string[] = [
     source,
     field('characters', `${thousands(r.chars)} (${thousands(r.counts.length)} distinct)`),
-    field('lines', `${thousands(l.count)} (${thousands(l.empty)} empty); non-empty length ${l.min}–${thousands(l.max)}, median ${l.median}, mean ${l.mean.toFixed(1)}`),
-    field('most frequent', r.counts.slice(0, 10).map(c => `${describeChar(c.char)} ${share(c.count)}`).join(', ')),
-    field('least frequent', r.counts.slice(-10).reverse().map(c => `${describeChar(c.char)} ×${thousands(c.count)}`).join(', ')),
+    field(
+      'lines',
+      `${thousands(l.count)} (${thousands(l.empty)} empty); non-empty length ${l.min}–${thousands(l.max)}, median ${l.median}, mean ${l.mean.toFixed(1)}`,
+    ),
+    field(
+      'most frequent',
+      r.counts
+        .slice(0, 10)
+        .map(c => `${describeChar(c.char)} ${share(c.count)}`)
+        .join(', '),
+    ),
+    field(
+      'least frequent',
+      r.counts
+        .slice(-10)
+        .reverse()
+        .map(c => `${describeChar(c.char)} ×${thousands(c.count)}`)
+        .join(', '),
+    ),
   ];
   if (l.histogram.length > 0) {
     out.push('line lengths');
@@ -85,7 +123,10 @@ export function formatReport(r: CorpusReport, source: string): string {
   }
   const s = r.split;
   if (s) {
-    const part = s.kind === 'tail' ? `the last ${percent(s.fraction)} (${thousands(s.heldOutChars)} characters)` : `the last ${percent(s.fraction)} of the lines`;
+    const part =
+      s.kind === 'tail'
+        ? `the last ${percent(s.fraction)} (${thousands(s.heldOutChars)} characters)`
+        : `the last ${percent(s.fraction)} of the lines`;
     let line = `${part}: ${percent(s.unseenShare, 2)} characters unseen before it, KL ${s.klNats.toFixed(4)} nats from the rest`;
     if (s.meanLineLength) line += `, mean line length ${s.meanLineLength.heldOut.toFixed(1)} against ${s.meanLineLength.rest.toFixed(1)}`;
     out.push(field(s.kind === 'tail' ? 'validation' : 'list order', line));

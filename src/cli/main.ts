@@ -10,14 +10,21 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const signals: CliSignals = {
   listen(handler) {
     for (const s of SIGNALS) process.on(s, handler);
-    return () => { for (const s of SIGNALS) process.off(s, handler); };
+    return () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    };
   },
   quit: code => process.exit(code),
 };
 const io: CliIo = {
-  stdout: process.stdout, stderr: process.stderr, env: process.env, signals,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signals,
   // Only a command that reads `-` touches the stream: opening it early can hold a pipe.
-  get stdin() { return process.stdin; },
+  get stdin() {
+    return process.stdin;
+  },
 };
 
 // The reader of our output went away (`charrnn sample model | head`): that is not

@@ -16,14 +16,21 @@ import { trainCommand } from './train.js';
  * "charrnn: unknown option '--hiden' (did you mean --hidden?)."
  */
 function oneLine(message: string): string {
-  const text = message.replace(/^error: /, '').split('\n').map(l => l.trim()).filter(l => l !== '').join(' ')
+  const text = message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l !== '')
+    .join(' ')
     .replace(/\(Did you mean/, '(did you mean');
   return `charrnn: ${text}${/[.!?]$/.test(text) ? '' : '.'}\n`;
 }
 
 /** Every command of the CLI with its flags, in the order `--help` lists them (cheap: actions load their code when run). */
 export function charrnnCommands(io: CliIo, status: ExitStatus): Command[] {
-  return [trainCommand, sampleCommand, serveCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand].map(make => make(io, status));
+  return [trainCommand, sampleCommand, serveCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand].map(make =>
+    make(io, status),
+  );
 }
 
 /**
@@ -36,8 +43,12 @@ export function charrnnCommands(io: CliIo, status: ExitStatus): Command[] {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const status: ExitStatus = { code: 0 };
   const output = {
-    writeOut: (s: string) => { io.stdout.write(s); },
-    writeErr: (s: string) => { io.stderr.write(s); },
+    writeOut: (s: string) => {
+      io.stdout.write(s);
+    },
+    writeErr: (s: string) => {
+      io.stderr.write(s);
+    },
     outputError: (message: string, write: (s: string) => void) => write(oneLine(message)),
   };
   const program = new Command('charrnn')

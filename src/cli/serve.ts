@@ -31,18 +31,30 @@ export function serveCommand(io: CliIo, status: ExitStatus): Command {
     .option('--max-in-flight <n>', 'requests generating at once; more wait in the queue', positiveInt, DEFAULT_LIMITS.maxInFlight)
     .option('--max-queue <n>', 'requests waiting; past that 429 with Retry-After', nonNegativeInt, DEFAULT_LIMITS.maxQueue)
     .option('--body-limit <bytes>', 'largest request body', positiveInt, DEFAULT_LIMITS.bodyLimit)
-    .option('--static <dir>', 'folder served at / with cross-origin isolation headers (default: the package\'s web/dist, when built)')
-    .action(action(status, async (models: string[], flags: ServeFlags) => {
-      // fastify, swagger and the engines load only for this command.
-      const { serve } = await import('../server/serve-models.js');
-      await serve({
-        models, names: flags.name, port: flags.port, host: flags.host, token: flags.token ?? (io.env.CHARRNN_TOKEN || undefined),
-        batching: flags.batching, backend: flags.backend, staticDir: flags.static,
-        limits: {
-          maxLength: flags.maxLength, maxCount: flags.maxCount, maxBeam: flags.maxBeam, maxInFlight: flags.maxInFlight,
-          maxQueue: flags.maxQueue, bodyLimit: flags.bodyLimit,
-        },
-        log: line => io.stdout.write(`${line}\n`),
-      });
-    }));
+    .option('--static <dir>', "folder served at / with cross-origin isolation headers (default: the package's web/dist, when built)")
+    .action(
+      action(status, async (models: string[], flags: ServeFlags) => {
+        // fastify, swagger and the engines load only for this command.
+        const { serve } = await import('../server/serve-models.js');
+        await serve({
+          models,
+          names: flags.name,
+          port: flags.port,
+          host: flags.host,
+          token: flags.token ?? (io.env.CHARRNN_TOKEN || undefined),
+          batching: flags.batching,
+          backend: flags.backend,
+          staticDir: flags.static,
+          limits: {
+            maxLength: flags.maxLength,
+            maxCount: flags.maxCount,
+            maxBeam: flags.maxBeam,
+            maxInFlight: flags.maxInFlight,
+            maxQueue: flags.maxQueue,
+            bodyLimit: flags.bodyLimit,
+          },
+          log: line => io.stdout.write(`${line}\n`),
+        });
+      }),
+    );
 }

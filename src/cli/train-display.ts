@@ -27,8 +27,12 @@ export interface DisplayChoice {
 const PLAIN_INTERVAL_SECONDS = 10;
 
 export function chooseDisplay(c: DisplayChoice, io: Pick<CliIo, 'stdout' | 'stderr'>): TrainDisplay {
-  const write = (s: string): void => { io.stdout.write(s); };
-  const warn = (message: string): void => { io.stderr.write(`charrnn: ${message}\n`); };
+  const write = (s: string): void => {
+    io.stdout.write(s);
+  };
+  const warn = (message: string): void => {
+    io.stderr.write(`charrnn: ${message}\n`);
+  };
   if (c.json) return jsonDisplay(write, warn, c.printEvery ?? 10);
   if (c.quiet) return quietDisplay(write, c.out);
   if (io.stdout.isTTY && c.printEvery === undefined) return liveDisplay(c.out, io.stdout);
@@ -65,7 +69,12 @@ function quietDisplay(write: (s: string) => void, out: string): TrainDisplay {
 }
 
 /** Lines for a log or a pipe: the events, and a progress line every N steps or every few seconds. */
-function plainDisplay(write: (s: string) => void, warn: (message: string) => void, out: string, printEvery: number | undefined): TrainDisplay {
+function plainDisplay(
+  write: (s: string) => void,
+  warn: (message: string) => void,
+  out: string,
+  printEvery: number | undefined,
+): TrainDisplay {
   const tracker = new ProgressTracker();
   let lastSampleStep = -1;
   let prime = '';
@@ -104,11 +113,21 @@ function plainDisplay(write: (s: string) => void, warn: (message: string) => voi
 /** A live bar on a terminal, with events and samples printed above it. */
 function liveDisplay(out: string, terminal: CliWriter): TrainDisplay {
   const tracker = new ProgressTracker();
-  const bars = new cliProgress.MultiBar({
-    format: '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsedText} elapsed  ETA {etaText}',
-    barsize: 24, hideCursor: true, clearOnComplete: false, stopOnComplete: false, fps: 5, forceRedraw: true, autopadding: false,
-    stream: terminal as NodeJS.WritableStream,
-  }, cliProgress.Presets.shades_classic);
+  const bars = new cliProgress.MultiBar(
+    {
+      format:
+        '{bar} {percent}  step {stepText}  epoch {epoch}  loss {loss}  val {val}  best {best}  {speed} chars/s  {elapsedText} elapsed  ETA {etaText}',
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      fps: 5,
+      forceRedraw: true,
+      autopadding: false,
+      stream: terminal as NodeJS.WritableStream,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   let bar: cliProgress.SingleBar | null = null;
   let lastSampleStep = -1;
   let prime = '';

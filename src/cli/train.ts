@@ -48,10 +48,25 @@ export function trainCommand(io: CliIo, status: ExitStatus): Command {
     .argument('[files...]', 'text files and folders (read recursively), joined in order; - reads standard input')
     .option('--corpus <name>', 'train on an embedded corpus instead of files: moby-dick, or names (a list: implies --lines)')
     .option('--lines', 'line mode: each non-empty line is one example, from a fresh state to a learned end-of-line (--seq is not used)')
-    .option('--encoding <label>', 'the text files\' encoding: utf-8, utf-16le, utf-16be, latin1, cp1252, shift_jis, ... (default: UTF-8, or UTF-16 by its byte order mark)')
-    .addOption(new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (never generated)').choices(INVALID_POLICIES).default(d.invalid))
-    .addOption(new Option('--normalize <form>', 'Unicode normalisation of the text, stored in the model and applied to primes').choices(NORMALIZATIONS).default(d.normalize))
-    .option('--max-vocab <n>', 'keep the n - 1 most frequent characters and fold the rest into one unknown symbol (U+FFFD, never generated)', positiveInt)
+    .option(
+      '--encoding <label>',
+      "the text files' encoding: utf-8, utf-16le, utf-16be, latin1, cp1252, shift_jis, ... (default: UTF-8, or UTF-16 by its byte order mark)",
+    )
+    .addOption(
+      new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (never generated)')
+        .choices(INVALID_POLICIES)
+        .default(d.invalid),
+    )
+    .addOption(
+      new Option('--normalize <form>', 'Unicode normalisation of the text, stored in the model and applied to primes')
+        .choices(NORMALIZATIONS)
+        .default(d.normalize),
+    )
+    .option(
+      '--max-vocab <n>',
+      'keep the n - 1 most frequent characters and fold the rest into one unknown symbol (U+FFFD, never generated)',
+      positiveInt,
+    )
     .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(d.cell))
     .option('--layers <n>', 'stacked recurrent layers', positiveInt, d.layers)
     .option('--hidden <n>', 'hidden units per layer', positiveInt, d.hidden)
@@ -64,43 +79,90 @@ export function trainCommand(io: CliIo, status: ExitStatus): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default(d.optimizer))
     .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, d.lrDecay)
     .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, d.lrDecayEvery)
-    .addOption(new Option('--lr-schedule <name>', 'learning rate after warm-up: constant, step (--lr-decay every --lr-decay-every steps) or cosine (down to --lr-min at the schedule\'s last step)')
-      .choices(['constant', 'step', 'cosine']).default(d.lrSchedule))
+    .addOption(
+      new Option(
+        '--lr-schedule <name>',
+        "learning rate after warm-up: constant, step (--lr-decay every --lr-decay-every steps) or cosine (down to --lr-min at the schedule's last step)",
+      )
+        .choices(['constant', 'step', 'cosine'])
+        .default(d.lrSchedule),
+    )
     .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, d.warmup)
     .option('--lr-min <rate>', 'the rate a cosine schedule ends at', nonNegativeNumber, d.lrMin)
     .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', positiveInt)
-    .addOption(new Option('--schedule-end <when>', 'where a cosine schedule reaches --lr-min: after --schedule-steps (steps), or when the --seconds/--minutes budget ends (deadline: re-planned from the measured speed as the run goes; the recipe\'s choice)')
-      .choices(['steps', 'deadline']).default(d.scheduleEnd))
+    .addOption(
+      new Option(
+        '--schedule-end <when>',
+        "where a cosine schedule reaches --lr-min: after --schedule-steps (steps), or when the --seconds/--minutes budget ends (deadline: re-planned from the measured speed as the run goes; the recipe's choice)",
+      )
+        .choices(['steps', 'deadline'])
+        .default(d.scheduleEnd),
+    )
     .option('--weight-decay <w>', 'decoupled weight decay of the weight matrices (Adam becomes AdamW)', nonNegativeNumber, d.weightDecay)
     .option('--ema <decay>', 'validate and save an exponential moving average of the weights with this decay (0: off)', dropoutRate, d.ema)
     .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, d.embDropout)
-    .addOption(new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
-      .choices(['tail', 'spread']).default(d.valSplit))
-    .addOption(new Option('--recipe <when>', 'auto: with --seconds/--minutes alone (no --steps, --epochs, --layers, --hidden), measure this machine\'s speed and choose the model and training for the budget; on: the same around a --layers/--hidden given; off: the defaults above')
-      .choices(['auto', 'on', 'off']).default('auto'))
+    .addOption(
+      new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
+        .choices(['tail', 'spread'])
+        .default(d.valSplit),
+    )
+    .addOption(
+      new Option(
+        '--recipe <when>',
+        "auto: with --seconds/--minutes alone (no --steps, --epochs, --layers, --hidden), measure this machine's speed and choose the model and training for the budget; on: the same around a --layers/--hidden given; off: the defaults above",
+      )
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .option('--steps <n>', "stop at this step (the run's total, also when resuming)", positiveInt)
     .option('--epochs <n>', 'stop after this many passes over the text', positiveNumber)
-    .addOption(new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included').argParser(positiveNumber).conflicts('minutes'))
+    .addOption(
+      new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included')
+        .argParser(positiveNumber)
+        .conflicts('minutes'),
+    )
     .option('--minutes <m>', 'the same budget in minutes', positiveNumber)
     .option('--val-every <steps>', 'validate every N steps (0: only at the end)', nonNegativeInt, d.valEvery)
     .option('--val-frac <f>', 'fraction of the text held out for validation', fraction, d.valFrac)
     .option('--val-max-chars <n>', 'validate on at most this many held-out characters (0: all)', nonNegativeInt, d.valMaxChars)
     .option('--patience <n>', 'stop after N validations in a row without a new best (0: never)', nonNegativeInt, d.patience)
-    .option('--checkpoint-every <steps>', 'save the latest model every N steps (0: at validations and the end)', nonNegativeInt, d.checkpointEvery)
+    .option(
+      '--checkpoint-every <steps>',
+      'save the latest model every N steps (0: at validations and the end)',
+      nonNegativeInt,
+      d.checkpointEvery,
+    )
     .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, d.seed)
-    .option('--out <dir>', 'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl (default: a fresh folder runs/<text>-<date>-<n>)')
+    .option(
+      '--out <dir>',
+      'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl (default: a fresh folder runs/<text>-<date>-<n>)',
+    )
     .option('--sample-every <steps>', 'print a sample every N steps (default: at every validation; 0: only at the end)', nonNegativeInt)
-    .option('--sample-length <n>', 'characters in each sample (0: none); with --lines, the longest line of the samples, which are 5 whole lines', nonNegativeInt, d.sampleLength)
+    .option(
+      '--sample-length <n>',
+      'characters in each sample (0: none); with --lines, the longest line of the samples, which are 5 whole lines',
+      nonNegativeInt,
+      d.sampleLength,
+    )
     .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
     .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
-    .option('--resume [dir]', 'continue the run saved in DIR (or --out) exactly where it stopped, on the text it records; its settings are kept (--lr may change)')
+    .option(
+      '--resume [dir]',
+      'continue the run saved in DIR (or --out) exactly where it stopped, on the text it records; its settings are kept (--lr may change)',
+    )
     .addOption(new Option('--force', 'start a new run in --out even though it holds one, replacing it').conflicts('resume'))
     .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
     .option('--quiet', 'print only errors and the final line')
     .option('--no-plot', 'do not redraw DIR/loss.svg and DIR/loss.png at each validation (charrnn plot DIR draws them at any time)')
-    .option('--print-every <steps>', 'a progress line every N steps (default: a live display on a terminal, else a line every 10 seconds)', positiveInt)
-    .addHelpText('after', `
+    .option(
+      '--print-every <steps>',
+      'a progress line every N steps (default: a live display on a terminal, else a line every 10 seconds)',
+      positiveInt,
+    )
+    .addHelpText(
+      'after',
+      `
 Stop limits: --steps, --epochs and --seconds/--minutes may be combined; the first
 one reached ends the run. With none of them, the run trains ${DEFAULT_EPOCHS} epochs.
 --patience also ends it. With --seconds/--minutes alone (no --steps, --epochs, --layers,
@@ -109,8 +171,14 @@ the budget and chooses the model and its training (--recipe on: also around a
 --layers/--hidden given; --recipe off: the defaults); the flags given win, and the
 run says what it chose in one line. Ctrl-C, SIGTERM and
 SIGHUP finish the current step, save and exit (130, 143, 129); a second signal quits
-at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`)
-    .action(action(status, withFlagNames((files: string[], flags: TrainFlags, command: Command) => train(io, files, flags, command))));
+at once. A run folder is locked by its run (DIR/.lock) while the run goes on.`,
+    )
+    .action(
+      action(
+        status,
+        withFlagNames((files: string[], flags: TrainFlags, command: Command) => train(io, files, flags, command)),
+      ),
+    );
 }
 
 /** Trains; resolves with the exit code (0, or 128 + a signal's number when one stopped the run). */
@@ -127,15 +195,33 @@ async function train(io: CliIo, files: string[], flags: TrainFlags, command: Com
 
 async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, command: Command, locks: RunLock[]): Promise<number> {
   // The engines, the text readers and the run itself load only when a run starts.
-  const [{ loadKernels }, { isListCorpus, readCorpus }, { readBytes }, { engineThreads, machineMemory },
+  const [
+    { loadKernels },
+    { isListCorpus, readCorpus },
+    { readBytes },
+    { engineThreads, machineMemory },
     { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, writeRunSource },
-    { RunLog }, { planRun }, { TrainingRun }, { decodeCheckpoint },
-    { chooseDisplay }] = await Promise.all([
-    import('../node/backend.js'), import('../node/read-corpus.js'), import('../node/files.js'), import('../node/machine.js'), import('../node/run-folder.js'),
-    import('../node/run-log.js'), import('../run/plan-run.js'), import('../run/training-run.js'),
-    import('../train/checkpoint.js'), import('./train-display.js')]);
+    { RunLog },
+    { planRun },
+    { TrainingRun },
+    { decodeCheckpoint },
+    { chooseDisplay },
+  ] = await Promise.all([
+    import('../node/backend.js'),
+    import('../node/read-corpus.js'),
+    import('../node/files.js'),
+    import('../node/machine.js'),
+    import('../node/run-folder.js'),
+    import('../node/run-log.js'),
+    import('../run/plan-run.js'),
+    import('../run/training-run.js'),
+    import('../train/checkpoint.js'),
+    import('./train-display.js'),
+  ]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
-  const note = (message: string): void => { io.stderr.write(`charrnn: ${message}\n`); };
+  const note = (message: string): void => {
+    io.stderr.write(`charrnn: ${message}\n`);
+  };
   const notes: string[] = []; // said as note events once the run starts
 
   // A resumed run's folder is locked before its checkpoint is read; a new run's, once its flags and text have passed the run's checks.
@@ -155,24 +241,50 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? await recordedFiles(resumeDir, source) : files;
   // The encoded text is cached in a folder that exists already (a resumed run's, or a given --out); a fresh folder has none to reuse.
   const cacheFolder = resumeDir ?? (flags.out !== undefined && existsSync(flags.out) ? flags.out : null);
-  const read = await readCorpus(inputs, settings.corpus,
+  const read = await readCorpus(
+    inputs,
+    settings.corpus,
     { encoding: settings.encoding, invalid: settings.invalid, normalize: settings.normalize, maxVocab: settings.maxVocab },
-    { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: io.stdin });
+    { cacheDir: cacheFolder === null ? undefined : join(cacheFolder, 'corpus-cache'), note, stdin: io.stdin },
+  );
   if (isListCorpus(settings.corpus)) settings.lines = true; // a list corpus is trained line by line
   const kernels = await loadKernels(flags.backend, note);
   const now = (): number => performance.now();
   const explicitSettings: Partial<RunSettings> = {};
   for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
   // Read from the folder's record, the text keeps the name it was given at the start.
-  const plan = await planRun({ text: inputs !== files && source !== null ? { ...read, source: source.source } : read, settings, given: explicitSettings,
-    limits, recipe: flags.recipe, resumed: checkpoint !== null, kernels, machine: machineMemory(kernels.name), threads: engineThreads(), now, names: FLAG_NAMES });
+  const plan = await planRun({
+    text: inputs !== files && source !== null ? { ...read, source: source.source } : read,
+    settings,
+    given: explicitSettings,
+    limits,
+    recipe: flags.recipe,
+    resumed: checkpoint !== null,
+    kernels,
+    machine: machineMemory(kernels.name),
+    threads: engineThreads(),
+    now,
+    names: FLAG_NAMES,
+  });
   const { corpus, startedAt } = plan;
   settings = plan.settings;
   notes.push(...plan.notes);
   const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
-  const run = new TrainingRun({ corpus, settings, limits, kernels, store, checkpoint, timeBefore: resumedLog?.timeBefore, notes, startedAt, now, names: FLAG_NAMES });
+  const run = new TrainingRun({
+    corpus,
+    settings,
+    limits,
+    kernels,
+    store,
+    checkpoint,
+    timeBefore: resumedLog?.timeBefore,
+    notes,
+    startedAt,
+    now,
+    names: FLAG_NAMES,
+  });
 
   const absolute = inputs.map(recordedInput);
   if (!resumeDir) {
@@ -190,7 +302,9 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
 
   const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out }, io);
   // vega and resvg load only for a run that draws its plot.
-  const plot: PlotRefresher | null = flags.plot ? (await import('../node/plot-refresh.js')).plotRefresher(out, message => display.notice(message)) : null;
+  const plot: PlotRefresher | null = flags.plot
+    ? (await import('../node/plot-refresh.js')).plotRefresher(out, message => display.notice(message))
+    : null;
   run.on(e => log.write(e));
   run.on(e => display.show(e));
   if (plot) run.on(e => plot.onEvent(e));
@@ -225,12 +339,17 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
 async function recordedFiles(dir: string, source: RunSource | null): Promise<string[]> {
   const { STANDARD_INPUT, standardInputRun } = await import('../node/run-folder.js');
   if (source === null || source.files.length === 0) {
-    throw new CharrnnError(`${dir} does not record where its text came from (a run from an older charrnn); give its text files: charrnn train FILE... --resume ${dir}.`);
+    throw new CharrnnError(
+      `${dir} does not record where its text came from (a run from an older charrnn); give its text files: charrnn train FILE... --resume ${dir}.`,
+    );
   }
-  if (source.files.includes(STANDARD_INPUT)) throw standardInputRun(dir, `pipe the same text again: cat FILE | charrnn train - --resume ${dir}`);
+  if (source.files.includes(STANDARD_INPUT))
+    throw standardInputRun(dir, `pipe the same text again: cat FILE | charrnn train - --resume ${dir}`);
   const gone = source.files.find(f => !existsSync(f));
   if (gone !== undefined) {
-    throw new CharrnnError(`The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`);
+    throw new CharrnnError(
+      `The text of the run in ${dir} is no longer at ${gone}; give its new place: charrnn train FILE... --resume ${dir}.`,
+    );
   }
   return source.files;
 }

@@ -44,7 +44,11 @@ export class LineBatcher implements Batcher {
   /** Lines in each batch of the cut (before the batch shuffle): the first takes the remainder. */
   private readonly firstSize: number;
 
-  constructor(private readonly lines: LineExamples, readonly B: number, private readonly seed: number) {
+  constructor(
+    private readonly lines: LineExamples,
+    readonly B: number,
+    private readonly seed: number,
+  ) {
     if (!(Number.isInteger(B) && B >= 1)) throw new CharrnnError(`The batch size must be a positive integer, got ${B}.`);
     const n = lineCount(lines);
     if (n < 1) throw new CharrnnError('There are no lines to train on.');
@@ -81,7 +85,9 @@ export class LineBatcher implements Batcher {
 
   setState(s: BatcherState): void {
     if (!(Number.isInteger(s.chunks) && s.chunks >= 0 && s.pos === s.chunks % this.stepsPerEpoch)) {
-      throw new CharrnnError(`The saved batch position (batch ${s.pos}, chunk ${s.chunks}) does not fit ${this.stepsPerEpoch} batches of lines per pass.`);
+      throw new CharrnnError(
+        `The saved batch position (batch ${s.pos}, chunk ${s.chunks}) does not fit ${this.stepsPerEpoch} batches of lines per pass.`,
+      );
     }
     this.chunks = s.chunks;
   }
@@ -108,8 +114,15 @@ export class LineBatcher implements Batcher {
  * [chars, EOL]; steps past its end, and the rows past `count`, read EOL and
  * have the target IGNORE_TARGET. Returns T, the longest line's length + 1.
  */
-export function writeLineBatch(lines: LineExamples, order: ArrayLike<number>, from: number, count: number, B: number,
-  x: Int32Array, y: Int32Array): number {
+export function writeLineBatch(
+  lines: LineExamples,
+  order: ArrayLike<number>,
+  from: number,
+  count: number,
+  B: number,
+  x: Int32Array,
+  y: Int32Array,
+): number {
   let T = 1;
   for (let b = 0; b < count; b++) T = Math.max(T, lineLength(lines, order[from + b]) + 1);
   const { ids, starts, eol } = lines;

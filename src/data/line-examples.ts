@@ -58,7 +58,9 @@ export function lineLength(e: LineExamples, i: number): number {
  */
 export function splitLines(text: string, source: string, maxLength = MAX_LINE_LENGTH): TextLines {
   if (!text.includes(EOL)) {
-    throw new CharrnnError(`--lines reads one example per line, and ${source} has no line breaks; train without --lines, or put one example on each line.`);
+    throw new CharrnnError(
+      `--lines reads one example per line, and ${source} has no line breaks; train without --lines, or put one example on each line.`,
+    );
   }
   const lines: string[] = [];
   const lineNumbers: number[] = [];
@@ -68,8 +70,10 @@ export function splitLines(text: string, source: string, maxLength = MAX_LINE_LE
     if (line.length === 0) continue;
     // Counted in code points, as the vocabulary counts characters; the UTF-16 length is an upper bound.
     if (line.length > maxLength && [...line].length > maxLength) {
-      throw new CharrnnError(`Line ${i + 1} of ${source} has ${[...line].length} characters, and --lines takes lines of at most ${maxLength} ` +
-        '(each line is one sequence to backpropagate through); split it, or train without --lines.');
+      throw new CharrnnError(
+        `Line ${i + 1} of ${source} has ${[...line].length} characters, and --lines takes lines of at most ${maxLength} ` +
+          '(each line is one sequence to backpropagate through); split it, or train without --lines.',
+      );
     }
     lines.push(line);
     lineNumbers.push(i + 1);

@@ -85,7 +85,12 @@ export function trainLength(n: number, valFrac: number, how: ValSplit): number {
 }
 
 /** The split a run asked for: the protocol's tail (windows 0) or spread windows. */
-export function holdOut<A extends Uint8Array | Uint16Array | Uint32Array>(ids: A, valFrac: number, how: ValSplit, seed: number): HeldOut<A> {
+export function holdOut<A extends Uint8Array | Uint16Array | Uint32Array>(
+  ids: A,
+  valFrac: number,
+  how: ValSplit,
+  seed: number,
+): HeldOut<A> {
   if (how === 'spread') return spreadSplit(ids, valFrac, seed);
   return { ...splitCorpus(ids, valFrac), windows: 0 };
 }

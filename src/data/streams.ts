@@ -32,12 +32,17 @@ export class StreamBatcher implements Batcher {
   private pos = 0;
   private chunks = 0;
 
-  constructor(private readonly data: TokenIds, readonly B: number, readonly T: number) {
+  constructor(
+    private readonly data: TokenIds,
+    readonly B: number,
+    readonly T: number,
+  ) {
     checkSizes(B, T);
     this.L = Math.floor((data.length - 1) / B);
     if (data.length < 1 || this.L < T) {
       throw new CharrnnError(
-        `The training text is too short for ${B} streams of ${T} steps: it needs at least ${B * T + 1} characters and has ${data.length}.`);
+        `The training text is too short for ${B} streams of ${T} steps: it needs at least ${B * T + 1} characters and has ${data.length}.`,
+      );
     }
     this.stepsPerEpoch = Math.floor(this.L / T);
   }
@@ -111,7 +116,8 @@ export function evaluationChunks(data: TokenIds, B: number, T: number): Generato
   const L = Math.floor((data.length - 1) / B);
   if (data.length < 1 || L < 1) {
     throw new CharrnnError(
-      `The text to evaluate is too short for ${B} streams: it needs at least ${B + 1} characters and has ${data.length}.`);
+      `The text to evaluate is too short for ${B} streams: it needs at least ${B + 1} characters and has ${data.length}.`,
+    );
   }
   return chunks(data, B, T, L, L);
 }

@@ -91,7 +91,9 @@ interface SettingRule {
 
 const py = (v: unknown): string => JSON.stringify(v);
 /** A setting the program takes as it is, under its Python name. */
-const as = (name: keyof TorchSettings) => (v: unknown): Partial<TorchSettings> => ({ [name]: v });
+const as =
+  (name: keyof TorchSettings) =>
+  (v: unknown): Partial<TorchSettings> => ({ [name]: v });
 
 const CELLS = ['lstm', 'gru', 'rnn'];
 const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'rmsprop', 'sgd'];
@@ -105,7 +107,10 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   lines: {
     apply(v, s) {
       // charrnn refuses the two together when it trains; a checkpoint that says so was not written by it.
-      if (v === true && s.valSplit !== undefined && s.valSplit !== 'tail') throw new CharrnnError(`The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`);
+      if (v === true && s.valSplit !== undefined && s.valSplit !== 'tail')
+        throw new CharrnnError(
+          `The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`,
+        );
       return { lines: v === true };
     },
   },
@@ -127,7 +132,8 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   seq: { apply: as('seq') },
   optimizer: {
     apply(v) {
-      if (!OPTIMIZERS.includes(v as OptimizerName)) throw new CharrnnError(`The run's optimizer ${py(v)} has no PyTorch counterpart here (adam, rmsprop, sgd).`);
+      if (!OPTIMIZERS.includes(v as OptimizerName))
+        throw new CharrnnError(`The run's optimizer ${py(v)} has no PyTorch counterpart here (adam, rmsprop, sgd).`);
       return { optimizer: v as OptimizerName };
     },
   },
@@ -137,7 +143,8 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   warmup: {
     apply(v) {
       if (v === 0) return {};
-      if (!(Number.isInteger(v) && Number(v) > 0)) throw new CharrnnError(`The run's warm-up ${py(v)} is not a whole number of steps, so it is not exported.`);
+      if (!(Number.isInteger(v) && Number(v) > 0))
+        throw new CharrnnError(`The run's warm-up ${py(v)} is not a whole number of steps, so it is not exported.`);
       return { warmup: v as number };
     },
   },
@@ -145,12 +152,15 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   scheduleReplans: {
     apply(v, s) {
       if (!Array.isArray(v) || v.length === 0) return {};
-      if (scheduleOf(s) !== 'cosine') throw new CharrnnError(`The run re-planned a ${py(scheduleOf(s))} schedule, which only a cosine can be, so it is not exported.`);
+      if (scheduleOf(s) !== 'cosine')
+        throw new CharrnnError(`The run re-planned a ${py(scheduleOf(s))} schedule, which only a cosine can be, so it is not exported.`);
       const warmup = Number(s.warmup ?? 0);
       const replans = (v as unknown[]).map((r): [number, number] => {
         const { at, totalSteps } = (r ?? {}) as { at?: unknown; totalSteps?: unknown };
         if (!(Number.isInteger(at) && Number.isInteger(totalSteps) && Number(at) >= warmup && Number(totalSteps) > Number(at))) {
-          throw new CharrnnError(`The run's schedule re-plan ${py(r)} is not a step after warm-up with a later end, so it is not exported.`);
+          throw new CharrnnError(
+            `The run's schedule re-plan ${py(r)} is not a step after warm-up with a later end, so it is not exported.`,
+          );
         }
         return [Number(at) - warmup, Number(totalSteps) - warmup];
       });
@@ -162,22 +172,32 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   lrSchedule: {
     apply(v, s) {
       if (v === 'step' || v === 'constant') return { lr_schedule: v };
-      if (v !== 'cosine') throw new CharrnnError(`The run's learning-rate schedule ${py(v)} is not one export-torch knows (constant, step, cosine), so it is not exported.`);
+      if (v !== 'cosine')
+        throw new CharrnnError(
+          `The run's learning-rate schedule ${py(v)} is not one export-torch knows (constant, step, cosine), so it is not exported.`,
+        );
       const span = Number(s.scheduleSteps ?? 0) - Number(s.warmup ?? 0);
       if (!(Number.isInteger(span) && span > 0)) {
-        throw new CharrnnError(`The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`);
+        throw new CharrnnError(
+          `The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`,
+        );
       }
       return { lr_schedule: 'cosine', cosine_steps: span };
     },
   },
   lrMin: { apply: (v, s) => (scheduleOf(s) === 'cosine' ? { lr_min: v as number } : {}) },
-  scheduleSteps: { note: 'the cosine\'s length, warm-up included: lrSchedule\'s row gives cosine_steps, the steps after warm-up' },
-  scheduleEnd: { note: 'how the run planned its cosine; the curve it followed is scheduleSteps with scheduleReplans, which the program follows (it does not re-plan to its own --minutes)' },
+  scheduleSteps: { note: "the cosine's length, warm-up included: lrSchedule's row gives cosine_steps, the steps after warm-up" },
+  scheduleEnd: {
+    note: 'how the run planned its cosine; the curve it followed is scheduleSteps with scheduleReplans, which the program follows (it does not re-plan to its own --minutes)',
+  },
   weightDecay: {
     apply(v, s) {
       if (v === 0) return {};
       if (!(Number(v) > 0)) throw new CharrnnError(`The run's weight decay ${py(v)} is not a positive number, so it is not exported.`);
-      if ((s.optimizer ?? 'adam') !== 'adam') throw new CharrnnError(`The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`);
+      if ((s.optimizer ?? 'adam') !== 'adam')
+        throw new CharrnnError(
+          `The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`,
+        );
       return { weight_decay: v as number };
     },
   },
@@ -185,13 +205,15 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   ema: {
     apply(v) {
       if (v === 0) return {};
-      if (!(Number(v) > 0 && Number(v) < 1)) throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
+      if (!(Number(v) > 0 && Number(v) < 1))
+        throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
       return { ema: v as number };
     },
   },
   valSplit: {
     apply(v) {
-      if (v !== 'tail' && v !== 'spread') throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
+      if (v !== 'tail' && v !== 'spread')
+        throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
       return { val_split: v };
     },
   },
@@ -205,22 +227,55 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   sampleLength: { note: 'see sampleEvery' },
   sampleTemperature: { note: 'see sampleEvery' },
   samplePrime: { note: 'see sampleEvery' },
-  steps: { note: 'a stop limit: the program takes the run\'s own unless --steps, --epochs, --seconds or --minutes is given' },
+  steps: { note: "a stop limit: the program takes the run's own unless --steps, --epochs, --seconds or --minutes is given" },
   epochs: { note: 'a stop limit (see steps)' },
   seconds: { note: 'a stop limit (see steps)' },
 };
 
 /** Settings the program needs that older checkpoints may lack: what charrnn did before they existed. */
 const DEFAULTS: Settings = {
-  lines: false, lrDecay: 1, lrDecayEvery: 0, clip: 5, valFrac: 0.1, valEvery: 500, valMaxChars: 0, patience: 0, checkpointEvery: 500, dropout: 0, optimizer: 'adam', seed: 1,
+  lines: false,
+  lrDecay: 1,
+  lrDecayEvery: 0,
+  clip: 5,
+  valFrac: 0.1,
+  valEvery: 500,
+  valMaxChars: 0,
+  patience: 0,
+  checkpointEvery: 500,
+  dropout: 0,
+  optimizer: 'adam',
+  seed: 1,
 };
 
 const { beta1, beta2, alpha, momentum, eps } = DEFAULT_OPTIMIZER;
 /** The entries of a run with none of the training techniques: what a setting the run lacks (or has off) leaves. */
 const OFF: Omit<TorchSettings, 'cell' | 'layers' | 'hidden' | 'emb' | 'batch' | 'seq' | 'lr'> = {
-  dropout: 0, emb_dropout: 0, lines: false, optimizer: 'adam', betas: [beta1, beta2], alpha, momentum, eps, weight_decay: 0, clip: 5, ema: 0,
-  warmup: 0, lr_schedule: 'step', lr_decay: 1, lr_decay_every: 0, lr_min: 0, cosine_steps: 0, replans: [],
-  val_split: 'tail', val_frac: 0.1, val_every: 500, val_max_chars: 0, patience: 0, checkpoint_every: 500, seed: 1,
+  dropout: 0,
+  emb_dropout: 0,
+  lines: false,
+  optimizer: 'adam',
+  betas: [beta1, beta2],
+  alpha,
+  momentum,
+  eps,
+  weight_decay: 0,
+  clip: 5,
+  ema: 0,
+  warmup: 0,
+  lr_schedule: 'step',
+  lr_decay: 1,
+  lr_decay_every: 0,
+  lr_min: 0,
+  cosine_steps: 0,
+  replans: [],
+  val_split: 'tail',
+  val_frac: 0.1,
+  val_every: 500,
+  val_max_chars: 0,
+  patience: 0,
+  checkpoint_every: 500,
+  seed: 1,
 };
 
 /** The program's settings for a run's saved settings; a setting the table does not know is refused by name. */
@@ -229,7 +284,9 @@ export function torchSettings(saved: Settings, source: string): TorchSettings {
   const unknown = Object.keys(settings).filter(k => !Object.hasOwn(TORCH_SETTINGS, k));
   if (unknown.length > 0) {
     const flags = unknown.map(k => `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} ${py(settings[k])}`).join(', ');
-    throw new CharrnnError(`The run in ${source} uses ${flags}, which export-torch cannot carry over to PyTorch yet, so it is not exported.`);
+    throw new CharrnnError(
+      `The run in ${source} uses ${flags}, which export-torch cannot carry over to PyTorch yet, so it is not exported.`,
+    );
   }
   for (const k of ['cell', 'layers', 'hidden', 'emb', 'batch', 'seq', 'lr']) {
     if (settings[k] === undefined) throw new CharrnnError(`The run in ${source} does not record its --${k}, so it cannot be exported.`);

@@ -74,7 +74,9 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
   }
 
   advance(): string[] {
-    const K = this.count, V = this.vocab.size, chars = this.vocab.chars;
+    const K = this.count,
+      V = this.vocab.size,
+      chars = this.vocab.chars;
     const candidates: { parent: number; id: number; logp: number }[] = [];
     this.beams.forEach((beam, parent) => {
       if (beam.stream.pending) throw new Error('advance() again before the batch stepped');
@@ -105,7 +107,10 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
     this.regroup(next);
     // The texts are final only now: the last advance's pieces are the whole texts, best first.
     const pieces = new Array<string>(K).fill('');
-    if (this.done) this.finished.forEach((f, i) => { pieces[i] = f.text; });
+    if (this.done)
+      this.finished.forEach((f, i) => {
+        pieces[i] = f.text;
+      });
     return pieces;
   }
 
@@ -146,7 +151,9 @@ export class BeamSearch<F extends FloatArray = Float32Array> extends BatchedGene
     const old = this.beams;
     const taken = new Array<boolean>(old.length).fill(false);
     const kept = new Set(children.map(c => c.parent));
-    old.forEach((b, i) => { if (!kept.has(i)) b.stream.close(); });
+    old.forEach((b, i) => {
+      if (!kept.has(i)) b.stream.close();
+    });
     const chars = this.vocab.chars;
     this.beams = children.map(c => {
       const parent = old[c.parent];

@@ -81,8 +81,13 @@ export class CharRnnModel {
    * A handle on a model already in memory (one just trained, say); `lineModel`
    * is a line model's facts (src/model/line-model.ts), null for running text.
    */
-  constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary, readonly lineModel: LineModelInfo | null = null) {
-    if (vocab.size !== model.config.vocabSize) throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
+  constructor(
+    readonly model: CharRNN<Float32Array>,
+    readonly vocab: Vocabulary,
+    readonly lineModel: LineModelInfo | null = null,
+  ) {
+    if (vocab.size !== model.config.vocabSize)
+      throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
   }
 
   /**
@@ -140,7 +145,9 @@ export class CharRnnModel {
       return { text: texts[0] ?? '', texts, finishReasons: r.finishReasons, usage: r.usage };
     }
     const gen = createGenerator(this.model, this.vocab, settings);
-    for (const _ of gen.pieces()) { /* runs to the end */ }
+    for (const _ of gen.pieces()) {
+      /* runs to the end */
+    }
     const r = gen.result();
     return { text: r.texts[0] ?? '', ...r };
   }
@@ -155,7 +162,11 @@ export class CharRnnModel {
    */
   async *stream(options: GenerateOptions & LineOptions = {}): AsyncGenerator<string, void, undefined> {
     const { settings, line } = this.settingsOf(options);
-    if (settings.count !== 1 || settings.beam > 0) throw new GenerateOptionsError('stream makes one sampled text; use generate for count or beam.', settings.beam > 0 ? 'beam' : 'count');
+    if (settings.count !== 1 || settings.beam > 0)
+      throw new GenerateOptionsError(
+        'stream makes one sampled text; use generate for count or beam.',
+        settings.beam > 0 ? 'beam' : 'count',
+      );
     if (line === null) {
       yield* this.streamPieces(settings);
       return;
@@ -180,7 +191,8 @@ export class CharRnnModel {
 
   /** The options checked (GenerateOptionsError, one sentence) and, for a line model, its line options. */
   private settingsOf(options: GenerateOptions & LineOptions): { settings: GenerateSettings; line: Required<LineOptions> | null } {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new GenerateOptionsError('The generation options must be an object.', '');
+    if (typeof options !== 'object' || options === null || Array.isArray(options))
+      throw new GenerateOptionsError('The generation options must be an object.', '');
     const { maxLength, novel, ...generation } = options;
     checkLineOptions(options, this.lineModel !== null);
     const settings = parseGenerateOptions(generation);
@@ -221,8 +233,10 @@ export class CharRnnModel {
   predict(options: { temperature?: number } = {}): CharProbability[] {
     const { temperature } = parseGenerateOptions({ temperature: options.temperature });
     const top = this.ownStream().getState().layers[this.config.layers - 1].h; // [H]
-    const H = this.config.hidden, V = this.vocab.size;
-    const w = this.model.params.get('out.weight'), b = this.model.params.get('out.bias'); // [V, H], [V]
+    const H = this.config.hidden,
+      V = this.vocab.size;
+    const w = this.model.params.get('out.weight'),
+      b = this.model.params.get('out.bias'); // [V, H], [V]
     const logits = new Float64Array(V);
     let max = -Infinity;
     for (let v = 0; v < V; v++) {
@@ -232,7 +246,7 @@ export class CharRnnModel {
       if (logits[v] > max) max = logits[v];
     }
     let sum = 0;
-    for (let v = 0; v < V; v++) sum += (logits[v] = Math.exp(logits[v] - max));
+    for (let v = 0; v < V; v++) sum += logits[v] = Math.exp(logits[v] - max);
     return Array.from(logits, (e, v) => ({ char: this.vocab.chars[v], p: e / sum, v }))
       .sort((x, y) => y.p - x.p || x.v - y.v)
       .map(({ char, p }) => ({ char, p }));
@@ -252,7 +266,9 @@ export class CharRnnModel {
   /** Sets the handle's state to a copy of a state from `state` (of this model's shape). */
   set state(value: ModelState<Float32Array>) {
     if (!isStateShaped(value)) {
-      throw new CharrnnError(`The state must be one like the state property gives ({ B: 1, layers: [{ h, c }, …] }), not ${describeValue(value)}.`);
+      throw new CharrnnError(
+        `The state must be one like the state property gives ({ B: 1, layers: [{ h, c }, …] }), not ${describeValue(value)}.`,
+      );
     }
     try {
       this.ownStream().setState(value);
@@ -279,11 +295,21 @@ export class CharRnnModel {
 
 /** Whether `value` has the shape of a ModelState (its sizes are the stream's to judge): what a JavaScript caller may pass is anything. */
 function isStateShaped(value: unknown): value is ModelState<Float32Array> {
-  const numbers = (x: unknown): boolean => (ArrayBuffer.isView(x) && !(x instanceof DataView)) || (Array.isArray(x) && x.every(n => typeof n === 'number'));
+  const numbers = (x: unknown): boolean =>
+    (ArrayBuffer.isView(x) && !(x instanceof DataView)) || (Array.isArray(x) && x.every(n => typeof n === 'number'));
   if (typeof value !== 'object' || value === null) return false;
   const { B, layers } = value as { B?: unknown; layers?: unknown };
-  return typeof B === 'number' && Array.isArray(layers) &&
-    layers.every(l => typeof l === 'object' && l !== null && numbers((l as { h?: unknown }).h) && ((l as { c?: unknown }).c === null || numbers((l as { c?: unknown }).c)));
+  return (
+    typeof B === 'number' &&
+    Array.isArray(layers) &&
+    layers.every(
+      l =>
+        typeof l === 'object' &&
+        l !== null &&
+        numbers((l as { h?: unknown }).h) &&
+        ((l as { c?: unknown }).c === null || numbers((l as { c?: unknown }).c)),
+    )
+  );
 }
 
 function describeValue(value: unknown): string {
@@ -304,7 +330,10 @@ async function readSource(source: ModelSource, bytesName: string): Promise<{ byt
   } catch (e) {
     throw new CharrnnError(`Could not fetch the model at ${url} (${e instanceof Error ? e.message : String(e)}).`);
   }
-  if (!response.ok) throw new CharrnnError(`Could not fetch the model at ${url}: the server answered ${response.status} ${response.statusText}.`.replace(' .', '.'));
+  if (!response.ok)
+    throw new CharrnnError(
+      `Could not fetch the model at ${url}: the server answered ${response.status} ${response.statusText}.`.replace(' .', '.'),
+    );
   return { bytes: new Uint8Array(await response.arrayBuffer()), name: url };
 }
 

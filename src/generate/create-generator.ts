@@ -16,7 +16,11 @@ import type { GenerateSettings } from './options.js';
  *
  *     const gen = createGenerator(model, vocab, parseGenerateOptions({ prime: 'The ', length: 100 }));
  */
-export function createGenerator<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, settings: GenerateSettings,
-  batch?: GenerationBatch<F>): TextGenerator {
+export function createGenerator<F extends FloatArray>(
+  model: CharRNN<F>,
+  vocab: Vocabulary,
+  settings: GenerateSettings,
+  batch?: GenerationBatch<F>,
+): TextGenerator {
   return settings.beam > 0 ? new BeamSearch(model, vocab, settings, batch) : new SamplingGenerator(model, vocab, settings, batch);
 }

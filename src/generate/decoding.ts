@@ -29,8 +29,15 @@ export function excludeSymbol(logits: { [i: number]: number }, id: number): void
  * (a row of a batch's [B, V] logits is read in place). `probs` and `order` are
  * scratch of length V owned by the caller, so nothing is allocated per character.
  */
-export function chooseNext(logits: ArrayLike<number>, V: number, rule: SamplingRule, rng: Random, probs: Float64Array, order: Uint32Array,
-  offset = 0): number {
+export function chooseNext(
+  logits: ArrayLike<number>,
+  V: number,
+  rule: SamplingRule,
+  rng: Random,
+  probs: Float64Array,
+  order: Uint32Array,
+  offset = 0,
+): number {
   if (rule.greedy) {
     let best = 0;
     for (let j = 1; j < V; j++) if (logits[offset + j] > logits[offset + best]) best = j;
@@ -53,7 +60,10 @@ export function chooseNext(logits: ArrayLike<number>, V: number, rule: SamplingR
     let cumulative = 0;
     for (let r = 0; r < keep; r++) {
       cumulative += probs[ranked[r]];
-      if (cumulative >= rule.topP) { keep = r + 1; break; }
+      if (cumulative >= rule.topP) {
+        keep = r + 1;
+        break;
+      }
     }
   }
   let kept = 0;
@@ -93,7 +103,8 @@ function ranksBefore(probs: Float64Array, a: number, b: number): boolean {
 /** Restores the heap below order[i] (n entries) whose every root ranks after its children. */
 function siftDown(order: Uint32Array, probs: Float64Array, i: number, n: number): void {
   for (;;) {
-    const l = 2 * i + 1, r = l + 1;
+    const l = 2 * i + 1,
+      r = l + 1;
     let latest = i;
     if (l < n && ranksBefore(probs, order[latest], order[l])) latest = l;
     if (r < n && ranksBefore(probs, order[latest], order[r])) latest = r;

@@ -9,7 +9,11 @@ import type { Random } from '../util/random.js';
  * CLI's --unknown skip, the server's "unknown": "skip", the page's checkbox.
  */
 export class UnknownCharactersError extends CharrnnError {
-  constructor(readonly problem: string, readonly chars: readonly string[], advice: string) {
+  constructor(
+    readonly problem: string,
+    readonly chars: readonly string[],
+    advice: string,
+  ) {
     super(`${problem} (${advice}).`);
     this.name = 'UnknownCharactersError';
   }
@@ -28,13 +32,21 @@ export class UnknownCharactersError extends CharrnnError {
  * has never seen, ending with `skipHint` (how the caller's face asks to drop
  * them); 'skip' drops them.
  */
-export function encodePrime(vocab: Vocabulary, prime: string, unknown: 'error' | 'skip',
-  skipHint = "unknown: 'skip' drops them"): ArrayLike<number> {
+export function encodePrime(
+  vocab: Vocabulary,
+  prime: string,
+  unknown: 'error' | 'skip',
+  skipHint = "unknown: 'skip' drops them",
+): ArrayLike<number> {
   // In the model's normalisation form; with the unknown symbol (--max-vocab) an unknown character is that symbol, not an error.
   const { ids, unknownChars } = primeInModelForm(vocab, prime);
   if (unknownChars.length > 0 && unknown === 'error' && vocab.unknownId < 0) {
-    throw new UnknownCharactersError(`The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
-      `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''}`, unknownChars, skipHint);
+    throw new UnknownCharactersError(
+      `The prime has ${unknownChars.length === 1 ? 'a character' : `${unknownChars.length} characters`} the model has never seen: ` +
+        `${unknownChars.slice(0, 5).map(describeChar).join(', ')}${unknownChars.length > 5 ? ', …' : ''}`,
+      unknownChars,
+      skipHint,
+    );
   }
   return ids;
 }

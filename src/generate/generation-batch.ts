@@ -83,7 +83,10 @@ export class GenerationStream<F extends FloatArray = Float32Array> {
   pending = false;
 
   /** @internal created by GenerationBatch.open */
-  constructor(private readonly batch: GenerationBatch<F>, row: number) {
+  constructor(
+    private readonly batch: GenerationBatch<F>,
+    row: number,
+  ) {
     this.row = row;
   }
 
@@ -165,7 +168,10 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
   private readonly V: number;
   private readonly H: number;
 
-  constructor(readonly model: CharRNN<F>, options: { capacity?: number } = {}) {
+  constructor(
+    readonly model: CharRNN<F>,
+    options: { capacity?: number } = {},
+  ) {
     this.V = model.config.vocabSize;
     this.H = model.config.hidden;
     this.buffers = acquire(model, Math.max(1, options.capacity ?? 1));
@@ -251,7 +257,8 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
     const T = ids.length;
     if (T === 0) return;
     const b = this.live();
-    const H = this.H, V = this.V;
+    const H = this.H,
+      V = this.V;
     b.single.layers.forEach((l, i) => {
       l.h.set(b.state[i].h.subarray(row * H, (row + 1) * H));
       l.c?.set(b.state[i].c!.subarray(row * H, (row + 1) * H));
@@ -269,7 +276,10 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
     const H = this.H;
     return {
       B: 1,
-      layers: this.live().state.map(l => ({ h: l.h.slice(row * H, (row + 1) * H) as F, c: l.c ? (l.c.slice(row * H, (row + 1) * H) as F) : null })),
+      layers: this.live().state.map(l => ({
+        h: l.h.slice(row * H, (row + 1) * H) as F,
+        c: l.c ? (l.c.slice(row * H, (row + 1) * H) as F) : null,
+      })),
     };
   }
 
@@ -277,9 +287,14 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
   writeRowState(row: number, state: ModelState<F>): void {
     const b = this.live();
     const H = this.H;
-    const fits = state.B === 1 && state.layers.length === b.state.length &&
+    const fits =
+      state.B === 1 &&
+      state.layers.length === b.state.length &&
       state.layers.every((l, i) => l.h.length === H && (b.state[i].c === null ? l.c === null : l.c?.length === H));
-    if (!fits) throw new RangeError(`a state for this model is ${b.state.length} layers of one stream of ${H} units (h${b.state[0].c ? ' and c' : ''})`);
+    if (!fits)
+      throw new RangeError(
+        `a state for this model is ${b.state.length} layers of one stream of ${H} units (h${b.state[0].c ? ' and c' : ''})`,
+      );
     state.layers.forEach((l, i) => {
       b.state[i].h.set(l.h, row * H);
       if (l.c) b.state[i].c!.set(l.c, row * H);
@@ -290,7 +305,8 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
   copyRow(from: number, to: number): void {
     if (from === to) return;
     const b = this.live();
-    const H = this.H, V = this.V;
+    const H = this.H,
+      V = this.V;
     for (const l of b.state) {
       l.h.copyWithin(to * H, from * H, (from + 1) * H);
       l.c?.copyWithin(to * H, from * H, (from + 1) * H);
@@ -318,7 +334,8 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
   private grow(streams: number): BatchBuffers<F> {
     const old = this.live();
     const next = acquire(this.model, streams);
-    const n = this.streams.length, H = this.H;
+    const n = this.streams.length,
+      H = this.H;
     next.state.forEach((l, i) => {
       l.h.set(old.state[i].h.subarray(0, n * H));
       l.c?.set(old.state[i].c!.subarray(0, n * H));
@@ -334,11 +351,18 @@ export class GenerationBatch<F extends FloatArray = Float32Array> {
     const m = this.model;
     const { cell, hidden: H, vocabSize: V, layers: L } = m.config;
     return m.kernels.bindModelStep({
-      cell, B, H, V, table: inputTable(m), packed: packedStepWeights(m),
+      cell,
+      B,
+      H,
+      V,
+      table: inputTable(m),
+      packed: packedStepWeights(m),
       layers: m.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
-      outWeight: m.params.get('out.weight'), outBias: m.params.get('out.bias'),
+      outWeight: m.params.get('out.weight'),
+      outBias: m.params.get('out.bias'),
       state: b.state.map(l => ({ h: l.h.subarray(0, B * H) as F, c: l.c ? (l.c.subarray(0, B * H) as F) : null })),
-      ids: b.ids.subarray(0, B), logits: b.logits.subarray(0, B * V) as F,
+      ids: b.ids.subarray(0, B),
+      logits: b.logits.subarray(0, B * V) as F,
       scratch: b.scratch.subarray(0, modelStepScratchSize(cell, B, H, L)) as F,
     });
   }

@@ -76,8 +76,14 @@ export abstract class BatchedGenerator<F extends FloatArray> implements TextGene
   abstract readonly count: number;
   abstract readonly done: boolean;
 
-  constructor(readonly model: CharRNN<F>, readonly vocab: Vocabulary, streams: number, batch?: GenerationBatch<F>) {
-    if (vocab.size !== model.config.vocabSize) throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
+  constructor(
+    readonly model: CharRNN<F>,
+    readonly vocab: Vocabulary,
+    streams: number,
+    batch?: GenerationBatch<F>,
+  ) {
+    if (vocab.size !== model.config.vocabSize)
+      throw new RangeError(`the vocabulary has ${vocab.size} characters, the model ${model.config.vocabSize}`);
     if (batch !== undefined && batch.model !== model) throw new RangeError('the stream batch belongs to another model');
     this.ownsBatch = batch === undefined;
     this.batch = batch ?? new GenerationBatch(model, { capacity: streams });
@@ -88,7 +94,8 @@ export abstract class BatchedGenerator<F extends FloatArray> implements TextGene
   protected abstract closeStreams(): void;
 
   *pieces(): IterableIterator<string[]> {
-    if (!this.ownsBatch) throw new Error('pieces() runs a generator with a batch of its own; on a shared batch, advance() and batch.step() are the caller\'s');
+    if (!this.ownsBatch)
+      throw new Error("pieces() runs a generator with a batch of its own; on a shared batch, advance() and batch.step() are the caller's");
     try {
       while (!this.done) {
         const pieces = this.advance();
@@ -149,9 +156,22 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
     for (let i = 0; i < count; i++) {
       const rng = new Random((seed + i) >>> 0);
       const start = startOf(vocab, primeIds, rng);
-      const t: SampledText<F> = { stream: null, rng, stop: new StopMatcher(settings.stop), text: '', generated: 0, first: -1, prime: [], primeRead: 0, finish: null };
+      const t: SampledText<F> = {
+        stream: null,
+        rng,
+        stop: new StopMatcher(settings.stop),
+        text: '',
+        generated: 0,
+        first: -1,
+        prime: [],
+        primeRead: 0,
+        finish: null,
+      };
       this.texts.push(t);
-      if (length === 0) { t.finish = 'length'; continue; }
+      if (length === 0) {
+        t.finish = 'length';
+        continue;
+      }
       const stream = this.batch.open();
       t.stream = stream;
       if (start.output) {
@@ -174,7 +194,8 @@ export class SamplingGenerator<F extends FloatArray = Float32Array> extends Batc
   }
 
   advance(): string[] {
-    const V = this.vocab.size, chars = this.vocab.chars;
+    const V = this.vocab.size,
+      chars = this.vocab.chars;
     const pieces = new Array<string>(this.count).fill('');
     for (let i = 0; i < this.count; i++) {
       const t = this.texts[i];

@@ -26,10 +26,16 @@ function current<F extends FloatArray>(model: CharRNN<F>): Cached<F> {
   k.matmul(cached.table, model.params.get('emb.weight'), l0.wih, vocabSize, G, emb, false, true, false);
   k.addBias(cached.table, l0.bih, vocabSize, G);
   if (k.packModelStep !== undefined) {
-    cached.packed = k.packModelStep({
-      cell, H: hidden, V: vocabSize, outWeight: model.params.get('out.weight'),
-      layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
-    }, cached.packed ?? undefined);
+    cached.packed = k.packModelStep(
+      {
+        cell,
+        H: hidden,
+        V: vocabSize,
+        outWeight: model.params.get('out.weight'),
+        layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
+      },
+      cached.packed ?? undefined,
+    );
   }
   cached.version = model.params.version;
   return cached;

@@ -38,18 +38,27 @@ export type LineOptionNames = OptionNames & Partial<Record<keyof LineOptions, st
  * the model in the sentence: "the model" (the handle's), a file's path (the
  * CLI's), a model's name (the server's).
  */
-export function checkLineOptions(given: GenerateOptions & LineOptions, lineModel: boolean, source = 'the model', names: LineOptionNames = {}): void {
+export function checkLineOptions(
+  given: GenerateOptions & LineOptions,
+  lineModel: boolean,
+  source = 'the model',
+  names: LineOptionNames = {},
+): void {
   const name = (f: keyof typeof names): string => names[f] ?? f;
   if (lineModel) {
     const running = RUNNING_TEXT_OPTIONS.find(f => given[f] !== undefined);
     if (running !== undefined) {
       const subject = source.replace(/^the /, 'The ');
-      throw new GenerateOptionsError(`${subject} is a line model: it samples whole lines, each ending where the model ends it ` +
-        `(at most ${name('maxLength')} characters), so leave ${name(running)} out.`, running);
+      throw new GenerateOptionsError(
+        `${subject} is a line model: it samples whole lines, each ending where the model ends it ` +
+          `(at most ${name('maxLength')} characters), so leave ${name(running)} out.`,
+        running,
+      );
     }
   } else {
     const line = (Object.keys(LINE_FIELDS) as (keyof LineOptions)[]).find(f => given[f] !== undefined);
-    if (line !== undefined) throw new GenerateOptionsError(`${name(line)} applies to line models (trained with --lines), and ${source} is not one.`, line);
+    if (line !== undefined)
+      throw new GenerateOptionsError(`${name(line)} applies to line models (trained with --lines), and ${source} is not one.`, line);
   }
   for (const f of Object.keys(LINE_FIELDS) as (keyof LineOptions)[]) {
     const [schema, requirement] = LINE_FIELDS[f];

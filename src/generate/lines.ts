@@ -66,18 +66,24 @@ export interface LineDraws {
 export function lineDraws(vocab: Vocabulary, request: LineRequest, names: LineOptionNames = {}): LineDraws {
   const { count, eol, maxLength } = request;
   const rule: LineSamplingOptions = {};
-  for (const k of ['temperature', 'topK', 'topP', 'greedy', 'unknown'] as const) if (request[k] !== undefined) (rule as Record<string, unknown>)[k] = request[k];
+  for (const k of ['temperature', 'topK', 'topP', 'greedy', 'unknown'] as const)
+    if (request[k] !== undefined) (rule as Record<string, unknown>)[k] = request[k];
   // One check of every value, before any draw: count, seed and the sampling options by the generation schemas, maxLength by the line rule.
   const checked = parseGenerateOptions({ ...rule, prime: request.prime ?? '', seed: request.seed, count }, names);
   checkLineOptions({ maxLength }, true, 'the model', names);
-  if (maxLength === undefined) throw new GenerateOptionsError(`${names.maxLength ?? 'maxLength'} must be ${lineOptionRequirement('maxLength')}, not undefined.`, 'maxLength');
+  if (maxLength === undefined)
+    throw new GenerateOptionsError(
+      `${names.maxLength ?? 'maxLength'} must be ${lineOptionRequirement('maxLength')}, not undefined.`,
+      'maxLength',
+    );
   if (request.maxDraws !== undefined && !(Number.isInteger(request.maxDraws) && request.maxDraws >= 1)) {
     throw new GenerateOptionsError(`maxDraws must be a whole number, 1 or more, not ${String(request.maxDraws)}.`, 'maxDraws');
   }
   const prime = vocab.decode(encodePrime(vocab, checked.prime, checked.unknown));
   return {
     prime,
-    settings: (seed, n) => parseGenerateOptions({ ...rule, prime: eol + prime, length: maxLength, stop: eol, seed: seed >>> 0, count: n }, names),
+    settings: (seed, n) =>
+      parseGenerateOptions({ ...rule, prime: eol + prime, length: maxLength, stop: eol, seed: seed >>> 0, count: n }, names),
   };
 }
 
@@ -89,8 +95,16 @@ export function lineDraws(vocab: Vocabulary, request: LineRequest, names: LineOp
 export function lineRequestOf(settings: GenerateSettings, line: LineModelInfo, options: LineOptions): LineRequest {
   // Only the sampling options that apply: with greedy, the others are the schemas' defaults and say nothing.
   const sampling = settings.greedy ? { greedy: true } : { temperature: settings.temperature, topK: settings.topK, topP: settings.topP };
-  return { ...sampling, count: settings.count, eol: line.eol, maxLength: options.maxLength ?? DEFAULT_MAX_LINE, prime: settings.prime,
-    seed: settings.seed, unknown: settings.unknown, novel: options.novel ? line.lineSet : undefined };
+  return {
+    ...sampling,
+    count: settings.count,
+    eol: line.eol,
+    maxLength: options.maxLength ?? DEFAULT_MAX_LINE,
+    prime: settings.prime,
+    seed: settings.seed,
+    unknown: settings.unknown,
+    novel: options.novel ? line.lineSet : undefined,
+  };
 }
 
 /** Lines drawn at most for `count` lines when a request does not say: enough for a model that seldom writes a new line, few enough that one that only recites ends. */
@@ -104,13 +118,19 @@ export function maxDraws(count: number): number {
  * messages as the caller's face does. A bad value (maxLength 0, count 0, a
  * temperature of -1) throws GenerateOptionsError, one sentence, before any draw.
  */
-export function sampleLines<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, request: LineRequest,
-  names: LineOptionNames = {}): SampledLines {
+export function sampleLines<F extends FloatArray>(
+  model: CharRNN<F>,
+  vocab: Vocabulary,
+  request: LineRequest,
+  names: LineOptionNames = {},
+): SampledLines {
   const rounds = lineRounds(lineDraws(vocab, request, names), request);
-  for (let round = rounds.next(); ; ) {
+  for (let round = rounds.next(); ;) {
     if (round.done) return round.value;
     const generator = createGenerator(model, vocab, round.value);
-    for (const _ of generator.pieces()) { /* runs to the end */ }
+    for (const _ of generator.pieces()) {
+      /* runs to the end */
+    }
     round = rounds.next(generator.result());
   }
 }

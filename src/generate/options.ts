@@ -43,9 +43,11 @@ export function optionRequirement(name: GenerateOptionName): string {
  * (the server) turns into its JSON schema with z.toJSONSchema, so there is one
  * definition of every option's type and range.
  */
-export const generateOptionsSchema = z.strictObject(Object.fromEntries(Object.entries(FIELDS).map(([k, [s]]) => [k, s.optional()])) as {
-  [K in Field]: z.ZodOptional<(typeof FIELDS)[K][0]>;
-});
+export const generateOptionsSchema = z.strictObject(
+  Object.fromEntries(Object.entries(FIELDS).map(([k, [s]]) => [k, s.optional()])) as {
+    [K in Field]: z.ZodOptional<(typeof FIELDS)[K][0]>;
+  },
+);
 
 /** What a caller may ask of a generation; every field is optional. */
 export interface GenerateOptions {
@@ -98,7 +100,10 @@ export const DEFAULT_LENGTH = 500;
 
 /** A generation option that is not what it must be, or options that conflict; the message is one sentence. */
 export class GenerateOptionsError extends CharrnnError {
-  constructor(message: string, readonly option: string) {
+  constructor(
+    message: string,
+    readonly option: string,
+  ) {
     super(message);
     this.name = 'GenerateOptionsError';
   }
@@ -128,7 +133,10 @@ export function parseGenerateOptions(input: unknown, names: OptionNames = {}): G
     const issue = r.error.issues[0];
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0];
-      throw new GenerateOptionsError(`Unknown generation option '${key}' (the options are ${Object.keys(FIELDS).map(name).join(', ')}).`, key);
+      throw new GenerateOptionsError(
+        `Unknown generation option '${key}' (the options are ${Object.keys(FIELDS).map(name).join(', ')}).`,
+        key,
+      );
     }
     const field = String(issue.path[0]) as Field;
     const given = (input as Record<string, unknown>)[field];
@@ -137,12 +145,20 @@ export function parseGenerateOptions(input: unknown, names: OptionNames = {}): G
   const o = r.data;
   const sampling = (['temperature', 'topK', 'topP'] as const).filter(f => o[f] !== undefined);
   if (o.greedy && sampling.length > 0) {
-    throw new GenerateOptionsError(`${name('greedy')} always takes the most likely character, so it cannot go with ${sampling.map(name).join(' or ')}.`, sampling[0]);
+    throw new GenerateOptionsError(
+      `${name('greedy')} always takes the most likely character, so it cannot go with ${sampling.map(name).join(' or ')}.`,
+      sampling[0],
+    );
   }
   if (o.beam !== undefined) {
-    const conflicting = ([...sampling, 'greedy', 'seed', 'count'] as const).filter(f => o[f] !== undefined && !(f === 'count' && o.count === 1));
+    const conflicting = ([...sampling, 'greedy', 'seed', 'count'] as const).filter(
+      f => o[f] !== undefined && !(f === 'count' && o.count === 1),
+    );
     if (conflicting.length > 0) {
-      throw new GenerateOptionsError(`${name('beam')} searches for the most likely continuations, so it cannot go with ${conflicting.map(name).join(' or ')}.`, conflicting[0]);
+      throw new GenerateOptionsError(
+        `${name('beam')} searches for the most likely continuations, so it cannot go with ${conflicting.map(name).join(' or ')}.`,
+        conflicting[0],
+      );
     }
   }
   const stop = o.stop === undefined ? [] : typeof o.stop === 'string' ? [o.stop] : [...o.stop];

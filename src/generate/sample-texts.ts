@@ -9,7 +9,11 @@ import { parseGenerateOptions, type GenerateOptions } from '../generate/options.
 export type SampleOptions = GenerateOptions;
 
 /** One stream's generated text, a piece (usually a character) at a time; the prime is not repeated. */
-export function* generate<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, options: SampleOptions): Generator<string, void, undefined> {
+export function* generate<F extends FloatArray>(
+  model: CharRNN<F>,
+  vocab: Vocabulary,
+  options: SampleOptions,
+): Generator<string, void, undefined> {
   const settings = parseGenerateOptions(options);
   if (settings.count !== 1 || settings.beam > 0) throw new RangeError('generate makes one sampled stream; sampleBatch makes several');
   for (const pieces of createGenerator(model, vocab, settings).pieces()) yield pieces[0];
@@ -27,6 +31,8 @@ export function sample<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabular
  */
 export function sampleBatch<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabulary, options: SampleOptions): string[] {
   const gen = createGenerator(model, vocab, parseGenerateOptions(options));
-  for (const _ of gen.pieces()) { /* runs to the end */ }
+  for (const _ of gen.pieces()) {
+    /* runs to the end */
+  }
   return gen.result().texts;
 }

@@ -47,7 +47,10 @@ export class StopMatcher {
     let keep = 0;
     for (const s of this.stops) {
       for (let n = Math.min(s.length - 1, text.length); n > keep; n--) {
-        if (text.endsWith(s.slice(0, n))) { keep = n; break; }
+        if (text.endsWith(s.slice(0, n))) {
+          keep = n;
+          break;
+        }
       }
     }
     this.held = text.slice(text.length - keep);

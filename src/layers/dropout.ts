@@ -5,7 +5,10 @@ import type { Random } from '../util/random.js';
 export class Dropout<F extends FloatArray> {
   private mask: F;
 
-  constructor(private readonly kernels: Kernels<F>, readonly p: number) {
+  constructor(
+    private readonly kernels: Kernels<F>,
+    readonly p: number,
+  ) {
     this.mask = kernels.alloc(0);
   }
 

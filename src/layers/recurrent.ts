@@ -1,6 +1,13 @@
 import {
-  cellActivationSizes, cellScratchSizes, type CellActivations, type CellScratch, type CellShape, type CellType,
-  type CellWeights, type FloatArray, type Kernels,
+  cellActivationSizes,
+  cellScratchSizes,
+  type CellActivations,
+  type CellScratch,
+  type CellShape,
+  type CellType,
+  type CellWeights,
+  type FloatArray,
+  type Kernels,
 } from '../kernels/kernels.js';
 
 /** The recurrent state one layer carries between chunks: h [B, H], and c [B, H] for an LSTM. */
@@ -79,13 +86,24 @@ export class RecurrentLayer<F extends FloatArray> {
     const ss = cellScratchSizes(shape);
     const view = (a: F, n: number): F => a.subarray(0, n) as F;
     this.kernels.cellBackward({
-      shape, weights: this.weights, x: this.input!,
-      h0: view(this.h0, B * H), c0: this.cell === 'lstm' ? view(this.c0, B * H) : null,
+      shape,
+      weights: this.weights,
+      x: this.input!,
+      h0: view(this.h0, B * H),
+      c0: this.cell === 'lstm' ? view(this.c0, B * H) : null,
       act: { gates: view(this.act.gates, sizes.gates), aux: view(this.act.aux, sizes.aux), h: view(this.act.h, T * B * H) },
-      dh, dhT: null, dcT: null, grads: this.grads, dx, dh0: null, dc0: null,
+      dh,
+      dhT: null,
+      dcT: null,
+      grads: this.grads,
+      dx,
+      dh0: null,
+      dc0: null,
       scratch: {
-        dgates: view(this.scratch.dgates, ss.dgates), dgatesHidden: view(this.scratch.dgatesHidden, ss.dgatesHidden),
-        dhNext: view(this.scratch.dhNext, ss.dhNext), dcNext: view(this.scratch.dcNext, ss.dcNext),
+        dgates: view(this.scratch.dgates, ss.dgates),
+        dgatesHidden: view(this.scratch.dgatesHidden, ss.dgatesHidden),
+        dhNext: view(this.scratch.dhNext, ss.dhNext),
+        dcNext: view(this.scratch.dcNext, ss.dcNext),
       },
     });
   }
@@ -101,8 +119,10 @@ export class RecurrentLayer<F extends FloatArray> {
     const s = cellScratchSizes(big);
     this.act = { gates: k.alloc(a.gates), aux: k.alloc(a.aux), h: k.alloc(a.h) };
     this.scratch = {
-      dgates: k.alloc(s.dgates), dgatesHidden: k.alloc(s.dgatesHidden),
-      dhNext: k.alloc(maxB * this.hidden), dcNext: k.alloc(this.cell === 'lstm' ? maxB * this.hidden : 0),
+      dgates: k.alloc(s.dgates),
+      dgatesHidden: k.alloc(s.dgatesHidden),
+      dhNext: k.alloc(maxB * this.hidden),
+      dcNext: k.alloc(this.cell === 'lstm' ? maxB * this.hidden : 0),
     };
     this.h0 = k.alloc(maxB * this.hidden);
     this.c0 = k.alloc(maxB * this.hidden);

@@ -52,7 +52,11 @@ export class CharRNN<F extends FloatArray = Float32Array> {
   private gradB!: F;
   private last = { T: 0, B: 0, train: false, outputs: [] as F[] };
 
-  constructor(readonly config: ModelConfig, readonly kernels: Kernels<F>, options: { seed?: number } = {}) {
+  constructor(
+    readonly config: ModelConfig,
+    readonly kernels: Kernels<F>,
+    options: { seed?: number } = {},
+  ) {
     const problem = modelConfigProblem(config);
     if (problem) throw new CharrnnError(`The model's ${problem}.`);
     const seed = options.seed ?? 1;
@@ -66,14 +70,28 @@ export class CharRNN<F extends FloatArray = Float32Array> {
     for (let l = 0; l < config.layers; l++) {
       const w = (n: string): F => p.get(`rnn.${n}_l${l}`);
       const g = (n: string): F => p.gradOf(`rnn.${n}_l${l}`);
-      this.layers.push(new RecurrentLayer(kernels, config.cell, l === 0 ? config.emb : config.hidden, config.hidden,
-        { wih: w('weight_ih'), whh: w('weight_hh'), bih: w('bias_ih'), bhh: w('bias_hh') },
-        { wih: g('weight_ih'), whh: g('weight_hh'), bih: g('bias_ih'), bhh: g('bias_hh') }));
+      this.layers.push(
+        new RecurrentLayer(
+          kernels,
+          config.cell,
+          l === 0 ? config.emb : config.hidden,
+          config.hidden,
+          { wih: w('weight_ih'), whh: w('weight_hh'), bih: w('bias_ih'), bhh: w('bias_hh') },
+          { wih: g('weight_ih'), whh: g('weight_hh'), bih: g('bias_ih'), bhh: g('bias_hh') },
+        ),
+      );
       this.dropouts.push(new Dropout(kernels, config.dropout));
     }
     this.embDropout = (config.embDropout ?? 0) > 0 ? new Dropout(kernels, config.embDropout!) : null;
-    this.output = new Linear(kernels, p.get('out.weight'), p.get('out.bias'), p.gradOf('out.weight'), p.gradOf('out.bias'),
-      config.hidden, config.vocabSize);
+    this.output = new Linear(
+      kernels,
+      p.get('out.weight'),
+      p.get('out.bias'),
+      p.gradOf('out.weight'),
+      p.gradOf('out.bias'),
+      config.hidden,
+      config.vocabSize,
+    );
   }
 
   /** A zero state for B streams. */

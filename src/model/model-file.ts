@@ -38,7 +38,11 @@ export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, ext
   const config: ModelConfig = modelConfigSchema.parse(c); // every field of the schema, nothing else
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
   return encodeSafetensors(tensors, {
-    format: MODEL_FORMAT, vocab: JSON.stringify(vocab.chars), config: JSON.stringify(config), normalize: vocab.normalization, ...extra,
+    format: MODEL_FORMAT,
+    vocab: JSON.stringify(vocab.chars),
+    config: JSON.stringify(config),
+    normalize: vocab.normalization,
+    ...extra,
   });
 }
 
@@ -63,7 +67,9 @@ export function decodeModel(bytes: Uint8Array, source: string): DecodedModel {
   const format = metadata.format;
   if (format === undefined) fail('its metadata has no "format" entry (is it a charrnn model file?)');
   if (format !== MODEL_FORMAT && format !== CHECKPOINT_FORMAT) {
-    fail(`it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT} (and ${CHECKPOINT_FORMAT} checkpoints)`);
+    fail(
+      `it is in format ${JSON.stringify(format)}, and this version of charrnn reads ${MODEL_FORMAT} (and ${CHECKPOINT_FORMAT} checkpoints)`,
+    );
   }
   const isCheckpoint = format === CHECKPOINT_FORMAT;
   // Files written before the form was recorded kept their text as given.
@@ -125,8 +131,14 @@ function useAveragedWeights(tensors: Map<string, Tensor>, specs: ReturnType<type
 }
 
 /** Reads a model file into a model on the given backend. */
-export function loadModel<F extends FloatArray>(bytes: Uint8Array, source: string, kernels: Kernels<F>): {
-  model: CharRNN<F>; vocab: Vocabulary; metadata: Record<string, string>;
+export function loadModel<F extends FloatArray>(
+  bytes: Uint8Array,
+  source: string,
+  kernels: Kernels<F>,
+): {
+  model: CharRNN<F>;
+  vocab: Vocabulary;
+  metadata: Record<string, string>;
 } {
   const { config, vocab, tensors, metadata } = decodeModel(bytes, source);
   const model = new CharRNN(config, kernels);
@@ -140,7 +152,10 @@ export function loadModel<F extends FloatArray>(bytes: Uint8Array, source: strin
 }
 
 function parseJsonEntry<S extends z.ZodType>(
-  metadata: Record<string, string>, key: string, schema: S, fail: (why: string) => never,
+  metadata: Record<string, string>,
+  key: string,
+  schema: S,
+  fail: (why: string) => never,
 ): z.infer<S> {
   const raw = metadata[key];
   if (raw === undefined) fail(`its metadata has no "${key}" entry`);

@@ -124,7 +124,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
       fail(`tensor ${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data`);
     }
     const dims = shape as number[];
-    if ((end - begin) !== elementCount(dims) * 4) {
+    if (end - begin !== elementCount(dims) * 4) {
       fail(`tensor ${name} has shape [${dims.join(', ')}] but ${end - begin} bytes of data`);
     }
     spans.push({ name, shape: dims, begin, end });

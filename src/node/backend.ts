@@ -23,7 +23,8 @@ export async function loadKernels(choice?: string, warn: (message: string) => vo
   if (wanted === 'native' || wanted === 'auto') {
     const native = loadNativeKernels();
     if (native) return native;
-    if (wanted === 'native') throw new CharrnnError(`The native backend is not available here (${nativeUnavailableReason()}); use --backend wasm.`);
+    if (wanted === 'native')
+      throw new CharrnnError(`The native backend is not available here (${nativeUnavailableReason()}); use --backend wasm.`);
     if (!warnedNative) {
       warnedNative = true;
       warn(`native kernels unavailable (${nativeUnavailableReason()}); using WebAssembly`);

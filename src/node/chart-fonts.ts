@@ -13,8 +13,13 @@ import { fontCoverage, type Coverage } from './font-coverage.js';
 
 /** Where operating systems keep fonts: searched only for characters DejaVu lacks. */
 export const SYSTEM_FONT_DIRS: readonly string[] = [
-  '/usr/share/fonts', '/usr/local/share/fonts', join(homedir(), '.local/share/fonts'), join(homedir(), '.fonts'),
-  '/System/Library/Fonts', '/Library/Fonts', join(homedir(), 'Library/Fonts'),
+  '/usr/share/fonts',
+  '/usr/local/share/fonts',
+  join(homedir(), '.local/share/fonts'),
+  join(homedir(), '.fonts'),
+  '/System/Library/Fonts',
+  '/Library/Fonts',
+  join(homedir(), 'Library/Fonts'),
   join(process.env.WINDIR ?? 'C:\\Windows', 'Fonts'),
 ];
 
@@ -46,17 +51,26 @@ export function chartFonts(text: string, dirs: readonly string[] = SYSTEM_FONT_D
   const files = [...baseFontFiles()];
   const coverage = [...base!.coverage];
   const covers = (code: number): boolean => coverage.some(c => c.has(code));
-  let missing = new Set([...text].filter(c => !LAYOUT.test(c)).map(c => c.codePointAt(0)!).filter(c => !covers(c)));
+  let missing = new Set(
+    [...text]
+      .filter(c => !LAYOUT.test(c))
+      .map(c => c.codePointAt(0)!)
+      .filter(c => !covers(c)),
+  );
   if (missing.size > 0) {
     const candidates = installedFonts(dirs);
     while (missing.size > 0) {
-      let best: InstalledFont | null = null, bestCount = 0;
+      let best: InstalledFont | null = null,
+        bestCount = 0;
       for (const font of candidates) {
         const have = font.coverage();
         if (files.includes(font.path) || have.size === 0) continue;
         let count = 0;
         for (const c of missing) if (have.has(c)) count++;
-        if (count > bestCount) { best = font; bestCount = count; }
+        if (count > bestCount) {
+          best = font;
+          bestCount = count;
+        }
       }
       if (!best) break;
       files.push(best.path);
@@ -115,9 +129,7 @@ function installedFonts(dirs: readonly string[]): InstalledFont[] {
   };
   for (const dir of dirs) walk(dir, 1);
   const rank = (p: string): number => (/sans/i.test(p) && !/mono/i.test(p) ? 0 : 1);
-  const fonts = paths
-    .sort((a, b) => rank(a) - rank(b))
-    .map(path => ({ path, coverage: () => coverageOf(path) }));
+  const fonts = paths.sort((a, b) => rank(a) - rank(b)).map(path => ({ path, coverage: () => coverageOf(path) }));
   scanned.set(key, fonts);
   return fonts;
 }

@@ -61,14 +61,23 @@ export function checkWritable(dir: string): void {
     renameSync(probe, renamed);
     unlinkSync(renamed);
   } catch (e) {
-    for (const f of [probe, renamed]) try { unlinkSync(f); } catch { /* not there */ }
+    for (const f of [probe, renamed])
+      try {
+        unlinkSync(f);
+      } catch {
+        /* not there */
+      }
     const code = (e as NodeJS.ErrnoException).code;
     switch (code) {
       case 'EACCES':
-      case 'EPERM': throw new CharrnnError(`Permission denied: files cannot be written in ${dir}.`);
-      case 'EROFS': throw new CharrnnError(`${dir} is on a read-only file system.`);
-      case 'ENOSPC': throw new CharrnnError(`No space left on the device of ${dir}.`);
-      default: throw new CharrnnError(`${dir} cannot hold files: writing a test file there failed (${code ?? String(e)}).`);
+      case 'EPERM':
+        throw new CharrnnError(`Permission denied: files cannot be written in ${dir}.`);
+      case 'EROFS':
+        throw new CharrnnError(`${dir} is on a read-only file system.`);
+      case 'ENOSPC':
+        throw new CharrnnError(`No space left on the device of ${dir}.`);
+      default:
+        throw new CharrnnError(`${dir} cannot hold files: writing a test file there failed (${code ?? String(e)}).`);
     }
   }
 }
@@ -93,7 +102,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw fileError(e, path);
   }
 }
@@ -102,14 +115,22 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 export function fileError(e: unknown, path: string): Error {
   const code = (e as NodeJS.ErrnoException | null)?.code;
   switch (code) {
-    case 'ENOENT': return new CharrnnError(`No such file or folder: ${path}.`);
-    case 'EISDIR': return new CharrnnError(`${path} is a folder, not a file.`);
+    case 'ENOENT':
+      return new CharrnnError(`No such file or folder: ${path}.`);
+    case 'EISDIR':
+      return new CharrnnError(`${path} is a folder, not a file.`);
     case 'EACCES':
-    case 'EPERM': return new CharrnnError(`Permission denied: ${path}.`);
-    case 'EROFS': return new CharrnnError(`${path} is on a read-only file system.`);
-    case 'ENOSPC': return new CharrnnError(`No space left on the device while writing ${path}.`);
-    case 'ENOTDIR': return new CharrnnError(`A part of ${path} is not a folder.`);
-    case 'EEXIST': return new CharrnnError(`${path} is a file, not a folder.`);
-    default: return e instanceof Error ? e : new Error(String(e));
+    case 'EPERM':
+      return new CharrnnError(`Permission denied: ${path}.`);
+    case 'EROFS':
+      return new CharrnnError(`${path} is on a read-only file system.`);
+    case 'ENOSPC':
+      return new CharrnnError(`No space left on the device while writing ${path}.`);
+    case 'ENOTDIR':
+      return new CharrnnError(`A part of ${path} is not a folder.`);
+    case 'EEXIST':
+      return new CharrnnError(`${path} is a file, not a folder.`);
+    default:
+      return e instanceof Error ? e : new Error(String(e));
   }
 }

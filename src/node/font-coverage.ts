@@ -31,7 +31,8 @@ export function fontCoverage(path: string): Coverage {
 
 type Reader = (offset: number, length: number) => DataView;
 
-const tag = (v: DataView, at: number): string => String.fromCharCode(v.getUint8(at), v.getUint8(at + 1), v.getUint8(at + 2), v.getUint8(at + 3));
+const tag = (v: DataView, at: number): string =>
+  String.fromCharCode(v.getUint8(at), v.getUint8(at + 1), v.getUint8(at + 2), v.getUint8(at + 3));
 
 /** Where each face's table directory starts: one for a font, each member of a collection. */
 function faceOffsets(read: Reader): number[] {
@@ -58,7 +59,9 @@ function addFace(read: Reader, face: number, covered: Set<number>): void {
   const records = table.getUint16(2);
   const seen = new Set<number>();
   for (let i = 0; i < records; i++) {
-    const platform = table.getUint16(4 + 8 * i), encoding = table.getUint16(6 + 8 * i), offset = table.getUint32(8 + 8 * i);
+    const platform = table.getUint16(4 + 8 * i),
+      encoding = table.getUint16(6 + 8 * i),
+      offset = table.getUint32(8 + 8 * i);
     // Unicode subtables only: platform 0 (Unicode) and Windows' BMP (1) and full (10) Unicode encodings.
     const unicode = platform === 0 || (platform === 3 && (encoding === 1 || encoding === 10));
     if (!unicode || seen.has(offset)) continue;
@@ -72,10 +75,15 @@ function addFace(read: Reader, face: number, covered: Set<number>): void {
 /** Segment mapping to delta values: the BMP in segments, each mapped by a delta or through a glyph array. */
 function addFormat4(t: DataView, at: number, covered: Set<number>): void {
   const segments = t.getUint16(at + 6) / 2;
-  const ends = at + 14, starts = ends + 2 * segments + 2, deltas = starts + 2 * segments, rangeOffsets = deltas + 2 * segments;
+  const ends = at + 14,
+    starts = ends + 2 * segments + 2,
+    deltas = starts + 2 * segments,
+    rangeOffsets = deltas + 2 * segments;
   for (let s = 0; s < segments; s++) {
-    const end = t.getUint16(ends + 2 * s), start = t.getUint16(starts + 2 * s);
-    const delta = t.getUint16(deltas + 2 * s), rangeOffset = t.getUint16(rangeOffsets + 2 * s);
+    const end = t.getUint16(ends + 2 * s),
+      start = t.getUint16(starts + 2 * s);
+    const delta = t.getUint16(deltas + 2 * s),
+      rangeOffset = t.getUint16(rangeOffsets + 2 * s);
     for (let c = start; c <= end && c !== 0xffff; c++) {
       let glyph: number;
       if (rangeOffset === 0) glyph = (c + delta) & 0xffff;
@@ -95,7 +103,9 @@ function addFormat4(t: DataView, at: number, covered: Set<number>): void {
 function addFormat12(t: DataView, at: number, covered: Set<number>): void {
   const groups = t.getUint32(at + 12);
   for (let g = 0; g < groups; g++) {
-    const start = t.getUint32(at + 16 + 12 * g), end = t.getUint32(at + 20 + 12 * g), firstGlyph = t.getUint32(at + 24 + 12 * g);
+    const start = t.getUint32(at + 16 + 12 * g),
+      end = t.getUint32(at + 20 + 12 * g),
+      firstGlyph = t.getUint32(at + 24 + 12 * g);
     for (let c = start; c <= Math.min(end, 0x10ffff); c++) if (firstGlyph + (c - start) !== 0) covered.add(c);
   }
 }

@@ -8,8 +8,14 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type AdamArgs, type CellBackwardArgs, type CellForwardArgs, type CellStepArgs, type CellType, type Kernels,
-  type ModelStepArgs, type ModelStepWeights,
+  type AdamArgs,
+  type CellBackwardArgs,
+  type CellForwardArgs,
+  type CellStepArgs,
+  type CellType,
+  type Kernels,
+  type ModelStepArgs,
+  type ModelStepWeights,
 } from '../kernels/kernels.js';
 
 /** A thread pool plus scratch memory on the C side; opaque here. */
@@ -17,7 +23,15 @@ type NativeContext = { readonly __nativeContext: never };
 /** A model step bound to its buffers on the C side (native/src/step_addon.c); opaque here. */
 type NativeStepPlan = { readonly __nativeStepPlan: never };
 /** One layer of a model step as modelStepBind reads it. */
-interface NativeStepLayer { inputSize: number; wih: F32; whh: F32; bih?: F32; bhh?: F32; h?: F32; c?: F32OrNull }
+interface NativeStepLayer {
+  inputSize: number;
+  wih: F32;
+  whh: F32;
+  bih?: F32;
+  bhh?: F32;
+  h?: F32;
+  c?: F32OrNull;
+}
 type F32 = Float32Array;
 type F32OrNull = Float32Array | null;
 
@@ -26,34 +40,140 @@ interface NativeAddon {
   createContext(threads: number): NativeContext;
   contextInfo(ctx: NativeContext): { threads: number; avx2: boolean; simd?: string };
   alignmentOffset(buffer: ArrayBuffer): number;
-  matmul(ctx: NativeContext, c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  matmul(
+    ctx: NativeContext,
+    c: F32,
+    a: F32,
+    b: F32,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void;
   addBias(ctx: NativeContext, y: F32, bias: F32, rows: number, cols: number): void;
   sumRows(ctx: NativeContext, dbias: F32, dy: F32, rows: number, cols: number): void;
-  cellForward(ctx: NativeContext, cell: number, T: number, B: number, I: number, H: number,
-    wih: F32, whh: F32, bih: F32, bhh: F32, x: F32, h0: F32, c0: F32OrNull, gates: F32, aux: F32, h: F32): void;
-  cellBackward(ctx: NativeContext, cell: number, T: number, B: number, I: number, H: number,
-    wih: F32, whh: F32, bih: F32, bhh: F32, x: F32, h0: F32, c0: F32OrNull, gates: F32, aux: F32, h: F32,
-    dh: F32, dhT: F32OrNull, dcT: F32OrNull, gwih: F32, gwhh: F32, gbih: F32, gbhh: F32,
-    dx: F32OrNull, dh0: F32OrNull, dc0: F32OrNull, dgates: F32, dgatesHidden: F32, dhNext: F32, dcNext: F32): void;
+  cellForward(
+    ctx: NativeContext,
+    cell: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    wih: F32,
+    whh: F32,
+    bih: F32,
+    bhh: F32,
+    x: F32,
+    h0: F32,
+    c0: F32OrNull,
+    gates: F32,
+    aux: F32,
+    h: F32,
+  ): void;
+  cellBackward(
+    ctx: NativeContext,
+    cell: number,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+    wih: F32,
+    whh: F32,
+    bih: F32,
+    bhh: F32,
+    x: F32,
+    h0: F32,
+    c0: F32OrNull,
+    gates: F32,
+    aux: F32,
+    h: F32,
+    dh: F32,
+    dhT: F32OrNull,
+    dcT: F32OrNull,
+    gwih: F32,
+    gwhh: F32,
+    gbih: F32,
+    gbhh: F32,
+    dx: F32OrNull,
+    dh0: F32OrNull,
+    dc0: F32OrNull,
+    dgates: F32,
+    dgatesHidden: F32,
+    dhNext: F32,
+    dcNext: F32,
+  ): void;
   embeddingForward(ctx: NativeContext, out: F32, table: F32, ids: Int32Array, n: number, dim: number): void;
   embeddingBackward(ctx: NativeContext, dTable: F32, dOut: F32, ids: Int32Array, n: number, dim: number): void;
-  softmaxCrossEntropy(ctx: NativeContext, logits: F32, targets: Int32Array, rows: number, V: number, dLogits: F32OrNull, gradScale: number): number;
+  softmaxCrossEntropy(
+    ctx: NativeContext,
+    logits: F32,
+    targets: Int32Array,
+    rows: number,
+    V: number,
+    dLogits: F32OrNull,
+    gradScale: number,
+  ): number;
   multiply(ctx: NativeContext, out: F32, x: F32, mask: F32, n: number): void;
   sumSquares(ctx: NativeContext, x: F32, n: number): number;
   scale(ctx: NativeContext, x: F32, n: number, s: number): void;
-  adam(ctx: NativeContext, param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
+  adam(
+    ctx: NativeContext,
+    param: F32,
+    grad: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+  ): void;
   rmsprop(ctx: NativeContext, param: F32, grad: F32, v: F32, n: number, lr: number, alpha: number, eps: number): void;
   sgd(ctx: NativeContext, param: F32, grad: F32, buf: F32, n: number, lr: number, momentum: number, first: boolean): void;
   /** The best instruction set of the step kernels here: 0 generic C, 1 AVX2/FMA, 2 AVX-512. */
   stepIsa(): number;
-  cellStep(ctx: NativeContext, isa: number, cell: number, B: number, I: number, H: number, wih: F32, whh: F32, bih: F32, bhh: F32,
-    x: F32OrNull, table: F32OrNull, ids: Int32Array | null, h: F32, c: F32OrNull, scratch: F32): void;
+  cellStep(
+    ctx: NativeContext,
+    isa: number,
+    cell: number,
+    B: number,
+    I: number,
+    H: number,
+    wih: F32,
+    whh: F32,
+    bih: F32,
+    bhh: F32,
+    x: F32OrNull,
+    table: F32OrNull,
+    ids: Int32Array | null,
+    h: F32,
+    c: F32OrNull,
+    scratch: F32,
+  ): void;
   /** Floats of a model's packed step weights (native/src/step.c's panels). */
   modelStepPackSize(cell: number, L: number, H: number, V: number): number;
   modelStepPack(cell: number, H: number, V: number, layers: NativeStepLayer[], outWeight: F32, packed: F32): void;
-  modelStepBind(ctx: NativeContext, isa: number, cell: number, B: number, H: number, V: number, table: F32, layers: NativeStepLayer[],
-    outWeight: F32, outBias: F32, ids: Int32Array, logits: F32, scratch: F32, parallelMin: number, autotune: boolean,
-    packed: F32): NativeStepPlan;
+  modelStepBind(
+    ctx: NativeContext,
+    isa: number,
+    cell: number,
+    B: number,
+    H: number,
+    V: number,
+    table: F32,
+    layers: NativeStepLayer[],
+    outWeight: F32,
+    outBias: F32,
+    ids: Int32Array,
+    logits: F32,
+    scratch: F32,
+    parallelMin: number,
+    autotune: boolean,
+    packed: F32,
+  ): NativeStepPlan;
   modelStepRun(plan: NativeStepPlan): void;
   modelStepThreads(plan: NativeStepPlan): number;
 }
@@ -183,39 +303,121 @@ export function loadNativeKernels(options: NativeOptions = {}): NativeKernels | 
     addBias: (y, bias, rows, cols) => lib.addBias(ctx, y, bias, rows, cols),
     sumRows: (dbias, dy, rows, cols) => lib.sumRows(ctx, dbias, dy, rows, cols),
     cellForward({ shape, weights: w, x, h0, c0, act }: CellForwardArgs<F32>) {
-      lib.cellForward(ctx, CELL_CODE[shape.cell], shape.T, shape.B, shape.I, shape.H,
-        w.wih, w.whh, w.bih, w.bhh, x, h0, c0, act.gates, act.aux, act.h);
+      lib.cellForward(
+        ctx,
+        CELL_CODE[shape.cell],
+        shape.T,
+        shape.B,
+        shape.I,
+        shape.H,
+        w.wih,
+        w.whh,
+        w.bih,
+        w.bhh,
+        x,
+        h0,
+        c0,
+        act.gates,
+        act.aux,
+        act.h,
+      );
     },
     cellBackward(a: CellBackwardArgs<F32>) {
       const { shape, weights: w, act, grads: g, scratch: s } = a;
-      lib.cellBackward(ctx, CELL_CODE[shape.cell], shape.T, shape.B, shape.I, shape.H,
-        w.wih, w.whh, w.bih, w.bhh, a.x, a.h0, a.c0, act.gates, act.aux, act.h,
-        a.dh, a.dhT, a.dcT, g.wih, g.whh, g.bih, g.bhh, a.dx, a.dh0, a.dc0,
-        s.dgates, s.dgatesHidden, s.dhNext, s.dcNext);
+      lib.cellBackward(
+        ctx,
+        CELL_CODE[shape.cell],
+        shape.T,
+        shape.B,
+        shape.I,
+        shape.H,
+        w.wih,
+        w.whh,
+        w.bih,
+        w.bhh,
+        a.x,
+        a.h0,
+        a.c0,
+        act.gates,
+        act.aux,
+        act.h,
+        a.dh,
+        a.dhT,
+        a.dcT,
+        g.wih,
+        g.whh,
+        g.bih,
+        g.bhh,
+        a.dx,
+        a.dh0,
+        a.dc0,
+        s.dgates,
+        s.dgatesHidden,
+        s.dhNext,
+        s.dcNext,
+      );
     },
     cellStep({ shape, weights: w, input, h, c, scratch }: CellStepArgs<F32>) {
       if (shape.T !== 1) throw new RangeError(`cellStep runs one time step, got T = ${shape.T}`);
       const table = 'table' in input ? input : null;
-      lib.cellStep(ctx, isa, CELL_CODE[shape.cell], shape.B, shape.I, shape.H, w.wih, w.whh, w.bih, w.bhh,
-        table ? null : (input as { x: F32 }).x, table?.table ?? null, table?.ids ?? null, h, c, scratch);
+      lib.cellStep(
+        ctx,
+        isa,
+        CELL_CODE[shape.cell],
+        shape.B,
+        shape.I,
+        shape.H,
+        w.wih,
+        w.whh,
+        w.bih,
+        w.bhh,
+        table ? null : (input as { x: F32 }).x,
+        table?.table ?? null,
+        table?.ids ?? null,
+        h,
+        c,
+        scratch,
+      );
     },
     packModelStep(a: ModelStepWeights<F32>, into?: F32) {
       const size = lib.modelStepPackSize(CELL_CODE[a.cell], a.layers.length, a.H, a.V);
-      if (into !== undefined && into.length !== size) throw new RangeError(`packed weights of this model are ${size} floats, got ${into.length}`);
+      if (into !== undefined && into.length !== size)
+        throw new RangeError(`packed weights of this model are ${size} floats, got ${into.length}`);
       const packed = into ?? aligned(size, 4, (b, o, l) => new Float32Array(b, o, l));
       const layers = a.layers.map((l): NativeStepLayer => ({ inputSize: l.inputSize, wih: l.weights.wih, whh: l.weights.whh }));
       lib.modelStepPack(CELL_CODE[a.cell], a.H, a.V, layers, a.outWeight, packed);
       return packed;
     },
     bindModelStep(a: ModelStepArgs<F32>) {
-      if (a.packed === undefined) throw new RangeError('the native model step reads packed weights: pass packModelStep\'s buffer as packed');
+      if (a.packed === undefined) throw new RangeError("the native model step reads packed weights: pass packModelStep's buffer as packed");
       const layers = a.layers.map((l, i): NativeStepLayer => ({
-        inputSize: l.inputSize, wih: l.weights.wih, whh: l.weights.whh, bih: l.weights.bih, bhh: l.weights.bhh,
-        h: a.state[i].h, c: a.cell === 'lstm' ? a.state[i].c : null,
+        inputSize: l.inputSize,
+        wih: l.weights.wih,
+        whh: l.weights.whh,
+        bih: l.weights.bih,
+        bhh: l.weights.bhh,
+        h: a.state[i].h,
+        c: a.cell === 'lstm' ? a.state[i].c : null,
       }));
       if (a.state.length !== layers.length) throw new RangeError(`${layers.length} layers but ${a.state.length} states`);
-      const plan = lib.modelStepBind(ctx, isa, CELL_CODE[a.cell], a.B, a.H, a.V, a.table, layers, a.outWeight, a.outBias,
-        a.ids, a.logits, a.scratch, parallelMin, autotune, a.packed);
+      const plan = lib.modelStepBind(
+        ctx,
+        isa,
+        CELL_CODE[a.cell],
+        a.B,
+        a.H,
+        a.V,
+        a.table,
+        layers,
+        a.outWeight,
+        a.outBias,
+        a.ids,
+        a.logits,
+        a.scratch,
+        parallelMin,
+        autotune,
+        a.packed,
+      );
       lastPlan = plan;
       // The closure keeps `a` (every buffer the plan points into) and the context alive as long as the plan.
       return () => {

@@ -24,7 +24,9 @@ export function readRunLog(dir: string): RunEvent[] {
   let isFile = false;
   try {
     isFile = statSync(dir).isFile();
-  } catch { /* readBytes says what is wrong */ }
+  } catch {
+    /* readBytes says what is wrong */
+  }
   if (isFile) throw new CharrnnError(`${dir} is a file, not a run folder: give the --out folder of a charrnn train run.`);
   let bytes: Uint8Array;
   try {

@@ -20,17 +20,23 @@ export function plotRefresher(dir: string, warn: (message: string) => void): Plo
   let drawing: Promise<void> | null = null;
   let again = false;
   let warned = false;
-  const draw = (): Promise<void> => writeLossPlot(dir).then(() => undefined, (e: unknown) => {
-    if (!warned) warn(`could not draw the loss plot (${e instanceof Error ? e.message : String(e)}); training goes on`);
-    warned = true;
-  }).then(() => {
-    if (again) {
-      again = false;
-      drawing = draw();
-      return drawing;
-    }
-    drawing = null;
-  });
+  const draw = (): Promise<void> =>
+    writeLossPlot(dir)
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          if (!warned) warn(`could not draw the loss plot (${e instanceof Error ? e.message : String(e)}); training goes on`);
+          warned = true;
+        },
+      )
+      .then(() => {
+        if (again) {
+          again = false;
+          drawing = draw();
+          return drawing;
+        }
+        drawing = null;
+      });
   return {
     onEvent(e) {
       if (e.type !== 'validation') return;

@@ -101,7 +101,11 @@ const DEFAULT_CACHE_MIN_BYTES = 32 << 20;
 const CACHE_JSON = 'corpus.json';
 const CACHE_IDS = 'corpus.ids';
 
-interface FileStamp { path: string; size: number; mtimeNs: string }
+interface FileStamp {
+  path: string;
+  size: number;
+  mtimeNs: string;
+}
 
 /**
  * Reads and encodes a corpus in one streaming pass: files (UTF-8 by default,
@@ -111,9 +115,19 @@ interface FileStamp { path: string; size: number; mtimeNs: string }
  * while every file keeps its size and modification time (or, when only the
  * time changed, its bytes still hash the same).
  */
-export async function readCorpus(inputs: readonly string[], corpus: string | undefined, options: TextOptions, io: ReadCorpusOptions = {}): Promise<LoadedCorpus> {
+export async function readCorpus(
+  inputs: readonly string[],
+  corpus: string | undefined,
+  options: TextOptions,
+  io: ReadCorpusOptions = {},
+): Promise<LoadedCorpus> {
   const note = io.note ?? (() => {});
-  const optionsKey = JSON.stringify({ encoding: options.encoding ?? null, invalid: options.invalid, normalize: options.normalize, maxVocab: options.maxVocab ?? null });
+  const optionsKey = JSON.stringify({
+    encoding: options.encoding ?? null,
+    invalid: options.invalid,
+    normalize: options.normalize,
+    maxVocab: options.maxVocab ?? null,
+  });
   if (corpus !== undefined) {
     if (inputs.length > 0) throw new CharrnnError('Give either text files or --corpus, not both.');
     const text = embeddedCorpus(corpus);
@@ -122,7 +136,8 @@ export async function readCorpus(inputs: readonly string[], corpus: string | und
     const hash = createHash('sha256').update(optionsKey).update(text).digest('hex');
     return finishCorpus(encoder, { source: corpus, hash, bytes: text.length, files: [], skippedBinary: [], cached: false }, options, note);
   }
-  if (inputs.length === 0) throw new CharrnnError('No training text: give text files, folders or - (standard input), or --corpus moby-dick.');
+  if (inputs.length === 0)
+    throw new CharrnnError('No training text: give text files, folders or - (standard input), or --corpus moby-dick.');
   if (inputs.filter(i => i === '-').length > 1) throw new CharrnnError('Standard input (-) can be read only once.');
 
   const { files, skippedBinary } = textFiles(inputs, options.encoding, note);
@@ -156,13 +171,22 @@ export async function readCorpus(inputs: readonly string[], corpus: string | und
     encoder.endFile();
     hash.update(`\0${size}\0`);
   }
-  const result = finishCorpus(encoder, { source, hash: hash.digest('hex'), bytes: totalBytes, files, skippedBinary, cached: false }, options, note);
+  const result = finishCorpus(
+    encoder,
+    { source, hash: hash.digest('hex'), bytes: totalBytes, files, skippedBinary, cached: false },
+    options,
+    note,
+  );
   if (cacheDir !== undefined && stamps) writeCache(cacheDir, optionsKey, stamps, result);
   return result;
 }
 
-function finishCorpus(encoder: CorpusEncoder, rest: Pick<LoadedCorpus, 'source' | 'hash' | 'bytes' | 'files' | 'skippedBinary' | 'cached'>,
-  options: TextOptions, note: (m: string) => void): LoadedCorpus {
+function finishCorpus(
+  encoder: CorpusEncoder,
+  rest: Pick<LoadedCorpus, 'source' | 'hash' | 'bytes' | 'files' | 'skippedBinary' | 'cached'>,
+  options: TextOptions,
+  note: (m: string) => void,
+): LoadedCorpus {
   const { ids, vocab, foldedChars, unknownCount } = encoder.finish();
   const warning = vocabularyWarning(vocab.size, options.maxVocab);
   if (warning) note(warning);
@@ -197,15 +221,23 @@ function readChunks(path: string, buffer: Buffer, take: (chunk: Uint8Array) => v
  * The files to read for `inputs`, in order: files as given ("-" too), folders
  * expanded (see walkFolder). What a folder's walk skipped is said through `note`.
  */
-function textFiles(inputs: readonly string[], encoding: string | undefined, note: (message: string) => void): { files: string[]; skippedBinary: string[] } {
+function textFiles(
+  inputs: readonly string[],
+  encoding: string | undefined,
+  note: (message: string) => void,
+): { files: string[]; skippedBinary: string[] } {
   const skipped: Skipped = { binary: [], brokenLinks: [] };
   const files: string[] = [];
   for (const input of inputs) {
-    if (input === '-') { files.push('-'); continue; }
+    if (input === '-') {
+      files.push('-');
+      continue;
+    }
     const st = statOf(input);
     if (st.isDirectory()) {
       const found = walkFolder(input, encoding, skipped);
-      if (found.length === 0) throw new CharrnnError(`The folder ${input} has no text files${skipped.binary.length ? ' (only binary ones)' : ''}.`);
+      if (found.length === 0)
+        throw new CharrnnError(`The folder ${input} has no text files${skipped.binary.length ? ' (only binary ones)' : ''}.`);
       files.push(...found);
     } else files.push(input);
   }
@@ -277,7 +309,11 @@ function looksBinary(path: string, encoding: string | undefined): boolean {
   let n: number;
   try {
     const fd = openSync(path, 'r');
-    try { n = readSync(fd, head, 0, SNIFF_BYTES, 0); } finally { closeSync(fd); }
+    try {
+      n = readSync(fd, head, 0, SNIFF_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw fileError(e, path);
   }
@@ -315,7 +351,11 @@ interface CacheRecord {
 const ID_ARRAYS = { Uint8Array, Uint16Array, Uint32Array } as const;
 
 /** The cached corpus when it was encoded with these options from files that are still the same, else null. */
-function readCache(dir: string, optionsKey: string, stamps: FileStamp[]): Omit<LoadedCorpus, 'source' | 'files' | 'skippedBinary' | 'cached'> | null {
+function readCache(
+  dir: string,
+  optionsKey: string,
+  stamps: FileStamp[],
+): Omit<LoadedCorpus, 'source' | 'files' | 'skippedBinary' | 'cached'> | null {
   let record: CacheRecord;
   try {
     record = JSON.parse(readFileSync(join(dir, CACHE_JSON), 'utf8')) as CacheRecord;
@@ -327,7 +367,14 @@ function readCache(dir: string, optionsKey: string, stamps: FileStamp[]): Omit<L
   if (!samePaths) return null;
   const sameTimes = record.files.every((f, i) => f.mtimeNs === stamps[i].mtimeNs);
   // A changed time with an unchanged size (a touch, a copy, a checkout) is settled by the bytes' hash.
-  if (!sameTimes && hashFiles(optionsKey, stamps.map(s => s.path)) !== record.hash) return null;
+  if (
+    !sameTimes &&
+    hashFiles(
+      optionsKey,
+      stamps.map(s => s.path),
+    ) !== record.hash
+  )
+    return null;
   const Ids = ID_ARRAYS[record.idsType];
   if (!Ids) return null;
   const ids = new Ids(record.length);
@@ -351,8 +398,12 @@ function readCache(dir: string, optionsKey: string, stamps: FileStamp[]): Omit<L
   if (got !== bytes.length) return null;
   if (!sameTimes) writeCacheRecord(dir, { ...record, files: stamps });
   return {
-    ids, vocab: new Vocabulary(record.vocab, record.normalization), hash: record.hash, bytes: record.bytes,
-    foldedChars: record.foldedChars, unknownCount: record.unknownCount,
+    ids,
+    vocab: new Vocabulary(record.vocab, record.normalization),
+    hash: record.hash,
+    bytes: record.bytes,
+    foldedChars: record.foldedChars,
+    unknownCount: record.unknownCount,
   };
 }
 
@@ -361,7 +412,10 @@ function hashFiles(optionsKey: string, paths: string[]): string {
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   for (const p of paths) {
     let size = 0;
-    readChunks(p, buffer, chunk => { hash.update(chunk); size += chunk.length; });
+    readChunks(p, buffer, chunk => {
+      hash.update(chunk);
+      size += chunk.length;
+    });
     hash.update(`\0${size}\0`);
   }
   return hash.digest('hex');
@@ -371,9 +425,17 @@ function writeCache(dir: string, optionsKey: string, stamps: FileStamp[], c: Loa
   // The ids first, the record last: a record always describes whole ids.
   writeFileAtomic(join(dir, CACHE_IDS), new Uint8Array(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength));
   writeCacheRecord(dir, {
-    version: CACHE_VERSION, options: optionsKey, files: stamps, hash: c.hash, bytes: c.bytes,
-    idsType: c.ids.constructor.name as CacheRecord['idsType'], length: c.ids.length, vocab: [...c.vocab.chars],
-    normalization: c.vocab.normalization, foldedChars: c.foldedChars, unknownCount: c.unknownCount,
+    version: CACHE_VERSION,
+    options: optionsKey,
+    files: stamps,
+    hash: c.hash,
+    bytes: c.bytes,
+    idsType: c.ids.constructor.name as CacheRecord['idsType'],
+    length: c.ids.length,
+    vocab: [...c.vocab.chars],
+    normalization: c.vocab.normalization,
+    foldedChars: c.foldedChars,
+    unknownCount: c.unknownCount,
   });
 }
 

@@ -14,13 +14,12 @@ type ResvgModule = typeof import('@resvg/resvg-js');
 // that draws nothing should not pay.
 let libraries: Promise<{ vega: Vega; vegaLite: VegaLite; resvg: ResvgModule }> | undefined;
 function load(): Promise<{ vega: Vega; vegaLite: VegaLite; resvg: ResvgModule }> {
-  libraries ??= Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')])
-    .then(([vega, vegaLite, resvg]) => {
-      // Without a canvas vega guesses every text 0.8 em a character wide, which
-      // leaves wide empty margins beside labels in DejaVu Sans; this guess is closer.
-      (vega as unknown as { textMetrics: { width: (item: TextItem, text?: unknown) => number } }).textMetrics.width = textWidth;
-      return { vega, vegaLite, resvg };
-    });
+  libraries ??= Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]).then(([vega, vegaLite, resvg]) => {
+    // Without a canvas vega guesses every text 0.8 em a character wide, which
+    // leaves wide empty margins beside labels in DejaVu Sans; this guess is closer.
+    (vega as unknown as { textMetrics: { width: (item: TextItem, text?: unknown) => number } }).textMetrics.width = textWidth;
+    return { vega, vegaLite, resvg };
+  });
   return libraries;
 }
 
@@ -28,11 +27,21 @@ type CompileLogger = NonNullable<NonNullable<Parameters<VegaLite['compile']>[1]>
 
 // vega-lite's warnings (about specs charrnn builds itself) are not the user's business.
 const quiet = {
-  level(): never { throw new Error('unused'); },
-  error(...args: readonly unknown[]): never { throw new Error(args.map(String).join(' ')); },
-  warn() { return quiet; },
-  info() { return quiet; },
-  debug() { return quiet; },
+  level(): never {
+    throw new Error('unused');
+  },
+  error(...args: readonly unknown[]): never {
+    throw new Error(args.map(String).join(' '));
+  },
+  warn() {
+    return quiet;
+  },
+  info() {
+    return quiet;
+  },
+  debug() {
+    return quiet;
+  },
 };
 
 export interface RenderOptions {
@@ -67,8 +76,11 @@ export async function svgToPng(svg: string, scale = 2, options: RenderOptions = 
   const image = new resvg.Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: {
-      loadSystemFonts: false, fontFiles: chartFonts(svg, options.fontDirs).files,
-      defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans', monospaceFamily: 'DejaVu Sans Mono',
+      loadSystemFonts: false,
+      fontFiles: chartFonts(svg, options.fontDirs).files,
+      defaultFontFamily: 'DejaVu Sans',
+      sansSerifFamily: 'DejaVu Sans',
+      monospaceFamily: 'DejaVu Sans Mono',
     },
     logLevel: 'off',
   });

@@ -39,12 +39,17 @@ export function readModelBytes(path: string): Uint8Array {
   let folder = false;
   try {
     folder = statSync(path).isDirectory();
-  } catch { /* readBytes says what is wrong */ }
+  } catch {
+    /* readBytes says what is wrong */
+  }
   if (folder) {
-    const latest = join(path, RUN_FILES.model), best = join(path, RUN_FILES.best);
+    const latest = join(path, RUN_FILES.model),
+      best = join(path, RUN_FILES.best);
     if (existsSync(latest) || existsSync(best)) {
-      throw new CharrnnError(`${path} is a run folder, not a model file: give ${latest} (the latest model)` +
-        `${existsSync(best) ? ` or ${best} (the best by validation loss)` : ''}.`);
+      throw new CharrnnError(
+        `${path} is a run folder, not a model file: give ${latest} (the latest model)` +
+          `${existsSync(best) ? ` or ${best} (the best by validation loss)` : ''}.`,
+      );
     }
     throw new CharrnnError(`${path} is a folder, not a model file: give a .safetensors file written by charrnn train.`);
   }
@@ -69,7 +74,11 @@ export interface RunSource {
 }
 
 const sourceSchema = z.object({
-  format: z.literal(SOURCE_FORMAT), files: z.array(z.string()), corpus: z.string().optional(), source: z.string(), textHash: z.string(),
+  format: z.literal(SOURCE_FORMAT),
+  files: z.array(z.string()),
+  corpus: z.string().optional(),
+  source: z.string(),
+  textHash: z.string(),
 });
 
 /** How run.json names standard input among the files. */
@@ -104,7 +113,9 @@ export function readRunSource(dir: string): RunSource | null {
   const format = (json as { format?: unknown } | null)?.format;
   const version = typeof format === 'string' ? /^charrnn-run\/(\d+)$/.exec(format) : null;
   if (version && Number(version[1]) > 1) {
-    throw new CharrnnError(`${path} was written by a newer charrnn (format ${format}; this one reads ${SOURCE_FORMAT}); update charrnn to resume this run.`);
+    throw new CharrnnError(
+      `${path} was written by a newer charrnn (format ${format}; this one reads ${SOURCE_FORMAT}); update charrnn to resume this run.`,
+    );
   }
   const parsed = sourceSchema.safeParse(json);
   if (!parsed.success) throw new CharrnnError(`${path} is not a charrnn run record (${SOURCE_FORMAT}).`);
@@ -137,7 +148,10 @@ export function claimFreshFolder(root: string, stem: string, date = new Date()):
 /** A file-name-safe stem from a text's name: "Moby Dick.txt" -> "Moby-Dick". */
 export function folderStem(source: string): string {
   const base = source === '-' ? 'stdin' : basename(source, extname(source));
-  const safe = base.replace(/[^\p{L}\p{N}_-]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const safe = base
+    .replace(/[^\p{L}\p{N}_-]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return safe === '' ? 'run' : safe;
 }
 
@@ -162,7 +176,9 @@ export function openRunFolder(dir: string, use: FolderUse, note: (message: strin
     let isFolder = false;
     try {
       isFolder = statSync(dir).isDirectory();
-    } catch { /* said below */ }
+    } catch {
+      /* said below */
+    }
     if (!isFolder) throw new CharrnnError(`No run to resume: ${dir} is not a folder.`);
   } else {
     ensureFolder(dir);
@@ -180,13 +196,23 @@ export function openRunFolder(dir: string, use: FolderUse, note: (message: strin
       // Everything the old run made goes, so no file in the folder describes a run other than the new one
       // (an old loss plot or PyTorch export would otherwise stay until overwritten, or for good).
       for (const f of [...Object.values(RUN_FILES), SOURCE_FILE, LOG_FILE, ...LOSS_PLOT_FILES]) {
-        try { unlinkSync(join(dir, f)); } catch { /* not there */ }
+        try {
+          unlinkSync(join(dir, f));
+        } catch {
+          /* not there */
+        }
       }
-      try { rmSync(join(dir, TORCH_FOLDER), { recursive: true, force: true }); } catch (e) { throw fileError(e, join(dir, TORCH_FOLDER)); }
+      try {
+        rmSync(join(dir, TORCH_FOLDER), { recursive: true, force: true });
+      } catch (e) {
+        throw fileError(e, join(dir, TORCH_FOLDER));
+      }
     }
     const removed = removeLeftovers(dir);
     if (removed.length > 0) {
-      note(`removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${dir} by an interrupted save: ${removed.join(', ')}`);
+      note(
+        `removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left in ${dir} by an interrupted save: ${removed.join(', ')}`,
+      );
     }
   } catch (e) {
     lock.release();
@@ -211,7 +237,9 @@ export function removeLeftovers(dir: string): string[] {
     try {
       unlinkSync(join(dir, name));
       removed.push(name);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return removed.sort();
 }

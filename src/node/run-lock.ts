@@ -28,7 +28,10 @@ export class RunLock {
   private released = false;
   private readonly onExit = (): void => this.release();
 
-  private constructor(readonly path: string, readonly holder: LockHolder) {
+  private constructor(
+    readonly path: string,
+    readonly holder: LockHolder,
+  ) {
     // process.exit() and a normal end run 'exit' listeners; only a kill skips them, and that lock is then stale.
     process.on('exit', this.onExit);
   }
@@ -56,12 +59,19 @@ export class RunLock {
         }
         if (h !== null && holderIsAlive(h)) {
           const elsewhere = h.host !== me.host;
-          throw new CharrnnError(`${dir} is in use by another run (process ${h.pid} on ${h.host}, since ${h.since}); ` +
-            (elsewhere ? `if that run has ended, delete ${path}, else give another --out.` : 'wait for it to end, stop it, or give another --out.'));
+          throw new CharrnnError(
+            `${dir} is in use by another run (process ${h.pid} on ${h.host}, since ${h.since}); ` +
+              (elsewhere
+                ? `if that run has ended, delete ${path}, else give another --out.`
+                : 'wait for it to end, stop it, or give another --out.'),
+          );
         }
         if (takeOver(path, found.text)) {
-          note(h === null ? `took over the lock ${path}, which a killed process left unwritten`
-            : `took over the lock of process ${h.pid} (since ${h.since}), which is gone: that run ended without releasing it, as after kill -9`);
+          note(
+            h === null
+              ? `took over the lock ${path}, which a killed process left unwritten`
+              : `took over the lock of process ${h.pid} (since ${h.since}), which is gone: that run ended without releasing it, as after kill -9`,
+          );
         }
         continue;
       }
@@ -81,7 +91,11 @@ export class RunLock {
     this.released = true;
     process.off('exit', this.onExit);
     if (readLock(this.path)?.holder?.token === this.holder.token) {
-      try { unlinkSync(this.path); } catch { /* already gone */ }
+      try {
+        unlinkSync(this.path);
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -107,8 +121,11 @@ function readLock(path: string): FoundLock | null {
   let holder: LockHolder | null = null;
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.since === 'string' && typeof h.token === 'string') holder = h as LockHolder;
-  } catch { /* empty or cut: left by a process killed while making it */ }
+    if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.since === 'string' && typeof h.token === 'string')
+      holder = h as LockHolder;
+  } catch {
+    /* empty or cut: left by a process killed while making it */
+  }
   return { text, holder, ageMs };
 }
 
@@ -147,7 +164,11 @@ function takeOver(path: string, staleText: string): boolean {
   }
   const took = readFileSync(aside, 'utf8');
   if (took !== staleText) {
-    try { linkSync(aside, path); } catch { /* a third process holds it now */ }
+    try {
+      linkSync(aside, path);
+    } catch {
+      /* a third process holds it now */
+    }
   }
   unlinkSync(aside);
   return took === staleText;

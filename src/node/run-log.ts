@@ -30,16 +30,18 @@ export class RunLog {
     this.path = join(dir, LOG_FILE);
     this.opening = '';
     if (resumedFromStep !== null && existsSync(this.path)) {
-      const kept = readFileSync(this.path, 'utf8').split('\n').filter(line => {
-        try {
-          const e = JSON.parse(line) as { step?: unknown; time?: unknown };
-          const keep = typeof e.step === 'number' && e.step <= resumedFromStep;
-          if (keep && typeof e.time === 'number') this.timeBefore = e.time;
-          return keep;
-        } catch {
-          return false;
-        }
-      });
+      const kept = readFileSync(this.path, 'utf8')
+        .split('\n')
+        .filter(line => {
+          try {
+            const e = JSON.parse(line) as { step?: unknown; time?: unknown };
+            const keep = typeof e.step === 'number' && e.step <= resumedFromStep;
+            if (keep && typeof e.time === 'number') this.timeBefore = e.time;
+            return keep;
+          } catch {
+            return false;
+          }
+        });
       this.opening = kept.map(l => l + '\n').join('');
     }
   }

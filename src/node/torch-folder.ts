@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { CharrnnError } from '../errors.js';
 import { EOL } from '../data/line-examples.js';
 import {
-  LINE_METADATA_FILE, TORCH_LAUNCHER_NAME, TORCH_PROGRAM_NAME, TORCH_SETTINGS_NAME, torchSettings, torchSettingsFile,
+  LINE_METADATA_FILE,
+  TORCH_LAUNCHER_NAME,
+  TORCH_PROGRAM_NAME,
+  TORCH_SETTINGS_NAME,
+  torchSettings,
+  torchSettingsFile,
 } from '../export/torch-settings.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import { withLines } from '../run/line-mode.js';
@@ -49,7 +54,9 @@ export interface ExportTorchResult {
 export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchResult> {
   const checkpointPath = join(o.run, 'checkpoint.safetensors');
   if (!existsSync(checkpointPath) || !statSync(checkpointPath).isFile()) {
-    throw new CharrnnError(`${o.run} holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.`);
+    throw new CharrnnError(
+      `${o.run} holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.`,
+    );
   }
   const checkpoint = decodeCheckpoint(readBytes(checkpointPath), checkpointPath);
   const settings = torchSettings(checkpoint.run.settings, o.run);
@@ -58,15 +65,21 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
     if (e instanceof DecodeError) {
       const s = checkpoint.run.settings;
       const reading = `${typeof s.encoding === 'string' ? s.encoding : 'UTF-8'}${s.invalid === 'replace' ? ' with --invalid replace' : ''}`;
-      throw new CharrnnError(`${e.problem}; export-torch reads the text with the run's own text settings (the run in ${o.run} was trained on ${reading} text), ` +
-        'so this is not the text the run was trained on.');
+      throw new CharrnnError(
+        `${e.problem}; export-torch reads the text with the run's own text settings (the run in ${o.run} was trained on ${reading} text), ` +
+          'so this is not the text the run was trained on.',
+      );
     }
     throw e;
   });
   // Line mode trains on the text's lines, each followed by the end-of-line, with their own vocabulary.
   const s = checkpoint.run.settings;
   const lines = s.lines === true;
-  const corpus = withLines(text, { lines, valFrac: typeof s.valFrac === 'number' ? s.valFrac : 0.1, seed: typeof s.seed === 'number' ? s.seed : 1 });
+  const corpus = withLines(text, {
+    lines,
+    valFrac: typeof s.valFrac === 'number' ? s.valFrac : 0.1,
+    seed: typeof s.seed === 'number' ? s.seed : 1,
+  });
   const { vocab } = corpus;
   // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
   const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;
@@ -80,10 +93,15 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   const wide = ids instanceof Uint32Array;
   const idsFile = wide ? 'text.u32' : 'text.u16';
   const settingsFile = torchSettingsFile(settings, {
-    summary: summary(checkpoint.config, corpus.source, lines), corpus: corpus.source,
+    summary: summary(checkpoint.config, corpus.source, lines),
+    corpus: corpus.source,
     run_folder: relative(resolve(folder), resolve(o.run)) || '.',
-    ids_file: idsFile, ids_dtype: wide ? '<u4' : '<u2', ids_count: ids.length, text_hash: checkpoint.run.textHash,
-    eol_id: lines ? vocab.id(EOL)! : null, lines_file: lines ? LINE_METADATA_FILE : null,
+    ids_file: idsFile,
+    ids_dtype: wide ? '<u4' : '<u2',
+    ids_count: ids.length,
+    text_hash: checkpoint.run.textHash,
+    eol_id: lines ? vocab.id(EOL)! : null,
+    lines_file: lines ? LINE_METADATA_FILE : null,
   });
   writeFileAtomic(join(folder, idsFile), littleEndian(ids));
   // The entries charrnn puts in every model file of a line model, for the model files PyTorch saves.
@@ -93,15 +111,22 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   for (const [name, bytes] of copied) writeFileAtomic(join(folder, name), bytes);
   chmodSync(join(folder, TORCH_LAUNCHER_NAME), 0o755);
   return {
-    folder, program: join(folder, TORCH_PROGRAM_NAME), launcher: join(folder, TORCH_LAUNCHER_NAME), settings: join(folder, TORCH_SETTINGS_NAME),
-    ids: join(folder, idsFile), ...(lines ? { lineMetadata } : {}), steps: checkpoint.steps, chars: ids.length,
+    folder,
+    program: join(folder, TORCH_PROGRAM_NAME),
+    launcher: join(folder, TORCH_LAUNCHER_NAME),
+    settings: join(folder, TORCH_SETTINGS_NAME),
+    ids: join(folder, idsFile),
+    ...(lines ? { lineMetadata } : {}),
+    steps: checkpoint.steps,
+    chars: ids.length,
   };
 }
 
 /** python/NAME of this charrnn package (beside dist/), which export-torch copies unchanged. */
 function packageFile(name: string): string {
   const path = fileURLToPath(new URL(`../../../python/${name}`, import.meta.url));
-  if (!existsSync(path)) throw new CharrnnError(`This charrnn installation lacks ${path}, which export-torch copies; install charrnn again.`);
+  if (!existsSync(path))
+    throw new CharrnnError(`This charrnn installation lacks ${path}, which export-torch copies; install charrnn again.`);
   return path;
 }
 
@@ -121,12 +146,17 @@ async function textOfRun(o: ExportTorchOptions, run: RunRecord): Promise<LoadedC
   if (o.files.length > 0 || o.corpus !== undefined) return readCorpus(o.files, o.corpus, options, { stdin: o.stdin });
   const recorded = readRunSource(o.run);
   if (recorded?.files.includes(STANDARD_INPUT)) {
-    throw standardInputRun(o.run, `export-torch cannot read it again, so give the same text as a file (charrnn export-torch ${o.run} FILE) or pipe it (cat FILE | charrnn export-torch ${o.run} -)`);
+    throw standardInputRun(
+      o.run,
+      `export-torch cannot read it again, so give the same text as a file (charrnn export-torch ${o.run} FILE) or pipe it (cat FILE | charrnn export-torch ${o.run} -)`,
+    );
   }
   if (recorded !== null && recorded.files.length > 0) return readCorpus(recorded.files, undefined, options);
   const corpus = recorded?.corpus ?? s.corpus;
   if (typeof corpus === 'string') return readCorpus([], corpus, options);
-  throw new CharrnnError(`The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`);
+  throw new CharrnnError(
+    `The run in ${o.run} does not record its text: give the text files it was trained on, as for charrnn train --resume.`,
+  );
 }
 
 function summary(c: { cell: string; layers: number; hidden: number }, source: string, lines: boolean): string {

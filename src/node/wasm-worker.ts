@@ -7,5 +7,11 @@ import { runWasmWorker } from '../kernels/wasm/worker.js';
 const port = parentPort;
 if (port === null) throw new Error('wasm-worker.js runs as a worker thread, started by src/node/wasm-threads.ts');
 const init = workerData as WasmWorkerInit;
-await runWasmWorker(init, () => port.postMessage('ready'),
-  error => process.stderr.write(`charrnn: wasm worker ${init.thread}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`));
+await runWasmWorker(
+  init,
+  () => port.postMessage('ready'),
+  error =>
+    process.stderr.write(
+      `charrnn: wasm worker ${init.thread}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    ),
+);

@@ -22,14 +22,19 @@ function chartLabel(c: string): string {
  */
 export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSpec {
   const top = report.counts.slice(0, TOP_CHARS).map((c, rank) => ({
-    rank, label: chartLabel(c.char), count: c.count, share: report.chars ? c.count / report.chars : 0,
+    rank,
+    label: chartLabel(c.char),
+    count: c.count,
+    share: report.chars ? c.count / report.chars : 0,
     // A share too small to print as a percentage is given as a count.
-    note: report.chars && c.count / report.chars >= 0.001 ? `${(100 * c.count / report.chars).toFixed(1)}%` : `×${thousands(c.count)}`,
+    note: report.chars && c.count / report.chars >= 0.001 ? `${((100 * c.count) / report.chars).toFixed(1)}%` : `×${thousands(c.count)}`,
   }));
   // Bars one character wide are centred on their length, so the tick under a bar names it.
   const shift = report.lines.histogram.length > 0 && report.lines.histogram[0].to - report.lines.histogram[0].from === 1 ? 0.5 : 0;
   const bins = report.lines.histogram.map(b => ({
-    from: b.from - shift, to: b.to - shift, count: b.count,
+    from: b.from - shift,
+    to: b.to - shift,
+    count: b.count,
     range: b.to - b.from === 1 ? `${b.from}${b.overflow ? '+' : ''}` : `${b.from}–${b.overflow ? '' : b.to - 1}`,
   }));
   const overflow = report.lines.histogram.find(b => b.overflow);
@@ -52,12 +57,24 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
     spacing: 40,
     hconcat: [
       {
-        title: { text: report.counts.length > TOP_CHARS ? `The ${TOP_CHARS} most frequent of ${thousands(report.counts.length)} characters` : `All ${report.counts.length} characters`, fontSize: 13 },
+        title: {
+          text:
+            report.counts.length > TOP_CHARS
+              ? `The ${TOP_CHARS} most frequent of ${thousands(report.counts.length)} characters`
+              : `All ${report.counts.length} characters`,
+          fontSize: 13,
+        },
         width: 340,
         height: { step: 16 },
         data: { values: top },
         encoding: {
-          y: { field: 'label', type: 'nominal', sort: { field: 'rank', order: 'ascending' }, title: null, axis: { ...axis, labelFontSize: 11, labelLimit: 200 } },
+          y: {
+            field: 'label',
+            type: 'nominal',
+            sort: { field: 'rank', order: 'ascending' },
+            title: null,
+            axis: { ...axis, labelFontSize: 11, labelLimit: 200 },
+          },
           x: { field: 'share', type: 'quantitative', title: 'share of the text', axis: { ...axis, format: '.0%', tickCount: 5 } },
         },
         layer: [
@@ -75,14 +92,26 @@ export function corpusPlotSpec(report: CorpusReport, source: string): TopLevelSp
         data: { values: bins },
         mark: { type: 'bar', color: '#e6550d', stroke: 'white', strokeWidth: 0.5 },
         encoding: {
-          x: { field: 'from', type: 'quantitative', ...xBins,
+          x: {
+            field: 'from',
+            type: 'quantitative',
+            ...xBins,
             title: overflow ? `characters in the line (the last bar: ${thousands(overflow.from)} or more)` : 'characters in the line',
-            axis: { ...axis, format: ',d', tickMinStep: 1, labelOverlap: true, ...(shift && bins.length <= 16 ? { values: bins.map(b => b.from + shift) } : {}) },
+            axis: {
+              ...axis,
+              format: ',d',
+              tickMinStep: 1,
+              labelOverlap: true,
+              ...(shift && bins.length <= 16 ? { values: bins.map(b => b.from + shift) } : {}),
+            },
           },
           x2: { field: 'to' },
           y2: { datum: 0 },
           y: { field: 'count', type: 'quantitative', title: 'lines', axis: { ...axis, format: ',d', tickMinStep: 1 } },
-          tooltip: [{ field: 'range', title: 'length' }, { field: 'count', title: 'lines', format: ',d' }],
+          tooltip: [
+            { field: 'range', title: 'length' },
+            { field: 'count', title: 'lines', format: ',d' },
+          ],
         },
       },
     ],

@@ -105,22 +105,39 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
   const lengths = lineTexts.map(l => [...l].length).filter(n => n > 0);
   const lines = lineStats(lineTexts.length, lengths);
   const control = counts.filter(c => isControl(c.char));
-  const split = valFraction > 0
-    ? (options.lines ? lineSplitCheck(lineTexts.filter(l => l !== ''), valFraction) : tailSplitCheck(chars, valFraction))
-    : null;
+  const split =
+    valFraction > 0
+      ? options.lines
+        ? lineSplitCheck(
+            lineTexts.filter(l => l !== ''),
+            valFraction,
+          )
+        : tailSplitCheck(chars, valFraction)
+      : null;
 
   const warnings: string[] = [];
   if (options.lines && lengths.length < TINY_LINES) {
-    warnings.push(`Tiny list: ${thousands(lengths.length)} non-empty lines (under ${thousands(TINY_LINES)}): use a small model (--hidden 64 or so) and dropout, and watch the validation loss for overfitting.`);
+    warnings.push(
+      `Tiny list: ${thousands(lengths.length)} non-empty lines (under ${thousands(TINY_LINES)}): use a small model (--hidden 64 or so) and dropout, and watch the validation loss for overfitting.`,
+    );
   } else if (!options.lines && chars.length < TINY_CHARS) {
-    warnings.push(`Tiny text: ${thousands(chars.length)} characters (under ${thousands(TINY_CHARS)}): a model of the default size will memorize it; use a small one (--hidden 64 or so) and dropout, and watch the validation loss.`);
+    warnings.push(
+      `Tiny text: ${thousands(chars.length)} characters (under ${thousands(TINY_CHARS)}): a model of the default size will memorize it; use a small one (--hidden 64 or so) and dropout, and watch the validation loss.`,
+    );
   }
   if (control.length > 0) {
     const total = control.reduce((s, c) => s + c.count, 0);
-    warnings.push(`Control characters: ${thousands(total)} (${control.slice(0, 5).map(c => `${describeChar(c.char)} ×${thousands(c.count)}`).join(', ')}${control.length > 5 ? ', ...' : ''}): the model will learn and write them; clean the text unless they are meant.`);
+    warnings.push(
+      `Control characters: ${thousands(total)} (${control
+        .slice(0, 5)
+        .map(c => `${describeChar(c.char)} ×${thousands(c.count)}`)
+        .join(', ')}${control.length > 5 ? ', ...' : ''}): the model will learn and write them; clean the text unless they are meant.`,
+    );
   }
   if (counts.length >= LARGE_VOCAB) {
-    warnings.push(`Large vocabulary: ${thousands(counts.length)} distinct characters: the embedding and output layers grow with it, and rare characters get too few examples to learn.`);
+    warnings.push(
+      `Large vocabulary: ${thousands(counts.length)} distinct characters: the embedding and output layers grow with it, and rare characters get too few examples to learn.`,
+    );
   }
   if (split) warnings.push(...splitWarnings(split));
   return { chars: chars.length, counts, lines, control, split, warnings };
@@ -130,25 +147,37 @@ function splitWarnings(s: SplitCheck): string[] {
   if (s.heldOutChars < MIN_HELD_OUT_CHARS) return [];
   const differences: string[] = [];
   if (s.unseenShare > UNSEEN_SHARE_LIMIT) {
-    differences.push(`${percent(s.unseenShare, 2)} of the characters never occur earlier (${s.unseen.slice(0, 5).map(c => describeChar(c.char)).join(', ')}${s.unseen.length > 5 ? ', ...' : ''})`);
+    differences.push(
+      `${percent(s.unseenShare, 2)} of the characters never occur earlier (${s.unseen
+        .slice(0, 5)
+        .map(c => describeChar(c.char))
+        .join(', ')}${s.unseen.length > 5 ? ', ...' : ''})`,
+    );
   }
   if (s.klNats > KL_LIMIT_NATS) differences.push(`the characters are distributed unlike in the rest (KL ${s.klNats.toFixed(3)} nats)`);
   const m = s.meanLineLength;
   if (m && m.rest > 0 && Math.abs(m.heldOut / m.rest - 1) > LINE_LENGTH_LIMIT) {
-    differences.push(`the lines are ${m.heldOut > m.rest ? 'longer' : 'shorter'} (mean ${m.heldOut.toFixed(1)} against ${m.rest.toFixed(1)} characters)`);
+    differences.push(
+      `the lines are ${m.heldOut > m.rest ? 'longer' : 'shorter'} (mean ${m.heldOut.toFixed(1)} against ${m.rest.toFixed(1)} characters)`,
+    );
   }
   if (differences.length === 0) return [];
   const found = differences.join(', and ');
   return s.kind === 'tail'
-    ? [`Validation split unlike the rest: in the last ${percent(s.fraction)} of the text, which training holds out, ${found}; validation loss will stay high for reasons training cannot fix (reorder the text, or train a list with --lines).`]
-    : [`Sorted list: in the last ${percent(s.fraction)} of the lines, ${found}; train --lines holds out random lines, which is right for it, but a plain split would validate on unlike text.`];
+    ? [
+        `Validation split unlike the rest: in the last ${percent(s.fraction)} of the text, which training holds out, ${found}; validation loss will stay high for reasons training cannot fix (reorder the text, or train a list with --lines).`,
+      ]
+    : [
+        `Sorted list: in the last ${percent(s.fraction)} of the lines, ${found}; train --lines holds out random lines, which is right for it, but a plain split would validate on unlike text.`,
+      ];
 }
 
 /** Distinct characters, most frequent first, ties in code point order. */
 export function countChars(chars: Iterable<string>): CharCount[] {
   const m = new Map<string, number>();
   for (const c of chars) m.set(c, (m.get(c) ?? 0) + 1);
-  return [...m].map(([char, count]) => ({ char, count }))
+  return [...m]
+    .map(([char, count]) => ({ char, count }))
     .sort((a, b) => b.count - a.count || a.char.codePointAt(0)! - b.char.codePointAt(0)!);
 }
 
@@ -219,7 +248,8 @@ function tailSplitCheck(chars: readonly string[], fraction: number): SplitCheck 
 
 function lineSplitCheck(lines: readonly string[], fraction: number): SplitCheck {
   const cut = Math.floor(lines.length * (1 - fraction));
-  const rest = lines.slice(0, cut), heldOut = lines.slice(cut);
+  const rest = lines.slice(0, cut),
+    heldOut = lines.slice(cut);
   const mean = (ls: readonly string[]) => (ls.length ? ls.reduce((s, l) => s + [...l].length, 0) / ls.length : 0);
   return {
     kind: 'lines',
@@ -253,9 +283,17 @@ export function isControl(c: string): boolean {
 }
 
 const NAMED: Record<string, string> = {
-  '\n': '\\n (line break)', '\t': '\\t (tab)', '\r': '\\r (carriage return)', ' ': 'space',
-  '\u00a0': 'no-break space U+00A0', '\ufeff': 'byte order mark U+FEFF', '\u200b': 'zero-width space U+200B',
-  '\u000c': 'form feed U+000C', '\u001b': 'escape U+001B', '\u0007': 'bell U+0007', '\u0008': 'backspace U+0008',
+  '\n': '\\n (line break)',
+  '\t': '\\t (tab)',
+  '\r': '\\r (carriage return)',
+  ' ': 'space',
+  '\u00a0': 'no-break space U+00A0',
+  '\ufeff': 'byte order mark U+FEFF',
+  '\u200b': 'zero-width space U+200B',
+  '\u000c': 'form feed U+000C',
+  '\u001b': 'escape U+001B',
+  '\u0007': 'bell U+0007',
+  '\u0008': 'backspace U+0008',
 };
 
 /** A character as people can read it: 'e', space, \n (line break), U+0007 for what does not print. */

@@ -2,7 +2,9 @@
 
 /** 12345 as "12,345", the same in every locale. */
 export function thousands(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Seconds as "45s", "12m 03s" or "2h 05m". */

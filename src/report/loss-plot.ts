@@ -63,11 +63,19 @@ export function lossPlotData(events: readonly RunEvent[], maxPoints = 2000): Los
   let finished = false;
   for (const e of history) if (e.type === 'result' || e.type === 'config') finished = e.type === 'result';
   return {
-    title: config ? `${config.model.cell.toUpperCase()} ${config.model.layers}×${config.model.hidden} on ${config.corpus.source}` : 'Training loss',
+    title: config
+      ? `${config.model.cell.toUpperCase()} ${config.model.layers}×${config.model.hidden} on ${config.corpus.source}`
+      : 'Training loss',
     subtitle: [
-      best ? `best validation ${best.loss.toFixed(4)} nats/char at step ${thousands(best.step)}` : finished ? 'no validation' : 'no validation yet',
+      best
+        ? `best validation ${best.loss.toFixed(4)} nats/char at step ${thousands(best.step)}`
+        : finished
+          ? 'no validation'
+          : 'no validation yet',
       last ? `${thousands(last.step)} ${last.step === 1 ? 'step' : 'steps'}, ${last.epoch.toFixed(2)} epochs, ${duration(last.time)}` : '',
-    ].filter(s => s !== '').join(' · '),
+    ]
+      .filter(s => s !== '')
+      .join(' · '),
     training: thin(training, maxPoints),
     validation,
     best,
@@ -90,18 +98,53 @@ export function lossPlotSpec(data: LossPlotData, size: PlotSize = { width: 720, 
     field: 'series',
     type: 'nominal' as const,
     scale: { domain: [SERIES.raw, SERIES.smooth, SERIES.validation], range: ['#9ecae9', '#1f77b4', '#e6550d'] },
-    legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelFontSize: 12, symbolStrokeWidth: 3, symbolType: 'stroke' },
+    legend: {
+      title: null,
+      orient: 'top' as const,
+      direction: 'horizontal' as const,
+      labelFontSize: 12,
+      symbolStrokeWidth: 3,
+      symbolType: 'stroke',
+    },
   };
   // Steps are whole: without a minimum tick step a run of a few steps gets ticks at 0.05 printed as `0 0 0 … 1 1 1`.
-  const x = { field: 'step', type: 'quantitative' as const, title: 'step', scale: { domainMin: 0 }, axis: { format: ',d', tickMinStep: 1, labelFontSize: 12, titleFontSize: 13 } };
-  const y = { field: 'loss', type: 'quantitative' as const, title: 'loss (nats/char)', ...lossAxis(data, { labelFontSize: 12, titleFontSize: 13 }) };
+  const x = {
+    field: 'step',
+    type: 'quantitative' as const,
+    title: 'step',
+    scale: { domainMin: 0 },
+    axis: { format: ',d', tickMinStep: 1, labelFontSize: 12, titleFontSize: 13 },
+  };
+  const y = {
+    field: 'loss',
+    type: 'quantitative' as const,
+    title: 'loss (nats/char)',
+    ...lossAxis(data, { labelFontSize: 12, titleFontSize: 13 }),
+  };
   const maxStep = Math.max(0, ...data.training.map(p => p.step), ...data.validation.map(p => p.step));
   // A line through one point draws nothing: a short run's steps are marked, a long run's would be a smear.
   const stepPoints = data.training.length <= MARKED_STEPS;
   const layers: unknown[] = [
-    { data: { values: series(SERIES.raw, data.training) }, mark: { type: 'line', strokeWidth: 1, opacity: 0.8, ...(stepPoints ? { point: { filled: true, size: 16 } } : {}) }, encoding: { x, y, color } },
-    { data: { values: series(SERIES.smooth, data.training.map(p => ({ step: p.step, loss: p.smoothLoss }))) }, mark: { type: 'line', strokeWidth: 2, ...(stepPoints ? { point: { filled: true, size: 36 } } : {}) }, encoding: { x, y, color } },
-    { data: { values: series(SERIES.validation, data.validation) }, mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 36 } }, encoding: { x, y, color } },
+    {
+      data: { values: series(SERIES.raw, data.training) },
+      mark: { type: 'line', strokeWidth: 1, opacity: 0.8, ...(stepPoints ? { point: { filled: true, size: 16 } } : {}) },
+      encoding: { x, y, color },
+    },
+    {
+      data: {
+        values: series(
+          SERIES.smooth,
+          data.training.map(p => ({ step: p.step, loss: p.smoothLoss })),
+        ),
+      },
+      mark: { type: 'line', strokeWidth: 2, ...(stepPoints ? { point: { filled: true, size: 36 } } : {}) },
+      encoding: { x, y, color },
+    },
+    {
+      data: { values: series(SERIES.validation, data.validation) },
+      mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 36 } },
+      encoding: { x, y, color },
+    },
   ];
   if (data.best) {
     const b = data.best;
@@ -112,10 +155,22 @@ export function lossPlotSpec(data: LossPlotData, size: PlotSize = { width: 720, 
     const label = `best validation ${b.loss.toFixed(4)} at step ${thousands(b.step)}`;
     layers.push(
       { data: { values: [b] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555555' }, encoding: { x, y, y2: { value: 0 } } },
-      { data: { values: [b] }, mark: { type: 'point', shape: 'circle', size: 220, strokeWidth: 2.5, color: '#000000', filled: false, opacity: 1 }, encoding: { x, y } },
+      {
+        data: { values: [b] },
+        mark: { type: 'point', shape: 'circle', size: 220, strokeWidth: 2.5, color: '#000000', filled: false, opacity: 1 },
+        encoding: { x, y },
+      },
       {
         data: { values: [{ ...b, label }] },
-        mark: { type: 'text', align: rightward ? 'left' : 'right', baseline: 'top', dx: rightward ? 6 : -6, dy: 4, fontSize: 13, fontWeight: 'bold' },
+        mark: {
+          type: 'text',
+          align: rightward ? 'left' : 'right',
+          baseline: 'top',
+          dx: rightward ? 6 : -6,
+          dy: 4,
+          fontSize: 13,
+          fontWeight: 'bold',
+        },
         encoding: { x, y: { value: 0 }, text: { field: 'label', type: 'nominal' } },
       },
     );
@@ -145,12 +200,16 @@ export const MIN_LOSS_SPAN = 0.2;
  */
 function lossAxis(data: LossPlotData, axis: Record<string, unknown>): { scale: Record<string, unknown>; axis: Record<string, unknown> } {
   const losses = [...data.training.flatMap(p => [p.loss, p.smoothLoss]), ...data.validation.map(p => p.loss)];
-  const low = Math.min(...losses), high = Math.max(...losses);
+  const low = Math.min(...losses),
+    high = Math.max(...losses);
   if (losses.length === 0 || high - low >= MIN_LOSS_SPAN / 4) return { scale: { zero: false }, axis };
   const middle = (low + high) / 2;
   return {
     // Ends on multiples of 0.05, where vega's ticks fall (its `nice` moves only one end of a set domain).
-    scale: { zero: false, domain: [Math.max(0, Math.floor(20 * (middle - MIN_LOSS_SPAN / 2)) / 20), Math.ceil(20 * (middle + MIN_LOSS_SPAN / 2)) / 20] },
+    scale: {
+      zero: false,
+      domain: [Math.max(0, Math.floor(20 * (middle - MIN_LOSS_SPAN / 2)) / 20), Math.ceil(20 * (middle + MIN_LOSS_SPAN / 2)) / 20],
+    },
     axis: { ...axis, tickCount: 5 },
   };
 }

@@ -36,7 +36,16 @@ export class ProgressTracker {
   private startTime = 0;
   private startStep = 0;
   readonly progress: Progress = {
-    step: 0, totalSteps: null, epoch: 0, smoothLoss: null, valLoss: null, bestValLoss: null, charsPerSecond: 0, elapsed: 0, eta: null, fraction: 0,
+    step: 0,
+    totalSteps: null,
+    epoch: 0,
+    smoothLoss: null,
+    valLoss: null,
+    bestValLoss: null,
+    charsPerSecond: 0,
+    elapsed: 0,
+    eta: null,
+    fraction: 0,
   };
 
   /**
@@ -119,14 +128,20 @@ export function eventLine(e: RunEvent): string | null {
       const m = e.model;
       const what = `a ${m.layers}x${m.hidden} ${m.cell.toUpperCase()} (${e.params.toLocaleString('en')} parameters)`;
       if (e.resumed) return `resuming ${what} at step ${e.step}${e.totalSteps !== null ? ` of ${e.totalSteps}` : ''}, ${e.backend} backend`;
-      const limits = [e.totalSteps !== null ? `step ${e.totalSteps.toLocaleString('en')}` : null,
-        e.budgetSeconds !== null ? `${formatDuration(e.budgetSeconds)} of wall time` : null].filter(l => l !== null);
-      return `training ${what} on ${e.corpus.source}: ${e.corpus.chars.toLocaleString('en')} characters, ${e.corpus.vocab} distinct, ` +
-        `${e.backend} backend; stops at ${limits.join(' or ')}${limits.length > 1 ? ', whichever comes first' : ''}`;
+      const limits = [
+        e.totalSteps !== null ? `step ${e.totalSteps.toLocaleString('en')}` : null,
+        e.budgetSeconds !== null ? `${formatDuration(e.budgetSeconds)} of wall time` : null,
+      ].filter(l => l !== null);
+      return (
+        `training ${what} on ${e.corpus.source}: ${e.corpus.chars.toLocaleString('en')} characters, ${e.corpus.vocab} distinct, ` +
+        `${e.backend} backend; stops at ${limits.join(' or ')}${limits.length > 1 ? ', whichever comes first' : ''}`
+      );
     }
     case 'validation':
-      return `step ${e.step}  validation loss ${e.loss.toFixed(4)} nats/char (${(e.loss / Math.LN2).toFixed(3)} bits)` +
-        (e.best ? '  best so far' : `  (best ${e.bestLoss.toFixed(4)}, ${e.sinceBest} without a new best)`);
+      return (
+        `step ${e.step}  validation loss ${e.loss.toFixed(4)} nats/char (${(e.loss / Math.LN2).toFixed(3)} bits)` +
+        (e.best ? '  best so far' : `  (best ${e.bestLoss.toFixed(4)}, ${e.sinceBest} without a new best)`)
+      );
     case 'sample':
       return `--- sample at step ${e.step} (temperature ${e.temperature}) ---\n${e.lines ? '' : e.prime}${e.text}\n---`;
     case 'stopped':
@@ -134,9 +149,11 @@ export function eventLine(e: RunEvent): string | null {
     case 'note':
       return `note: ${e.message}`;
     case 'result':
-      return `${e.reason === 'signal' ? 'stopped' : 'done'} at step ${e.step} after ${e.stepsThisRun} steps ` +
+      return (
+        `${e.reason === 'signal' ? 'stopped' : 'done'} at step ${e.step} after ${e.stepsThisRun} steps ` +
         `(${formatDuration(e.time)} in all, ${Math.round(e.charsPerSecond).toLocaleString('en')} chars/s)` +
-        (e.bestValLoss !== null ? `; best validation loss ${e.bestValLoss.toFixed(4)}` : '');
+        (e.bestValLoss !== null ? `; best validation loss ${e.bestValLoss.toFixed(4)}` : '')
+      );
     default:
       return null;
   }

@@ -49,10 +49,28 @@ export interface BenchOptions {
 export function runProtocol(text: string, config: BenchConfig, kernels: Kernels<Float32Array>, o: BenchOptions): BenchResult {
   const vocab = Vocabulary.fromText(text);
   // The protocol's settings: 90/10 split, embedding 64, Adam 2e-3, clip 5, no dropout, no decay.
-  const { model, trainer, data } = prepareTraining({ ids: vocab.encode(text).ids, vocab, source: 'benchmark corpus' }, {
-    ...DEFAULT_SETTINGS, cell: config.cell, layers: config.layers, hidden: config.hidden, emb: BENCH_EMB, dropout: 0,
-    batch: config.batch, seq: config.seq, valFrac: 0.1, valMaxChars: 0, optimizer: 'adam', lr: 2e-3, clip: 5, lrDecay: 1, lrDecayEvery: 0, seed: o.seed,
-  }, kernels);
+  const { model, trainer, data } = prepareTraining(
+    { ids: vocab.encode(text).ids, vocab, source: 'benchmark corpus' },
+    {
+      ...DEFAULT_SETTINGS,
+      cell: config.cell,
+      layers: config.layers,
+      hidden: config.hidden,
+      emb: BENCH_EMB,
+      dropout: 0,
+      batch: config.batch,
+      seq: config.seq,
+      valFrac: 0.1,
+      valMaxChars: 0,
+      optimizer: 'adam',
+      lr: 2e-3,
+      clip: 5,
+      lrDecay: 1,
+      lrDecayEvery: 0,
+      seed: o.seed,
+    },
+    kernels,
+  );
   let timed = 0;
   let loss = NaN;
   for (let s = 1; s <= o.steps; s++) {

@@ -51,7 +51,13 @@ const SHORT_BUDGET_SECONDS = 180;
 export function probeModels(seconds: number, given: Partial<RunSettings>): ProbeModel[] {
   const cell = given.cell ?? DEFAULT_SETTINGS.cell;
   const emb = given.emb ?? DEFAULT_SETTINGS.emb;
-  const sizes = seconds < SHORT_BUDGET_SECONDS ? [{ layers: 2, hidden: 128 }] : [{ layers: 2, hidden: 256 }, { layers: 2, hidden: 512 }];
+  const sizes =
+    seconds < SHORT_BUDGET_SECONDS
+      ? [{ layers: 2, hidden: 128 }]
+      : [
+          { layers: 2, hidden: 256 },
+          { layers: 2, hidden: 512 },
+        ];
   return sizes.map(s => ({ cell, emb, ...s }));
 }
 
@@ -76,8 +82,14 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const seq = given.seq ?? DEFAULT_SETTINGS.seq;
   const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
   const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, probeModels(o.seconds, given), probe);
-  const choose = (): Recipe => chooseRecipe({ speeds, textChars: o.ids.length, vocabSize: o.vocabSize,
-    seconds: Math.max(1, o.seconds - (o.now() - started) / 1000), given });
+  const choose = (): Recipe =>
+    chooseRecipe({
+      speeds,
+      textChars: o.ids.length,
+      vocabSize: o.vocabSize,
+      seconds: Math.max(1, o.seconds - (o.now() - started) / 1000),
+      given,
+    });
   // A speed scaled from another size is a guess (small models are bound by overheads, not
   // multiply-adds), and so is one measured without the dropout the run will use (its masks
   // cost time too): when the choice is a size not measured as it will train, it is measured
@@ -96,15 +108,23 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const probed = (o.now() - started) / 1000;
   const left = Math.max(1, o.seconds - probed);
   const r = recipe.settings;
-  const scheduleSteps = given.scheduleSteps
-    ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
+  const scheduleSteps =
+    given.scheduleSteps ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
   // A length planned from the probe is a first guess: the run re-plans it to the deadline as it measures its own speed
   // (src/run/deadline.ts). A length the user gave stays fixed unless they ask for the deadline too.
   const scheduleEnd = r.lrSchedule === 'cosine' && given.scheduleSteps === undefined ? 'deadline' : 'steps';
   const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, scheduleEnd, ...given };
-  const measured = speeds.map(s => `${s.layers}x${s.hidden}${s.dropout || s.embDropout ? ' with dropout' : ''} at ` +
-    `${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`).join(', ');
-  return { settings, explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; ${(o.names ?? LIBRARY_NAMES)('recipe')} off for the plain defaults)` };
+  const measured = speeds
+    .map(
+      s =>
+        `${s.layers}x${s.hidden}${s.dropout || s.embDropout ? ' with dropout' : ''} at ` +
+        `${Math.round(s.charsPerSecond).toLocaleString('en')} chars/s`,
+    )
+    .join(', ');
+  return {
+    settings,
+    explanation: `${recipe.explanation} (measured ${measured} in ${probed.toFixed(1)} s; ${(o.names ?? LIBRARY_NAMES)('recipe')} off for the plain defaults)`,
+  };
 }
 
 /**
@@ -112,7 +132,7 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
  * masks cost about the same at any rate above 0, so only on or off matters.
  */
 function sameDropout(m: MeasuredSpeed, dropout: number, embDropout: number): boolean {
-  return ((m.dropout ?? 0) > 0) === (dropout > 0) && ((m.embDropout ?? 0) > 0) === (embDropout > 0);
+  return (m.dropout ?? 0) > 0 === dropout > 0 && (m.embDropout ?? 0) > 0 === embDropout > 0;
 }
 
 /**

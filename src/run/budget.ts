@@ -22,8 +22,12 @@ export class Budget {
    * @param validationChars the characters a validation scores
    * @param charsPerStep the characters a training step scores, to guess a validation's time before one is measured
    */
-  constructor(readonly seconds: number, private readonly startedAt: number, private readonly validationChars: number,
-    private readonly charsPerStep: number) {}
+  constructor(
+    readonly seconds: number,
+    private readonly startedAt: number,
+    private readonly validationChars: number,
+    private readonly charsPerStep: number,
+  ) {}
 
   /**
    * Before a validation has been timed: a forward pass costs about a third of a
@@ -32,7 +36,7 @@ export class Budget {
    * for a few steps.
    */
   private guessValidation(): number {
-    return this.steps >= GUESS_AFTER_STEPS ? (this.validationChars / this.charsPerStep * this.fastestStep) / 3 : 0;
+    return this.steps >= GUESS_AFTER_STEPS ? ((this.validationChars / this.charsPerStep) * this.fastestStep) / 3 : 0;
   }
 
   /** Seconds a whole validation is expected to take: measured per character once timed, else guessed. */

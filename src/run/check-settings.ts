@@ -19,39 +19,74 @@ import type { TrainingText } from './training-text.js';
 export function checkSettings(s: RunSettings, limits: StopLimits, text?: TrainingText, resumedAt?: number): void {
   const resumed = resumedAt !== undefined;
   if (s.sampleLength > MAX_TEXT_LENGTH) {
-    throw new SettingError('sampleLength', n => `${n('sampleLength')} ${s.sampleLength} is longer than the longest text JavaScript can hold ` +
-      `(${MAX_TEXT_LENGTH.toLocaleString('en')} characters); use charrnn sample, which streams.`);
+    throw new SettingError(
+      'sampleLength',
+      n =>
+        `${n('sampleLength')} ${s.sampleLength} is longer than the longest text JavaScript can hold ` +
+        `(${MAX_TEXT_LENGTH.toLocaleString('en')} characters); use charrnn sample, which streams.`,
+    );
   }
   if (s.patience > 0 && s.valFrac === 0) {
-    throw new SettingError('patience', n => `${n('patience')} counts validations, and ${n('valFrac')} 0 leaves no text to validate on; ` +
-      `give a ${n('valFrac')} above 0 or leave ${n('patience')} out.`);
+    throw new SettingError(
+      'patience',
+      n =>
+        `${n('patience')} counts validations, and ${n('valFrac')} 0 leaves no text to validate on; ` +
+        `give a ${n('valFrac')} above 0 or leave ${n('patience')} out.`,
+    );
   }
   // Checked before any work, so a bad prime is said at once rather than at the first sample.
   if (text && s.sampleLength > 0) checkPrime(text, s.samplePrime);
   if (s.scheduleEnd === 'deadline' && !resumed && limits.seconds === undefined) {
-    throw new SettingError('scheduleEnd', n => `${n('scheduleEnd')} deadline ends the schedule when the time budget does; ` +
-      `give ${n('timeBudget')}, or leave ${n('scheduleEnd')} out.`);
+    throw new SettingError(
+      'scheduleEnd',
+      n =>
+        `${n('scheduleEnd')} deadline ends the schedule when the time budget does; ` +
+        `give ${n('timeBudget')}, or leave ${n('scheduleEnd')} out.`,
+    );
   }
   if (s.lrSchedule !== 'step' && s.lrDecayEvery > 0) {
     throw new SettingError('lrDecayEvery', n => `${n('lrDecayEvery')} belongs to ${n('lrSchedule')} step, not ${s.lrSchedule}.`);
   }
   if (s.scheduleEnd === 'deadline' && s.lrSchedule !== 'cosine') {
-    throw new SettingError('scheduleEnd', n => `${n('scheduleEnd')} deadline re-plans a cosine schedule, not ${s.lrSchedule}; ` +
-      `give ${n('lrSchedule')} cosine or leave ${n('scheduleEnd')} out.`);
+    throw new SettingError(
+      'scheduleEnd',
+      n =>
+        `${n('scheduleEnd')} deadline re-plans a cosine schedule, not ${s.lrSchedule}; ` +
+        `give ${n('lrSchedule')} cosine or leave ${n('scheduleEnd')} out.`,
+    );
   }
   if (s.weightDecay > 0 && s.optimizer !== 'adam') {
-    throw new SettingError('weightDecay', n => `${n('weightDecay')} is decoupled weight decay (AdamW) and needs ${n('optimizer')} adam, not ${s.optimizer}.`);
+    throw new SettingError(
+      'weightDecay',
+      n => `${n('weightDecay')} is decoupled weight decay (AdamW) and needs ${n('optimizer')} adam, not ${s.optimizer}.`,
+    );
   }
   if (s.lines && s.valSplit !== 'tail') {
-    throw new SettingError('valSplit', n => `${n('valSplit')} spread holds out windows of running text; line mode holds out whole lines ` +
-      `chosen at random already, so leave ${n('valSplit')} out.`);
+    throw new SettingError(
+      'valSplit',
+      n =>
+        `${n('valSplit')} spread holds out windows of running text; line mode holds out whole lines ` +
+        `chosen at random already, so leave ${n('valSplit')} out.`,
+    );
   }
   if (text && !s.lines) checkLongEnough(text, s);
-  if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0 && limits.steps === undefined && limits.epochs === undefined && limits.seconds !== undefined) {
-    throw new SettingError('scheduleSteps', n => `${n('lrSchedule')} cosine with only ${n('seconds')} needs ${n('scheduleSteps')}: the steps the time allows.`);
+  if (
+    s.lrSchedule === 'cosine' &&
+    s.scheduleSteps === 0 &&
+    limits.steps === undefined &&
+    limits.epochs === undefined &&
+    limits.seconds !== undefined
+  ) {
+    throw new SettingError(
+      'scheduleSteps',
+      n => `${n('lrSchedule')} cosine with only ${n('seconds')} needs ${n('scheduleSteps')}: the steps the time allows.`,
+    );
   }
   if (resumedAt !== undefined && limits.steps !== undefined && limits.steps < resumedAt) {
-    throw new SettingError('steps', n => `The run is at step ${resumedAt} already, past ${n('steps')} ${limits.steps}; give a ${n('steps')} of ${resumedAt} or more.`);
+    throw new SettingError(
+      'steps',
+      n => `The run is at step ${resumedAt} already, past ${n('steps')} ${limits.steps}; give a ${n('steps')} of ${resumedAt} or more.`,
+    );
   }
 }
 
@@ -77,9 +112,13 @@ function checkLongEnough(text: TrainingText, s: RunSettings): void {
   if (train >= chunk) return;
   const held = s.valFrac > 0;
   const shortest = shortestText(s);
-  throw new SettingError('batch', name => `The text is too short for ${name('batch')} ${s.batch} and ${name('seq')} ${s.seq}: ` +
-    `training needs at least ${chunk} characters${held ? `, a text of at least ${shortest} with ${name('valFrac')} ${s.valFrac} held out` : ''}, ` +
-    `and ${text.source} has ${n}${held ? `, ${train} of them left for training` : ''}; make ${name('batch')} or ${name('seq')} smaller, or give a longer text.`);
+  throw new SettingError(
+    'batch',
+    name =>
+      `The text is too short for ${name('batch')} ${s.batch} and ${name('seq')} ${s.seq}: ` +
+      `training needs at least ${chunk} characters${held ? `, a text of at least ${shortest} with ${name('valFrac')} ${s.valFrac} held out` : ''}, ` +
+      `and ${text.source} has ${n}${held ? `, ${train} of them left for training` : ''}; make ${name('batch')} or ${name('seq')} smaller, or give a longer text.`,
+  );
 }
 
 /** The samples' prime must be made of the text's characters (the prime is read in the text's normalisation form). */

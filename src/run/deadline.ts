@@ -41,8 +41,13 @@ export function replanEvery(valEvery: number, scheduleSteps: number): number {
  * `tolerance` of the steps it has left, or at its end already (the rate is
  * lrMin and stays there).
  */
-export function replanForDeadline(schedule: LearningRateSchedule, done: number, secondsLeft: number, secondsPerStep: number,
-  tolerance = REPLAN_TOLERANCE): LearningRateSchedule | null {
+export function replanForDeadline(
+  schedule: LearningRateSchedule,
+  done: number,
+  secondsLeft: number,
+  secondsPerStep: number,
+  tolerance = REPLAN_TOLERANCE,
+): LearningRateSchedule | null {
   if (schedule.name !== 'cosine' || !(secondsPerStep > 0)) return null;
   const at = Math.max(done, schedule.warmup);
   if (cosinePhase(schedule, at) >= Math.PI) return null;
@@ -97,6 +102,13 @@ export class DeadlineFollower {
     this.windowStart = now;
     this.windowSteps = 0;
     const next = replanForDeadline(schedule, done, secondsLeft, secondsPerStep);
-    return { schedule: next, from: plannedEnd(schedule), to: next ? plannedEnd(next) : plannedEnd(schedule), secondsPerStep, steps, secondsLeft };
+    return {
+      schedule: next,
+      from: plannedEnd(schedule),
+      to: next ? plannedEnd(next) : plannedEnd(schedule),
+      secondsPerStep,
+      steps,
+      secondsLeft,
+    };
   }
 }

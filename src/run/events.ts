@@ -36,7 +36,16 @@ export interface ConfigEvent extends RunPosition {
    * In line mode, trainChars and valChars count each line's characters and its
    * end-of-line (what a pass scores), and trainLines and valLines the lines.
    */
-  corpus: { source: string; chars: number; trainChars: number; valChars: number; vocab: number; lines: boolean; trainLines?: number; valLines?: number };
+  corpus: {
+    source: string;
+    chars: number;
+    trainChars: number;
+    valChars: number;
+    vocab: number;
+    lines: boolean;
+    trainLines?: number;
+    valLines?: number;
+  };
   /** Parameters of the model (weights and biases), in numbers. */
   params: number;
   /** The engine's name: native, wasm or reference. */
@@ -163,7 +172,7 @@ export type RunEventType = RunEvent['type'];
 /** A run event as one JSON object: `event` names the type, keys are snake_case. */
 export function eventToJson(e: RunEvent): Record<string, unknown> {
   const { type, ...rest } = e;
-  return { event: type, ...snakeKeys(rest) as Record<string, unknown> };
+  return { event: type, ...(snakeKeys(rest) as Record<string, unknown>) };
 }
 
 function snakeKeys(v: unknown): unknown {

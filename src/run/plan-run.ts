@@ -74,12 +74,28 @@ export async function planRun(o: PlanOptions): Promise<RunPlan> {
   let settings = o.settings;
   const notes: string[] = [];
   // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
-  const recipeApplies = o.recipe === 'on' || (o.recipe === 'auto' && !o.resumed && limits.seconds !== undefined &&
-    limits.steps === undefined && limits.epochs === undefined && given.layers === undefined && given.hidden === undefined && !settings.lines);
+  const recipeApplies =
+    o.recipe === 'on' ||
+    (o.recipe === 'auto' &&
+      !o.resumed &&
+      limits.seconds !== undefined &&
+      limits.steps === undefined &&
+      limits.epochs === undefined &&
+      given.layers === undefined &&
+      given.hidden === undefined &&
+      !settings.lines);
   const startedAt = now();
   if (recipeApplies) {
-    const chosen = await budgetRecipe({ ids: corpus.ids, vocabSize: corpus.vocab.size, kernels: o.kernels, base: settings, given,
-      seconds: limits.seconds!, now, names: o.names });
+    const chosen = await budgetRecipe({
+      ids: corpus.ids,
+      vocabSize: corpus.vocab.size,
+      kernels: o.kernels,
+      base: settings,
+      given,
+      seconds: limits.seconds!,
+      now,
+      names: o.names,
+    });
     settings = chosen.settings;
     notes.push(`recipe: ${chosen.explanation}`);
   }
@@ -90,26 +106,48 @@ export async function planRun(o: PlanOptions): Promise<RunPlan> {
 /** Recipe on where the recipe cannot plan: one sentence saying why. */
 function checkRecipeAsked(resumed: boolean, limits: StopLimits, lines: boolean): void {
   if (resumed) {
-    throw new SettingError('recipe', n => `${n('recipe')} on plans a new run; a resumed run keeps the settings it started with (drop ${n('recipe')} on).`);
+    throw new SettingError(
+      'recipe',
+      n => `${n('recipe')} on plans a new run; a resumed run keeps the settings it started with (drop ${n('recipe')} on).`,
+    );
   }
-  if (limits.seconds === undefined) throw new SettingError('recipe', n => `${n('recipe')} on plans a time budget: give ${n('timeBudget')}.`);
+  if (limits.seconds === undefined)
+    throw new SettingError('recipe', n => `${n('recipe')} on plans a time budget: give ${n('timeBudget')}.`);
   if (limits.steps !== undefined || limits.epochs !== undefined) {
-    throw new SettingError('recipe', n => `${n('recipe')} on plans a time budget, not ${n('steps')} or ${n('epochs')}: drop them, or use ${n('recipe')} off.`);
+    throw new SettingError(
+      'recipe',
+      n => `${n('recipe')} on plans a time budget, not ${n('steps')} or ${n('epochs')}: drop them, or use ${n('recipe')} off.`,
+    );
   }
   if (lines) {
-    throw new SettingError('recipe', n => `${n('recipe')} on is not calibrated for line mode (${n('lines')}, or a list corpus such as names) yet: ` +
-      `use ${n('recipe')} off (the defaults) or give the settings.`);
+    throw new SettingError(
+      'recipe',
+      n =>
+        `${n('recipe')} on is not calibrated for line mode (${n('lines')}, or a list corpus such as names) yet: ` +
+        `use ${n('recipe')} off (the defaults) or give the settings.`,
+    );
   }
 }
 
 /** Refuses a model and batch whose training would not fit in the machine's memory (or an engine's, or a JavaScript array). */
 export function checkTrainingMemory(s: RunSettings, vocabSize: number, machine: MachineMemory, threads = 1): void {
-  const estimate = trainingMemory({ config: { ...s, vocabSize }, batch: s.batch, seq: s.seq, optimizer: s.optimizer, threads, ema: s.ema > 0 });
+  const estimate = trainingMemory({
+    config: { ...s, vocabSize },
+    batch: s.batch,
+    seq: s.seq,
+    optimizer: s.optimizer,
+    threads,
+    ema: s.ema > 0,
+  });
   const sentence = (n: SettingNames): string | null => {
     try {
-      checkMemory(estimate, machine, `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with ${n('emb')} ${s.emb}, ${n('batch')} ${s.batch} ` +
-        `and ${n('seq')} ${s.seq} on ${vocabSize} distinct characters`,
-      `use a smaller ${n('hidden')}, ${n('layers')}, ${n('emb')}, ${n('batch')} or ${n('seq')}`);
+      checkMemory(
+        estimate,
+        machine,
+        `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with ${n('emb')} ${s.emb}, ${n('batch')} ${s.batch} ` +
+          `and ${n('seq')} ${s.seq} on ${vocabSize} distinct characters`,
+        `use a smaller ${n('hidden')}, ${n('layers')}, ${n('emb')}, ${n('batch')} or ${n('seq')}`,
+      );
       return null;
     } catch (e) {
       if (e instanceof CharrnnError) return e.message;

@@ -36,15 +36,22 @@ export const MIN_TIMED_STEPS = 2;
  * is not timed (it allocates and warms the caches); the probe's models and their
  * updates are thrown away.
  */
-export async function measureSpeeds(ids: TokenIds, vocabSize: number, kernels: Kernels<Float32Array>, models: ProbeModel[],
-  o: ProbeOptions): Promise<MeasuredSpeed[]> {
+export async function measureSpeeds(
+  ids: TokenIds,
+  vocabSize: number,
+  kernels: Kernels<Float32Array>,
+  models: ProbeModel[],
+  o: ProbeOptions,
+): Promise<MeasuredSpeed[]> {
   // Fewer streams when the text is short, so that the probe runs where the run itself would refuse it later with its own sentence.
   const batch = Math.max(1, Math.min(o.batch, Math.floor((ids.length - 1) / o.seq)));
   const share = o.seconds / models.length;
   const speeds: MeasuredSpeed[] = [];
   for (const m of models) {
     const { dropout = 0, embDropout = 0 } = m;
-    const model = new CharRNN({ cell: m.cell, layers: m.layers, hidden: m.hidden, emb: m.emb, vocabSize, dropout, embDropout }, kernels, { seed: 1 });
+    const model = new CharRNN({ cell: m.cell, layers: m.layers, hidden: m.hidden, emb: m.emb, vocabSize, dropout, embDropout }, kernels, {
+      seed: 1,
+    });
     const trainer = new Trainer(model, ids, { batch, seq: o.seq, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: DEFAULT_OPTIMIZER });
     trainer.step();
     const t0 = o.now();

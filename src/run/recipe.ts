@@ -81,9 +81,17 @@ export interface Recipe {
 
 /** Model sizes the recipe picks from, smallest first (parameters grow along the list for any vocabulary). */
 export const CANDIDATES: readonly { layers: number; hidden: number }[] = [
-  { layers: 1, hidden: 64 }, { layers: 1, hidden: 128 }, { layers: 2, hidden: 128 }, { layers: 2, hidden: 192 },
-  { layers: 2, hidden: 256 }, { layers: 2, hidden: 384 }, { layers: 2, hidden: 512 }, { layers: 3, hidden: 512 },
-  { layers: 3, hidden: 640 }, { layers: 3, hidden: 768 }, { layers: 3, hidden: 1024 },
+  { layers: 1, hidden: 64 },
+  { layers: 1, hidden: 128 },
+  { layers: 2, hidden: 128 },
+  { layers: 2, hidden: 192 },
+  { layers: 2, hidden: 256 },
+  { layers: 2, hidden: 384 },
+  { layers: 2, hidden: 512 },
+  { layers: 3, hidden: 512 },
+  { layers: 3, hidden: 640 },
+  { layers: 3, hidden: 768 },
+  { layers: 3, hidden: 1024 },
 ];
 
 /** Characters a model must see per parameter (the 15-minute 2x512 saw 1.8). */
@@ -150,9 +158,9 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   // The model: the largest candidate that sees CHARS_PER_PARAMETER characters per parameter
   // and MIN_CHARS_SEEN characters in all, and is not far larger than the text; the smallest
   // when none does. A size the user gave fixes that dimension; the other is chosen the same way.
-  const options = CANDIDATES
-    .map(c => ({ layers: given.layers ?? c.layers, hidden: given.hidden ?? c.hidden }))
-    .filter((c, i, all) => all.findIndex(o => o.layers === c.layers && o.hidden === c.hidden) === i);
+  const options = CANDIDATES.map(c => ({ layers: given.layers ?? c.layers, hidden: given.hidden ?? c.hidden })).filter(
+    (c, i, all) => all.findIndex(o => o.layers === c.layers && o.hidden === c.hidden) === i,
+  );
   const minChars = Math.min(MIN_CHARS_SEEN, seen(options[0].layers, options[0].hidden) / 2);
   const fits = (layers: number, hidden: number): boolean => {
     const p = parameterCount(cell, layers, hidden, emb, V);
@@ -176,7 +184,7 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   // at ~19 (2x512, 5.2 epochs) dropout 0.1 scored 1.431 and 0.2 1.457, both underfit;
   // at ~58 (3x512, 8-10 epochs) 0.35 was still underfit; at ~230 (3x512, 34-41 epochs)
   // 0.5 overfit. The reference's 2x256 without dropout overfits from ~5.
-  const pressure = epochs * parameters / trainChars;
+  const pressure = (epochs * parameters) / trainChars;
   const dropout = given.dropout ?? roundTo(clamp(0.12 * Math.log2(pressure / 10), 0, 0.5), 0.05);
   const embDropout = given.embDropout ?? (dropout >= 0.2 ? 0.1 : 0);
   const weightDecay = given.weightDecay ?? (dropout >= 0.2 ? 0.1 : 0);
@@ -191,15 +199,32 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   // A validation pass costs about a third of training on as many characters (forward only):
   // spread them so that all of them together take VALIDATION_SHARE of the budget.
   const valChars = textChars * valFrac;
-  const validations = Math.max(1, Math.floor(VALIDATION_SHARE * totalChars * 3 / Math.max(1, valChars)));
+  const validations = Math.max(1, Math.floor((VALIDATION_SHARE * totalChars * 3) / Math.max(1, valChars)));
   const valEvery = given.valEvery ?? Math.max(MIN_VAL_EVERY, Math.ceil(steps / validations));
   const scheduleSteps = given.scheduleSteps ?? steps;
 
   const settings: RecipeSettings = {
-    cell, layers, hidden, emb, batch, seq, dropout, embDropout, weightDecay, lr, lrSchedule, warmup, lrMin, scheduleSteps, ema,
-    valSplit, valFrac, valEvery,
+    cell,
+    layers,
+    hidden,
+    emb,
+    batch,
+    seq,
+    dropout,
+    embDropout,
+    weightDecay,
+    lr,
+    lrSchedule,
+    warmup,
+    lrMin,
+    scheduleSteps,
+    ema,
+    valSplit,
+    valFrac,
+    valEvery,
   };
-  const explanation = `${layers}x${hidden} ${cell.toUpperCase()} (${millions(parameters)} parameters), dropout ${dropout}` +
+  const explanation =
+    `${layers}x${hidden} ${cell.toUpperCase()} (${millions(parameters)} parameters), dropout ${dropout}` +
     `${embDropout ? `, embedding dropout ${embDropout}` : ''}: ~${epochs.toFixed(1)} epochs of ${millions(trainChars)} characters in ` +
     `${duration(seconds)} at ~${thousands(charsPerSecond)} chars/s; ${lrSchedule} lr ${lr}${lrSchedule === 'cosine' ? ` to ${lrMin}` : ''} ` +
     `over ${steps.toLocaleString('en')} steps${warmup ? ` after ${warmup} warm-up` : ''}${weightDecay ? `, AdamW ${weightDecay}` : ''}` +

@@ -16,7 +16,7 @@ export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'tim
 export type SettingNames = (setting: SettingName) => string;
 
 /** The library's words: a setting is called by its own name. */
-export const LIBRARY_NAMES: SettingNames = setting => setting === 'timeBudget' ? 'seconds' : setting;
+export const LIBRARY_NAMES: SettingNames = setting => (setting === 'timeBudget' ? 'seconds' : setting);
 
 /**
  * A setting that cannot be, or settings that conflict: one sentence, whose
@@ -24,7 +24,10 @@ export const LIBRARY_NAMES: SettingNames = setting => setting === 'timeBudget' ?
  * face's. `setting` is the setting to change (the first one the sentence names).
  */
 export class SettingError extends CharrnnError {
-  constructor(readonly setting: SettingName, private readonly sentence: (name: SettingNames) => string) {
+  constructor(
+    readonly setting: SettingName,
+    private readonly sentence: (name: SettingNames) => string,
+  ) {
     super(sentence(LIBRARY_NAMES));
     this.name = 'SettingError';
   }

@@ -124,12 +124,39 @@ export interface StopLimits {
  */
 export const DEFAULT_SETTINGS: RunSettings = {
   lines: false,
-  invalid: 'error', normalize: DEFAULT_NORMALIZATION,
-  cell: DEFAULT_MODEL.cell, layers: DEFAULT_MODEL.layers, hidden: DEFAULT_MODEL.hidden, emb: DEFAULT_MODEL.emb, dropout: DEFAULT_MODEL.dropout,
-  batch: 50, seq: 50, optimizer: 'adam', lr: DEFAULT_OPTIMIZER.lr, clip: 5, lrDecay: 1, lrDecayEvery: 0,
-  lrSchedule: 'step', warmup: 0, lrMin: 0, scheduleSteps: 0, scheduleEnd: 'steps', scheduleReplans: [], weightDecay: 0, ema: 0, embDropout: 0, valSplit: 'tail',
-  valFrac: 0.1, valEvery: 500, valMaxChars: 250_000, patience: 0, checkpointEvery: 500, seed: 1,
-  sampleLength: 200, sampleTemperature: 0.8, samplePrime: '',
+  invalid: 'error',
+  normalize: DEFAULT_NORMALIZATION,
+  cell: DEFAULT_MODEL.cell,
+  layers: DEFAULT_MODEL.layers,
+  hidden: DEFAULT_MODEL.hidden,
+  emb: DEFAULT_MODEL.emb,
+  dropout: DEFAULT_MODEL.dropout,
+  batch: 50,
+  seq: 50,
+  optimizer: 'adam',
+  lr: DEFAULT_OPTIMIZER.lr,
+  clip: 5,
+  lrDecay: 1,
+  lrDecayEvery: 0,
+  lrSchedule: 'step',
+  warmup: 0,
+  lrMin: 0,
+  scheduleSteps: 0,
+  scheduleEnd: 'steps',
+  scheduleReplans: [],
+  weightDecay: 0,
+  ema: 0,
+  embDropout: 0,
+  valSplit: 'tail',
+  valFrac: 0.1,
+  valEvery: 500,
+  valMaxChars: 250_000,
+  patience: 0,
+  checkpointEvery: 500,
+  seed: 1,
+  sampleLength: 200,
+  sampleTemperature: 0.8,
+  samplePrime: '',
 };
 
 /** With no limit given, a run trains this many epochs. */
@@ -140,7 +167,18 @@ export const DEFAULT_EPOCHS = 10;
  * rest, and a checkpoint saved before they existed lacks them, so it resumes
  * with their defaults, which are what it ran with.
  */
-export const TECHNIQUES = ['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'scheduleEnd', 'scheduleReplans', 'weightDecay', 'ema', 'embDropout', 'valSplit'] as const;
+export const TECHNIQUES = [
+  'lrSchedule',
+  'warmup',
+  'lrMin',
+  'scheduleSteps',
+  'scheduleEnd',
+  'scheduleReplans',
+  'weightDecay',
+  'ema',
+  'embDropout',
+  'valSplit',
+] as const;
 
 /**
  * Settings that a resumed run keeps: they define the run's math and data. The
@@ -148,8 +186,32 @@ export const TECHNIQUES = ['lrSchedule', 'warmup', 'lrMin', 'scheduleSteps', 'sc
  * loss stalls; the run's log records the change), nor are the sample settings
  * or the stop limits.
  */
-export const KEPT_ON_RESUME = ['corpus', 'lines', 'encoding', 'invalid', 'normalize', 'maxVocab', 'cell', 'layers', 'hidden', 'emb', 'dropout', 'batch', 'seq', 'clip', 'optimizer', 'lrDecay',
-  'lrDecayEvery', 'valFrac', 'valEvery', 'valMaxChars', 'patience', 'checkpointEvery', 'seed', ...TECHNIQUES] as const satisfies readonly (keyof RunSettings)[];
+export const KEPT_ON_RESUME = [
+  'corpus',
+  'lines',
+  'encoding',
+  'invalid',
+  'normalize',
+  'maxVocab',
+  'cell',
+  'layers',
+  'hidden',
+  'emb',
+  'dropout',
+  'batch',
+  'seq',
+  'clip',
+  'optimizer',
+  'lrDecay',
+  'lrDecayEvery',
+  'valFrac',
+  'valEvery',
+  'valMaxChars',
+  'patience',
+  'checkpointEvery',
+  'seed',
+  ...TECHNIQUES,
+] as const satisfies readonly (keyof RunSettings)[];
 
 /**
  * The settings of a resumed run: what it was saved with, the given values of
@@ -162,7 +224,10 @@ export function resumedSettings(savedSettings: Partial<RunSettings>, given: Part
   const out: RunSettings = { ...DEFAULT_SETTINGS, ...saved, ...given };
   for (const k of KEPT_ON_RESUME) {
     if (k in given && k in saved && given[k] !== saved[k]) {
-      throw new SettingError(k, n => `The run being resumed has ${n(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave ${n(k)} out.`);
+      throw new SettingError(
+        k,
+        n => `The run being resumed has ${n(k)} ${String(saved[k])}; a resumed run keeps its settings, so leave ${n(k)} out.`,
+      );
     }
     if (k in saved) (out as unknown as Record<string, unknown>)[k] = saved[k];
   }
@@ -178,5 +243,5 @@ export function stopStep(limits: StopLimits, stepsPerEpoch: number): number | nu
   const noLimit = steps === undefined && epochs === undefined && seconds === undefined;
   const epochLimit = epochs ?? (noLimit ? DEFAULT_EPOCHS : undefined);
   const fromEpochs = epochLimit === undefined ? undefined : Math.ceil(epochLimit * stepsPerEpoch);
-  return steps !== undefined && fromEpochs !== undefined ? Math.min(steps, fromEpochs) : steps ?? fromEpochs ?? null;
+  return steps !== undefined && fromEpochs !== undefined ? Math.min(steps, fromEpochs) : (steps ?? fromEpochs ?? null);
 }

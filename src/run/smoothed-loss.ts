@@ -8,7 +8,10 @@ export class SmoothedLoss {
   private weight: number;
 
   /** @param resumed the state a resumed run had reached (`state`), or null for a new run */
-  constructor(resumed: SmoothedLossState | null, private readonly decay = 0.98) {
+  constructor(
+    resumed: SmoothedLossState | null,
+    private readonly decay = 0.98,
+  ) {
     this.average = resumed?.average ?? 0;
     this.weight = resumed?.weight ?? 0;
   }

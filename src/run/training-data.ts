@@ -126,7 +126,10 @@ export class LineData implements TrainingData {
   readonly valChars: number;
   private readonly batch: number;
 
-  constructor(private readonly corpus: LineCorpus, s: Pick<RunSettings, 'batch' | 'seed'>) {
+  constructor(
+    private readonly corpus: LineCorpus,
+    s: Pick<RunSettings, 'batch' | 'seed'>,
+  ) {
     this.batch = s.batch;
     this.batcher = new LineBatcher(corpus.train, s.batch, s.seed);
     this.trainChars = scoredChars(corpus.train);
@@ -155,8 +158,14 @@ export class LineData implements TrainingData {
   }
 
   sample(model: CharRNN<Float32Array>, vocab: Vocabulary, s: SampleSettings): string {
-    return sampleLines(model, vocab, { count: SAMPLE_LINES, eol: EOL, maxLength: s.sampleLength, temperature: s.sampleTemperature,
-      prime: s.samplePrime, seed: s.seed }).lines.join(EOL);
+    return sampleLines(model, vocab, {
+      count: SAMPLE_LINES,
+      eol: EOL,
+      maxLength: s.sampleLength,
+      temperature: s.sampleTemperature,
+      prime: s.samplePrime,
+      seed: s.seed,
+    }).lines.join(EOL);
   }
 
   /** Batches of lines vary in length, so a step's time says no fixed speed. */
@@ -181,7 +190,7 @@ function boundedValidation(val: TokenIds, windows: number, maxChars: number): { 
   const keep = Math.max(1, Math.floor(maxChars / w));
   const out = new (val.constructor as new (n: number) => TokenIds)(keep * w);
   for (let i = 0; i < keep; i++) {
-    const k = Math.floor(i * windows / keep);
+    const k = Math.floor((i * windows) / keep);
     out.set(val.subarray(k * w, (k + 1) * w), i * w);
   }
   return { val: out, windows: keep };

@@ -102,8 +102,13 @@ export interface PreparedTraining {
  * builds the model (fresh, or from a checkpoint) and its trainer with the run's
  * techniques; `limits` give a cosine schedule its length when the settings do not.
  */
-export function prepareTraining(corpus: TrainingText, given: RunSettings, kernels: Kernels<Float32Array>,
-  checkpoint?: DecodedCheckpoint | null, limits: StopLimits = {}): PreparedTraining {
+export function prepareTraining(
+  corpus: TrainingText,
+  given: RunSettings,
+  kernels: Kernels<Float32Array>,
+  checkpoint?: DecodedCheckpoint | null,
+  limits: StopLimits = {},
+): PreparedTraining {
   let s = given;
   if (checkpoint) checkSameText(corpus, checkpoint);
   checkSettings(s, limits, corpus, checkpoint?.steps);
@@ -112,14 +117,33 @@ export function prepareTraining(corpus: TrainingText, given: RunSettings, kernel
     // checkSettings made sure a limit gives the step the run stops at.
     s = { ...s, scheduleSteps: stopStep(limits, data.batcher.stepsPerEpoch)! }; // fixed now and saved, so a resumed run keeps the same curve
   }
-  const config = { cell: s.cell, layers: s.layers, hidden: s.hidden, emb: s.emb, dropout: s.dropout, vocabSize: corpus.vocab.size,
-    ...(s.embDropout > 0 ? { embDropout: s.embDropout } : {}) };
+  const config = {
+    cell: s.cell,
+    layers: s.layers,
+    hidden: s.hidden,
+    emb: s.emb,
+    dropout: s.dropout,
+    vocabSize: corpus.vocab.size,
+    ...(s.embDropout > 0 ? { embDropout: s.embDropout } : {}),
+  };
   const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
   const trainer = new Trainer(model, data.batcher, {
-    batch: s.batch, seq: s.seq, clip: s.clip, lrDecay: s.lrDecay, lrDecayEvery: s.lrDecayEvery,
+    batch: s.batch,
+    seq: s.seq,
+    clip: s.clip,
+    lrDecay: s.lrDecay,
+    lrDecayEvery: s.lrDecayEvery,
     optimizer: { ...DEFAULT_OPTIMIZER, name: s.optimizer, lr: s.lr, ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}) },
-    schedule: { lr: s.lr, name: s.lrSchedule, warmup: s.warmup, decay: s.lrDecay, decayEvery: s.lrDecayEvery, lrMin: s.lrMin, totalSteps: s.scheduleSteps,
-      ...(s.scheduleReplans.length > 0 ? { replans: s.scheduleReplans } : {}) },
+    schedule: {
+      lr: s.lr,
+      name: s.lrSchedule,
+      warmup: s.warmup,
+      decay: s.lrDecay,
+      decayEvery: s.lrDecayEvery,
+      lrMin: s.lrMin,
+      totalSteps: s.scheduleSteps,
+      ...(s.scheduleReplans.length > 0 ? { replans: s.scheduleReplans } : {}),
+    },
     ...(s.ema > 0 ? { ema: s.ema } : {}),
   });
   checkpoint?.restore(trainer);
@@ -250,16 +274,29 @@ export class TrainingRun {
     const budget = new Budget(this.limits.seconds ?? Infinity, this.startedAt, data.validates ? data.valChars : 0, data.charsPerStep);
     this.budget = budget;
     this.emit({
-      type: 'config', ...this.position(), resumed: this.resumed,
+      type: 'config',
+      ...this.position(),
+      resumed: this.resumed,
       model: { ...model.config },
       settings: { ...s, ...this.limits },
-      corpus: { source: this.options.corpus.source, chars: this.options.corpus.ids.length, trainChars: data.trainChars,
-        valChars: data.valChars, vocab: this.vocab.size, lines: data.lines, ...data.lineCounts },
-      params: model.params.size, backend: model.kernels.name, totalSteps: this.totalSteps, budgetSeconds: this.limits.seconds ?? null,
+      corpus: {
+        source: this.options.corpus.source,
+        chars: this.options.corpus.ids.length,
+        trainChars: data.trainChars,
+        valChars: data.valChars,
+        vocab: this.vocab.size,
+        lines: data.lines,
+        ...data.lineCounts,
+      },
+      params: model.params.size,
+      backend: model.kernels.name,
+      totalSteps: this.totalSteps,
+      budgetSeconds: this.limits.seconds ?? null,
     });
     for (const message of this.options.notes ?? []) this.note(message);
     const savedLr = this.options.checkpoint?.run.settings.lr;
-    if (typeof savedLr === 'number' && savedLr !== s.lr) this.note(`the learning rate changes from ${savedLr} to ${s.lr} at step ${trainer.steps}`);
+    if (typeof savedLr === 'number' && savedLr !== s.lr)
+      this.note(`the learning rate changes from ${savedLr} to ${s.lr} at step ${trainer.steps}`);
     if (this.totalSteps !== null && trainer.steps >= this.totalSteps) {
       this.note(`the run had already reached its ${this.totalSteps} steps; give a larger ${this.names('steps')} to train on`);
     }
@@ -278,7 +315,8 @@ export class TrainingRun {
       try {
         last = trainer.step();
       } catch (e) {
-        const error = e instanceof DivergedError ? new CharrnnError(`${e.problem} (${this.savedSoFar()}); try a smaller learning rate.`) : e;
+        const error =
+          e instanceof DivergedError ? new CharrnnError(`${e.problem} (${this.savedSoFar()}); try a smaller learning rate.`) : e;
         if (error instanceof CharrnnError) this.emit({ type: 'stopped', ...this.position(), reason: 'diverged', message: error.message });
         throw error;
       }
@@ -288,7 +326,12 @@ export class TrainingRun {
       this.chars += last.chars;
       this.recordTiming(dt, last.chars);
       this.emit({
-        type: 'step', ...this.position(), loss: last.loss, smoothLoss: this.smoothed.add(last.loss), lr: last.lr, gradNorm: last.gradNorm,
+        type: 'step',
+        ...this.position(),
+        loss: last.loss,
+        smoothLoss: this.smoothed.add(last.loss),
+        lr: last.lr,
+        gradNorm: last.gradNorm,
         charsPerSecond: this.throughput(),
       });
       if (budget.wantsProbe()) this.probeValidation(budget);
@@ -309,9 +352,16 @@ export class TrainingRun {
     if (this.stopReason !== null) this.emit({ type: 'stopped', ...this.position(), reason: this.stopReason, message: this.stopMessage });
     const text = stepped && s.sampleLength > 0 && this.stopReason !== 'signal' ? await this.sampleText() : null;
     const result = {
-      type: 'result' as const, ...this.position(), reason: this.stopReason ?? 'limit', stepsThisRun: this.stepsThisRun,
-      trainSeconds: this.trainSeconds, charsPerSecond: this.throughput(), lastLoss: last?.loss ?? NaN,
-      valLoss: this.valLoss, bestValLoss: this.bestValLoss, sample: text,
+      type: 'result' as const,
+      ...this.position(),
+      reason: this.stopReason ?? 'limit',
+      stepsThisRun: this.stepsThisRun,
+      trainSeconds: this.trainSeconds,
+      charsPerSecond: this.throughput(),
+      lastLoss: last?.loss ?? NaN,
+      valLoss: this.valLoss,
+      bestValLoss: this.bestValLoss,
+      sample: text,
     };
     this.emit(result);
     return result;
@@ -326,8 +376,10 @@ export class TrainingRun {
     this.currentSettings = { ...this.currentSettings, scheduleReplans: check.schedule.replans ?? [] };
     const charsPerSecond = this.data.charsPerSecond(check.secondsPerStep);
     const rate = charsPerSecond === null ? '' : ` (${Math.round(charsPerSecond).toLocaleString('en')} chars/s)`;
-    this.note(`the learning rate now reaches ${this.settings.lrMin} at step ${check.to.toLocaleString('en')}, not ${check.from.toLocaleString('en')}: ` +
-      `${check.secondsPerStep.toFixed(3)} s per step over the last ${check.steps}${rate}, ${Math.round(check.secondsLeft)} s left to train`);
+    this.note(
+      `the learning rate now reaches ${this.settings.lrMin} at step ${check.to.toLocaleString('en')}, not ${check.from.toLocaleString('en')}: ` +
+        `${check.secondsPerStep.toFixed(3)} s per step over the last ${check.steps}${rate}, ${Math.round(check.secondsLeft)} s left to train`,
+    );
   }
 
   // Throughput: the steady state once past the warm-up steps; until then, the speed so far.
@@ -349,15 +401,15 @@ export class TrainingRun {
   }
 
   private throughput(): number {
-    return this.timedSeconds > 0 ? this.timedChars / this.timedSeconds
-      : this.trainSeconds > 0 ? this.charsThisRun / this.trainSeconds : 0;
+    return this.timedSeconds > 0 ? this.timedChars / this.timedSeconds : this.trainSeconds > 0 ? this.charsThisRun / this.trainSeconds : 0;
   }
 
   /** Which limit ends the run before the next step, in words, or null. */
   private limitReached(last: StepResult | null, budget: Budget): string | null {
     const steps = this.trainer.steps;
     if (this.totalSteps !== null && steps >= this.totalSteps) {
-      return this.limits.steps !== undefined && this.totalSteps === this.limits.steps ? `reached ${this.names('steps')} ${this.totalSteps}`
+      return this.limits.steps !== undefined && this.totalSteps === this.limits.steps
+        ? `reached ${this.names('steps')} ${this.totalSteps}`
         : `reached ${this.limits.epochs ?? DEFAULT_EPOCHS} epochs (step ${this.totalSteps})`;
     }
     if (last !== null && !budget.allowsStep(this.now())) {
@@ -375,7 +427,9 @@ export class TrainingRun {
   private position(): RunPosition {
     const step = this.trainer.steps;
     return {
-      step, epoch: this.trainer.batcher.epoch, chars: this.chars,
+      step,
+      epoch: this.trainer.batcher.epoch,
+      chars: this.chars,
       time: this.timeBefore + (this.now() - this.startedAt) / 1000,
     };
   }
@@ -401,15 +455,21 @@ export class TrainingRun {
   private async validateNow(closing: boolean): Promise<void> {
     const s = this.settings;
     const t0 = this.now();
-    const until = closing ? this.budget?.closingValidationEnd() ?? Infinity : Infinity;
-    const sums = await runPass(this.data.validationPass(this.model),
-      { now: this.now, shouldStop: () => this.stopRequested, until, expected: this.data.valChars });
+    const until = closing ? (this.budget?.closingValidationEnd() ?? Infinity) : Infinity;
+    const sums = await runPass(this.data.validationPass(this.model), {
+      now: this.now,
+      shouldStop: () => this.stopRequested,
+      until,
+      expected: this.data.valChars,
+    });
     if (sums === null || sums.count === 0) return; // abandoned for a stop request
     this.budget?.recordValidation((this.now() - t0) / 1000, sums.count);
     const loss = sums.total / sums.count;
     if (!sums.complete) {
-      this.note(`the closing validation scored ${sums.count.toLocaleString('en')} of the ${this.data.valChars.toLocaleString('en')} held-out ` +
-        `characters: the ${formatSeconds(this.budget!.seconds)} budget left no time for the rest`);
+      this.note(
+        `the closing validation scored ${sums.count.toLocaleString('en')} of the ${this.data.valChars.toLocaleString('en')} held-out ` +
+          `characters: the ${formatSeconds(this.budget!.seconds)} budget left no time for the rest`,
+      );
     }
     this.lastValidatedStep = this.trainer.steps;
     this.valLoss = loss;
@@ -420,12 +480,22 @@ export class TrainingRun {
     } else {
       this.sinceBest++;
     }
-    const event: ValidationEvent = { type: 'validation', ...this.position(), loss, best, bestLoss: this.bestValLoss!, sinceBest: this.sinceBest };
+    const event: ValidationEvent = {
+      type: 'validation',
+      ...this.position(),
+      loss,
+      best,
+      bestLoss: this.bestValLoss!,
+      sinceBest: this.sinceBest,
+    };
     this.emit(event);
     if (best) await this.save(['best'], () => [this.modelBytes({ val_loss: String(loss) })]);
     if (s.sampleEvery === undefined && !closing) this.emitSample(this.sampleNow());
     if (s.patience > 0 && this.sinceBest >= s.patience) {
-      this.stop('patience', `${this.sinceBest} validations in a row without a new best (${this.names('patience')} ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`);
+      this.stop(
+        'patience',
+        `${this.sinceBest} validations in a row without a new best (${this.names('patience')} ${s.patience}); the best is ${this.bestValLoss!.toFixed(4)}`,
+      );
     }
   }
 
@@ -460,8 +530,14 @@ export class TrainingRun {
 
   private emitSample(text: string | null): void {
     if (text === null) return;
-    this.emit({ type: 'sample', ...this.position(), prime: this.settings.samplePrime, temperature: this.settings.sampleTemperature, text,
-      ...(this.data.lines ? { lines: true } : {}) });
+    this.emit({
+      type: 'sample',
+      ...this.position(),
+      prime: this.settings.samplePrime,
+      temperature: this.settings.sampleTemperature,
+      text,
+      ...(this.data.lines ? { lines: true } : {}),
+    });
   }
 
   /**
@@ -482,7 +558,9 @@ export class TrainingRun {
   /** The model file holds the weights the run evaluates (the average when kept); the checkpoint, the raw ones beside it. */
   private async saveLatest(): Promise<void> {
     await this.save(['model', 'checkpoint'], async () => [
-      await withEvaluationWeights(this.trainer, () => this.modelBytes()), encodeCheckpoint(this.trainer, this.vocab, this.record())]);
+      await withEvaluationWeights(this.trainer, () => this.modelBytes()),
+      encodeCheckpoint(this.trainer, this.vocab, this.record()),
+    ]);
     this.lastSavedStep = this.trainer.steps;
   }
 
@@ -515,7 +593,13 @@ export class TrainingRun {
 
   private modelBytes(extra: Record<string, string> = {}): Uint8Array {
     const s = this.settings;
-    const training = JSON.stringify({ steps: this.trainer.steps, corpus: this.options.corpus.source, batch: s.batch, seq: s.seq, seed: s.seed });
+    const training = JSON.stringify({
+      steps: this.trainer.steps,
+      corpus: this.options.corpus.source,
+      batch: s.batch,
+      seq: s.seq,
+      seed: s.seed,
+    });
     return encodeModel(this.model, this.vocab, { training, ...this.data.modelMetadata, ...extra });
   }
 
@@ -523,8 +607,13 @@ export class TrainingRun {
   private record(): RunRecord {
     const settings: Record<string, unknown> = { ...this.settings };
     return {
-      settings, limits: { ...this.limits }, textHash: this.textHash, bestValLoss: this.bestValLoss, sinceBest: this.sinceBest,
-      smoothLoss: this.smoothed.state, chars: this.chars,
+      settings,
+      limits: { ...this.limits },
+      textHash: this.textHash,
+      bestValLoss: this.bestValLoss,
+      sinceBest: this.sinceBest,
+      smoothLoss: this.smoothed.state,
+      chars: this.chars,
     };
   }
 }

@@ -29,8 +29,10 @@ export async function finishPass(pass: Iterable<PassSums>, o: { now: () => numbe
  * characters a whole pass scores less those done, whichever is fewer. The sums
  * so far, or null when `shouldStop` turned true.
  */
-export async function runPass(pass: Iterable<PassSums>,
-  o: { now: () => number; shouldStop: () => boolean; until?: number; expected?: number }): Promise<PassResult | null> {
+export async function runPass(
+  pass: Iterable<PassSums>,
+  o: { now: () => number; shouldStop: () => boolean; until?: number; expected?: number },
+): Promise<PassResult | null> {
   let last: PassSums = { total: 0, count: 0 };
   let lastYield = o.now();
   const until = o.until ?? Infinity;

@@ -16,7 +16,10 @@ export class Admission {
   private inFlight = 0;
   private readonly queue: { admit: () => void; signal?: AbortSignal; onAbort: () => void }[] = [];
 
-  constructor(readonly maxInFlight: number, readonly maxQueue: number) {}
+  constructor(
+    readonly maxInFlight: number,
+    readonly maxQueue: number,
+  ) {}
 
   get active(): number {
     return this.inFlight;
@@ -35,7 +38,10 @@ export class Admission {
     if (this.queue.length >= this.maxQueue) throw new ServerBusy();
     await new Promise<void>((resolve, reject) => {
       const entry = {
-        admit: () => { signal?.removeEventListener('abort', entry.onAbort); resolve(); },
+        admit: () => {
+          signal?.removeEventListener('abort', entry.onAbort);
+          resolve();
+        },
         signal,
         onAbort: () => {
           const i = this.queue.indexOf(entry);

@@ -1,19 +1,33 @@
 /** The `type` of an error body, as OpenAI's API names them, so its clients read ours. */
 export type ApiErrorType =
-  | 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'request_too_large'
-  | 'rate_limit_error' | 'server_error' | 'unavailable';
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'request_too_large'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'unavailable';
 
 /** A request the server refuses: the status, and one sentence for `{error: {message, type}}`. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly type: ApiErrorType,
-    readonly headers: Record<string, string> = {}, readonly param: string | null = null) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ApiErrorType,
+    readonly headers: Record<string, string> = {},
+    readonly param: string | null = null,
+  ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
 /** The body of every error answer. */
-export function errorBody(message: string, type: ApiErrorType, param: string | null = null): { error: { message: string; type: ApiErrorType; param: string | null; code: null } } {
+export function errorBody(
+  message: string,
+  type: ApiErrorType,
+  param: string | null = null,
+): { error: { message: string; type: ApiErrorType; param: string | null; code: null } } {
   return { error: { message, type, param, code: null } };
 }
 

@@ -13,10 +13,15 @@ import { toApiError } from './to-api-error.js';
  * back at the end. `work` answers with JSON (its return value) or opens an SSE
  * stream and writes to it (returning undefined).
  */
-export async function answerGeneration(request: FastifyRequest, reply: FastifyReply,
-  work: (signal: AbortSignal, sse: () => SseWriter) => Promise<object | undefined>): Promise<object | undefined> {
+export async function answerGeneration(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: (signal: AbortSignal, sse: () => SseWriter) => Promise<object | undefined>,
+): Promise<object | undefined> {
   const gone = new AbortController();
-  reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(new GenerationCancelled()); });
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) gone.abort(new GenerationCancelled());
+  });
   let release: () => void;
   try {
     release = await request.server.charrnn.admission.enter(gone.signal);
@@ -56,7 +61,10 @@ export async function answerGeneration(request: FastifyRequest, reply: FastifyRe
 }
 
 /** A job's result, cancelling it when the client goes away. */
-export async function generation(job: { result: Promise<GenerationResult>; cancel: () => void }, signal: AbortSignal): Promise<GenerationResult> {
+export async function generation(
+  job: { result: Promise<GenerationResult>; cancel: () => void },
+  signal: AbortSignal,
+): Promise<GenerationResult> {
   if (signal.aborted) job.cancel();
   else signal.addEventListener('abort', () => job.cancel(), { once: true });
   return job.result;

@@ -36,7 +36,12 @@ export type RequestPlan = { settings: GenerateSettings; lines: null } | { settin
  * model writes whole lines as the library's handle and `charrnn sample` do:
  * each from a state fed its end-of-line, then the prime, up to the next one.
  */
-export function requestPlan(served: ServedModel, options: GenerateOptions & LineOptions, names: LineOptionNames, unknownHint: string): RequestPlan {
+export function requestPlan(
+  served: ServedModel,
+  options: GenerateOptions & LineOptions,
+  names: LineOptionNames,
+  unknownHint: string,
+): RequestPlan {
   const { maxLength, novel, ...generation } = options;
   checkLineOptions(options, served.line !== null, `the model '${served.name}'`, names);
   const settings = parseGenerateOptions(generation, names);

@@ -49,7 +49,11 @@ export class ModelScheduler {
   private readonly padding: GenerationStream[] = [];
   private looping = false;
 
-  constructor(readonly model: CharRNN<Float32Array>, readonly vocab: Vocabulary, readonly batching = true) {}
+  constructor(
+    readonly model: CharRNN<Float32Array>,
+    readonly vocab: Vocabulary,
+    readonly batching = true,
+  ) {}
 
   /** Requests generating now. */
   get active(): number {
@@ -67,7 +71,9 @@ export class ModelScheduler {
    */
   start(settings: GenerateSettings, onPieces?: (pieces: string[]) => void): Job {
     const streams = Math.max(settings.count, settings.beam);
-    const batch = this.batching ? (this.shared ??= new GenerationBatch(this.model, { capacity: 16 })) : new GenerationBatch(this.model, { capacity: streams });
+    const batch = this.batching
+      ? (this.shared ??= new GenerationBatch(this.model, { capacity: 16 }))
+      : new GenerationBatch(this.model, { capacity: streams });
     let gen: TextGenerator;
     try {
       gen = createGenerator(this.model, this.vocab, settings, batch);
@@ -79,7 +85,9 @@ export class ModelScheduler {
     const result = new Promise<GenerationResult>((resolve, reject) => {
       run = { gen, batch, onPieces, resolve, reject, ended: false };
     });
-    result.catch(() => { /* a cancelled request's client is gone: nobody need hear of it */ });
+    result.catch(() => {
+      /* a cancelled request's client is gone: nobody need hear of it */
+    });
     this.running.push(run);
     if (!this.looping) void this.loop();
     return { result, cancel: () => this.end(run, new GenerationCancelled()) };

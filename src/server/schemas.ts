@@ -11,7 +11,9 @@ import type { ServerLimits } from './limits.js';
 
 export type JsonSchema = Record<string, unknown>;
 
-const optionSchemas = (z.toJSONSchema(generateOptionsSchema, { target: 'draft-7' }) as { properties: Record<GenerateOptionName, JsonSchema> }).properties;
+const optionSchemas = (
+  z.toJSONSchema(generateOptionsSchema, { target: 'draft-7' }) as { properties: Record<GenerateOptionName, JsonSchema> }
+).properties;
 
 /** A generation option's JSON schema, at most `max` when given (a server limit below the library's). */
 function option(name: GenerateOptionName, max?: number): JsonSchema {
@@ -34,7 +36,10 @@ function optionField(name: GenerateOptionName, limit?: { max: number; min: numbe
   return { schema: option(name, limit?.max), requirement, option: name };
 }
 
-const modelField: WireField = { schema: { type: 'string', minLength: 1, maxLength: 200 }, requirement: 'the name of a loaded model (GET /v1/models lists them)' };
+const modelField: WireField = {
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+  requirement: 'the name of a loaded model (GET /v1/models lists them)',
+};
 const streamField: WireField = { schema: { type: 'boolean' }, requirement: 'true or false' };
 
 /** A request body's fields; `fields` keeps the order the schema and messages list them in. */
@@ -57,52 +62,58 @@ function bodySpec(fields: Record<string, WireField>, description: string): BodyS
 
 /** POST /v1/generate: the generation options in snake_case, with model and stream. */
 export function generateBody(limits: ServerLimits): BodySpec {
-  return bodySpec({
-    model: modelField,
-    prime: optionField('prime'),
-    length: optionField('length', { min: 0, max: limits.maxLength }),
-    temperature: optionField('temperature'),
-    top_k: optionField('topK'),
-    top_p: optionField('topP'),
-    greedy: optionField('greedy'),
-    seed: optionField('seed'),
-    stop: optionField('stop'),
-    end_of_line: optionField('endOfLine'),
-    count: optionField('count', { min: 1, max: limits.maxCount }),
-    beam: optionField('beam', { min: 1, max: limits.maxBeam }),
-    unknown: optionField('unknown'),
-    max_length: {
-      schema: { type: 'integer', minimum: 1, maximum: limits.maxLength },
-      requirement: `a whole number from 1 to ${limits.maxLength}`,
+  return bodySpec(
+    {
+      model: modelField,
+      prime: optionField('prime'),
+      length: optionField('length', { min: 0, max: limits.maxLength }),
+      temperature: optionField('temperature'),
+      top_k: optionField('topK'),
+      top_p: optionField('topP'),
+      greedy: optionField('greedy'),
+      seed: optionField('seed'),
+      stop: optionField('stop'),
+      end_of_line: optionField('endOfLine'),
+      count: optionField('count', { min: 1, max: limits.maxCount }),
+      beam: optionField('beam', { min: 1, max: limits.maxBeam }),
+      unknown: optionField('unknown'),
+      max_length: {
+        schema: { type: 'integer', minimum: 1, maximum: limits.maxLength },
+        requirement: `a whole number from 1 to ${limits.maxLength}`,
+      },
+      novel: { schema: { type: 'boolean' }, requirement: lineOptionRequirement('novel') },
+      stream: streamField,
     },
-    novel: { schema: { type: 'boolean' }, requirement: lineOptionRequirement('novel') },
-    stream: streamField,
-  }, 'Generates text continuing prime: count sampled texts, or the beam most likely ones; from a line model, count whole lines.');
+    'Generates text continuing prime: count sampled texts, or the beam most likely ones; from a line model, count whole lines.',
+  );
 }
 
 /** POST /v1/completions: OpenAI's names (max_tokens counts characters); temperature 0 means greedy, as OpenAI has it. */
 export function completionsBody(limits: ServerLimits): BodySpec {
   const temperature = optionSchemas.temperature;
-  return bodySpec({
-    model: modelField,
-    prompt: { ...optionField('prime'), requirement: 'a string' },
-    max_tokens: { ...optionField('length', { min: 0, max: limits.maxLength }) },
-    temperature: {
-      schema: { type: 'number', minimum: 0, maximum: temperature.maximum },
-      requirement: `a number from 0 (greedy) to ${String(temperature.maximum)}`,
-      option: 'temperature',
+  return bodySpec(
+    {
+      model: modelField,
+      prompt: { ...optionField('prime'), requirement: 'a string' },
+      max_tokens: { ...optionField('length', { min: 0, max: limits.maxLength }) },
+      temperature: {
+        schema: { type: 'number', minimum: 0, maximum: temperature.maximum },
+        requirement: `a number from 0 (greedy) to ${String(temperature.maximum)}`,
+        option: 'temperature',
+      },
+      top_p: optionField('topP'),
+      n: optionField('count', { min: 1, max: limits.maxCount }),
+      stop: optionField('stop'),
+      seed: optionField('seed'),
+      stream: streamField,
+      stream_options: {
+        schema: { type: 'object', additionalProperties: false, properties: { include_usage: { type: 'boolean' } } },
+        requirement: 'an object with include_usage true or false',
+      },
+      user: { schema: { type: 'string', maxLength: 256 }, requirement: 'a string' },
     },
-    top_p: optionField('topP'),
-    n: optionField('count', { min: 1, max: limits.maxCount }),
-    stop: optionField('stop'),
-    seed: optionField('seed'),
-    stream: streamField,
-    stream_options: {
-      schema: { type: 'object', additionalProperties: false, properties: { include_usage: { type: 'boolean' } } },
-      requirement: 'an object with include_usage true or false',
-    },
-    user: { schema: { type: 'string', maxLength: 256 }, requirement: 'a string' },
-  }, 'OpenAI-compatible completions; a token is a character.');
+    'OpenAI-compatible completions; a token is a character.',
+  );
 }
 
 export interface GenerateBody {
@@ -140,19 +151,37 @@ export interface CompletionsBody {
 
 /** The wire names of the generation options, for parseGenerateOptions' sentences. */
 export const GENERATE_NAMES = {
-  topK: 'top_k', topP: 'top_p', endOfLine: 'end_of_line', maxLength: 'max_length',
+  topK: 'top_k',
+  topP: 'top_p',
+  endOfLine: 'end_of_line',
+  maxLength: 'max_length',
 } as const;
 /** max_tokens is a line model's max_length: the characters one text (one line) may add. */
 export const COMPLETIONS_NAMES = {
-  prime: 'prompt', length: 'max_tokens', topP: 'top_p', count: 'n', maxLength: 'max_tokens',
+  prime: 'prompt',
+  length: 'max_tokens',
+  topP: 'top_p',
+  count: 'n',
+  maxLength: 'max_tokens',
 } as const;
 
 /** A /v1/generate body as generation options (fields not given stay unset, so the schemas' defaults and conflict rules apply). */
 export function generateOptions(b: GenerateBody): GenerateOptions & LineOptions {
   return dropUndefined({
-    prime: b.prime, length: b.length, temperature: b.temperature, topK: b.top_k, topP: b.top_p, greedy: b.greedy,
-    seed: b.seed, stop: b.stop, endOfLine: b.end_of_line, count: b.count, beam: b.beam, unknown: b.unknown,
-    maxLength: b.max_length, novel: b.novel,
+    prime: b.prime,
+    length: b.length,
+    temperature: b.temperature,
+    topK: b.top_k,
+    topP: b.top_p,
+    greedy: b.greedy,
+    seed: b.seed,
+    stop: b.stop,
+    endOfLine: b.end_of_line,
+    count: b.count,
+    beam: b.beam,
+    unknown: b.unknown,
+    maxLength: b.max_length,
+    novel: b.novel,
   });
 }
 
@@ -164,10 +193,14 @@ export function generateOptions(b: GenerateBody): GenerateOptions & LineOptions 
 export function completionsOptions(b: CompletionsBody, lineModel = false): GenerateOptions & LineOptions {
   const greedy = b.temperature === 0;
   return dropUndefined({
-    prime: b.prompt ?? '', ...(lineModel ? { maxLength: b.max_tokens } : { length: b.max_tokens ?? 16 }),
-    temperature: greedy ? undefined : b.temperature, greedy: greedy ? true : undefined,
+    prime: b.prompt ?? '',
+    ...(lineModel ? { maxLength: b.max_tokens } : { length: b.max_tokens ?? 16 }),
+    temperature: greedy ? undefined : b.temperature,
+    greedy: greedy ? true : undefined,
     topP: greedy && b.top_p === 1 ? undefined : b.top_p,
-    count: b.n, stop: b.stop, seed: b.seed,
+    count: b.n,
+    stop: b.stop,
+    seed: b.seed,
   });
 }
 

@@ -39,7 +39,10 @@ export async function serve(options: ServeOptions): Promise<FastifyInstance> {
     if (closing) return;
     closing = true;
     log(`charrnn: ${signal}: finishing the requests in flight, accepting no more`);
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   const onSigterm = () => drain('SIGTERM');
   const onSigint = () => drain('SIGINT');
@@ -55,8 +58,12 @@ export async function serve(options: ServeOptions): Promise<FastifyInstance> {
     await app.close().catch(() => {}); // what it holds (its schedulers) goes with it; the sentence below is what matters
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CharrnnError(`Port ${options.port} on ${options.host} is in use; choose another with --port.`);
-    if (code === 'EACCES') throw new CharrnnError(`Port ${options.port} on ${options.host} needs privileges this user does not have; choose one above 1023 with --port.`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CharrnnError(`${options.host} is not an address of this machine (--host).`);
+    if (code === 'EACCES')
+      throw new CharrnnError(
+        `Port ${options.port} on ${options.host} needs privileges this user does not have; choose one above 1023 with --port.`,
+      );
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new CharrnnError(`${options.host} is not an address of this machine (--host).`);
     throw e;
   }
   log(`charrnn: serving ${models.map(m => m.name).join(', ')} at ${address}${options.batching ? '' : ' (batching off)'}`);

@@ -25,7 +25,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export function modelName(path: string, given?: string): string {
   const name = given ?? basename(path, extname(path));
   if (!NAME.test(name)) {
-    throw new CharrnnError(`The model name '${name}' is not usable: a name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit (set one with --name).`);
+    throw new CharrnnError(
+      `The model name '${name}' is not usable: a name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit (set one with --name).`,
+    );
   }
   return name;
 }
@@ -35,8 +37,12 @@ export function modelName(path: string, given?: string): string {
  * it). `names[i]` names `paths[i]`; the rest are named by their stems. Two
  * models of one name, a bad name, or a file that is not a model is one sentence.
  */
-export async function loadServedModels(paths: string[], names: string[] = [], backend?: string,
-  warn: (message: string) => void = () => {}): Promise<ServedModel[]> {
+export async function loadServedModels(
+  paths: string[],
+  names: string[] = [],
+  backend?: string,
+  warn: (message: string) => void = () => {},
+): Promise<ServedModel[]> {
   if (paths.length === 0) throw new CharrnnError('Give at least one model file to serve.');
   if (names.length > paths.length) throw new CharrnnError(`There are ${names.length} --name flags for ${paths.length} model files.`);
   const kernels = await loadKernels(backend, warn);

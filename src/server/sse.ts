@@ -38,7 +38,10 @@ export class SseWriter {
   pieces(pieces: string[], toEvents: (pieces: string[]) => object[]): void {
     this.toEvents = toEvents;
     if (this.held === null) this.held = [...pieces];
-    else pieces.forEach((p, i) => { this.held![i] = (this.held![i] ?? '') + p; });
+    else
+      pieces.forEach((p, i) => {
+        this.held![i] = (this.held![i] ?? '') + p;
+      });
     if (!this.res.writableNeedDrain) this.flush();
     else if (!this.waiting) {
       this.waiting = true;

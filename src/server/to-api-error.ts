@@ -6,14 +6,23 @@ import './state.js';
 /** Any failure as the one-sentence answer a client gets. */
 export function toApiError(error: unknown, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof CharrnnError) return new ApiError(400, error.message, 'invalid_request_error', {}, (error as { option?: string }).option || null);
+  if (error instanceof CharrnnError)
+    return new ApiError(400, error.message, 'invalid_request_error', {}, (error as { option?: string }).option || null);
   const e = error as FastifyError & { validation?: AjvError[] };
   if (e.validation && e.validation.length > 0) return validationError(e.validation[0], request);
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, `The request body is larger than the ${request.server.charrnn.limits.bodyLimit} bytes this server takes.`, 'request_too_large');
+      return new ApiError(
+        413,
+        `The request body is larger than the ${request.server.charrnn.limits.bodyLimit} bytes this server takes.`,
+        'request_too_large',
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, `The request body must be JSON, sent with Content-Type: application/json (${sentAs(request.headers['content-type'])}).`, 'invalid_request_error');
+      return new ApiError(
+        415,
+        `The request body must be JSON, sent with Content-Type: application/json (${sentAs(request.headers['content-type'])}).`,
+        'invalid_request_error',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -128,7 +128,9 @@ export class CorpusEncoder {
       throw new CharrnnError('The text has no character besides U+FFFD, the unknown symbol: there is nothing to learn.');
     }
     const finalId = new Int32Array(MAX_CODE_POINT + 1).fill(-1);
-    kept.forEach((cp, id) => { finalId[cp] = id; });
+    kept.forEach((cp, id) => {
+      finalId[cp] = id;
+    });
     const unknownId = finalId[REPLACEMENT_CP];
     const remap = new Uint32Array(n); // [provisional id] -> final id
     let identity = true;
@@ -142,8 +144,13 @@ export class CorpusEncoder {
     const trimmed = ids.length < this.ids.length * 0.75 ? ids.slice() : ids;
     this.ids = new Uint8Array(0);
     return {
-      ids: trimmed, vocab: new Vocabulary(kept.map(cp => String.fromCodePoint(cp)), this.options.normalize),
-      foldedChars, unknownCount: unknownId >= 0 ? occurrences(ids, unknownId) : 0,
+      ids: trimmed,
+      vocab: new Vocabulary(
+        kept.map(cp => String.fromCodePoint(cp)),
+        this.options.normalize,
+      ),
+      foldedChars,
+      unknownCount: unknownId >= 0 ? occurrences(ids, unknownId) : 0,
     };
   }
 
@@ -247,8 +254,10 @@ export const LARGE_VOCABULARY = 10_000;
 /** The warning for a vocabulary that --max-vocab would be better for, or null. */
 export function vocabularyWarning(size: number, maxVocab: number | undefined): string | null {
   if (maxVocab !== undefined || size <= LARGE_VOCABULARY) return null;
-  return `the text has ${size.toLocaleString('en')} distinct characters, which makes a large and slow output layer; ` +
-    `--max-vocab N keeps the N - 1 most frequent ones and folds the rest into one unknown symbol`;
+  return (
+    `the text has ${size.toLocaleString('en')} distinct characters, which makes a large and slow output layer; ` +
+    `--max-vocab N keeps the N - 1 most frequent ones and folds the rest into one unknown symbol`
+  );
 }
 
 /** Any ASCII byte but NUL (which marks a binary file). */

@@ -21,7 +21,8 @@ export interface DecodeOptions {
 /** U+FFFD, what undecodable bytes become with --invalid replace. */
 export const REPLACEMENT_CHAR = '\ufffd';
 
-const HINT = 'give --encoding with its encoding (for example latin1, cp1252 or utf-16le), or --invalid replace to turn the bad bytes into U+FFFD';
+const HINT =
+  'give --encoding with its encoding (for example latin1, cp1252 or utf-16le), or --invalid replace to turn the bad bytes into U+FFFD';
 
 /**
  * Bytes that cannot be decoded as the text settings ask. `problem` is what is
@@ -29,7 +30,10 @@ const HINT = 'give --encoding with its encoding (for example latin1, cp1252 or u
  * (a run's text is read with the run's own settings, which the user cannot change).
  */
 export class DecodeError extends CharrnnError {
-  constructor(readonly problem: string, advice: string) {
+  constructor(
+    readonly problem: string,
+    advice: string,
+  ) {
     super(`${problem}${advice}.`);
   }
 }
@@ -39,7 +43,9 @@ export function encodingName(label: string): string {
   try {
     return new TextDecoder(label).encoding;
   } catch {
-    throw new CharrnnError(`Unknown encoding ${JSON.stringify(label)}: give a label of the WHATWG Encoding Standard, such as utf-8, utf-16le, utf-16be, latin1, cp1252, iso-8859-15, shift_jis or gb18030.`);
+    throw new CharrnnError(
+      `Unknown encoding ${JSON.stringify(label)}: give a label of the WHATWG Encoding Standard, such as utf-8, utf-16le, utf-16be, latin1, cp1252, iso-8859-15, shift_jis or gb18030.`,
+    );
   }
 }
 
@@ -67,7 +73,10 @@ export class ChunkDecoder {
   private offset = 0; // bytes of the file decoded before the current chunk
   private pending: Uint8Array = new Uint8Array(0); // UTF-8 only: the start of a sequence the next chunk completes
 
-  constructor(readonly source: string, options: DecodeOptions = {}) {
+  constructor(
+    readonly source: string,
+    options: DecodeOptions = {},
+  ) {
     this.given = options.encoding === undefined ? null : encodingName(options.encoding);
     this.replace = options.invalid === 'replace';
   }
@@ -128,8 +137,10 @@ export class ChunkDecoder {
     if (this.given === null && this.encoding === 'utf-8') {
       const nul = bytes.indexOf(0);
       if (nul >= 0) {
-        throw new DecodeError(`${this.source} looks like a binary file, not text: it has a NUL byte at byte offset ${this.offset + nul}`,
-          ' (if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be)');
+        throw new DecodeError(
+          `${this.source} looks like a binary file, not text: it has a NUL byte at byte offset ${this.offset + nul}`,
+          ' (if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be)',
+        );
       }
     }
     let text: string;
@@ -149,15 +160,24 @@ export class ChunkDecoder {
   /** The sentence for undecodable bytes in `region`, which starts at file offset `base`. */
   private invalid(region: Uint8Array, base: number, atEnd: boolean): DecodeError {
     if (this.encoding !== 'utf-8') {
-      if (atEnd) return new DecodeError(`${this.source} is not valid ${this.encoding} text: it ends in the middle of a character, after ${this.offset} bytes`, `; ${HINT}`);
-      return new DecodeError(`${this.source} is not valid ${this.encoding} text: the bytes from offset ${base} to ${base + region.length} ` +
-        'hold something that encoding cannot decode', `; ${HINT}`);
+      if (atEnd)
+        return new DecodeError(
+          `${this.source} is not valid ${this.encoding} text: it ends in the middle of a character, after ${this.offset} bytes`,
+          `; ${HINT}`,
+        );
+      return new DecodeError(
+        `${this.source} is not valid ${this.encoding} text: the bytes from offset ${base} to ${base + region.length} ` +
+          'hold something that encoding cannot decode',
+        `; ${HINT}`,
+      );
     }
     const i = atEnd ? 0 : Math.max(0, firstInvalidUtf8(region));
     const shown = [...region.subarray(i, i + 4)].map(b => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
     const why = atEnd ? 'begins a sequence that the end of the file cuts off' : 'does not begin a valid UTF-8 sequence';
-    return new DecodeError(`${this.source} is not valid UTF-8 text: the byte 0x${shown.slice(0, 2)} at offset ${base + i} ${why} ` +
-      `(bytes there: ${shown})`, `; ${HINT}`);
+    return new DecodeError(
+      `${this.source} is not valid UTF-8 text: the byte 0x${shown.slice(0, 2)} at offset ${base + i} ${why} ` + `(bytes there: ${shown})`,
+      `; ${HINT}`,
+    );
   }
 }
 

@@ -22,9 +22,10 @@ export interface PrimeInModelForm {
  * that is an error.
  */
 export function primeInModelForm(vocab: Vocabulary, prime: string): PrimeInModelForm {
-  const forms = vocab.normalization === 'none'
-    ? [prime, normalizeText(prime, 'nfc'), normalizeText(prime, 'nfd')]
-    : [normalizeText(prime, vocab.normalization)];
+  const forms =
+    vocab.normalization === 'none'
+      ? [prime, normalizeText(prime, 'nfc'), normalizeText(prime, 'nfd')]
+      : [normalizeText(prime, vocab.normalization)];
   let best: PrimeInModelForm | null = null;
   for (const text of forms) {
     const r = vocab.encode(text, 'map');

@@ -13,9 +13,13 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < n) {
     const b = bytes[i];
-    if (b < 0x80) { i++; continue; }
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
     let need: number;
-    let lo = 0x80, hi = 0xbf; // allowed range of the first continuation byte
+    let lo = 0x80,
+      hi = 0xbf; // allowed range of the first continuation byte
     if (b >= 0xc2 && b <= 0xdf) need = 1;
     else if (b >= 0xe0 && b <= 0xef) {
       need = 2;

@@ -50,7 +50,10 @@ export class Vocabulary {
    * A vocabulary of exactly these characters, in this order (ids are the
    * indices), built from text in Unicode normalisation form `normalization`.
    */
-  constructor(chars: readonly string[], readonly normalization: Normalization = 'none') {
+  constructor(
+    chars: readonly string[],
+    readonly normalization: Normalization = 'none',
+  ) {
     if (chars.length === 0) throw new CharrnnError('The vocabulary is empty.');
     this.bmp = new Int32Array(0x10000).fill(-1);
     this.astral = new Map();

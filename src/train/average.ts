@@ -13,7 +13,11 @@ export class WeightAverage<F extends FloatArray> {
   readonly values: F;
   private swapped = false;
 
-  constructor(private readonly params: Parameters<F>, readonly decay: number, alloc: (n: number) => F) {
+  constructor(
+    private readonly params: Parameters<F>,
+    readonly decay: number,
+    alloc: (n: number) => F,
+  ) {
     if (!(decay > 0 && decay < 1)) throw new RangeError(`the average's decay must be between 0 and 1, got ${decay}`);
     this.values = alloc(params.size);
   }

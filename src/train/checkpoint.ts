@@ -40,8 +40,11 @@ const trainingStateSchema = z.object({
   streams: z.object({ pos: z.number().int().nonnegative(), chunks: z.number().int().nonnegative() }),
   dropoutRng: z.array(z.number()).length(4),
   run: z.object({
-    settings: z.record(z.string(), z.unknown()), limits: z.record(z.string(), z.number()).optional(), textHash: z.string(),
-    bestValLoss: z.number().nullable(), sinceBest: z.number().int().nonnegative().optional(),
+    settings: z.record(z.string(), z.unknown()),
+    limits: z.record(z.string(), z.number()).optional(),
+    textHash: z.string(),
+    bestValLoss: z.number().nullable(),
+    sinceBest: z.number().int().nonnegative().optional(),
     smoothLoss: z.object({ average: z.number(), weight: z.number() }).optional(),
     chars: z.number().int().nonnegative().optional(),
   }),
@@ -54,7 +57,8 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
   const swapped = average?.inUse ?? false;
   const raw = swapped ? average!.values : model.params.data;
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: raw.subarray(s.offset, s.offset + s.size) }));
-  if (average) tensors.push({ name: CHECKPOINT_AVERAGE_TENSOR, shape: [model.params.size], data: swapped ? model.params.data : average.values });
+  if (average)
+    tensors.push({ name: CHECKPOINT_AVERAGE_TENSOR, shape: [model.params.size], data: swapped ? model.params.data : average.values });
   tensors.push({ name: 'train.optimizer.first', shape: [optimizer.first.length], data: optimizer.first });
   tensors.push({ name: 'train.optimizer.second', shape: [optimizer.second.length], data: optimizer.second });
   state.layers.forEach((l, i) => {
@@ -62,11 +66,17 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
     if (l.c) tensors.push({ name: `train.state.c_l${i}`, shape: [l.c.length], data: l.c });
   });
   const training = {
-    optimizerSteps: optimizer.steps, streams: trainer.batcher.getState(), dropoutRng: model.dropoutRng.getState(), run,
+    optimizerSteps: optimizer.steps,
+    streams: trainer.batcher.getState(),
+    dropoutRng: model.dropoutRng.getState(),
+    run,
   };
   return encodeSafetensors(tensors, {
-    format: CHECKPOINT_FORMAT, vocab: JSON.stringify(vocab.chars), normalize: vocab.normalization,
-    config: JSON.stringify(model.config), training: JSON.stringify(training),
+    format: CHECKPOINT_FORMAT,
+    vocab: JSON.stringify(vocab.chars),
+    normalize: vocab.normalization,
+    config: JSON.stringify(model.config),
+    training: JSON.stringify(training),
   });
 }
 
@@ -97,9 +107,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
   };
   const version = /^charrnn-checkpoint\/(\d+)$/.exec(metadata.format ?? '');
   if (version && Number(version[1]) > CHECKPOINT_VERSION) {
-    throw new CharrnnError(`${source} was saved by a newer charrnn (format ${metadata.format}; this one reads ${CHECKPOINT_FORMAT}); update charrnn to resume it.`);
+    throw new CharrnnError(
+      `${source} was saved by a newer charrnn (format ${metadata.format}; this one reads ${CHECKPOINT_FORMAT}); update charrnn to resume it.`,
+    );
   }
-  if (metadata.format === MODEL_FORMAT) fail('it is a model file, not a training checkpoint (a run folder keeps its checkpoint in checkpoint.safetensors)');
+  if (metadata.format === MODEL_FORMAT)
+    fail('it is a model file, not a training checkpoint (a run folder keeps its checkpoint in checkpoint.safetensors)');
   if (metadata.format !== CHECKPOINT_FORMAT) fail(`its format is ${JSON.stringify(metadata.format ?? null)}, not ${CHECKPOINT_FORMAT}`);
   const parse = (key: string): unknown => {
     try {
@@ -115,7 +128,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
   const vocabChars = parse('vocab');
   if (!Array.isArray(vocabChars)) fail('it has no vocabulary');
   const normalization = metadata.normalize ?? 'none';
-  if (normalization !== 'nfc' && normalization !== 'nfd' && normalization !== 'none') fail(`its "normalize" metadata is ${JSON.stringify(normalization)}`);
+  if (normalization !== 'nfc' && normalization !== 'nfd' && normalization !== 'none')
+    fail(`its "normalize" metadata is ${JSON.stringify(normalization)}`);
   const vocab = new Vocabulary(vocabChars as string[], normalization as Normalization);
   const training = trainingStateSchema.safeParse(parse('training'));
   if (!training.success) return fail('its training state is incomplete');
@@ -126,7 +140,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
     return v.data;
   };
   return {
-    config, vocab, run: t.run as RunRecord, steps: t.optimizerSteps,
+    config,
+    vocab,
+    run: t.run as RunRecord,
+    steps: t.optimizerSteps,
     model(kernels) {
       const model = new CharRNN(config, kernels);
       if (config.vocabSize !== vocab.size) fail('its vocabulary and config disagree');

@@ -50,8 +50,14 @@ export function scoreText<F extends FloatArray>(model: CharRNN<F>, vocab: Vocabu
   }
   const natsPerChar = predicted > 0 ? total / predicted : NaN;
   return {
-    natsPerChar, bitsPerChar: natsPerChar / Math.LN2, perplexity: Math.exp(natsPerChar), chars: predicted, skipped,
-    unknown, unknownShare: unknown / Math.max(1, ids.length + skipped), unknownChars,
+    natsPerChar,
+    bitsPerChar: natsPerChar / Math.LN2,
+    perplexity: Math.exp(natsPerChar),
+    chars: predicted,
+    skipped,
+    unknown,
+    unknownShare: unknown / Math.max(1, ids.length + skipped),
+    unknownChars,
   };
 }
 
@@ -103,7 +109,14 @@ export function scoreLines<F extends FloatArray>(model: CharRNN<F>, vocab: Vocab
   const natsPerChar = targets > 0 ? nats / targets : NaN;
   const unknown = skipped + mapped;
   return {
-    natsPerChar, bitsPerChar: natsPerChar / Math.LN2, perplexity: Math.exp(natsPerChar), chars: targets, skipped,
-    unknown, unknownShare: unknown / Math.max(1, characters), unknownChars, lines: encoded.length,
+    natsPerChar,
+    bitsPerChar: natsPerChar / Math.LN2,
+    perplexity: Math.exp(natsPerChar),
+    chars: targets,
+    skipped,
+    unknown,
+    unknownShare: unknown / Math.max(1, characters),
+    unknownChars,
+    lines: encoded.length,
   };
 }

@@ -31,8 +31,11 @@ export function lineLoss<F extends FloatArray>(model: CharRNN<F>, lines: LineExa
  * (nats) and the targets scored so far, so that a caller can pause or abandon
  * a long validation between batches (as validationPass does for streams).
  */
-export function* lineLossPass<F extends FloatArray>(model: CharRNN<F>, lines: LineExamples, batch: number):
-  Generator<{ total: number; count: number }, void, undefined> {
+export function* lineLossPass<F extends FloatArray>(
+  model: CharRNN<F>,
+  lines: LineExamples,
+  batch: number,
+): Generator<{ total: number; count: number }, void, undefined> {
   const n = lineCount(lines);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lineLength(lines, a) - lineLength(lines, b));
   let longest = 0;

@@ -65,24 +65,35 @@ export function trainingMemory(s: TrainingShape): MemoryEstimate {
   const threads = s.threads ?? 1;
   const P = parameterCount(c);
   const rows = B * T;
-  const H = c.hidden, G = GATES[c.cell] * H, V = c.vocabSize;
+  const H = c.hidden,
+    G = GATES[c.cell] * H,
+    V = c.vocabSize;
   const shape = { cell: c.cell, T: 1, B: rows, I: 0, H };
   const act = cellActivationSizes(shape);
   const scratch = cellScratchSizes(shape);
-  const perLayer = act.gates + act.aux + act.h + scratch.dgates + scratch.dgatesHidden
-    + 2 * B * H /* dhNext, dcNext */ + 2 * B * H /* h0, c0 */ + 2 * B * H /* carried state */
-    + (c.dropout > 0 ? 2 * rows * H : 0) /* mask and dropped output */;
+  const perLayer =
+    act.gates +
+    act.aux +
+    act.h +
+    scratch.dgates +
+    scratch.dgatesHidden +
+    2 * B * H /* dhNext, dcNext */ +
+    2 * B * H /* h0, c0 */ +
+    2 * B * H /* carried state */ +
+    (c.dropout > 0 ? 2 * rows * H : 0); /* mask and dropped output */
   const parts = {
     weights: P * FLOAT,
     ...(s.ema ? { 'averaged weights': P * FLOAT } : {}),
     gradients: P * FLOAT,
     'optimizer state': (s.optimizer === 'adam' ? 2 : 1) * P * FLOAT,
-    activations: (c.layers * perLayer + rows * c.emb + 2 * rows * Math.max(c.emb, H) + 4 * rows /* ids and targets, model and trainer */) * FLOAT,
+    activations:
+      (c.layers * perLayer + rows * c.emb + 2 * rows * Math.max(c.emb, H) + 4 * rows) /* ids and targets, model and trainer */ * FLOAT,
     logits: 2 * rows * V * FLOAT,
     'engine scratch': (P + threads * rows * G) * FLOAT,
   };
   return {
-    bytes: sum(parts), parts,
+    bytes: sum(parts),
+    parts,
     largestArray: Math.max(P, rows * V, act.gates, scratch.dgates, rows * Math.max(c.emb, H)),
   };
 }
@@ -95,7 +106,8 @@ export function trainingMemory(s: TrainingShape): MemoryEstimate {
  * in place, so for them this errs high.
  */
 export function packedStepFloats(config: ModelConfig): number {
-  const H = config.hidden, pad = (rows: number): number => Math.ceil(rows / 16) * 16;
+  const H = config.hidden,
+    pad = (rows: number): number => Math.ceil(rows / 16) * 16;
   return GATES[config.cell] * pad(H) * (H + (config.layers - 1) * 2 * H) + pad(config.vocabSize) * H;
 }
 
@@ -107,15 +119,20 @@ export function packedStepFloats(config: ModelConfig): number {
 export function generationMemory(config: ModelConfig, streams: number, length: number, primeLength: number): MemoryEstimate {
   const c = config;
   const P = parameterCount(c);
-  const H = c.hidden, G = GATES[c.cell] * H, V = c.vocabSize;
+  const H = c.hidden,
+    G = GATES[c.cell] * H,
+    V = c.vocabSize;
   const rows = Math.max(1, primeLength);
   const prime = trainingMemory({ config: c, batch: 1, seq: rows, optimizer: 'sgd' });
   const parts = {
     weights: P * FLOAT,
     'inference table': V * G * FLOAT,
     'packed step weights': packedStepFloats(c) * FLOAT,
-    'stream state': (streams * (2 * c.layers * H + 2 * V) + modelStepScratchSize(c.cell, streams, H, c.layers)
-      + cellStepScratchSize({ cell: c.cell, T: 1, B: streams, I: 0, H })) * FLOAT,
+    'stream state':
+      (streams * (2 * c.layers * H + 2 * V) +
+        modelStepScratchSize(c.cell, streams, H, c.layers) +
+        cellStepScratchSize({ cell: c.cell, T: 1, B: streams, I: 0, H })) *
+      FLOAT,
     'prime pass': prime.parts.activations + prime.parts.logits,
     // Every text is kept whole (as a string, at most 2 bytes a character, plus the pieces it was built from).
     texts: streams * length * FLOAT,
@@ -140,18 +157,28 @@ export interface MachineMemory {
  */
 export function checkMemory(estimate: MemoryEstimate, machine: MachineMemory, what: string, advice: string): void {
   const need = formatBytes(estimate.bytes);
-  const biggest = Object.entries(estimate.parts).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k} ${formatBytes(v)}`).join(', ');
+  const biggest = Object.entries(estimate.parts)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([k, v]) => `${k} ${formatBytes(v)}`)
+    .join(', ');
   if (estimate.bytes > machine.available) {
-    throw new CharrnnError(`${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and this machine has ${formatBytes(machine.total)} ` +
-      `(${formatBytes(machine.available)} available); ${advice}.`);
+    throw new CharrnnError(
+      `${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and this machine has ${formatBytes(machine.total)} ` +
+        `(${formatBytes(machine.available)} available); ${advice}.`,
+    );
   }
   if (estimate.largestArray > MAX_ARRAY_ELEMENTS) {
-    throw new CharrnnError(`${capitalise(what)} needs one buffer of ${estimate.largestArray.toLocaleString('en')} numbers (${need} in all, mostly ${biggest}), ` +
-      `more than the ${MAX_ARRAY_ELEMENTS.toLocaleString('en')} a JavaScript array can hold; ${advice}.`);
+    throw new CharrnnError(
+      `${capitalise(what)} needs one buffer of ${estimate.largestArray.toLocaleString('en')} numbers (${need} in all, mostly ${biggest}), ` +
+        `more than the ${MAX_ARRAY_ELEMENTS.toLocaleString('en')} a JavaScript array can hold; ${advice}.`,
+    );
   }
   if (machine.engineLimit && estimate.bytes > machine.engineLimit.bytes) {
-    throw new CharrnnError(`${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and the ${machine.engineLimit.engine} backend can use at most ` +
-      `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use --backend native.`);
+    throw new CharrnnError(
+      `${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and the ${machine.engineLimit.engine} backend can use at most ` +
+        `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use --backend native.`,
+    );
   }
 }
 
@@ -159,7 +186,10 @@ export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let v = bytes;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
   return u === 0 ? `${Math.round(v)} bytes` : v >= 1e6 ? `${v.toExponential(1)} ${units[u]}` : `${v.toFixed(1)} ${units[u]}`;
 }
 

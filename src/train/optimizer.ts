@@ -30,7 +30,15 @@ export interface OptimizerConfig {
 }
 
 /** `charrnn train`'s optimizer: Adam at learning rate 2e-3 with PyTorch's default betas and eps, no weight decay. */
-export const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'adam', lr: 2e-3, beta1: 0.9, beta2: 0.999, alpha: 0.99, momentum: 0.9, eps: 1e-8 };
+export const DEFAULT_OPTIMIZER: OptimizerConfig = {
+  name: 'adam',
+  lr: 2e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  alpha: 0.99,
+  momentum: 0.9,
+  eps: 1e-8,
+};
 
 /**
  * Adam, RMSprop or SGD with momentum over the flat parameter buffer: one kernel
@@ -46,7 +54,11 @@ export class Optimizer<F extends FloatArray> {
   /** The tensors weight decay shrinks (none without it). */
   private readonly decayed: F[];
 
-  constructor(private readonly kernels: Kernels<F>, private readonly params: Parameters<F>, readonly config: OptimizerConfig) {
+  constructor(
+    private readonly kernels: Kernels<F>,
+    private readonly params: Parameters<F>,
+    readonly config: OptimizerConfig,
+  ) {
     checkOptimizerConfig(config);
     this.first = kernels.alloc(params.size);
     this.second = kernels.alloc(config.name === 'adam' ? params.size : 0);
@@ -101,14 +113,22 @@ const OPTIMIZER_RULES: [keyof OptimizerConfig, (v: number) => boolean, string][]
 
 /** Throws a CharrnnError, one sentence naming the first bad setting and its value, unless every setting is in its range. */
 export function checkOptimizerConfig(config: OptimizerConfig): void {
-  if (typeof config !== 'object' || config === null) throw new CharrnnError(`The optimizer config must be an object, not ${String(config)}.`);
+  if (typeof config !== 'object' || config === null)
+    throw new CharrnnError(`The optimizer config must be an object, not ${String(config)}.`);
   if (!OPTIMIZER_NAMES.includes(config.name)) {
-    throw new CharrnnError(`optimizer.name must be ${OPTIMIZER_NAMES.map(n => `'${n}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, not ${JSON.stringify(config.name)}.`);
+    throw new CharrnnError(
+      `optimizer.name must be ${OPTIMIZER_NAMES.map(n => `'${n}'`)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1')}, not ${JSON.stringify(config.name)}.`,
+    );
   }
   for (const [key, ok, requirement] of OPTIMIZER_RULES) {
     const value = config[key];
     if (key === 'weightDecay' && value === undefined) continue;
-    if (typeof value !== 'number' || !ok(value)) throw new CharrnnError(`optimizer.${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+    if (typeof value !== 'number' || !ok(value))
+      throw new CharrnnError(
+        `optimizer.${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+      );
   }
 }
 

@@ -66,7 +66,7 @@ export function stepDecaySchedule(lr: number, decay: number, decayEvery: number)
  * closed form (PyTorch's chained form differs by rounding only).
  */
 export function learningRateAt(s: LearningRateSchedule, done: number): number {
-  if (done < s.warmup) return s.lr * (done + 1) / (s.warmup + 1);
+  if (done < s.warmup) return (s.lr * (done + 1)) / (s.warmup + 1);
   const after = done - s.warmup;
   switch (s.name) {
     case 'constant':
@@ -77,11 +77,11 @@ export function learningRateAt(s: LearningRateSchedule, done: number): number {
     case 'cosine': {
       if (s.replans !== undefined && s.replans.length > 0) {
         const phase = cosinePhase(s, done);
-        return phase >= Math.PI ? s.lrMin : s.lrMin + (s.lr - s.lrMin) * (1 + Math.cos(phase)) / 2;
+        return phase >= Math.PI ? s.lrMin : s.lrMin + ((s.lr - s.lrMin) * (1 + Math.cos(phase))) / 2;
       }
       const span = s.totalSteps - s.warmup;
       if (after >= span) return s.lrMin;
-      return s.lrMin + (s.lr - s.lrMin) * (1 + Math.cos(Math.PI * after / span)) / 2;
+      return s.lrMin + ((s.lr - s.lrMin) * (1 + Math.cos((Math.PI * after) / span))) / 2;
     }
   }
 }
@@ -100,7 +100,7 @@ export function cosinePhase(s: LearningRateSchedule, done: number): number {
   let first = true;
   const at = (step: number): number => {
     if (step >= end) return Math.PI;
-    return first ? Math.PI * (step - from) / (end - from) : start + (Math.PI - start) * (step - from) / (end - from);
+    return first ? (Math.PI * (step - from)) / (end - from) : start + ((Math.PI - start) * (step - from)) / (end - from);
   };
   for (const r of s.replans ?? []) {
     if (done < r.at) break;
@@ -137,18 +137,26 @@ export function replanSchedule(s: LearningRateSchedule, done: number, end: numbe
 export function checkSchedule(s: LearningRateSchedule): void {
   if (!(s.lr > 0 && s.lr < Infinity)) throw new CharrnnError(`The learning rate must be a number greater than 0, got ${s.lr}.`);
   if (s.name === 'step' && !(s.decay > 0 && s.decay < Infinity && Number.isInteger(s.decayEvery) && s.decayEvery >= 0)) {
-    throw new CharrnnError(`A step schedule's decay must be a number greater than 0 and its decay interval a whole number of steps, 0 or more; got ${s.decay} every ${s.decayEvery}.`);
+    throw new CharrnnError(
+      `A step schedule's decay must be a number greater than 0 and its decay interval a whole number of steps, 0 or more; got ${s.decay} every ${s.decayEvery}.`,
+    );
   }
-  if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new CharrnnError(`The warm-up must be a whole number of steps, got ${s.warmup}.`);
+  if (!(Number.isInteger(s.warmup) && s.warmup >= 0))
+    throw new CharrnnError(`The warm-up must be a whole number of steps, got ${s.warmup}.`);
   if (s.name === 'cosine') {
-    if (!(s.lrMin >= 0 && s.lrMin <= s.lr)) throw new CharrnnError(`--lr-min must be between 0 and the learning rate ${s.lr}, got ${s.lrMin}.`);
+    if (!(s.lrMin >= 0 && s.lrMin <= s.lr))
+      throw new CharrnnError(`--lr-min must be between 0 and the learning rate ${s.lr}, got ${s.lrMin}.`);
     if (!(Number.isInteger(s.totalSteps) && s.totalSteps > s.warmup)) {
-      throw new CharrnnError(`A cosine schedule needs the run's length in steps, more than its ${s.warmup} warm-up steps; got ${s.totalSteps}.`);
+      throw new CharrnnError(
+        `A cosine schedule needs the run's length in steps, more than its ${s.warmup} warm-up steps; got ${s.totalSteps}.`,
+      );
     }
     (s.replans ?? []).forEach((r, i, all) => {
       const after = i === 0 ? s.warmup : all[i - 1].at + 1;
       if (!(Number.isInteger(r.at) && Number.isInteger(r.totalSteps) && r.at >= after && r.totalSteps > r.at)) {
-        throw new CharrnnError(`The schedule's re-plans must be at whole steps in increasing order from the end of warm-up, each ending after it starts; got ${JSON.stringify(s.replans)}.`);
+        throw new CharrnnError(
+          `The schedule's re-plans must be at whole steps in increasing order from the end of warm-up, each ending after it starts; got ${JSON.stringify(s.replans)}.`,
+        );
       }
     });
   }

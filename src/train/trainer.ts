@@ -9,7 +9,6 @@ import { checkOptimizerConfig, clipGradNorm, Optimizer, type OptimizerConfig } f
 import { checkSchedule, learningRateAt, stepDecaySchedule, type LearningRateSchedule } from './schedule.js';
 import type { TokenIds } from '../data/streams.js';
 
-
 /** How a {@link Trainer} trains: the batch shape, gradient clipping, the optimizer and the learning-rate plan. */
 export interface TrainingConfig {
   /** Streams per batch (B). */
@@ -62,11 +61,13 @@ const TRAINING_RULES: [keyof TrainingConfig, (v: number) => boolean, string][] =
  * negative learning rate. `seq` is not used with a batcher of its own (lines).
  */
 export function checkTrainingConfig(config: TrainingConfig, ownBatcher = false): void {
-  if (typeof config !== 'object' || config === null) throw new CharrnnError(`The training config must be an object, not ${String(config)}.`);
+  if (typeof config !== 'object' || config === null)
+    throw new CharrnnError(`The training config must be an object, not ${String(config)}.`);
   for (const [key, ok, requirement] of TRAINING_RULES) {
     const value = config[key];
     if ((key === 'seq' && ownBatcher) || (key === 'ema' && value === undefined)) continue;
-    if (typeof value !== 'number' || !ok(value)) throw new CharrnnError(`${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+    if (typeof value !== 'number' || !ok(value))
+      throw new CharrnnError(`${key} must be ${requirement}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
   }
   checkOptimizerConfig(config.optimizer);
 }
@@ -92,7 +93,11 @@ export class Trainer<F extends FloatArray> {
    * config.batch x config.seq, or a batcher of config.batch sequences (line
    * mode's LineBatcher), whose chunks may vary in length.
    */
-  constructor(readonly model: CharRNN<F>, train: TokenIds | Batcher, readonly config: TrainingConfig) {
+  constructor(
+    readonly model: CharRNN<F>,
+    train: TokenIds | Batcher,
+    readonly config: TrainingConfig,
+  ) {
     checkTrainingConfig(config, 'next' in train);
     this.batcher = 'next' in train ? train : new StreamBatcher(train, config.batch, config.seq);
     if (this.batcher.B !== config.batch) throw new Error(`the batcher gives ${this.batcher.B} sequences, the config says ${config.batch}`);
@@ -192,8 +197,13 @@ export function validationLoss<F extends FloatArray>(model: CharRNN<F>, data: To
  * (nats) and the characters predicted so far. A caller that must stay
  * responsive (a stop request, a budget) can pause or abandon it between chunks.
  */
-export function* validationPass<F extends FloatArray>(model: CharRNN<F>, data: TokenIds, batch: number, seq: number, windows = 0):
-  Generator<{ total: number; count: number }, void, undefined> {
+export function* validationPass<F extends FloatArray>(
+  model: CharRNN<F>,
+  data: TokenIds,
+  batch: number,
+  seq: number,
+  windows = 0,
+): Generator<{ total: number; count: number }, void, undefined> {
   const B = windows > 0 ? windows : batch;
   const state = model.newState(B);
   let total = 0;

@@ -24,7 +24,10 @@ export class Random {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
   }
 
   /** Uniform 32-bit unsigned integer. */
@@ -57,7 +60,10 @@ export class Random {
   fillBernoulli(out: { [i: number]: number }, n: number, p: number, value: number): void {
     // u < p * 2^32 for u unsigned is (u - 2^31) < p * 2^32 - 2^31 in signed int32 arithmetic.
     const below = Math.min(p * 4294967296, 4294967296) - 2147483648;
-    let s0 = this.s0 | 0, s1 = this.s1 | 0, s2 = this.s2 | 0, s3 = this.s3 | 0;
+    let s0 = this.s0 | 0,
+      s1 = this.s1 | 0,
+      s2 = this.s2 | 0,
+      s3 = this.s3 | 0;
     for (let i = 0; i < n; i++) {
       const x = Math.imul(s1, 5);
       const result = Math.imul((x << 7) | (x >>> 25), 9);
@@ -70,7 +76,10 @@ export class Random {
       s3 = (s3 << 11) | (s3 >>> 21);
       out[i] = (result ^ -2147483648) < below ? value : 0;
     }
-    this.s0 = s0 >>> 0; this.s1 = s1 >>> 0; this.s2 = s2 >>> 0; this.s3 = s3 >>> 0;
+    this.s0 = s0 >>> 0;
+    this.s1 = s1 >>> 0;
+    this.s2 = s2 >>> 0;
+    this.s3 = s3 >>> 0;
   }
 
   /** Uniform in [lo, hi). */

@@ -48,12 +48,37 @@ export const ENGINES: Engine[] = [
   { name: 'wasm-relaxed', process: 'main', load: () => wasm(true, 1) },
   { name: 'wasm-relaxed x3', process: 'main', load: () => wasm(true, 3), sameBitsAs: { engine: 'wasm-relaxed', what: 'all' } },
   { name: 'native-avx512', process: 'main', load: async () => native('avx512', 1) },
-  { name: 'native-avx512 x2', process: 'main', load: async () => native('avx512', 2), sameBitsAs: { engine: 'native-avx512', what: 'all' } },
-  { name: 'native-avx512 x3', process: 'main', load: async () => native('avx512', 3), sameBitsAs: { engine: 'native-avx512', what: 'all' } },
-  { name: 'native-avx2', process: 'native-avx2', load: async () => native('avx2-fma', 1), sameBitsAs: { engine: 'native-avx512', what: 'training' } },
-  { name: 'native-avx2 x2', process: 'native-avx2', load: async () => native('avx2-fma', 2), sameBitsAs: { engine: 'native-avx2', what: 'all' } },
+  {
+    name: 'native-avx512 x2',
+    process: 'main',
+    load: async () => native('avx512', 2),
+    sameBitsAs: { engine: 'native-avx512', what: 'all' },
+  },
+  {
+    name: 'native-avx512 x3',
+    process: 'main',
+    load: async () => native('avx512', 3),
+    sameBitsAs: { engine: 'native-avx512', what: 'all' },
+  },
+  {
+    name: 'native-avx2',
+    process: 'native-avx2',
+    load: async () => native('avx2-fma', 1),
+    sameBitsAs: { engine: 'native-avx512', what: 'training' },
+  },
+  {
+    name: 'native-avx2 x2',
+    process: 'native-avx2',
+    load: async () => native('avx2-fma', 2),
+    sameBitsAs: { engine: 'native-avx2', what: 'all' },
+  },
   { name: 'native-generic', process: 'native-generic', load: async () => native('generic', 1) },
-  { name: 'native-generic x2', process: 'native-generic', load: async () => native('generic', 2), sameBitsAs: { engine: 'native-generic', what: 'all' } },
+  {
+    name: 'native-generic x2',
+    process: 'native-generic',
+    load: async () => native('generic', 2),
+    sameBitsAs: { engine: 'native-generic', what: 'all' },
+  },
 ];
 
 export function engine(name: string): Engine {
@@ -66,7 +91,8 @@ async function wasm(relaxed: boolean, threads: number): Promise<Kernels<FloatArr
   enableWasmFeatures();
   if (relaxed && !relaxedSimdSupported()) return new Unavailable('this JavaScript engine does not validate the relaxed-SIMD build');
   const k = threads === 1 ? await loadWasmKernels({ relaxedSimd: relaxed }) : await loadNodeWasmKernels({ relaxedSimd: relaxed, threads });
-  if (k.variant !== (relaxed ? 'relaxed-simd' : 'simd')) throw new Error(`asked for the ${relaxed ? 'relaxed-SIMD' : 'SIMD'} build, got ${k.variant}`);
+  if (k.variant !== (relaxed ? 'relaxed-simd' : 'simd'))
+    throw new Error(`asked for the ${relaxed ? 'relaxed-SIMD' : 'SIMD'} build, got ${k.variant}`);
   return k;
 }
 
@@ -76,9 +102,10 @@ async function wasm(relaxed: boolean, threads: number): Promise<Kernels<FloatArr
  * (stepParallelMin 0, no autotuning), so the threaded step is what runs.
  */
 function native(isa: StepSimd, threads: number): Kernels<FloatArray> | Unavailable {
-  const k: NativeKernels | null = threads === 1
-    ? loadNativeKernels({ threads: 1, stepSimd: isa })
-    : loadNativeKernels({ threads, stepSimd: isa, stepParallelMin: 0, stepAutotune: false });
+  const k: NativeKernels | null =
+    threads === 1
+      ? loadNativeKernels({ threads: 1, stepSimd: isa })
+      : loadNativeKernels({ threads, stepSimd: isa, stepParallelMin: 0, stepAutotune: false });
   if (!k) {
     const why = `the native addon is not available: ${nativeUnavailableReason()}`;
     // CI has a compiler: there a missing addon is a failure, not a skip.
@@ -98,11 +125,14 @@ function native(isa: StepSimd, threads: number): Kernels<FloatArray> | Unavailab
  * suite reports them as skips.
  */
 export async function float32Engines(): Promise<{ name: string; kernels: Kernels<Float32Array> }[]> {
-  const here = ENGINES.filter(e => Object.entries(PROCESSES[e.process] as Record<string, string | undefined>).every(([key, v]) => process.env[key] === v));
+  const here = ENGINES.filter(e =>
+    Object.entries(PROCESSES[e.process] as Record<string, string | undefined>).every(([key, v]) => process.env[key] === v),
+  );
   const loaded: { name: string; kernels: Kernels<Float32Array> }[] = [];
   for (const e of here) {
     const k = await e.load();
-    if (!(k instanceof Unavailable) && k.alloc(1) instanceof Float32Array) loaded.push({ name: e.name, kernels: k as Kernels<Float32Array> });
+    if (!(k instanceof Unavailable) && k.alloc(1) instanceof Float32Array)
+      loaded.push({ name: e.name, kernels: k as Kernels<Float32Array> });
   }
   return loaded;
 }

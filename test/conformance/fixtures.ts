@@ -15,7 +15,9 @@ export function fixtureDir(name: string): string {
     const candidate = join(dir, 'test', 'fixtures', name);
     try {
       if (statSync(candidate).isDirectory()) return candidate;
-    } catch { /* not here; keep climbing */ }
+    } catch {
+      /* not here; keep climbing */
+    }
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`test/fixtures/${name} not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
@@ -39,9 +41,14 @@ function readSafetensors(path: string): { tensors: Map<string, Tensor>; metadata
     const [begin, end] = info.data_offsets;
     const raw = bytes.subarray(8 + n + begin, 8 + n + end);
     const copy = new Uint8Array(raw).buffer; // aligned
-    const data = info.dtype === 'F64' ? new Float64Array(copy)
-      : info.dtype === 'F32' ? Float64Array.from(new Float32Array(copy))
-        : info.dtype === 'I32' ? new Int32Array(copy) : null;
+    const data =
+      info.dtype === 'F64'
+        ? new Float64Array(copy)
+        : info.dtype === 'F32'
+          ? Float64Array.from(new Float32Array(copy))
+          : info.dtype === 'I32'
+            ? new Int32Array(copy)
+            : null;
     if (!data) throw new Error(`${path}: tensor ${name} has dtype ${info.dtype}`);
     tensors.set(name, { shape: info.shape, data });
   }
@@ -72,28 +79,38 @@ export interface ModelFixture {
 
 export function modelFixtures(): ModelFixture[] {
   const dir = fixtureDir('torch');
-  return readdirSync(dir).filter(f => f.endsWith('.safetensors')).sort().map(file => {
-    const { tensors, metadata } = readSafetensors(join(dir, file));
-    const get = (name: string): Tensor => {
-      const t = tensors.get(name);
-      if (!t) throw new Error(`${file} has no tensor ${name}`);
-      return t;
-    };
-    const prefixed = (prefix: string): Map<string, Tensor> =>
-      new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    return {
-      file: file.replace(/\.safetensors$/, ''),
-      config: JSON.parse(metadata.config) as ModelConfig,
-      B: Number(metadata.B),
-      T: Number(metadata.T),
-      weights: prefixed('weight.'),
-      grads: prefixed('grad.'),
-      x: get('x'), y: get('y'), h0: get('h0'), c0: tensors.get('c0') ?? null,
-      logits: get('logits'), loss: get('loss').data[0],
-      h_n: get('h_n'), c_n: tensors.get('c_n') ?? null, dh0: get('dh0'), dc0: tensors.get('dc0') ?? null,
-      d_emb_out: get('d_emb_out'),
-    };
-  });
+  return readdirSync(dir)
+    .filter(f => f.endsWith('.safetensors'))
+    .sort()
+    .map(file => {
+      const { tensors, metadata } = readSafetensors(join(dir, file));
+      const get = (name: string): Tensor => {
+        const t = tensors.get(name);
+        if (!t) throw new Error(`${file} has no tensor ${name}`);
+        return t;
+      };
+      const prefixed = (prefix: string): Map<string, Tensor> =>
+        new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+      return {
+        file: file.replace(/\.safetensors$/, ''),
+        config: JSON.parse(metadata.config) as ModelConfig,
+        B: Number(metadata.B),
+        T: Number(metadata.T),
+        weights: prefixed('weight.'),
+        grads: prefixed('grad.'),
+        x: get('x'),
+        y: get('y'),
+        h0: get('h0'),
+        c0: tensors.get('c0') ?? null,
+        logits: get('logits'),
+        loss: get('loss').data[0],
+        h_n: get('h_n'),
+        c_n: tensors.get('c_n') ?? null,
+        dh0: get('dh0'),
+        dc0: tensors.get('dc0') ?? null,
+        d_emb_out: get('d_emb_out'),
+      };
+    });
 }
 
 interface JsonTensor {
@@ -132,7 +149,14 @@ export interface TrainFixture {
   x: JsonTensor[]; // per step [B, T]
   y: JsonTensor[];
   initialWeights: Record<string, JsonTensor>;
-  steps: { loss: number; gradNorm: number | null; clipped: boolean; lr: number; weights: Record<string, JsonTensor>; ema?: Record<string, JsonTensor> }[];
+  steps: {
+    loss: number;
+    gradNorm: number | null;
+    clipped: boolean;
+    lr: number;
+    weights: Record<string, JsonTensor>;
+    ema?: Record<string, JsonTensor>;
+  }[];
 }
 
 export function optimizerFixtures(): OptimizerFixtures {

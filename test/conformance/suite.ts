@@ -16,8 +16,16 @@ import { createHash } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  cellActivationSizes, cellScratchSizes, cellStepScratchSize, GATES, type CellShape, type CellType, type CellWeights,
-  modelStepScratchSize, type FloatArray, type Kernels,
+  cellActivationSizes,
+  cellScratchSizes,
+  cellStepScratchSize,
+  GATES,
+  type CellShape,
+  type CellType,
+  type CellWeights,
+  modelStepScratchSize,
+  type FloatArray,
+  type Kernels,
 } from '../../src/kernels/kernels.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { GenerationBatch } from '../../src/generate/generation-batch.js';
@@ -51,7 +59,12 @@ class Measure {
   private at = '';
   private readonly failures: string[] = [];
 
-  constructor(readonly engine: string, readonly tolerance: number, readonly group: string, readonly against: Against) {}
+  constructor(
+    readonly engine: string,
+    readonly tolerance: number,
+    readonly group: string,
+    readonly against: Against,
+  ) {}
 
   check(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = this.tolerance): void {
     const e = error(actual, expected);
@@ -113,10 +126,18 @@ export async function runConformance(processName: ProcessName): Promise<void> {
     }
     if (loaded instanceof Unavailable) {
       const reason = loaded.reason;
-      describe(e.name, () => it('runs on this machine', t => { t.skip(`${e.name}: ${reason}`); }));
+      describe(e.name, () =>
+        it('runs on this machine', t => {
+          t.skip(`${e.name}: ${reason}`);
+        }),
+      );
     } else if (loaded instanceof Error) {
       const failure = loaded;
-      describe(e.name, () => it('loads', () => { throw failure; }));
+      describe(e.name, () =>
+        it('loads', () => {
+          throw failure;
+        }),
+      );
     } else {
       engineSuite(e, loaded, fixtures, optim);
     }
@@ -130,10 +151,26 @@ function fixtureCoverage(fixtures: ModelFixture[], optim: ReturnType<typeof opti
       for (const cell of CELLS) {
         const mine = fixtures.filter(f => f.config.cell === cell);
         const seen = (f: (x: ModelFixture) => number): number[] => [...new Set(mine.map(f))].sort((a, b) => a - b);
-        assert.deepEqual(seen(f => f.config.hidden), [17, 33, 129], `${cell} hidden sizes`);
-        assert.deepEqual(seen(f => f.B), [1, 5, 50], `${cell} batch sizes`);
-        assert.deepEqual(seen(f => f.T), [1, 7], `${cell} steps`);
-        assert.deepEqual(seen(f => f.config.layers), [1, 2], `${cell} layers`);
+        assert.deepEqual(
+          seen(f => f.config.hidden),
+          [17, 33, 129],
+          `${cell} hidden sizes`,
+        );
+        assert.deepEqual(
+          seen(f => f.B),
+          [1, 5, 50],
+          `${cell} batch sizes`,
+        );
+        assert.deepEqual(
+          seen(f => f.T),
+          [1, 7],
+          `${cell} steps`,
+        );
+        assert.deepEqual(
+          seen(f => f.config.layers),
+          [1, 2],
+          `${cell} layers`,
+        );
       }
     });
     it('clip on some training steps and not on others, and decay the learning rate', () => {
@@ -153,13 +190,15 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
 
   describe(`${e.name} (${precision}, tolerance ${tol.toExponential(0)})`, () => {
     describe('matmul', () => {
-      for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) {
-        it(`transA=${transA} transB=${transB} accumulate=${accumulate}: random products, a view, dyadic values exactly`, t => {
-          const m = measure('kernels', 'reference-f64');
-          checkMatmul(k, m, transA, transB, accumulate);
-          m.done(t);
-        });
-      }
+      for (const transA of [false, true])
+        for (const transB of [false, true])
+          for (const accumulate of [false, true]) {
+            it(`transA=${transA} transB=${transB} accumulate=${accumulate}: random products, a view, dyadic values exactly`, t => {
+              const m = measure('kernels', 'reference-f64');
+              checkMatmul(k, m, transA, transB, accumulate);
+              m.done(t);
+            });
+          }
       it('K = 0 gives zeros, or leaves C when accumulating', () => {
         const c = k.alloc(6).fill(3);
         k.matmul(c, k.alloc(0), k.alloc(0), 2, 3, 0, false, false, true);
@@ -172,9 +211,18 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
     it('addBias and sumRows', t => {
       const m = measure('kernels', 'reference-f64');
       const rng = new Random(3);
-      for (const [rows, cols] of [[1, 1], [3, 17], [129, 3], [17, 129], [300, 129], [2500, 65]]) {
-        const y = rnd(rows * cols, rng), bias = rnd(cols, rng);
-        const yk = put(k, y), bk = put(k, bias);
+      for (const [rows, cols] of [
+        [1, 1],
+        [3, 17],
+        [129, 3],
+        [17, 129],
+        [300, 129],
+        [2500, 65],
+      ]) {
+        const y = rnd(rows * cols, rng),
+          bias = rnd(cols, rng);
+        const yk = put(k, y),
+          bk = put(k, bias);
         k.addBias(yk, bk, rows, cols);
         ref.addBias(y, bias, rows, cols);
         m.check(`addBias ${rows}x${cols}`, yk, y);
@@ -189,11 +237,17 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
     it('embedding forward (exact) and backward', t => {
       const m = measure('kernels', 'reference-f64');
       const rng = new Random(4);
-      for (const [V, dim, n] of [[1, 1, 1], [3, 17, 129], [65, 64, 2500], [7, 129, 17]]) {
+      for (const [V, dim, n] of [
+        [1, 1, 1],
+        [3, 17, 129],
+        [65, 64, 2500],
+        [7, 129, 17],
+      ]) {
         const table = rnd(V * dim, rng);
         const ids = k.allocInt(n);
         for (let i = 0; i < n; i++) ids[i] = rng.int(V);
-        const out = k.alloc(n * dim), out64 = new Float64Array(n * dim);
+        const out = k.alloc(n * dim),
+          out64 = new Float64Array(n * dim);
         const tk = put(k, table);
         k.embeddingForward(out, tk, ids, n, dim);
         ref.embeddingForward(out64, table, ids, n, dim);
@@ -209,12 +263,22 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
     it('softmax cross-entropy: loss and gradient, and the same loss without the gradient', t => {
       const m = measure('kernels', 'reference-f64');
       const rng = new Random(5);
-      for (const [rows, V] of [[1, 1], [3, 17], [50, 65], [129, 65], [2500, 65], [5, 129], [300, 1000]]) {
+      for (const [rows, V] of [
+        [1, 1],
+        [3, 17],
+        [50, 65],
+        [129, 65],
+        [2500, 65],
+        [5, 129],
+        [300, 1000],
+      ]) {
         for (const spread of [1, 30]) {
           const logits = rnd(rows * V, rng, spread);
           const targets = k.allocInt(rows);
           for (let i = 0; i < rows; i++) targets[i] = rng.int(V);
-          const lk = put(k, logits), d = k.alloc(rows * V), d64 = new Float64Array(rows * V);
+          const lk = put(k, logits),
+            d = k.alloc(rows * V),
+            d64 = new Float64Array(rows * V);
           const loss = k.softmaxCrossEntropy(lk, targets, rows, V, d, 0.37);
           const loss64 = ref.softmaxCrossEntropy(logits, targets, rows, V, d64, 0.37);
           m.check(`loss ${rows}x${V} spread ${spread}`, [loss], [loss64]);
@@ -229,8 +293,11 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const m = measure('kernels', 'reference-f64');
       const rng = new Random(6);
       for (const n of [1, 3, 17, 129, 100_003]) {
-        const x = rnd(n, rng), mask = rnd(n, rng);
-        const xk = put(k, x), out = k.alloc(n), out64 = new Float64Array(n);
+        const x = rnd(n, rng),
+          mask = rnd(n, rng);
+        const xk = put(k, x),
+          out = k.alloc(n),
+          out64 = new Float64Array(n);
         k.multiply(out, xk, put(k, mask), n);
         ref.multiply(out64, x, mask, n);
         m.check(`multiply ${n}`, out, out64);
@@ -255,13 +322,17 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
         const m = measure('kernels', 'PyTorch');
         const c = optim.kernels[name];
         const n = c.param.data.length;
-        const param = put(k, c.param.data), grad = k.alloc(n), first = k.alloc(n), second = k.alloc(n);
+        const param = put(k, c.param.data),
+          grad = k.alloc(n),
+          first = k.alloc(n),
+          second = k.alloc(n);
         const h = c.hyper;
         c.grads.forEach((g, i) => {
           grad.set(g.data);
           const step = i + 1; // torch.optim counts steps from 1
           if (name === 'adamw') k.scale(param, n, 1 - h.lr * h.weightDecay!); // what Optimizer does to each decayed tensor first
-          if (name === 'adam' || name === 'adamw') k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
+          if (name === 'adam' || name === 'adamw')
+            k.adam(param, grad, first, second, n, { lr: h.lr, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, step });
           else if (name === 'rmsprop') k.rmsprop(param, grad, first, n, h.lr, h.alpha!, h.eps!);
           else k.sgd(param, grad, first, n, h.lr, h.momentum!, step === 1);
           m.check(`${name} step ${step}`, param, c.after[i].data);
@@ -274,18 +345,27 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const m = measure('kernels', 'PyTorch');
       for (const c of optim.clip) {
         // One flat gradient buffer; PyTorch's norm of per-tensor norms is the same number.
-        const grad = put(k, c.grads.flatMap(g => g.data));
+        const grad = put(
+          k,
+          c.grads.flatMap(g => g.data),
+        );
         const norm = clipGradNorm(k, grad, grad.length, c.maxNorm);
         m.check(`${c.label} norm`, [norm], [c.norm]);
-        m.check(`${c.label} gradients`, grad, c.clipped.flatMap(g => g.data));
+        m.check(
+          `${c.label} gradients`,
+          grad,
+          c.clipped.flatMap(g => g.data),
+        );
       }
       m.done(t);
     });
 
-    it('Adam\'s first step from zero moments moves each parameter by lr * sign(g)', () => {
+    it("Adam's first step from zero moments moves each parameter by lr * sign(g)", () => {
       // By hand: after one step m^ = g and v^ = g^2, so the move is lr g / (|g| + eps).
       // Without bias correction it would be 3.16 lr.
-      const n = 64, lr = 2e-3, eps = 1e-8;
+      const n = 64,
+        lr = 2e-3,
+        eps = 1e-8;
       const rng = new Random(7);
       const param = put(k, rnd(n, rng));
       const grad = k.alloc(n);
@@ -296,8 +376,9 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       // Read back from parameters of size up to 1: float32 spacing near 1 is 1.2e-7.
       const slackOfType = precision === 'f32' ? 2.4e-7 : 1e-15;
       for (let i = 0; i < n; i++) {
-        const move = before[i] - param[i], expected = lr * Math.sign(grad[i]);
-        const slack = lr * eps / Math.abs(grad[i]) + slackOfType;
+        const move = before[i] - param[i],
+          expected = lr * Math.sign(grad[i]);
+        const slack = (lr * eps) / Math.abs(grad[i]) + slackOfType;
         assert.ok(Math.abs(move - expected) <= slack, `param ${i}: moved ${move}, expected ${expected}`);
       }
     });
@@ -331,7 +412,14 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       });
       it(`${cell} model step (bindModelStep): logits and state of four steps match the reference forward`, t => {
         const m = measure(cell, 'reference-f64');
-        for (const [H, B] of [[3, 1], [17, 5], [33, 50], [129, 1], [129, 5]]) checkModelStep(k, m, cell, H, B);
+        for (const [H, B] of [
+          [3, 1],
+          [17, 5],
+          [33, 50],
+          [129, 1],
+          [129, 5],
+        ])
+          checkModelStep(k, m, cell, H, B);
         m.done(t);
       });
     }
@@ -342,21 +430,43 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const weights = { wih: k.alloc(G * 3), whh: k.alloc(G * 4), bih: k.alloc(G), bhh: k.alloc(G) };
       const ids = k.allocInt(2);
       ids.set([0, 2]); // the table has 2 rows
-      const args = { shape, weights, input: { table: k.alloc(2 * G), ids }, h: k.alloc(8), c: null, scratch: k.alloc(cellStepScratchSize(shape)) };
+      const args = {
+        shape,
+        weights,
+        input: { table: k.alloc(2 * G), ids },
+        h: k.alloc(8),
+        c: null,
+        scratch: k.alloc(cellStepScratchSize(shape)),
+      };
       assert.throws(() => k.cellStep(args), RangeError);
       assert.throws(() => k.cellStep({ ...args, shape: { ...shape, T: 2 } }), RangeError);
       const model = new CharRNN({ cell: 'gru', layers: 1, hidden: 4, emb: 3, vocabSize: 5, dropout: 0 }, k);
       // The engine's own model step, bound by hand: its run reads the ids as they are then.
-      const B = 2, H = 4, V = 5;
+      const B = 2,
+        H = 4,
+        V = 5;
       const modelIds = k.allocInt(B);
       const run = k.bindModelStep({
-        cell: 'gru', B, H, V, table: inputTable(model), packed: packedStepWeights(model),
+        cell: 'gru',
+        B,
+        H,
+        V,
+        table: inputTable(model),
+        packed: packedStepWeights(model),
         layers: model.layers.map(l => ({ weights: l.weights, inputSize: l.inputSize })),
-        outWeight: model.params.get('out.weight'), outBias: model.params.get('out.bias'),
-        state: [{ h: k.alloc(B * H), c: null }], ids: modelIds, logits: k.alloc(B * V), scratch: k.alloc(modelStepScratchSize('gru', B, H, 1)),
+        outWeight: model.params.get('out.weight'),
+        outBias: model.params.get('out.bias'),
+        state: [{ h: k.alloc(B * H), c: null }],
+        ids: modelIds,
+        logits: k.alloc(B * V),
+        scratch: k.alloc(modelStepScratchSize('gru', B, H, 1)),
       });
       run();
-      for (const bad of [[0, 5], [-1, 0], [7, 1]]) {
+      for (const bad of [
+        [0, 5],
+        [-1, 0],
+        [7, 1],
+      ]) {
         modelIds.set(bad);
         assert.throws(run, RangeError, `bound step, ids ${bad}`);
       }
@@ -382,7 +492,8 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
         batches.forEach((batch, i) => {
           const B = sizes[i];
           const logits = batch.step(ids.slice(0, B));
-          for (let b = 0; b < B; b++) assert.deepEqual(Array.from(logits.subarray(b * 13, (b + 1) * 13)), alone[b], `B ${B} stream ${b} step ${t}`);
+          for (let b = 0; b < B; b++)
+            assert.deepEqual(Array.from(logits.subarray(b * 13, (b + 1) * 13)), alone[b], `B ${B} stream ${b} step ${t}`);
         });
       }
       for (const s of [...singles, ...batches]) s.dispose();
@@ -395,7 +506,8 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const model = new CharRNN(config, k, { seed: 2 });
       // Fresh streams and a fresh state: the step must agree with forward (T = 1) under the weights as they are now.
       const agrees = (mm: CharRNN<FloatArray>, what: string): void => {
-        const s = streamsOf(mm, 2), sf = mm.newState(2);
+        const s = streamsOf(mm, 2),
+          sf = mm.newState(2);
         for (let t = 0; t < 2; t++) {
           const x = [t + 1, t + 2];
           const want = Float64Array.from(mm.forward(x, 1, 2, sf));
@@ -409,7 +521,14 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       const before = first.step([1, 2]);
       first.dispose();
       // An optimizer step moves every weight, the embedding and layer 0's W_ih (the table's inputs) included.
-      new Trainer(model, vocab.encode(text).ids, { batch: 2, seq: 8, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.05 } }).step();
+      new Trainer(model, vocab.encode(text).ids, {
+        batch: 2,
+        seq: 8,
+        clip: 5,
+        lrDecay: 1,
+        lrDecayEvery: 0,
+        optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.05 },
+      }).step();
       assert.ok(error(streamsOf(model, 2).step([1, 2]), before) > 1e-3, 'the step still gives the old logits after training');
       agrees(model, 'after an optimizer step');
       const emb = model.params.get('emb.weight');
@@ -472,8 +591,20 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
 function checkMatmul(k: K, m: Measure, transA: boolean, transB: boolean, accumulate: boolean): void {
   const rng = new Random(17 + Number(transA) * 4 + Number(transB) * 2 + Number(accumulate));
   const what = (M: number, N: number, K: number): string => `${M}x${N}x${K}`;
-  for (const [M, N, K] of [[1, 1, 1], [3, 17, 129], [129, 3, 17], [17, 129, 3], [1, 129, 17], [129, 1, 3], [50, 129, 33], [97, 33, 257], [200, 70, 600]]) {
-    const a = rnd(M * K, rng), b = rnd(K * N, rng), c = rnd(M * N, rng);
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [3, 17, 129],
+    [129, 3, 17],
+    [17, 129, 3],
+    [1, 129, 17],
+    [129, 1, 3],
+    [50, 129, 33],
+    [97, 33, 257],
+    [200, 70, 600],
+  ]) {
+    const a = rnd(M * K, rng),
+      b = rnd(K * N, rng),
+      c = rnd(M * N, rng);
     // Every operand a view at an odd offset into a larger buffer, as the model passes its buffers.
     const at = (values: Float64Array, offset: number): FloatArray => {
       const v = k.alloc(values.length + offset).subarray(offset);
@@ -489,32 +620,43 @@ function checkMatmul(k: K, m: Measure, transA: boolean, transB: boolean, accumul
       return c;
     });
     m.check(what(M, N, K), view, expected);
-    assert.ok(big.subarray(0, 5).every(v => v === 0), `${what(M, N, K)}: nothing written before the view`);
+    assert.ok(
+      big.subarray(0, 5).every(v => v === 0),
+      `${what(M, N, K)}: nothing written before the view`,
+    );
   }
   // Quarter-integers in [-2, 2]: every product and partial sum is exact in float32, so
   // any indexing mistake shows as a difference whatever the order of summation.
   const dyadic = (n: number): Float64Array => Float64Array.from({ length: n }, () => (rng.int(17) - 8) / 4);
   const SIZES = [1, 3, 17, 129];
-  for (const M of SIZES) for (const N of SIZES) for (const K of SIZES) {
-    const p = once(`dyadic ${M} ${N} ${K} ${transA} ${transB} ${accumulate}`, () => {
-      const a = dyadic(M * K), b = dyadic(K * N), c = dyadic(M * N);
-      const product = Float64Array.from(c);
-      ref.matmul(product, a, b, M, N, K, transA, transB, accumulate);
-      return { a, b, c, product };
-    });
-    const ck = put(k, p.c);
-    k.matmul(ck, put(k, p.a), put(k, p.b), M, N, K, transA, transB, accumulate);
-    for (let i = 0; i < ck.length; i++) {
-      if (ck[i] !== p.product[i]) assert.fail(`dyadic ${what(M, N, K)}: entry ${i} is ${ck[i]}, exactly ${p.product[i]}`);
-    }
-  }
+  for (const M of SIZES)
+    for (const N of SIZES)
+      for (const K of SIZES) {
+        const p = once(`dyadic ${M} ${N} ${K} ${transA} ${transB} ${accumulate}`, () => {
+          const a = dyadic(M * K),
+            b = dyadic(K * N),
+            c = dyadic(M * N);
+          const product = Float64Array.from(c);
+          ref.matmul(product, a, b, M, N, K, transA, transB, accumulate);
+          return { a, b, c, product };
+        });
+        const ck = put(k, p.c);
+        k.matmul(ck, put(k, p.a), put(k, p.b), M, N, K, transA, transB, accumulate);
+        for (let i = 0; i < ck.length; i++) {
+          if (ck[i] !== p.product[i]) assert.fail(`dyadic ${what(M, N, K)}: entry ${i} is ${ck[i]}, exactly ${p.product[i]}`);
+        }
+      }
 }
 
 function checkOptimizerKernels(k: K, m: Measure): void {
   const rng = new Random(8);
   for (const n of [1, 17, 1029, 50_003]) {
-    const p = rnd(n, rng), mo = new Float64Array(n), v = new Float64Array(n);
-    const pk = put(k, p), mk = k.alloc(n), vk = k.alloc(n);
+    const p = rnd(n, rng),
+      mo = new Float64Array(n),
+      v = new Float64Array(n);
+    const pk = put(k, p),
+      mk = k.alloc(n),
+      vk = k.alloc(n);
     for (let step = 1; step <= 4; step++) {
       const g = rnd(n, rng);
       const args = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step };
@@ -525,7 +667,10 @@ function checkOptimizerKernels(k: K, m: Measure): void {
     m.check(`adam m n=${n}`, mk, mo);
     m.check(`adam v n=${n}`, vk, v);
 
-    const q = rnd(n, rng), r = new Float64Array(n), qk = put(k, q), rk = k.alloc(n);
+    const q = rnd(n, rng),
+      r = new Float64Array(n),
+      qk = put(k, q),
+      rk = k.alloc(n);
     for (let step = 0; step < 4; step++) {
       const g = rnd(n, rng);
       k.rmsprop(qk, put(k, g), rk, n, 0.002, 0.95, 1e-8);
@@ -535,7 +680,10 @@ function checkOptimizerKernels(k: K, m: Measure): void {
     m.check(`rmsprop v n=${n}`, rk, r);
 
     for (const momentum of [0, 0.9]) {
-      const w = rnd(n, rng), buf = new Float64Array(n), wk = put(k, w), bk = k.alloc(n);
+      const w = rnd(n, rng),
+        buf = new Float64Array(n),
+        wk = put(k, w),
+        bk = k.alloc(n);
       for (let step = 0; step < 4; step++) {
         const g = rnd(n, rng);
         k.sgd(wk, put(k, g), bk, n, 0.1, momentum, step === 0);
@@ -556,19 +704,30 @@ function checkOptimizerKernels(k: K, m: Measure): void {
  * hidden units), inputs of 1 to 129 features.
  */
 const CELL_SHAPES: Omit<CellShape, 'cell'>[] = [
-  { T: 1, B: 1, I: 1, H: 1 }, { T: 3, B: 17, I: 3, H: 17 }, { T: 5, B: 3, I: 129, H: 33 },
-  { T: 4, B: 7, I: 17, H: 129 }, { T: 3, B: 37, I: 5, H: 129 }, { T: 4, B: 15, I: 9, H: 200 },
-  { T: 2, B: 9, I: 33, H: 5 }, { T: 6, B: 16, I: 12, H: 12 },
+  { T: 1, B: 1, I: 1, H: 1 },
+  { T: 3, B: 17, I: 3, H: 17 },
+  { T: 5, B: 3, I: 129, H: 33 },
+  { T: 4, B: 7, I: 17, H: 129 },
+  { T: 3, B: 37, I: 5, H: 129 },
+  { T: 4, B: 15, I: 9, H: 200 },
+  { T: 2, B: 9, I: 33, H: 5 },
+  { T: 6, B: 16, I: 12, H: 12 },
 ];
 
 interface CellProblem {
   weights: CellWeights<Float64Array>;
-  x: Float64Array; h0: Float64Array; c0: Float64Array;
-  dh: Float64Array; dhT: Float64Array; dcT: Float64Array;
+  x: Float64Array;
+  h0: Float64Array;
+  c0: Float64Array;
+  dh: Float64Array;
+  dhT: Float64Array;
+  dcT: Float64Array;
   /** Accumulated into: the starting values. */
   grads: CellWeights<Float64Array>;
   /** Written, or left alone when passed as null: the starting values. */
-  dx: Float64Array; dh0: Float64Array; dc0: Float64Array;
+  dx: Float64Array;
+  dh0: Float64Array;
+  dc0: Float64Array;
 }
 
 function cellProblem(shape: CellShape): CellProblem {
@@ -579,10 +738,16 @@ function cellProblem(shape: CellShape): CellProblem {
   const ws = Math.min(0.6, 1 / Math.sqrt(H));
   return {
     weights: { wih: rnd(G * I, rng, ws), whh: rnd(G * H, rng, ws), bih: rnd(G, rng, ws), bhh: rnd(G, rng, ws) },
-    x: rnd(T * B * I, rng), h0: rnd(B * H, rng, 0.6), c0: rnd(B * H, rng, 0.6),
-    dh: rnd(T * B * H, rng), dhT: rnd(B * H, rng), dcT: rnd(B * H, rng),
+    x: rnd(T * B * I, rng),
+    h0: rnd(B * H, rng, 0.6),
+    c0: rnd(B * H, rng, 0.6),
+    dh: rnd(T * B * H, rng),
+    dhT: rnd(B * H, rng),
+    dcT: rnd(B * H, rng),
     grads: { wih: rnd(G * I, rng, 0.1), whh: rnd(G * H, rng, 0.1), bih: rnd(G, rng, 0.1), bhh: rnd(G, rng, 0.1) },
-    dx: rnd(T * B * I, rng), dh0: rnd(B * H, rng), dc0: rnd(B * H, rng),
+    dx: rnd(T * B * I, rng),
+    dh0: rnd(B * H, rng),
+    dc0: rnd(B * H, rng),
   };
 }
 
@@ -591,17 +756,39 @@ type CellOutputs = Record<'gates' | 'aux' | 'h' | 'gwih' | 'gwhh' | 'gbih' | 'gb
 /** Forward, then backward from the problem's gradients; the optional inputs and outputs present or null. */
 function runCell(k: K, shape: CellShape, p: CellProblem, optional: boolean): CellOutputs {
   const lstm = shape.cell === 'lstm';
-  const w = (c: CellWeights<Float64Array>): CellWeights<FloatArray> => ({ wih: put(k, c.wih), whh: put(k, c.whh), bih: put(k, c.bih), bhh: put(k, c.bhh) });
-  const weights = w(p.weights), grads = w(p.grads);
-  const x = put(k, p.x), h0 = put(k, p.h0), c0 = lstm ? put(k, p.c0) : null;
-  const sizes = cellActivationSizes(shape), ss = cellScratchSizes(shape);
+  const w = (c: CellWeights<Float64Array>): CellWeights<FloatArray> => ({
+    wih: put(k, c.wih),
+    whh: put(k, c.whh),
+    bih: put(k, c.bih),
+    bhh: put(k, c.bhh),
+  });
+  const weights = w(p.weights),
+    grads = w(p.grads);
+  const x = put(k, p.x),
+    h0 = put(k, p.h0),
+    c0 = lstm ? put(k, p.c0) : null;
+  const sizes = cellActivationSizes(shape),
+    ss = cellScratchSizes(shape);
   const act = { gates: k.alloc(sizes.gates), aux: k.alloc(sizes.aux), h: k.alloc(sizes.h) };
   k.cellForward({ shape, weights, x, h0, c0, act });
-  const dx = put(k, p.dx), dh0 = put(k, p.dh0), dc0 = put(k, p.dc0);
+  const dx = put(k, p.dx),
+    dh0 = put(k, p.dh0),
+    dc0 = put(k, p.dc0);
   const opt = <A>(a: A): A | null => (optional ? a : null);
   k.cellBackward({
-    shape, weights, x, h0, c0, act, dh: put(k, p.dh), dhT: opt(put(k, p.dhT)), dcT: lstm ? opt(put(k, p.dcT)) : null,
-    grads, dx: opt(dx), dh0: opt(dh0), dc0: lstm ? opt(dc0) : null,
+    shape,
+    weights,
+    x,
+    h0,
+    c0,
+    act,
+    dh: put(k, p.dh),
+    dhT: opt(put(k, p.dhT)),
+    dcT: lstm ? opt(put(k, p.dcT)) : null,
+    grads,
+    dx: opt(dx),
+    dh0: opt(dh0),
+    dc0: lstm ? opt(dc0) : null,
     scratch: { dgates: k.alloc(ss.dgates), dgatesHidden: k.alloc(ss.dgatesHidden), dhNext: k.alloc(ss.dhNext), dcNext: k.alloc(ss.dcNext) },
   });
   return { ...act, gwih: grads.wih, gwhh: grads.whh, gbih: grads.bih, gbhh: grads.bhh, dx, dh0, dc0 };
@@ -626,7 +813,8 @@ function checkCell(k: K, m: Measure, shape: CellShape, optional: boolean): void 
 /** [A, C, rest] -> [C, A, rest]: batch-first <-> time-major. */
 function swap01(src: ArrayLike<number>, A: number, C: number, rest: number): Float64Array {
   const out = new Float64Array(A * C * rest);
-  for (let a = 0; a < A; a++) for (let c = 0; c < C; c++) for (let r = 0; r < rest; r++) out[(c * A + a) * rest + r] = src[(a * C + c) * rest + r];
+  for (let a = 0; a < A; a++)
+    for (let c = 0; c < C; c++) for (let r = 0; r < rest; r++) out[(c * A + a) * rest + r] = src[(a * C + c) * rest + r];
   return out;
 }
 
@@ -653,11 +841,13 @@ function fixtureModel(k: K, m: Measure, fx: ModelFixture): void {
     state.layers[l].h.set(layerSlice(fx.h0, l));
     if (fx.c0) state.layers[l].c!.set(layerSlice(fx.c0, l));
   }
-  const x = swap01(fx.x.data, B, T, 1), y = swap01(fx.y.data, B, T, 1);
+  const x = swap01(fx.x.data, B, T, 1),
+    y = swap01(fx.y.data, B, T, 1);
   const logits = model.forward(x, T, B, state, { train: true });
   m.check(`${fx.file} logits`, swap01(logits, T, B, config.vocabSize), fx.logits.data);
   m.check(`${fx.file} loss`, [model.backward(y)], [fx.loss]);
-  for (const spec of model.params.specs) m.check(`${fx.file} d ${spec.name}`, model.params.gradOf(spec.name), fx.grads.get(spec.name)!.data);
+  for (const spec of model.params.specs)
+    m.check(`${fx.file} d ${spec.name}`, model.params.gradOf(spec.name), fx.grads.get(spec.name)!.data);
   for (let l = 0; l < config.layers; l++) {
     m.check(`${fx.file} h_n[${l}]`, state.layers[l].h, layerSlice(fx.h_n, l));
     if (fx.c_n) m.check(`${fx.file} c_n[${l}]`, state.layers[l].c!, layerSlice(fx.c_n, l));
@@ -675,7 +865,8 @@ function fixtureCells(k: K, m: Measure, fx: ModelFixture): void {
   const { cell, layers, hidden: H, emb: E, vocabSize: V } = config;
   const rows = T * B;
   const w = (name: string): FloatArray => put(k, fx.weights.get(name)!.data);
-  const ids = k.allocInt(rows), targets = k.allocInt(rows);
+  const ids = k.allocInt(rows),
+    targets = k.allocInt(rows);
   ids.set(swap01(fx.x.data, B, T, 1));
   targets.set(swap01(fx.y.data, B, T, 1));
   let input = k.alloc(rows * E);
@@ -683,17 +874,24 @@ function fixtureCells(k: K, m: Measure, fx: ModelFixture): void {
   const run = [];
   for (let l = 0; l < layers; l++) {
     const shape: CellShape = { cell, T, B, I: l === 0 ? E : H, H };
-    const weights = { wih: w(`rnn.weight_ih_l${l}`), whh: w(`rnn.weight_hh_l${l}`), bih: w(`rnn.bias_ih_l${l}`), bhh: w(`rnn.bias_hh_l${l}`) };
+    const weights = {
+      wih: w(`rnn.weight_ih_l${l}`),
+      whh: w(`rnn.weight_hh_l${l}`),
+      bih: w(`rnn.bias_ih_l${l}`),
+      bhh: w(`rnn.bias_hh_l${l}`),
+    };
     const sizes = cellActivationSizes(shape);
     const act = { gates: k.alloc(sizes.gates), aux: k.alloc(sizes.aux), h: k.alloc(sizes.h) };
-    const h0 = put(k, layerSlice(fx.h0, l)), c0 = fx.c0 ? put(k, layerSlice(fx.c0, l)) : null;
+    const h0 = put(k, layerSlice(fx.h0, l)),
+      c0 = fx.c0 ? put(k, layerSlice(fx.c0, l)) : null;
     k.cellForward({ shape, weights, x: input, h0, c0, act });
     run.push({ shape, weights, x: input, h0, c0, act });
     input = act.h;
   }
   // dh at the top layer's outputs: (softmax - onehot) / (T B) through the output layer.
   const outW = w('out.weight');
-  const logits = k.alloc(rows * V), dLogits = k.alloc(rows * V);
+  const logits = k.alloc(rows * V),
+    dLogits = k.alloc(rows * V);
   k.matmul(logits, input, outW, rows, V, H, false, true, false);
   k.addBias(logits, w('out.bias'), rows, V);
   k.softmaxCrossEntropy(logits, targets, rows, V, dLogits, 1 / rows);
@@ -704,10 +902,24 @@ function fixtureCells(k: K, m: Measure, fx: ModelFixture): void {
     const G = GATES[cell] * H;
     const grads = { wih: k.alloc(G * r.shape.I), whh: k.alloc(G * H), bih: k.alloc(G), bhh: k.alloc(G) };
     const ss = cellScratchSizes(r.shape);
-    const dx = k.alloc(rows * r.shape.I), dh0 = k.alloc(B * H), dc0 = cell === 'lstm' ? k.alloc(B * H) : null;
+    const dx = k.alloc(rows * r.shape.I),
+      dh0 = k.alloc(B * H),
+      dc0 = cell === 'lstm' ? k.alloc(B * H) : null;
     k.cellBackward({
-      ...r, dh, dhT: null, dcT: null, grads, dx, dh0, dc0,
-      scratch: { dgates: k.alloc(ss.dgates), dgatesHidden: k.alloc(ss.dgatesHidden), dhNext: k.alloc(ss.dhNext), dcNext: k.alloc(ss.dcNext) },
+      ...r,
+      dh,
+      dhT: null,
+      dcT: null,
+      grads,
+      dx,
+      dh0,
+      dc0,
+      scratch: {
+        dgates: k.alloc(ss.dgates),
+        dgatesHidden: k.alloc(ss.dgatesHidden),
+        dhNext: k.alloc(ss.dhNext),
+        dcNext: k.alloc(ss.dcNext),
+      },
     });
     m.check(`${fx.file} cells dh0[${l}]`, dh0, layerSlice(fx.dh0, l));
     if (dc0 && fx.dc0) m.check(`${fx.file} cells dc0[${l}]`, dc0, layerSlice(fx.dc0, l));
@@ -756,8 +968,14 @@ function trainerRun(k: K, m: Measure, fx: TrainFixture): void {
   const model = new CharRNN(fx.config, k);
   loadWeights(model, fx.initialWeights);
   const trainer = new Trainer(model, Uint16Array.from(fx.data.data), {
-    batch: fx.B, seq: fx.T, clip: fx.clip, optimizer: fx.optimizer, lrDecay: fx.lrDecay, lrDecayEvery: fx.lrDecayEvery,
-    ...(fx.schedule ? { schedule: fx.schedule } : {}), ...(fx.ema ? { ema: fx.ema } : {}),
+    batch: fx.B,
+    seq: fx.T,
+    clip: fx.clip,
+    optimizer: fx.optimizer,
+    lrDecay: fx.lrDecay,
+    lrDecayEvery: fx.lrDecayEvery,
+    ...(fx.schedule ? { schedule: fx.schedule } : {}),
+    ...(fx.ema ? { ema: fx.ema } : {}),
   });
   fx.steps.forEach((expected, i) => {
     const where = `step ${i + 1}`;
@@ -773,8 +991,15 @@ function trainerRun(k: K, m: Measure, fx: TrainFixture): void {
 }
 
 /** A moving average in the parameters' flat layout against the fixture's AveragedModel weights. */
-function checkAverage(m: Measure, where: string, model: CharRNN<FloatArray>, values: FloatArray, ema: Record<string, { data: number[] }>): void {
-  for (const spec of model.params.specs) m.check(`${where} ema ${spec.name}`, values.subarray(spec.offset, spec.offset + spec.size), ema[spec.name].data);
+function checkAverage(
+  m: Measure,
+  where: string,
+  model: CharRNN<FloatArray>,
+  values: FloatArray,
+  ema: Record<string, { data: number[] }>,
+): void {
+  for (const spec of model.params.specs)
+    m.check(`${where} ema ${spec.name}`, values.subarray(spec.offset, spec.offset + spec.size), ema[spec.name].data);
 }
 
 function loadWeights(model: CharRNN<FloatArray>, weights: Record<string, { shape: number[]; data: number[] }>): void {
@@ -788,27 +1013,36 @@ function loadWeights(model: CharRNN<FloatArray>, weights: Record<string, { shape
 // ---------------------------------------------------------------- inference steps
 
 function checkCellStep(k: K, m: Measure, cell: CellType, H: number, B: number): void {
-  const I = 7, G = GATES[cell] * H, rows = 6;
+  const I = 7,
+    G = GATES[cell] * H,
+    rows = 6;
   const lstm = cell === 'lstm';
   const shape: CellShape = { cell, T: 1, B, I, H };
   const p = once(`step ${cell} ${H} ${B}`, () => {
     const rng = new Random(1000 + H * 10 + B + GATES[cell]);
     const s = 1 / Math.sqrt(H);
     const weights = { wih: rnd(G * I, rng, s), whh: rnd(G * H, rng, s), bih: rnd(G, rng, s), bhh: rnd(G, rng, s) };
-    const x = rnd(B * I, rng), h = rnd(B * H, rng, 0.5), c = rnd(B * H, rng, 0.5);
+    const x = rnd(B * I, rng),
+      h = rnd(B * H, rng, 0.5),
+      c = rnd(B * H, rng, 0.5);
     // Table rows stand for x W_ih^T + b_ih of some characters, picked by ids.
     const table = rnd(rows * G, rng);
     const ids = Array.from({ length: B }, (_, b) => (b * 4 + 1) % rows);
     const forward = (wih: Float64Array, bihOf: (b: number) => Float64Array, xs: Float64Array): { h: Float64Array; c: Float64Array } => {
       // Stream by stream, so each stream may have its own input bias (a table row, on a zero W_ih).
-      const hOut = new Float64Array(B * H), cOut = new Float64Array(B * H);
+      const hOut = new Float64Array(B * H),
+        cOut = new Float64Array(B * H);
       for (let b = 0; b < B; b++) {
         const one: CellShape = { cell, T: 1, B: 1, I, H };
         const sz = cellActivationSizes(one);
         const act = { gates: new Float64Array(sz.gates), aux: new Float64Array(sz.aux), h: new Float64Array(sz.h) };
         ref.cellForward({
-          shape: one, weights: { ...weights, wih, bih: bihOf(b) }, x: xs.subarray(b * I, (b + 1) * I),
-          h0: h.subarray(b * H, (b + 1) * H), c0: lstm ? c.subarray(b * H, (b + 1) * H) : null, act,
+          shape: one,
+          weights: { ...weights, wih, bih: bihOf(b) },
+          x: xs.subarray(b * I, (b + 1) * I),
+          h0: h.subarray(b * H, (b + 1) * H),
+          c0: lstm ? c.subarray(b * H, (b + 1) * H) : null,
+          act,
         });
         hOut.set(act.h, b * H);
         if (lstm) cOut.set(act.aux, b * H);
@@ -816,18 +1050,29 @@ function checkCellStep(k: K, m: Measure, cell: CellType, H: number, B: number): 
       return { h: hOut, c: cOut };
     };
     return {
-      weights, x, h, c, table, ids,
+      weights,
+      x,
+      h,
+      c,
+      table,
+      ids,
       fromX: forward(weights.wih, () => weights.bih, x),
       fromTable: forward(new Float64Array(G * I), b => table.subarray(ids[b] * G, (ids[b] + 1) * G), new Float64Array(B * I)),
     };
   });
   for (const useTable of [false, true]) {
     const weights = { wih: put(k, p.weights.wih), whh: put(k, p.weights.whh), bih: put(k, p.weights.bih), bhh: put(k, p.weights.bhh) };
-    const h = put(k, p.h), c = lstm ? put(k, p.c) : null;
+    const h = put(k, p.h),
+      c = lstm ? put(k, p.c) : null;
     const ids = k.allocInt(B);
     ids.set(p.ids);
     k.cellStep({
-      shape, weights, input: useTable ? { table: put(k, p.table), ids } : { x: put(k, p.x) }, h, c, scratch: k.alloc(cellStepScratchSize(shape)),
+      shape,
+      weights,
+      input: useTable ? { table: put(k, p.table), ids } : { x: put(k, p.x) },
+      h,
+      c,
+      scratch: k.alloc(cellStepScratchSize(shape)),
     });
     const want = useTable ? p.fromTable : p.fromX;
     const what = `H${H} B${B} from ${useTable ? 'table' : 'x'}`;
@@ -905,12 +1150,16 @@ const stepIds = (B: number, t: number): number[] => Array.from({ length: B }, (_
 /** A 2-layer model with dropout over two chunks with carried state, against the reference from the same float32 weights. */
 function checkModel(k: K, m: Measure, cell: CellType): void {
   const config: ModelConfig = { cell, layers: 2, hidden: 33, emb: 17, vocabSize: 11, dropout: 0.2 };
-  const T = 7, B = 9;
+  const T = 7,
+    B = 9;
   const model = roundedModel(config, k, 21);
   const chunks = (): number[][][] => {
     const rng = new Random(22);
     const ids = (): number[] => Array.from({ length: T * B }, () => rng.int(config.vocabSize));
-    return [[ids(), ids()], [ids(), ids()]];
+    return [
+      [ids(), ids()],
+      [ids(), ids()],
+    ];
   };
   const run = <F extends FloatArray>(mm: CharRNN<F>) => {
     const state = mm.newState(B);
@@ -931,7 +1180,11 @@ function checkModel(k: K, m: Measure, cell: CellType): void {
     m.check(`chunk ${chunk} logits`, got.logits, want.logits);
     m.check(`chunk ${chunk} loss`, [got.loss], [want.loss]);
     for (const s of model.params.specs) {
-      m.check(`chunk ${chunk} d ${s.name}`, got.grads.subarray(s.offset, s.offset + s.size), want.grads.subarray(s.offset, s.offset + s.size));
+      m.check(
+        `chunk ${chunk} d ${s.name}`,
+        got.grads.subarray(s.offset, s.offset + s.size),
+        want.grads.subarray(s.offset, s.offset + s.size),
+      );
     }
     got.h.forEach((h, l) => m.check(`chunk ${chunk} carried h of layer ${l}`, h, want.h[l]));
   });
@@ -950,23 +1203,39 @@ export interface Digest {
 
 /** Hashes of what an engine computes in training and in generation: equal hashes, equal bits. */
 export function digest(k: K): Digest {
-  const kernels = createHash('sha256'), training = createHash('sha256'), generation = createHash('sha256');
+  const kernels = createHash('sha256'),
+    training = createHash('sha256'),
+    generation = createHash('sha256');
   const rng = new Random(40);
-  for (const [M, N, K] of [[600, 3, 1200], [130, 1001, 17], [9, 700, 700]]) {
-    for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) {
-      const c = put(k, rnd(M * N, rng));
-      k.matmul(c, put(k, rnd(M * K, rng)), put(k, rnd(K * N, rng)), M, N, K, transA, transB, accumulate);
-      kernels.update(bytesOf(c));
-    }
+  for (const [M, N, K] of [
+    [600, 3, 1200],
+    [130, 1001, 17],
+    [9, 700, 700],
+  ]) {
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        for (const accumulate of [false, true]) {
+          const c = put(k, rnd(M * N, rng));
+          k.matmul(c, put(k, rnd(M * K, rng)), put(k, rnd(K * N, rng)), M, N, K, transA, transB, accumulate);
+          kernels.update(bytesOf(c));
+        }
   }
   const [rows, V, n] = [300, 1000, 50_003];
-  const logits = put(k, rnd(rows * V, rng, 4)), targets = k.allocInt(rows), dLogits = k.alloc(rows * V);
+  const logits = put(k, rnd(rows * V, rng, 4)),
+    targets = k.allocInt(rows),
+    dLogits = k.alloc(rows * V);
   for (let i = 0; i < rows; i++) targets[i] = rng.int(V);
   k.addBias(logits, put(k, rnd(V, rng)), rows, V);
   const bias = k.alloc(V);
   k.sumRows(bias, logits, rows, V);
-  kernels.update(`${k.softmaxCrossEntropy(logits, targets, rows, V, dLogits, 0.02)}`).update(bytesOf(dLogits)).update(bytesOf(bias));
-  const p = put(k, rnd(n, rng)), m = k.alloc(n), v = k.alloc(n), out = k.alloc(n);
+  kernels
+    .update(`${k.softmaxCrossEntropy(logits, targets, rows, V, dLogits, 0.02)}`)
+    .update(bytesOf(dLogits))
+    .update(bytesOf(bias));
+  const p = put(k, rnd(n, rng)),
+    m = k.alloc(n),
+    v = k.alloc(n),
+    out = k.alloc(n);
   for (let step = 1; step <= 3; step++) {
     const g = put(k, rnd(n, rng));
     k.adam(p, g, m, v, n, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step });
@@ -975,23 +1244,35 @@ export function digest(k: K): Digest {
     k.multiply(out, p, g, n);
     k.scale(out, n, 0.3);
   }
-  kernels.update(bytesOf(p)).update(bytesOf(m)).update(bytesOf(v)).update(bytesOf(out)).update(`${k.sumSquares(out, n)}`);
+  kernels
+    .update(bytesOf(p))
+    .update(bytesOf(m))
+    .update(bytesOf(v))
+    .update(bytesOf(out))
+    .update(`${k.sumSquares(out, n)}`);
 
   const text = Uint16Array.from({ length: 6000 }, (_, i) => (i * 7919 + (i >> 3)) % 31);
   for (const cell of CELLS) {
     const model = new CharRNN({ cell, layers: 2, hidden: 40, emb: 16, vocabSize: 31, dropout: 0.1 }, k, { seed: 5 });
     const trainer = new Trainer(model, text, {
-      batch: 24, seq: 20, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
+      batch: 24,
+      seq: 20,
+      clip: 5,
+      lrDecay: 1,
+      lrDecayEvery: 0,
+      optimizer: { ...DEFAULT_OPTIMIZER, name: 'adam', lr: 2e-3 },
     });
     for (let i = 0; i < 3; i++) trainer.step();
     training.update(bytesOf(model.params.data));
 
     const wide = new CharRNN({ cell, layers: 2, hidden: 72, emb: 17, vocabSize: 11, dropout: 0 }, k, { seed: 5 });
     const ids = new Random(6);
-    const T = 9, B = 12;
+    const T = 9,
+      B = 12;
     const state = wide.newState(B);
     for (let chunk = 0; chunk < 2; chunk++) {
-      const x = Array.from({ length: T * B }, () => ids.int(11)), y = Array.from({ length: T * B }, () => ids.int(11));
+      const x = Array.from({ length: T * B }, () => ids.int(11)),
+        y = Array.from({ length: T * B }, () => ids.int(11));
       wide.forward(x, T, B, state, { train: true });
       wide.backward(y);
     }

@@ -19,8 +19,12 @@ let bare: string;
 let runs = 0;
 /** A tiny training run into a folder of its own (a folder holds one run). */
 function train(main: string, env: Record<string, string>, ...flags: string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(process.execPath, [main, 'train', 'corpus.txt', ...FLAGS, '--out', `run-${++runs}`, ...flags],
-    { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: '', CHARRNN_DEBUG: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [main, 'train', 'corpus.txt', ...FLAGS, '--out', `run-${++runs}`, ...flags], {
+    cwd: dir,
+    env: { ...process.env, CHARRNN_BACKEND: '', CHARRNN_DEBUG: '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.error) throw r.error;
   return r;
 }

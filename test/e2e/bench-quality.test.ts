@@ -38,9 +38,14 @@ describe('bench:quality bad input', () => {
 
   it('a missing flag, a path that does not exist, and a --keep folder that exists', () => {
     oneSentence(bench(['--torch-ref', 'ref.py']), /^bench:quality: give --text PATH\.$/m);
-    oneSentence(bench(['--text', 'nowhere.txt', '--torch-ref', 'ref.py']), /^bench:quality: nowhere\.txt does not exist; give --text PATH/m);
-    oneSentence(bench(['--text', 'text.txt', '--torch-ref', 'ref.py', '--python', process.execPath, '--keep', 'kept']),
-      /^bench:quality: kept exists; give --keep a new folder\.$/m);
+    oneSentence(
+      bench(['--text', 'nowhere.txt', '--torch-ref', 'ref.py']),
+      /^bench:quality: nowhere\.txt does not exist; give --text PATH/m,
+    );
+    oneSentence(
+      bench(['--text', 'text.txt', '--torch-ref', 'ref.py', '--python', process.execPath, '--keep', 'kept']),
+      /^bench:quality: kept exists; give --keep a new folder\.$/m,
+    );
     assert.deepEqual(readdirSync(join(dir, 'kept')), ['earlier.txt']);
     assert.equal(readFileSync(join(dir, 'kept', 'earlier.txt'), 'utf8'), 'an earlier run');
   });

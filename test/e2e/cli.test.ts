@@ -22,12 +22,13 @@ let dir: string;
 const { cli, ok } = spawnCliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 
-
-
 const codePoints = (s: string): number => [...s].length;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const jsonLines = (stdout: string): Record<string, unknown>[] =>
-  stdout.split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+  stdout
+    .split('\n')
+    .filter(l => l !== '')
+    .map(l => JSON.parse(l) as Record<string, unknown>);
 
 // A corpus with characters outside the BMP (🙂, two UTF-16 units, one code point)
 // and CJK, so that counting code points and counting UTF-16 units disagree.
@@ -46,25 +47,47 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 /** Spawns a training run, resolving once a stdout line matches `ready`; `done` resolves with the exit. */
-function startTraining(args: string[], ready: RegExp): { child: ReturnType<typeof spawn>; ready: Promise<void>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+function startTraining(
+  args: string[],
+  ready: RegExp,
+): {
+  child: ReturnType<typeof spawn>;
+  ready: Promise<void>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+} {
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let resolveReady: () => void;
-  const readyP = new Promise<void>(resolve => { resolveReady = resolve; });
+  const readyP = new Promise<void>(resolve => {
+    resolveReady = resolve;
+  });
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
     if (stdout.split('\n').some(l => ready.test(l))) resolveReady();
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   // A safety net, not a timing assertion: a run that never gets ready must not hang the suite.
   const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(resolve => {
-    child.on('close', (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
-  return { child, ready: Promise.race([readyP, done.then(r => { throw new Error(`training ended before it was ready: ${r.stderr}`); })]), done };
+  return {
+    child,
+    ready: Promise.race([
+      readyP,
+      done.then(r => {
+        throw new Error(`training ended before it was ready: ${r.stderr}`);
+      }),
+    ]),
+    done,
+  };
 }
 
 describe('interruption', () => {
@@ -80,13 +103,21 @@ describe('interruption', () => {
     assert.match(last, /^stopped at step \d+ after \d+ steps.*saved in sigint/);
     assert.match(r.stdout, /^stopping at step \d+: received SIGINT$/m);
     assert.ok(existsSync(at('sigint/model.safetensors')));
-    const score = JSON.parse(ok(['eval', at('sigint/model.safetensors'), 'corpus.txt', '--json']).trimEnd().split('\n').pop() ?? '') as Record<string, number>;
+    const score = JSON.parse(
+      ok(['eval', at('sigint/model.safetensors'), 'corpus.txt', '--json'])
+        .trimEnd()
+        .split('\n')
+        .pop() ?? '',
+    ) as Record<string, number>;
     assert.equal(score.chars, codePoints(CORPUS) - 1);
   });
 
   test('kill -9 while training leaves the last checkpoint whole', async () => {
     // Checkpoints at steps 5, 10, ...: once step 15 is printed, the step-10 one is on disk.
-    const run = startTraining(['train', ...long, '--print-every', '5', '--checkpoint-every', '5', '--val-every', '0', '--out', 'killed'], /^step 15\//);
+    const run = startTraining(
+      ['train', ...long, '--print-every', '5', '--checkpoint-every', '5', '--val-every', '0', '--out', 'killed'],
+      /^step 15\//,
+    );
     await run.ready;
     run.child.kill('SIGKILL');
     const r = await run.done;
@@ -104,7 +135,9 @@ describe('a reader that goes away', () => {
     ok(['train', 'corpus.txt', ...TINY, '--steps', '5', '--val-every', '0', '--sample-length', '0', '--out', 'piped']);
     const child = spawn(process.execPath, [MAIN, 'sample', 'piped/model.safetensors', '--length', '2000000'], { cwd: dir, env: ENV });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     // Like `head -c 1`: read the first bytes, then close our end of the pipe.
     child.stdout.once('data', () => child.stdout.destroy());
     const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)));
@@ -113,12 +146,33 @@ describe('a reader that goes away', () => {
   });
 });
 
-
 describe('resume after a crash', () => {
   // Two layers with dropout, so the optimizer moments, the carried state, the
   // stream position and the dropout generator all have to come back exactly.
-  const flags = ['corpus.txt', '--layers', '2', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--dropout', '0.3',
-    '--val-every', '10', '--checkpoint-every', '10', '--sample-length', '0', '--backend', 'reference', '--no-plot'];
+  const flags = [
+    'corpus.txt',
+    '--layers',
+    '2',
+    '--hidden',
+    '16',
+    '--emb',
+    '8',
+    '--batch',
+    '4',
+    '--seq',
+    '16',
+    '--dropout',
+    '0.3',
+    '--val-every',
+    '10',
+    '--checkpoint-every',
+    '10',
+    '--sample-length',
+    '0',
+    '--backend',
+    'reference',
+    '--no-plot',
+  ];
 
   test('after kill -9 the run resumes from its last checkpoint and matches a straight run', async () => {
     const run = startTraining(['train', ...flags, '--steps', '1000000', '--print-every', '5', '--out', 'crash'], /^step 25\//);
@@ -136,7 +190,9 @@ describe('resume after a crash', () => {
 
 describe('a wall-clock budget', () => {
   test('--minutes is a budget: the run says so and ends on it', () => {
-    const lines = jsonLines(ok(['train', 'corpus.txt', ...TINY, '--minutes', '0.05', '--val-every', '0', '--sample-length', '0', '--out', 'minutes', '--json']));
+    const lines = jsonLines(
+      ok(['train', 'corpus.txt', ...TINY, '--minutes', '0.05', '--val-every', '0', '--sample-length', '0', '--out', 'minutes', '--json']),
+    );
     assert.equal(lines[0].budget_seconds, 3);
     const stopped = lines.find(l => l.event === 'stopped')!;
     assert.equal(stopped.reason, 'limit');
@@ -147,14 +203,19 @@ describe('a wall-clock budget', () => {
 describe('the recipe for a time budget', () => {
   // A small text with some variety: sentences in a shuffled order.
   const words = ['the', 'whale', 'sea', 'ship', 'captain', 'storm', 'harbour', 'rope', 'sail', 'night'];
-  const recipeText = Array.from({ length: 3000 }, (_, i) => `${words[(i * 7) % 10]} ${words[(i * 3 + 1) % 10]} ${words[(i * i) % 10]}.`).join(' ');
+  const recipeText = Array.from(
+    { length: 3000 },
+    (_, i) => `${words[(i * 7) % 10]} ${words[(i * 3 + 1) % 10]} ${words[(i * i) % 10]}.`,
+  ).join(' ');
 
   test('--seconds alone: the recipe measures, chooses and says so in one line; the run ends within its budget plus a few seconds', () => {
     writeFileSync(at('recipe.txt'), recipeText);
     const budget = 20; // the issue's figure
     const t0 = performance.now();
     // The machine's own fastest backend: the recipe is about this machine's speed.
-    const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', String(budget), '--backend', 'auto', '--out', 'recipe', '--json', '--sample-length', '0']));
+    const lines = jsonLines(
+      ok(['train', 'recipe.txt', '--seconds', String(budget), '--backend', 'auto', '--out', 'recipe', '--json', '--sample-length', '0']),
+    );
     const took = (performance.now() - t0) / 1000;
     // The process's start and the text's loading count here too.
     assert.ok(took <= budget + 4, `took ${took.toFixed(1)} s for a ${budget} s budget`);
@@ -162,14 +223,19 @@ describe('the recipe for a time budget', () => {
     const config = lines[0];
     const note = lines[1];
     assert.equal(note.event, 'note');
-    assert.match(note.message as string, /^recipe: \dx\d+ LSTM \(.* parameters\), dropout .* cosine lr .* over [\d,]+ steps.* \(measured 2x128 at [\d,]+ chars\/s/);
+    assert.match(
+      note.message as string,
+      /^recipe: \dx\d+ LSTM \(.* parameters\), dropout .* cosine lr .* over [\d,]+ steps.* \(measured 2x128 at [\d,]+ chars\/s/,
+    );
     const settings = config.settings as Record<string, unknown>;
     assert.equal(settings.lr_schedule, 'cosine');
     assert.equal(settings.val_split, 'spread');
     assert.ok((settings.schedule_steps as number) > 0);
     // The planned length is part of the run's settings, so a resumed run follows the same curve.
     const path = at('recipe/checkpoint.safetensors');
-    const saved = (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { run: { settings: Record<string, unknown> } }).run.settings;
+    const saved = (
+      JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { run: { settings: Record<string, unknown> } }
+    ).run.settings;
     assert.equal(saved.scheduleSteps, settings.schedule_steps);
     // ... and so are the re-plans that made it follow the deadline, each announced in a note.
     assert.equal(settings.schedule_end, 'deadline');
@@ -182,13 +248,53 @@ describe('the recipe for a time budget', () => {
 
   test('the flags given win over the recipe; --recipe off, --steps or a model size leave it out', () => {
     writeFileSync(at('recipe.txt'), recipeText);
-    const given = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--backend', 'auto', '--dropout', '0.4', '--lr', '0.001', '--val-split', 'tail',
-      '--out', 'recipe-given', '--json', '--sample-length', '0']));
+    const given = jsonLines(
+      ok([
+        'train',
+        'recipe.txt',
+        '--seconds',
+        '3',
+        '--backend',
+        'auto',
+        '--dropout',
+        '0.4',
+        '--lr',
+        '0.001',
+        '--val-split',
+        'tail',
+        '--out',
+        'recipe-given',
+        '--json',
+        '--sample-length',
+        '0',
+      ]),
+    );
     const settings = given[0].settings as Record<string, unknown>;
     assert.deepEqual([settings.dropout, settings.lr, settings.val_split, settings.lr_schedule], [0.4, 0.001, 'tail', 'cosine']);
     assert.equal(given[1].event, 'note');
-    for (const [name, extra] of [['off', ['--recipe', 'off']], ['steps', ['--steps', '3']], ['size', ['--hidden', '16']]] as const) {
-      const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--batch', '4', '--seq', '16', ...extra, '--out', `recipe-${name}`, '--json', '--sample-length', '0']));
+    for (const [name, extra] of [
+      ['off', ['--recipe', 'off']],
+      ['steps', ['--steps', '3']],
+      ['size', ['--hidden', '16']],
+    ] as const) {
+      const lines = jsonLines(
+        ok([
+          'train',
+          'recipe.txt',
+          '--seconds',
+          '3',
+          '--batch',
+          '4',
+          '--seq',
+          '16',
+          ...extra,
+          '--out',
+          `recipe-${name}`,
+          '--json',
+          '--sample-length',
+          '0',
+        ]),
+      );
       const s = lines[0].settings as Record<string, unknown>;
       assert.deepEqual([s.lr_schedule, s.val_split, s.dropout], ['step', 'tail', 0], name);
       assert.ok(!lines.some(e => e.event === 'note' && String(e.message).startsWith('recipe')), name);
@@ -197,8 +303,25 @@ describe('the recipe for a time budget', () => {
 
   test('--recipe on plans the training around a model size given, and says in one sentence where it cannot plan', () => {
     writeFileSync(at('recipe.txt'), recipeText);
-    const lines = jsonLines(ok(['train', 'recipe.txt', '--seconds', '3', '--backend', 'auto', '--recipe', 'on', '--hidden', '24',
-      '--out', 'recipe-on', '--json', '--sample-length', '0']));
+    const lines = jsonLines(
+      ok([
+        'train',
+        'recipe.txt',
+        '--seconds',
+        '3',
+        '--backend',
+        'auto',
+        '--recipe',
+        'on',
+        '--hidden',
+        '24',
+        '--out',
+        'recipe-on',
+        '--json',
+        '--sample-length',
+        '0',
+      ]),
+    );
     const s = lines[0].settings as Record<string, unknown>;
     // The size given is kept; the schedule and validation are the recipe's, not the plain defaults (step, tail).
     assert.equal(s.hidden, 24);
@@ -211,7 +334,10 @@ describe('the recipe for a time budget', () => {
     const bad: [string[], RegExp][] = [
       [['recipe.txt', '--steps', '5'], /--recipe on plans a time budget: give --seconds or --minutes\.$/],
       [['recipe.txt', '--seconds', '3', '--epochs', '1'], /--recipe on plans a time budget, not --steps or --epochs/],
-      [['--corpus', 'names', '--seconds', '3'], /--recipe on is not calibrated for line mode \(--lines, or a list corpus such as names\) yet/],
+      [
+        ['--corpus', 'names', '--seconds', '3'],
+        /--recipe on is not calibrated for line mode \(--lines, or a list corpus such as names\) yet/,
+      ],
       [['recipe.txt', '--seconds', '3', '--resume', 'recipe-on'], /--recipe on plans a new run; a resumed run keeps the settings/],
     ];
     for (const [args, says] of bad) {
@@ -226,22 +352,29 @@ describe('the live display on a terminal', () => {
   // A real terminal from script(1): the live bar runs only when stdout is one.
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
-  test('lines printed above the bar are wrapped to the terminal, which the bar has told not to wrap (the recipe\'s line, samples)', { skip: hasScript ? false : 'script(1) is not installed' }, () => {
-    const words = ['thou', 'art', 'the', 'king', 'of', 'all', 'these', 'lands'];
-    writeFileSync(at('display.txt'), Array.from({ length: 2000 }, (_, i) => words[(i * 5) % 8]).join(' '));
-    const command = `stty cols 60 rows 40; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} train display.txt --seconds 2 ` +
-      '--sample-length 150 --out display';
-    const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, r.stdout);
-    assert.ok(r.stdout.includes('\x1b[?7l'), 'the bar turns line wrapping off');
-    // What is printed above the bar while it runs: each piece between line ends and cursor moves,
-    // the bar's own redraws aside (the bar is cut at the edge by design: it must stay one row).
-    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what this test reads
-    const shown = r.stdout.slice(0, r.stdout.indexOf('\x1b[?7h')).split(/\x1b\[[0-9;?]*[A-Za-z]|\r?\n|\r/)
-      .filter(l => !/[█░]/.test(l));
-    const widest = Math.max(...shown.map(l => [...l].length));
-    assert.ok(widest <= 60, `a line of ${widest} columns in a 60-column terminal would be cut: ${shown.find(l => [...l].length > 60)}`);
-    // The recipe's line is all there, wrapped: its end reaches the screen.
-    assert.match(shown.join(''), /recipe: .*--recipe off for the plain defaults\)/);
-  });
+  test(
+    "lines printed above the bar are wrapped to the terminal, which the bar has told not to wrap (the recipe's line, samples)",
+    { skip: hasScript ? false : 'script(1) is not installed' },
+    () => {
+      const words = ['thou', 'art', 'the', 'king', 'of', 'all', 'these', 'lands'];
+      writeFileSync(at('display.txt'), Array.from({ length: 2000 }, (_, i) => words[(i * 5) % 8]).join(' '));
+      const command =
+        `stty cols 60 rows 40; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} train display.txt --seconds 2 ` +
+        '--sample-length 150 --out display';
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stdout);
+      assert.ok(r.stdout.includes('\x1b[?7l'), 'the bar turns line wrapping off');
+      // What is printed above the bar while it runs: each piece between line ends and cursor moves,
+      // the bar's own redraws aside (the bar is cut at the edge by design: it must stay one row).
+      const shown = r.stdout
+        .slice(0, r.stdout.indexOf('\x1b[?7h'))
+        // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what this test reads
+        .split(/\x1b\[[0-9;?]*[A-Za-z]|\r?\n|\r/)
+        .filter(l => !/[█░]/.test(l));
+      const widest = Math.max(...shown.map(l => [...l].length));
+      assert.ok(widest <= 60, `a line of ${widest} columns in a 60-column terminal would be cut: ${shown.find(l => [...l].length > 60)}`);
+      // The recipe's line is all there, wrapped: its end reaches the screen.
+      assert.match(shown.join(''), /recipe: .*--recipe off for the plain defaults\)/);
+    },
+  );
 });

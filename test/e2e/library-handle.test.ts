@@ -21,8 +21,17 @@ let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-readme-handle-'));
   const vocab = Vocabulary.fromText(TEXT);
-  const model = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), { seed: 3 });
-  const t = new Trainer(model, vocab.encode(TEXT).ids, { batch: 4, seq: 16, clip: 5, lrDecay: 1, lrDecayEvery: 0, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 } });
+  const model = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
+    seed: 3,
+  });
+  const t = new Trainer(model, vocab.encode(TEXT).ids, {
+    batch: 4,
+    seq: 16,
+    clip: 5,
+    lrDecay: 1,
+    lrDecayEvery: 0,
+    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
+  });
   for (let i = 0; i < 20; i++) t.step();
   writeFileSync(join(dir, 'model.safetensors'), encodeModel(model, vocab));
 });

@@ -17,7 +17,9 @@ const { ok } = spawnCliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-before(() => { dir = mkdtempSync(join(tmpdir(), 'charrnn-e2e-lines-')); });
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'charrnn-e2e-lines-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('charrnn train --lines, stopped by a signal', () => {
@@ -28,7 +30,9 @@ describe('charrnn train --lines, stopped by a signal', () => {
     const child = spawn(process.execPath, [MAIN, 'train', ...args, '--print-every', '5', '--out', at('signalled')], { cwd: dir, env: ENV });
     let stdout = '';
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const code = await new Promise<number | null>(resolve => {
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         stdout += d;
@@ -45,5 +49,4 @@ describe('charrnn train --lines, stopped by a signal', () => {
       assert.equal(sha256(at(`signalled/${f}.safetensors`)), sha256(at(`unstopped/${f}.safetensors`)), `${f}.safetensors`);
     }
   });
-
 });

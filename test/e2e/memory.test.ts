@@ -10,7 +10,10 @@ import { trainingMemory } from '../../src/train/memory-estimate.js';
 
 describe('the memory estimate against a real process', () => {
   it('bounds what the reference engine really allocates for training (0.9x to 1x of the estimate)', () => {
-    for (const [cell, hidden, batch, seq, dropout, ema] of [['lstm', 256, 32, 64, 0, 0], ['gru', 128, 16, 100, 0.2, 0.9]] as const) {
+    for (const [cell, hidden, batch, seq, dropout, ema] of [
+      ['lstm', 256, 32, 64, 0, 0],
+      ['gru', 128, 16, 100, 0.2, 0.9],
+    ] as const) {
       const config: ModelConfig = { cell, layers: 2, hidden, emb: 32, vocabSize: 80, dropout };
       // A fresh process, so that no other test's buffers are collected during the measurement.
       const script = `

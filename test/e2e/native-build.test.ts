@@ -15,6 +15,9 @@ describe('native build', () => {
     assert.match(optional.stderr, /the WebAssembly kernels will be used/);
     const required = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...env, CHARRNN_REQUIRE_NATIVE: '1' } });
     assert.equal(required.status, 1);
-    assert.match(required.stderr, /^charrnn: native kernels not built \(CHARRNN_SKIP_NATIVE=1\), and CHARRNN_REQUIRE_NATIVE=1 requires them\.\n$/);
+    assert.match(
+      required.stderr,
+      /^charrnn: native kernels not built \(CHARRNN_SKIP_NATIVE=1\), and CHARRNN_REQUIRE_NATIVE=1 requires them\.\n$/,
+    );
   });
 });

@@ -24,25 +24,32 @@ const config = (cell: CellType): ModelConfig => ({ cell, layers: 2, hidden: 6, e
 
 describe('interchange with PyTorch', () => {
   const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  it('PyTorch loads a file written here with the README\'s loader (strict load_state_dict) and computes the same logits', {
-    skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
-  }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'charrnn-model-file-'));
-    try {
-      for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-        const model = new CharRNN({ ...config(cell), layers: 3 }, f32, { seed: 8 });
-        const input = [vocab.encode('hello, w').ids, vocab.encode('örld 😀\nh').ids].map(a => Array.from(a));
-        const chunks = [{ input: input.map(r => r.slice(0, 4)) }, { input: input.map(r => r.slice(4)) }];
-        const logits = runChunks(model, chunks);
-        const modelPath = join(dir, `${cell}.safetensors`), logitsPath = join(dir, `${cell}.json`);
-        writeFileSync(modelPath, encodeModel(model, vocab));
-        writeFileSync(logitsPath, JSON.stringify({ cell, B: 2, T: 4, chunks: chunks.map((c, k) => ({ ...c, logits: logits[k] })) }));
-        const r = spawnSync('/usr/bin/python3', [join(root, 'tools', 'check-pytorch-load.py'), 'check', modelPath, logitsPath], { encoding: 'utf8' });
-        assert.equal(r.status, 0, `${cell}: ${r.stdout}${r.stderr}`);
-        assert.match(r.stdout, /"ok": true/);
+  it(
+    "PyTorch loads a file written here with the README's loader (strict load_state_dict) and computes the same logits",
+    {
+      skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
+    },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'charrnn-model-file-'));
+      try {
+        for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+          const model = new CharRNN({ ...config(cell), layers: 3 }, f32, { seed: 8 });
+          const input = [vocab.encode('hello, w').ids, vocab.encode('örld 😀\nh').ids].map(a => Array.from(a));
+          const chunks = [{ input: input.map(r => r.slice(0, 4)) }, { input: input.map(r => r.slice(4)) }];
+          const logits = runChunks(model, chunks);
+          const modelPath = join(dir, `${cell}.safetensors`),
+            logitsPath = join(dir, `${cell}.json`);
+          writeFileSync(modelPath, encodeModel(model, vocab));
+          writeFileSync(logitsPath, JSON.stringify({ cell, B: 2, T: 4, chunks: chunks.map((c, k) => ({ ...c, logits: logits[k] })) }));
+          const r = spawnSync('/usr/bin/python3', [join(root, 'tools', 'check-pytorch-load.py'), 'check', modelPath, logitsPath], {
+            encoding: 'utf8',
+          });
+          assert.equal(r.status, 0, `${cell}: ${r.stdout}${r.stderr}`);
+          assert.match(r.stdout, /"ok": true/);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -16,7 +16,9 @@ test('a wall-clock budget is kept, the closing validation and save included', as
   const run = new TrainingRun({
     corpus: corpusOf('some text to learn from, over and over. '.repeat(3000)),
     settings: { ...DEFAULT_SETTINGS, layers: 1, hidden: 32, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 },
-    limits: { seconds: budget }, kernels: referenceKernels('f32'), store: memoryStore(),
+    limits: { seconds: budget },
+    kernels: referenceKernels('f32'),
+    store: memoryStore(),
   });
   const events: RunEvent[] = [];
   run.on(e => events.push(e));
@@ -26,6 +28,9 @@ test('a wall-clock budget is kept, the closing validation and save included', as
   // The slack is the machine's, not the budget's: a loaded CI machine may stall the process between the run's own checks.
   assert.ok(took <= budget + 2, `took ${took.toFixed(2)} s for a ${budget} s budget`);
   assert.ok(result.stepsThisRun > 1);
-  assert.ok(events.some(e => e.type === 'validation'), 'the closing validation ran');
+  assert.ok(
+    events.some(e => e.type === 'validation'),
+    'the closing validation ran',
+  );
   assert.match((events.find(e => e.type === 'stopped') as { message: string }).message, /2-second budget/);
 });

@@ -35,7 +35,12 @@ function assertRefused(r: CliResult, says: RegExp): void {
   assert.match(lines[0], says);
 }
 
-interface Ended { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** A training process, and a promise for the first stdout line matching a pattern. */
 function startTraining(args: string[]): { child: ReturnType<typeof spawn>; line: (re: RegExp) => Promise<string>; done: Promise<Ended> } {
@@ -45,30 +50,50 @@ function startTraining(args: string[]): { child: ReturnType<typeof spawn>; line:
   const waiting: { re: RegExp; resolve: (l: string) => void }[] = [];
   const check = (): void => {
     for (const w of [...waiting]) {
-      const found = stdout.split('\n').slice(0, -1).find(l => w.re.test(l));
+      const found = stdout
+        .split('\n')
+        .slice(0, -1)
+        .find(l => w.re.test(l));
       if (found !== undefined) {
         waiting.splice(waiting.indexOf(w), 1);
         w.resolve(found);
       }
     }
   };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; check(); });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    check();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const guard = setTimeout(() => child.kill('SIGKILL'), 60_000); // a safety net, not a timing assertion
   const done = new Promise<Ended>(resolve => {
-    child.on('close', (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
-  const line = (re: RegExp): Promise<string> => Promise.race([
-    new Promise<string>(resolve => { waiting.push({ re, resolve }); check(); }),
-    done.then(r => { throw new Error(`training ended (${r.code ?? r.signal}) before printing ${re}: ${r.stderr}`); }),
-  ]);
+  const line = (re: RegExp): Promise<string> =>
+    Promise.race([
+      new Promise<string>(resolve => {
+        waiting.push({ re, resolve });
+        check();
+      }),
+      done.then(r => {
+        throw new Error(`training ended (${r.code ?? r.signal}) before printing ${re}: ${r.stderr}`);
+      }),
+    ]);
   return { child, line, done };
 }
 
 const stepOf = (path: string): number =>
   (JSON.parse(decodeSafetensors(readFileSync(path), path).metadata.training) as { steps: number }).steps;
 const logEvents = (folder: string): Record<string, unknown>[] =>
-  readFileSync(at(folder, 'log.jsonl'), 'utf8').split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+  readFileSync(at(folder, 'log.jsonl'), 'utf8')
+    .split('\n')
+    .filter(l => l !== '')
+    .map(l => JSON.parse(l) as Record<string, unknown>);
 const tmpFiles = (folder: string): string[] => readdirSync(at(folder)).filter(f => f.endsWith('.tmp'));
 
 before(() => {
@@ -82,13 +107,27 @@ after(() => {
 
 describe('a run folder belongs to one run', () => {
   test('a second run or a resume into a folder in use is refused, naming the process that holds it', async () => {
-    const run = startTraining(['train', 'corpus.txt', ...TINY, '--steps', '1000000', '--print-every', '1', '--checkpoint-every', '2', '--out', 'busy']);
+    const run = startTraining([
+      'train',
+      'corpus.txt',
+      ...TINY,
+      '--steps',
+      '1000000',
+      '--print-every',
+      '1',
+      '--checkpoint-every',
+      '2',
+      '--out',
+      'busy',
+    ]);
     await run.line(/^step 3\//);
     const pid = run.child.pid!;
     const lock = JSON.parse(readFileSync(at('busy', '.lock'), 'utf8')) as Record<string, unknown>;
     assert.equal(lock.pid, pid);
     assert.equal(lock.host, hostname());
-    const says = new RegExp(`^charrnn: busy is in use by another run \\(process ${pid} on ${hostname()}, since [0-9T:.Z-]+\\); wait for it to end, stop it, or give another --out\\.$`);
+    const says = new RegExp(
+      `^charrnn: busy is in use by another run \\(process ${pid} on ${hostname()}, since [0-9T:.Z-]+\\); wait for it to end, stop it, or give another --out\\.$`,
+    );
     assertRefused(cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--out', 'busy']), says);
     assertRefused(cli(['train', 'corpus.txt', ...TINY, '--steps', '5', '--out', 'busy', '--force']), says);
     assertRefused(cli(['train', '--resume', 'busy']), says);
@@ -102,7 +141,11 @@ describe('a run folder belongs to one run', () => {
 describe('every stop saves, and says so', () => {
   const long = ['corpus.txt', ...TINY, '--steps', '1000000', '--print-every', '1', '--checkpoint-every', '1000'];
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+    ['SIGINT', 130],
+  ] as const) {
     test(`${signal} finishes the step, saves it and exits ${code}`, async () => {
       const out = `sig-${signal}`;
       const run = startTraining(['train', ...long, '--out', out]);
@@ -149,15 +192,36 @@ describe('every stop saves, and says so', () => {
     const words = ['the', 'cat', 'sat', 'on', 'mat', 'a', 'dog', 'ran', 'far', 'away', 'and', 'then', 'home'];
     const rng = new Random(3);
     writeFileSync(at('big.txt'), Array.from({ length: 60_000 }, () => words[rng.int(words.length)]).join(' '));
-    const run = startTraining(['train', 'big.txt', ...TINY, '--hidden', '64', '--steps', '1000000', '--val-frac', '0.5', '--val-max-chars', '0',
-      '--val-every', '2', '--print-every', '1', '--out', 'val-stop']);
+    const run = startTraining([
+      'train',
+      'big.txt',
+      ...TINY,
+      '--hidden',
+      '64',
+      '--steps',
+      '1000000',
+      '--val-frac',
+      '0.5',
+      '--val-max-chars',
+      '0',
+      '--val-every',
+      '2',
+      '--print-every',
+      '1',
+      '--out',
+      'val-stop',
+    ]);
     await run.line(/^step 2\//); // printed just before the validation starts
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stdout, /^stopping at step 2: received SIGINT$/m);
     const events = logEvents('val-stop');
-    assert.deepEqual(events.filter(e => e.event === 'validation'), [], 'the validation was abandoned, not finished');
+    assert.deepEqual(
+      events.filter(e => e.event === 'validation'),
+      [],
+      'the validation was abandoned, not finished',
+    );
     assert.equal(stepOf(at('val-stop', 'model.safetensors')), 2);
   });
 });
@@ -165,8 +229,30 @@ describe('every stop saves, and says so', () => {
 describe('kill -9 at seeded moments, then resume', () => {
   test('four SIGKILLs: each time the files read whole and the run resumes; it ends bit for bit equal to a run never stopped', async t => {
     // Two layers with dropout and a checkpoint every 3 steps (each save fsyncs, so kills land inside saves too).
-    const flags = ['--layers', '2', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16', '--dropout', '0.3', '--backend', 'reference',
-      '--sample-length', '0', '--val-every', '10', '--checkpoint-every', '3', '--steps', '60'];
+    const flags = [
+      '--layers',
+      '2',
+      '--hidden',
+      '16',
+      '--emb',
+      '8',
+      '--batch',
+      '4',
+      '--seq',
+      '16',
+      '--dropout',
+      '0.3',
+      '--backend',
+      'reference',
+      '--sample-length',
+      '0',
+      '--val-every',
+      '10',
+      '--checkpoint-every',
+      '3',
+      '--steps',
+      '60',
+    ];
     ok(['train', 'corpus.txt', ...flags, '--out', 'never-stopped']);
     const rng = new Random(2026);
     let args = ['train', 'corpus.txt', ...flags, '--print-every', '1', '--out', 'killed'];
@@ -190,7 +276,9 @@ describe('kill -9 at seeded moments, then resume', () => {
       assert.ok(model.vocab.size > 0);
       const steps = decodeCheckpoint(readFileSync(at('killed', 'checkpoint.safetensors')), 'checkpoint').steps;
       assert.ok(steps % 3 === 0 && steps >= from, `checkpoint at ${steps} after resuming from ${from}`);
-      found.push(`kill ${kill + 1}: at step ${target} + ${delayMs} ms, checkpoint at ${steps}, temporary files left: ${tmpFiles('killed').length}`);
+      found.push(
+        `kill ${kill + 1}: at step ${target} + ${delayMs} ms, checkpoint at ${steps}, temporary files left: ${tmpFiles('killed').length}`,
+      );
       args = ['train', '--resume', 'killed', '--print-every', '1'];
     }
     const last = ok(['train', '--resume', 'killed']);

@@ -22,7 +22,9 @@ let model: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-serve-'));
   const vocab = Vocabulary.fromText('abc def\n');
-  const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 4, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), { seed: 1 });
+  const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 4, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
+    seed: 1,
+  });
   model = join(dir, 'abc.safetensors');
   writeFileSync(model, encodeModel(m, vocab));
 });
@@ -30,10 +32,17 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `charrnn serve ... --port 0` and resolves with its address, from the line it prints. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [MAIN, 'serve', ...args, '--port', '0'], { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args, '--port', '0'], {
+    env: { ...ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
       const m = / at (http:\/\/[^ \n]+)/.exec(out);
@@ -42,7 +51,10 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<{ chil
         resolve({ child, url: m[1], output: () => out });
       }
     }, 20);
-    child.on('exit', code => { clearInterval(timer); reject(new Error(`serve exited ${code}: ${out}`)); });
+    child.on('exit', code => {
+      clearInterval(timer);
+      reject(new Error(`serve exited ${code}: ${out}`));
+    });
   });
 }
 
@@ -54,7 +66,9 @@ describe('charrnn serve, a process', () => {
     const { child, url, output } = await serve([model, '--max-length', '1000000', '--backend', 'reference']);
     // A request long enough to be in flight when the signal comes (tens of thousands of steps).
     const inFlight = fetch(`${url}/v1/generate`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'abc', length: 40_000, seed: 2 }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'abc', length: 40_000, seed: 2 }),
     });
     const until = Date.now() + 10_000;
     while (((await (await fetch(`${url}/healthz`)).json()) as { in_flight: number }).in_flight === 0 && Date.now() < until) {
@@ -63,7 +77,7 @@ describe('charrnn serve, a process', () => {
     child.kill('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);
-    const body = await res.json() as { text: string; usage: { generated_chars: number } };
+    const body = (await res.json()) as { text: string; usage: { generated_chars: number } };
     assert.equal(body.usage.generated_chars, 40_000, 'the request in flight ran to its end');
     assert.equal([...body.text].length, 40_000);
     // Promptly: the connection the answer came on, kept alive for its client, does not hold the exit (fastify keeps one 72 s).
@@ -86,7 +100,12 @@ describe('charrnn serve, a process', () => {
   });
 
   it('a startup mistake is one line on stderr and exit code 1', () => {
-    const r = spawnSync(process.execPath, [MAIN, 'serve', 'abc.safetensors', '--static', 'site', '--port', '0'], { cwd: dir, env: ENV, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [MAIN, 'serve', 'abc.safetensors', '--static', 'site', '--port', '0'], {
+      cwd: dir,
+      env: ENV,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, 'charrnn: --static site does not exist.\n');
   });

@@ -12,7 +12,9 @@ import { buildServer, type ServerOptions } from '../../src/server/app.js';
 import { serverFixtures, sseEvents, type ServerFixtures } from '../server-fixtures.js';
 
 let f: ServerFixtures;
-before(async () => { f = await serverFixtures(); });
+before(async () => {
+  f = await serverFixtures();
+});
 
 async function start(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildServer({ models: [f.tiny, f.other], ...options });
@@ -93,7 +95,9 @@ describe('charrnn server over a socket', () => {
         const read = () => {
           res.setEncoding('utf8');
           let all = '';
-          res.on('data', (d: string) => { all += d; });
+          res.on('data', (d: string) => {
+            all += d;
+          });
           res.on('end', () => resolve(all));
           res.resume();
         };
@@ -106,7 +110,9 @@ describe('charrnn server over a socket', () => {
       req.on('error', reject);
       req.end(body);
     });
-    const pieces = sseEvents(text).slice(0, -2).map(e => JSON.parse(e) as { index: number; text: string });
+    const pieces = sseEvents(text)
+      .slice(0, -2)
+      .map(e => JSON.parse(e) as { index: number; text: string });
     // Unjoined, every step would be an event per text (no stop strings): 480,000 of them.
     assert.ok(pieces.length < 16 * 30_000, `${pieces.length} events for 480000 characters: pieces were joined`);
     const texts = new Array<string>(16).fill('');
@@ -116,15 +122,42 @@ describe('charrnn server over a socket', () => {
 
   it('the official openai client: completions plain and streamed, and its error classes from our bodies', async () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'dummy' });
-    const c = await client.completions.create({ model: 'tiny', prompt: 'the ', max_tokens: 40, n: 2, seed: 4, temperature: 0.9, top_p: 0.95 });
+    const c = await client.completions.create({
+      model: 'tiny',
+      prompt: 'the ',
+      max_tokens: 40,
+      n: 2,
+      seed: 4,
+      temperature: 0.9,
+      top_p: 0.95,
+    });
     assert.equal(c.object, 'text_completion');
     assert.equal(c.model, 'tiny');
-    assert.deepEqual(c.choices.map(ch => ch.text), await f.alone({ prime: 'the ', length: 40, seed: 4, temperature: 0.9, topP: 0.95, count: 2 }));
-    assert.deepEqual(c.choices.map(ch => [ch.index, ch.finish_reason]), [[0, 'length'], [1, 'length']]);
+    assert.deepEqual(
+      c.choices.map(ch => ch.text),
+      await f.alone({ prime: 'the ', length: 40, seed: 4, temperature: 0.9, topP: 0.95, count: 2 }),
+    );
+    assert.deepEqual(
+      c.choices.map(ch => [ch.index, ch.finish_reason]),
+      [
+        [0, 'length'],
+        [1, 'length'],
+      ],
+    );
     assert.deepEqual(c.usage, { prompt_tokens: 4, completion_tokens: 80, total_tokens: 84 });
     // Streamed: chunks in OpenAI's shape, the pieces make the text, finish_reason at the end, usage when asked.
-    const stream = await client.completions.create({ model: 'tiny', prompt: 'the ', max_tokens: 50, seed: 6, stream: true, stream_options: { include_usage: true } });
-    let text = '', finish: string | null = null, usage: unknown = null, chunks = 0;
+    const stream = await client.completions.create({
+      model: 'tiny',
+      prompt: 'the ',
+      max_tokens: 50,
+      seed: 6,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '',
+      finish: string | null = null,
+      usage: unknown = null,
+      chunks = 0;
     for await (const chunk of stream) {
       chunks++;
       assert.equal(chunk.object, 'text_completion');
@@ -138,8 +171,14 @@ describe('charrnn server over a socket', () => {
     assert.equal(text, (await f.alone({ prime: 'the ', length: 50, seed: 6 }))[0]);
     assert.equal(finish, 'length');
     assert.deepEqual(usage, { prompt_tokens: 4, completion_tokens: 50, total_tokens: 54 });
-    await assert.rejects(client.completions.create({ model: 'nope', prompt: 'x' }), (e: unknown) => e instanceof OpenAI.NotFoundError && /no model 'nope'/.test(e.message));
-    await assert.rejects(client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 1e9 }), (e: unknown) => e instanceof OpenAI.BadRequestError && /max_tokens must be/.test(e.message));
+    await assert.rejects(
+      client.completions.create({ model: 'nope', prompt: 'x' }),
+      (e: unknown) => e instanceof OpenAI.NotFoundError && /no model 'nope'/.test(e.message),
+    );
+    await assert.rejects(
+      client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 1e9 }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /max_tokens must be/.test(e.message),
+    );
   });
 
   it('the official openai client with a token: its apiKey is the bearer token; a wrong one is its AuthenticationError', async () => {
@@ -147,8 +186,10 @@ describe('charrnn server over a socket', () => {
     try {
       const client = new OpenAI({ baseURL: `${secured.url}/v1`, apiKey: 's3cret' });
       assert.equal((await client.completions.create({ model: 'tiny', prompt: 'a', max_tokens: 5 })).choices[0].text.length, 5);
-      await assert.rejects(new OpenAI({ baseURL: `${secured.url}/v1`, apiKey: 'dummy' }).completions.create({ model: 'tiny', prompt: 'a' }),
-        (e: unknown) => e instanceof OpenAI.AuthenticationError && /not the one this server was started with/.test(e.message));
+      await assert.rejects(
+        new OpenAI({ baseURL: `${secured.url}/v1`, apiKey: 'dummy' }).completions.create({ model: 'tiny', prompt: 'a' }),
+        (e: unknown) => e instanceof OpenAI.AuthenticationError && /not the one this server was started with/.test(e.message),
+      );
     } finally {
       await secured.app.close();
     }
@@ -161,7 +202,7 @@ describe('charrnn server over a socket', () => {
     const closed = draining.app.close();
     const res = await inFlight;
     assert.equal(res.status, 200);
-    assert.equal((await res.json() as { text: string }).text, (await f.alone({ length: 20_000, seed: 2 }))[0]);
+    assert.equal(((await res.json()) as { text: string }).text, (await f.alone({ length: 20_000, seed: 2 }))[0]);
     const answered = Date.now();
     await closed;
     // fastify keeps an idle connection alive 72 s for its client: the close did not wait for it.

@@ -56,10 +56,12 @@ function staticServer(dir: string, pages: Record<string, string> = {}): Promise<
     response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...isolation });
     response.end(readFileSync(file));
   });
-  return new Promise(resolve => server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` });
-  }));
+  return new Promise(resolve =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` });
+    }),
+  );
 }
 
 /** `charrnn serve MODEL --static web/dist` on a free port; resolves when /healthz answers. */
@@ -67,12 +69,16 @@ async function startServe(model: string): Promise<{ child: ChildProcess; url: st
   const { server, url: probe } = await staticServer(PAGE_DIR); // only to pick a free port
   const port = new URL(probe).port;
   await new Promise(resolve => server.close(resolve));
-  const child = spawn(process.execPath, [MAIN, 'serve', model, '--port', port, '--host', '127.0.0.1', '--static', PAGE_DIR], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [MAIN, 'serve', model, '--port', port, '--host', '127.0.0.1', '--static', PAGE_DIR], {
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`${url}healthz`)).ok) return { child, url };
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise(resolve => setTimeout(resolve, 100));
   }
   child.kill();
@@ -94,7 +100,9 @@ describe('the playground in Chromium', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'charrnn-web-'));
     // A small model file (random weights suffice: the test compares the page's text with the CLI's).
     const vocab = Vocabulary.fromText('the cat sat on the mat. a dog ran far away!\n');
-    const model = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 8, dropout: 0, vocabSize: vocab.size }, referenceKernels(), { seed: 3 });
+    const model = new CharRNN({ cell: 'lstm', layers: 1, hidden: 16, emb: 8, dropout: 0, vocabSize: vocab.size }, referenceKernels(), {
+      seed: 3,
+    });
     writeFileSync(modelFile(), encodeModel(model, vocab));
     if (SERVE) ({ child: serve, url } = await startServe(modelFile()));
     else ({ server, url } = await staticServer(PAGE_DIR));
@@ -129,7 +137,22 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#generate-button').click();
     await page.locator('#output[data-state="done"]').waitFor();
     const text = await page.locator('#output').innerText();
-    const r = await cli(['sample', modelFile(), '--prime', 'the ', '--length', '60', '--seed', '7', '--temperature', '0.9', '--top-p', '0.95', '--backend', 'wasm']);
+    const r = await cli([
+      'sample',
+      modelFile(),
+      '--prime',
+      'the ',
+      '--length',
+      '60',
+      '--seed',
+      '7',
+      '--temperature',
+      '0.9',
+      '--top-p',
+      '0.95',
+      '--backend',
+      'wasm',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(text, r.stdout.replace(/\n$/, ''));
     assert.equal([...text].length, 4 + 60);
@@ -153,7 +176,11 @@ describe('the playground in Chromium', { skip }, () => {
   });
 
   test('a file that is not a model gets one sentence on the page', async () => {
-    await page.locator('#model-file').setInputFiles({ name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('these are my notes, not a model') });
+    await page.locator('#model-file').setInputFiles({
+      name: 'notes.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('these are my notes, not a model'),
+    });
     const error = page.locator('#generate-error');
     await error.waitFor();
     assert.match(await error.innerText(), /^notes\.safetensors is not a valid safetensors file: .+\.$/);
@@ -168,8 +195,10 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#generate-button').click();
     await page.locator('#output[data-state="error"]').waitFor();
     const error = page.locator('#generate-error');
-    assert.equal(await error.innerText(),
-      'The prime has a character the model has never seen: "Z" (U+005A) (tick “Skip characters the model has never seen” to drop them).');
+    assert.equal(
+      await error.innerText(),
+      'The prime has a character the model has never seen: "Z" (U+005A) (tick “Skip characters the model has never seen” to drop them).',
+    );
     await page.locator('#skip-unknown').check();
     await page.locator('#generate-button').click();
     await page.locator('#output[data-state="done"]').waitFor();
@@ -182,7 +211,7 @@ describe('the playground in Chromium', { skip }, () => {
     assert.ok(SERVE, 'charrnn --help lists no serve command: this build cannot serve the page');
     const option = page.locator('#model-select option[value^="server:"]');
     await option.first().waitFor({ state: 'attached' });
-    await page.locator('#model-select').selectOption(await option.first().getAttribute('value') ?? '');
+    await page.locator('#model-select').selectOption((await option.first().getAttribute('value')) ?? '');
     const model = (await page.locator('#model-select').inputValue()).slice('server:'.length);
     await page.locator('#prime').fill('the ');
     await page.locator('#seed').fill('5');
@@ -194,7 +223,8 @@ describe('the playground in Chromium', { skip }, () => {
     const text = await page.locator('#output').innerText();
     // The streamed pieces make the text the server gives in one JSON answer for the same request.
     const answer = await fetch(`${url}v1/generate`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model, prime: 'the ', length: 60, seed: 5, temperature: 0.7, top_p: 0.9 }),
     });
     assert.equal(answer.status, 200);
@@ -212,7 +242,10 @@ describe('the playground in Chromium', { skip }, () => {
     });
     const error = page.locator('#train-error');
     await error.waitFor();
-    assert.match(await error.innerText(), /^picture\.png looks like a binary file, not text: it has a NUL byte at byte offset 8\b[^\n]*\.$/);
+    assert.match(
+      await error.innerText(),
+      /^picture\.png looks like a binary file, not text: it has a NUL byte at byte offset 8\b[^\n]*\.$/,
+    );
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'train-bad-file.png') });
   });
 
@@ -232,10 +265,14 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#train-button').click();
     assert.equal(await page.locator('#train-error').isHidden(), true);
     // Until the smoothed loss is 1 nat/char below the first step's (ln V ≈ 4.2 at the start) and a validation is drawn.
-    await page.waitForFunction(() => {
-      const s = document.getElementById('train-status')!.dataset;
-      return s.loss !== undefined && Number(s.loss) < Number(s.firstLoss) - 1 && document.querySelectorAll('#samples li').length > 0;
-    }, undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => {
+        const s = document.getElementById('train-status')!.dataset;
+        return s.loss !== undefined && Number(s.loss) < Number(s.firstLoss) - 1 && document.querySelectorAll('#samples li').length > 0;
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.locator('#chart svg').waitFor();
     await page.locator('#download:not([disabled])').waitFor(); // the model is saved as it trains, not only at the end
     assert.match(await page.locator('#train-status').innerText(), /threads/);
@@ -255,13 +292,19 @@ describe('the playground in Chromium', { skip }, () => {
     const sample = r.stdout.replace(/\n$/, '');
     assert.equal([...sample].length, 80);
     const known = new Set(text);
-    assert.deepEqual([...sample].filter(c => !known.has(c)), [], 'the sample has characters the text has not');
+    assert.deepEqual(
+      [...sample].filter(c => !known.has(c)),
+      [],
+      'the sample has characters the text has not',
+    );
   });
 
   test('the library bundle (charrnn/browser) has no Node built-ins, and generates in a page on threaded wasm kernels as the CLI does', async () => {
     const bundle = readFileSync(join(LIB_DIR, 'charrnn.js'), 'utf8');
     assert.doesNotMatch(bundle, /from\s*["']node:|import\(["']node:|\brequire\(/);
-    const lib = await staticServer(LIB_DIR, { '/': '<!doctype html><script type="module">import * as charrnn from "./charrnn.js"; window.charrnn = charrnn;</script>' });
+    const lib = await staticServer(LIB_DIR, {
+      '/': '<!doctype html><script type="module">import * as charrnn from "./charrnn.js"; window.charrnn = charrnn;</script>',
+    });
     try {
       const libPage = await page.context().newPage();
       libPage.on('pageerror', e => pageErrors.push(e.message));
@@ -283,7 +326,20 @@ describe('the playground in Chromium', { skip }, () => {
       }, bytes);
       await libPage.close();
       assert.equal(got.threads, 2);
-      const r = await cli(['sample', modelFile(), '--prime', 'a ', '--length', '50', '--seed', '11', '--temperature', '1.1', '--backend', 'wasm']);
+      const r = await cli([
+        'sample',
+        modelFile(),
+        '--prime',
+        'a ',
+        '--length',
+        '50',
+        '--seed',
+        '11',
+        '--temperature',
+        '1.1',
+        '--backend',
+        'wasm',
+      ]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal('a ' + got.text, r.stdout.replace(/\n$/, ''));
       assert.match(got.bad, /^zeros\.bin .+\.$/);

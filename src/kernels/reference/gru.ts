@@ -36,7 +36,9 @@ export function gruRecurrence<F extends FloatArray>({ shape, weights, h0, act }:
         const zg = sigmoid(gates[r + H + j] + hh[q + H + j]);
         const hnj = hh[q + 2 * H + j];
         const ng = Math.tanh(gates[r + 2 * H + j] + rg * hnj);
-        gates[r + j] = rg; gates[r + H + j] = zg; gates[r + 2 * H + j] = ng;
+        gates[r + j] = rg;
+        gates[r + H + j] = zg;
+        gates[r + 2 * H + j] = ng;
         hn[s] = hnj;
         h[s] = (1 - zg) * ng + zg * hPrev[b * H + j];
       }
@@ -58,13 +60,19 @@ export function gruBackward<F extends FloatArray>(args: CellBackwardArgs<F>): vo
       for (let j = 0; j < H; j++) {
         const s = t * B * H + b * H + j;
         const r = t * B * G + b * G;
-        const rg = gates[r + j], zg = gates[r + H + j], ng = gates[r + 2 * H + j];
+        const rg = gates[r + j],
+          zg = gates[r + H + j],
+          ng = gates[r + 2 * H + j];
         const dht = dh[s] + dhNext[b * H + j];
         const dn = dht * (1 - zg) * (1 - ng * ng);
         const dz = dht * (hPrev[b * H + j] - ng) * zg * (1 - zg);
         const dr = dn * hn[s] * rg * (1 - rg);
-        dgx[r + j] = dr; dgx[r + H + j] = dz; dgx[r + 2 * H + j] = dn;
-        dgh[r + j] = dr; dgh[r + H + j] = dz; dgh[r + 2 * H + j] = dn * rg;
+        dgx[r + j] = dr;
+        dgx[r + H + j] = dz;
+        dgx[r + 2 * H + j] = dn;
+        dgh[r + j] = dr;
+        dgh[r + H + j] = dz;
+        dgh[r + 2 * H + j] = dn * rg;
         dhDirect[b * H + j] = dht * zg;
       }
     }

@@ -1,8 +1,14 @@
 import type { FloatArray } from '../kernels.js';
 
 /** Softmax cross-entropy; see Kernels.softmaxCrossEntropy (a negative target is ignored). Max-shifted for stability. */
-export function softmaxCrossEntropy(logits: FloatArray, targets: Int32Array, rows: number, V: number,
-  dLogits: FloatArray | null, gradScale: number): number {
+export function softmaxCrossEntropy(
+  logits: FloatArray,
+  targets: Int32Array,
+  rows: number,
+  V: number,
+  dLogits: FloatArray | null,
+  gradScale: number,
+): number {
   let loss = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * V;

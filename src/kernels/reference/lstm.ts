@@ -36,7 +36,10 @@ export function lstmRecurrence<F extends FloatArray>({ shape, weights, h0, c0, a
         const fg = sigmoid(g[r + H + j]);
         const gg = Math.tanh(g[r + 2 * H + j]);
         const og = sigmoid(g[r + 3 * H + j]);
-        g[r + j] = ig; g[r + H + j] = fg; g[r + 2 * H + j] = gg; g[r + 3 * H + j] = og;
+        g[r + j] = ig;
+        g[r + H + j] = fg;
+        g[r + 2 * H + j] = gg;
+        g[r + 3 * H + j] = og;
         const ct = fg * cPrev[b * H + j] + ig * gg;
         c[t * B * H + b * H + j] = ct;
         h[t * B * H + b * H + j] = og * Math.tanh(ct);
@@ -51,14 +54,20 @@ export function lstmBackward<F extends FloatArray>(args: CellBackwardArgs<F>): v
   const G = 4 * H;
   const { gates, aux: c } = act;
   const { dgates, dhNext, dcNext } = scratch; // dgates [T, B, 4H]; dhNext, dcNext [B, H]
-  for (let k = 0; k < B * H; k++) { dhNext[k] = dhT ? dhT[k] : 0; dcNext[k] = dcT ? dcT[k] : 0; }
+  for (let k = 0; k < B * H; k++) {
+    dhNext[k] = dhT ? dhT[k] : 0;
+    dcNext[k] = dcT ? dcT[k] : 0;
+  }
   for (let t = T - 1; t >= 0; t--) {
     const cPrev = t === 0 ? c0! : c.subarray((t - 1) * B * H, t * B * H);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const s = t * B * H + b * H + j; // index into [T, B, H]
         const r = t * B * G + b * G; // row start in [T, B, 4H]
-        const ig = gates[r + j], fg = gates[r + H + j], gg = gates[r + 2 * H + j], og = gates[r + 3 * H + j];
+        const ig = gates[r + j],
+          fg = gates[r + H + j],
+          gg = gates[r + 2 * H + j],
+          og = gates[r + 3 * H + j];
         const tc = Math.tanh(c[s]);
         const dht = dh[s] + dhNext[b * H + j];
         const dct = dcNext[b * H + j] + dht * og * (1 - tc * tc);

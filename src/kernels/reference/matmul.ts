@@ -1,8 +1,17 @@
 import type { FloatArray } from '../kernels.js';
 
 /** C[M, N] (+)= op(A) · op(B); see Kernels.matmul. Plain loops: the specification, not the fast path. */
-export function matmul(c: FloatArray, a: FloatArray, b: FloatArray, M: number, N: number, K: number,
-  transA: boolean, transB: boolean, accumulate: boolean): void {
+export function matmul(
+  c: FloatArray,
+  a: FloatArray,
+  b: FloatArray,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;

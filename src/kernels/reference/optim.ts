@@ -1,7 +1,13 @@
 import type { AdamArgs, FloatArray } from '../kernels.js';
 
-export function adam(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, n: number,
-  { lr, beta1, beta2, eps, step }: AdamArgs): void {
+export function adam(
+  param: FloatArray,
+  grad: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  { lr, beta1, beta2, eps, step }: AdamArgs,
+): void {
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2 = 1 - Math.pow(beta2, step);
   const stepSize = lr / bc1;
@@ -10,7 +16,7 @@ export function adam(param: FloatArray, grad: FloatArray, m: FloatArray, v: Floa
     const g = grad[i];
     m[i] = beta1 * m[i] + (1 - beta1) * g;
     v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-    param[i] -= stepSize * m[i] / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+    param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
   }
 }
 
@@ -18,7 +24,7 @@ export function rmsprop(param: FloatArray, grad: FloatArray, v: FloatArray, n: n
   for (let i = 0; i < n; i++) {
     const g = grad[i];
     v[i] = alpha * v[i] + (1 - alpha) * g * g;
-    param[i] -= lr * g / (Math.sqrt(v[i]) + eps);
+    param[i] -= (lr * g) / (Math.sqrt(v[i]) + eps);
   }
 }
 

@@ -1,5 +1,11 @@
 import {
-  GATES, cellStepScratchSize, type CellShape, type CellStepArgs, type CellType, type FloatArray, type ModelStepArgs,
+  GATES,
+  cellStepScratchSize,
+  type CellShape,
+  type CellStepArgs,
+  type CellType,
+  type FloatArray,
+  type ModelStepArgs,
 } from '../kernels.js';
 import { gruRecurrence } from './gru.js';
 import { lstmRecurrence, type RecurrenceArgs } from './lstm.js';
@@ -7,7 +13,9 @@ import { addBias, matmul } from './matmul.js';
 import { rnnRecurrence } from './rnn.js';
 
 const RECURRENCE: Record<CellType, <F extends FloatArray>(a: RecurrenceArgs<F>) => void> = {
-  lstm: lstmRecurrence, gru: gruRecurrence, rnn: rnnRecurrence,
+  lstm: lstmRecurrence,
+  gru: gruRecurrence,
+  rnn: rnnRecurrence,
 };
 
 /**
@@ -50,8 +58,12 @@ export function bindModelStep<F extends FloatArray>(args: ModelStepArgs<F>): () 
     }
     for (let l = 0; l < layers.length; l++) {
       cellStep({
-        shape: { cell, T: 1, B, I: layers[l].inputSize, H }, weights: layers[l].weights,
-        input: l === 0 ? { table, ids } : { x: state[l - 1].h }, h: state[l].h, c: state[l].c, scratch,
+        shape: { cell, T: 1, B, I: layers[l].inputSize, H },
+        weights: layers[l].weights,
+        input: l === 0 ? { table, ids } : { x: state[l - 1].h },
+        h: state[l].h,
+        c: state[l].c,
+        scratch,
       });
     }
     matmul(logits, state[layers.length - 1].h, outWeight, B, V, H, false, true, false);

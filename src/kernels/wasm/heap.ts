@@ -16,7 +16,11 @@ export class WasmHeap {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private workspace = { ptr: 0, floats: 0 };
 
-  constructor(readonly memory: WebAssembly.Memory, base: number, private readonly maximumPages: number) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    base: number,
+    private readonly maximumPages: number,
+  ) {
     this.top = align(base);
   }
 

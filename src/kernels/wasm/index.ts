@@ -16,7 +16,13 @@
 // calling thread alone.
 
 import {
-  cellActivationSizes, cellScratchSizes, GATES, type AdamArgs, type CellBackwardArgs, type CellForwardArgs, type CellShape,
+  cellActivationSizes,
+  cellScratchSizes,
+  GATES,
+  type AdamArgs,
+  type CellBackwardArgs,
+  type CellForwardArgs,
+  type CellShape,
   type Kernels,
 } from '../kernels.js';
 import { maximumPages, relaxedSimdWasm, simdWasm } from './generated/binaries.js';
@@ -63,12 +69,52 @@ export interface WasmOptions {
 }
 
 type Ptr = number;
-type CellForwardFn = (T: number, B: number, I: number, H: number, wih: Ptr, whh: Ptr, bih: Ptr, bhh: Ptr,
-  x: Ptr, h0: Ptr, c0: Ptr, gates: Ptr, aux: Ptr, h: Ptr, ws: Ptr) => void;
-type CellBackwardFn = (T: number, B: number, I: number, H: number, wih: Ptr, whh: Ptr,
-  x: Ptr, h0: Ptr, c0: Ptr, gates: Ptr, aux: Ptr, h: Ptr,
-  dh: Ptr, dhT: Ptr, dcT: Ptr, gWih: Ptr, gWhh: Ptr, gBih: Ptr, gBhh: Ptr,
-  dx: Ptr, dh0: Ptr, dc0: Ptr, dgates: Ptr, dgatesHidden: Ptr, dhNext: Ptr, dcNext: Ptr, ws: Ptr) => void;
+type CellForwardFn = (
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  wih: Ptr,
+  whh: Ptr,
+  bih: Ptr,
+  bhh: Ptr,
+  x: Ptr,
+  h0: Ptr,
+  c0: Ptr,
+  gates: Ptr,
+  aux: Ptr,
+  h: Ptr,
+  ws: Ptr,
+) => void;
+type CellBackwardFn = (
+  T: number,
+  B: number,
+  I: number,
+  H: number,
+  wih: Ptr,
+  whh: Ptr,
+  x: Ptr,
+  h0: Ptr,
+  c0: Ptr,
+  gates: Ptr,
+  aux: Ptr,
+  h: Ptr,
+  dh: Ptr,
+  dhT: Ptr,
+  dcT: Ptr,
+  gWih: Ptr,
+  gWhh: Ptr,
+  gBih: Ptr,
+  gBhh: Ptr,
+  dx: Ptr,
+  dh0: Ptr,
+  dc0: Ptr,
+  dgates: Ptr,
+  dgatesHidden: Ptr,
+  dhNext: Ptr,
+  dcNext: Ptr,
+  ws: Ptr,
+) => void;
 
 /** The module's exports (see assembly/index.ts); booleans travel as 0 / 1. */
 interface Exports extends StepExports {
@@ -92,7 +138,18 @@ interface Exports extends StepExports {
   multiply(out: Ptr, x: Ptr, mask: Ptr, n: number): void;
   sumSquares(x: Ptr, n: number): number;
   scale(x: Ptr, n: number, s: number): void;
-  adam(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, beta1: number, beta2: number, stepSize: number, invBc2Sqrt: number, eps: number): void;
+  adam(
+    param: Ptr,
+    grad: Ptr,
+    m: Ptr,
+    v: Ptr,
+    n: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    invBc2Sqrt: number,
+    eps: number,
+  ): void;
   rmsprop(param: Ptr, grad: Ptr, v: Ptr, n: number, lr: number, alpha: number, eps: number): void;
   sgd(param: Ptr, grad: Ptr, buf: Ptr, n: number, lr: number, momentum: number, first: number): void;
 }
@@ -191,8 +248,15 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
   if (threads > 1 && options.spawner) {
     const control = heap.i32(CONTROL_BYTES / 4).byteOffset;
     const scratch = Array.from({ length: threads - 1 }, () => heap.f32(e.packScratchFloats()).byteOffset);
-    pool = await WasmThreadPool.start(options.spawner, module, memory, instance.exports as unknown as Record<ThreadedJob, JobFunction> & Exports,
-      threads, control, scratch);
+    pool = await WasmThreadPool.start(
+      options.spawner,
+      module,
+      memory,
+      instance.exports as unknown as Record<ThreadedJob, JobFunction> & Exports,
+      threads,
+      control,
+      scratch,
+    );
   }
   /** Whether to run a problem of this size on the pool. */
   const threaded = (work: number, min: number): WasmThreadPool | null => (pool !== null && pool.running && work >= min ? pool : null);
@@ -200,8 +264,16 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
   const p = (v: Float32Array | Int32Array, n: number, what: string): number => heap.ptr(v, n, what);
   const forwardFns: Record<CellShape['cell'], CellForwardFn> = { lstm: e.lstmForward, gru: e.gruForward, rnn: e.rnnForward };
   const backwardFns: Record<CellShape['cell'], CellBackwardFn> = { lstm: e.lstmBackward, gru: e.gruBackward, rnn: e.rnnBackward };
-  const forwardJobs: Record<CellShape['cell'], number> = { lstm: JOB.lstmForwardThreaded, gru: JOB.gruForwardThreaded, rnn: JOB.rnnForwardThreaded };
-  const backwardJobs: Record<CellShape['cell'], number> = { lstm: JOB.lstmBackwardThreaded, gru: JOB.gruBackwardThreaded, rnn: JOB.rnnBackwardThreaded };
+  const forwardJobs: Record<CellShape['cell'], number> = {
+    lstm: JOB.lstmForwardThreaded,
+    gru: JOB.gruForwardThreaded,
+    rnn: JOB.rnnForwardThreaded,
+  };
+  const backwardJobs: Record<CellShape['cell'], number> = {
+    lstm: JOB.lstmBackwardThreaded,
+    gru: JOB.gruBackwardThreaded,
+    rnn: JOB.rnnBackwardThreaded,
+  };
 
   /** Pointers of the arguments both cell directions share. */
   function cellPointers({ shape, weights, x, h0, c0, act }: CellForwardArgs<Float32Array>) {
@@ -210,9 +282,14 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
     if (cell === 'lstm' && c0 === null) throw new Error('wasm kernels: an LSTM needs c0');
     const a = cellActivationSizes(shape);
     return {
-      wih: p(weights.wih, G * I, 'wih'), whh: p(weights.whh, G * H, 'whh'),
-      x: p(x, T * B * I, 'x'), h0: p(h0, B * H, 'h0'), c0: heap.ptrOrNull(cell === 'lstm' ? c0 : null, B * H, 'c0'),
-      gates: p(act.gates, a.gates, 'act.gates'), aux: p(act.aux, a.aux, 'act.aux'), h: p(act.h, a.h, 'act.h'),
+      wih: p(weights.wih, G * I, 'wih'),
+      whh: p(weights.whh, G * H, 'whh'),
+      x: p(x, T * B * I, 'x'),
+      h0: p(h0, B * H, 'h0'),
+      c0: heap.ptrOrNull(cell === 'lstm' ? c0 : null, B * H, 'c0'),
+      gates: p(act.gates, a.gates, 'act.gates'),
+      aux: p(act.aux, a.aux, 'act.aux'),
+      h: p(act.h, a.h, 'act.h'),
     };
   }
 
@@ -259,8 +336,23 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
       const q = cellPointers(args);
       const t = threaded(B, THREADED_MIN_STREAMS);
       const ws = heap.scratch(t ? forwardWorkspaceThreaded(shape) : forwardWorkspace(shape));
-      const call = [T, B, I, H, q.wih, q.whh, p(weights.bih, G, 'bih'), p(weights.bhh, G, 'bhh'),
-        q.x, q.h0, q.c0, q.gates, q.aux, q.h, ws] as const;
+      const call = [
+        T,
+        B,
+        I,
+        H,
+        q.wih,
+        q.whh,
+        p(weights.bih, G, 'bih'),
+        p(weights.bhh, G, 'bhh'),
+        q.x,
+        q.h0,
+        q.c0,
+        q.gates,
+        q.aux,
+        q.h,
+        ws,
+      ] as const;
       if (t) t.run(forwardJobs[cell], [...call]);
       else forwardFns[cell](...call);
     },
@@ -273,12 +365,35 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
       const s = cellScratchSizes(shape);
       const t = threaded(B, THREADED_MIN_STREAMS);
       const ws = heap.scratch(t ? backwardWorkspaceThreaded(shape) : backwardWorkspace(shape));
-      const call = [T, B, I, H, q.wih, q.whh, q.x, q.h0, q.c0, q.gates, q.aux, q.h,
-        p(args.dh, T * B * H, 'dh'), heap.ptrOrNull(args.dhT, B * H, 'dhT'), heap.ptrOrNull(lstm ? args.dcT : null, B * H, 'dcT'),
-        p(grads.wih, G * I, 'grads.wih'), p(grads.whh, G * H, 'grads.whh'), p(grads.bih, G, 'grads.bih'), p(grads.bhh, G, 'grads.bhh'),
-        heap.ptrOrNull(args.dx, T * B * I, 'dx'), heap.ptrOrNull(args.dh0, B * H, 'dh0'), heap.ptrOrNull(lstm ? args.dc0 : null, B * H, 'dc0'),
-        p(scratch.dgates, s.dgates, 'scratch.dgates'), p(scratch.dgatesHidden, s.dgatesHidden, 'scratch.dgatesHidden'),
-        p(scratch.dhNext, s.dhNext, 'scratch.dhNext'), p(scratch.dcNext, s.dcNext, 'scratch.dcNext'), ws] as const;
+      const call = [
+        T,
+        B,
+        I,
+        H,
+        q.wih,
+        q.whh,
+        q.x,
+        q.h0,
+        q.c0,
+        q.gates,
+        q.aux,
+        q.h,
+        p(args.dh, T * B * H, 'dh'),
+        heap.ptrOrNull(args.dhT, B * H, 'dhT'),
+        heap.ptrOrNull(lstm ? args.dcT : null, B * H, 'dcT'),
+        p(grads.wih, G * I, 'grads.wih'),
+        p(grads.whh, G * H, 'grads.whh'),
+        p(grads.bih, G, 'grads.bih'),
+        p(grads.bhh, G, 'grads.bhh'),
+        heap.ptrOrNull(args.dx, T * B * I, 'dx'),
+        heap.ptrOrNull(args.dh0, B * H, 'dh0'),
+        heap.ptrOrNull(lstm ? args.dc0 : null, B * H, 'dc0'),
+        p(scratch.dgates, s.dgates, 'scratch.dgates'),
+        p(scratch.dgatesHidden, s.dgatesHidden, 'scratch.dgatesHidden'),
+        p(scratch.dhNext, s.dhNext, 'scratch.dhNext'),
+        p(scratch.dcNext, s.dcNext, 'scratch.dcNext'),
+        ws,
+      ] as const;
       if (t) t.run(backwardJobs[cell], [...call]);
       else backwardFns[cell](...call);
     },
@@ -290,7 +405,14 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
       e.embeddingBackward(p(dTable, 0, 'dTable'), p(dOut, n * dim, 'dOut'), p(ids, n, 'ids'), n, dim);
     },
     softmaxCrossEntropy(logits, targets, rows, V, dLogits, gradScale) {
-      const args = [p(logits, rows * V, 'logits'), p(targets, rows, 'targets'), rows, V, heap.ptrOrNull(dLogits, rows * V, 'dLogits'), gradScale] as const;
+      const args = [
+        p(logits, rows * V, 'logits'),
+        p(targets, rows, 'targets'),
+        rows,
+        V,
+        heap.ptrOrNull(dLogits, rows * V, 'dLogits'),
+        gradScale,
+      ] as const;
       const t = threaded(rows * V, THREADED_MIN_FLOATS);
       if (!t) return e.softmaxCrossEntropy(...args);
       // Per-row losses [rows] f64, then their sum in row order, as the single-threaded kernel adds them.
@@ -317,7 +439,18 @@ export async function loadWasmKernels(options: WasmOptions = {}): Promise<WasmKe
     adam(param, grad, m, v, n, a: AdamArgs) {
       const stepSize = a.lr / (1 - Math.pow(a.beta1, a.step));
       const invBc2Sqrt = 1 / Math.sqrt(1 - Math.pow(a.beta2, a.step));
-      const args = [p(param, n, 'param'), p(grad, n, 'grad'), p(m, n, 'm'), p(v, n, 'v'), n, a.beta1, a.beta2, stepSize, invBc2Sqrt, a.eps] as const;
+      const args = [
+        p(param, n, 'param'),
+        p(grad, n, 'grad'),
+        p(m, n, 'm'),
+        p(v, n, 'v'),
+        n,
+        a.beta1,
+        a.beta2,
+        stepSize,
+        invBc2Sqrt,
+        a.eps,
+      ] as const;
       const t = threaded(n, THREADED_MIN_FLOATS);
       if (t) t.run(JOB.adamThreaded, [...args]);
       else e.adam(...args);

@@ -83,9 +83,21 @@ export interface WasmThreadSpawner {
 
 /** The exports every thread calls, by index: the *Threaded kernels of assembly/index.ts. */
 export const THREADED_JOBS = [
-  'matmulThreaded', 'addBiasThreaded', 'sumRowsThreaded', 'softmaxCrossEntropyThreaded', 'multiplyThreaded', 'scaleThreaded',
-  'adamThreaded', 'rmspropThreaded', 'sgdThreaded',
-  'lstmForwardThreaded', 'gruForwardThreaded', 'rnnForwardThreaded', 'lstmBackwardThreaded', 'gruBackwardThreaded', 'rnnBackwardThreaded',
+  'matmulThreaded',
+  'addBiasThreaded',
+  'sumRowsThreaded',
+  'softmaxCrossEntropyThreaded',
+  'multiplyThreaded',
+  'scaleThreaded',
+  'adamThreaded',
+  'rmspropThreaded',
+  'sgdThreaded',
+  'lstmForwardThreaded',
+  'gruForwardThreaded',
+  'rnnForwardThreaded',
+  'lstmBackwardThreaded',
+  'gruBackwardThreaded',
+  'rnnBackwardThreaded',
 ] as const;
 export type ThreadedJob = (typeof THREADED_JOBS)[number];
 export type JobFunction = (...args: number[]) => unknown;
@@ -162,11 +174,21 @@ export class WasmThreadPool {
    * instance (thread 0); `control` is a zeroed CONTROL_BYTES block and
    * `packScratch` one packing scratch per worker, all in memory.
    */
-  static async start(spawner: WasmThreadSpawner, module: WebAssembly.Module, memory: WebAssembly.Memory,
-    exports: Record<ThreadedJob, JobFunction> & ThreadedExports, threads: number, control: number, packScratch: number[]): Promise<WasmThreadPool> {
+  static async start(
+    spawner: WasmThreadSpawner,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    exports: Record<ThreadedJob, JobFunction> & ThreadedExports,
+    threads: number,
+    control: number,
+    packScratch: number[],
+  ): Promise<WasmThreadPool> {
     exports.threadInit(threads, control, spawner.mainThreadCanBlock ? 1 : 0);
-    const started = await Promise.allSettled(Array.from({ length: threads - 1 }, (_, i) =>
-      spawner.spawn({ module, memory, control, thread: i + 1, threads, packScratch: packScratch[i] })));
+    const started = await Promise.allSettled(
+      Array.from({ length: threads - 1 }, (_, i) =>
+        spawner.spawn({ module, memory, control, thread: i + 1, threads, packScratch: packScratch[i] }),
+      ),
+    );
     const handles = started.flatMap(s => (s.status === 'fulfilled' ? [s.value] : []));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const pool = new WasmThreadPool(handles, memory, control, exports, spawner.mainThreadCanBlock);

@@ -7,8 +7,21 @@
 // everywhere) until the pool sets QUIT or the platform terminates it.
 
 import {
-  ABORT, controlViews, DONE, GEN, JOB, NARGS, QUIT, SLEEPERS, SPINS, THREADED_JOBS, wakeBarrier,
-  type JobFunction, type ThreadedExports, type ThreadedJob, type WasmWorkerInit,
+  ABORT,
+  controlViews,
+  DONE,
+  GEN,
+  JOB,
+  NARGS,
+  QUIT,
+  SLEEPERS,
+  SPINS,
+  THREADED_JOBS,
+  wakeBarrier,
+  type JobFunction,
+  type ThreadedExports,
+  type ThreadedJob,
+  type WasmWorkerInit,
 } from './pool.js';
 
 /**

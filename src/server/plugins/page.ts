@@ -12,8 +12,8 @@ export const ISOLATION_HEADERS = {
 } as const;
 
 /** How a user gets the page built, said where it is missing. */
-export const PAGE_NOT_BUILT = 'The page is not built: run npm run build:web in the charrnn package (it writes web/dist), ' +
-  'or start the server with --static DIR.';
+export const PAGE_NOT_BUILT =
+  'The page is not built: run npm run build:web in the charrnn package (it writes web/dist), ' + 'or start the server with --static DIR.';
 
 /**
  * A folder of static files as the page's root: resolved against the current
@@ -44,6 +44,8 @@ export async function pagePlugin(app: FastifyInstance, { dir }: { dir?: string }
   }
   await app.register(fastifyStatic, {
     root: pageFolder(dir),
-    setHeaders: reply => { void reply.headers(ISOLATION_HEADERS); },
+    setHeaders: reply => {
+      void reply.headers(ISOLATION_HEADERS);
+    },
   });
 }

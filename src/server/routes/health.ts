@@ -17,7 +17,10 @@ export async function healthRoute(app: FastifyInstance): Promise<void> {
 const healthResponse: JsonSchema = {
   type: 'object',
   properties: {
-    status: { type: 'string' }, models: { type: 'integer' }, in_flight: { type: 'integer' }, queued: { type: 'integer' },
-    streams: { type: 'integer', description: 'Streams in the models\' shared batches now.' },
+    status: { type: 'string' },
+    models: { type: 'integer' },
+    in_flight: { type: 'integer' },
+    queued: { type: 'integer' },
+    streams: { type: 'integer', description: "Streams in the models' shared batches now." },
   },
 };
