@@ -9,9 +9,9 @@ import { scoreLines, scoreText, type TextScore } from '../train/evaluate.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { createGenerator } from './create-generator.js';
-import type { FinishReason, GenerationUsage } from './generator.js';
+import type { FinishReason, GenerationResult, GenerationUsage } from './generator.js';
 import { checkLineOptions, DEFAULT_MAX_LINE, type LineOptions } from './line-options.js';
-import { lineDraws, lineRequestOf, maxDraws, sampleLines, type LineRequest } from './lines.js';
+import { lineDraws, lineRequestOf, lineRounds, sampleLines, type LineRequest } from './lines.js';
 import { GenerateOptionsError, parseGenerateOptions, type GenerateOptions, type GenerateSettings } from './options.js';
 import { encodePrime } from './encode-prime.js';
 
@@ -171,21 +171,17 @@ export class CharRnnModel {
       yield* this.streamPieces(settings);
       return;
     }
+    // lineRounds keeps and skips the draws as generate does (seed after seed, empty lines skipped); each
+    // draw is streamed as it is made, except with `novel`, where a line is known to be new only once whole.
     const request = this.lineRequest(settings, line);
-    if (request.novel) {
-      const text = (await this.generate(options)).text;
-      if (text) yield text;
-      return;
-    }
-    // The draws sampleLines makes for one line, seed after seed until one is not empty, streamed as they are drawn.
-    const draws = lineDraws(this.vocab, request);
-    for (let drawn = 0; drawn < maxDraws(1); drawn++) {
-      let empty = draws.prime === '';
-      for await (const piece of this.streamPieces(draws.settings(settings.seed + drawn, 1))) {
-        empty = false;
-        yield piece;
+    const rounds = lineRounds(lineDraws(this.vocab, request), request);
+    for (let round = rounds.next(); ;) {
+      if (round.done) {
+        const text = (round.value.lines[0] ?? '').slice(round.value.prime.length);
+        if (request.novel && text) yield text;
+        return;
       }
-      if (!empty) return;
+      round = rounds.next(yield* this.streamPieces(round.value, !request.novel));
     }
   }
 
@@ -203,12 +199,14 @@ export class CharRnnModel {
     return lineRequestOf(settings, this.lineModel!, line);
   }
 
-  private async *streamPieces(settings: GenerateSettings): AsyncGenerator<string, void, undefined> {
-    const pieces = createGenerator(this.model, this.vocab, settings).pieces();
+  /** Runs one generation, yielding its pieces (when `show`) and now and then to the event loop; returns its result. */
+  private async *streamPieces(settings: GenerateSettings, show = true): AsyncGenerator<string, GenerationResult, undefined> {
+    const generator = createGenerator(this.model, this.vocab, settings);
+    const pieces = generator.pieces();
     try {
       let since = Date.now();
       for (const [piece] of pieces) {
-        yield piece;
+        if (show) yield piece;
         if (Date.now() - since > 10) {
           await new Promise(resolve => setTimeout(resolve, 0));
           since = Date.now();
@@ -217,6 +215,7 @@ export class CharRnnModel {
     } finally {
       pieces.return?.();
     }
+    return generator.result();
   }
 
   /** Reads text into the handle's own stream, carrying its state on. Unknown characters throw a CharrnnError naming them. */
