@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunEvent, StepEvent } from '../src/run/events.js';
-import { corpusReport, countChars, describeChar, lengthHistogram, splitLines, TINY_CHARS } from '../src/report/corpus-report.js';
+import { corpusReport, countChars, readableChar, lengthHistogram, allLines, TINY_CHARS } from '../src/report/corpus-report.js';
 import { jsonToEvent, parseRunLog, runHistory } from '../src/report/log.js';
 import { lossPlotData, lossPlotSpec, SERIES } from '../src/report/loss-plot.js';
 import { CONFIG, stepEvent, syntheticRun, toLog, trainingLoss, validationEvent } from './report-fixtures.js';
@@ -200,8 +200,8 @@ describe('corpus report', () => {
       { char: '🙂', count: 2 },
       { char: 'a', count: 1 },
     ]);
-    assert.deepEqual(splitLines('ab\r\ncd\r\nlast'), ['ab', 'cd', 'last']);
-    assert.deepEqual(splitLines('one\n'), ['one']);
+    assert.deepEqual(allLines('ab\r\ncd\r\nlast'), ['ab', 'cd', 'last']);
+    assert.deepEqual(allLines('one\n'), ['one']);
     assert.equal(corpusReport('猫🙂\n').lines.max, 2);
   });
 
@@ -270,11 +270,11 @@ describe('corpus report', () => {
   });
 
   test('characters described for people', () => {
-    assert.equal(describeChar(' '), 'space');
-    assert.equal(describeChar('\n'), '\\n (line break)');
-    assert.equal(describeChar('\u0007'), 'bell U+0007');
-    assert.equal(describeChar('\u0001'), 'U+0001');
-    assert.equal(describeChar('\u0301'), 'U+0301');
-    assert.equal(describeChar('é'), "'é'");
+    assert.equal(readableChar(' '), 'space');
+    assert.equal(readableChar('\n'), '\\n (line break)');
+    assert.equal(readableChar('\u0007'), 'bell U+0007');
+    assert.equal(readableChar('\u0001'), 'U+0001');
+    assert.equal(readableChar('\u0301'), 'U+0301');
+    assert.equal(readableChar('é'), "'é'");
   });
 });

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { CharrnnError } from '../src/errors.js';
 import { decodeSafetensors } from '../src/model/safetensors.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { RunLog } from '../src/node/run-log.js';
+import { RunLogWriter } from '../src/node/run-log.js';
 import { ProgressTracker } from '../src/report/progress.js';
 import type { RunEvent } from '../src/run/events.js';
 import { TrainingRun } from '../src/run/training-run.js';
@@ -163,7 +163,7 @@ describe('log.jsonl', () => {
     try {
       const lines = [0, 10, 20, 30].map(step => JSON.stringify({ event: 'step', step, time: step / 10 }));
       writeFileSync(join(dir, 'log.jsonl'), lines.join('\n') + '\n{"event":"step","st');
-      const log = new RunLog(dir, 20);
+      const log = new RunLogWriter(dir, 20);
       assert.equal(log.timeBefore, 2);
       assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').length, 5, 'nothing is written before the first event');
       log.write({ type: 'note', step: 20, epoch: 0, chars: 0, time: 2.5, message: 'resumed' });

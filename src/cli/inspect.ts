@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
-import { corpusReport, describeChar, type CorpusReport } from '../report/corpus-report.js';
+import { corpusReport, readableChar, type CorpusReport } from '../report/corpus-report.js';
 import { percent, thousands } from '../report/format.js';
 import { CharrnnError } from '../errors.js';
 import { DEFAULT_SETTINGS } from '../run/settings.js';
@@ -89,7 +89,7 @@ export function formatReport(r: CorpusReport, source: string): string {
       'most frequent',
       r.counts
         .slice(0, 10)
-        .map(c => `${describeChar(c.char)} ${share(c.count)}`)
+        .map(c => `${readableChar(c.char)} ${share(c.count)}`)
         .join(', '),
     ),
     field(
@@ -97,7 +97,7 @@ export function formatReport(r: CorpusReport, source: string): string {
       r.counts
         .slice(-10)
         .reverse()
-        .map(c => `${describeChar(c.char)} ×${thousands(c.count)}`)
+        .map(c => `${readableChar(c.char)} ×${thousands(c.count)}`)
         .join(', '),
     ),
   ];

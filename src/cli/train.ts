@@ -201,7 +201,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     { readBytes },
     { engineThreads, machineMemory },
     { claimFreshFolder, folderStore, openRunFolder, readRunSource, recordedInput, RUN_FILES, writeRunSource },
-    { RunLog },
+    { RunLogWriter },
     { planRun },
     { TrainingRun },
     { decodeCheckpoint },
@@ -269,7 +269,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   const { corpus, startedAt } = plan;
   settings = plan.settings;
   notes.push(...plan.notes);
-  const resumedLog = resumeDir && checkpoint ? new RunLog(resumeDir, checkpoint.steps) : null;
+  const resumedLog = resumeDir && checkpoint ? new RunLogWriter(resumeDir, checkpoint.steps) : null;
   let out = resumeDir ?? flags.out ?? ''; // a fresh folder is claimed below
   const store: RunStore = { save: (file, bytes) => folderStore(out).save(file, bytes) };
   const run = new TrainingRun({
@@ -298,7 +298,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   } else if (source === null) {
     writeRunSource(out, { files: absolute, corpus: settings.corpus, source: corpus.source, textHash: run.textHash });
   }
-  const log = resumedLog ?? new RunLog(out, null);
+  const log = resumedLog ?? new RunLogWriter(out, null);
 
   const display = chooseDisplay({ json: flags.json ?? false, quiet: flags.quiet ?? false, printEvery: flags.printEvery, out }, io);
   // vega and resvg load only for a run that draws its plot.

@@ -27,7 +27,7 @@ export interface Corpus {
 }
 
 /** How loadCorpus reads files: the decoding training uses (UTF-8 by default), then a normalisation form (default: none). */
-export interface LoadOptions extends DecodeOptions {
+export interface CorpusLoadOptions extends DecodeOptions {
   normalize?: Normalization;
   /** Where notes go (files skipped while reading folders). */
   note?: (message: string) => void;
@@ -39,7 +39,7 @@ export interface LoadOptions extends DecodeOptions {
  * training decodes them and joined in order, or of an embedded corpus (small
  * texts only: it is one string).
  */
-export function loadCorpus(inputs: readonly string[], corpus?: string, options: LoadOptions = {}): Corpus {
+export function loadCorpus(inputs: readonly string[], corpus?: string, options: CorpusLoadOptions = {}): Corpus {
   const form = options.normalize ?? 'none';
   if (corpus !== undefined) {
     if (inputs.length > 0) throw new CharrnnError('Give either text files or --corpus, not both.');

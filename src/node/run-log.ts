@@ -9,7 +9,7 @@ import { LOG_FILE } from './run-folder.js';
 /** Step events are logged every this many steps (and always the first, and the last before any other event). */
 export const LOG_STEP_EVERY = 10;
 
-export class RunLog {
+export class RunLogWriter {
   readonly path: string;
   /** The wall time of the last event kept from before a resume (0 for a new run). */
   timeBefore = 0;

@@ -2,7 +2,7 @@
 // histogram of line lengths side by side, the warnings under the title.
 import type { TopLevelSpec } from 'vega-lite';
 import type { CorpusReport } from './corpus-report.js';
-import { codePoint, describeChar } from './corpus-report.js';
+import { codePoint, readableChar } from './corpus-report.js';
 import { thousands } from './format.js';
 
 /** How many of the most frequent characters the bar chart shows. */
@@ -10,7 +10,7 @@ export const TOP_CHARS = 30;
 
 /** A character's label on the chart: the description, with the code point of anything past ASCII (a font may lack its glyph). */
 function chartLabel(c: string): string {
-  const d = describeChar(c);
+  const d = readableChar(c);
   return d.startsWith("'") && c.codePointAt(0)! > 0x7e ? `${d} ${codePoint(c)}` : d;
 }
 

@@ -101,7 +101,7 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
   const valFraction = options.valFraction ?? 0.1;
   const chars = [...text];
   const counts = countChars(chars);
-  const lineTexts = splitLines(text);
+  const lineTexts = allLines(text);
   const lengths = lineTexts.map(l => [...l].length).filter(n => n > 0);
   const lines = lineStats(lineTexts.length, lengths);
   const control = counts.filter(c => isControl(c.char));
@@ -130,7 +130,7 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
     warnings.push(
       `Control characters: ${thousands(total)} (${control
         .slice(0, 5)
-        .map(c => `${describeChar(c.char)} ×${thousands(c.count)}`)
+        .map(c => `${readableChar(c.char)} ×${thousands(c.count)}`)
         .join(', ')}${control.length > 5 ? ', ...' : ''}): the model will learn and write them; clean the text unless they are meant.`,
     );
   }
@@ -150,7 +150,7 @@ function splitWarnings(s: SplitCheck): string[] {
     differences.push(
       `${percent(s.unseenShare, 2)} of the characters never occur earlier (${s.unseen
         .slice(0, 5)
-        .map(c => describeChar(c.char))
+        .map(c => readableChar(c.char))
         .join(', ')}${s.unseen.length > 5 ? ', ...' : ''})`,
     );
   }
@@ -181,8 +181,8 @@ export function countChars(chars: Iterable<string>): CharCount[] {
     .sort((a, b) => b.count - a.count || a.char.codePointAt(0)! - b.char.codePointAt(0)!);
 }
 
-/** The lines of a text without their breaks (and a \r before one); a final break ends the last line. */
-export function splitLines(text: string): string[] {
+/** Every line of a text, empty ones included, without its break (and a \r before one); a final break ends the last line. */
+export function allLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n').map(l => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (text.endsWith('\n')) lines.pop();
@@ -297,7 +297,7 @@ const NAMED: Record<string, string> = {
 };
 
 /** A character as people can read it: 'e', space, \n (line break), U+0007 for what does not print. */
-export function describeChar(c: string): string {
+export function readableChar(c: string): string {
   if (NAMED[c]) return NAMED[c];
   if (/^[\p{C}\p{Z}\p{M}]$/u.test(c)) return codePoint(c);
   return `'${c}'`;
