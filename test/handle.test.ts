@@ -18,7 +18,7 @@ import { CharRNN } from '../src/model/charrnn.js';
 import { encodeModel } from '../src/model/model-file.js';
 import { CharRnnModel } from '../src/node/index.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
-import { sampleBatch } from '../src/generate/sample-texts.js';
+import { sampleTexts } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -56,7 +56,7 @@ describe('CharRnnModel', () => {
     assert.deepEqual(m.chars, vocab.chars);
     const o = { prime: 'the ', length: 50, seed: 4, temperature: 0.9 };
     const one = await m.generate(o);
-    assert.deepEqual(one.texts, sampleBatch(m.model, m.vocab, o));
+    assert.deepEqual(one.texts, sampleTexts(m.model, m.vocab, o));
     assert.equal(one.text, one.texts[0]);
     assert.deepEqual(one.usage, { promptChars: 4, generatedChars: 50 });
     const three = await m.generate({ ...o, count: 3 });

@@ -12,7 +12,7 @@ import { CharRnnModel } from '../src/generate/char-rnn-model.js';
 import { checkLineOptions } from '../src/generate/line-options.js';
 import { sampleLines } from '../src/generate/lines.js';
 import { GenerateOptionsError, type GenerateOptions } from '../src/generate/options.js';
-import { sampleBatch } from '../src/generate/sample-texts.js';
+import { sampleTexts } from '../src/generate/sample-texts.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { lineModelMetadata } from '../src/model/line-model.js';
@@ -115,7 +115,7 @@ describe('CharRnnModel on a line model', () => {
   it('generate draws line i with seed + i, each the running-text generator started from the end-of-line and stopped at the next', async () => {
     const o = { prime: 'Na', count: 6, seed: 7, temperature: 1.3 };
     const r = await lineModel.generate(o);
-    const reference = sampleBatch(lineModel.model, lineModel.vocab, {
+    const reference = sampleTexts(lineModel.model, lineModel.vocab, {
       prime: EOL + 'Na',
       stop: EOL,
       length: 200,
@@ -223,7 +223,7 @@ describe("sampleLines reads the prime once, in the model's normalisation form", 
       assert.equal(r.prime, 'Flabe\u0301', prime);
       assert.equal(r.usage.promptChars, 1 + 6, 'the end-of-line and the six code points the model read');
       // What follows the prime is what the generator gives from the same start.
-      const reference = sampleBatch(model, vocab, { prime: EOL + 'Flabe\u0301', stop: EOL, length: 6, seed: 2, count: 3 });
+      const reference = sampleTexts(model, vocab, { prime: EOL + 'Flabe\u0301', stop: EOL, length: 6, seed: 2, count: 3 });
       assert.deepEqual(
         r.lines,
         reference.map(t => 'Flabe\u0301' + t),

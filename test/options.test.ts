@@ -6,7 +6,7 @@ import { CharrnnError } from '../src/errors.js';
 import { DEFAULT_LENGTH, GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
-import { generate, sample, sampleBatch } from '../src/generate/sample-texts.js';
+import { sampleTexts } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
 /** One sentence: a capital or an option name first, one full stop at the end, no line breaks. */
@@ -150,9 +150,8 @@ describe('parseGenerateOptions', () => {
     const vocab = Vocabulary.fromText('abc\n');
     const m = new CharRNN({ cell: 'lstm', layers: 1, hidden: 4, emb: 2, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'));
     for (const o of [{ temperature: 0 }, { temperature: -1 }, { length: 2.5 }]) {
-      assert.throws(() => sample(m, vocab, { length: 5, ...o }), GenerateOptionsError);
-      assert.throws(() => sampleBatch(m, vocab, { length: 5, count: 2, ...o }), GenerateOptionsError);
-      assert.throws(() => generate(m, vocab, { length: 5, ...o }).next(), GenerateOptionsError);
+      assert.throws(() => sampleTexts(m, vocab, { length: 5, ...o }), GenerateOptionsError);
+      assert.throws(() => sampleTexts(m, vocab, { length: 5, count: 2, ...o }), GenerateOptionsError);
     }
   });
 });

@@ -16,7 +16,7 @@ import { chooseNext, DEFAULT_RULE } from '../src/generate/decoding.js';
 import { createGenerator } from '../src/generate/create-generator.js';
 import { PRIME_STEPS_MAX } from '../src/generate/encode-prime.js';
 import { GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
-import { generate, sample, sampleBatch } from '../src/generate/sample-texts.js';
+import { sampleTexts } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -99,19 +99,19 @@ describe('generation with step', () => {
   it('gives exactly the text of the forward-based path on the reference backend (greedy, and sampled by seed)', () => {
     for (const cell of CELLS) {
       const m = trained(referenceKernels('f32'), cell);
-      const greedy = sample(m, vocab, { prime: 'the qu', length: 120, greedy: true });
+      const greedy = sampleTexts(m, vocab, { prime: 'the qu', length: 120, greedy: true })[0];
       assert.equal(greedy, generateWithForward(m, vocab, 'the qu', 120, 1, { ...DEFAULT_RULE, greedy: true }), cell);
       // A prime longer than PRIME_STEPS_MAX is read by one forward pass rather than by steps: the same text.
       const long = text.slice(3, 3 + PRIME_STEPS_MAX + 9);
       assert.equal(
-        sample(m, vocab, { prime: long, length: 40, seed: 6 }),
+        sampleTexts(m, vocab, { prime: long, length: 40, seed: 6 })[0],
         generateWithForward(m, vocab, long, 40, 6),
         `${cell}, long prime`,
       );
       for (const seed of [1, 2]) {
         const rule = { ...DEFAULT_RULE, temperature: 0.9, topK: 10 };
         assert.equal(
-          sample(m, vocab, { prime: 'fox', length: 150, seed, ...rule }),
+          sampleTexts(m, vocab, { prime: 'fox', length: 150, seed, ...rule })[0],
           generateWithForward(m, vocab, 'fox', 150, seed, rule),
           `${cell} seed ${seed}`,
         );
@@ -121,37 +121,36 @@ describe('generation with step', () => {
 
   it('yields characters one at a time, the requested number of them', () => {
     const m = trained(referenceKernels('f32'), 'gru');
-    const it = generate(m, vocab, { prime: 'lazy', length: 30, seed: 5 });
+    const pieces = createGenerator(m, vocab, parseGenerateOptions({ prime: 'lazy', length: 30, seed: 5 })).pieces();
     let n = 0;
-    for (const c of it) {
+    for (const [c] of pieces) {
       assert.equal(typeof c, 'string');
       assert.ok(vocab.id(c) !== undefined);
       n++;
     }
     assert.equal(n, 30);
-    assert.throws(() => generate(m, vocab, { length: 3, count: 2 }).next(), RangeError);
   });
 
-  it('sampleBatch: count texts of the requested length; stream i is the text of seed + i alone; deterministic', () => {
+  it('sampleTexts: count texts of the requested length; stream i is the text of seed + i alone; deterministic', () => {
     for (const { name, kernels: k } of BACKENDS) {
       const m = trained(k, 'lstm');
       for (const prime of ['the ', '']) {
         const opts = { prime, length: 60, seed: 11, temperature: 1.2 };
-        const texts = sampleBatch(m, vocab, { ...opts, count: 4 });
+        const texts = sampleTexts(m, vocab, { ...opts, count: 4 });
         assert.equal(texts.length, 4);
         for (const t of texts) {
           assert.equal(Array.from(vocab.encode(t).ids).length, 60, `${name}: ${JSON.stringify(t)}`);
           assert.equal([...t].length, 60);
         }
-        assert.deepEqual(sampleBatch(m, vocab, { ...opts, count: 4 }), texts, `${name}: same seed, same texts`);
+        assert.deepEqual(sampleTexts(m, vocab, { ...opts, count: 4 }), texts, `${name}: same seed, same texts`);
         texts.forEach((t, i) =>
-          assert.equal(t, sample(m, vocab, { ...opts, seed: 11 + i }), `${name} stream ${i} (prime ${JSON.stringify(prime)})`),
+          assert.equal(t, sampleTexts(m, vocab, { ...opts, seed: 11 + i })[0], `${name} stream ${i} (prime ${JSON.stringify(prime)})`),
         );
         // 4 streams of 60 draws at temperature 1.2: equal texts would be a coincidence.
         assert.equal(new Set(texts).size, 4, `${name}: the streams differ`);
       }
-      assert.deepEqual(sampleBatch(m, vocab, { length: 0, count: 3 }), ['', '', '']);
-      assert.throws(() => sampleBatch(m, vocab, { length: 3, count: 0 }), GenerateOptionsError);
+      assert.deepEqual(sampleTexts(m, vocab, { length: 0, count: 3 }), ['', '', '']);
+      assert.throws(() => sampleTexts(m, vocab, { length: 3, count: 0 }), GenerateOptionsError);
     }
   });
 
@@ -201,13 +200,13 @@ describe('generation with step', () => {
     }
   });
 
-  it('sampleBatch starts each stream at its own random character when the model knows no newline', () => {
+  it('sampleTexts starts each stream at its own random character when the model knows no newline', () => {
     const v = Vocabulary.fromText('abcdefg');
     const m = new CharRNN({ cell: 'rnn', layers: 1, hidden: 8, emb: 4, vocabSize: v.size, dropout: 0 }, referenceKernels('f32'), {
       seed: 1,
     });
-    const texts = sampleBatch(m, v, { length: 12, count: 5, seed: 3 });
-    texts.forEach((t, i) => assert.equal(t, sample(m, v, { length: 12, seed: 3 + i })));
+    const texts = sampleTexts(m, v, { length: 12, count: 5, seed: 3 });
+    texts.forEach((t, i) => assert.equal(t, sampleTexts(m, v, { length: 12, seed: 3 + i })[0]));
     assert.ok(new Set(texts.map(t => t[0])).size > 1, 'the first characters differ');
     // The first character is drawn, output, and then read once, as every other generated character is:
     // after the first step the stream predicts what the model predicts after that one character.

@@ -1,11 +1,17 @@
-// The benchmark protocol of ../shared/bench/PROTOCOL.md on charrnn's engine:
-// the same split, streams, model, optimiser and figures as torch_ref.py, so the
-// two programs are measured on exactly the same work.
+// The benchmark protocol, run on charrnn's engine: a fixed model (BENCH_CONFIGS,
+// embedding 64) trained on the first 90% of a text (the rest for validation),
+// Adam at 2e-3, clipping at 5, no dropout or decay, for a given number of steps;
+// figures: training characters per second (warm-up steps left out), generation
+// characters per second (one stream, temperature 1, after a 100-character
+// prime), the last training loss and optionally the validation loss. The
+// PyTorch reference trainer runs the same protocol, so the two
+// programs are measured on exactly the same work.
 import type { CellType, Kernels } from '../kernels/kernels.js';
 import { prepareTraining, WARMUP_STEPS } from './training-run.js';
-import type { StreamData } from '../run/training-data.js';
-import { DEFAULT_SETTINGS } from '../run/settings.js';
-import { generate } from '../generate/sample-texts.js';
+import type { StreamData } from './training-data.js';
+import { DEFAULT_SETTINGS } from './settings.js';
+import { createGenerator } from '../generate/create-generator.js';
+import { parseGenerateOptions } from '../generate/options.js';
 import { Vocabulary } from '../text/vocabulary.js';
 import { validationLoss } from '../train/trainer.js';
 
@@ -84,11 +90,12 @@ export function runProtocol(text: string, config: BenchConfig, kernels: Kernels<
   // Generation: one stream, temperature 1, after a 100-character prime; the clock
   // starts once the prime has been fed (start-up excluded).
   const prime = text.slice(0, 100);
-  const chars = generate(model, vocab, { length: o.generateChars + 1, prime, temperature: 1, seed: o.seed });
-  chars.next(); // feeds the prime and samples the first character
+  const settings = parseGenerateOptions({ length: o.generateChars + 1, prime, temperature: 1, seed: o.seed });
+  const pieces = createGenerator(model, vocab, settings).pieces();
+  pieces.next(); // feeds the prime and samples the first character
   const g0 = o.now();
   let produced = 0;
-  for (const c of chars) produced += c.length > 0 ? 1 : 0;
+  for (const [piece] of pieces) produced += piece.length > 0 ? 1 : 0;
   const generate_chars_per_s = produced / ((o.now() - g0) / 1000);
 
   const result: BenchResult = { steps: o.steps, train_chars_per_s, generate_chars_per_s, final_train_loss: loss };

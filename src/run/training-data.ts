@@ -9,7 +9,7 @@ import { EOL, lineCount, type LineExamples } from '../data/line-examples.js';
 import { holdOut } from '../data/split.js';
 import { StreamBatcher, type TokenIds } from '../data/streams.js';
 import { sampleLines } from '../generate/lines.js';
-import { sample } from '../generate/sample-texts.js';
+import { sampleTexts } from '../generate/sample-texts.js';
 import type { CharRNN } from '../model/charrnn.js';
 import { lineModelMetadata } from '../model/line-model.js';
 import type { Vocabulary } from '../text/vocabulary.js';
@@ -108,7 +108,7 @@ export class StreamData implements TrainingData {
   }
 
   sample(model: CharRNN<Float32Array>, vocab: Vocabulary, s: SampleSettings): string {
-    return sample(model, vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed });
+    return sampleTexts(model, vocab, { length: s.sampleLength, temperature: s.sampleTemperature, prime: s.samplePrime, seed: s.seed })[0];
   }
 
   charsPerSecond(secondsPerStep: number): number {
