@@ -2,6 +2,9 @@
 // benchmark protocol (StreamBatcher) or the lines of line mode (LineBatcher).
 import type { StreamState } from './streams.js';
 
+/** The target of a position that is not scored (padding): PyTorch's ignore_index. */
+export const IGNORE_TARGET = -1;
+
 /**
  * Where a batcher is, to save in a checkpoint: the position within the current
  * pass (a column for streams, a batch for lines) and the chunks handed out.

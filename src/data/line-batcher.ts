@@ -18,10 +18,9 @@
 // takes the remainder when B does not divide the count) and shuffles the
 // batches. A pass's order is a function of (seed, pass) alone, so the state to
 // resume bit-exact is just the number of chunks handed out.
-import { IGNORE_TARGET } from '../kernels/kernels.js';
 import { Random } from '../util/random.js';
 import { CharrnnError } from '../errors.js';
-import type { Batcher, BatcherState, Chunk } from './batcher.js';
+import { IGNORE_TARGET, type Batcher, type BatcherState, type Chunk } from './batcher.js';
 import { lineCount, lineLength, type LineExamples } from './line-examples.js';
 
 /**

@@ -191,8 +191,8 @@ export function modelStepScratchSize(cell: CellType, B: number, H: number, layer
   return cellStepScratchSize({ cell, T: 1, B, I: 0, H }) + layers * B * H;
 }
 
-/** The target of a position that is not scored (padding): PyTorch's ignore_index. */
-export const IGNORE_TARGET = -1;
+// Defined by the data layer, which writes it (line padding); the loss kernels skip it.
+export { IGNORE_TARGET } from '../data/batcher.js';
 
 /** The hyperparameters of one {@link Kernels.adam} update, as torch.optim.Adam names them. */
 export interface AdamArgs {
