@@ -1,8 +1,8 @@
 // The model handle (CharRnnModel): loading from a path, bytes and a URL over real
 // HTTP; generate and stream against the generators they wrap; feed / predict /
-// reset / state against the model's forward pass. The README's example, run as
+// reset / state against the model's forward pass. docs/library.md's example, run as
 // written (as a program importing the package by its name), is in
-// test/e2e/readme-handle.test.ts.
+// test/e2e/library-handle.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
