@@ -8,7 +8,7 @@
 # torchrun is the one on the PATH, else PyTorch's module through python3. Set
 # CHARRNN_PYTHON to launch through another python3 (one with PyTorch), and
 # CHARRNN_TORCHRUN_OPTIONS to give torchrun more of its own options (e.g.
-# "--log_dir DIR"). Across machines, call torchrun itself (see the README).
+# "--log_dir DIR"). Across machines, call torchrun itself (see docs/pytorch.md).
 set -eu
 
 usage="usage: $0 NPROC [train_torch.py options...] (NPROC: processes on this machine, e.g. one per GPU)"

@@ -46,7 +46,7 @@ before(async () => {
     ].join('\n') + '\n',
   );
   chmodSync(join(dir, 'fake-python'), 0o755);
-  writeFileSync(join(dir, 'torch_ref.py'), '# stands in for ../shared/bench/torch_ref.py\n');
+  writeFileSync(join(dir, 'torch_ref.py'), '# stands in for the PyTorch reference trainer\n');
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

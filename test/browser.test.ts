@@ -1,7 +1,7 @@
 // The browser adapter's platform-neutral parts, in Node: a page's training run
 // (its refusals, and a short run saving a model file that loads), the memory
 // store, and the charrnn-serve client over real HTTP (events split anywhere,
-// error answers, stopping). test/web.test.ts drives the same code in Chromium.
+// error answers, stopping). test/e2e/web.test.ts drives the same code in Chromium.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';

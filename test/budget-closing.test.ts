@@ -13,9 +13,10 @@ import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, type RunSettings, type StopLimits } from '../src/run/settings.js';
 import type { TrainingData } from '../src/run/training-data.js';
 import type { PassSums } from '../src/run/validate.js';
-import { corpusOf, memoryStore } from './run-helpers.js';
+import { corpusOf, memoryStore, TINY_RUN } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
+/** Seq 8: the step counts the tests expect were worked out for chunks of 8 characters. */
+const TINY = { ...TINY_RUN, seq: 8 };
 const TEXT = 'the quick brown fox jumps over the lazy dog.\n'.repeat(60); // 2,700 characters: 270 held out
 /** 120 lines of 5 to 9 characters: 24 held out. */
 const LINES = Array.from({ length: 120 }, (_, i) => `line ${i}`).join('\n') + '\n';

@@ -10,9 +10,8 @@ import { decodeSafetensors } from '../src/model/safetensors.js';
 import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../src/run/settings.js';
 import { scoreText } from '../src/train/evaluate.js';
-import { corpusOf, memoryStore } from './run-helpers.js';
+import { corpusOf, memoryStore, TINY_RUN } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
 const TEXT = 'the quick brown fox jumps over the lazy dog.\n'.repeat(60);
 const HELD_OUT = 'a lazy dog jumps over the quick brown fox.\n';
 
@@ -20,7 +19,7 @@ async function trained(settings: Partial<RunSettings>): Promise<Map<string, Uint
   const store = memoryStore();
   const run = new TrainingRun({
     corpus: corpusOf(TEXT),
-    settings: { ...DEFAULT_SETTINGS, ...TINY, lr: 0.02, ...settings },
+    settings: { ...DEFAULT_SETTINGS, ...TINY_RUN, lr: 0.02, ...settings },
     limits: { steps: 30 },
     kernels: referenceKernels('f32'),
     store,

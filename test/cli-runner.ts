@@ -9,15 +9,16 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../src/cli/io.js';
 import { runCli } from '../src/cli/run-cli.js';
+import { TINY_FLAGS } from './run-helpers.js';
 
 export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /**
  * The tiny model and training every CLI test runs unless it needs otherwise
- * (a flag given after these wins): one small LSTM layer on 4 streams of 16
- * characters, on the reference backend, drawing no loss plot.
+ * (a flag given after these wins): TINY_SETTINGS of test/run-helpers.ts, on
+ * the reference backend, drawing no loss plot.
  */
-export const TINY_MODEL = ['--layers', '1', '--hidden', '16', '--emb', '8', '--batch', '4', '--seq', '16'];
+export const TINY_MODEL = TINY_FLAGS;
 export const TINY = [...TINY_MODEL, '--backend', 'reference', '--no-plot'];
 
 export interface CliResult {

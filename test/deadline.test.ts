@@ -21,7 +21,7 @@ import {
   replanSchedule,
   type LearningRateSchedule,
 } from '../src/train/schedule.js';
-import { corpusOf, memoryStore } from './run-helpers.js';
+import { corpusOf, memoryStore, TINY_RUN } from './run-helpers.js';
 
 const COSINE: LearningRateSchedule = { lr: 1e-2, name: 'cosine', warmup: 4, decay: 1, decayEvery: 0, lrMin: 1e-3, totalSteps: 100 };
 /** The plain cosine's rate at update `done`, written out from its definition. */
@@ -134,7 +134,12 @@ describe('re-planning the cosine (pure functions)', () => {
 
 // ---- Runs on a clock that is a function of the steps done ----
 
-const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, checkpointEvery: 0 };
+/**
+ * Validating every default valEvery steps unless a run says otherwise (the
+ * re-plan's checks come at the validation points), and seq 8: the notes' chars/s
+ * below are 4 x 8 characters a step.
+ */
+const TINY: Partial<RunSettings> = { ...TINY_RUN, valEvery: DEFAULT_SETTINGS.valEvery, seq: 8 };
 const TEXT = 'the quick brown fox jumps over the lazy dog.\n'.repeat(60);
 const LR = 0.01;
 const LR_MIN = 0.001;

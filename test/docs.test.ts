@@ -1,7 +1,8 @@
 // The docs are held to the code and to the repository: docs/cli.md names exactly
 // the flags each command takes (read from the commands themselves, in process),
-// every relative link leads to a file (and heading) that exists, no doc points
-// outside the repository, and the README stays a front door.
+// every relative link leads to a file (and heading) that exists, every
+// repository path in inline code exists, no doc points outside the repository,
+// and the README stays a front door.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -26,6 +27,31 @@ const commands: Command[] = charrnnCommands({ stdout: silent, stderr: silent, en
 /** Markdown without its fenced code blocks and inline code, where brackets and `#` mean nothing. */
 function prose(markdown: string): string {
   return markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+}
+
+/** The top-level folders of the repository that the docs name paths in. */
+const TOP_FOLDERS = ['src', 'test', 'bench', 'scripts', 'python', 'tools', 'docs', 'web'];
+
+/**
+ * The repository paths a document names in inline code (`src/run/plan-run.ts`,
+ * `test/e2e/`), with a `:LINE` suffix dropped; spans with a placeholder (an
+ * upper-case word such as NAME, or a glob) stand for many files and are skipped.
+ */
+function repositoryPaths(markdown: string): string[] {
+  const spans = [...markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/`([^`\n]+)`/g)].map(m => m[1]);
+  return spans
+    .map(span => span.replace(/:\d+(-\d+)?$/, ''))
+    .filter(span => TOP_FOLDERS.some(top => span.startsWith(`${top}/`)))
+    .filter(span => !/\s|[*?{}<>[\]]|\b[A-Z][A-Z_]{2,}\b/.test(span));
+}
+
+/** Whether a path is a build's output (a folder .gitignore names, such as docs/api/), which a fresh clone lacks. */
+function generated(path: string): boolean {
+  const ignored = read('.gitignore')
+    .split('\n')
+    .filter(line => line.endsWith('/'))
+    .map(line => line.replace(/^\//, ''));
+  return ignored.some(folder => path.startsWith(folder));
 }
 
 /** GitHub's anchors for a document's headings (lower case, punctuation dropped, spaces to hyphens, repeats numbered). */
@@ -86,11 +112,24 @@ describe('links and paths in the docs', () => {
       }
     });
 
+    it(`${doc}: every repository path in inline code exists`, () => {
+      const missing = repositoryPaths(read(doc)).filter(path => !existsSync(join(root, path)) && !generated(path));
+      assert.deepEqual(missing, [], `${doc} names paths the repository does not have`);
+    });
+
     it(`${doc}: names no path outside the repository`, () => {
       const text = read(doc);
       for (const outside of ['../shared', '/work/']) assert.ok(!text.includes(outside), `${doc} mentions ${outside}`);
     });
   }
+
+  it('finds the repository paths it checks, and skips placeholders', () => {
+    assert.ok(repositoryPaths(read('docs/architecture.md')).length >= 10, 'docs/architecture.md names the folders of src/');
+    assert.deepEqual(repositoryPaths('`src/run/` `test/e2e/NAME.test.ts` `src/*.ts` `tools/x.py:12` `web/{a,b}` `a src/b`'), [
+      'src/run/',
+      'tools/x.py',
+    ]);
+  });
 
   it('finds the links it checks', () => {
     assert.ok([...prose(read('README.md')).matchAll(/\]\(docs\/[^)]+\)/g)].length >= 8, 'the README links to the docs');

@@ -1,6 +1,6 @@
 // What the export-torch tests share, fast (test/export-torch.test.ts) and slow
-// (test/e2e/export-torch.test.ts): a folder of small texts, the CLI, and how to
-// read what a run logged.
+// (test/e2e/export-torch.test.ts): a folder of small texts, the CLI as a process
+// (for the e2e tier), and how to read what a run logged.
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { Random } from '../src/util/random.js';
+import { settingsFlags, TINY_SETTINGS } from './run-helpers.js';
 
 export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** python/ of the repository: the program and launcher export-torch copies. */
@@ -19,22 +20,12 @@ export const ENV: NodeJS.ProcessEnv = { ...process.env, CHARRNN_BACKEND: 'refere
 export const PYTHON = process.env.CHARRNN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 /** The line run of the line-mode tests: SGD, whose step (unlike Adam's) scales with the gradient, so a loss normalised wrongly across processes shows; a decay step inside the 20 steps. */
 export const LINE_FLAGS = ['--cell', 'lstm', '--optimizer', 'sgd', '--lr', '0.1', '--lr-decay', '0.5', '--lr-decay-every', '15'];
-export const TINY = [
-  '--layers',
-  '1',
-  '--hidden',
-  '32',
-  '--emb',
-  '16',
-  '--batch',
-  '4',
-  '--seq',
-  '8',
-  '--val-frac',
-  '0.1',
-  '--sample-length',
-  '0',
-];
+/**
+ * The tests' TINY_SETTINGS, wider (hidden 32, emb 16: the size the PyTorch
+ * comparisons of test/e2e/export-torch.test.ts run at) on shorter chunks (seq
+ * 8), 10% held out (names() counts its batches for it), and no sample.
+ */
+export const TINY = settingsFlags({ ...TINY_SETTINGS, hidden: 32, emb: 16, seq: 8, valFrac: 0.1, sampleLength: 0 });
 
 /**
  * A fresh folder for one test file's runs, with its texts: corpus.txt (600
@@ -63,7 +54,7 @@ export function workspace(): {
   return { at, run, cli: args => run(process.execPath, [MAIN, ...args]) };
 }
 
-export function ok(r: SpawnSyncReturns<string>, what: string): string {
+export function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): string {
   assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -82,7 +73,7 @@ export const stepLosses = (runDir: string): Map<number, number> =>
   );
 
 /** One line on stderr, prefixed by the program's name, saying `says`; no traceback of ours. */
-export function assertOneSentence(r: SpawnSyncReturns<string>, prefix: string, says: RegExp): void {
+export function assertOneSentence(r: { status: number | null; stderr: string }, prefix: string, says: RegExp): void {
   assert.notEqual(r.status, 0, 'a bad input must not exit 0');
   const ours = r.stderr.split('\n').filter(l => l.startsWith(prefix));
   assert.equal(ours.length, 1, `expected one "${prefix}" line: ${r.stderr}`);

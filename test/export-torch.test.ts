@@ -14,9 +14,12 @@ import { torchSettings, torchSettingsFile, type TorchRunFiles, type TorchSetting
 import { lineModelMetadata } from '../src/model/line-model.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
-import { ENV, MAIN, ok, PYTHON, PYTHON_FOLDER, TINY, workspace } from './export-torch-helpers.js';
+import { cliRunner } from './cli-runner.js';
+import { ok, PYTHON, PYTHON_FOLDER, TINY, workspace } from './export-torch-helpers.js';
 
-const { at, cli } = workspace();
+const { at } = workspace();
+/** charrnn in process, in the workspace: nothing here needs what only a process shows. */
+const { cli } = cliRunner(() => at(), { CHARRNN_BACKEND: 'reference' });
 
 describe('the Python that export-torch copies', () => {
   test('train_torch.py compiles and pyflakes finds nothing in it; run.sh is POSIX sh', () => {
@@ -58,17 +61,17 @@ describe('the Python that export-torch copies', () => {
 });
 
 describe('export-torch: bad input (no PyTorch needed)', () => {
-  test('a folder with no run, other text, and a setting the table does not know each get one sentence', () => {
+  test('a folder with no run, other text, and a setting the table does not know each get one sentence', async () => {
     mkdirSync(at('empty'));
-    const none = cli(['export-torch', 'empty', 'corpus.txt']);
+    const none = await cli(['export-torch', 'empty', 'corpus.txt']);
     assert.equal(
       none.stderr,
       'charrnn: empty holds no charrnn run to export (it has no checkpoint.safetensors); give the --out folder of a charrnn train run.\n',
     );
     assert.equal(none.status, 1);
 
-    ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--out', 'small']), 'train');
-    const other = cli(['export-torch', 'small', 'other.txt']);
+    ok(await cli(['train', 'corpus.txt', ...TINY, '--steps', '3', '--out', 'small']), 'train');
+    const other = await cli(['export-torch', 'small', 'other.txt']);
     assert.equal(
       other.stderr,
       'charrnn: The text differs from the one the run in small was trained on, so it cannot be exported with it.\n',
@@ -78,16 +81,16 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
       at('wrong.txt'),
       Uint8Array.from('Chère amie\n', c => c.charCodeAt(0)),
     );
-    const wrong = cli(['export-torch', 'small', 'wrong.txt']);
+    const wrong = await cli(['export-torch', 'small', 'wrong.txt']);
     assert.equal(
       wrong.stderr,
       'charrnn: wrong.txt is not valid UTF-8 text: the byte 0xE8 at offset 2 does not begin a valid UTF-8 sequence (bytes there: E8 72 65 20); ' +
         "export-torch reads the text with the run's own text settings (the run in small was trained on UTF-8 text), so this is not the text the run was trained on.\n",
     );
     assert.equal(wrong.status, 1);
-    assert.match(ok(cli(['export-torch', '--help']), 'help'), /no --encoding/);
+    assert.match(ok(await cli(['export-torch', '--help']), 'help'), /no --encoding/);
     // The folder records its text (run.json): export finds it there; without that record it asks for the text.
-    ok(cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
+    ok(await cli(['export-torch', 'small', '--to', 'small-export']), 'export from run.json');
     assert.ok(existsSync(at('small-export', 'train_torch.py')));
     // The program and its launcher are copied unchanged (run.sh executable); settings.json is the run's, by the table.
     for (const name of ['train_torch.py', 'run.sh'])
@@ -111,7 +114,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     });
     assert.equal(written.hidden, 32);
     rmSync(at('small', 'run.json'));
-    const noText = cli(['export-torch', 'small']);
+    const noText = await cli(['export-torch', 'small']);
     assert.match(
       noText.stderr,
       /^charrnn: The run in small does not record its text: give the text files it was trained on, as for charrnn train --resume\.\n$/,
@@ -129,7 +132,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
         { ...metadata, training: JSON.stringify(training) },
       ),
     );
-    const newer = cli(['export-torch', 'newer', 'corpus.txt']);
+    const newer = await cli(['export-torch', 'newer', 'corpus.txt']);
     assert.equal(
       newer.stderr,
       'charrnn: The run in newer uses --warmup-steps 100, which export-torch cannot carry over to PyTorch yet, so it is not exported.\n',
@@ -137,9 +140,9 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     assert.ok(!existsSync(at('newer', 'torch')));
   });
 
-  test('a line run exports its lines, each followed by the end-of-line, and the metadata entries of its model files', () => {
-    ok(cli(['train', 'names.txt', '--lines', ...TINY, '--steps', '3', '--out', 'lines']), 'train');
-    const said = ok(cli(['export-torch', 'lines', 'names.txt']), 'export-torch');
+  test('a line run exports its lines, each followed by the end-of-line, and the metadata entries of its model files', async () => {
+    ok(await cli(['train', 'names.txt', '--lines', ...TINY, '--steps', '3', '--out', 'lines']), 'train');
+    const said = ok(await cli(['export-torch', 'lines', 'names.txt']), 'export-torch');
     const chars = readFileSync(at('names.txt'), 'utf8').length; // names.txt: one name a line, no empty lines
     // What was written, and the one command that goes on from here.
     assert.equal(
@@ -150,11 +153,8 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     // A folder the shell would read otherwise is quoted, and a launcher in the working folder is named with ./ so the shell does not look it up on the PATH.
     cpSync(at('lines'), at('my lines'), { recursive: true });
     mkdirSync(at('out'));
-    const quoted = spawnSync(process.execPath, [MAIN, 'export-torch', join('..', 'my lines'), join('..', 'names.txt'), '--to', '.'], {
-      cwd: at('out'),
-      env: ENV,
-      encoding: 'utf8',
-    });
+    const inOut = cliRunner(() => at('out'), { CHARRNN_BACKEND: 'reference' });
+    const quoted = await inOut.cli(['export-torch', join('..', 'my lines'), join('..', 'names.txt'), '--to', '.']);
     assert.match(ok(quoted, 'export-torch --to .'), / with:\n {2}\.\/run\.sh N --resume '\.\.\/my lines'\n$/);
     const vocab = decodeCheckpoint(readFileSync(at('lines', 'checkpoint.safetensors')), 'c').vocab;
     const ids = new Uint16Array(Uint8Array.from(readFileSync(at('lines', 'torch', 'text.u16'))).buffer);
@@ -297,9 +297,9 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     assert.equal(file.format, /^SETTINGS_FILE, SETTINGS_FORMAT = "settings\.json", "([^"]+)"$/m.exec(program)?.[1]);
   });
 
-  test('a validation split the program does not know, or one with line mode, is refused in one sentence each, nothing written', () => {
+  test('a validation split the program does not know, or one with line mode, is refused in one sentence each, nothing written', async () => {
     // Checkpoints as a charrnn with these settings saves them (its settings record; the tensors do not depend on them).
-    ok(cli(['train', 'corpus.txt', ...TINY, '--steps', '2', '--out', 'plain']), 'train');
+    ok(await cli(['train', 'corpus.txt', ...TINY, '--steps', '2', '--out', 'plain']), 'train');
     const { tensors, metadata } = decodeSafetensors(readFileSync(at('plain', 'checkpoint.safetensors')), 'ckpt');
     const cases: [string, Record<string, unknown>, string][] = [
       [
@@ -326,7 +326,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
           { ...metadata, training: JSON.stringify(training) },
         ),
       );
-      const r = cli(['export-torch', name, 'corpus.txt']);
+      const r = await cli(['export-torch', name, 'corpus.txt']);
       assert.equal(r.stderr, sentence === '' ? '' : `charrnn: ${sentence}\n`, name);
       assert.equal(r.status, sentence === '' ? 0 : 1, name);
       assert.equal(existsSync(at(name, 'torch')), sentence === '', name);

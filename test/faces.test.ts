@@ -4,8 +4,9 @@
 // (dist/browser/charrnn.js, loaded in Node with the reference engine passed
 // in, since its wasm workers are the browser's), on model files trained here:
 // running text and lines, LSTM and GRU, NFC and NFD. Each request must give
-// the same texts, or the same refusal, in every face: one row per request, one
-// column per face, printed as the test's diagnostic. A last column checks the
+// the same texts, or the same refusal, in every face, and the row's expected
+// outcome (it generates, or its refusal says what the row says): one row per
+// request, one column per face, printed as the test's diagnostic. A last column checks the
 // streamed forms of the same request (the server's Server-Sent Events, the
 // library's and the bundle's stream) give the same texts.
 import assert from 'node:assert/strict';
@@ -44,46 +45,62 @@ const MODELS: ModelFile[] = [
   { name: 'names-lstm-nfd', flags: ['--cell', 'lstm', '--normalize', 'nfd', '--lines'], lines: true, form: 'NFD' },
 ];
 
-/** The requests, in the library's spelling; each face spells them its own way. */
-const PROSE_REQUESTS: [string, Request][] = [
-  ['greedy, prime', { greedy: true, prime: 'the ', length: 40 }],
-  ['seed, temperature', { prime: 'le café ', seed: 7, temperature: 0.8, length: 40 }],
-  ['count 3', { seed: 2, count: 3, length: 20 }],
-  ['stop', { seed: 3, stop: ['e'], length: 60 }],
-  ['end of line', { seed: 4, endOfLine: true, length: 300 }],
-  ['beam 3', { beam: 3, prime: 'th', length: 8 }],
-  ['top-k, top-p', { seed: 5, topK: 3, topP: 0.9, length: 30 }],
-  ['unknown skip', { greedy: true, prime: 'th€e', unknown: 'skip', length: 20 }],
-  ['unknown prime char', { prime: 'th€e' }],
-  ['temperature 0', { temperature: 0 }],
-  ['temperature 1e9', { temperature: 1e9 }],
-  ['length -1', { length: -1 }],
-  ['length 2.5', { length: 2.5 }],
-  ['count 0', { count: 0 }],
-  ['top-p 1.5', { topP: 1.5 }],
-  ['seed 2^32', { seed: 2 ** 32 }],
-  ['beam 1001', { beam: 1001 }],
-  ['greedy + temperature', { greedy: true, temperature: 0.5 }],
-  ['beam + count', { beam: 2, count: 2 }],
-  ['novel on prose', { novel: true }],
-  ['max length on prose', { maxLength: 5 }],
+/**
+ * A request's expected outcome in every face: 'ok' (it generates), or what its
+ * refusal says (matched against the sentence with each face's spelling of the
+ * options and the model made one: see meaning()).
+ */
+type Outcome = 'ok' | RegExp;
+
+const LINE_MODEL_ONLY = /^\w+ applies to line models\b.*MODEL is not one\.$/;
+const NOT_ON_A_LINE_MODEL = (option: string): RegExp =>
+  new RegExp(`^MODEL is a line model: it samples whole lines\\b.*, so leave ${option} out\\.$`);
+const NEVER_SEEN = /^The prime has a character the model has never seen: "€" \(U\+20AC\)/;
+
+/** The requests, in the library's spelling (each face spells them its own way), and what each must give. */
+const PROSE_REQUESTS: [string, Request, Outcome][] = [
+  ['greedy, prime', { greedy: true, prime: 'the ', length: 40 }, 'ok'],
+  ['seed, temperature', { prime: 'le café ', seed: 7, temperature: 0.8, length: 40 }, 'ok'],
+  ['count 3', { seed: 2, count: 3, length: 20 }, 'ok'],
+  ['stop', { seed: 3, stop: ['e'], length: 60 }, 'ok'],
+  ['end of line', { seed: 4, endOfLine: true, length: 300 }, 'ok'],
+  ['beam 3', { beam: 3, prime: 'th', length: 8 }, 'ok'],
+  ['top-k, top-p', { seed: 5, topK: 3, topP: 0.9, length: 30 }, 'ok'],
+  ['unknown skip', { greedy: true, prime: 'th€e', unknown: 'skip', length: 20 }, 'ok'],
+  ['unknown prime char', { prime: 'th€e' }, NEVER_SEEN],
+  ['temperature 0', { temperature: 0 }, /^temperature must be a number greater than 0 and at most 1000000, not 0\.$/],
+  ['temperature 1e9', { temperature: 1e9 }, /^temperature must be a number greater than 0 and at most 1000000, not 1000000000\.$/],
+  ['length -1', { length: -1 }, /^length must be a whole number from 0 to 100000000, not -1\.$/],
+  ['length 2.5', { length: 2.5 }, /^length must be a whole number from 0 to 100000000, not 2\.5\.$/],
+  ['count 0', { count: 0 }, /^count must be a whole number from 1 to 10000, not 0\.$/],
+  ['top-p 1.5', { topP: 1.5 }, /^topP must be a number greater than 0 and at most 1, not 1\.5\.$/],
+  ['seed 2^32', { seed: 2 ** 32 }, /^seed must be a whole number from 0 to 4294967295, not 4294967296\.$/],
+  ['beam 1001', { beam: 1001 }, /^beam must be a whole number from 1 to 1000, not 1001\.$/],
+  [
+    'greedy + temperature',
+    { greedy: true, temperature: 0.5 },
+    /^greedy always takes the most likely character, so it cannot go with temperature\.$/,
+  ],
+  ['beam + count', { beam: 2, count: 2 }, /^beam searches for the most likely continuations, so it cannot go with count\.$/],
+  ['novel on prose', { novel: true }, LINE_MODEL_ONLY],
+  ['max length on prose', { maxLength: 5 }, LINE_MODEL_ONLY],
 ];
 
-const LINE_REQUESTS: [string, Request][] = [
-  ['greedy, prime', { greedy: true, prime: 'Ma' }],
-  ['seed, count 4', { seed: 5, count: 4 }],
-  ['normalised prime, skip', { seed: 3, count: 2, prime: 'Hél€', unknown: 'skip' }],
-  ['novel, count 3', { seed: 1, count: 3, novel: true }],
-  ['max length 3', { seed: 2, count: 2, maxLength: 3 }],
-  ['temperature 0.7', { seed: 9, temperature: 0.7 }],
-  ['beam on lines', { beam: 2 }],
-  ['length on lines', { length: 12 }],
-  ['stop on lines', { stop: ['a'] }],
-  ['end of line on lines', { endOfLine: true }],
-  ['max length 0', { maxLength: 0 }],
-  ['temperature 0', { temperature: 0 }],
-  ['count 0', { count: 0 }],
-  ['unknown prime char', { prime: 'Ma€' }],
+const LINE_REQUESTS: [string, Request, Outcome][] = [
+  ['greedy, prime', { greedy: true, prime: 'Ma' }, 'ok'],
+  ['seed, count 4', { seed: 5, count: 4 }, 'ok'],
+  ['normalised prime, skip', { seed: 3, count: 2, prime: 'Hél€', unknown: 'skip' }, 'ok'],
+  ['novel, count 3', { seed: 1, count: 3, novel: true }, 'ok'],
+  ['max length 3', { seed: 2, count: 2, maxLength: 3 }, 'ok'],
+  ['temperature 0.7', { seed: 9, temperature: 0.7 }, 'ok'],
+  ['beam on lines', { beam: 2 }, NOT_ON_A_LINE_MODEL('beam')],
+  ['length on lines', { length: 12 }, NOT_ON_A_LINE_MODEL('length')],
+  ['stop on lines', { stop: ['a'] }, NOT_ON_A_LINE_MODEL('stop')],
+  ['end of line on lines', { endOfLine: true }, NOT_ON_A_LINE_MODEL('endOfLine')],
+  ['max length 0', { maxLength: 0 }, /^maxLength must be a whole number from 1 to 100000000, not 0\.$/],
+  ['temperature 0', { temperature: 0 }, /^temperature must be a number greater than 0 and at most 1000000, not 0\.$/],
+  ['count 0', { count: 0 }, /^count must be a whole number from 1 to 10000, not 0\.$/],
+  ['unknown prime char', { prime: 'Ma€' }, NEVER_SEEN],
 ];
 
 /** The CLI's flag for each option. */
@@ -304,6 +321,16 @@ function comparable(a: Answer, lines: boolean): string {
   return JSON.stringify(lines ? a.texts : a);
 }
 
+/** Why an answer is not the expected outcome, or null when it is. */
+function outcomeFault(a: Answer, expected: Outcome): string | null {
+  if (expected === 'ok') {
+    if ('refused' in a) return `refused (${a.refused}) where it should generate`;
+    return a.texts.length > 0 ? null : 'no texts';
+  }
+  if (!('refused' in a)) return `generated ${JSON.stringify(a.texts)} where it should refuse with ${expected}`;
+  return expected.test(meaning(a.refused)) ? null : `refused with "${meaning(a.refused)}", not ${expected}`;
+}
+
 function cell(a: Answer): string {
   const text = 'refused' in a ? `✗ ${a.refused.replaceAll(dir, '…')}` : JSON.stringify(a.texts.length === 1 ? a.texts[0] : a.texts);
   return text.length > 30 ? `${text.slice(0, 29)}…` : text;
@@ -316,7 +343,8 @@ describe('one behaviour in every face', () => {
       const faces = ['CLI', 'library', 'server', 'page bundle'];
       const rows: string[][] = [];
       const disagreements: string[] = [];
-      for (const [label, request] of requests) {
+      const unexpected: string[] = [];
+      for (const [label, request, expected] of requests) {
         const answers = [
           await viaCli(m, request),
           await viaHandle(library.get(m.name)!, request),
@@ -340,14 +368,18 @@ describe('one behaviour in every face', () => {
           streamed = same ? '✓ same' : '✗ differs';
         }
         rows.push([label, ...answers.map(cell), streamed]);
+        answers.forEach((a, i) => {
+          const wrong = outcomeFault(a, expected);
+          if (wrong !== null) unexpected.push(`${label}, ${faces[i]}: ${wrong}`);
+        });
         const seen = answers.map(a => comparable(a, m.lines));
         if (seen.some(s => s !== seen[0])) disagreements.push(`${label}:\n${seen.map((s, i) => `  ${faces[i]}: ${s}`).join('\n')}`);
       }
       // A line per diagnostic, so that every reporter (spec, TAP) shows the table as a table.
       for (const line of table(`${m.name} (train ${m.flags.join(' ')})`, ['request', ...faces, 'streamed'], rows)) t.diagnostic(line);
       assert.deepEqual(disagreements, [], `faces that disagree:\n${disagreements.join('\n')}`);
-      // The rows are not all alike: the requests that should succeed did, and the bad ones were refused.
-      assert.ok(rows.some(r => !r[1].startsWith('✗')) && rows.some(r => r[1].startsWith('✗')));
+      // Agreeing is not enough (every face could be wrong alike): each answer is the row's expected one.
+      assert.deepEqual(unexpected, [], `answers other than expected:\n${unexpected.join('\n')}`);
     });
   }
 });

@@ -12,19 +12,10 @@ import { DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } 
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { lineValidationLoss } from '../src/train/line-loss.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { memoryStore } from './run-helpers.js';
+import { memoryStore, TINY_RUN } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = {
-  lines: true,
-  layers: 1,
-  hidden: 12,
-  emb: 6,
-  batch: 4,
-  seq: 50,
-  sampleLength: 0,
-  valEvery: 0,
-  checkpointEvery: 0,
-};
+/** Line mode, with seq 50: longer than every line here, so no line is cut. */
+const TINY: Partial<RunSettings> = { ...TINY_RUN, lines: true, seq: 50 };
 
 /** 40 distinct lines of 1 to 7 characters (plus a space and a number). */
 const LINES = Array.from({ length: 40 }, (_, i) => `${'abcdefg'.slice(0, 1 + (i % 7))} ${i}`);

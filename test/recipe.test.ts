@@ -20,7 +20,7 @@ import { budgetRecipe, probeModels, probeSeconds } from '../src/run/budget-recip
 import { measureSpeeds } from '../src/run/probe.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
 
-/** This machine's native medium-config speed (README, npm run bench). */
+/** This machine's native medium-config speed (docs/engines.md, npm run bench). */
 const PROBE: MeasuredSpeed = { cell: 'lstm', layers: 2, hidden: 256, emb: 64, charsPerSecond: 24_587 };
 /** The first 90% of tinyshakespeare: the benchmark's training text. */
 const SHAKESPEARE = { textChars: 1_003_854, vocabSize: 65 };

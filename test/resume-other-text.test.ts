@@ -11,19 +11,10 @@ import { TrainingRun, type TrainingText } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, type RunSettings } from '../src/run/settings.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { memoryStore } from './run-helpers.js';
+import { memoryStore, TINY_RUN } from './run-helpers.js';
 
-const TINY: Partial<RunSettings> = {
-  layers: 1,
-  hidden: 8,
-  emb: 4,
-  batch: 2,
-  seq: 8,
-  sampleLength: 0,
-  valEvery: 0,
-  checkpointEvery: 0,
-  valFrac: 0,
-};
+/** Batch 2 of seq 8 and nothing held out, so that the shorter texts here still fill a batch. */
+const TINY: Partial<RunSettings> = { ...TINY_RUN, batch: 2, seq: 8, valFrac: 0 };
 
 function textOf(text: string, source: string, s: RunSettings, hash?: string): TrainingText {
   const vocab = Vocabulary.fromText(text);

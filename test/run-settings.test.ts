@@ -5,7 +5,6 @@
 // same rule; and stream and line mode are two implementations of one
 // TrainingData interface.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +30,8 @@ import { LineData, SAMPLE_LINES, StreamData, trainingData, type TrainingData } f
 import { trainingText, type TrainingText } from '../src/run/training-text.js';
 import { finishPass } from '../src/run/validate.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { MAIN } from './cli-runner.js';
-import { memoryStore } from './run-helpers.js';
+import { cliRunner } from './cli-runner.js';
+import { memoryStore, settingsFlags, TINY_SETTINGS } from './run-helpers.js';
 
 const SHORT = 'just twenty chars!!\n';
 const TEXT = 'the whale, the sea, the ship and the captain. '.repeat(20);
@@ -403,36 +402,29 @@ describe('one too-short rule for the library, the page and the CLI', () => {
       e.message,
       /^The text is too short for batch 16 and seq 32: training needs at least 513 characters, a text of at least 570 /,
     );
-    assert.throws(page(tooShort), (p: unknown) => p instanceof CharrnnError && p.message === e.in(pageNames('small')));
+    assert.throws(page(tooShort), {
+      message:
+        "The text is too short for the small size's batch 16 and the small size's chunk length 32: training needs at least 513 characters, " +
+        'a text of at least 570 with the validation share 0.1 held out, and the pasted text has 569, 512 of them left for training; ' +
+        "make the small size's batch or the small size's chunk length smaller, or give a longer text.",
+    });
     assert.doesNotThrow(library(tooShort + 'c', 'the pasted text'));
     assert.doesNotThrow(page(tooShort + 'c'));
   });
 
-  test('the CLI refuses it with the same sentence in its flags', () => {
+  test('the CLI refuses it with the same sentence in its flags', async () => {
     writeFileSync(join(dir, 'pasted.txt'), tooShort);
-    const r = spawnSync(
-      process.execPath,
-      [
-        MAIN,
-        'train',
-        'pasted.txt',
-        '--batch',
-        '16',
-        '--seq',
-        '32',
-        '--layers',
-        '1',
-        '--hidden',
-        '8',
-        '--emb',
-        '4',
-        '--steps',
-        '1',
-        '--out',
-        'run',
-      ],
-      { cwd: dir, env: { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' }, encoding: 'utf8', timeout: 60_000 },
-    );
+    // The small size's batch and seq, so that the same text is too short.
+    const tiny = settingsFlags({ ...TINY_SETTINGS, batch: 16, seq: 32 });
+    const r = await cliRunner(() => dir, { CHARRNN_BACKEND: 'reference' }).cli([
+      'train',
+      'pasted.txt',
+      ...tiny,
+      '--steps',
+      '1',
+      '--out',
+      'run',
+    ]);
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, `charrnn: ${refusal(library(tooShort, 'pasted.txt')).in(FLAG_NAMES)}\n`);
   });

@@ -13,14 +13,12 @@ import { ProgressTracker } from '../src/report/progress.js';
 import type { RunEvent } from '../src/run/events.js';
 import { TrainingRun } from '../src/run/training-run.js';
 import { DEFAULT_SETTINGS, resumedSettings, TECHNIQUES, type RunSettings, type StopLimits } from '../src/run/settings.js';
-import { corpusOf, memoryStore } from './run-helpers.js';
-
-const TINY: Partial<RunSettings> = { layers: 1, hidden: 12, emb: 6, batch: 4, seq: 8, sampleLength: 0, valEvery: 0, checkpointEvery: 0 };
+import { corpusOf, memoryStore, TINY_RUN } from './run-helpers.js';
 
 function makeRun(text: string, settings: Partial<RunSettings>, limits: StopLimits, store = memoryStore()) {
   const run = new TrainingRun({
     corpus: corpusOf(text),
-    settings: { ...DEFAULT_SETTINGS, ...TINY, ...settings },
+    settings: { ...DEFAULT_SETTINGS, ...TINY_RUN, ...settings },
     limits,
     kernels: referenceKernels('f32'),
     store,

@@ -5,7 +5,7 @@ charrnn stores a model as a safetensors file whose tensors carry PyTorch's
 state_dict names (emb.weight, rnn.weight_ih_l0, ..., out.bias) and whose
 __metadata__ holds format "charrnn/1", the vocabulary and the config as JSON.
 This script needs only PyTorch: it reads files with tools/load_charrnn.py (the
-loader the README shows, a minimal safetensors reader included, since Debian
+loader docs/pytorch.md shows, a minimal safetensors reader included, since Debian
 packages no safetensors) and has its own minimal writer.
 
   check MODEL.safetensors LOGITS.json
@@ -49,7 +49,7 @@ def write_safetensors(path, tensors, metadata):
 
 
 def load_model(path):
-    """The README's loader (tools/load_charrnn.py, the very code the README shows), plus a format check."""
+    """The loader of docs/pytorch.md (tools/load_charrnn.py, the very code docs/pytorch.md shows), plus a format check."""
     _, meta = load_charrnn.read_safetensors(path)
     if meta.get("format") != FORMAT:
         sys.exit(f"{path}: format {meta.get('format')!r}, expected {FORMAT}")

@@ -10,7 +10,7 @@
 // at every line start: a reset inside a chunk would need a per-step reset mask
 // in every cell kernel of every engine (forward and backward), while padding
 // needs only the ignored target in the loss; and sorting lines by length keeps
-// the padding small (measured in the README: a few percent of the positions).
+// the padding small (measured in docs/text.md: a few percent of the positions).
 //
 // The order: each pass shuffles the lines with the run's seed and the pass
 // number, sorts them by length (a stable sort, so lines of equal length stay

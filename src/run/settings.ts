@@ -163,7 +163,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
 export const DEFAULT_EPOCHS = 10;
 
 /**
- * The training techniques (README, Training techniques): kept on resume like the
+ * The training techniques (docs/training.md, Training techniques): kept on resume like the
  * rest, and a checkpoint saved before they existed lacks them, so it resumes
  * with their defaults, which are what it ran with.
  */

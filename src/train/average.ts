@@ -31,7 +31,7 @@ export class WeightAverage<F extends FloatArray> {
       return;
     }
     const w = 1 - this.decay;
-    // A plain loop: ~1 ns per weight here (see README, Training techniques), well
+    // A plain loop: ~1 ns per weight here (see docs/training.md, Training techniques), well
     // under 1% of a training step at every model size the recipe picks.
     for (let i = 0; i < a.length; i++) a[i] += w * (p[i] - a[i]);
   }

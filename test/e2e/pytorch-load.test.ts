@@ -1,5 +1,5 @@
-// A model file written here, loaded by PyTorch with the README's loader
-// (tools/load_charrnn.py, which test/readme.test.ts holds the README to):
+// A model file written here, loaded by PyTorch with the loader of docs/pytorch.md
+// (tools/load_charrnn.py, which test/doc-sources.test.ts holds docs/pytorch.md to):
 // the same logits. Runs /usr/bin/python3 with PyTorch, so it is in the e2e tier.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ const config = (cell: CellType): ModelConfig => ({ cell, layers: 2, hidden: 6, e
 describe('interchange with PyTorch', () => {
   const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   it(
-    "PyTorch loads a file written here with the README's loader (strict load_state_dict) and computes the same logits",
+    "PyTorch loads a file written here with docs/pytorch.md's loader (strict load_state_dict) and computes the same logits",
     {
       skip: torch.status === 0 ? false : 'no PyTorch here (/usr/bin/python3 cannot import torch; Debian: apt-get install python3-torch)',
     },
