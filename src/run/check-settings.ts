@@ -1,7 +1,7 @@
 // Every rule a run's settings must keep, checked in one place: the library's
-// TrainingRun, the CLI and the page all refuse a setting here, with the same
-// sentence, which names settings through the face's names (see ./setting-error.ts).
-// Platform-neutral.
+// TrainingRun, the CLI and the page all refuse a setting here (its range from
+// the table in ./setting-ranges.ts, first), with the same sentence, which names
+// settings through the face's names (see ./setting-error.ts). Platform-neutral.
 import { trainLength } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
 import { encodePrime } from '../generate/encode-prime.js';

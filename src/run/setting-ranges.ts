@@ -30,7 +30,7 @@ export interface ChoiceRange {
 
 export type SettingRange = NumberRange | ChoiceRange;
 
-/** The settings and stop limits with a range; `optional` ones may also be left out. */
+/** The settings and stop limits with a range (those in OPTIONAL may also be left out). */
 export type RangedSetting =
   Exclude<keyof RunSettings, 'corpus' | 'lines' | 'encoding' | 'scheduleReplans' | 'samplePrime'> | keyof StopLimits;
 
