@@ -31,7 +31,15 @@ describe('a training run as a page starts one', () => {
       (text: string, size = 'small') =>
       () =>
         createTrainingRun({ text, source: 'the pasted text', size: size as 'small', seconds: 1 }, referenceKernels(), store);
-    assert.throws(run(' \n '), new CharrnnError('The pasted text is empty: paste some text or drop a text file to train on.'));
+    // The run layer's rule (src/run/check-settings.ts), in the page's words.
+    assert.throws(
+      run(''),
+      new CharrnnError('The pasted text is empty; a run needs some text (paste it, or drop a text file) to train on.'),
+    );
+    assert.throws(
+      run(' \n '),
+      new CharrnnError('The pasted text holds only white space; a run needs some text (paste it, or drop a text file) to train on.'),
+    );
     // small: batch 16 x seq 32 + 1 = 513 characters to train on, 90% of the text: 570 (floor(570 x 0.9) = 513).
     // The run layer's rule and sentence (src/run/check-settings.ts), in the page's words.
     assert.throws(

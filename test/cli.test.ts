@@ -325,9 +325,21 @@ describe('bad input: one line on stderr, non-zero exit, nothing saved is lost', 
   });
 
   test('out-of-range values', async () => {
-    assertUserError(await train(['corpus.txt'], '--hidden', '-5'), /--hidden.*-5.*positive whole number/, { exit: 2 });
-    assertUserError(await train(['corpus.txt'], '--dropout', '1'), /--dropout.*'1'/, { exit: 2 });
-    assertUserError(await train(['corpus.txt'], '--steps', '0'), /--steps.*'0'.*positive/, { exit: 2 });
+    // The run layer's sentences (src/run/setting-ranges.ts), in flag words.
+    assertUserError(await train(['corpus.txt'], '--hidden', '-5'), /^charrnn: --hidden must be a whole number, 1 or more, not -5\.$/, {
+      exit: 2,
+    });
+    assertUserError(await train(['corpus.txt'], '--hidden', 'many'), /--hidden.*'many'.*It must be a whole number, 1 or more\.$/, {
+      exit: 2,
+    });
+    assertUserError(
+      await train(['corpus.txt'], '--dropout', '1'),
+      /^charrnn: --dropout must be a number from 0 \(none\) up to \(not including\) 1, not 1\.$/,
+      { exit: 2 },
+    );
+    assertUserError(await train(['corpus.txt'], '--steps', '0'), /^charrnn: --steps must be a whole number, 1 or more, not 0\.$/, {
+      exit: 2,
+    });
     assertUserError(
       await cli(['train', 'corpus.txt', ...TINY, '--seconds', '5', '--minutes', '1', '--out', 'saved']),
       /--seconds.*cannot be used with.*--minutes/,
@@ -646,7 +658,7 @@ describe('resume', () => {
     );
     assertUserError(
       await cli(['train', ...flags, '--lr-schedule', 'cosine', '--lr-min', '1', '--steps', '5', '--out', 'bad']),
-      /--lr-min must be between 0/,
+      /^charrnn: --lr-min 1 is above --lr 0\.002, and a cosine schedule falls from --lr to --lr-min; give a --lr-min of 0\.002 or less\.$/,
     );
     assertUserError(await cli(['train', ...flags, '--ema', '1', '--steps', '5', '--out', 'bad']), /--ema/);
     assertUserError(

@@ -255,7 +255,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
       ],
       [
         { weightDecay: 0.1, optimizer: 'sgd' },
-        'The run decays weights with --optimizer "sgd", which charrnn does only with adam, so it is not exported.',
+        "The run's settings break a rule of charrnn train, so it is not exported: --weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not sgd.",
       ],
       [{ ema: 1 }, "The run's --ema 1 is not between 0 and 1, so it is not exported."],
       [{ hidden: undefined }, 'The run in r does not record its --hidden, so it cannot be exported.'],
@@ -310,7 +310,7 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
       [
         'lined',
         { lines: true, valSplit: 'spread' },
-        'The run trains on lines (--lines) with --val-split "spread", which charrnn does not do, so it is not exported.',
+        "The run's settings break a rule of charrnn train, so it is not exported: --val-split spread holds out windows of running text; line mode holds out whole lines chosen at random already, so leave --val-split out.",
       ],
       ['tailed', { valSplit: 'tail', lines: false }, ''],
       ['spread', { valSplit: 'spread' }, ''],

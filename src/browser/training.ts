@@ -60,17 +60,16 @@ export interface TrainRequest {
 }
 
 /**
- * Builds the run a page asked for; an empty or too short text (the run
- * layer's rule, said in the page's words) throws a CharrnnError (one sentence).
+ * Builds the run a page asked for; a refused setting or text (the run layer's
+ * rules: an empty or too short text among them, said in the page's words)
+ * throws a CharrnnError (one sentence).
  */
 export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float32Array>, store: RunStore): TrainingRun {
   const preset = TRAIN_PRESETS[request.size];
   if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
-  if (request.text.trim() === '')
-    throw new CharrnnError(`${capitalize(request.source)} is empty: paste some text or drop a text file to train on.`);
   const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
-  const corpus = trainingText(request.text, request.source);
   try {
+    const corpus = trainingText(request.text, request.source);
     return new TrainingRun({ corpus, settings, limits: { seconds: request.seconds }, kernels, store, names: pageNames(request.size) });
   } catch (e) {
     throw e instanceof SettingError ? e.said(pageNames(request.size)) : e;
@@ -85,11 +84,7 @@ export function pageNames(size: TrainSize): SettingNames {
     valFrac: 'the validation share',
     timeBudget: 'a time',
     seconds: 'a time',
+    text: 'some text (paste it, or drop a text file)',
   };
   return setting => words[setting] ?? setting;
-}
-
-/** "the pasted text" starts a sentence as "The pasted text"; a file name stays as it is. */
-function capitalize(source: string): string {
-  return source.startsWith('the ') ? `T${source.slice(1)}` : source;
 }

@@ -1,5 +1,6 @@
 import { CharrnnError } from '../errors.js';
 import { GenerateOptionsError } from '../generate/options.js';
+import { FlagValueError } from './flag-names.js';
 import type { CliIo } from './io.js';
 
 /** The exit code a command's action chose (a signalled training run: 130, 143, 129); 0 unless set. */
@@ -30,8 +31,8 @@ export function action<A extends unknown[]>(
 export function fail(e: unknown, io: CliIo): number {
   if (e instanceof CharrnnError) {
     io.stderr.write(`charrnn: ${e.message}\n`);
-    // Options that conflict are a usage error, as commander's own are.
-    return e instanceof GenerateOptionsError ? 2 : 1;
+    // Options that conflict, and a flag's value out of range, are usage errors, as commander's own are.
+    return e instanceof GenerateOptionsError || e instanceof FlagValueError ? 2 : 1;
   }
   const message = e instanceof Error ? e.message : String(e);
   io.stderr.write(`charrnn: internal error: ${message}${/[.!?]$/.test(message) ? '' : '.'}\n`);

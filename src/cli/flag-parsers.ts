@@ -2,9 +2,13 @@ import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { lineOptionRequirement } from '../generate/line-options.js';
 import { optionRequirement, type GenerateOptionName } from '../generate/options.js';
+import { inRange, requirement, SETTING_RANGES, type RangedSetting } from '../run/setting-ranges.js';
 
-// Flag values are validated with zod schemas; a bad value becomes commander's
-// one-line "option '--x <n>' argument 'v' is invalid. <reason>" message.
+// Flag values are parsed with zod schemas; a value that is not even of the
+// flag's kind becomes commander's one-line "option '--x <n>' argument 'v' is
+// invalid. <reason>" message. The range of a run setting's flag is the run
+// layer's (../run/setting-ranges.ts), and a generation option's the generation
+// layer's: those flags get the layer's own sentence, in flag words.
 
 function parserFor<T>(schema: z.ZodType<T>, reason: string): (value: string) => T {
   return (value: string) => {
@@ -22,15 +26,24 @@ const numeric = z
 
 export const positiveInt = parserFor(numeric.pipe(z.number().int().positive()), 'It must be a positive whole number.');
 export const nonNegativeInt = parserFor(numeric.pipe(z.number().int().nonnegative()), 'It must be a whole number, 0 or more.');
-export const positiveNumber = parserFor(numeric.pipe(z.number().positive()), 'It must be a number greater than 0.');
-export const nonNegativeNumber = parserFor(numeric.pipe(z.number().nonnegative()), 'It must be a number, 0 or more.');
-export const probability = parserFor(numeric.pipe(z.number().gt(0).lte(1)), 'It must be a number greater than 0 and at most 1.');
-export const dropoutRate = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
-export const fraction = parserFor(numeric.pipe(z.number().gte(0).lt(1)), 'It must be a number from 0 up to (not including) 1.');
-export const seedValue = parserFor(
-  numeric.pipe(z.number().int().gte(0).lte(0xffffffff)),
-  'It must be a whole number from 0 to 4294967295.',
-);
+
+/**
+ * A flag of another command that takes a run setting's value (inspect's
+ * --val-frac, bench's --seed): judged at once by the setting's range in the
+ * run layer's table, the one train's flags are judged by.
+ */
+function rangedFlag(setting: RangedSetting): (value: string) => number {
+  const range = SETTING_RANGES[setting];
+  const reason = `It must be ${requirement(range)}.`;
+  return (value: string) => {
+    const r = numeric.safeParse(value);
+    if (!r.success || !inRange(range, r.data)) throw new InvalidArgumentError(reason);
+    return r.data;
+  };
+}
+
+export const fraction = rangedFlag('valFrac');
+export const seedValue = rangedFlag('seed');
 
 /**
  * A numeric flag of a generation option (a line option included). Only that it
@@ -40,6 +53,24 @@ export const seedValue = parserFor(
  */
 export function generationNumber(name: GenerateOptionName | 'maxLength'): (value: string) => number {
   const reason = `It must be ${name === 'maxLength' ? lineOptionRequirement(name) : optionRequirement(name)}.`;
+  return (value: string) => {
+    const r = numeric.safeParse(value);
+    if (!r.success) throw new InvalidArgumentError(reason);
+    return r.data;
+  };
+}
+
+/**
+ * The flag of a run setting or stop limit with a range (../run/setting-ranges.ts).
+ * Only that a numeric flag is a number is judged here; its range is judged
+ * right after parsing, before any text is read, by the run layer's table
+ * (checkFlagRanges), so a bad value gets the sentence the library says, in
+ * flag words. An enumerated flag's value passes as given, to the same check.
+ */
+export function settingFlag(setting: RangedSetting): (value: string) => number | string {
+  const range = SETTING_RANGES[setting];
+  if ('choices' in range) return (value: string) => value;
+  const reason = `It must be ${requirement(range)}.`;
   return (value: string) => {
     const r = numeric.safeParse(value);
     if (!r.success) throw new InvalidArgumentError(reason);

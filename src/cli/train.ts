@@ -7,12 +7,11 @@ import type { RunLock } from '../node/run-lock.js';
 import type { PlotRefresher } from '../node/plot-refresh.js';
 import type { RunStore } from '../run/training-run.js';
 import { DEFAULT_EPOCHS, DEFAULT_SETTINGS, resumedSettings, type RunSettings, type StopLimits } from '../run/settings.js';
-import { INVALID_POLICIES } from '../text/decoder.js';
-import { NORMALIZATIONS } from '../text/normalize.js';
 import type { DecodedCheckpoint } from '../train/checkpoint.js';
-import { FLAG_NAMES, withFlagNames } from './flag-names.js';
+import { checkFlagRanges, FLAG_NAMES, withFlagNames } from './flag-names.js';
 import type { CliIo } from './io.js';
-import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, seedValue } from './flag-parsers.js';
+import { positiveInt, settingFlag } from './flag-parsers.js';
+import { settingChoices } from '../run/setting-ranges.js';
 import { action, type ExitStatus } from './action.js';
 
 interface TrainFlags extends Partial<RunSettings> {
@@ -54,56 +53,76 @@ export function trainCommand(io: CliIo, status: ExitStatus): Command {
     )
     .addOption(
       new Option('--invalid <policy>', 'bytes the encoding cannot decode: error, or replace them with U+FFFD (never generated)')
-        .choices(INVALID_POLICIES)
+        .choices(settingChoices('invalid'))
+        .argParser(settingFlag('invalid'))
         .default(d.invalid),
     )
     .addOption(
       new Option('--normalize <form>', 'Unicode normalisation of the text, stored in the model and applied to primes')
-        .choices(NORMALIZATIONS)
+        .choices(settingChoices('normalize'))
+        .argParser(settingFlag('normalize'))
         .default(d.normalize),
     )
     .option(
       '--max-vocab <n>',
       'keep the n - 1 most frequent characters and fold the rest into one unknown symbol (U+FFFD, never generated)',
-      positiveInt,
+      settingFlag('maxVocab'),
     )
-    .addOption(new Option('--cell <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(d.cell))
-    .option('--layers <n>', 'stacked recurrent layers', positiveInt, d.layers)
-    .option('--hidden <n>', 'hidden units per layer', positiveInt, d.hidden)
-    .option('--emb <n>', 'embedding size', positiveInt, d.emb)
-    .option('--dropout <p>', 'dropout after each recurrent layer', dropoutRate, d.dropout)
-    .option('--batch <n>', 'streams per batch', positiveInt, d.batch)
-    .option('--seq <n>', 'steps per chunk (truncated BPTT length)', positiveInt, d.seq)
-    .option('--lr <rate>', 'learning rate', positiveNumber, d.lr)
-    .option('--clip <norm>', 'global gradient-norm limit (0: none)', nonNegativeNumber, d.clip)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'rmsprop', 'sgd']).default(d.optimizer))
-    .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', positiveNumber, d.lrDecay)
-    .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', nonNegativeInt, d.lrDecayEvery)
+    .addOption(new Option('--cell <type>', 'recurrent cell').choices(settingChoices('cell')).argParser(settingFlag('cell')).default(d.cell))
+    .option('--layers <n>', 'stacked recurrent layers', settingFlag('layers'), d.layers)
+    .option('--hidden <n>', 'hidden units per layer', settingFlag('hidden'), d.hidden)
+    .option('--emb <n>', 'embedding size', settingFlag('emb'), d.emb)
+    .option('--dropout <p>', 'dropout after each recurrent layer', settingFlag('dropout'), d.dropout)
+    .option('--batch <n>', 'streams per batch', settingFlag('batch'), d.batch)
+    .option('--seq <n>', 'steps per chunk (truncated BPTT length)', settingFlag('seq'), d.seq)
+    .option('--lr <rate>', 'learning rate', settingFlag('lr'), d.lr)
+    .option('--clip <norm>', 'global gradient-norm limit (0: none)', settingFlag('clip'), d.clip)
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer')
+        .choices(settingChoices('optimizer'))
+        .argParser(settingFlag('optimizer'))
+        .default(d.optimizer),
+    )
+    .option('--lr-decay <factor>', 'multiply the learning rate by this every --lr-decay-every steps', settingFlag('lrDecay'), d.lrDecay)
+    .option('--lr-decay-every <steps>', 'steps between learning-rate decays (0: never)', settingFlag('lrDecayEvery'), d.lrDecayEvery)
     .addOption(
       new Option(
         '--lr-schedule <name>',
         "learning rate after warm-up: constant, step (--lr-decay every --lr-decay-every steps) or cosine (down to --lr-min at the schedule's last step)",
       )
-        .choices(['constant', 'step', 'cosine'])
+        .choices(settingChoices('lrSchedule'))
+        .argParser(settingFlag('lrSchedule'))
         .default(d.lrSchedule),
     )
-    .option('--warmup <steps>', 'steps of linear learning-rate warm-up', nonNegativeInt, d.warmup)
-    .option('--lr-min <rate>', 'the rate a cosine schedule ends at', nonNegativeNumber, d.lrMin)
-    .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', positiveInt)
+    .option('--warmup <steps>', 'steps of linear learning-rate warm-up', settingFlag('warmup'), d.warmup)
+    .option('--lr-min <rate>', 'the rate a cosine schedule ends at', settingFlag('lrMin'), d.lrMin)
+    .option('--schedule-steps <n>', 'steps a cosine schedule spans (default: --steps, or --epochs in steps)', settingFlag('scheduleSteps'))
     .addOption(
       new Option(
         '--schedule-end <when>',
         "where a cosine schedule reaches --lr-min: after --schedule-steps (steps), or when the --seconds/--minutes budget ends (deadline: re-planned from the measured speed as the run goes; the recipe's choice)",
       )
-        .choices(['steps', 'deadline'])
+        .choices(settingChoices('scheduleEnd'))
+        .argParser(settingFlag('scheduleEnd'))
         .default(d.scheduleEnd),
     )
-    .option('--weight-decay <w>', 'decoupled weight decay of the weight matrices (Adam becomes AdamW)', nonNegativeNumber, d.weightDecay)
-    .option('--ema <decay>', 'validate and save an exponential moving average of the weights with this decay (0: off)', dropoutRate, d.ema)
-    .option('--emb-dropout <p>', 'dropout on the embedding output', dropoutRate, d.embDropout)
+    .option(
+      '--weight-decay <w>',
+      'decoupled weight decay of the weight matrices (Adam becomes AdamW)',
+      settingFlag('weightDecay'),
+      d.weightDecay,
+    )
+    .option(
+      '--ema <decay>',
+      'validate and save an exponential moving average of the weights with this decay (0: off)',
+      settingFlag('ema'),
+      d.ema,
+    )
+    .option('--emb-dropout <p>', 'dropout on the embedding output', settingFlag('embDropout'), d.embDropout)
     .addOption(
       new Option('--val-split <how>', 'held-out text: tail (the last --val-frac) or spread (seeded windows across the text)')
-        .choices(['tail', 'spread'])
+        .choices(settingChoices('valSplit'))
+        .argParser(settingFlag('valSplit'))
         .default(d.valSplit),
     )
     .addOption(
@@ -114,37 +133,41 @@ export function trainCommand(io: CliIo, status: ExitStatus): Command {
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
-    .option('--steps <n>', "stop at this step (the run's total, also when resuming)", positiveInt)
-    .option('--epochs <n>', 'stop after this many passes over the text', positiveNumber)
+    .option('--steps <n>', "stop at this step (the run's total, also when resuming)", settingFlag('steps'))
+    .option('--epochs <n>', 'stop after this many passes over the text', settingFlag('epochs'))
     .addOption(
       new Option('--seconds <s>', 'stop within this wall-clock time, final validation and save included')
-        .argParser(positiveNumber)
+        .argParser(settingFlag('seconds'))
         .conflicts('minutes'),
     )
-    .option('--minutes <m>', 'the same budget in minutes', positiveNumber)
-    .option('--val-every <steps>', 'validate every N steps (0: only at the end)', nonNegativeInt, d.valEvery)
-    .option('--val-frac <f>', 'fraction of the text held out for validation', fraction, d.valFrac)
-    .option('--val-max-chars <n>', 'validate on at most this many held-out characters (0: all)', nonNegativeInt, d.valMaxChars)
-    .option('--patience <n>', 'stop after N validations in a row without a new best (0: never)', nonNegativeInt, d.patience)
+    .option('--minutes <m>', 'the same budget in minutes', settingFlag('seconds'))
+    .option('--val-every <steps>', 'validate every N steps (0: only at the end)', settingFlag('valEvery'), d.valEvery)
+    .option('--val-frac <f>', 'fraction of the text held out for validation', settingFlag('valFrac'), d.valFrac)
+    .option('--val-max-chars <n>', 'validate on at most this many held-out characters (0: all)', settingFlag('valMaxChars'), d.valMaxChars)
+    .option('--patience <n>', 'stop after N validations in a row without a new best (0: never)', settingFlag('patience'), d.patience)
     .option(
       '--checkpoint-every <steps>',
       'save the latest model every N steps (0: at validations and the end)',
-      nonNegativeInt,
+      settingFlag('checkpointEvery'),
       d.checkpointEvery,
     )
-    .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', seedValue, d.seed)
+    .option('--seed <n>', 'random seed: the same seed, flags and data give the same model', settingFlag('seed'), d.seed)
     .option(
       '--out <dir>',
       'folder for model.safetensors (latest), best.safetensors, checkpoint.safetensors and log.jsonl (default: a fresh folder runs/<text>-<date>-<n>)',
     )
-    .option('--sample-every <steps>', 'print a sample every N steps (default: at every validation; 0: only at the end)', nonNegativeInt)
+    .option(
+      '--sample-every <steps>',
+      'print a sample every N steps (default: at every validation; 0: only at the end)',
+      settingFlag('sampleEvery'),
+    )
     .option(
       '--sample-length <n>',
       'characters in each sample (0: none); with --lines, the longest line of the samples, which are 5 whole lines',
-      nonNegativeInt,
+      settingFlag('sampleLength'),
       d.sampleLength,
     )
-    .option('--sample-temperature <t>', 'temperature of the samples', positiveNumber, d.sampleTemperature)
+    .option('--sample-temperature <t>', 'temperature of the samples', settingFlag('sampleTemperature'), d.sampleTemperature)
     .option('--sample-prime <text>', 'text the samples start from', d.samplePrime)
     .option('--backend <name>', 'auto, native, wasm or reference (default: CHARRNN_BACKEND, else auto)')
     .option(
@@ -236,6 +259,8 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   }
   let settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
   const limits = stopLimits(flags, explicit, checkpoint);
+  // The run layer's ranges, judged before a big text is read (the run checks them again, the same way).
+  checkFlagRanges(settings, limits, flags.minutes);
 
   const source = resumeDir ? readRunSource(resumeDir) : null;
   const inputs = resumeDir && files.length === 0 && settings.corpus === undefined ? await recordedFiles(resumeDir, source) : files;

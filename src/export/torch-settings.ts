@@ -5,7 +5,10 @@
 // exported with part of its math silently dropped; supporting a new setting is
 // one row here and, where the program must do something new, a branch there
 // (and its name in the program's SETTING_NAMES). Platform-neutral.
+import type { ValSplit } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
+import { checkLineSplit, checkWeightDecay } from '../run/check-settings.js';
+import { SettingError, type SettingNames } from '../run/setting-error.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 
 /** The files export-torch writes beside the run's text. */
@@ -106,11 +109,10 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
   corpus: { note: 'the embedded corpus the run trains on: its text travels as ids, and corpus names it in the model files' },
   lines: {
     apply(v, s) {
-      // charrnn refuses the two together when it trains; a checkpoint that says so was not written by it.
-      if (v === true && s.valSplit !== undefined && s.valSplit !== 'tail')
-        throw new CharrnnError(
-          `The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`,
-        );
+      // The run layer's rule (a checkpoint that breaks it was not written by charrnn train), not one of its own.
+      // A split the program does not know is valSplit's row's refusal.
+      const split = s.valSplit ?? 'tail';
+      if (split === 'tail' || split === 'spread') keepsRunRule(() => checkLineSplit({ lines: v === true, valSplit: split as ValSplit }));
       return { lines: v === true };
     },
   },
@@ -194,10 +196,7 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     apply(v, s) {
       if (v === 0) return {};
       if (!(Number(v) > 0)) throw new CharrnnError(`The run's weight decay ${py(v)} is not a positive number, so it is not exported.`);
-      if ((s.optimizer ?? 'adam') !== 'adam')
-        throw new CharrnnError(
-          `The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`,
-        );
+      keepsRunRule(() => checkWeightDecay({ weightDecay: v as number, optimizer: (s.optimizer ?? 'adam') as OptimizerName }));
       return { weight_decay: v as number };
     },
   },
@@ -277,6 +276,22 @@ const OFF: Omit<TorchSettings, 'cell' | 'layers' | 'hidden' | 'emb' | 'batch' | 
   checkpoint_every: 500,
   seed: 1,
 };
+
+/**
+ * A saved run that breaks one of the run layer's rules, refused with that
+ * rule's sentence in flag words: the export has no rule of its own for it.
+ */
+function keepsRunRule(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof SettingError)) throw e;
+    throw new CharrnnError(`The run's settings break a rule of charrnn train, so it is not exported: ${e.in(flagName)}`);
+  }
+}
+
+/** A setting's charrnn train flag: its name in kebab case. */
+const flagName: SettingNames = setting => `--${setting.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
 
 /** The program's settings for a run's saved settings; a setting the table does not know is refused by name. */
 export function torchSettings(saved: Settings, source: string): TorchSettings {

@@ -1,22 +1,26 @@
 // Every rule a run's settings must keep, checked in one place: the library's
-// TrainingRun, the CLI and the page all refuse a setting here, with the same
-// sentence, which names settings through the face's names (see ./setting-error.ts).
-// Platform-neutral.
+// TrainingRun, the CLI and the page all refuse a setting here (its range from
+// the table in ./setting-ranges.ts, first), with the same sentence, which names
+// settings through the face's names (see ./setting-error.ts). Platform-neutral.
 import { trainLength } from '../data/split.js';
 import { CharrnnError } from '../errors.js';
 import { encodePrime } from '../generate/encode-prime.js';
 import { MAX_TEXT_LENGTH } from '../train/memory-estimate.js';
 import { SettingError } from './setting-error.js';
+import { checkSettingRanges } from './setting-ranges.js';
 import type { RunSettings, StopLimits } from './settings.js';
 import type { TrainingText } from './training-text.js';
 
 /**
  * Refuses, with a SettingError (one sentence), settings that cannot make a run
- * or that conflict. Given the text, also what depends on it: a text too short
- * for one batch, a sample prime with characters the text lacks. `resumedAt` is
- * the step of the checkpoint a resumed run goes on from.
+ * or that conflict: first any setting or stop limit outside its range
+ * (./setting-ranges.ts). Given the text, also what depends on it: an empty
+ * text, a text too short for one batch, a sample prime with characters the
+ * text lacks. `resumedAt` is the step of the checkpoint a resumed run goes on from.
  */
 export function checkSettings(s: RunSettings, limits: StopLimits, text?: TrainingText, resumedAt?: number): void {
+  checkSettingRanges(s, limits);
+  if (text) checkNotBlank(text);
   const resumed = resumedAt !== undefined;
   if (s.sampleLength > MAX_TEXT_LENGTH) {
     throw new SettingError(
@@ -55,18 +59,14 @@ export function checkSettings(s: RunSettings, limits: StopLimits, text?: Trainin
         `give ${n('lrSchedule')} cosine or leave ${n('scheduleEnd')} out.`,
     );
   }
-  if (s.weightDecay > 0 && s.optimizer !== 'adam') {
+  checkWeightDecay(s);
+  checkLineSplit(s);
+  if (s.lrSchedule === 'cosine' && s.lrMin > s.lr) {
     throw new SettingError(
-      'weightDecay',
-      n => `${n('weightDecay')} is decoupled weight decay (AdamW) and needs ${n('optimizer')} adam, not ${s.optimizer}.`,
-    );
-  }
-  if (s.lines && s.valSplit !== 'tail') {
-    throw new SettingError(
-      'valSplit',
+      'lrMin',
       n =>
-        `${n('valSplit')} spread holds out windows of running text; line mode holds out whole lines ` +
-        `chosen at random already, so leave ${n('valSplit')} out.`,
+        `${n('lrMin')} ${s.lrMin} is above ${n('lr')} ${s.lr}, and a cosine schedule falls from ${n('lr')} to ${n('lrMin')}; ` +
+        `give a ${n('lrMin')} of ${s.lr} or less.`,
     );
   }
   if (text && !s.lines) checkLongEnough(text, s);
@@ -88,6 +88,48 @@ export function checkSettings(s: RunSettings, limits: StopLimits, text?: Trainin
       n => `The run is at step ${resumedAt} already, past ${n('steps')} ${limits.steps}; give a ${n('steps')} of ${resumedAt} or more.`,
     );
   }
+}
+
+/** Weight decay is AdamW's: the other optimizers have none (the engine's Optimizer reads it only for adam). */
+export function checkWeightDecay(s: Pick<RunSettings, 'weightDecay' | 'optimizer'>): void {
+  if (s.weightDecay > 0 && s.optimizer !== 'adam') {
+    throw new SettingError(
+      'weightDecay',
+      n => `${n('weightDecay')} is decoupled weight decay (AdamW) and needs ${n('optimizer')} adam, not ${s.optimizer}.`,
+    );
+  }
+}
+
+/** Line mode holds out whole lines at random, so a spread split of running text means nothing there. */
+export function checkLineSplit(s: Pick<RunSettings, 'lines' | 'valSplit'>): void {
+  if (s.lines && s.valSplit !== 'tail') {
+    throw new SettingError(
+      'valSplit',
+      n =>
+        `${n('valSplit')} spread holds out windows of running text; line mode holds out whole lines ` +
+        `chosen at random already, so leave ${n('valSplit')} out.`,
+    );
+  }
+}
+
+/**
+ * A text with no characters but white space, refused naming where it came
+ * from: `empty` when it has none at all (trainingText refuses such a string
+ * before a vocabulary can be made of it).
+ */
+export function blankText(source: string, empty: boolean): SettingError {
+  // "the pasted text" starts a sentence as "The pasted text"; a file name stays as it is.
+  const subject = source.startsWith('the ') ? `T${source.slice(1)}` : source;
+  return new SettingError(
+    'text',
+    n => `${subject} ${empty ? 'is empty' : 'holds only white space'}; a run needs ${n('text')} to train on.`,
+  );
+}
+
+/** A text must hold something to learn: more than white space. */
+export function checkNotBlank(text: TrainingText): void {
+  if (text.ids.length === 0) throw blankText(text.source, true);
+  if (text.vocab.chars.every(c => /^\s$/u.test(c))) throw blankText(text.source, false);
 }
 
 /**

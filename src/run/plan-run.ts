@@ -10,6 +10,8 @@ import { budgetRecipe } from './budget-recipe.js';
 import { withLines } from './line-mode.js';
 import { LIBRARY_NAMES, SettingError, type SettingNames } from './setting-error.js';
 import type { RunSettings, StopLimits } from './settings.js';
+import { checkNotBlank } from './check-settings.js';
+import { checkSettingRanges } from './setting-ranges.js';
 import type { TrainingText } from './training-text.js';
 
 /** When the recipe chooses the settings: auto (a time budget alone, nothing of the model's size given), on, or off. */
@@ -64,11 +66,15 @@ export interface RunPlan {
  * Plans a run: shapes the text, lets the recipe choose the settings when it
  * applies, and refuses (SettingError, one sentence) a recipe asked for where it
  * cannot plan, or a model and batch that would not fit in the machine's memory.
- * The settings' own rules are the TrainingRun's (checkSettings), checked when it is built.
+ * The settings' ranges are checked first (checkSettingRanges); their other
+ * rules are the TrainingRun's (checkSettings), checked when it is built.
  */
 export async function planRun(o: PlanOptions): Promise<RunPlan> {
   const now = o.now ?? ((): number => performance.now());
   const { limits, given } = o;
+  // Ranges first: the recipe and the memory estimate take the settings as numbers that can be.
+  checkSettingRanges(o.settings, limits);
+  checkNotBlank(o.text); // before line mode would find no lines in it
   if (o.recipe === 'on') checkRecipeAsked(o.resumed, limits, o.settings.lines);
   const corpus = withLines(o.text, o.settings);
   let settings = o.settings;

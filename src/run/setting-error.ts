@@ -7,16 +7,17 @@ import type { RunSettings, StopLimits } from './settings.js';
 
 /**
  * What a rule's sentence may name: a setting, a stop limit, the planning step's
- * recipe, or `timeBudget`, the way to give a run a time budget (the library's
- * seconds; the CLI's --seconds or --minutes).
+ * recipe, `timeBudget`, the way to give a run a time budget (the library's
+ * seconds; the CLI's --seconds or --minutes), or `text`, the way to give a run
+ * its text (the library's "some text"; the page's paste or file).
  */
-export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget';
+export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget' | 'text';
 
 /** A face's name for each setting: the CLI's { hidden: '--hidden' }, the page's labels. */
 export type SettingNames = (setting: SettingName) => string;
 
 /** The library's words: a setting is called by its own name. */
-export const LIBRARY_NAMES: SettingNames = setting => (setting === 'timeBudget' ? 'seconds' : setting);
+export const LIBRARY_NAMES: SettingNames = setting => (setting === 'timeBudget' ? 'seconds' : setting === 'text' ? 'some text' : setting);
 
 /**
  * A setting that cannot be, or settings that conflict: one sentence, whose

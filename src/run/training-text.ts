@@ -3,6 +3,7 @@
 import type { LineCorpus } from '../data/line-corpus.js';
 import type { TokenIds } from '../data/streams.js';
 import { Vocabulary } from '../text/vocabulary.js';
+import { blankText } from './check-settings.js';
 
 /** A text ready to train on: its ids under its vocabulary, and where it came from. */
 export interface TrainingText {
@@ -22,8 +23,12 @@ export interface TrainingText {
  * corpora with charrnn/node's `readCorpus`, which gives the same shape.
  *
  *     const run = new TrainingRun({ corpus: trainingText(text, 'poems.txt'), ... });
+ *
+ * An empty string is refused here (a SettingError naming `source`), since no
+ * vocabulary can be made of it; a text of only white space, by the run's checks.
  */
 export function trainingText(text: string, source: string): TrainingText {
+  if (text === '') throw blankText(source, true);
   const vocab = Vocabulary.fromText(text);
   return { ids: vocab.encode(text).ids, vocab, source };
 }

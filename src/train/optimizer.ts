@@ -22,7 +22,7 @@ export interface OptimizerConfig {
   /** Adam's and RMSprop's term added to the denominator. */
   eps: number;
   /**
-   * Decoupled weight decay (AdamW; Adam only, 0 or absent: none): before each
+   * Decoupled weight decay (AdamW; read by adam only, 0 or absent: none): before each
    * Adam step p <- p * (1 - lr * weightDecay) for the weight matrices (the
    * recurrent and output layers'), not the biases or the embedding.
    */
@@ -62,10 +62,9 @@ export class Optimizer<F extends FloatArray> {
     checkOptimizerConfig(config);
     this.first = kernels.alloc(params.size);
     this.second = kernels.alloc(config.name === 'adam' ? params.size : 0);
-    const wd = config.weightDecay ?? 0;
-    if (wd > 0 && config.name !== 'adam') {
-      throw new CharrnnError(`Weight decay is decoupled (AdamW) and needs the adam optimizer, not ${config.name}.`);
-    }
+    // Like every hyperparameter here, weightDecay is read only by its optimizer (adam); a run refuses it with
+    // another one (the run layer's checkWeightDecay), so the rule has one place.
+    const wd = config.name === 'adam' ? (config.weightDecay ?? 0) : 0;
     this.decayed = wd > 0 ? params.specs.filter(isDecayed).map(s => params.get(s.name)) : [];
   }
 

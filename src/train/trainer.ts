@@ -56,9 +56,10 @@ const TRAINING_RULES: [keyof TrainingConfig, (v: number) => boolean, string][] =
 
 /**
  * Throws a CharrnnError, one sentence naming the first bad setting and its
- * value, unless every setting is in its range, as the CLI's flags are: a
- * library caller gets the same refusal instead of a run that trains on a
- * negative learning rate. `seq` is not used with a batcher of its own (lines).
+ * value, unless every setting is in its range: the engine's guard, so a caller
+ * of Trainer without a run gets a refusal instead of a run that trains on a
+ * negative learning rate. A run checks its settings' ranges first, in its own
+ * words (src/run/setting-ranges.ts). `seq` is not used with a batcher of its own (lines).
  */
 export function checkTrainingConfig(config: TrainingConfig, ownBatcher = false): void {
   if (typeof config !== 'object' || config === null)

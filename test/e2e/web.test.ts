@@ -253,8 +253,11 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#train-text').fill('   ');
     await page.locator('#train-button').click();
     const error = page.locator('#train-error');
-    await error.filter({ hasText: 'empty' }).waitFor();
-    assert.equal(await error.innerText(), 'The pasted text is empty: paste some text or drop a text file to train on.');
+    await error.filter({ hasText: 'white space' }).waitFor();
+    assert.equal(
+      await error.innerText(),
+      'The pasted text holds only white space; a run needs some text (paste it, or drop a text file) to train on.',
+    );
     await page.locator('#train-status[data-state="done"]').waitFor();
   });
 
