@@ -4,12 +4,11 @@
 // engine failing half way with "Array buffer allocation failed").
 // Platform-neutral: the caller supplies the machine's memory.
 import { CharrnnError } from '../errors.js';
-import { cellActivationSizes, cellScratchSizes, cellStepScratchSize, modelStepScratchSize } from '../kernels/kernels.js';
+import { cellActivationSizes, cellScratchSizes, cellStepScratchSize, GATES, modelStepScratchSize } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
 import type { OptimizerName } from './optimizer.js';
 
 const FLOAT = 4;
-const GATES = { lstm: 4, gru: 3, rnn: 1 } as const;
 /** The most elements one JavaScript typed array can have. */
 export const MAX_ARRAY_ELEMENTS = 2 ** 32;
 
