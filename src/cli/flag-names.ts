@@ -6,7 +6,12 @@ import { SettingError, type SettingName, type SettingNames } from '../run/settin
 /** Settings whose flag is not their name in kebab case. */
 const EXCEPTIONS: Partial<Record<SettingName, string>> = { timeBudget: '--seconds or --minutes' };
 
-export const FLAG_NAMES: SettingNames = setting => EXCEPTIONS[setting] ?? `--${kebab(setting)}`;
+export const FLAG_NAMES: SettingNames = setting => flagName(setting);
+
+/** The flag for any name a platform-neutral sentence gives (maxVocab: --max-vocab), run settings or not. */
+export function flagName(name: string): string {
+  return EXCEPTIONS[name as SettingName] ?? `--${kebab(name)}`;
+}
 
 /** A setting's name in a flag's case: valEvery -> val-every. */
 export function kebab(name: string): string {

@@ -5,7 +5,7 @@
 // exported with part of its math silently dropped; supporting a new setting is
 // one row here and, where the program must do something new, a branch there
 // (and its name in the program's SETTING_NAMES). Platform-neutral.
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
 
 /** The files export-torch writes beside the run's text. */
@@ -108,8 +108,9 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     apply(v, s) {
       // charrnn refuses the two together when it trains; a checkpoint that says so was not written by it.
       if (v === true && s.valSplit !== undefined && s.valSplit !== 'tail')
-        throw new CharrnnError(
-          `The run trains on lines (--lines) with --val-split ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`,
+        throw new WordedError(
+          n =>
+            `The run trains on lines (${n('lines')}) with ${n('valSplit')} ${py(s.valSplit)}, which charrnn does not do, so it is not exported.`,
         );
       return { lines: v === true };
     },
@@ -178,8 +179,9 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
         );
       const span = Number(s.scheduleSteps ?? 0) - Number(s.warmup ?? 0);
       if (!(Number.isInteger(span) && span > 0)) {
-        throw new CharrnnError(
-          `The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`,
+        throw new WordedError(
+          n =>
+            `The run's cosine schedule has no steps after its warm-up (${n('scheduleSteps')} ${py(s.scheduleSteps ?? 0)}), so it is not exported.`,
         );
       }
       return { lr_schedule: 'cosine', cosine_steps: span };
@@ -195,8 +197,9 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
       if (v === 0) return {};
       if (!(Number(v) > 0)) throw new CharrnnError(`The run's weight decay ${py(v)} is not a positive number, so it is not exported.`);
       if ((s.optimizer ?? 'adam') !== 'adam')
-        throw new CharrnnError(
-          `The run decays weights with --optimizer ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`,
+        throw new WordedError(
+          n =>
+            `The run decays weights with ${n('optimizer')} ${py(s.optimizer)}, which charrnn does only with adam, so it is not exported.`,
         );
       return { weight_decay: v as number };
     },
@@ -206,14 +209,16 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     apply(v) {
       if (v === 0) return {};
       if (!(Number(v) > 0 && Number(v) < 1))
-        throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
+        throw new WordedError(n => `The run's ${n('ema')} ${py(v)} is not between 0 and 1, so it is not exported.`);
       return { ema: v as number };
     },
   },
   valSplit: {
     apply(v) {
       if (v !== 'tail' && v !== 'spread')
-        throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
+        throw new WordedError(
+          n => `The run's ${n('valSplit')} ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`,
+        );
       return { val_split: v };
     },
   },
@@ -283,13 +288,15 @@ export function torchSettings(saved: Settings, source: string): TorchSettings {
   const settings: Settings = { ...DEFAULTS, corpus: null, ...saved };
   const unknown = Object.keys(settings).filter(k => !Object.hasOwn(TORCH_SETTINGS, k));
   if (unknown.length > 0) {
-    const flags = unknown.map(k => `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} ${py(settings[k])}`).join(', ');
-    throw new CharrnnError(
-      `The run in ${source} uses ${flags}, which export-torch cannot carry over to PyTorch yet, so it is not exported.`,
+    throw new WordedError(
+      n =>
+        `The run in ${source} uses ${unknown.map(k => `${n(k)} ${py(settings[k])}`).join(', ')}, ` +
+        'which export-torch cannot carry over to PyTorch yet, so it is not exported.',
     );
   }
   for (const k of ['cell', 'layers', 'hidden', 'emb', 'batch', 'seq', 'lr']) {
-    if (settings[k] === undefined) throw new CharrnnError(`The run in ${source} does not record its --${k}, so it cannot be exported.`);
+    if (settings[k] === undefined)
+      throw new WordedError(n => `The run in ${source} does not record its ${n(k)}, so it cannot be exported.`);
   }
   let out = { ...OFF } as TorchSettings;
   for (const [k, rule] of Object.entries(TORCH_SETTINGS)) {

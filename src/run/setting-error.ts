@@ -7,10 +7,11 @@ import type { RunSettings, StopLimits } from './settings.js';
 
 /**
  * What a rule's sentence may name: a setting, a stop limit, the planning step's
- * recipe, or `timeBudget`, the way to give a run a time budget (the library's
- * seconds; the CLI's --seconds or --minutes).
+ * recipe, `timeBudget`, the way to give a run a time budget (the library's
+ * seconds; the CLI's --seconds or --minutes), or `backend`, the engine's choice
+ * (loadKernels' backend; the CLI's --backend).
  */
-export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget';
+export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget' | 'backend';
 
 /** A face's name for each setting: the CLI's { hidden: '--hidden' }, the page's labels. */
 export type SettingNames = (setting: SettingName) => string;

@@ -152,9 +152,16 @@ export interface MachineMemory {
 /**
  * Refuses, with one sentence giving the estimate and the machine's memory,
  * what would not fit. `what` names the job ("a 2x128 LSTM with --batch 50
- * --seq 50"), `advice` says what to make smaller.
+ * --seq 50"), `advice` says what to make smaller, `otherEngine` how to choose an
+ * engine without the engine's limit (the CLI's "--backend native").
  */
-export function checkMemory(estimate: MemoryEstimate, machine: MachineMemory, what: string, advice: string): void {
+export function checkMemory(
+  estimate: MemoryEstimate,
+  machine: MachineMemory,
+  what: string,
+  advice: string,
+  otherEngine = 'the native backend',
+): void {
   const need = formatBytes(estimate.bytes);
   const biggest = Object.entries(estimate.parts)
     .sort((a, b) => b[1] - a[1])
@@ -176,7 +183,7 @@ export function checkMemory(estimate: MemoryEstimate, machine: MachineMemory, wh
   if (machine.engineLimit && estimate.bytes > machine.engineLimit.bytes) {
     throw new CharrnnError(
       `${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and the ${machine.engineLimit.engine} backend can use at most ` +
-        `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use --backend native.`,
+        `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use ${otherEngine}.`,
     );
   }
 }
