@@ -21,10 +21,8 @@ export interface DecodeOptions {
 /** U+FFFD, what undecodable bytes become with --invalid replace. */
 export const REPLACEMENT_CHAR = '\ufffd';
 
-/** The text settings the decoder's advice names: the library's encoding and invalid, the CLI's --encoding and --invalid. */
-type TextSetting = 'encoding' | 'invalid';
-
-const HINT = (n: (setting: TextSetting) => string): string =>
+/** The advice for bytes that do not decode, naming the text settings encoding and invalid (the CLI's --encoding and --invalid). */
+const HINT = (n: (setting: 'encoding' | 'invalid') => string): string =>
   `; give ${n('encoding')} with its encoding (for example latin1, cp1252 or utf-16le), or ${n('invalid')} replace to turn the bad bytes into U+FFFD`;
 
 /**
@@ -33,10 +31,10 @@ const HINT = (n: (setting: TextSetting) => string): string =>
  * (a run's text is read with the run's own settings, which the user cannot change).
  * The advice names the text settings the library's way; `in(names)` a face's.
  */
-export class DecodeError extends WordedError<TextSetting> {
+export class DecodeError extends WordedError<'encoding' | 'invalid'> {
   constructor(
     readonly problem: string,
-    advice: (name: (setting: TextSetting) => string) => string,
+    advice: (name: (setting: 'encoding' | 'invalid') => string) => string,
   ) {
     super(n => `${problem}${advice(n)}.`);
   }
