@@ -105,8 +105,8 @@ describe('decoding in chunks', () => {
     throwsUserError(
       () => decodeText(mail, 'mail.txt'),
       /^mail\.txt is not valid UTF-8 text: the byte 0xE0 at offset 7 /,
-      /--encoding/,
-      /--invalid replace/,
+      /give encoding with its encoding/,
+      /or invalid replace/,
     );
     assert.equal(decodeText(mail, 'mail.txt', { encoding: 'latin1' }), 'Merci, à bientôt!');
     assert.equal(decodeText(mail, 'mail.txt', { invalid: 'replace' }), 'Merci, \ufffd bient\ufffdt!');
@@ -216,7 +216,7 @@ describe('the streaming corpus encoder', () => {
     assert.equal(r.vocab.unknownId, 3);
     assert.equal(r.foldedChars, 2);
     assert.equal(r.unknownCount, 3);
-    throwsUserError(() => new CorpusEncoder({ normalize: 'none', maxVocab: 1 }), /--max-vocab must be at least 2/);
+    throwsUserError(() => new CorpusEncoder({ normalize: 'none', maxVocab: 1 }), /^maxVocab must be at least 2/);
   });
 
   it('warns about a vocabulary over 10,000 characters, not with --max-vocab', () => {

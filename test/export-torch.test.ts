@@ -241,13 +241,13 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
     const refused: [Record<string, unknown>, string][] = [
       [
         { warmupSteps: 100, futureFlag: true },
-        'The run in r uses --warmup-steps 100, --future-flag true, which export-torch cannot carry over to PyTorch yet, so it is not exported.',
+        'The run in r uses warmupSteps 100, futureFlag true, which export-torch cannot carry over to PyTorch yet, so it is not exported.',
       ],
       [{ cell: 'lru' }, 'The run\'s cell "lru" is not one PyTorch has (lstm, gru, rnn).'],
       [{ optimizer: 'lion' }, 'The run\'s optimizer "lion" has no PyTorch counterpart here (adam, rmsprop, sgd).'],
       [
         { lrSchedule: 'cosine', scheduleSteps: 3, warmup: 3 },
-        "The run's cosine schedule has no steps after its warm-up (--schedule-steps 3), so it is not exported.",
+        "The run's cosine schedule has no steps after its warm-up (scheduleSteps 3), so it is not exported.",
       ],
       [
         { scheduleReplans: [{ at: 6, totalSteps: 30 }] },
@@ -255,10 +255,10 @@ describe('export-torch: bad input (no PyTorch needed)', () => {
       ],
       [
         { weightDecay: 0.1, optimizer: 'sgd' },
-        "The run's settings break a rule of charrnn train, so it is not exported: --weight-decay is decoupled weight decay (AdamW) and needs --optimizer adam, not sgd.",
+        "The run's settings break a rule of charrnn train, so it is not exported: weightDecay is decoupled weight decay (AdamW) and needs optimizer adam, not sgd.",
       ],
-      [{ ema: 1 }, "The run's --ema 1 is not between 0 and 1, so it is not exported."],
-      [{ hidden: undefined }, 'The run in r does not record its --hidden, so it cannot be exported.'],
+      [{ ema: 1 }, "The run's ema 1 is not between 0 and 1, so it is not exported."],
+      [{ hidden: undefined }, 'The run in r does not record its hidden, so it cannot be exported.'],
     ];
     for (const [setting, sentence] of refused) {
       assert.throws(

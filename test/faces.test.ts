@@ -302,8 +302,9 @@ async function viaHandleStream(handle: CharRnnModelClass, request: Request): Pro
 
 /**
  * A refusal's meaning: the sentence with each face's spelling of an option
- * (--top-k, top_k) and of the model (its path, 'the model', "the model 'x'")
- * made one, and the face's own hint for dropping unknown characters left out.
+ * (--top-k, top_k), of the line-mode setting (--lines) and of the model (its
+ * path, 'the model', "the model 'x'") made one, and the face's own hint for
+ * dropping unknown characters left out.
  */
 function meaning(sentence: string): string {
   let s = sentence.replaceAll(dir, '');
@@ -312,6 +313,8 @@ function meaning(sentence: string): string {
   for (const k of Object.keys(FLAGS) as (keyof Request)[]) {
     s = s.replace(new RegExp(`(?<![\\w-])(${FLAGS[k]}|${FIELDS[k]})(?![\\w-])`, 'g'), k);
   }
+  // The training setting that makes a line model, which a line option's refusal names: --lines in the CLI.
+  s = s.replace(/(?<![\w-])--lines(?![\w-])/g, 'lines');
   return s;
 }
 

@@ -185,7 +185,7 @@ describe('CharRnnModel on a line model', () => {
     assert.equal(await refusal(lineModel.generate({ novel: 'yes' as unknown as boolean })), 'novel must be true or false, not yes.');
     assert.equal(await refusal(streamed(lineModel, { count: 2 })), 'stream makes one sampled text; use generate for count or beam.');
     for (const option of ['maxLength', 'novel'] as const) {
-      const message = `${option} applies to line models (trained with --lines), and the model is not one.`;
+      const message = `${option} applies to line models (trained with lines), and the model is not one.`;
       assert.equal(await refusal(textModel.generate({ [option]: option === 'novel' ? true : 5 })), message);
       assert.equal(await refusal(streamed(textModel, { [option]: option === 'novel' ? true : 5 })), message);
     }
@@ -194,7 +194,7 @@ describe('CharRnnModel on a line model', () => {
   });
 
   it("the shared rule speaks the CLI's flags with the CLI's sentences", () => {
-    const flags = { length: '--length', endOfLine: '--end-of-line', maxLength: '--max-length', novel: '--novel' };
+    const flags = { length: '--length', endOfLine: '--end-of-line', maxLength: '--max-length', novel: '--novel', lines: '--lines' };
     assert.throws(() => checkLineOptions({ length: 20 }, true, 'names/model.safetensors', flags), {
       message:
         'names/model.safetensors is a line model: it samples whole lines, each ending where the model ends it (at most --max-length characters), so leave --length out.',

@@ -6,15 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { CharRNN } from '../src/model/charrnn.js';
-import {
-  CANDIDATES,
-  chooseRecipe,
-  costPerChar,
-  estimateSpeed,
-  MAX_SPEEDUP,
-  parameterCount,
-  type MeasuredSpeed,
-} from '../src/run/recipe.js';
+import { CANDIDATES, chooseRecipe, costPerChar, estimateSpeed, MAX_SPEEDUP, type MeasuredSpeed } from '../src/run/recipe.js';
+import { parameterCount } from '../src/train/memory-estimate.js';
 import { plannedSteps } from '../src/train/schedule.js';
 import { budgetRecipe, probeModels, probeSeconds } from '../src/run/budget-recipe.js';
 import { measureSpeeds } from '../src/run/probe.js';
@@ -33,7 +26,11 @@ describe('recipe arithmetic', () => {
     for (const cell of ['lstm', 'gru', 'rnn'] as const) {
       for (const { layers, hidden } of CANDIDATES.slice(0, 6)) {
         const model = new CharRNN({ cell, layers, hidden, emb: 48, vocabSize: 70, dropout: 0 }, k);
-        assert.equal(parameterCount(cell, layers, hidden, 48, 70), model.params.size, `${cell} ${layers}x${hidden}`);
+        assert.equal(
+          parameterCount({ cell, layers, hidden, emb: 48, vocabSize: 70, dropout: 0 }),
+          model.params.size,
+          `${cell} ${layers}x${hidden}`,
+        );
       }
     }
   });

@@ -177,7 +177,7 @@ describe('charrnn server', () => {
     const running = await post(app, '/v1/generate', { model: 'tiny', max_length: 5 });
     assert.equal(
       running.json<{ error: { message: string } }>().error.message,
-      "max_length applies to line models (trained with --lines), and the model 'tiny' is not one.",
+      "max_length applies to line models (trained with lines), and the model 'tiny' is not one.",
     );
   });
 

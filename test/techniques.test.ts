@@ -46,7 +46,7 @@ describe('learning-rate schedules match torch.optim.lr_scheduler', () => {
       assert.equal(learningRateAt(stepDecaySchedule(2e-3, 0.97, 200), step), decayedLearningRate(2e-3, 0.97, 200, step));
     }
     assert.throws(() => checkSchedule({ ...cosine, totalSteps: 2 }), /cosine schedule needs the run's length/);
-    assert.throws(() => checkSchedule({ ...cosine, lrMin: 1 }), /--lr-min must be between 0 and the learning rate/);
+    assert.throws(() => checkSchedule({ ...cosine, lrMin: 1 }), /lrMin must be between 0 and the learning rate/);
   });
 
   it('plannedSteps: the steps a time budget allows at a measured speed, at least warm-up + 1', () => {

@@ -43,7 +43,7 @@ describe('decodeText', () => {
   it('rejects a NUL byte as binary, with its offset and the UTF-16 hint', () => {
     throwsUserError(() => decodeText(bytes(0x61, 0x62, 0x00, 0x63), 'img.png'), /^img\.png /, /binary/, /offset 2\b/);
     // UTF-16 without a byte order mark, the usual way a NUL gets into a "text" file.
-    throwsUserError(() => decodeText(bytes(0x61, 0x00, 0x62, 0x00), 'u16.txt'), /binary/, /offset 1\b/, /--encoding utf-16le/);
+    throwsUserError(() => decodeText(bytes(0x61, 0x00, 0x62, 0x00), 'u16.txt'), /binary/, /offset 1\b/, /give encoding utf-16le/);
   });
 
   const invalid: [string, number[], number][] = [

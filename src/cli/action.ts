@@ -1,7 +1,8 @@
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { GenerateOptionsError } from '../generate/options.js';
 import { FlagValueError } from './flag-names.js';
 import type { CliIo } from './io.js';
+import { flagName } from './flag-names.js';
 
 /** The exit code a command's action chose (a signalled training run: 130, 143, 129); 0 unless set. */
 export interface ExitStatus {
@@ -30,7 +31,7 @@ export function action<A extends unknown[]>(
  */
 export function fail(e: unknown, io: CliIo): number {
   if (e instanceof CharrnnError) {
-    io.stderr.write(`charrnn: ${e.message}\n`);
+    io.stderr.write(`charrnn: ${e instanceof WordedError ? e.in(flagName) : e.message}\n`);
     // Options that conflict, and a flag's value out of range, are usage errors, as commander's own are.
     return e instanceof GenerateOptionsError || e instanceof FlagValueError ? 2 : 1;
   }

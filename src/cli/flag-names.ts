@@ -12,7 +12,12 @@ const EXCEPTIONS: Partial<Record<SettingName, string>> = {
   text: 'some text (files, standard input or --corpus)',
 };
 
-export const FLAG_NAMES: SettingNames = setting => EXCEPTIONS[setting] ?? `--${kebab(setting)}`;
+export const FLAG_NAMES: SettingNames = setting => flagName(setting);
+
+/** The flag for any name a platform-neutral sentence gives (maxVocab: --max-vocab), run settings or not. */
+export function flagName(name: string): string {
+  return EXCEPTIONS[name as SettingName] ?? `--${kebab(name)}`;
+}
 
 /** A setting's name in a flag's case: valEvery -> val-every. */
 export function kebab(name: string): string {

@@ -9,6 +9,7 @@ import { NORMALIZATIONS, type Normalization } from '../text/normalize.js';
 import type { CliIo } from './io.js';
 import { fraction } from './flag-parsers.js';
 import { action, type ExitStatus } from './action.js';
+import { flagName } from './flag-names.js';
 
 interface InspectFlags {
   corpus?: string;
@@ -58,7 +59,7 @@ export function inspectCommand(io: CliIo, status: ExitStatus): Command {
           normalize: flags.normalize,
           note: m => io.stderr.write(`charrnn: ${m}\n`),
         });
-        const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac });
+        const report = corpusReport(corpus.text, { lines: flags.lines, valFraction: flags.valFrac, names: flagName });
         io.stdout.write(formatReport(report, corpus.source));
         const name = files.length > 0 ? basename(files[0], extname(files[0])) : corpus.source;
         const folder = flags.out ?? (files.length > 0 ? dirname(files[0]) : '.');

@@ -41,6 +41,7 @@ const FLAG_NAMES: LineOptionNames = {
   unknown: '--unknown',
   maxLength: '--max-length',
   novel: '--novel',
+  lines: '--lines',
 };
 
 export function sampleCommand(io: CliIo, status: ExitStatus): Command {
@@ -151,6 +152,7 @@ async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command
     machineMemory(kernels.name),
     `generating ${streams} text${streams === 1 ? '' : 's'} of ${settings.length} character${settings.length === 1 ? '' : 's'}`,
     `use a smaller ${settings.beam > 0 ? '--beam' : '--count'} or --length`,
+    '--backend native',
   );
   const generator = createGenerator(model, vocab, settings);
   if (flags.json || generator.count > 1) {

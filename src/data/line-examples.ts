@@ -6,7 +6,7 @@
 // EOL after the last character teaches it where lines end (the dinosaur-names
 // tutorial's scheme, with the newline itself as the marker: it is already in
 // the vocabulary and never occurs inside a line).
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { Random } from '../util/random.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 
@@ -58,8 +58,9 @@ export function lineLength(e: LineExamples, i: number): number {
  */
 export function splitLines(text: string, source: string, maxLength = MAX_LINE_LENGTH): TextLines {
   if (!text.includes(EOL)) {
-    throw new CharrnnError(
-      `--lines reads one example per line, and ${source} has no line breaks; train without --lines, or put one example on each line.`,
+    throw new WordedError<'lines'>(
+      n =>
+        `${n('lines')} reads one example per line, and ${source} has no line breaks; train without ${n('lines')}, or put one example on each line.`,
     );
   }
   const lines: string[] = [];
@@ -70,15 +71,17 @@ export function splitLines(text: string, source: string, maxLength = MAX_LINE_LE
     if (line.length === 0) continue;
     // Counted in code points, as the vocabulary counts characters; the UTF-16 length is an upper bound.
     if (line.length > maxLength && [...line].length > maxLength) {
-      throw new CharrnnError(
-        `Line ${i + 1} of ${source} has ${[...line].length} characters, and --lines takes lines of at most ${maxLength} ` +
-          '(each line is one sequence to backpropagate through); split it, or train without --lines.',
+      const length = [...line].length;
+      throw new WordedError<'lines'>(
+        n =>
+          `Line ${i + 1} of ${source} has ${length} characters, and ${n('lines')} takes lines of at most ${maxLength} ` +
+          `(each line is one sequence to backpropagate through); split it, or train without ${n('lines')}.`,
       );
     }
     lines.push(line);
     lineNumbers.push(i + 1);
   }
-  if (lines.length === 0) throw new CharrnnError(`--lines found no examples: every line of ${source} is empty.`);
+  if (lines.length === 0) throw new WordedError<'lines'>(n => `${n('lines')} found no examples: every line of ${source} is empty.`);
   return { lines, lineNumbers };
 }
 

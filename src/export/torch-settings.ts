@@ -6,7 +6,7 @@
 // one row here and, where the program must do something new, a branch there
 // (and its name in the program's SETTING_NAMES). Platform-neutral.
 import type { ValSplit } from '../data/split.js';
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { checkLineSplit, checkWeightDecay } from '../run/check-settings.js';
 import { SettingError, type SettingNames } from '../run/setting-error.js';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from '../train/optimizer.js';
@@ -180,8 +180,9 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
         );
       const span = Number(s.scheduleSteps ?? 0) - Number(s.warmup ?? 0);
       if (!(Number.isInteger(span) && span > 0)) {
-        throw new CharrnnError(
-          `The run's cosine schedule has no steps after its warm-up (--schedule-steps ${py(s.scheduleSteps ?? 0)}), so it is not exported.`,
+        throw new WordedError(
+          n =>
+            `The run's cosine schedule has no steps after its warm-up (${n('scheduleSteps')} ${py(s.scheduleSteps ?? 0)}), so it is not exported.`,
         );
       }
       return { lr_schedule: 'cosine', cosine_steps: span };
@@ -205,14 +206,16 @@ export const TORCH_SETTINGS: Readonly<Record<string, SettingRule>> = {
     apply(v) {
       if (v === 0) return {};
       if (!(Number(v) > 0 && Number(v) < 1))
-        throw new CharrnnError(`The run's --ema ${py(v)} is not between 0 and 1, so it is not exported.`);
+        throw new WordedError(n => `The run's ${n('ema')} ${py(v)} is not between 0 and 1, so it is not exported.`);
       return { ema: v as number };
     },
   },
   valSplit: {
     apply(v) {
       if (v !== 'tail' && v !== 'spread')
-        throw new CharrnnError(`The run's --val-split ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`);
+        throw new WordedError(
+          n => `The run's ${n('valSplit')} ${py(v)} is not one export-torch knows (tail, spread), so it is not exported.`,
+        );
       return { val_split: v };
     },
   },
@@ -286,25 +289,27 @@ function keepsRunRule(check: () => void): void {
     check();
   } catch (e) {
     if (!(e instanceof SettingError)) throw e;
-    throw new CharrnnError(`The run's settings break a rule of charrnn train, so it is not exported: ${e.in(flagName)}`);
+    // Said in the words of whoever reads it, as the run layer's own sentence is: the CLI's flags, the library's names.
+    throw new WordedError<string>(
+      n => `The run's settings break a rule of charrnn train, so it is not exported: ${e.in(n as SettingNames)}`,
+    );
   }
 }
-
-/** A setting's charrnn train flag: its name in kebab case. */
-const flagName: SettingNames = setting => `--${setting.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
 
 /** The program's settings for a run's saved settings; a setting the table does not know is refused by name. */
 export function torchSettings(saved: Settings, source: string): TorchSettings {
   const settings: Settings = { ...DEFAULTS, corpus: null, ...saved };
   const unknown = Object.keys(settings).filter(k => !Object.hasOwn(TORCH_SETTINGS, k));
   if (unknown.length > 0) {
-    const flags = unknown.map(k => `--${k.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)} ${py(settings[k])}`).join(', ');
-    throw new CharrnnError(
-      `The run in ${source} uses ${flags}, which export-torch cannot carry over to PyTorch yet, so it is not exported.`,
+    throw new WordedError(
+      n =>
+        `The run in ${source} uses ${unknown.map(k => `${n(k)} ${py(settings[k])}`).join(', ')}, ` +
+        'which export-torch cannot carry over to PyTorch yet, so it is not exported.',
     );
   }
   for (const k of ['cell', 'layers', 'hidden', 'emb', 'batch', 'seq', 'lr']) {
-    if (settings[k] === undefined) throw new CharrnnError(`The run in ${source} does not record its --${k}, so it cannot be exported.`);
+    if (settings[k] === undefined)
+      throw new WordedError(n => `The run in ${source} does not record its ${n(k)}, so it cannot be exported.`);
   }
   let out = { ...OFF } as TorchSettings;
   for (const [k, rule] of Object.entries(TORCH_SETTINGS)) {

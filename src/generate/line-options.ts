@@ -26,8 +26,12 @@ const LINE_FIELDS = {
   novel: [z.boolean(), 'true or false'],
 } as const;
 
-/** How a face spells the options in its messages, line options included: the CLI's { maxLength: '--max-length' }. */
-export type LineOptionNames = OptionNames & Partial<Record<keyof LineOptions, string>>;
+/**
+ * How a face spells the options in its messages, line options included, and
+ * the training setting that makes a line model (`lines`): the CLI's
+ * { maxLength: '--max-length', lines: '--lines' }.
+ */
+export type LineOptionNames = OptionNames & Partial<Record<keyof LineOptions | 'lines', string>>;
 
 /**
  * Refuses, with GenerateOptionsError (one sentence), the options a model cannot
@@ -58,7 +62,10 @@ export function checkLineOptions(
   } else {
     const line = (Object.keys(LINE_FIELDS) as (keyof LineOptions)[]).find(f => given[f] !== undefined);
     if (line !== undefined)
-      throw new GenerateOptionsError(`${name(line)} applies to line models (trained with --lines), and ${source} is not one.`, line);
+      throw new GenerateOptionsError(
+        `${name(line)} applies to line models (trained with ${name('lines')}), and ${source} is not one.`,
+        line,
+      );
   }
   for (const f of Object.keys(LINE_FIELDS) as (keyof LineOptions)[]) {
     const [schema, requirement] = LINE_FIELDS[f];

@@ -69,12 +69,20 @@ export interface CorpusReport {
   warnings: string[];
 }
 
-/** How training will use the text, which decides what the report checks. */
+/** A face's name for each training setting the advice names: `hidden` (a smaller model) and `lines` (line mode). */
+type ReportNames = (setting: 'hidden' | 'lines') => string;
+
+/** How training will use the text, which decides what the report checks, and how its advice names settings. */
 export interface CorpusReportOptions {
   /** Each non-empty line is an example (train --lines). */
   lines?: boolean;
   /** The validation fraction training will hold out (train --val-frac), at least 0 and below 1; default 0.1, and 0 skips the split check. */
   valFraction?: number;
+  /**
+   * How the advice names the training settings hidden and lines: the CLI's
+   * flags (--hidden, --lines); default the library's, the names themselves.
+   */
+  names?: (setting: 'hidden' | 'lines') => string;
 }
 
 /** Below this many characters (lines, in line mode) a text is warned about as tiny. */
@@ -99,6 +107,7 @@ export const LINE_LENGTH_LIMIT = 0.2;
  */
 export function corpusReport(text: string, options: CorpusReportOptions = {}): CorpusReport {
   const valFraction = options.valFraction ?? 0.1;
+  const n = options.names ?? (setting => setting);
   const chars = [...text];
   const counts = countChars(chars);
   const lineTexts = allLines(text);
@@ -118,11 +127,11 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
   const warnings: string[] = [];
   if (options.lines && lengths.length < TINY_LINES) {
     warnings.push(
-      `Tiny list: ${thousands(lengths.length)} non-empty lines (under ${thousands(TINY_LINES)}): use a small model (--hidden 64 or so) and dropout, and watch the validation loss for overfitting.`,
+      `Tiny list: ${thousands(lengths.length)} non-empty lines (under ${thousands(TINY_LINES)}): use a small model (${n('hidden')} 64 or so) and dropout, and watch the validation loss for overfitting.`,
     );
   } else if (!options.lines && chars.length < TINY_CHARS) {
     warnings.push(
-      `Tiny text: ${thousands(chars.length)} characters (under ${thousands(TINY_CHARS)}): a model of the default size will memorize it; use a small one (--hidden 64 or so) and dropout, and watch the validation loss.`,
+      `Tiny text: ${thousands(chars.length)} characters (under ${thousands(TINY_CHARS)}): a model of the default size will memorize it; use a small one (${n('hidden')} 64 or so) and dropout, and watch the validation loss.`,
     );
   }
   if (control.length > 0) {
@@ -139,11 +148,11 @@ export function corpusReport(text: string, options: CorpusReportOptions = {}): C
       `Large vocabulary: ${thousands(counts.length)} distinct characters: the embedding and output layers grow with it, and rare characters get too few examples to learn.`,
     );
   }
-  if (split) warnings.push(...splitWarnings(split));
+  if (split) warnings.push(...splitWarnings(split, n));
   return { chars: chars.length, counts, lines, control, split, warnings };
 }
 
-function splitWarnings(s: SplitCheck): string[] {
+function splitWarnings(s: SplitCheck, n: ReportNames): string[] {
   if (s.heldOutChars < MIN_HELD_OUT_CHARS) return [];
   const differences: string[] = [];
   if (s.unseenShare > UNSEEN_SHARE_LIMIT) {
@@ -165,10 +174,10 @@ function splitWarnings(s: SplitCheck): string[] {
   const found = differences.join(', and ');
   return s.kind === 'tail'
     ? [
-        `Validation split unlike the rest: in the last ${percent(s.fraction)} of the text, which training holds out, ${found}; validation loss will stay high for reasons training cannot fix (reorder the text, or train a list with --lines).`,
+        `Validation split unlike the rest: in the last ${percent(s.fraction)} of the text, which training holds out, ${found}; validation loss will stay high for reasons training cannot fix (reorder the text, or train a list with ${n('lines')}).`,
       ]
     : [
-        `Sorted list: in the last ${percent(s.fraction)} of the lines, ${found}; train --lines holds out random lines, which is right for it, but a plain split would validate on unlike text.`,
+        `Sorted list: in the last ${percent(s.fraction)} of the lines, ${found}; train ${n('lines')} holds out random lines, which is right for it, but a plain split would validate on unlike text.`,
       ];
 }
 

@@ -153,6 +153,7 @@ export function checkTrainingMemory(s: RunSettings, vocabSize: number, machine: 
         `a ${s.layers}x${s.hidden} ${s.cell.toUpperCase()} with ${n('emb')} ${s.emb}, ${n('batch')} ${s.batch} ` +
           `and ${n('seq')} ${s.seq} on ${vocabSize} distinct characters`,
         `use a smaller ${n('hidden')}, ${n('layers')}, ${n('emb')}, ${n('batch')} or ${n('seq')}`,
+        `${n('backend')} native`,
       );
       return null;
     } catch (e) {

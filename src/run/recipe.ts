@@ -15,6 +15,7 @@
 // often each parameter sees each character.
 import type { CellType } from '../kernels/kernels.js';
 import { GATES } from '../kernels/kernels.js';
+import { parameterCount } from '../train/memory-estimate.js';
 import type { ScheduleName } from '../train/schedule.js';
 import type { ValSplit } from '../data/split.js';
 
@@ -114,14 +115,6 @@ export const MAX_VAL_CHARS = 40_000;
 export const MIN_VAL_EVERY = 25;
 const DEFAULTS = { cell: 'lstm' as CellType, emb: 64, batch: 50, seq: 50, lr: 2e-3 };
 
-/** Parameters of a model (embedding, recurrent layers, output layer), as parameterSpecs counts them. */
-export function parameterCount(cell: CellType, layers: number, hidden: number, emb: number, vocab: number): number {
-  const G = GATES[cell] * hidden;
-  let n = vocab * emb + vocab * hidden + vocab;
-  for (let l = 0; l < layers; l++) n += G * ((l === 0 ? emb : hidden) + hidden) + 2 * G;
-  return n;
-}
-
 /** Multiply-adds per character of a forward pass: what a training step's time is proportional to. */
 export function costPerChar(cell: CellType, layers: number, hidden: number, emb: number, vocab: number): number {
   const G = GATES[cell] * hidden;
@@ -163,7 +156,7 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   );
   const minChars = Math.min(MIN_CHARS_SEEN, seen(options[0].layers, options[0].hidden) / 2);
   const fits = (layers: number, hidden: number): boolean => {
-    const p = parameterCount(cell, layers, hidden, emb, V);
+    const p = parameterCount({ cell, layers, hidden, emb, vocabSize: V, dropout: 0 });
     const chars = seen(layers, hidden);
     return chars >= CHARS_PER_PARAMETER * p && chars >= minChars && p <= PARAMETERS_PER_TEXT_CHAR * textChars;
   };
@@ -171,7 +164,7 @@ export function chooseRecipe(input: RecipeInput): Recipe {
   for (const c of options) if (fits(c.layers, c.hidden)) size = c;
   const { layers, hidden } = size;
 
-  const parameters = parameterCount(cell, layers, hidden, emb, V);
+  const parameters = parameterCount({ cell, layers, hidden, emb, vocabSize: V, dropout: 0 });
   const charsPerSecond = estimateSpeed(speeds, cell, layers, hidden, emb, V);
   const totalChars = charsPerSecond * trainSeconds;
   const valFrac = given.valFrac ?? Number(Math.min(0.05, MAX_VAL_CHARS / textChars).toPrecision(2));

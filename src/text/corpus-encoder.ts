@@ -5,7 +5,7 @@
 // distinct ones — and at the end the ids are renumbered in place to the sorted
 // vocabulary (Python's sorted(set(text))), the rarest characters folded into
 // the unknown symbol first when --max-vocab asks for it. Platform-neutral.
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { ChunkDecoder, REPLACEMENT_CHAR, type DecodeOptions } from './decoder.js';
 import { ChunkNormalizer, type Normalization } from './normalize.js';
 import { Vocabulary } from './vocabulary.js';
@@ -59,7 +59,9 @@ export class CorpusEncoder {
 
   constructor(readonly options: EncoderOptions) {
     if (options.maxVocab !== undefined && !(Number.isInteger(options.maxVocab) && options.maxVocab >= 2)) {
-      throw new CharrnnError(`--max-vocab must be at least 2 (one character and the unknown symbol), got ${options.maxVocab}.`);
+      throw new WordedError<'maxVocab'>(
+        n => `${n('maxVocab')} must be at least 2 (one character and the unknown symbol), got ${options.maxVocab}.`,
+      );
     }
     this.ids = new Uint8Array(Math.max(1024, options.capacity ?? 0));
     this.normalizer = new ChunkNormalizer(options.normalize);

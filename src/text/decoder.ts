@@ -3,7 +3,7 @@
 // label of the WHATWG Encoding Standard works); this adds the choice of
 // encoding, the binary-file check and error messages that say where.
 // Platform-neutral: no Node imports.
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { firstInvalidUtf8, incompleteUtf8Tail } from './utf8.js';
 
 /** What to do with bytes the encoding cannot decode. */
@@ -21,20 +21,22 @@ export interface DecodeOptions {
 /** U+FFFD, what undecodable bytes become with --invalid replace. */
 export const REPLACEMENT_CHAR = '\ufffd';
 
-const HINT =
-  'give --encoding with its encoding (for example latin1, cp1252 or utf-16le), or --invalid replace to turn the bad bytes into U+FFFD';
+/** The advice for bytes that do not decode, naming the text settings encoding and invalid (the CLI's --encoding and --invalid). */
+const HINT = (n: (setting: 'encoding' | 'invalid') => string): string =>
+  `; give ${n('encoding')} with its encoding (for example latin1, cp1252 or utf-16le), or ${n('invalid')} replace to turn the bad bytes into U+FFFD`;
 
 /**
  * Bytes that cannot be decoded as the text settings ask. `problem` is what is
  * wrong, without the advice the message ends in, for callers whose advice differs
  * (a run's text is read with the run's own settings, which the user cannot change).
+ * The advice names the text settings the library's way; `in(names)` a face's.
  */
-export class DecodeError extends CharrnnError {
+export class DecodeError extends WordedError<'encoding' | 'invalid'> {
   constructor(
     readonly problem: string,
-    advice: string,
+    advice: (name: (setting: 'encoding' | 'invalid') => string) => string,
   ) {
-    super(`${problem}${advice}.`);
+    super(n => `${problem}${advice(n)}.`);
   }
 }
 
@@ -139,7 +141,7 @@ export class ChunkDecoder {
       if (nul >= 0) {
         throw new DecodeError(
           `${this.source} looks like a binary file, not text: it has a NUL byte at byte offset ${this.offset + nul}`,
-          ' (if it is UTF-16 without a byte order mark, give --encoding utf-16le or utf-16be)',
+          n => ` (if it is UTF-16 without a byte order mark, give ${n('encoding')} utf-16le or utf-16be)`,
         );
       }
     }
@@ -163,12 +165,12 @@ export class ChunkDecoder {
       if (atEnd)
         return new DecodeError(
           `${this.source} is not valid ${this.encoding} text: it ends in the middle of a character, after ${this.offset} bytes`,
-          `; ${HINT}`,
+          HINT,
         );
       return new DecodeError(
         `${this.source} is not valid ${this.encoding} text: the bytes from offset ${base} to ${base + region.length} ` +
           'hold something that encoding cannot decode',
-        `; ${HINT}`,
+        HINT,
       );
     }
     const i = atEnd ? 0 : Math.max(0, firstInvalidUtf8(region));
@@ -176,7 +178,7 @@ export class ChunkDecoder {
     const why = atEnd ? 'begins a sequence that the end of the file cuts off' : 'does not begin a valid UTF-8 sequence';
     return new DecodeError(
       `${this.source} is not valid UTF-8 text: the byte 0x${shown.slice(0, 2)} at offset ${base + i} ${why} ` + `(bytes there: ${shown})`,
-      `; ${HINT}`,
+      HINT,
     );
   }
 }

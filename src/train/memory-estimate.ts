@@ -4,12 +4,11 @@
 // engine failing half way with "Array buffer allocation failed").
 // Platform-neutral: the caller supplies the machine's memory.
 import { CharrnnError } from '../errors.js';
-import { cellActivationSizes, cellScratchSizes, cellStepScratchSize, modelStepScratchSize } from '../kernels/kernels.js';
+import { cellActivationSizes, cellScratchSizes, cellStepScratchSize, GATES, modelStepScratchSize } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
 import type { OptimizerName } from './optimizer.js';
 
 const FLOAT = 4;
-const GATES = { lstm: 4, gru: 3, rnn: 1 } as const;
 /** The most elements one JavaScript typed array can have. */
 export const MAX_ARRAY_ELEMENTS = 2 ** 32;
 
@@ -153,9 +152,16 @@ export interface MachineMemory {
 /**
  * Refuses, with one sentence giving the estimate and the machine's memory,
  * what would not fit. `what` names the job ("a 2x128 LSTM with --batch 50
- * --seq 50"), `advice` says what to make smaller.
+ * --seq 50"), `advice` says what to make smaller, `otherEngine` how to choose an
+ * engine without the engine's limit (the CLI's "--backend native").
  */
-export function checkMemory(estimate: MemoryEstimate, machine: MachineMemory, what: string, advice: string): void {
+export function checkMemory(
+  estimate: MemoryEstimate,
+  machine: MachineMemory,
+  what: string,
+  advice: string,
+  otherEngine = 'the native backend',
+): void {
   const need = formatBytes(estimate.bytes);
   const biggest = Object.entries(estimate.parts)
     .sort((a, b) => b[1] - a[1])
@@ -177,7 +183,7 @@ export function checkMemory(estimate: MemoryEstimate, machine: MachineMemory, wh
   if (machine.engineLimit && estimate.bytes > machine.engineLimit.bytes) {
     throw new CharrnnError(
       `${capitalise(what)} needs about ${need} of memory (mostly ${biggest}), and the ${machine.engineLimit.engine} backend can use at most ` +
-        `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use --backend native.`,
+        `${formatBytes(machine.engineLimit.bytes)}; ${advice}, or use ${otherEngine}.`,
     );
   }
 }

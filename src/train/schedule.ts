@@ -4,7 +4,7 @@
 // measured speed; when its schedule follows the deadline (src/run/deadline.ts) it
 // re-plans the rest of the cosine as it goes, and each re-plan is one entry of
 // the plan, kept in the run's settings.
-import { CharrnnError } from '../errors.js';
+import { CharrnnError, WordedError } from '../errors.js';
 import { decayedLearningRate } from './optimizer.js';
 
 /** The shapes of a learning-rate schedule after its warm-up: constant, step decay, or cosine annealing. */
@@ -145,7 +145,7 @@ export function checkSchedule(s: LearningRateSchedule): void {
     throw new CharrnnError(`The warm-up must be a whole number of steps, got ${s.warmup}.`);
   if (s.name === 'cosine') {
     if (!(s.lrMin >= 0 && s.lrMin <= s.lr))
-      throw new CharrnnError(`--lr-min must be between 0 and the learning rate ${s.lr}, got ${s.lrMin}.`);
+      throw new WordedError<'lrMin'>(n => `${n('lrMin')} must be between 0 and the learning rate ${s.lr}, got ${s.lrMin}.`);
     if (!(Number.isInteger(s.totalSteps) && s.totalSteps > s.warmup)) {
       throw new CharrnnError(
         `A cosine schedule needs the run's length in steps, more than its ${s.warmup} warm-up steps; got ${s.totalSteps}.`,
