@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MAX_LINE, type LineOptionNames, type LineOptions } from '../generate/line-options.js';
 import type { SampledLines } from '../generate/lines.js';
 import { parseGenerateOptions, type GenerateOptions } from '../generate/options.js';
+import { flagName } from './flag-names.js';
 import { writerClosed, type CliIo } from './io.js';
 import { collect, generationNumber } from './flag-parsers.js';
 import { action, type ExitStatus } from './action.js';
@@ -25,24 +26,26 @@ interface SampleFlags {
   backend?: string;
 }
 
-/** The flags as the generation options' messages name them. */
-const FLAG_NAMES: LineOptionNames = {
-  prime: '--prime',
-  length: '--length',
-  temperature: '--temperature',
-  topK: '--top-k',
-  topP: '--top-p',
-  greedy: '--greedy',
-  seed: '--seed',
-  count: '--count',
-  stop: '--stop',
-  endOfLine: '--end-of-line',
-  beam: '--beam',
-  unknown: '--unknown',
-  maxLength: '--max-length',
-  novel: '--novel',
-  lines: '--lines',
-};
+/** The flags as the generation options' messages name them: each option's name in kebab case (flagName). */
+const OPTION_FLAGS = Object.fromEntries(
+  [
+    'prime',
+    'length',
+    'temperature',
+    'topK',
+    'topP',
+    'greedy',
+    'seed',
+    'count',
+    'stop',
+    'endOfLine',
+    'beam',
+    'unknown',
+    'maxLength',
+    'novel',
+    'lines',
+  ].map(option => [option, flagName(option)]),
+) as LineOptionNames;
 
 export function sampleCommand(io: CliIo, status: ExitStatus): Command {
   // No defaults for the sampling flags here: the schemas fill them in, and a conflict
@@ -135,15 +138,15 @@ async function sampleAction(io: CliIo, path: string, flags: SampleFlags, command
   const lineModel = lineModelInfo(metadata, path);
   // The rules every face shares, in the order the library and the server apply them: which options the model takes, then their values, then the prime.
   const { maxLength, novel, ...generation } = given;
-  checkLineOptions(given, lineModel !== null, path, FLAG_NAMES);
-  const settings = parseGenerateOptions({ ...generation, length: flags.length }, FLAG_NAMES);
+  checkLineOptions(given, lineModel !== null, path, OPTION_FLAGS);
+  const settings = parseGenerateOptions({ ...generation, length: flags.length }, OPTION_FLAGS);
   const primeIds = encodePrime(vocab, settings.prime, settings.unknown, '--unknown skip drops them'); // the CLI's words for an unknown character
   // The prime as the model read it (normalised, unknown characters dropped or its unknown symbol), so the text printed is the text continued.
   const prime = vocab.decode(primeIds);
   if (lineModel) {
     const { lineRequestOf, sampleLines } = await import('../generate/lines.js');
     const request = lineRequestOf(settings, lineModel, { maxLength: maxLength ?? flags.maxLength, novel });
-    sampleLineModel(io, sampleLines(model, vocab, request, FLAG_NAMES), request.count, flags);
+    sampleLineModel(io, sampleLines(model, vocab, request, OPTION_FLAGS), request.count, flags);
     return;
   }
   const streams = settings.beam > 0 ? settings.beam : settings.count;
