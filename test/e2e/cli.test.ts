@@ -5,7 +5,6 @@
 // (test/cli.test.ts, which also spawns the program a few times as a smoke test).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,27 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import { decodeSafetensors } from '../../src/model/safetensors.js';
 import { MAIN, spawnCliRunner, TINY } from '../cli-runner.js';
 import { assertUserError } from '../user-error.js';
+import { CLI_ENV, codePoints, CORPUS, jsonLines, LINE, RESUME_MODEL, sha256 } from '../cli-fixtures.js';
 
-// The reference backend wherever the backend is not the point; CHARRNN_DEBUG off so
-// that an internal error would not print a stack trace we then have to tell apart.
-const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
+const ENV = CLI_ENV;
 
 let dir: string;
 const { cli, ok } = spawnCliRunner(() => dir, ENV);
 const at = (name: string): string => join(dir, name);
-
-const codePoints = (s: string): number => [...s].length;
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-const jsonLines = (stdout: string): Record<string, unknown>[] =>
-  stdout
-    .split('\n')
-    .filter(l => l !== '')
-    .map(l => JSON.parse(l) as Record<string, unknown>);
-
-// A corpus with characters outside the BMP (🙂, two UTF-16 units, one code point)
-// and CJK, so that counting code points and counting UTF-16 units disagree.
-const LINE = 'the cat 🙂 sat on the 猫 mat.\n';
-const CORPUS = LINE.repeat(40);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'charrnn-e2e-cli-'));
@@ -147,22 +132,9 @@ describe('a reader that goes away', () => {
 });
 
 describe('resume after a crash', () => {
-  // Two layers with dropout, so the optimizer moments, the carried state, the
-  // stream position and the dropout generator all have to come back exactly.
   const flags = [
     'corpus.txt',
-    '--layers',
-    '2',
-    '--hidden',
-    '16',
-    '--emb',
-    '8',
-    '--batch',
-    '4',
-    '--seq',
-    '16',
-    '--dropout',
-    '0.3',
+    ...RESUME_MODEL,
     '--val-every',
     '10',
     '--checkpoint-every',

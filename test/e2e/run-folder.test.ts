@@ -15,6 +15,7 @@ import { decodeSafetensors } from '../../src/model/safetensors.js';
 import { decodeCheckpoint } from '../../src/train/checkpoint.js';
 import { Random } from '../../src/util/random.js';
 import { MAIN, spawnCliRunner, TINY as TINY_RUN, type CliResult } from '../cli-runner.js';
+import { RESUME_MODEL } from '../cli-fixtures.js';
 
 const ENV = { ...process.env, CHARRNN_BACKEND: 'reference', CHARRNN_DEBUG: '' };
 const TINY = [...TINY_RUN, '--sample-length', '0'];
@@ -230,18 +231,7 @@ describe('kill -9 at seeded moments, then resume', () => {
   test('four SIGKILLs: each time the files read whole and the run resumes; it ends bit for bit equal to a run never stopped', async t => {
     // Two layers with dropout and a checkpoint every 3 steps (each save fsyncs, so kills land inside saves too).
     const flags = [
-      '--layers',
-      '2',
-      '--hidden',
-      '16',
-      '--emb',
-      '8',
-      '--batch',
-      '4',
-      '--seq',
-      '16',
-      '--dropout',
-      '0.3',
+      ...RESUME_MODEL,
       '--backend',
       'reference',
       '--sample-length',
