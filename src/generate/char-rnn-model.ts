@@ -6,6 +6,7 @@ import type { ModelConfig } from '../model/config.js';
 import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { scoreLines, scoreText, type TextScore } from '../train/evaluate.js';
+import { traceChunks, traceText, type TextTrace, type TraceChunk, type TraceOptions } from '../explain/trace.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { createGenerator } from './create-generator.js';
@@ -114,6 +115,25 @@ export class CharRnnModel {
    */
   score(text: string): TextScore {
     return this.lineModel ? scoreLines(this.model, this.vocab, text) : scoreText(this.model, this.vocab, text);
+  }
+
+  /**
+   * What the model thought at every character of `text`, in one forward pass:
+   * how surprised it was (nats; they add up to what `score` reports), its top
+   * guesses, and the hidden and cell values and gates of the layers asked for.
+   * An array of texts runs as one batch, each from a fresh state; a line model
+   * reads each line from a fresh state, as `score` does.
+   */
+  trace(text: string | readonly string[], options: TraceOptions = {}): TextTrace {
+    return traceText(this.model, this.vocab, textsOf(text), this.lineModel !== null, options);
+  }
+
+  /**
+   * {@link trace} a chunk at a time, in text order: for a text too long to keep
+   * every value of, take what you need from each chunk as it comes.
+   */
+  traceChunks(text: string | readonly string[], options: TraceOptions = {}): Generator<TraceChunk, void, undefined> {
+    return traceChunks(this.model, this.vocab, textsOf(text), this.lineModel !== null, options);
   }
 
   /** The characters the model knows, in id order. */
@@ -290,6 +310,11 @@ export class CharRnnModel {
     }
     return this.own.stream;
   }
+}
+
+/** A text or texts, as the list a trace reads (anything else is the trace's to refuse). */
+function textsOf(text: string | readonly string[]): readonly string[] {
+  return Array.isArray(text) ? text : [text as string];
 }
 
 /** Whether `value` has the shape of a ModelState (its sizes are the stream's to judge): what a JavaScript caller may pass is anything. */

@@ -75,6 +75,21 @@ export class RecurrentLayer<F extends FloatArray> {
   }
 
   /**
+   * What the last forward computed at every step, views valid until the next
+   * forward: gates [T, B, G*H] after their nonlinearities, aux [T, B, H] (the
+   * LSTM's cell state), h [T, B, H]. What a trace reads.
+   */
+  get activations(): CellActivations<F> {
+    const sizes = cellActivationSizes(this.shape);
+    const n = this.shape.T * this.shape.B * this.hidden;
+    return {
+      gates: this.act.gates.subarray(0, sizes.gates) as F,
+      aux: this.act.aux.subarray(0, sizes.aux) as F,
+      h: this.act.h.subarray(0, n) as F,
+    };
+  }
+
+  /**
    * Backward through the last forward: dh [T, B, H] is the loss gradient at every
    * output; writes dx [T, B, I] when given. Gradients do not flow into the state
    * the chunk started from (truncated BPTT).

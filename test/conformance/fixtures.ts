@@ -168,3 +168,37 @@ export function optimizerFixtures(): OptimizerFixtures {
     runs: ['train-lstm-adam', 'train-gru-rmsprop', 'train-rnn-sgd', 'train-lstm-adamw'].map(n => [n, load<TrainFixture>(`${n}.json`)]),
   };
 }
+
+/** What a trace must find at every character of two texts, by PyTorch in float64 (tools/make-trace-fixtures.py). */
+export interface TraceFixture {
+  file: string;
+  config: ModelConfig;
+  vocab: string[];
+  texts: string[];
+  k: number;
+  weights: Map<string, Tensor>;
+  /** Per text: surprise [n] (NaN first), top_ids / top_p [n - 1, k] for characters 1 .. n - 1, and per layer hidden, cell, gates. */
+  text: Map<string, Tensor>[];
+}
+
+export function traceFixtures(): TraceFixture[] {
+  const dir = fixtureDir('torch-trace');
+  return readdirSync(dir)
+    .filter(f => f.endsWith('.safetensors'))
+    .sort()
+    .map(file => {
+      const { tensors, metadata } = readSafetensors(join(dir, file));
+      const texts = JSON.parse(metadata.texts) as string[];
+      const prefixed = (prefix: string): Map<string, Tensor> =>
+        new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+      return {
+        file: file.replace(/\.safetensors$/, ''),
+        config: JSON.parse(metadata.config) as ModelConfig,
+        vocab: JSON.parse(metadata.vocab) as string[],
+        texts,
+        k: Number(metadata.k),
+        weights: prefixed('weight.'),
+        text: texts.map((_, s) => prefixed(`text${s}.`)),
+      };
+    });
+}

@@ -40,7 +40,16 @@ import { learningRateAt } from '../../src/train/schedule.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Random } from '../../src/util/random.js';
 import { ENGINES, engine as engineNamed, PROCESSES, Unavailable, type Engine, type ProcessName } from './engines.js';
-import { modelFixtures, optimizerFixtures, type ModelFixture, type Tensor, type TrainFixture } from './fixtures.js';
+import { traceText } from '../../src/explain/trace.js';
+import {
+  modelFixtures,
+  optimizerFixtures,
+  traceFixtures,
+  type ModelFixture,
+  type Tensor,
+  type TraceFixture,
+  type TrainFixture,
+} from './fixtures.js';
 import { error, precisionOf, RUN_FACTOR, TOLERANCE } from './metric.js';
 
 type K = Kernels<FloatArray>;
@@ -116,6 +125,7 @@ export async function runConformance(processName: ProcessName): Promise<void> {
   }
   const fixtures = modelFixtures();
   const optim = optimizerFixtures();
+  const traces = traceFixtures();
   if (processName === 'main') fixtureCoverage(fixtures, optim);
   for (const e of ENGINES.filter(x => x.process === processName)) {
     let loaded: K | Unavailable | Error;
@@ -139,7 +149,7 @@ export async function runConformance(processName: ProcessName): Promise<void> {
         }),
       );
     } else {
-      engineSuite(e, loaded, fixtures, optim);
+      engineSuite(e, loaded, fixtures, optim, traces);
     }
   }
 }
@@ -183,7 +193,7 @@ function fixtureCoverage(fixtures: ModelFixture[], optim: ReturnType<typeof opti
   });
 }
 
-function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnType<typeof optimizerFixtures>): void {
+function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnType<typeof optimizerFixtures>, traces: TraceFixture[]): void {
   const precision = precisionOf(k.alloc(1));
   const tol = TOLERANCE[precision];
   const measure = (group: string, against: Against, tolerance = tol): Measure => new Measure(e.name, tolerance, group, against);
@@ -400,6 +410,14 @@ function engineSuite(e: Engine, k: K, fixtures: ModelFixture[], optim: ReturnTyp
       it(`${fx.file}: the cell kernels layer by layer, to the gradient at the initial state`, t => {
         const m = measure(fx.config.cell, 'PyTorch');
         fixtureCells(k, m, fx);
+        m.done(t);
+      });
+    }
+
+    for (const fx of traces) {
+      it(`${fx.file}: a trace's surprise, guesses, hidden and cell values and gates at every character match PyTorch`, t => {
+        const m = measure(fx.config.cell, 'PyTorch');
+        fixtureTrace(k, m, fx);
         m.done(t);
       });
     }
@@ -851,6 +869,51 @@ function fixtureModel(k: K, m: Measure, fx: ModelFixture): void {
   for (let l = 0; l < config.layers; l++) {
     m.check(`${fx.file} h_n[${l}]`, state.layers[l].h, layerSlice(fx.h_n, l));
     if (fx.c_n) m.check(`${fx.file} c_n[${l}]`, state.layers[l].c!, layerSlice(fx.c_n, l));
+  }
+}
+
+/**
+ * A trace of the fixture's two texts, in chunks of 7 steps (so the state and
+ * the last logits are carried between chunks), as one batch of two streams of
+ * different lengths and one text at a time: every value at every character
+ * against PyTorch's.
+ */
+function fixtureTrace(k: K, m: Measure, fx: TraceFixture): void {
+  const model = new CharRNN(fx.config, k);
+  for (const spec of model.params.specs) model.params.get(spec.name).set(fx.weights.get(spec.name)!.data);
+  const vocab = new Vocabulary(fx.vocab);
+  const layers = Array.from({ length: fx.config.layers }, (_, l) => l);
+  const values = fx.config.cell === 'lstm' ? (['hidden', 'cell', 'gates'] as const) : (['hidden', 'gates'] as const);
+  for (const batch of [2, 1]) {
+    const trace = traceText(model, vocab, fx.texts, false, { topK: fx.k, layers, values, chunk: 7, batch });
+    assert.deepEqual(trace.starts, [0, [...fx.texts[0]].length]);
+    fx.texts.forEach((text, s) => {
+      const want = fx.text[s];
+      const n = [...text].length;
+      const at = trace.starts[s];
+      const label = `${fx.file} batch ${batch} text ${s}`;
+      assert.ok(Number.isNaN(trace.surprise[at]), `${label}: the first character has no prediction`);
+      m.check(`${label} surprise`, trace.surprise.subarray(at + 1, at + n), want.get('surprise')!.data.subarray(1));
+      const K = fx.k;
+      const topP = trace.topP.subarray((at + 1) * K, (at + n) * K);
+      const wantP = want.get('top_p')!.data;
+      m.check(`${label} top-${K} probabilities`, topP, wantP);
+      const ids = trace.topIds.subarray((at + 1) * K, (at + n) * K);
+      const wantIds = want.get('top_ids')!.data;
+      for (let i = 0; i < wantIds.length; i++) {
+        // Guesses whose probabilities are within rounding of a neighbour's may swap places.
+        const j = i % K;
+        const tied = (j > 0 && wantP[i - 1] - wantP[i] < 1e-5) || (j < K - 1 && wantP[i] - wantP[i + 1] < 1e-5);
+        if (!tied) assert.equal(ids[i], wantIds[i], `${label}: guess ${j + 1} at character ${Math.floor(i / K) + 1}`);
+      }
+      for (const l of layers) {
+        const traced = trace.layers[l];
+        for (const v of values) {
+          const width = traced[v]!.length / trace.chars.length;
+          m.check(`${label} ${v}[${l}]`, traced[v]!.subarray(at * width, (at + n) * width), want.get(`${v}${l}`)!.data);
+        }
+      }
+    });
   }
 }
 
