@@ -8,7 +8,7 @@ import { CharrnnError } from '../errors.js';
 import { GATES, type FloatArray } from '../kernels/kernels.js';
 import type { CharRNN } from '../model/charrnn.js';
 import type { Vocabulary } from '../text/vocabulary.js';
-import { traceInput, type TraceSequence } from './trace-input.js';
+import { traceInput, type TraceInput, type TraceSequence } from './trace-input.js';
 
 /** A layer's values a trace can keep. */
 export type TracedValue = 'hidden' | 'cell' | 'gates';
@@ -119,7 +119,16 @@ export function* traceChunks<F extends FloatArray>(
   lineModel: boolean,
   options: TraceOptions = {},
 ): Generator<TraceChunk<F>, void, undefined> {
-  yield* chunksOf(model, traceInput(vocab, texts, lineModel).sequences, checkTraceOptions(model, options));
+  yield* traceInputChunks(model, traceInput(vocab, texts, lineModel), options);
+}
+
+/** {@link traceChunks} of a text already cut into sequences (`traceInput`). */
+export function* traceInputChunks<F extends FloatArray>(
+  model: CharRNN<F>,
+  input: TraceInput,
+  options: TraceOptions = {},
+): Generator<TraceChunk<F>, void, undefined> {
+  yield* chunksOf(model, input.sequences, checkTraceOptions(model, options));
 }
 
 function* chunksOf<F extends FloatArray>(model: CharRNN<F>, sequences: TraceSequence[], opts: CheckedOptions): Generator<TraceChunk<F>> {
