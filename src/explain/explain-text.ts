@@ -13,7 +13,7 @@ import { traceInputChunks } from './trace.js';
 import { traceInput } from './trace-input.js';
 import { UnitCorrelations } from './unit-correlations.js';
 
-/** What {@link explainText} shows and searches. */
+/** What `CharRnnModel.explain` shows and searches. */
 export interface ExplainOptions {
   /** Characters shown with their guesses and unit values (the first ones of the text); default 2000. */
   show?: number;
