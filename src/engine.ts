@@ -29,7 +29,7 @@ export { CharRNN, type ModelState, type ForwardOptions } from './model/charrnn.j
 export type { LayerState } from './layers/recurrent.js';
 export { DEFAULT_MODEL, type ModelConfig } from './model/config.js';
 export { Parameters, parameterSpecs, type ParameterSpec } from './model/parameters.js';
-export { encodeSafetensors, decodeSafetensors, type Tensor, type NamedTensor } from './model/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, type Tensor, type NamedTensor, type StoredDtype } from './model/safetensors.js';
 export { MODEL_FORMAT, encodeModel, decodeModel, loadModel, type DecodedModel } from './model/model-file.js';
 export { lineModelInfo, lineModelMetadata, type LineModelInfo } from './model/line-model.js';
 

@@ -181,13 +181,15 @@ describe('decodeSafetensors', () => {
     rejects(handmade('{"a": 3}'), /entry for tensor a is not an object/);
   });
 
-  it('rejects dtypes other than F32, naming the one found', () => {
-    for (const dtype of ['F16', 'BF16', 'F64', 'I64']) {
+  it('rejects dtypes other than F32, F16 and BF16, naming the one found', () => {
+    for (const dtype of ['F64', 'I64', 'F8_E4M3']) {
       rejects(
         handmade(`{"w":{"dtype":"${dtype}","shape":[2],"data_offsets":[0,8]}}`, f32bytes(1, 2)),
-        new RegExp(`tensor w has dtype ${dtype}, and only F32 is supported`),
+        new RegExp(`tensor w has dtype ${dtype}, and only F32, F16 and BF16 are supported`),
       );
     }
+    // A half tensor's bytes are counted two to a value.
+    rejects(handmade('{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}', f32bytes(1, 2)), /shape \[2\] but 8 bytes of data/);
     rejects(handmade('{"w":{"shape":[2],"data_offsets":[0,8]}}', f32bytes(1, 2)), /dtype undefined/);
   });
 

@@ -9,7 +9,7 @@ import { Vocabulary } from '../text/vocabulary.js';
 import { CharRNN } from './charrnn.js';
 import { modelConfigSchema, type ModelConfig } from './config.js';
 import { parameterSpecs } from './parameters.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type StoredDtype, type Tensor } from './safetensors.js';
 
 /** The `format` metadata entry of a model file this version of charrnn writes and reads. */
 export const MODEL_FORMAT = 'charrnn/1';
@@ -29,21 +29,33 @@ const normalizationSchema = z.enum(['nfc', 'nfd', 'none']);
 
 const vocabSchema = z.array(z.string()).min(1);
 
-/** The model's weights, vocabulary, config and `extra` metadata as one file. */
-export function encodeModel(model: CharRNN<Float32Array>, vocab: Vocabulary, extra: Record<string, string> = {}): Uint8Array {
+/**
+ * The model's weights, vocabulary, config and `extra` metadata as one file;
+ * `dtype` F16 stores the weights in half precision (half the bytes; reading widens them).
+ */
+export function encodeModel(
+  model: CharRNN<Float32Array>,
+  vocab: Vocabulary,
+  extra: Record<string, string> = {},
+  dtype: StoredDtype = 'F32',
+): Uint8Array {
   const c = model.config;
   if (vocab.size !== c.vocabSize) throw new Error(`vocabulary has ${vocab.size} characters, the model ${c.vocabSize}`);
   for (const k of RESERVED_KEYS) if (Object.hasOwn(extra, k)) throw new Error(`metadata key ${k} is reserved`);
   // A fixed key order, so that the same model always gives the same bytes.
   const config: ModelConfig = modelConfigSchema.parse(c); // every field of the schema, nothing else
   const tensors = model.params.specs.map(s => ({ name: s.name, shape: s.shape, data: model.params.get(s.name) }));
-  return encodeSafetensors(tensors, {
-    format: MODEL_FORMAT,
-    vocab: JSON.stringify(vocab.chars),
-    config: JSON.stringify(config),
-    normalize: vocab.normalization,
-    ...extra,
-  });
+  return encodeSafetensors(
+    tensors,
+    {
+      format: MODEL_FORMAT,
+      vocab: JSON.stringify(vocab.chars),
+      config: JSON.stringify(config),
+      normalize: vocab.normalization,
+      ...extra,
+    },
+    dtype,
+  );
 }
 
 /** A model file read and checked by {@link decodeModel}, before a model is built from it. */

@@ -1,9 +1,12 @@
-// The safetensors file format (https://github.com/huggingface/safetensors),
-// float32 only: an 8-byte little-endian header length N, N bytes of JSON
-// header (tensor name -> dtype, shape, data_offsets into the data section, plus
-// an optional "__metadata__" map of strings), then the raw little-endian data.
-// Platform-neutral: no Node imports.
+// The safetensors file format (https://github.com/huggingface/safetensors)
+// for floating-point tensors: an 8-byte little-endian header length N, N bytes
+// of JSON header (tensor name -> dtype, shape, data_offsets into the data
+// section, plus an optional "__metadata__" map of strings), then the raw
+// little-endian data. Tensors are float32 in memory; a file may store them as
+// F32, or as F16 or BF16 (half the bytes), which reading widens to float32
+// exactly. Platform-neutral: no Node imports.
 import { CharrnnError } from '../errors.js';
+import { bfloat16ToFloat, floatToHalf, halfToFloat, HALF_MAX } from './half.js';
 
 /** One float32 tensor of a safetensors file. */
 export interface Tensor {
@@ -20,14 +23,29 @@ export interface NamedTensor extends Tensor {
 }
 
 const METADATA_KEY = '__metadata__';
+
+/** How a file stores its values: float32, or half precision (IEEE binary16, rounded to the nearest); BF16 is read too. */
+export type StoredDtype = 'F32' | 'F16';
+
+/** Bytes per value of each dtype a file may hold. */
+const DTYPE_BYTES: Readonly<Record<string, number>> = { F32: 4, F16: 2, BF16: 2 };
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** A safetensors file holding these tensors, in this order, and this metadata. */
-export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string>): Uint8Array {
+/**
+ * A safetensors file holding these tensors, in this order, and this metadata;
+ * `dtype` F16 stores every value in half precision, rounded to the nearest
+ * (an Error for a value beyond the largest half, ±65504, or not finite).
+ */
+export function encodeSafetensors(
+  tensors: readonly NamedTensor[],
+  metadata: Record<string, string>,
+  dtype: StoredDtype = 'F32',
+): Uint8Array {
+  const width = DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = {};
   // The reference implementation writes the metadata first; readers do not care, people reading the header do.
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = { ...metadata };
@@ -37,8 +55,8 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
     if (elementCount(t.shape) !== t.data.length) {
       throw new Error(`tensor ${t.name} has shape [${t.shape.join(', ')}] but ${t.data.length} values`);
     }
-    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + t.data.length * 4] };
-    offset += t.data.length * 4;
+    header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.length * width] };
+    offset += t.data.length * width;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   // Padded with spaces to a multiple of 8, as the reference implementation does, so the data starts aligned.
@@ -55,19 +73,26 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of tensors) {
-    if (LITTLE_ENDIAN) {
+    if (dtype === 'F16') {
+      for (let i = 0; i < t.data.length; i++) {
+        const v = t.data[i];
+        if (!(Math.abs(v) < HALF_MAX + 16)) throw new Error(`tensor ${t.name} holds ${v} at index ${i}, which half precision cannot hold`);
+        view.setUint16(at + 2 * i, floatToHalf(v), true);
+      }
+    } else if (LITTLE_ENDIAN) {
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     } else {
       for (let i = 0; i < t.data.length; i++) view.setFloat32(at + 4 * i, t.data[i], true);
     }
-    at += t.data.byteLength;
+    at += t.data.length * width;
   }
   return out;
 }
 
 /**
- * Reads a float32 safetensors file, checking everything; a CharrnnError naming
- * `source` says what is wrong. Tensor data is copied out, so it is aligned and
+ * Reads a safetensors file of F32, F16 or BF16 tensors, checking everything; a
+ * CharrnnError naming `source` says what is wrong. Tensor data is copied out
+ * as float32 (half-precision values widened exactly), so it is aligned and
  * independent of `bytes`.
  */
 export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
@@ -105,13 +130,15 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
     }
   }
 
-  const spans: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const spans: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(entries)) {
     if (name === METADATA_KEY) continue;
     if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`its entry for tensor ${name} is not an object`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    if (dtype !== 'F32') {
-      fail(`tensor ${name} has dtype ${typeof dtype === 'string' ? dtype : JSON.stringify(dtype)}, and only F32 is supported`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
+      fail(
+        `tensor ${name} has dtype ${typeof dtype === 'string' ? dtype : JSON.stringify(dtype)}, and only F32, F16 and BF16 are supported`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every(d => Number.isSafeInteger(d) && d >= 0)) {
       fail(`tensor ${name} has an invalid shape ${JSON.stringify(shape)}`);
@@ -124,10 +151,10 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
       fail(`tensor ${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} bytes of data`);
     }
     const dims = shape as number[];
-    if (end - begin !== elementCount(dims) * 4) {
+    if (end - begin !== elementCount(dims) * DTYPE_BYTES[dtype as string]) {
       fail(`tensor ${name} has shape [${dims.join(', ')}] but ${end - begin} bytes of data`);
     }
-    spans.push({ name, shape: dims, begin, end });
+    spans.push({ name, dtype: dtype as string, shape: dims, begin, end });
   }
 
   // Like the reference implementation: the tensors must tile the data section exactly, with no overlap and no gap.
@@ -142,9 +169,13 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
 
   const tensors = new Map<string, Tensor>();
   for (const s of spans) {
-    const n = (s.end - s.begin) / 4;
+    const n = elementCount(s.shape);
     let data: Float32Array;
-    if (LITTLE_ENDIAN) {
+    if (s.dtype !== 'F32') {
+      const widen = s.dtype === 'F16' ? halfToFloat : bfloat16ToFloat;
+      data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = widen(view.getUint16(dataStart + s.begin + 2 * i, true));
+    } else if (LITTLE_ENDIAN) {
       // Uint8Array's slice copies into a fresh, aligned buffer whatever the offset in the
       // file (called through the prototype: a Node Buffer's own slice returns a view).
       data = new Float32Array(Uint8Array.prototype.slice.call(bytes, dataStart + s.begin, dataStart + s.end).buffer);
