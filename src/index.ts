@@ -45,6 +45,8 @@ export type { LineCorpus } from './data/line-corpus.js';
 export { DEFAULT_SETTINGS, DEFAULT_EPOCHS, type RunSettings, type ScheduleEnd, type StopLimits } from './run/settings.js';
 export { budgetRecipe, type BudgetRecipe, type BudgetRecipeOptions } from './run/budget-recipe.js';
 export { planRun, type PlanOptions, type RunPlan, type RecipeWhen } from './run/plan-run.js';
+export { startingModel, type StartingModel } from './run/fine-tune.js';
+export type { ModelOrigin } from './model/origin.js';
 export type { MachineMemory } from './train/memory-estimate.js';
 export { checkSettings } from './run/check-settings.js';
 export { SettingError, type SettingName, type SettingNames } from './run/setting-error.js';

@@ -7,7 +7,15 @@ import type { Kernels } from '../kernels/kernels.js';
 import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../data/streams.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
-import { chooseRecipe, VALIDATION_SHARE, type MeasuredSpeed, type Recipe } from './recipe.js';
+import {
+  chooseFineTuneRecipe,
+  chooseRecipe,
+  FINE_TUNE_VALIDATION_SHARE,
+  VALIDATION_SHARE,
+  type FixedModel,
+  type MeasuredSpeed,
+  type Recipe,
+} from './recipe.js';
 import { LIBRARY_NAMES, type SettingNames } from './setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from './settings.js';
 
@@ -37,6 +45,8 @@ export interface BudgetRecipeOptions {
   now: () => number;
   /** How the explanation names settings (default: the library's names). */
   names?: SettingNames;
+  /** Fine-tuning: the starting model's architecture, which stays; the recipe plans a fine-tune of it (chooseFineTuneRecipe). */
+  fineTune?: FixedModel;
 }
 
 /** Share of the budget the probe may take, and its bounds in seconds. */
@@ -81,15 +91,18 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const batch = given.batch ?? DEFAULT_SETTINGS.batch;
   const seq = given.seq ?? DEFAULT_SETTINGS.seq;
   const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
-  const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, probeModels(o.seconds, given), probe);
-  const choose = (): Recipe =>
-    chooseRecipe({
+  const models = o.fineTune ? [{ ...o.fineTune }] : probeModels(o.seconds, given);
+  const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, models, probe);
+  const choose = (): Recipe => {
+    const input = {
       speeds,
       textChars: o.ids.length,
       vocabSize: o.vocabSize,
       seconds: Math.max(1, o.seconds - (o.now() - started) / 1000),
       given,
-    });
+    };
+    return o.fineTune ? chooseFineTuneRecipe({ ...input, model: o.fineTune }) : chooseRecipe(input);
+  };
   // A speed scaled from another size is a guess (small models are bound by overheads, not
   // multiply-adds), and so is one measured without the dropout the run will use (its masks
   // cost time too): when the choice is a size not measured as it will train, it is measured
@@ -108,12 +121,20 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const probed = (o.now() - started) / 1000;
   const left = Math.max(1, o.seconds - probed);
   const r = recipe.settings;
-  const scheduleSteps =
-    given.scheduleSteps ?? plannedSteps(left * (1 - VALIDATION_SHARE), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
+  const share = o.fineTune ? FINE_TUNE_VALIDATION_SHARE : VALIDATION_SHARE;
+  const scheduleSteps = given.scheduleSteps ?? plannedSteps(left * (1 - share), (r.batch * r.seq) / recipe.charsPerSecond, r.warmup);
   // A length planned from the probe is a first guess: the run re-plans it to the deadline as it measures its own speed
   // (src/run/deadline.ts). A length the user gave stays fixed unless they ask for the deadline too.
   const scheduleEnd = r.lrSchedule === 'cosine' && given.scheduleSteps === undefined ? 'deadline' : 'steps';
-  const settings: RunSettings = { ...(o.base ?? DEFAULT_SETTINGS), ...r, scheduleSteps, scheduleEnd, ...given };
+  const { patience, ...chosen } = r;
+  const settings: RunSettings = {
+    ...(o.base ?? DEFAULT_SETTINGS),
+    ...chosen,
+    ...(patience === undefined ? {} : { patience }),
+    scheduleSteps,
+    scheduleEnd,
+    ...given,
+  };
   const measured = speeds
     .map(
       s =>

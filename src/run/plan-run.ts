@@ -7,6 +7,7 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { checkMemory, trainingMemory, type MachineMemory } from '../train/memory-estimate.js';
 import { budgetRecipe } from './budget-recipe.js';
+import { fineTuneSettings, fineTuneText, type StartingModel } from './fine-tune.js';
 import { withLines } from './line-mode.js';
 import { LIBRARY_NAMES, SettingError, type SettingNames } from './setting-error.js';
 import type { RunSettings, StopLimits } from './settings.js';
@@ -45,6 +46,12 @@ export interface PlanOptions {
   now?: () => number;
   /** How the recipe's note names settings (default: the library's names). */
   names?: SettingNames;
+  /**
+   * Fine-tune this model (see {@link startingModel}): the run keeps its size,
+   * cell and normalisation (a given setting that contradicts them is refused),
+   * and the recipe plans a fine-tune. Give it to the TrainingRun too.
+   */
+  from?: StartingModel | null;
 }
 
 /**
@@ -52,7 +59,7 @@ export interface PlanOptions {
  * {@link TrainingRun} from, when its budget began, and notes to pass it.
  */
 export interface RunPlan {
-  /** The text in the run's shape: in line mode, its lines. */
+  /** The text in the run's shape: in line mode, its lines (a fine-tune's still in its own vocabulary: the run grows it). */
   corpus: TrainingText;
   /** The run's settings: the recipe's, the given ones over them, when the recipe applied; else those given to the plan. */
   settings: RunSettings;
@@ -71,15 +78,24 @@ export interface RunPlan {
  */
 export async function planRun(o: PlanOptions): Promise<RunPlan> {
   const now = o.now ?? ((): number => performance.now());
-  const { limits, given } = o;
+  const { limits, given, from } = o;
+  if (from && o.resumed) {
+    throw new SettingError(
+      'from',
+      n => `${n('from')} starts a new run from a model; a resumed run goes on from its checkpoint, so leave ${n('from')} out.`,
+    );
+  }
   // Ranges first: the recipe and the memory estimate take the settings as numbers that can be.
   checkSettingRanges(o.settings, limits);
   checkNotBlank(o.text); // before line mode would find no lines in it
-  if (o.recipe === 'on') checkRecipeAsked(o.resumed, limits, o.settings.lines);
-  const corpus = withLines(o.text, o.settings);
-  let settings = o.settings;
+  let settings = from ? fineTuneSettings(o.settings, given, from) : o.settings;
+  if (o.recipe === 'on') checkRecipeAsked(o.resumed, limits, settings.lines && !from);
+  const corpus = withLines(o.text, settings);
+  // A fine-tune's vocabulary is the model's and the text's: its size is what the recipe and the memory check plan for.
+  const vocabSize = from ? fineTuneText(corpus, from).text.vocab.size : corpus.vocab.size;
   const notes: string[] = [];
-  // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults.
+  // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults. A fine-tune's
+  // model is given, so its recipe plans line mode too (the probe's streams only time the model).
   const recipeApplies =
     o.recipe === 'on' ||
     (o.recipe === 'auto' &&
@@ -87,25 +103,24 @@ export async function planRun(o: PlanOptions): Promise<RunPlan> {
       limits.seconds !== undefined &&
       limits.steps === undefined &&
       limits.epochs === undefined &&
-      given.layers === undefined &&
-      given.hidden === undefined &&
-      !settings.lines);
+      (from ? true : given.layers === undefined && given.hidden === undefined && !settings.lines));
   const startedAt = now();
   if (recipeApplies) {
     const chosen = await budgetRecipe({
       ids: corpus.ids,
-      vocabSize: corpus.vocab.size,
+      vocabSize,
       kernels: o.kernels,
       base: settings,
       given,
       seconds: limits.seconds!,
       now,
       names: o.names,
+      ...(from ? { fineTune: from.model.config } : {}),
     });
     settings = chosen.settings;
     notes.push(`recipe: ${chosen.explanation}`);
   }
-  if (o.machine) checkTrainingMemory(settings, corpus.vocab.size, o.machine, o.threads ?? 1);
+  if (o.machine) checkTrainingMemory(settings, vocabSize, o.machine, o.threads ?? 1);
   return { corpus, settings, startedAt, notes };
 }
 

@@ -41,6 +41,8 @@ export interface RecipeSettings {
   valSplit: ValSplit;
   valFrac: number;
   valEvery: number;
+  /** Validations without a new best before the run stops (a fine-tune's choice; absent: the run's own). */
+  patience?: number;
 }
 
 /** A training speed measured on this machine, on this text. */
@@ -222,6 +224,107 @@ export function chooseRecipe(input: RecipeInput): Recipe {
     `${duration(seconds)} at ~${thousands(charsPerSecond)} chars/s; ${lrSchedule} lr ${lr}${lrSchedule === 'cosine' ? ` to ${lrMin}` : ''} ` +
     `over ${steps.toLocaleString('en')} steps${warmup ? ` after ${warmup} warm-up` : ''}${weightDecay ? `, AdamW ${weightDecay}` : ''}` +
     `${ema ? `, EMA ${ema}` : ''}; validating ${valSplit === 'spread' ? 'spread windows' : 'the tail'} (${millions(valChars)} chars) every ${valEvery} steps`;
+  return { settings, charsPerSecond, epochs, parameters, explanation };
+}
+
+/** The model a fine-tune keeps: its size and cell are not the recipe's to choose. */
+export interface FixedModel {
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  emb: number;
+}
+
+/** What {@link chooseFineTuneRecipe} plans from: a recipe's input and the starting model. */
+export interface FineTuneRecipeInput extends RecipeInput {
+  /** The starting model's architecture (the vocabulary size is the grown one, RecipeInput's). */
+  model: FixedModel;
+}
+
+/** A fine-tune's peak learning rate, as a share of the one the recipe gives a fresh model of the same size: the weights are near a good point already. */
+export const FINE_TUNE_LR_SHARE = 0.3;
+/** A fine-tune's warm-up, at most, in steps: Adam's moments start empty, and the first steps must not throw the model off. */
+export const FINE_TUNE_WARMUP = 30;
+/** Share of a fine-tune's budget validation may take: a small text overfits within minutes, so the best point must be seen. */
+export const FINE_TUNE_VALIDATION_SHARE = 0.06;
+/** Validations a fine-tune makes over its budget: at least the first figure, at most the second (each one also prints a sample). */
+export const FINE_TUNE_VALIDATIONS = { min: 12, max: 40 };
+/** Validations in a row without a new best before a fine-tune stops: past its best point, a small text only overfits. */
+export const FINE_TUNE_PATIENCE = 6;
+/** Most dropout a fine-tune adds to a model (the pressure rule of a fresh run would ask for more, and its weights were trained without). */
+export const FINE_TUNE_MAX_DROPOUT = 0.2;
+/** Fine-tune's held-out share: about this many characters, between 5% and 10% of the text. */
+const FINE_TUNE_VAL_CHARS = 4000;
+
+/**
+ * The recipe for fine-tuning a trained model for a time budget: the model's
+ * size and cell stay; the peak learning rate is a share of a fresh run's, after
+ * a short warm-up, down a cosine to a tenth of it; the held-out text is 5-10% of
+ * the text, in windows across it, validated early and often; the run stops
+ * after FINE_TUNE_PATIENCE validations without a new best, and its best model
+ * (best.safetensors) is the one to use. A small text gets fewer streams, so a
+ * pass over it is still several steps. What the user gave wins.
+ */
+export function chooseFineTuneRecipe(input: FineTuneRecipeInput): Recipe {
+  const { speeds, textChars, vocabSize: V, seconds, model } = input;
+  const given = input.given ?? {};
+  if (!(seconds > 0 && textChars > 0 && V > 0)) throw new RangeError('the recipe needs a positive budget, text size and vocabulary');
+  const { cell, layers, hidden, emb } = model;
+  const seq = given.seq ?? DEFAULTS.seq;
+  const valFrac = given.valFrac ?? Number(clamp(FINE_TUNE_VAL_CHARS / textChars, 0.05, 0.1).toPrecision(2));
+  const trainChars = textChars * (1 - valFrac);
+  const batch = given.batch ?? clamp(Math.floor(trainChars / (seq * 10)), 8, DEFAULTS.batch);
+  const charsPerSecond = estimateSpeed(speeds, cell, layers, hidden, emb, V);
+  const totalChars = charsPerSecond * seconds * (1 - FINE_TUNE_VALIDATION_SHARE);
+  const epochs = totalChars / trainChars;
+  const steps = Math.max(1, Math.floor(totalChars / (batch * seq)));
+  const parameters = parameterCount({ cell, layers, hidden, emb, vocabSize: V, dropout: 0 });
+  // The fresh recipe's overfitting rule (passes times parameters per character), capped: see FINE_TUNE_MAX_DROPOUT.
+  const pressure = (epochs * parameters) / trainChars;
+  const dropout = given.dropout ?? roundTo(clamp(0.12 * Math.log2(pressure / 10), 0, FINE_TUNE_MAX_DROPOUT), 0.05);
+  const embDropout = given.embDropout ?? 0;
+  // Weight decay would pull the weights toward zero, away from the model's: none unless asked for.
+  const weightDecay = given.weightDecay ?? 0;
+  const lr = given.lr ?? roundTo(FINE_TUNE_LR_SHARE * DEFAULTS.lr * Math.sqrt(512 / Math.max(512, hidden)), 1e-5);
+  const lrSchedule = given.lrSchedule ?? 'cosine';
+  const warmup = given.warmup ?? Math.min(FINE_TUNE_WARMUP, Math.floor(steps / 10));
+  const lrMin = given.lrMin ?? roundTo(lr / 10, 1e-6);
+  const ema = given.ema ?? 0;
+  const valSplit = given.valSplit ?? 'spread';
+  const valChars = textChars * valFrac;
+  const affordable = Math.floor((FINE_TUNE_VALIDATION_SHARE * totalChars * 3) / Math.max(1, valChars));
+  const validations = clamp(affordable, FINE_TUNE_VALIDATIONS.min, FINE_TUNE_VALIDATIONS.max);
+  const valEvery = given.valEvery ?? Math.max(10, Math.ceil(steps / validations));
+  const patience = given.patience ?? FINE_TUNE_PATIENCE;
+  const scheduleSteps = given.scheduleSteps ?? steps;
+  const settings: RecipeSettings = {
+    cell,
+    layers,
+    hidden,
+    emb,
+    batch,
+    seq,
+    dropout,
+    embDropout,
+    weightDecay,
+    lr,
+    lrSchedule,
+    warmup,
+    lrMin,
+    scheduleSteps,
+    ema,
+    valSplit,
+    valFrac,
+    valEvery,
+    patience,
+  };
+  const explanation =
+    `fine-tune the ${layers}x${hidden} ${cell.toUpperCase()} (${millions(parameters)} parameters), dropout ${dropout}: ` +
+    `~${epochs.toFixed(1)} epochs of ${millions(trainChars)} characters in ${duration(seconds)} at ~${thousands(charsPerSecond)} chars/s; ` +
+    `${lrSchedule} lr ${lr}${lrSchedule === 'cosine' ? ` to ${lrMin}` : ''} over ${steps.toLocaleString('en')} steps of ${batch} x ${seq}` +
+    `${warmup ? ` after ${warmup} warm-up` : ''}; validating ${valSplit === 'spread' ? 'spread windows' : 'the tail'} ` +
+    `(${millions(valChars)} chars) from the start and every ${valEvery} steps, stopping after ${patience} without a new best ` +
+    `(best.safetensors is the best point)`;
   return { settings, charsPerSecond, epochs, parameters, explanation };
 }
 

@@ -9,10 +9,11 @@ import type { RunSettings, StopLimits } from './settings.js';
  * What a rule's sentence may name: a setting, a stop limit, the planning step's
  * recipe, `timeBudget`, the way to give a run a time budget (the library's
  * seconds; the CLI's --seconds or --minutes), `text`, the way to give a run its
- * text (the library's "some text"; the page's paste or file), or `backend`, the
- * engine's choice (loadKernels' backend; the CLI's --backend).
+ * text (the library's "some text"; the page's paste or file), `backend`, the
+ * engine's choice (loadKernels' backend; the CLI's --backend), or `from`, the
+ * model a fine-tuning run starts from (RunOptions.from; the CLI's --from).
  */
-export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget' | 'text' | 'backend';
+export type SettingName = keyof RunSettings | keyof StopLimits | 'recipe' | 'timeBudget' | 'text' | 'backend' | 'from';
 
 /** A face's name for each setting: the CLI's { hidden: '--hidden' }, the page's labels. */
 export type SettingNames = (setting: SettingName) => string;

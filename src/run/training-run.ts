@@ -7,6 +7,7 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { encodeModel } from '../model/model-file.js';
+import { originMetadata, type ModelOrigin } from '../model/origin.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { encodeCheckpoint, fingerprint, type DecodedCheckpoint, type RunRecord } from '../train/checkpoint.js';
 import { DivergedError } from '../train/diverged-error.js';
@@ -15,6 +16,7 @@ import { Trainer, withEvaluationWeights, type StepResult } from '../train/traine
 import { Budget } from './budget.js';
 import { checkSettings } from './check-settings.js';
 import { DeadlineFollower, replanEvery } from './deadline.js';
+import { checkFineTuneSettings, fineTuneNote, fineTuneText, grownModel, inVocabulary, type StartingModel } from './fine-tune.js';
 import type { RunEvent, RunPosition, SavedFile, StopReason, ValidationEvent } from './events.js';
 import { LIBRARY_NAMES, type SettingNames } from './setting-error.js';
 import { DEFAULT_EPOCHS, stopStep, type RunSettings, type StopLimits } from './settings.js';
@@ -51,6 +53,14 @@ export interface RunOptions {
   store: RunStore;
   /** Continue this checkpoint's run instead of starting a new one. */
   checkpoint?: DecodedCheckpoint | null;
+  /**
+   * Fine-tune: start the weights from this model (see {@link startingModel})
+   * rather than a fresh draw. The settings must keep its architecture
+   * ({@link planRun} makes them so); characters of the text the model lacks get
+   * new rows. Not with a checkpoint: a resumed fine-tuning run's checkpoint
+   * holds everything, its origin included.
+   */
+  from?: StartingModel | null;
   /** Milliseconds, monotonic (default: performance.now). */
   now?: () => number;
   /**
@@ -95,22 +105,37 @@ export interface PreparedTraining {
   data: TrainingData;
   /** The settings as trained with: a cosine schedule's length fixed from the limits when not given. */
   settings: RunSettings;
+  /** The text as trained on: a fine-tuning run's (or a resumed one's) in the model's grown vocabulary. */
+  corpus: TrainingText;
+  /** The characters a fine-tuning run added to its starting model's vocabulary (empty otherwise). */
+  added: string[];
 }
 
 /**
  * Checks the settings (checkSettings), chooses the data (streams or lines),
- * builds the model (fresh, or from a checkpoint) and its trainer with the run's
- * techniques; `limits` give a cosine schedule its length when the settings do not.
+ * builds the model (fresh, from a checkpoint, or grown from a starting model
+ * to fine-tune) and its trainer with the run's techniques; `limits` give a
+ * cosine schedule its length when the settings do not.
  */
 export function prepareTraining(
-  corpus: TrainingText,
+  text: TrainingText,
   given: RunSettings,
   kernels: Kernels<Float32Array>,
   checkpoint?: DecodedCheckpoint | null,
   limits: StopLimits = {},
+  from?: StartingModel | null,
 ): PreparedTraining {
   let s = given;
-  if (checkpoint) checkSameText(corpus, checkpoint);
+  let corpus = text;
+  let added: string[] = [];
+  if (checkpoint) {
+    // A fine-tuning run's text, read anew, has its own ids: encoded as the checkpoint's (grown) vocabulary has them.
+    corpus = inVocabulary(text, checkpoint.vocab) ?? text;
+    checkSameText(corpus, checkpoint);
+  } else if (from) {
+    checkFineTuneSettings(s, from);
+    ({ text: corpus, added } = fineTuneText(text, from));
+  }
   checkSettings(s, limits, corpus, checkpoint?.steps);
   const data = trainingData(corpus, s);
   if (s.lrSchedule === 'cosine' && s.scheduleSteps === 0) {
@@ -126,7 +151,11 @@ export function prepareTraining(
     vocabSize: corpus.vocab.size,
     ...(s.embDropout > 0 ? { embDropout: s.embDropout } : {}),
   };
-  const model = checkpoint ? checkpoint.model(kernels) : new CharRNN(config, kernels, { seed: s.seed });
+  const model = checkpoint
+    ? checkpoint.model(kernels)
+    : from
+      ? grownModel(from, config, kernels, s.seed)
+      : new CharRNN(config, kernels, { seed: s.seed });
   const trainer = new Trainer(model, data.batcher, {
     batch: s.batch,
     seq: s.seq,
@@ -147,7 +176,7 @@ export function prepareTraining(
     ...(s.ema > 0 ? { ema: s.ema } : {}),
   });
   checkpoint?.restore(trainer);
-  return { model, trainer, data, settings: s };
+  return { model, trainer, data, settings: s, corpus, added };
 }
 
 /** The fingerprint a run records of its text: readCorpus's hash when it made one, else one of the ids. */
@@ -182,6 +211,12 @@ export class TrainingRun {
   readonly model: CharRNN<Float32Array>;
   readonly trainer: Trainer<Float32Array>;
   readonly vocab: Vocabulary;
+  /** The model a fine-tuning run started from (kept from the checkpoint when it resumes); null for a run from scratch. */
+  readonly origin: ModelOrigin | null;
+  /** The text as trained on (a fine-tuning run's in the grown vocabulary). */
+  private readonly corpus: TrainingText;
+  /** What a fine-tuning run says as it starts: its starting model and the characters added. */
+  private readonly fineTuning: string | null;
   /** The settings as trained with (a deadline schedule's re-plans join them as they are made). */
   private currentSettings: RunSettings;
   readonly limits: StopLimits;
@@ -213,19 +248,24 @@ export class TrainingRun {
   private readonly savedAt = new Map<SavedFile, number>();
 
   constructor(private readonly options: RunOptions) {
-    const { corpus, settings, kernels, checkpoint } = options;
+    const { settings, kernels, checkpoint } = options;
+    if (checkpoint && options.from)
+      throw new CharrnnError('A run either resumes a checkpoint or fine-tunes a model, not both: the checkpoint holds the model already.');
     this.limits = options.limits;
-    this.vocab = corpus.vocab;
     this.store = options.store;
     this.now = options.now ?? (() => performance.now());
     this.startedAt = options.startedAt ?? this.now();
     this.names = options.names ?? LIBRARY_NAMES;
-    const prepared = prepareTraining(corpus, settings, kernels, checkpoint, this.limits);
+    const prepared = prepareTraining(options.corpus, settings, kernels, checkpoint, this.limits, options.from);
+    this.corpus = prepared.corpus;
+    this.vocab = prepared.corpus.vocab;
     this.currentSettings = prepared.settings;
     this.model = prepared.model;
     this.trainer = prepared.trainer;
     this.data = prepared.data;
-    this.textHash = textFingerprint(corpus);
+    this.textHash = textFingerprint(prepared.corpus);
+    this.origin = options.from ? { name: options.from.name, sha256: options.from.sha256 } : (checkpoint?.origin ?? null);
+    this.fineTuning = options.from ? fineTuneNote(options.from, prepared.added) : null;
     const run = checkpoint?.run;
     this.resumed = run !== undefined;
     this.bestValLoss = run?.bestValLoss ?? null;
@@ -280,8 +320,8 @@ export class TrainingRun {
       model: { ...model.config },
       settings: { ...s, ...this.limits },
       corpus: {
-        source: this.options.corpus.source,
-        chars: this.options.corpus.ids.length,
+        source: this.corpus.source,
+        chars: this.corpus.ids.length,
         trainChars: data.trainChars,
         valChars: data.valChars,
         vocab: this.vocab.size,
@@ -293,6 +333,7 @@ export class TrainingRun {
       totalSteps: this.totalSteps,
       budgetSeconds: this.limits.seconds ?? null,
     });
+    if (this.fineTuning !== null) this.note(this.fineTuning);
     for (const message of this.options.notes ?? []) this.note(message);
     const savedLr = this.options.checkpoint?.run.settings.lr;
     if (typeof savedLr === 'number' && savedLr !== s.lr)
@@ -301,6 +342,8 @@ export class TrainingRun {
       this.note(`the run had already reached its ${this.totalSteps} steps; give a larger ${this.names('steps')} to train on`);
     }
 
+    // A fine-tuning run scores its starting point first: small texts overfit fast, and the best model may be the one it started from.
+    if (this.fineTuning !== null && trainer.steps === 0 && this.stopReason === null) await this.validate();
     const follower = this.followsDeadline ? new DeadlineFollower(this.now()) : null;
     const checkEvery = replanEvery(s.valEvery, s.scheduleSteps);
     let last: StepResult | null = null;
@@ -559,7 +602,7 @@ export class TrainingRun {
   private async saveLatest(): Promise<void> {
     await this.save(['model', 'checkpoint'], async () => [
       await withEvaluationWeights(this.trainer, () => this.modelBytes()),
-      encodeCheckpoint(this.trainer, this.vocab, this.record()),
+      encodeCheckpoint(this.trainer, this.vocab, this.record(), originMetadata(this.origin)),
     ]);
     this.lastSavedStep = this.trainer.steps;
   }
@@ -595,12 +638,12 @@ export class TrainingRun {
     const s = this.settings;
     const training = JSON.stringify({
       steps: this.trainer.steps,
-      corpus: this.options.corpus.source,
+      corpus: this.corpus.source,
       batch: s.batch,
       seq: s.seq,
       seed: s.seed,
     });
-    return encodeModel(this.model, this.vocab, { training, ...this.data.modelMetadata, ...extra });
+    return encodeModel(this.model, this.vocab, { training, ...this.data.modelMetadata, ...originMetadata(this.origin), ...extra });
   }
 
   /** What the checkpoint keeps of the run itself. */

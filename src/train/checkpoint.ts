@@ -7,6 +7,7 @@ import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CharRNN } from '../model/charrnn.js';
 import { modelConfigProblem, type ModelConfig } from '../model/config.js';
+import { modelOrigin, type ModelOrigin } from '../model/origin.js';
 import { CHECKPOINT_AVERAGE_TENSOR, CHECKPOINT_FORMAT, MODEL_FORMAT } from '../model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import type { Normalization } from '../text/normalize.js';
@@ -50,7 +51,16 @@ const trainingStateSchema = z.object({
   }),
 });
 
-export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabulary, run: RunRecord): Uint8Array {
+/**
+ * The checkpoint of a trainer's run; `extra` metadata entries (a fine-tuned
+ * run's origin) go in beside the reserved ones, as in its model files.
+ */
+export function encodeCheckpoint(
+  trainer: Trainer<Float32Array>,
+  vocab: Vocabulary,
+  run: RunRecord,
+  extra: Record<string, string> = {},
+): Uint8Array {
   const { model, optimizer, state, average } = trainer;
   // The raw weights go under the parameters' names and the average under train.ema,
   // whichever of the two the parameters hold right now.
@@ -77,6 +87,7 @@ export function encodeCheckpoint(trainer: Trainer<Float32Array>, vocab: Vocabula
     normalize: vocab.normalization,
     config: JSON.stringify(model.config),
     training: JSON.stringify(training),
+    ...extra,
   });
 }
 
@@ -94,6 +105,8 @@ export interface DecodedCheckpoint {
   run: RunRecord;
   /** Optimizer steps done when it was saved. */
   steps: number;
+  /** The model a fine-tuning run started from (its `fine_tuned_from` entry), null for a run from scratch. */
+  origin: ModelOrigin | null;
   /** Builds the model with the saved weights on `kernels`. */
   model(kernels: Kernels<Float32Array>): CharRNN<Float32Array>;
   /** Puts the optimizer, carried state, stream position and dropout generator of a trainer built on that model back where they were. */
@@ -144,6 +157,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedChec
     vocab,
     run: t.run as RunRecord,
     steps: t.optimizerSteps,
+    origin: modelOrigin(metadata, source),
     model(kernels) {
       const model = new CharRNN(config, kernels);
       if (config.vocabSize !== vocab.size) fail('its vocabulary and config disagree');
