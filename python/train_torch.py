@@ -854,8 +854,9 @@ def main():
             assert (where == where[:, :1]).all(), "the processes disagree on the position in the streams"
         if rank == 0:
             weights = list(zip([n for n, _ in model.named_parameters()], params))
-            # The text's normalisation form travels with the vocabulary (charrnn normalises primes with it).
-            text_meta = {k: meta[k] for k in ("normalize",) if k in meta}
+            # The text's normalisation form travels with the vocabulary (charrnn normalises primes with it), and a
+            # fine-tuning run's origin (fine_tuned_from: the model it started from) with every file of the run.
+            text_meta = {k: meta[k] for k in ("normalize", "fine_tuned_from") if k in meta}
             model_meta = {"format": MODEL_FORMAT, "vocab": meta["vocab"], "config": meta["config"], **text_meta, **line_metadata,
                           "training": compact({"steps": step, "corpus": S.corpus, "batch": S.batch, "seq": S.seq, "seed": S.seed})}
             if best_loss is not None:

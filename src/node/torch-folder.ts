@@ -17,6 +17,7 @@ import {
   torchSettingsFile,
 } from '../export/torch-settings.js';
 import { lineModelMetadata } from '../model/line-model.js';
+import { inVocabulary } from '../run/fine-tune.js';
 import { withLines } from '../run/line-mode.js';
 import { DecodeError, type InvalidPolicy } from '../text/decoder.js';
 import type { Normalization } from '../text/normalize.js';
@@ -75,11 +76,13 @@ export async function exportTorch(o: ExportTorchOptions): Promise<ExportTorchRes
   // Line mode trains on the text's lines, each followed by the end-of-line, with their own vocabulary.
   const s = checkpoint.run.settings;
   const lines = s.lines === true;
-  const corpus = withLines(text, {
+  const asRead = withLines(text, {
     lines,
     valFrac: typeof s.valFrac === 'number' ? s.valFrac : 0.1,
     seed: typeof s.seed === 'number' ? s.seed : 1,
   });
+  // A fine-tuning run's vocabulary is its starting model's and then the text's: the text is encoded as the checkpoint has it.
+  const corpus = inVocabulary(asRead, checkpoint.vocab) ?? asRead;
   const { vocab } = corpus;
   // PyTorch reads 16- or 32-bit ids; a small vocabulary's one-byte ids are widened.
   const ids = corpus.ids instanceof Uint8Array ? Uint16Array.from(corpus.ids) : corpus.ids;

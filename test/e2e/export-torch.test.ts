@@ -5,12 +5,14 @@
 // installs it); without it the tests are skipped with the reason printed.
 // Models are tiny (1x32, B=4, T=8).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { decodeModel } from '../../src/model/model-file.js';
+import { modelOrigin } from '../../src/model/origin.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/model/safetensors.js';
 import { DEFAULT_SETTINGS } from '../../src/run/settings.js';
 import { decodeCheckpoint } from '../../src/train/checkpoint.js';
@@ -101,6 +103,8 @@ function assertOneRunLog(trip: Event[], straight: Event[]): void {
   }
 }
 
+const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
 /** Largest |a - b| over a tensor, relative to the largest |b| of that tensor. */
 function tensorError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
@@ -167,7 +171,17 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
   const STEPS = 20;
   // Each configuration exercises the clip (active at 0.05), a learning-rate decay boundary, a stream wrap
   // (600 characters: 16 chunks per epoch) and the optimizer's moments moving across.
-  const configs: { name: string; flags: string[]; skip?: string | false; corpus?: string; settings?: Record<string, unknown> }[] = [
+  const configs: {
+    name: string;
+    flags: string[];
+    skip?: string | false;
+    corpus?: string;
+    settings?: Record<string, unknown>;
+    /** Runs before the run is trained (a fine-tune's starting model). */
+    setup?: () => void;
+    /** Checks the run's files once PyTorch has saved them. */
+    check?: (runDir: string) => void;
+  }[] = [
     {
       name: 'lstm-adam',
       flags: ['--cell', 'lstm', '--optimizer', 'adam', '--clip', '0.05', '--lr-decay', '0.5', '--lr-decay-every', '15'],
@@ -218,6 +232,23 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
       name: 'lstm-replanned',
       skip: 'scheduleReplans' in DEFAULT_SETTINGS ? false : 'this charrnn does not re-plan schedules yet',
     },
+    // A fine-tuning run: its weights started from a model of the names (capitals and no spaces), so its vocabulary is
+    // the model's characters and then the text's others, and every file it saves records the model it started from.
+    {
+      name: 'lstm-fine-tune',
+      flags: ['--cell', 'lstm', '--from', 'fine-tune-base/model.safetensors'],
+      setup: () => ok(cli(['train', 'names.txt', ...TINY, '--steps', '6', '--out', 'fine-tune-base']), 'the starting model'),
+      check: runDir => {
+        const origin = { name: 'fine-tune-base/model.safetensors', sha256: sha256Of(at('fine-tune-base', 'model.safetensors')) };
+        assert.deepEqual(modelOrigin(decodeModel(readFileSync(join(runDir, 'model.safetensors')), 'model').metadata), origin);
+        assert.deepEqual(modelOrigin(decodeModel(readFileSync(join(runDir, 'best.safetensors')), 'best').metadata), origin);
+        const back = decodeCheckpoint(readFileSync(join(runDir, 'checkpoint.safetensors')), 'checkpoint');
+        assert.deepEqual(back.origin, origin);
+        const names = decodeModel(readFileSync(at('fine-tune-base', 'model.safetensors')), 'base').vocab.chars;
+        assert.deepEqual(back.vocab.chars.slice(0, names.length), names, "the starting model's characters keep their ids");
+        assert.ok(back.vocab.size > names.length);
+      },
+    },
   ];
 
   for (const c of configs) {
@@ -226,6 +257,7 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
       { skip: c.skip ?? false },
       () => {
         const corpus = c.corpus ?? 'corpus.txt';
+        c.setup?.();
         ok(
           cli(['train', corpus, ...TINY, ...c.flags, '--steps', '10', '--val-every', '5', '--checkpoint-every', '5', '--out', c.name]),
           'train',
@@ -279,6 +311,10 @@ describe('export-torch: PyTorch continues the run', { skip: MISSING ?? false }, 
           streams: { pos: number; chunks: number };
         };
         assert.deepEqual(training.streams, { pos: expected.pos, chunks: 10 + STEPS });
+        c.check?.(at(c.name));
+        // And charrnn goes on from what PyTorch saved.
+        if (c.check) ok(cli(['train', corpus, '--resume', c.name, '--steps', String(12 + STEPS)]), 'train --resume after PyTorch');
+        c.check?.(at(c.name));
       },
     );
   }
