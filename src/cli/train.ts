@@ -25,6 +25,7 @@ interface TrainFlags extends Partial<RunSettings> {
   printEvery?: number;
   backend?: string;
   resume?: string | boolean;
+  from?: string;
   force?: boolean;
   recipe: 'auto' | 'on' | 'off';
   /** false with --no-plot: no loss plot is drawn during the run. */
@@ -174,6 +175,12 @@ export function trainCommand(io: CliIo, status: ExitStatus): Command {
       '--resume [dir]',
       'continue the run saved in DIR (or --out) exactly where it stopped, on the text it records; its settings are kept (--lr may change)',
     )
+    .addOption(
+      new Option(
+        '--from <model>',
+        "fine-tune: start the new run's weights from a model file, a run folder (its best model) or a base model's name (english); its size and cell are kept, and characters only the text has get new rows",
+      ).conflicts('resume'),
+    )
     .addOption(new Option('--force', 'start a new run in --out even though it holds one, replacing it').conflicts('resume'))
     .addOption(new Option('--json', 'print one JSON object per event instead of text').conflicts('quiet'))
     .option('--quiet', 'print only errors and the final line')
@@ -229,6 +236,8 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     { TrainingRun },
     { decodeCheckpoint },
     { chooseDisplay },
+    { fineTuneSettings, startingModel },
+    { readStartingModel },
   ] = await Promise.all([
     import('../node/backend.js'),
     import('../node/read-corpus.js'),
@@ -240,6 +249,8 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     import('../run/training-run.js'),
     import('../train/checkpoint.js'),
     import('./train-display.js'),
+    import('../run/fine-tune.js'),
+    import('../node/base-models.js'),
   ]);
   const explicit = (k: string): boolean => command.getOptionValueSource(k) === 'cli';
   const note = (message: string): void => {
@@ -257,7 +268,13 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   for (const k of SETTING_KEYS) {
     if (flags[k] !== undefined && (checkpoint === null || explicit(k))) (given as Record<string, unknown>)[k] = flags[k];
   }
+  const explicitSettings: Partial<RunSettings> = {};
+  for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
   let settings = checkpoint ? resumedSettings(checkpoint.run.settings as Partial<RunSettings>, given) : { ...DEFAULT_SETTINGS, ...given };
+  // A fine-tune's model is read before its text: the text is read in the model's normalisation, and a size given against the model's is refused first.
+  const fromFile = flags.from === undefined ? null : readStartingModel(flags.from);
+  const from = fromFile === null ? null : startingModel(fromFile.bytes, fromFile.name);
+  if (from) settings = fineTuneSettings(settings, explicitSettings, from);
   const limits = stopLimits(flags, explicit, checkpoint);
   // The run layer's ranges, judged before a big text is read (the run checks them again, the same way).
   checkFlagRanges(settings, limits, flags.minutes);
@@ -275,8 +292,6 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
   if (isListCorpus(settings.corpus)) settings.lines = true; // a list corpus is trained line by line
   const kernels = await loadKernels(flags.backend, note);
   const now = (): number => performance.now();
-  const explicitSettings: Partial<RunSettings> = {};
-  for (const k of SETTING_KEYS) if (explicit(k)) (explicitSettings as Record<string, unknown>)[k] = flags[k];
   // Read from the folder's record, the text keeps the name it was given at the start.
   const plan = await planRun({
     text: inputs !== files && source !== null ? { ...read, source: source.source } : read,
@@ -290,6 +305,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     threads: engineThreads(),
     now,
     names: FLAG_NAMES,
+    from,
   });
   const { corpus, startedAt } = plan;
   settings = plan.settings;
@@ -309,6 +325,7 @@ async function trainHoldingLocks(io: CliIo, files: string[], flags: TrainFlags, 
     startedAt,
     now,
     names: FLAG_NAMES,
+    from,
   });
 
   const absolute = inputs.map(recordedInput);

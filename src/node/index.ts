@@ -5,10 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { setModelLoading } from '../generate/char-rnn-model.js';
 import { loadKernels } from './backend.js';
+import { modelFile } from './base-models.js';
 import { readBytes } from './files.js';
 
+// A path, or a base model's name (CharRnnModel.load('english')).
 setModelLoading({
-  readPath: path => readBytes(typeof path === 'string' ? path : fileURLToPath(path)),
+  readPath: path => readBytes(typeof path === 'string' ? modelFile(path) : fileURLToPath(path)),
   kernels: backend => loadKernels(backend),
 });
 
@@ -17,6 +19,7 @@ export { loadKernels, availableBackends, BACKENDS, type BackendChoice } from './
 export { loadNativeKernels, nativeUnavailableReason, type NativeKernels, type NativeOptions } from './native-kernels.js';
 export { readCorpus, EMBEDDED_CORPORA, type LoadedCorpus, type TextOptions, type ReadCorpusOptions } from './read-corpus.js';
 export { folderStore } from './run-folder.js';
+export { baseModelNames, baseModelFile, readStartingModel, BASE_MODELS_ENV, type StartingModelFile } from './base-models.js';
 export { machineMemory } from './machine.js';
 export type { MachineMemory } from '../train/memory-estimate.js';
 export { readBytes, writeFileAtomic } from './files.js';

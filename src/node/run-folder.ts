@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import type { SavedFile } from '../run/events.js';
 import type { RunStore } from '../run/training-run.js';
+import { modelFile } from './base-models.js';
 import { checkWritable, ensureFolder, fileError, readBytes, writeFileAtomic } from './files.js';
 import { LOCK_FILE, processIsRunning, RunLock } from './run-lock.js';
 
@@ -32,8 +33,9 @@ export function folderStore(dir: string): RunStore {
 }
 
 /**
- * A model file's bytes. A folder given instead (most often a run's, for its
- * model) is one sentence naming the model files in it.
+ * A model file's bytes, or a base model's by its name (src/node/base-models.ts).
+ * A folder given instead (most often a run's, for its model) is one sentence
+ * naming the model files in it.
  */
 export function readModelBytes(path: string): Uint8Array {
   let folder = false;
@@ -53,7 +55,7 @@ export function readModelBytes(path: string): Uint8Array {
     }
     throw new CharrnnError(`${path} is a folder, not a model file: give a .safetensors file written by charrnn train.`);
   }
-  return readBytes(path);
+  return readBytes(modelFile(path));
 }
 
 /** Whether `dir` holds a run's files, which a new run must not replace unasked. */

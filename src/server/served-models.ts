@@ -5,6 +5,7 @@ import type { CharRNN } from '../model/charrnn.js';
 import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { loadKernels } from '../node/backend.js';
+import { modelFile } from '../node/base-models.js';
 import { readBytes } from '../node/files.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 
@@ -50,8 +51,9 @@ export async function loadServedModels(
   for (const [i, path] of paths.entries()) {
     const name = modelName(path, names[i]);
     if (served.some(s => s.name === name)) throw new CharrnnError(`Two models are named '${name}'; name them apart with --name.`);
-    const { model, vocab, metadata } = loadModel(readBytes(path), path, kernels);
-    served.push({ name, model, vocab, line: lineModelInfo(metadata, path), created: Math.floor(statSync(path).mtimeMs / 1000) });
+    const file = modelFile(path); // a base model by its name: `charrnn serve english`
+    const { model, vocab, metadata } = loadModel(readBytes(file), path, kernels);
+    served.push({ name, model, vocab, line: lineModelInfo(metadata, path), created: Math.floor(statSync(file).mtimeMs / 1000) });
   }
   return served;
 }
