@@ -23,8 +23,11 @@ import { lineModelMetadata } from '../src/model/line-model.js';
 import { decodeModel, loadModel } from '../src/model/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/model/safetensors.js';
 import { onnxFileBytes } from '../src/node/onnx-file.js';
+import { TrainingRun } from '../src/run/training-run.js';
+import { DEFAULT_SETTINGS } from '../src/run/settings.js';
 import { Random } from '../src/util/random.js';
 import { cliRunner } from './cli-runner.js';
+import { corpusOf, memoryStore, TINY_RUN } from './run-helpers.js';
 import { onnxMetadataOf, randomModelFile, readOnnx, ROOT } from './onnx-helpers.js';
 import { assertUserError } from './user-error.js';
 
@@ -239,6 +242,23 @@ describe('the ONNX file', () => {
     assert.ok((JSON.parse(meta.vocab) as string[]).includes('🙂'));
     const plain = onnxMetadataOf(onnxFileBytes(decodeModel(randomModelFile('rnn', 1).bytes, 'm'), 'm'));
     assert.equal(plain.lines, undefined, 'a model of running text has no lines entry');
+  });
+
+  test('a checkpoint of a run with --ema exports as the model saved with it: the averaged weights', async () => {
+    const store = memoryStore();
+    const run = new TrainingRun({
+      corpus: corpusOf('the quick brown fox jumps over the lazy dog.\n'.repeat(40)),
+      settings: { ...DEFAULT_SETTINGS, ...TINY_RUN, lr: 0.02, ema: 0.9 },
+      limits: { steps: 20 },
+      kernels: referenceKernels('f32'),
+      store,
+    });
+    await run.train();
+    const onnxOf = (file: 'model' | 'checkpoint'): Uint8Array => onnxFileBytes(decodeModel(store.files.get(file)!, file), file);
+    assert.deepEqual(onnxOf('checkpoint'), onnxOf('model'));
+    // The checkpoint's raw weights differ from the average, so the equality is not by chance.
+    const raw = decodeSafetensors(store.files.get('checkpoint')!, 'checkpoint').tensors.get('out.bias')!.data;
+    assert.notDeepEqual(raw, decodeSafetensors(store.files.get('model')!, 'model').tensors.get('out.bias')!.data);
   });
 
   test('a field onnx.proto does not have is an error, not dropped', () => {
