@@ -3,7 +3,8 @@
 // 65 characters, embedding 64) on ONNX Runtime for Node (the file charrnn
 // export-onnx writes, the state carried by the caller as a consumer's loop
 // carries it) and on charrnn's own engine (CharRnnModel.generate), on this
-// machine; the best of R runs of each, in characters per second of wall time.
+// machine; the best of R runs of each, taking turns, in characters per second
+// of wall time and per CPU-second.
 // Both take their default threads unless --threads sets ONNX Runtime's.
 // Also the two files' sizes. ONNX Runtime must be installed (npm install).
 import * as ort from 'onnxruntime-node';
@@ -31,24 +32,43 @@ const net = new CharRNN({ cell, layers: L, hidden: H, emb: 64, vocabSize: vocab.
 const modelBytes = encodeModel(net, vocab);
 const onnxBytes = onnxFileBytes(decodeModel(modelBytes, 'bench'), 'bench');
 
-/** The best of `repeat` timings of `run`, after one run to warm up; characters per second. */
-async function best(run: () => Promise<string>): Promise<{ rate: number; text: string }> {
-  let text = await run();
-  let fastest = Infinity;
+/** A timed run: characters per second of wall time and per CPU-second (ONNX Runtime's threads are this process's too). */
+interface Timing {
+  wall: number;
+  cpu: number;
+  text: string;
+}
+
+async function timed(run: () => Promise<string>): Promise<Timing> {
+  const start = performance.now(),
+    cpu = process.cpuUsage();
+  const text = await run();
+  const used = process.cpuUsage(cpu);
+  return { wall: length / ((performance.now() - start) / 1000), cpu: length / ((used.user + used.system) / 1e6), text };
+}
+
+/**
+ * The best of `repeat` runs of each, taking turns (after a run of each to warm
+ * up), so that a busy machine slows both alike rather than whichever ran last.
+ */
+async function bestOfEach(runs: (() => Promise<string>)[]): Promise<Timing[]> {
+  for (const run of runs) await run();
+  const best = runs.map(() => ({ wall: 0, cpu: 0, text: '' }));
   for (let r = 0; r < repeat; r++) {
-    const start = performance.now();
-    text = await run();
-    fastest = Math.min(fastest, performance.now() - start);
+    for (const [i, run] of runs.entries()) {
+      const t = await timed(run);
+      best[i] = { wall: Math.max(best[i].wall, t.wall), cpu: Math.max(best[i].cpu, t.cpu), text: t.text };
+    }
   }
-  return { rate: length / (fastest / 1000), text };
+  return best;
 }
 
 const model = await CharRnnModel.load(modelBytes, { kernels, name: 'bench' });
-const own = await best(async () => (await model.generate({ prime: PRIME, length, greedy: true })).text);
+const own = async (): Promise<string> => (await model.generate({ prime: PRIME, length, greedy: true })).text;
 
 const session = await ort.InferenceSession.create(onnxBytes, threads ? { intraOpNumThreads: Number(threads), interOpNumThreads: 1 } : {});
 const V = vocab.size;
-const onnx = await best(async () => {
+const onnx = async (): Promise<string> => {
   const zeros = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(L * H), [L, 1, H]);
   let state: Record<string, ort.Tensor> = cell === 'lstm' ? { h0: zeros(), c0: zeros() } : { h0: zeros() };
   const read = async (ids: number[]): Promise<Float32Array> => {
@@ -65,15 +85,16 @@ const onnx = await best(async () => {
     logits = await read([next]);
   }
   return text;
-});
+};
+const [ownTime, onnxTime] = await bestOfEach([own, onnx]);
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 console.log(
   `${cell} ${L}x${H}, ${V} characters, greedy, ${length} characters one at a time, best of ${repeat}; ${cpus()[0]?.model ?? 'CPU'}, ${cpus().length} cores`,
 );
 console.log(`  model.safetensors ${fmt(modelBytes.length)} bytes, model.onnx ${fmt(onnxBytes.length)} bytes`);
-console.log(`  charrnn (${kernels.name} engine): ${fmt(own.rate)} characters/s`);
+console.log(`  charrnn (${kernels.name} engine): ${fmt(ownTime.wall)} characters/s (${fmt(ownTime.cpu)} per CPU-second)`);
 console.log(
-  `  ONNX Runtime ${ort.env.versions.common} (node, CPU${threads ? `, ${threads} thread${threads === '1' ? '' : 's'}` : ''}): ${fmt(onnx.rate)} characters/s`,
+  `  ONNX Runtime ${ort.env.versions.common} (node, CPU${threads ? `, ${threads} thread${threads === '1' ? '' : 's'}` : ''}): ${fmt(onnxTime.wall)} characters/s (${fmt(onnxTime.cpu)} per CPU-second)`,
 );
-console.log(`  same text: ${own.text === onnx.text ? 'yes' : 'no'}`);
+console.log(`  same text: ${ownTime.text === onnxTime.text ? 'yes' : 'no'}`);
