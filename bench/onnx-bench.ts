@@ -5,7 +5,8 @@
 // carries it) and on charrnn's own engine (CharRnnModel.generate), on this
 // machine; the best of R runs of each, taking turns, in characters per second
 // of wall time and per CPU-second.
-// Both take their default threads unless --threads sets ONNX Runtime's.
+// Both take their default threads unless --threads sets ONNX Runtime's and
+// CHARRNN_THREADS charrnn's.
 // Also the two files' sizes. ONNX Runtime must be installed (npm install).
 import * as ort from 'onnxruntime-node';
 import { cpus } from 'node:os';
