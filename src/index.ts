@@ -18,6 +18,20 @@ export { DEFAULT_LENGTH, MAX_LENGTH, type GenerateOptions } from './generate/opt
 export { DEFAULT_MAX_LINE, type LineOptions } from './generate/line-options.js';
 export type { FinishReason, GenerationUsage } from './generate/generator.js';
 export type { TextScore, LinesScore } from './train/evaluate.js';
+export type { TraceOptions, TracedValue, TraceChunk, TextTrace, LayerTrace } from './explain/trace.js';
+export type { ExplainOptions } from './explain/explain-text.js';
+export type { PatternFeature } from './explain/text-features.js';
+export type {
+  Explanation,
+  ShownChar,
+  UnitRef,
+  UnitKind,
+  UnitCorrelation,
+  FeatureUnits,
+  GateSaturation,
+  Passage,
+  ClassSurprise,
+} from './explain/explanation.js';
 export type { LineModelInfo } from './model/line-model.js';
 export type { LineSet } from './text/line-set.js';
 export type { ModelConfig } from './model/config.js';

@@ -7,6 +7,8 @@ import { lineModelInfo, type LineModelInfo } from '../model/line-model.js';
 import { loadModel } from '../model/model-file.js';
 import { scoreLines, scoreText, type TextScore } from '../train/evaluate.js';
 import { traceChunks, traceText, type TextTrace, type TraceChunk, type TraceOptions } from '../explain/trace.js';
+import { explainText, type ExplainOptions } from '../explain/explain-text.js';
+import type { Explanation } from '../explain/explanation.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 import { GenerationBatch, type GenerationStream } from './generation-batch.js';
 import { createGenerator } from './create-generator.js';
@@ -134,6 +136,19 @@ export class CharRnnModel {
    */
   traceChunks(text: string | readonly string[], options: TraceOptions = {}): Generator<TraceChunk, void, undefined> {
     return traceChunks(this.model, this.vocab, textsOf(text), this.lineModel !== null, options);
+  }
+
+  /**
+   * What the model does with `text`, as `charrnn explain` reports it and the
+   * page's Inside view shows it: the surprise and guesses at each shown
+   * character with every unit's value, the units that track quotes, brackets,
+   * line position and the other features (and `patterns` of your own), gate
+   * saturation, a surprise histogram, the hardest passages and surprise by
+   * class of character.
+   */
+  explain(text: string, options: ExplainOptions = {}): Explanation {
+    if (typeof text !== 'string') throw new CharrnnError('The text to explain must be a string.');
+    return explainText(this.model, this.vocab, text, this.lineModel !== null, options);
   }
 
   /** The characters the model knows, in id order. */
