@@ -16,6 +16,7 @@ import {
   type ToTrainWorker,
   type TrainSize,
 } from '../src/browser/index.js';
+import { setUpStartFrom } from './start-from.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -362,9 +363,19 @@ function onWorker(m: FromTrainWorker): void {
   }
 }
 
+// A fine-tune's starting model (web/start-from.ts), or null for a new model.
+const startingPoint = setUpStartFrom(error => showError('train', error));
+
 trainButton.addEventListener('click', () => {
   if (worker) return;
   showError('train', null);
+  let from;
+  try {
+    from = startingPoint();
+  } catch (e) {
+    showError('train', e);
+    return;
+  }
   events = [];
   modelBytes = null;
   download.disabled = true;
@@ -382,6 +393,7 @@ trainButton.addEventListener('click', () => {
     source: textSource,
     size,
     seconds: Number($<HTMLSelectElement>('train-time').value),
+    ...(from ? { from } : {}),
   };
   worker = new Worker(new URL('../src/browser/train-worker.ts', import.meta.url), { type: 'module', name: 'charrnn-training' });
   worker.onmessage = (e: MessageEvent<FromTrainWorker>) => onWorker(e.data);

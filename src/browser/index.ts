@@ -6,7 +6,7 @@ export * from '../index.js';
 export { loadBrowserKernels, browserWasmSpawner, browserThreadCount, canUseThreads } from './kernels.js';
 export { memoryStore, type MemoryStore } from './memory-store.js';
 export { readTextFile, readBytes, type NamedBlob } from './files.js';
-export { createTrainingRun, TRAIN_PRESETS, type TrainRequest, type TrainSize } from './training.js';
+export { createTrainingRun, createFineTuneRun, TRAIN_PRESETS, type TrainRequest, type TrainSize } from './training.js';
 export type { ToTrainWorker, FromTrainWorker } from './train-worker-messages.js';
 export { pageSentence, PAGE_SKIP_ADVICE, SKIP_UNKNOWN_LABEL } from './page-words.js';
 export { serverModels, serverStream, type ServerModel, type ServerGenerateRequest } from './server.js';

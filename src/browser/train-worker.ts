@@ -6,7 +6,7 @@ import type { TrainingRun } from '../run/training-run.js';
 import { loadBrowserKernels } from './kernels.js';
 import { memoryStore } from './memory-store.js';
 import type { FromTrainWorker, ToTrainWorker } from './train-worker-messages.js';
-import { createTrainingRun } from './training.js';
+import { createFineTuneRun, createTrainingRun } from './training.js';
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<ToTrainWorker>) => void) | null;
@@ -33,7 +33,7 @@ async function train(request: Extract<ToTrainWorker, { type: 'train' }>): Promis
     const store = memoryStore((file, bytes) => {
       if (file === 'model') post({ type: 'file', file, bytes: bytes.slice() });
     });
-    run = createTrainingRun(request, kernels, store);
+    run = request.from ? await createFineTuneRun(request, kernels, store) : createTrainingRun(request, kernels, store);
     if (stopAsked) run.requestStop('stopped from the page');
     run.on(event => post({ type: 'event', event }));
     await run.train();

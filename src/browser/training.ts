@@ -3,7 +3,10 @@
 // ./train-worker.ts); the math and the run's rules are the run layer's.
 import { CharrnnError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { startingModel } from '../run/fine-tune.js';
+import { planRun } from '../run/plan-run.js';
 import { TrainingRun, type RunStore } from '../run/training-run.js';
+import { normalizeText } from '../text/normalize.js';
 import { SettingError, type SettingName, type SettingNames } from '../run/setting-error.js';
 import { DEFAULT_SETTINGS, type RunSettings } from '../run/settings.js';
 import { trainingText } from '../run/training-text.js';
@@ -57,6 +60,12 @@ export interface TrainRequest {
   seconds: number;
   /** Seed of the run (default the CLI's). */
   seed?: number;
+  /**
+   * Fine-tune: the model file the run starts from (one the user opened, or a
+   * base model the server serves) and its name; the run keeps its size, and the
+   * recipe plans the fine-tune for the time (see {@link createFineTuneRun}).
+   */
+  from?: { bytes: Uint8Array; name: string };
 }
 
 /**
@@ -76,6 +85,30 @@ export function createTrainingRun(request: TrainRequest, kernels: Kernels<Float3
   }
 }
 
+/**
+ * Builds the fine-tuning run a page asked for (`request.from`): the model
+ * decoded (a file that is no model is one sentence), the text put in its
+ * normalisation form, and the run planned as `charrnn train --from MODEL
+ * --seconds S` plans it (the model's size; the recipe's fine-tune). A refused
+ * setting or text is a CharrnnError in the page's words.
+ */
+export async function createFineTuneRun(request: TrainRequest, kernels: Kernels<Float32Array>, store: RunStore): Promise<TrainingRun> {
+  const preset = TRAIN_PRESETS[request.size];
+  if (preset === undefined) throw new CharrnnError(`There is no size '${String(request.size)}'; choose small or medium.`);
+  if (request.from === undefined) throw new CharrnnError('A fine-tuning run needs the model it starts from.');
+  const names = pageNames(request.size);
+  const limits = { seconds: request.seconds };
+  try {
+    const from = startingModel(request.from.bytes, request.from.name);
+    const text = trainingText(normalizeText(request.text, from.model.vocab.normalization), request.source);
+    const settings: RunSettings = { ...preset, seed: request.seed ?? preset.seed };
+    const plan = await planRun({ text, settings, given: {}, limits, recipe: 'auto', resumed: false, kernels, from, names });
+    return new TrainingRun({ ...plan, limits, kernels, store, names, from });
+  } catch (e) {
+    throw e instanceof SettingError ? e.said(names) : e;
+  }
+}
+
 /** The page's words for the settings in a refusal (it offers sizes, each a preset of settings). */
 export function pageNames(size: TrainSize): SettingNames {
   const words: Partial<Record<SettingName, string>> = {
@@ -85,6 +118,7 @@ export function pageNames(size: TrainSize): SettingNames {
     timeBudget: 'a time',
     seconds: 'a time',
     text: 'some text (paste it, or drop a text file)',
+    from: 'the starting model',
   };
   return setting => words[setting] ?? setting;
 }

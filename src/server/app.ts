@@ -3,6 +3,7 @@ import { Admission } from './admission.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import type { ServedModel } from './served-models.js';
 import { authPlugin } from './plugins/auth.js';
+import { baseModelsPlugin } from './plugins/base-models.js';
 import { drainingPlugin } from './plugins/draining.js';
 import { errorsPlugin } from './plugins/error-handler.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -63,6 +64,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.token !== undefined) await app.register(authPlugin, { token: options.token });
   await app.register(openapiPlugin, { bearer: options.token !== undefined });
   for (const route of [generateRoute, completionsRoute, modelsRoute, healthRoute]) await app.register(route);
+  await app.register(baseModelsPlugin);
   await app.register(pagePlugin, { dir: pageDir });
   return app;
 }
