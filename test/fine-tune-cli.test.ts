@@ -11,7 +11,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeModel } from '../src/model/model-file.js';
 import { modelOrigin } from '../src/model/origin.js';
-import { baseModelFile, baseModelNames, modelFile, PACKAGE_BASE_MODELS, readStartingModel } from '../src/node/base-models.js';
+import { createFineTuneRun } from '../src/browser/training.js';
+import { referenceKernels } from '../src/kernels/reference/index.js';
+import {
+  BASE_MODELS_ENV,
+  baseModelFile,
+  baseModelNames,
+  modelFile,
+  PACKAGE_BASE_MODELS,
+  readStartingModel,
+} from '../src/node/base-models.js';
+import { buildServer } from '../src/server/app.js';
+import { loadServedModels } from '../src/server/served-models.js';
 import { CharRnnModel } from '../src/node/index.js';
 import { cliRunner, TINY } from './cli-runner.js';
 import { assertUserError } from './user-error.js';
@@ -159,7 +170,11 @@ describe('bad input to --from is one sentence, and nothing is written', () => {
     );
     await refused(['binary.bin', '--from', 'tiny'], /binary\.bin/);
     writeFileSync(at('short.txt'), 'The cat.\n');
-    await refused(['short.txt', '--from', 'tiny'], /too short|short/);
+    await refused(['short.txt', '--from', 'tiny'], /^charrnn: The text is too short for --batch 4 and --seq 16: /);
+    // With a time budget, too: the run's sentence, not the speed probe's.
+    const r = await cli(['train', 'short.txt', '--from', 'tiny', '--minutes', '1', '--backend', 'reference', '--out', 'refused-budget']);
+    assertUserError(r, /^charrnn: The text is too short for --batch 50 and --seq 50: /);
+    assert.ok(!existsSync(at('refused-budget')));
   });
 
   test("a size or a normalisation against the model's, and --from with --resume", async () => {
@@ -201,6 +216,47 @@ describe('base models by name', () => {
     assertUserError(
       await cli(['sample', 'klingon']),
       /^charrnn: klingon is neither a file nor a base model: the one base model is tiny\.$/,
+    );
+  });
+
+  test('charrnn serve serves a base model by name, and the base models as files for the page', async () => {
+    const saved = process.env[BASE_MODELS_ENV];
+    process.env[BASE_MODELS_ENV] = BASE;
+    try {
+      const models = await loadServedModels(['tiny'], [], 'reference');
+      assert.equal(models[0].name, 'tiny');
+      const app = await buildServer({ models });
+      assert.deepEqual((await app.inject({ url: '/base-models/' })).json(), { models: ['tiny'] });
+      const file = await app.inject({ url: '/base-models/tiny.safetensors' });
+      assert.equal(file.statusCode, 200);
+      assert.deepEqual(new Uint8Array(file.rawPayload), new Uint8Array(readFileSync(join(BASE, 'tiny.safetensors'))));
+      for (const bad of ['klingon.safetensors', 'tiny', '..%2Ftiny.safetensors']) {
+        const r = await app.inject({ url: `/base-models/${bad}` });
+        assert.equal(r.statusCode, 404, bad);
+        assert.match((r.json() as { error: { message: string } }).error.message, /^There is no base model /);
+      }
+      await app.close();
+    } finally {
+      if (saved === undefined) delete process.env[BASE_MODELS_ENV];
+      else process.env[BASE_MODELS_ENV] = saved;
+    }
+  });
+
+  test('the page fine-tunes through the library as the CLI does: the model kept, the recipe planned, one sentence for a bad file', async () => {
+    const bytes = new Uint8Array(readFileSync(join(BASE, 'tiny.safetensors')));
+    const files = new Map<string, Uint8Array>();
+    const store = { save: (file: string, b: Uint8Array) => void files.set(file, b) };
+    const request = { text: NEW.repeat(3), source: 'the pasted text', size: 'medium' as const, seconds: 3, from: { bytes, name: 'tiny' } };
+    const run = await createFineTuneRun(request, referenceKernels('f32'), store);
+    assert.deepEqual([run.settings.layers, run.settings.hidden, run.settings.emb], [1, 16, 8], "the model's size, not medium's");
+    assert.equal(run.origin?.name, 'tiny');
+    await assert.rejects(
+      createFineTuneRun({ ...request, from: { bytes: new Uint8Array(10), name: 'junk.bin' } }, referenceKernels('f32'), store),
+      /^CharrnnError: junk\.bin is not a valid safetensors file/,
+    );
+    await assert.rejects(
+      createFineTuneRun({ ...request, text: 'The cat.\n' }, referenceKernels('f32'), store),
+      /^CharrnnError: The text is too short for the medium size's batch 32 and the medium size's chunk length 64: /,
     );
   });
 

@@ -10,8 +10,8 @@ import { budgetRecipe } from './budget-recipe.js';
 import { fineTuneSettings, fineTuneText, type StartingModel } from './fine-tune.js';
 import { withLines } from './line-mode.js';
 import { LIBRARY_NAMES, SettingError, type SettingNames } from './setting-error.js';
-import type { RunSettings, StopLimits } from './settings.js';
-import { checkNotBlank } from './check-settings.js';
+import { DEFAULT_SETTINGS, type RunSettings, type StopLimits } from './settings.js';
+import { checkNotBlank, checkSettings } from './check-settings.js';
 import { checkSettingRanges } from './setting-ranges.js';
 import type { TrainingText } from './training-text.js';
 
@@ -92,7 +92,8 @@ export async function planRun(o: PlanOptions): Promise<RunPlan> {
   if (o.recipe === 'on') checkRecipeAsked(o.resumed, limits, settings.lines && !from);
   const corpus = withLines(o.text, settings);
   // A fine-tune's vocabulary is the model's and the text's: its size is what the recipe and the memory check plan for.
-  const vocabSize = from ? fineTuneText(corpus, from).text.vocab.size : corpus.vocab.size;
+  const grown = from ? fineTuneText(corpus, from).text : corpus;
+  const vocabSize = grown.vocab.size;
   const notes: string[] = [];
   // Line mode's recipe is not calibrated yet (its probe would train streams): it keeps the defaults. A fine-tune's
   // model is given, so its recipe plans line mode too (the probe's streams only time the model).
@@ -104,8 +105,11 @@ export async function planRun(o: PlanOptions): Promise<RunPlan> {
       limits.steps === undefined &&
       limits.epochs === undefined &&
       (from ? true : given.layers === undefined && given.hidden === undefined && !settings.lines));
+  // The probe trains on one chunk of the text at least: a text shorter than that is the run's to refuse, in its own words.
+  const probeFits = corpus.ids.length > (given.seq ?? DEFAULT_SETTINGS.seq) + 1;
+  if (recipeApplies && !probeFits) checkSettings(settings, limits, grown);
   const startedAt = now();
-  if (recipeApplies) {
+  if (recipeApplies && probeFits) {
     const chosen = await budgetRecipe({
       ids: corpus.ids,
       vocabSize,
