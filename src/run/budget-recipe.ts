@@ -4,6 +4,7 @@
 // goes, and keeps the re-plans beside it, so a resumed run keeps the same curve). Platform-neutral: the clock is the caller's, and the probe's seconds
 // come out of the budget.
 import type { Kernels } from '../kernels/kernels.js';
+import type { ModelConfig } from '../model/config.js';
 import { plannedSteps } from '../train/schedule.js';
 import type { TokenIds } from '../data/streams.js';
 import { measureSpeeds, type ProbeModel } from './probe.js';
@@ -12,7 +13,6 @@ import {
   chooseRecipe,
   FINE_TUNE_VALIDATION_SHARE,
   VALIDATION_SHARE,
-  type FixedModel,
   type MeasuredSpeed,
   type Recipe,
 } from './recipe.js';
@@ -46,7 +46,7 @@ export interface BudgetRecipeOptions {
   /** How the explanation names settings (default: the library's names). */
   names?: SettingNames;
   /** Fine-tuning: the starting model's architecture, which stays; the recipe plans a fine-tune of it (chooseFineTuneRecipe). */
-  fineTune?: FixedModel;
+  fineTune?: Pick<ModelConfig, 'cell' | 'layers' | 'hidden' | 'emb'>;
 }
 
 /** Share of the budget the probe may take, and its bounds in seconds. */
@@ -91,7 +91,8 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
   const batch = given.batch ?? DEFAULT_SETTINGS.batch;
   const seq = given.seq ?? DEFAULT_SETTINGS.seq;
   const probe = { seconds: probeSeconds(o.seconds) / 2, batch, seq, now: o.now };
-  const models = o.fineTune ? [{ ...o.fineTune }] : probeModels(o.seconds, given);
+  const fixed = o.fineTune && { cell: o.fineTune.cell, layers: o.fineTune.layers, hidden: o.fineTune.hidden, emb: o.fineTune.emb };
+  const models = fixed ? [fixed] : probeModels(o.seconds, given);
   const speeds = await measureSpeeds(o.ids, o.vocabSize, o.kernels, models, probe);
   const choose = (): Recipe => {
     const input = {
@@ -101,7 +102,7 @@ export async function budgetRecipe(o: BudgetRecipeOptions): Promise<BudgetRecipe
       seconds: Math.max(1, o.seconds - (o.now() - started) / 1000),
       given,
     };
-    return o.fineTune ? chooseFineTuneRecipe({ ...input, model: o.fineTune }) : chooseRecipe(input);
+    return fixed ? chooseFineTuneRecipe({ ...input, model: fixed }) : chooseRecipe(input);
   };
   // A speed scaled from another size is a guess (small models are bound by overheads, not
   // multiply-adds), and so is one measured without the dropout the run will use (its masks
