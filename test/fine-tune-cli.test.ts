@@ -225,6 +225,9 @@ describe('base models by name', () => {
     try {
       const models = await loadServedModels(['tiny'], [], 'reference');
       assert.equal(models[0].name, 'tiny');
+      // The library's handle, in Node, takes the name as well.
+      const handle = await CharRnnModel.load('tiny', { backend: 'reference' });
+      assert.equal(handle.vocab.size, models[0].vocab.size);
       const app = await buildServer({ models });
       assert.deepEqual((await app.inject({ url: '/base-models/' })).json(), { models: ['tiny'] });
       const file = await app.inject({ url: '/base-models/tiny.safetensors' });
