@@ -241,8 +241,13 @@ export interface FineTuneRecipeInput extends RecipeInput {
   model: FixedModel;
 }
 
-/** A fine-tune's peak learning rate, as a share of the one the recipe gives a fresh model of the same size: the weights are near a good point already. */
-export const FINE_TUNE_LR_SHARE = 0.3;
+/**
+ * A fine-tune's peak learning rate, as a share of the one the recipe gives a
+ * fresh model of the same size. A lower peak (0.3 or 0.6 of it) left minute-long
+ * fine-tunes underfit, still falling at their last step (docs/recipe-experiments.md,
+ * Fine-tuning): the warm-up, not a lower peak, keeps the first steps from throwing the model off.
+ */
+export const FINE_TUNE_LR_SHARE = 1;
 /** A fine-tune's warm-up, at most, in steps: Adam's moments start empty, and the first steps must not throw the model off. */
 export const FINE_TUNE_WARMUP = 30;
 /** Share of a fine-tune's budget validation may take: a small text overfits within minutes, so the best point must be seen. */
@@ -251,14 +256,19 @@ export const FINE_TUNE_VALIDATION_SHARE = 0.06;
 export const FINE_TUNE_VALIDATIONS = { min: 12, max: 40 };
 /** Validations in a row without a new best before a fine-tune stops: past its best point, a small text only overfits. */
 export const FINE_TUNE_PATIENCE = 6;
-/** Most dropout a fine-tune adds to a model (the pressure rule of a fresh run would ask for more, and its weights were trained without). */
-export const FINE_TUNE_MAX_DROPOUT = 0.2;
+/**
+ * Most dropout a fine-tune adds to a model: the pressure rule of a fresh run asks for
+ * more, but a pretrained model overfits a small text less than a fresh one (0, 0.1 and
+ * 0.2 scored within noise of each other in the experiments), and its weights were
+ * trained without it.
+ */
+export const FINE_TUNE_MAX_DROPOUT = 0.1;
 /** Fine-tune's held-out share: about this many characters, between 5% and 10% of the text. */
 const FINE_TUNE_VAL_CHARS = 4000;
 
 /**
  * The recipe for fine-tuning a trained model for a time budget: the model's
- * size and cell stay; the peak learning rate is a share of a fresh run's, after
+ * size and cell stay; the peak learning rate is a fresh run's (FINE_TUNE_LR_SHARE), after
  * a short warm-up, down a cosine to a tenth of it; the held-out text is 5-10% of
  * the text, in windows across it, validated early and often; the run stops
  * after FINE_TUNE_PATIENCE validations without a new best, and its best model
