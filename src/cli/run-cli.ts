@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { explainCommand } from './explain.js';
 import { exportTorchCommand } from './export-torch.js';
 import { inspectCommand } from './inspect.js';
 import type { CliIo } from './io.js';
@@ -28,9 +29,17 @@ function oneLine(message: string): string {
 
 /** Every command of the CLI with its flags, in the order `--help` lists them (cheap: actions load their code when run). */
 export function charrnnCommands(io: CliIo, status: ExitStatus): Command[] {
-  return [trainCommand, sampleCommand, serveCommand, evalCommand, plotCommand, inspectCommand, exportTorchCommand, benchCommand].map(make =>
-    make(io, status),
-  );
+  return [
+    trainCommand,
+    sampleCommand,
+    serveCommand,
+    evalCommand,
+    explainCommand,
+    plotCommand,
+    inspectCommand,
+    exportTorchCommand,
+    benchCommand,
+  ].map(make => make(io, status));
 }
 
 /**
