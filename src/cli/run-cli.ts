@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { explainCommand } from './explain.js';
+import { exportOnnxCommand } from './export-onnx.js';
 import { exportTorchCommand } from './export-torch.js';
 import { inspectCommand } from './inspect.js';
 import type { CliIo } from './io.js';
@@ -38,6 +39,7 @@ export function charrnnCommands(io: CliIo, status: ExitStatus): Command[] {
     plotCommand,
     inspectCommand,
     exportTorchCommand,
+    exportOnnxCommand,
     benchCommand,
   ].map(make => make(io, status));
 }

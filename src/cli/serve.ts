@@ -31,6 +31,18 @@ export function serveCommand(io: CliIo, status: ExitStatus): Command {
     .option('--max-in-flight <n>', 'requests generating at once; more wait in the queue', positiveInt, DEFAULT_LIMITS.maxInFlight)
     .option('--max-queue <n>', 'requests waiting; past that 429 with Retry-After', nonNegativeInt, DEFAULT_LIMITS.maxQueue)
     .option('--body-limit <bytes>', 'largest request body', positiveInt, DEFAULT_LIMITS.bodyLimit)
+    .option(
+      '--max-logprobs <k>',
+      'most likely characters listed per position (logprobs, char_logprobs)',
+      nonNegativeInt,
+      DEFAULT_LIMITS.maxLogprobs,
+    )
+    .option(
+      '--max-trace-length <n>',
+      "characters a request's log-probabilities may trace: every text's prompt and completion",
+      positiveInt,
+      DEFAULT_LIMITS.maxTraceLength,
+    )
     .option('--static <dir>', "folder served at / with cross-origin isolation headers (default: the package's web/dist, when built)")
     .action(
       action(status, async (models: string[], flags: ServeFlags) => {
@@ -52,6 +64,8 @@ export function serveCommand(io: CliIo, status: ExitStatus): Command {
             maxInFlight: flags.maxInFlight,
             maxQueue: flags.maxQueue,
             bodyLimit: flags.bodyLimit,
+            maxLogprobs: flags.maxLogprobs,
+            maxTraceLength: flags.maxTraceLength,
           },
           log: line => io.stdout.write(`${line}\n`),
         });

@@ -153,60 +153,45 @@ export function traceText<F extends FloatArray>(
 ): TextTrace<F> {
   const opts = checkTraceOptions(model, options);
   const { sequences, unknownChars } = traceInput(vocab, texts, lineModel);
-  const chunks = [...chunksOf(model, sequences, opts)];
-  const starts: number[] = [];
-  for (const c of chunks) if (starts.length === c.sequence) starts.push(c.start);
-  const join = <A extends FloatArray | Int32Array | Uint8Array>(parts: A[], make: (n: number) => A): A => {
-    const out = make(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p as never, at);
-      at += p.length;
-    }
-    return out;
-  };
+  // The whole trace's arrays are made once at their final size and each chunk is copied in as it comes,
+  // so that keeping every layer's values costs what they take and not twice that.
+  const n = sequences.reduce((sum, s) => sum + s.chars.length, 0);
+  const { k } = opts;
+  const { hidden: H, cell } = model.config;
   const float = floatOf(model);
-  const layers: LayerTrace<F>[] = chunks[0].layers.map((l, i) => {
-    const joined: LayerTrace<F> = { layer: l.layer };
-    for (const v of ['hidden', 'cell', 'gates'] as const)
-      if (l[v])
-        joined[v] = join(
-          chunks.map(c => c.layers[i][v]!),
-          float,
-        );
-    return joined;
-  });
-  return {
-    chars: chunks.flatMap(c => c.chars),
-    ids: join(
-      chunks.map(c => c.ids),
-      m => new Int32Array(m),
-    ),
-    unknown: join(
-      chunks.map(c => c.unknown),
-      m => new Uint8Array(m),
-    ),
-    surprise: join(
-      chunks.map(c => c.surprise),
-      m => new Float64Array(m),
-    ),
-    probability: join(
-      chunks.map(c => c.probability),
-      m => new Float64Array(m),
-    ),
-    topIds: join(
-      chunks.map(c => c.topIds),
-      m => new Int32Array(m),
-    ),
-    topP: join(
-      chunks.map(c => c.topP),
-      m => new Float64Array(m),
-    ),
-    k: opts.k,
-    layers,
-    starts,
+  const width: Record<TracedValue, number> = { hidden: H, cell: H, gates: GATES[cell] * H };
+  const trace: TextTrace<F> = {
+    chars: new Array<string>(n),
+    ids: new Int32Array(n),
+    unknown: new Uint8Array(n),
+    surprise: new Float64Array(n),
+    probability: new Float64Array(n),
+    topIds: new Int32Array(n * k),
+    topP: new Float64Array(n * k),
+    k,
+    layers: opts.layers.map(layer => {
+      const traced: LayerTrace<F> = { layer };
+      for (const v of opts.values) traced[v] = float(n * width[v]);
+      return traced;
+    }),
+    starts: [],
     unknownChars,
   };
+  for (const c of chunksOf(model, sequences, opts)) {
+    if (trace.starts.length === c.sequence) trace.starts.push(c.start);
+    const at = c.start;
+    for (let i = 0; i < c.chars.length; i++) trace.chars[at + i] = c.chars[i];
+    trace.ids.set(c.ids, at);
+    trace.unknown.set(c.unknown, at);
+    trace.surprise.set(c.surprise, at);
+    trace.probability.set(c.probability, at);
+    trace.topIds.set(c.topIds, at * k);
+    trace.topP.set(c.topP, at * k);
+    c.layers.forEach((l, j) => {
+      for (const v of opts.values) trace.layers[j][v]!.set(l[v]!, at * width[v]);
+    });
+  }
+  return trace;
 }
 
 /**

@@ -10,14 +10,15 @@ import { toApiError } from './to-api-error.js';
 /**
  * Answers one generating request: waits for a place (429 when the queue is
  * full), cancels the generation when the client goes away, and gives the place
- * back at the end. `work` answers with JSON (its return value) or opens an SSE
- * stream and writes to it (returning undefined).
+ * back at the end. `work` answers with JSON (its return value: an object for
+ * the route's serializer, or JSON text already made) or opens an SSE stream and
+ * writes to it (returning undefined).
  */
 export async function answerGeneration(
   request: FastifyRequest,
   reply: FastifyReply,
-  work: (signal: AbortSignal, sse: () => SseWriter) => Promise<object | undefined>,
-): Promise<object | undefined> {
+  work: (signal: AbortSignal, sse: () => SseWriter) => Promise<object | string | undefined>,
+): Promise<object | string | undefined> {
   const gone = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) gone.abort(new GenerationCancelled());
@@ -32,11 +33,13 @@ export async function answerGeneration(
   }
   let streaming: SseWriter | null = null;
   try {
-    return await work(gone.signal, () => {
+    const answer = await work(gone.signal, () => {
       reply.hijack();
       streaming = new SseWriter(reply.raw);
       return streaming;
     });
+    if (typeof answer === 'string') reply.type('application/json; charset=utf-8');
+    return answer;
   } catch (e) {
     if (e instanceof GenerationCancelled) {
       // The client is gone (or the server is closing at once): end whatever is left of the answer.

@@ -12,6 +12,10 @@ export interface ServerLimits {
   maxQueue: number;
   /** Bytes a request body may be (413 past it). */
   bodyLimit: number;
+  /** The most likely characters one position's log-probabilities may list (logprobs, char_logprobs). */
+  maxLogprobs: number;
+  /** Characters one request's log-probabilities may trace: every text's prompt and completion together, counted before generating. */
+  maxTraceLength: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -21,4 +25,6 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxInFlight: 64,
   maxQueue: 256,
   bodyLimit: 64 * 1024,
+  maxLogprobs: 20,
+  maxTraceLength: 100_000,
 };

@@ -40,7 +40,16 @@ const modelField: WireField = {
   schema: { type: 'string', minLength: 1, maxLength: 200 },
   requirement: 'the name of a loaded model (GET /v1/models lists them)',
 };
-const streamField: WireField = { schema: { type: 'boolean' }, requirement: 'true or false' };
+const booleanField: WireField = { schema: { type: 'boolean' }, requirement: 'true or false' };
+const streamField = booleanField;
+
+/** How many of the most likely characters to list per position: 0 to the server's --max-logprobs. */
+function logprobsField(limits: ServerLimits): WireField {
+  return {
+    schema: { type: 'integer', minimum: 0, maximum: limits.maxLogprobs },
+    requirement: `a whole number from 0 to ${limits.maxLogprobs} (this server's --max-logprobs)`,
+  };
+}
 
 /** A request body's fields; `fields` keeps the order the schema and messages list them in. */
 export interface BodySpec {
@@ -83,6 +92,8 @@ export function generateBody(limits: ServerLimits): BodySpec {
       },
       novel: { schema: { type: 'boolean' }, requirement: lineOptionRequirement('novel') },
       stream: streamField,
+      char_logprobs: logprobsField(limits),
+      score_prime: booleanField,
     },
     'Generates text continuing prime: count sampled texts, or the beam most likely ones; from a line model, count whole lines.',
   );
@@ -111,6 +122,8 @@ export function completionsBody(limits: ServerLimits): BodySpec {
         requirement: 'an object with include_usage true or false',
       },
       user: { schema: { type: 'string', maxLength: 256 }, requirement: 'a string' },
+      logprobs: logprobsField(limits),
+      echo: booleanField,
     },
     'OpenAI-compatible completions; a token is a character.',
   );
@@ -133,6 +146,10 @@ export interface GenerateBody {
   max_length?: number;
   novel?: boolean;
   stream?: boolean;
+  /** Each character's log-probability, with this many of the most likely characters at each position. */
+  char_logprobs?: number;
+  /** The prime's characters scored too (with char_logprobs). */
+  score_prime?: boolean;
 }
 
 export interface CompletionsBody {
@@ -147,6 +164,10 @@ export interface CompletionsBody {
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   user?: string;
+  /** OpenAI's: each token's log-probability, with this many of the most likely tokens at each position. */
+  logprobs?: number;
+  /** OpenAI's: the prompt is returned before the completion (and scored, with logprobs). */
+  echo?: boolean;
 }
 
 /** The wire names of the generation options, for parseGenerateOptions' sentences. */

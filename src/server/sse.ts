@@ -30,8 +30,13 @@ export class SseWriter {
   }
 
   send(event: object): void {
+    this.sendJson(JSON.stringify(event));
+  }
+
+  /** An event whose JSON text is already made (one line: JSON text has no raw newline). */
+  sendJson(json: string): void {
     this.flush();
-    if (this.open) this.res.write(`data: ${JSON.stringify(event)}\n\n`);
+    if (this.open) this.res.write(`data: ${json}\n\n`);
   }
 
   /** One step's pieces (one per text, '' for none), written as the events `toEvents` makes of them, or held while the client is behind. */

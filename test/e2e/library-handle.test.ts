@@ -54,4 +54,21 @@ describe('the model handle in docs/library.md', () => {
     assert.match(r.stdout, /logprobs: \[ -\d/);
     assert.match(r.stdout, /natsPerChar: \d+\.\d+/);
   });
+
+  it("runs docs/library.md's inside-a-model example as written", () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/library.md', import.meta.url)), 'utf8');
+    const section = doc.slice(doc.indexOf('## Inside a model'));
+    assert.ok(section.length > 0, 'docs/library.md has its inside-a-model section');
+    const code = section.slice(section.indexOf('```js\n') + 6, section.indexOf('\n```', section.indexOf('```js\n')));
+    const script = fileURLToPath(new URL('./library-inside-example.mjs', import.meta.url));
+    writeFileSync(script, code);
+    const r = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    rmSync(script);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const out = r.stdout.replace(/\s+/g, ' ');
+    assert.match(out, /char: 'c', surprise: \d+\.\d+, guesses: \[ \[ '.', 0\.\d+ \]/);
+    assert.match(out, /cell0: Float32Array\(4\)/);
+    assert.match(out, /worst: \d+\.\d+, quote: \{ layer: \d, kind: '(cell|hidden)', unit: \d+, r: -?\d/);
+  });
 });

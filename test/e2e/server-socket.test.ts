@@ -181,6 +181,33 @@ describe('charrnn server over a socket', () => {
     );
   });
 
+  it('the official openai client scores a text: max_tokens 0, echo and logprobs give what score gives', async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'dummy' });
+    const prompt = 'the cat sat on the mat.\nROMEO: a rose';
+    const c = await client.completions.create({ model: 'tiny', prompt, max_tokens: 0, echo: true, logprobs: 1 });
+    const choice = c.choices[0];
+    assert.equal(choice.text, prompt);
+    const lp = choice.logprobs!;
+    assert.deepEqual(lp.tokens, Array.from(prompt));
+    assert.deepEqual(
+      lp.text_offset,
+      Array.from(prompt, (_, i) => i),
+    );
+    // OpenAI's shape: the first token has nothing before it (null); every other lists the most likely token and the chosen one.
+    assert.equal(lp.token_logprobs![0], null);
+    assert.equal(lp.top_logprobs![0], null);
+    for (const top of lp.top_logprobs!.slice(1)) assert.ok([1, 2].includes(Object.keys(top).length));
+    const score = f.handle.score(prompt);
+    const sum = lp.token_logprobs!.slice(1).reduce((s, l) => s + l, 0);
+    assert.ok(Math.abs(sum + score.natsPerChar * score.chars) < 1e-4, `${sum} vs ${-score.natsPerChar * score.chars}`);
+    assert.equal(score.chars, prompt.length - 1);
+    // Past the server's limit on k, the client's BadRequestError with the sentence naming the flag.
+    await assert.rejects(
+      client.completions.create({ model: 'tiny', prompt, max_tokens: 0, echo: true, logprobs: 21 }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /--max-logprobs/.test(e.message),
+    );
+  });
+
   it('the official openai client with a token: its apiKey is the bearer token; a wrong one is its AuthenticationError', async () => {
     const secured = await start({ token: 's3cret' });
     try {
