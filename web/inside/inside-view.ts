@@ -186,7 +186,7 @@ function headline(e: Explanation): string {
   return (
     `${nats === null ? '–' : nats.toFixed(3)} nats per character (${nats === null ? '–' : (nats / Math.LN2).toFixed(3)} bits) ` +
     `over ${thousands(e.predicted)} predicted of ${thousands(e.chars)} characters · ${modelWords(e.model)}` +
-    (e.model.lineModel ? ' · each line from a fresh state (marked ▸), its end ⏎ predicted' : '')
+    (e.model.lineModel ? ' · each line read from a fresh state (a bar marks its start), its end ⏎ predicted' : '')
   );
 }
 
@@ -233,17 +233,9 @@ function tooltipBody(e: Explanation, i: number, unit: { ref: UnitRef; value: num
   const head = el('div', 'tip-head', el('span', 'tip-char', visibleChar(c.c)));
   const facts = el('div', 'tip-facts');
   if (c.unknown) facts.append(el('div', 'tip-unknown', 'not in the model’s vocabulary: not scored'));
-  if (c.s !== null) {
-    facts.append(el('div', 'tip-surprise', `surprise ${c.s.toFixed(2)} nats · p = ${percentOf(Math.exp(-c.s))}`));
-  } else if (!c.unknown) {
-    facts.append(
-      el(
-        'div',
-        'tip-surprise',
-        c.lineStart ? 'a line’s first character, read from a fresh state' : 'the first character: nothing before it to predict from',
-      ),
-    );
-  }
+  if (c.s !== null) facts.append(el('div', 'tip-surprise', `surprise ${c.s.toFixed(2)} nats · p = ${percentOf(Math.exp(-c.s))}`));
+  else if (!c.unknown) facts.append(el('div', 'tip-surprise', 'the first character: nothing before it to predict from'));
+  if (c.lineStart) facts.append(el('div', 'tip-fresh', 'a new line, read from a fresh state'));
   if (unit)
     facts.append(el('div', 'tip-unit', `${unitLabel(unit.ref)} = ${unit.value >= 0 ? '+' : '−'}${Math.abs(unit.value).toFixed(2)}`));
   head.append(facts);
@@ -354,17 +346,18 @@ function featureList(e: Explanation, pick: (ref: UnitRef) => void): HTMLElement 
   box.append(el('h3', '', 'Units that follow a feature'));
   const list = el('ul', '');
   for (const f of e.features) {
-    const item = el('li', '', el('span', 'feature-name', f.name));
+    const units = el('span', 'feature-units');
+    const item = el('li', '', el('span', 'feature-name', f.name), units);
     item.title = f.description;
     item.dataset.feature = f.name;
-    if (f.units.length === 0) item.append(el('span', 'inside-note', ' (no unit: the feature does not vary in this text)'));
+    if (f.units.length === 0) units.append(el('span', 'inside-note', 'no unit: the feature does not vary in this text'));
     for (const u of f.units) {
       const button = el('button', 'unit-shortcut', `${unitLabel(u)} `, el('span', 'r', `r=${signedR(u.r)}`));
       button.type = 'button';
       button.title = `colour the text by ${unitLabel(u)} (Pearson's r with “${f.name}”: ${signedR(u.r)})`;
       Object.assign(button.dataset, { layer: String(u.layer), kind: u.kind, unit: String(u.unit) });
       button.addEventListener('click', () => pick(u));
-      item.append(button);
+      units.append(button);
     }
     list.append(item);
   }
