@@ -51,7 +51,7 @@ function saturationPart(e: Explanation, size: PlotSize): ChartPart {
   return {
     title: {
       text: 'Gate saturation',
-      subtitle: 'a point per unit: the share of characters where its gate is right-saturated (open) and left-saturated (shut)',
+      subtitle: ['a point per unit: the share of characters where its gate', 'is right-saturated (open) and left-saturated (shut)'],
       fontSize: 13,
       subtitleFontSize: 11,
       anchor: 'start',
