@@ -223,7 +223,10 @@ async function generate(): Promise<void> {
     output.dataset.state = controller.signal.aborted ? 'stopped' : 'done';
     if (controller.signal.aborted) status.textContent += ' · stopped';
     lastGenerated = output.textContent ?? '';
-    if (surprise) void surprise.done().then(() => (output.dataset.surprise = 'done'));
+    if (surprise) {
+      surprise.flush();
+      void surprise.done().then(() => (output.dataset.surprise = 'done'));
+    }
   } catch (e) {
     output.dataset.state = 'error';
     showError('generate', e);

@@ -316,8 +316,13 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#surprise-colour').check();
     await page.locator('#prime').fill('the ');
     await page.locator('#seed').fill('9');
-    await setRange(page, '#length', 80);
+    await setRange(page, '#length', 5000);
     await page.locator('#generate-button').click();
+    // Coloured while it streams, not only once it is done.
+    await page.waitForFunction(() => {
+      const output = document.getElementById('output')!;
+      return output.dataset.state === 'streaming' && output.querySelector('span[data-s]') !== null;
+    });
     await page.locator('#output[data-state="done"][data-surprise="done"]').waitFor();
     const text = await page.locator('#output').innerText();
     const drawn = await page.$$eval('#output > span:not(.prime)', els =>
@@ -328,7 +333,7 @@ describe('the playground in Chromium', { skip }, () => {
       })),
     );
     assert.equal(drawn.map(d => d.text).join(''), text.slice(4));
-    assert.equal(drawn.length, 80);
+    assert.equal(drawn.length, 5000);
     const trace = (await wasmModel()).trace(text);
     drawn.forEach((d, j) => {
       const expected = trace.surprise[4 + j];
@@ -343,7 +348,10 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#inside-last').click();
     await page.locator('#inside-view[data-state="done"]').waitFor();
     assert.equal(await page.locator('#inside-input').inputValue(), generated);
-    assert.equal(await page.locator('#inside-view .inside-text .ch').count(), [...generated].length);
+    // The first 2,000 characters are drawn (the library's default); the headline counts them all.
+    assert.equal([...generated].length, 5004);
+    assert.equal(await page.locator('#inside-view .inside-text .ch').count(), 2000);
+    assert.match(await page.locator('#inside-view .inside-note').first().innerText(), /^The first 2,000 of 5,004 characters are shown/);
     await page.locator('#inside-input').fill('');
     await page.locator('#inside-button').click();
     const error = page.locator('#inside-error');
