@@ -58,27 +58,30 @@ if (full) {
 run(bin('tsc'), ['-b', join(root, 'tsconfig.json')]);
 removeOrphans();
 
-// 3. The playground (web/dist) and the browser library (dist/browser), each a Vite build.
+// 3. The playground (web/dist), the browser library (dist/browser) and the script of
+// `charrnn explain`'s HTML report (dist/explain-report), each a Vite build.
 if (!full) {
   const webInputs = [
     ...files(join(root, 'web'), new Set(['dist'])),
     ...files(join(root, 'src'), new Set(['node', 'cli', 'assembly'])),
     join(root, 'package.json'),
   ];
-  if (stale(webInputs, [join(root, 'web/dist/index.html'), join(root, 'dist/browser/charrnn.js')])) {
+  const webOutputs = ['web/dist/index.html', 'dist/browser/charrnn.js', 'dist/explain-report/report.js'].map(p => join(root, p));
+  if (stale(webInputs, webOutputs)) {
     // Its own build state: the one it would inherit from tsconfig.json is the main build's.
     run(bin('tsc'), ['-p', join(root, 'web/tsconfig.json'), '--tsBuildInfoFile', join(root, 'dist/.tsbuildinfo-web')]);
     run(bin('vite'), ['build', '-c', join(root, 'web/vite.config.ts'), '--logLevel', 'warn']);
     run(bin('vite'), ['build', '-c', join(root, 'web/vite.lib.config.ts'), '--logLevel', 'warn']);
+    run(bin('vite'), ['build', '-c', join(root, 'web/vite.report.config.ts'), '--logLevel', 'warn']);
   }
 }
 
 /** Removes what tsc wrote for a source file that no longer exists (an incremental build never does). */
 function removeOrphans() {
   const removed = [];
-  // Every folder tsc writes (dist/src, dist/test, ...); dist/browser is Vite's.
+  // Every folder tsc writes (dist/src, dist/test, ...); dist/browser and dist/explain-report are Vite's.
   const tops = readdirSync(join(root, 'dist'), { withFileTypes: true })
-    .filter(e => e.isDirectory() && e.name !== 'browser')
+    .filter(e => e.isDirectory() && e.name !== 'browser' && e.name !== 'explain-report')
     .map(e => e.name);
   for (const top of tops) {
     for (const out of files(join(root, 'dist', top))) {

@@ -12,9 +12,8 @@ import { parseGenerateOptions, type GenerateOptions } from '../src/generate/opti
 import type { Kernels } from '../src/kernels/kernels.js';
 import { CharRNN } from '../src/model/charrnn.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
 import { float32Engines } from './conformance/engines.js';
+import { trainBriefly } from './helpers.js';
 
 const BACKENDS = await float32Engines();
 const TEXT = 'the quick brown fox jumps over the lazy dog.\nthe lazy dog sleeps.\n'.repeat(10);
@@ -22,15 +21,7 @@ const vocab = Vocabulary.fromText(TEXT);
 
 function trained(k: Kernels<Float32Array>, cell: 'lstm' | 'gru' | 'rnn' = 'lstm'): CharRNN<Float32Array> {
   const m = new CharRNN({ cell, layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, k, { seed: 4 });
-  const t = new Trainer(m, vocab.encode(TEXT).ids, {
-    batch: 4,
-    seq: 16,
-    clip: 5,
-    lrDecay: 1,
-    lrDecayEvery: 0,
-    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
-  });
-  for (let i = 0; i < 10; i++) t.step();
+  trainBriefly(m, vocab.encode(TEXT).ids, 10);
   return m;
 }
 

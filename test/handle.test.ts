@@ -19,8 +19,7 @@ import { encodeModel } from '../src/model/model-file.js';
 import { CharRnnModel } from '../src/node/index.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
+import { trainBriefly } from './helpers.js';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log.\n'.repeat(20);
 const vocab = Vocabulary.fromText(TEXT);
@@ -33,15 +32,7 @@ before(() => {
   trained = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
     seed: 3,
   });
-  const t = new Trainer(trained, vocab.encode(TEXT).ids, {
-    batch: 4,
-    seq: 16,
-    clip: 5,
-    lrDecay: 1,
-    lrDecayEvery: 0,
-    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
-  });
-  for (let i = 0; i < 20; i++) t.step();
+  trainBriefly(trained, vocab.encode(TEXT).ids, 20);
   file = join(dir, 'model.safetensors');
   writeFileSync(file, encodeModel(trained, vocab));
 });

@@ -18,9 +18,8 @@ import { PRIME_STEPS_MAX } from '../src/generate/encode-prime.js';
 import { GenerateOptionsError, parseGenerateOptions } from '../src/generate/options.js';
 import { sampleTexts } from '../src/generate/sample-texts.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';
+import { trainBriefly } from './helpers.js';
 
 const CELLS: CellType[] = ['lstm', 'gru', 'rnn'];
 
@@ -84,15 +83,7 @@ describe('generation with step', () => {
   const vocab = Vocabulary.fromText(text);
   const trained = (k: Kernels<Float32Array>, cell: CellType): CharRNN<Float32Array> => {
     const m = new CharRNN({ cell, layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, k, { seed: 4 });
-    const t = new Trainer(m, vocab.encode(text).ids, {
-      batch: 4,
-      seq: 16,
-      clip: 5,
-      lrDecay: 1,
-      lrDecayEvery: 0,
-      optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
-    });
-    for (let i = 0; i < 15; i++) t.step();
+    trainBriefly(m, vocab.encode(text).ids, 15);
     return m;
   };
 

@@ -17,8 +17,7 @@ import type { ModelConfig } from '../src/model/config.js';
 import { loadNativeKernels } from '../src/node/native-kernels.js';
 import { LineSet } from '../src/text/line-set.js';
 import { Vocabulary } from '../src/text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../src/train/optimizer.js';
-import { Trainer } from '../src/train/trainer.js';
+import { trainBriefly } from './helpers.js';
 
 const TEXT = 'the cat sat on the mat. "the dog (sat) on the log."\n'.repeat(12);
 const vocab = Vocabulary.fromText(TEXT);
@@ -32,15 +31,7 @@ function trained(config: Partial<ModelConfig>, kernels: Kernels<Float32Array>, v
       seed: 5,
     },
   );
-  const t = new Trainer(model, v.encode(text).ids, {
-    batch: 4,
-    seq: 16,
-    clip: 5,
-    lrDecay: 1,
-    lrDecayEvery: 0,
-    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
-  });
-  for (let i = 0; i < 15; i++) t.step();
+  trainBriefly(model, v.encode(text).ids, 15);
   const on = new CharRNN(model.config, kernels);
   for (const spec of model.params.specs) on.params.get(spec.name).set(model.params.get(spec.name));
   return on;

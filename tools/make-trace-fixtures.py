@@ -14,9 +14,9 @@ before anything is written.
 
 Run: python3 tools/make-trace-fixtures.py (needs torch).
 """
+import importlib.util
 import json
 import os
-import struct
 import sys
 
 import torch
@@ -27,22 +27,12 @@ VOCAB = sorted(set("".join(TEXTS)))
 H, E, LAYERS, K = 13, 6, 2, 5
 SEED = 4321
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "torch-trace")
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32"}
 
-
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        data = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    js = json.dumps(header, separators=(",", ":")).encode()
-    js += b" " * (-len(js) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)) + js + b"".join(blobs))
+# The safetensors writer of the model fixtures (tools/make-fixtures.py, a name Python cannot import as is).
+_spec = importlib.util.spec_from_file_location("make_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-fixtures.py"))
+_make_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_make_fixtures)
+write_safetensors = _make_fixtures.write_safetensors
 
 
 def step(cell, w, x, h, c):

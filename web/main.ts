@@ -2,6 +2,7 @@
 // decoding and the chart's spec all come from the library (src/browser and the
 // main entry); the page has no math of its own.
 import {
+  CharrnnError,
   CharRnnModel,
   lossPlotData,
   pageSentence,
@@ -10,12 +11,17 @@ import {
   readTextFile,
   serverModels,
   serverStream,
+  type Explanation,
   type FromTrainWorker,
   type RunEvent,
   type ServerModel,
   type ToTrainWorker,
   type TrainSize,
 } from '../src/browser/index.js';
+import { saturationPlotSpec, surpriseHistogramSpec } from '../src/report/explain-plots.js';
+import { renderInside, type ChartName } from './inside/inside-view.js';
+import { StreamSurprise } from './inside/stream-surprise.js';
+import './inside/inside-view.css';
 import { setUpStartFrom } from './start-from.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -24,14 +30,14 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 
-function showError(target: 'generate' | 'train', error: unknown | null): void {
+function showError(target: 'generate' | 'train' | 'inside', error: unknown | null): void {
   const el = $(`${target}-error`);
   el.hidden = error === null;
   el.textContent = error === null ? '' : typeof error === 'string' ? error : pageSentence(error);
 }
 
 // ---- tabs -------------------------------------------------------------------
-const views = ['generate', 'train'] as const;
+const views = ['generate', 'train', 'inside'] as const;
 type View = (typeof views)[number];
 let currentView: View = 'generate';
 function showView(view: View): void {
@@ -40,6 +46,7 @@ function showView(view: View): void {
     $(v).hidden = v !== view;
     $(`tab-${v}`).setAttribute('aria-selected', String(v === view));
   }
+  if (view === 'inside') describeInside();
 }
 for (const v of views) $(`tab-${v}`).addEventListener('click', () => showView(v));
 
@@ -59,6 +66,10 @@ const output = $<HTMLPreElement>('output');
 const generateButton = $<HTMLButtonElement>('generate-button');
 const generateStop = $<HTMLButtonElement>('generate-stop');
 let generating: AbortController | null = null;
+/** The colouring of the last generation by surprise (stopped when another starts). */
+let streamSurprise: StreamSurprise | null = null;
+/** The prime and text of the last generation, for the Inside view. */
+let lastGenerated = '';
 
 function addChoice(key: string, label: string, choice: ModelChoice): void {
   choices.set(key, choice);
@@ -139,6 +150,7 @@ async function generate(): Promise<void> {
   const choice = choices.get(select.value);
   if (!choice || generating) return;
   showError('generate', null);
+  streamSurprise?.stop();
   const options = generationOptions();
   const controller = new AbortController();
   generating = controller;
@@ -150,11 +162,18 @@ async function generate(): Promise<void> {
   prime.textContent = options.prime;
   const text = document.createTextNode('');
   output.append(prime, text);
+  // A model in this browser can colour each new character by its surprise, a little behind the text.
+  const surprise =
+    choice.kind === 'local' && $<HTMLInputElement>('surprise-colour').checked ? new StreamSurprise(choice.model, options.prime) : null;
+  streamSurprise = surprise;
+  if (surprise) output.dataset.surprise = 'colouring';
+  else delete output.dataset.surprise;
   output.classList.add('streaming');
   output.dataset.state = 'streaming';
   const status = $('generate-status');
   const started = performance.now();
   let count = 0;
+  let scrollPending = false;
   const report = (): void => {
     const seconds = (performance.now() - started) / 1000;
     status.textContent =
@@ -182,14 +201,33 @@ async function generate(): Promise<void> {
           );
     for await (const piece of pieces) {
       if (controller.signal.aborted) break;
-      text.appendData(piece);
+      if (surprise) {
+        for (const c of piece) {
+          const span = document.createElement('span');
+          span.textContent = c;
+          output.append(span);
+          surprise.push(span);
+        }
+      } else text.appendData(piece);
       count += [...piece].length;
       report();
-      output.scrollTop = output.scrollHeight;
+      // Scrolled once a frame: reading scrollHeight after every character would lay the whole text out each time.
+      if (!scrollPending) {
+        scrollPending = true;
+        requestAnimationFrame(() => {
+          scrollPending = false;
+          output.scrollTop = output.scrollHeight;
+        });
+      }
     }
     report();
     output.dataset.state = controller.signal.aborted ? 'stopped' : 'done';
     if (controller.signal.aborted) status.textContent += ' · stopped';
+    lastGenerated = output.textContent ?? '';
+    if (surprise) {
+      surprise.flush();
+      void surprise.done().then(() => (output.dataset.surprise = 'done'));
+    }
   } catch (e) {
     output.dataset.state = 'error';
     showError('generate', e);
@@ -213,6 +251,69 @@ void serverModels().then(models => {
   describeChoice();
 });
 describeChoice();
+
+// ---- inside -------------------------------------------------------------------
+// What the model does with a text, computed here on the page's model (the wasm
+// engine) and drawn with the view the HTML report of `charrnn explain` uses.
+const insideInput = $<HTMLTextAreaElement>('inside-input');
+const insideButton = $<HTMLButtonElement>('inside-button');
+const insideStatus = $('inside-status');
+const NO_LOCAL_MODEL = 'The Inside view runs the model in this browser: open a model file on the Generate tab first.';
+
+function describeInside(): void {
+  const choice = choices.get(select.value);
+  const info = $('inside-model');
+  if (!choice) info.textContent = NO_LOCAL_MODEL;
+  else if (choice.kind === 'server')
+    info.textContent = `${choice.model.id} runs on the server; ${NO_LOCAL_MODEL.charAt(0).toLowerCase()}${NO_LOCAL_MODEL.slice(1)}`;
+  else {
+    const c = choice.model.config;
+    info.textContent = `${choice.name}: ${c.cell.toUpperCase()} ${c.layers}×${c.hidden}, ${c.vocabSize} characters · computed in this browser`;
+  }
+  $<HTMLButtonElement>('inside-last').disabled = lastGenerated === '';
+}
+select.addEventListener('change', describeInside);
+
+async function drawInsideChart(which: ChartName, box: HTMLElement, explanation: Explanation): Promise<void> {
+  const { default: embed } = await import('vega-embed');
+  const spec = which === 'saturation' ? saturationPlotSpec(explanation) : surpriseHistogramSpec(explanation);
+  await embed(box, spec, { actions: false, renderer: 'svg' });
+}
+
+async function lookInside(): Promise<void> {
+  const choice = choices.get(select.value);
+  const view = $('inside-view');
+  showError('inside', null);
+  if (choice?.kind !== 'local') return showError('inside', NO_LOCAL_MODEL);
+  const text = insideInput.value;
+  if (text === '') return showError('inside', 'The text is empty: paste a text, or use the last generated one.');
+  insideButton.disabled = true;
+  insideStatus.textContent = 'reading the text…';
+  view.dataset.state = 'computing';
+  await new Promise(resolve => setTimeout(resolve, 0)); // the status is drawn before the work
+  try {
+    const started = performance.now();
+    const explanation = choice.model.explain(text);
+    if (explanation.predicted === 0)
+      throw new CharrnnError(
+        'Nothing to explain: the model predicted none of the text’s characters; it needs at least 2 characters it knows.',
+      );
+    renderInside(view, explanation, { drawChart: (which, box) => drawInsideChart(which, box, explanation) });
+    insideStatus.textContent = `${[...text].length.toLocaleString('en')} characters read in ${Math.round(performance.now() - started)} ms`;
+    view.dataset.state = 'done';
+  } catch (e) {
+    view.dataset.state = 'error';
+    insideStatus.textContent = '';
+    showError('inside', e);
+  } finally {
+    insideButton.disabled = false;
+  }
+}
+insideButton.addEventListener('click', () => void lookInside());
+$('inside-last').addEventListener('click', () => {
+  insideInput.value = lastGenerated;
+  void lookInside();
+});
 
 // ---- train --------------------------------------------------------------------
 const trainText = $<HTMLTextAreaElement>('train-text');

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { explainCommand } from './explain.js';
 import { exportOnnxCommand } from './export-onnx.js';
 import { exportTorchCommand } from './export-torch.js';
 import { inspectCommand } from './inspect.js';
@@ -34,6 +35,7 @@ export function charrnnCommands(io: CliIo, status: ExitStatus): Command[] {
     sampleCommand,
     serveCommand,
     evalCommand,
+    explainCommand,
     plotCommand,
     inspectCommand,
     exportTorchCommand,

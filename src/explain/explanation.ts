@@ -56,7 +56,7 @@ export interface ShownChar {
 
 /** A stretch of the text the model found hardest. */
 export interface Passage {
-  /** Its first character's index in the traced text. */
+  /** Its first character's index in the traced text (a line model's: counting each line's start marker, which `shown` leaves out). */
   start: number;
   /** Its characters and their surprise (null where nothing was predicted). */
   chars: string[];

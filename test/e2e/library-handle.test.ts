@@ -11,8 +11,7 @@ import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { CharRNN } from '../../src/model/charrnn.js';
 import { encodeModel } from '../../src/model/model-file.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
-import { DEFAULT_OPTIMIZER } from '../../src/train/optimizer.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { trainBriefly } from '../helpers.js';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log.\n'.repeat(20);
 let dir: string;
@@ -24,15 +23,7 @@ before(() => {
   const model = new CharRNN({ cell: 'lstm', layers: 2, hidden: 24, emb: 8, vocabSize: vocab.size, dropout: 0 }, referenceKernels('f32'), {
     seed: 3,
   });
-  const t = new Trainer(model, vocab.encode(TEXT).ids, {
-    batch: 4,
-    seq: 16,
-    clip: 5,
-    lrDecay: 1,
-    lrDecayEvery: 0,
-    optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 },
-  });
-  for (let i = 0; i < 20; i++) t.step();
+  trainBriefly(model, vocab.encode(TEXT).ids, 20);
   writeFileSync(join(dir, 'model.safetensors'), encodeModel(model, vocab));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,6 +5,9 @@
 // generates offline in the page, the same text as `charrnn sample` on the same
 // engine; a small model trains in a Web Worker until its loss goes down, and
 // its downloaded file is sampled by the CLI; bad files get their sentence.
+// The Inside view draws a pasted (or the last generated) text with the
+// colours and guesses of the library's trace on the same engine, and a
+// generation's characters are coloured by the surprise the trace gives.
 // Skips, saying why, where no Chromium is installed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +23,9 @@ import { encodeModel } from '../../src/model/model-file.js';
 import { referenceKernels } from '../../src/kernels/reference/index.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
 import { loadCorpus } from '../../src/node/read-corpus.js';
+import { CharRnnModel } from '../../src/generate/char-rnn-model.js';
+import { loadKernels } from '../../src/node/backend.js';
+import { surpriseColor } from '../../src/report/explain-scales.js';
 import { cliRunner, MAIN } from '../cli-runner.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -93,6 +99,13 @@ describe('the playground in Chromium', { skip }, () => {
   let server: Server | null = null;
   let serve: ChildProcess | null = null;
   const modelFile = (): string => join(dir, 'tiny.safetensors');
+  let modelChars: readonly string[] = [];
+  /** The tiny model on the wasm engine in this process: the reference for what the page computes on its own. */
+  const wasmModel = async (): Promise<CharRnnModel> => {
+    const model = await CharRnnModel.load(readFileSync(modelFile()), { kernels: await loadKernels('wasm') });
+    modelChars = model.chars;
+    return model;
+  };
   const pageErrors: string[] = [];
 
   before(async () => {
@@ -162,12 +175,24 @@ describe('the playground in Chromium', { skip }, () => {
     await page.locator('#seed').fill('');
     await setRange(page, '#length', 5000);
     await page.locator('#generate-button').click();
-    // Mid-stream: some text is there and more is coming.
-    await page.waitForFunction(() => (document.getElementById('output')?.textContent ?? '').length > 400);
-    assert.equal(await page.locator('#output').getAttribute('data-state'), 'streaming');
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-streaming.png') });
-    await page.locator('#generate-stop').click();
+    // Mid-stream (some text is there and more is coming), Stop is pressed: from the page itself, at the
+    // first frame with 400 characters, since the tiny model writes thousands a second, faster than a round trip.
+    const stateAtStop = await page.evaluate(
+      () =>
+        new Promise<string>(resolve => {
+          const output = document.getElementById('output')!;
+          const look = (): void => {
+            if ((output.textContent ?? '').length <= 400) return void requestAnimationFrame(look);
+            const state = output.dataset.state ?? '';
+            document.getElementById('generate-stop')!.click();
+            resolve(state);
+          };
+          look();
+        }),
+    );
+    assert.equal(stateAtStop, 'streaming');
     await page.locator('#output[data-state="stopped"]').waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-streaming.png') });
     const stoppedAt = (await page.locator('#output').innerText()).length;
     assert.ok(stoppedAt < 4 + 5000, `stopped at ${stoppedAt} characters, not before the end`);
     await page.waitForTimeout(300);
@@ -231,6 +256,107 @@ describe('the playground in Chromium', { skip }, () => {
     assert.equal(text, `the ${((await answer.json()) as { text: string }).text}`);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'generate-server.png') });
     assert.equal([...text].length, 4 + 60);
+  });
+
+  test("the Inside view needs a model in the browser, and says so for a server's model", async () => {
+    await page.locator('#tab-inside').click();
+    // The model is chosen on the Generate tab, hidden here: as a user would have, before coming to this one.
+    // A server's model where the page is served by charrnn serve, else no model at all: the same sentence.
+    const server = page.locator('#model-select option[value^="server:"]');
+    await chooseModel(page, (await server.count()) > 0 ? ((await server.first().getAttribute('value')) ?? '') : '');
+    await page.locator('#inside-input').fill('the cat');
+    await page.locator('#inside-button').click();
+    const error = page.locator('#inside-error');
+    await error.waitFor();
+    assert.equal(await error.innerText(), 'The Inside view runs the model in this browser: open a model file on the Generate tab first.');
+    await chooseModel(page, 'local:tiny.safetensors');
+  });
+
+  test("the Inside view colours a pasted text by the trace's surprise, and a hover lists its top guesses", async () => {
+    const text = 'the cat sat on the 猫 mat.\nZ dog ran far away!';
+    await page.locator('#tab-inside').click();
+    await page.locator('#inside-input').fill(text);
+    await page.locator('#inside-button').click();
+    await page.locator('#inside-view[data-state="done"]').waitFor();
+    assert.equal(await page.locator('#inside-error').isHidden(), true);
+    const trace = (await wasmModel()).trace(text, { topK: 5 });
+    const chars = await page.$$eval('#inside-view .inside-text .ch', els =>
+      els.map(e => ({ text: e.textContent ?? '', background: getComputedStyle(e).backgroundColor })),
+    );
+    assert.deepEqual(
+      chars.map(c => c.text),
+      [...text].map(c => (c === '\n' ? '⏎' : c)),
+    );
+    chars.forEach((c, i) =>
+      assert.equal(c.background, Number.isNaN(trace.surprise[i]) ? 'rgba(0, 0, 0, 0)' : surpriseColor(trace.surprise[i]), `character ${i}`),
+    );
+    // Characters the model never saw are marked and have no guesses; the one after 猫 is predicted from the state before it.
+    const unknown = await page.$$eval('#inside-view .inside-text .ch.unknown', els => els.map(e => e.textContent));
+    assert.deepEqual(unknown, ['猫', 'Z']);
+    for (const i of [4, text.indexOf('猫') + 1, text.indexOf('\n'), text.indexOf('Z') + 1]) {
+      await page.locator(`#inside-view .ch[data-i="${i}"]`).hover();
+      await page.locator(`#inside-view .inside-tooltip[data-index="${i}"]:not([hidden])`).waitFor();
+      const rows = await page.$$eval('#inside-view .inside-tooltip tr', trs =>
+        trs.map(r => [(r as HTMLElement).dataset.char ?? '', Number((r as HTMLElement).dataset.p)] as const),
+      );
+      assert.deepEqual(
+        rows.map(r => r[0]),
+        Array.from(trace.topIds.subarray(i * 5, i * 5 + 5), id => modelChars[id]),
+        `the guesses at ${i}`,
+      );
+      rows.forEach((r, j) => assert.ok(Math.abs(r[1] - trace.topP[i * 5 + j]) < 1e-6, `guess ${j} at ${i}: ${r[1]}`));
+    }
+    await page.locator('#inside-view .inside-chart-saturation svg').waitFor();
+    await page.locator('#inside-view .inside-chart-histogram svg').waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'inside.png'), fullPage: true });
+  });
+
+  test("a generation in the page colours each new character by the surprise the library's trace gives", async () => {
+    await page.locator('#tab-generate').click();
+    await page.locator('#surprise-colour').check();
+    await page.locator('#prime').fill('the ');
+    await page.locator('#seed').fill('9');
+    await setRange(page, '#length', 5000);
+    await page.locator('#generate-button').click();
+    // Coloured while it streams, not only once it is done.
+    await page.waitForFunction(() => {
+      const output = document.getElementById('output')!;
+      return output.dataset.state === 'streaming' && output.querySelector('span[data-s]') !== null;
+    });
+    await page.locator('#output[data-state="done"][data-surprise="done"]').waitFor();
+    const text = await page.locator('#output').innerText();
+    const drawn = await page.$$eval('#output > span:not(.prime)', els =>
+      els.map(e => ({
+        text: e.textContent ?? '',
+        s: Number((e as HTMLElement).dataset.s),
+        background: getComputedStyle(e).backgroundColor,
+      })),
+    );
+    assert.equal(drawn.map(d => d.text).join(''), text.slice(4));
+    assert.equal(drawn.length, 5000);
+    const trace = (await wasmModel()).trace(text);
+    drawn.forEach((d, j) => {
+      const expected = trace.surprise[4 + j];
+      assert.ok(Math.abs(d.s - expected) < 1e-5, `character ${j} (${d.text}): ${d.s} against ${expected}`);
+      assert.equal(d.background, surpriseColor(d.s));
+    });
+  });
+
+  test('the Inside view takes the last generated text; an empty text gets one sentence', async () => {
+    const generated = await page.locator('#output').innerText();
+    await page.locator('#tab-inside').click();
+    await page.locator('#inside-last').click();
+    await page.locator('#inside-view[data-state="done"]').waitFor();
+    assert.equal(await page.locator('#inside-input').inputValue(), generated);
+    // The first 2,000 characters are drawn (the library's default); the headline counts them all.
+    assert.equal([...generated].length, 5004);
+    assert.equal(await page.locator('#inside-view .inside-text .ch').count(), 2000);
+    assert.match(await page.locator('#inside-view .inside-note').first().innerText(), /^The first 2,000 of 5,004 characters are shown/);
+    await page.locator('#inside-input').fill('');
+    await page.locator('#inside-button').click();
+    const error = page.locator('#inside-error');
+    await error.waitFor();
+    assert.equal(await error.innerText(), 'The text is empty: paste a text, or use the last generated one.');
   });
 
   test('a binary file dropped on the training text gets one sentence', async () => {
@@ -355,6 +481,14 @@ describe('the playground in Chromium', { skip }, () => {
     assert.deepEqual(pageErrors, []);
   });
 });
+
+/** Chooses a model in the Generate tab's list as a user would (a change event after the value), from any tab. */
+async function chooseModel(page: Page, value: string): Promise<void> {
+  await page.locator('#model-select').evaluate((el, v) => {
+    (el as HTMLSelectElement).value = v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
 
 /** Sets a range input as a user dragging it would (an input event after the value). */
 async function setRange(page: Page, selector: string, value: number): Promise<void> {
