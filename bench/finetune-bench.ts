@@ -44,6 +44,8 @@ const from = flag('from') ?? 'english';
 const sizes = (flag('sizes') ?? '20,50,200').split(',').map(Number);
 if (!sizes.every(k => Number.isInteger(k) && k > 0)) fail('--sizes must be whole numbers of thousands of characters, such as 20,50,200.');
 const sampleSize = Number(flag('sample-size') ?? (sizes.includes(50) ? 50 : sizes[Math.floor(sizes.length / 2)]));
+/** What charrnn eval scores as the model not trained on the piece: a run folder's best (or latest) model, else `from` itself. */
+const fromModel = ['best.safetensors', 'model.safetensors'].map(f => join(from, f)).find(f => existsSync(f)) ?? from;
 const backend = flag('backend');
 const keep = flag('keep');
 const json = process.argv.includes('--json');
@@ -126,7 +128,7 @@ try {
       testChars: text.length - nTrain,
       scratch,
       fineTuned,
-      base: heldOut(from, test),
+      base: heldOut(fromModel, test),
     });
   }
   const shown = rows.find(r => r.size === sampleSize) ?? rows[0];
