@@ -42,7 +42,8 @@ async function runMode(mode: Mode): Promise<void> {
   let kept = 0;
   if (mode === 'eval') handle.score(text);
   else if (mode === 'surprise') {
-    for (const chunk of handle.traceChunks(text)) kept = Math.max(kept, chunk.surprise.byteLength + chunk.topIds.byteLength + chunk.topP.byteLength);
+    for (const chunk of handle.traceChunks(text))
+      kept = Math.max(kept, chunk.surprise.byteLength + chunk.topIds.byteLength + chunk.topP.byteLength);
   } else if (mode === 'cells') {
     const trace = handle.trace(text, { layers: Array.from({ length: L }, (_, l) => l) });
     kept = trace.layers.reduce((s, l) => s + l.hidden!.byteLength + l.cell!.byteLength, 0);
@@ -61,7 +62,10 @@ if (mode) {
   const results = new Map<Mode, { seconds: number[]; kept: number; rss: number; engine: string }>();
   for (let r = 0; r < repeat; r++)
     for (const m of MODES) {
-      const line = execFileSync(process.execPath, [self, ...args, '--mode', m], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+      const line = execFileSync(process.execPath, [self, ...args, '--mode', m], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .at(-1)!;
       const out = JSON.parse(line) as { seconds: number; kept: number; rss: number; engine: string };
       const entry = results.get(m) ?? { seconds: [], kept: out.kept, rss: out.rss, engine: out.engine };
       entry.seconds.push(out.seconds);
