@@ -8,7 +8,7 @@
 // character each; the page fetches nothing and logs no error. Skips, saying
 // why, where no Chromium is installed. CHARRNN_SCREENSHOTS=DIR keeps pictures.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,10 +24,10 @@ import { percentOf, visibleChar } from '../../src/report/explain-reading.js';
 import { surpriseColor, unitColor } from '../../src/report/explain-scales.js';
 import { Vocabulary } from '../../src/text/vocabulary.js';
 import { cliRunner } from '../cli-runner.js';
+import { launchChromium, NO_CHROMIUM } from './chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
 const SHOTS = process.env.CHARRNN_SCREENSHOTS;
-const skip = CHROMIUM === undefined ? 'no Chromium here (apt-get install -y chromium, or set CHROMIUM_PATH)' : false;
+const skip = NO_CHROMIUM;
 if (skip) console.log(`# explain-report.test: skipped: ${skip}`);
 
 const KNOWN = 'the cat sat on the mat. "a dog (a big one) ran far," she said. 猫 🙂\n';
@@ -110,18 +110,7 @@ describe('the HTML report of charrnn explain in Chromium', { skip }, () => {
     names = await CharRnnModel.load(readFileSync(join(dir, 'names.safetensors')), { kernels: referenceKernels('f32') });
     lineTrace = names.trace(NAMES_TEXT, { topK: 5 });
 
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     page = await context.newPage();
     page.on('request', r => requests.push(r.url()));

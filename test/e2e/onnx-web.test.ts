@@ -12,17 +12,9 @@ import { extname, join, normalize, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { cliRunner } from '../cli-runner.js';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { randomModelFile, ROOT } from '../onnx-helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const ORT_DIR = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
 const PAGE = join(ROOT, 'test', 'fixtures', 'onnx-web', 'index.html');
 const PROTOBUF = join(ROOT, 'node_modules', 'protobufjs', 'dist', 'protobuf.min.js');
@@ -80,8 +72,7 @@ describe('an exported model on onnxruntime-web (wasm) in Chromium', { skip }, ()
     dir = mkdtempSync(join(tmpdir(), 'charrnn-onnx-web-'));
     let url: string;
     ({ server: http, url } = await server(dir));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', e => pageErrors.push(e.message));
     await page.goto(url);

@@ -19,11 +19,11 @@ import { decodeModel } from '../../src/model/model-file.js';
 import { modelOrigin } from '../../src/model/origin.js';
 import { loadCorpus } from '../../src/node/read-corpus.js';
 import { cliRunner, MAIN } from '../cli-runner.js';
+import { launchChromium, NO_CHROMIUM } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE_DIR = join(ROOT, 'web', 'dist');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p));
-const skip = CHROMIUM === undefined ? 'no Chromium here (apt-get install -y chromium, or set CHROMIUM_PATH)' : false;
+const skip = NO_CHROMIUM;
 if (skip) console.log(`# web-fine-tune.test: skipped: ${skip}`);
 
 /** A free port on 127.0.0.1. */
@@ -86,18 +86,7 @@ describe('fine-tuning in the page', { skip }, () => {
       i++
     )
       await new Promise(r => setTimeout(r, 100));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
     page = await context.newPage();
     page.on('pageerror', e => pageErrors.push(e.message));
