@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CharrnnError } from '../errors.js';
 import { LineSet } from '../text/line-set.js';
+import { jsonEntry } from './metadata-entry.js';
 
 export const LINES_KEY = 'lines';
 export const LINES_SEEN_KEY = 'lines_seen';
@@ -31,17 +32,9 @@ export function lineModelMetadata(eol: string, lines: Iterable<string>): Record<
 
 /** A model file's line mode, or null for a model of running text; `source` names the file in messages. */
 export function lineModelInfo(metadata: Record<string, string>, source = 'the model file'): LineModelInfo | null {
-  const raw = metadata[LINES_KEY];
-  if (raw === undefined) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    parsed = undefined;
-  }
-  const lines = linesSchema.safeParse(parsed);
-  if (!lines.success) throw new CharrnnError(`${source} has a damaged "${LINES_KEY}" entry: it should be like {"eol":"\\n"}.`);
+  const lines = jsonEntry(metadata, LINES_KEY, linesSchema, source, '{"eol":"\\n"}');
+  if (lines === null) return null;
   const seen = metadata[LINES_SEEN_KEY];
   if (seen === undefined) throw new CharrnnError(`${source} is a line model without its "${LINES_SEEN_KEY}" entry.`);
-  return { eol: lines.data.eol, lineSet: LineSet.decode(seen, source) };
+  return { eol: lines.eol, lineSet: LineSet.decode(seen, source) };
 }

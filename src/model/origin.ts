@@ -4,7 +4,7 @@
 // when the run resumes, in charrnn or in PyTorch. A metadata string, so any
 // safetensors reader still loads the weights as they are.
 import { z } from 'zod';
-import { CharrnnError } from '../errors.js';
+import { jsonEntry } from './metadata-entry.js';
 
 export const ORIGIN_KEY = 'fine_tuned_from';
 
@@ -25,18 +25,5 @@ export function originMetadata(origin: ModelOrigin | null): Record<string, strin
 
 /** The origin a model file's metadata records, or null for a model trained from scratch; `source` names the file in messages. */
 export function modelOrigin(metadata: Record<string, string>, source = 'the model file'): ModelOrigin | null {
-  const raw = metadata[ORIGIN_KEY];
-  if (raw === undefined) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    parsed = undefined;
-  }
-  const origin = originSchema.safeParse(parsed);
-  if (!origin.success)
-    throw new CharrnnError(
-      `${source} has a damaged "${ORIGIN_KEY}" entry: it should be like {"name":"english","sha256":"<64 hex digits>"}.`,
-    );
-  return origin.data;
+  return jsonEntry(metadata, ORIGIN_KEY, originSchema, source, '{"name":"english","sha256":"<64 hex digits>"}');
 }
